@@ -1,0 +1,89 @@
+# Lighthouse — `make run` serves the site on the embedded default; `make test` runs the whole suite on real services.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+VENV := .venv
+PY := $(VENV)/bin/python
+MANAGE := $(PY) manage.py
+APT_RUN := ffmpeg fonts-noto-cjk gettext
+APT_TEST := postgresql redis-server chromium poppler-utils
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: help run test lint format bench deps deps-test setup serve services-up services-down messages lock clean
+
+help:
+	@echo "make run    安装依赖、迁移数据库、载入演示内容，并在 http://$(HOST):$(PORT) 启动网站和任务进程"
+	@echo "make test   启动 PostgreSQL、Redis、OpenSearch、S3 并运行全部测试"
+	@echo "make lint   ruff 格式和代码检查"
+	@echo "make bench  运行 bench/ 下的性能基准"
+
+# --- Installation: only what is missing, so a second run is quick.
+define apt_ensure
+	@missing=$$(for p in $(1); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q "install ok installed" || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "==> 安装系统软件包：$$missing"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
+	fi
+endef
+
+$(VENV)/.installed: requirements.lock
+	@test -x $(PY) || python3 -m venv $(VENV)
+	@echo "==> 安装 Python 依赖（requirements.lock）"
+	@$(PY) -m pip install -q --upgrade pip
+	@$(PY) -m pip install -q -r requirements.lock
+	@touch $@
+
+node_modules/.installed: package.json package-lock.json
+	@echo "==> 安装前端依赖（npm）"
+	@npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+deps: $(VENV)/.installed node_modules/.installed
+	$(call apt_ensure,$(APT_RUN))
+
+deps-test: deps
+	$(call apt_ensure,$(APT_TEST))
+
+messages: deps
+	@$(MANAGE) compilemessages -v0 --ignore=.venv --ignore=node_modules
+
+setup: deps messages
+	@$(MANAGE) migrate --no-input -v0
+	@$(MANAGE) collectstatic --no-input -v0
+	@$(MANAGE) load_demo
+
+run: setup
+	@services/site --host $(HOST) --port $(PORT)
+
+# --- Tests: services start once per run and always stop, pass or fail.
+services-up: deps-test
+	@services/up
+
+services-down:
+	@services/down
+
+test: deps-test messages
+	@services/up
+	@set -a; source var/services/env; set +a; \
+	status=0; bash .ci/gates || status=$$?; \
+	if [ $$status = 0 ]; then $(PY) -m pytest $(PYTEST_ARGS) || status=$$?; fi; \
+	services/down; exit $$status
+
+lint: deps
+	@$(VENV)/bin/ruff format --check .
+	@$(VENV)/bin/ruff check .
+
+format: deps
+	@$(VENV)/bin/ruff format .
+	@$(VENV)/bin/ruff check --fix .
+
+bench: deps
+	@$(PY) bench/run.py
+
+lock:
+	@$(PY) -m pip install -q -r requirements.in
+	@$(PY) -m pip freeze --exclude-editable > requirements.lock
+
+clean:
+	rm -rf var/static var/work

@@ -1,0 +1,189 @@
+"""Organisation tree, members, media models and the site-wide page types."""
+
+from django.contrib.auth.models import AbstractUser
+from django.core.validators import RegexValidator
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+from treebeard.mp_tree import MP_Node
+from wagtail.admin.panels import FieldPanel
+from wagtail.documents.models import AbstractDocument, Document
+from wagtail.fields import RichTextField
+from wagtail.images.models import AbstractImage, AbstractRendition, Image
+from wagtail.models import Page
+
+
+class OrgUnit(MP_Node):
+    """One unit of the organisation: province → city → county/district → township/street → branch."""
+
+    class Level(models.TextChoices):
+        PROVINCE = "province", _("省")
+        CITY = "city", _("市")
+        COUNTY = "county", _("县（市、区）")
+        TOWNSHIP = "township", _("乡镇（街道）")
+        BRANCH = "branch", _("党支部")
+
+    name = models.CharField(_("名称"), max_length=100)
+    code = models.SlugField(_("代码"), max_length=64, unique=True)
+    level = models.CharField(_("层级"), max_length=16, choices=Level.choices)
+    section_page = models.ForeignKey(
+        "wagtailcore.Page",
+        verbose_name=_("栏目页"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text=_("本单位编辑可以编辑的页面子树的根。"),
+    )
+    collection = models.ForeignKey(
+        "wagtailcore.Collection",
+        verbose_name=_("素材集"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    node_order_by = ["code"]
+
+    class Meta:
+        verbose_name = _("组织单位")
+        verbose_name_plural = _("组织单位")
+
+    def __str__(self):
+        return self.name
+
+
+phone_validator = RegexValidator(r"^1\d{10}$", _("请输入 11 位手机号码。"))
+
+
+class Member(AbstractUser):
+    """A member of the organisation; editors and administrators are members with roles."""
+
+    real_name = models.CharField(_("真实姓名"), max_length=64, blank=True)
+    phone = models.CharField(
+        _("手机号码"), max_length=11, blank=True, null=True, unique=True, validators=[phone_validator]
+    )
+    org_unit = models.ForeignKey(
+        OrgUnit,
+        verbose_name=_("所属单位"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="members",
+    )
+
+    class Meta:
+        verbose_name = _("党员用户")
+        verbose_name_plural = _("党员用户")
+
+    def get_full_name(self):
+        return self.real_name or super().get_full_name() or self.username
+
+
+class LighthouseImage(AbstractImage):
+    caption = models.CharField(_("说明"), max_length=255, blank=True)
+    admin_form_fields = Image.admin_form_fields + ("caption",)
+
+    class Meta(AbstractImage.Meta):
+        verbose_name = _("图片")
+        verbose_name_plural = _("图片")
+
+
+class LighthouseRendition(AbstractRendition):
+    image = models.ForeignKey(LighthouseImage, on_delete=models.CASCADE, related_name="renditions")
+
+    class Meta:
+        unique_together = (("image", "filter_spec", "focal_point_key"),)
+
+
+class LighthouseDocument(AbstractDocument):
+    """A document; an e-book is a document (EPUB or PDF) that the library describes."""
+
+    description = models.TextField(_("简介"), blank=True)
+    admin_form_fields = Document.admin_form_fields + ("description",)
+
+    class Meta(AbstractDocument.Meta):
+        verbose_name = _("文档")
+        verbose_name_plural = _("文档")
+
+
+class HomePage(Page):
+    """The province's front page."""
+
+    intro = RichTextField(_("导语"), blank=True)
+    content_panels = Page.content_panels + [FieldPanel("intro")]
+    subpage_types = ["cms.SectionPage", "cms.StandardPage", "cms.EducationBasePage", "library.LibraryPage"]
+    max_count = 1
+
+    class Meta:
+        verbose_name = _("首页")
+
+
+class SectionPage(Page):
+    """A city's or county's own part of the site; its editors work below it."""
+
+    org_unit = models.ForeignKey(
+        OrgUnit, verbose_name=_("组织单位"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    intro = RichTextField(_("导语"), blank=True)
+    content_panels = Page.content_panels + [FieldPanel("org_unit"), FieldPanel("intro")]
+    subpage_types = ["cms.SectionPage", "cms.StandardPage", "cms.EducationBasePage"]
+
+    class Meta:
+        verbose_name = _("栏目页")
+
+
+class StandardPage(Page):
+    body = RichTextField(_("正文"), blank=True)
+    content_panels = Page.content_panels + [FieldPanel("body")]
+    subpage_types = ["cms.StandardPage"]
+
+    class Meta:
+        verbose_name = _("普通页面")
+
+
+class EducationBasePage(Page):
+    """A historic site used for education (教育基地)."""
+
+    address = models.CharField(_("地址"), max_length=255, blank=True)
+    latitude = models.DecimalField(_("纬度"), max_digits=9, decimal_places=6, null=True, blank=True)
+    longitude = models.DecimalField(_("经度"), max_digits=9, decimal_places=6, null=True, blank=True)
+    opening_hours = models.CharField(_("开放时间"), max_length=255, blank=True)
+    body = RichTextField(_("介绍"), blank=True)
+    image = models.ForeignKey(
+        "cms.LighthouseImage", verbose_name=_("图片"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    content_panels = Page.content_panels + [
+        FieldPanel("address"),
+        FieldPanel("latitude"),
+        FieldPanel("longitude"),
+        FieldPanel("opening_hours"),
+        FieldPanel("image"),
+        FieldPanel("body"),
+    ]
+    subpage_types = []
+
+    class Meta:
+        verbose_name = _("教育基地")
+
+
+class UnitRole(models.Model):
+    """Ties a Django group to one organisation unit and a role; permissions come from the group."""
+
+    class Role(models.TextChoices):
+        MEMBER = "member", _("党员")
+        SECRETARY = "secretary", _("支部书记")
+        EDITOR = "editor", _("编辑")
+        ADMINISTRATOR = "administrator", _("管理员")
+
+    group = models.OneToOneField("auth.Group", on_delete=models.CASCADE, related_name="unit_role")
+    unit = models.ForeignKey(OrgUnit, on_delete=models.CASCADE, related_name="roles")
+    role = models.CharField(_("角色"), max_length=16, choices=Role.choices)
+
+    class Meta:
+        verbose_name = _("单位角色")
+        verbose_name_plural = _("单位角色")
+        constraints = [models.UniqueConstraint(fields=["unit", "role"], name="cms_unitrole_unique_unit_role")]
+
+    def __str__(self):
+        return f"{self.unit.name}·{self.get_role_display()}"

@@ -1,0 +1,106 @@
+"""Writes for the organisation tree, its roles and members."""
+
+from django.contrib.auth.models import Group, Permission
+from django.db import transaction
+from wagtail.models import Collection, GroupCollectionPermission, GroupPagePermission, Page
+
+from .models import Member, OrgUnit, UnitRole
+
+ROLE_PAGE_PERMISSIONS = {
+    UnitRole.Role.EDITOR: ["add_page", "change_page", "publish_page"],
+    UnitRole.Role.ADMINISTRATOR: ["add_page", "change_page", "publish_page", "bulk_delete_page", "lock_page"],
+}
+ROLE_COLLECTION_PERMISSIONS = ["add_image", "change_image", "choose_image", "add_document", "change_document"]
+ROLE_MODEL_PERMISSIONS = [
+    ("wagtailadmin", "access_admin"),
+    ("library", "add_libraryitem"),
+    ("library", "change_libraryitem"),
+    ("library", "view_libraryitem"),
+    ("library", "delete_libraryitem"),
+    ("media_pipeline", "view_transcodejob"),
+]
+ROLES_BY_LEVEL = {
+    OrgUnit.Level.PROVINCE: [UnitRole.Role.EDITOR, UnitRole.Role.ADMINISTRATOR],
+    OrgUnit.Level.CITY: [UnitRole.Role.EDITOR, UnitRole.Role.ADMINISTRATOR],
+    OrgUnit.Level.COUNTY: [UnitRole.Role.EDITOR, UnitRole.Role.ADMINISTRATOR],
+    OrgUnit.Level.TOWNSHIP: [],
+    OrgUnit.Level.BRANCH: [UnitRole.Role.SECRETARY],
+}
+
+
+@transaction.atomic
+def org_unit_create(*, parent: OrgUnit | None, name: str, code: str, level: str) -> OrgUnit:
+    """Create a unit, or return the existing one with this code (so demo loading is idempotent)."""
+    existing = OrgUnit.objects.filter(code=code).first()
+    if existing:
+        return existing
+    parent_collection = parent.collection if parent and parent.collection else Collection.get_first_root_node()
+    collection = parent_collection.add_child(name=name)
+    fields = {"name": name, "code": code, "level": level, "collection": collection}
+    unit = parent.add_child(**fields) if parent else OrgUnit.add_root(**fields)
+    return unit
+
+
+@transaction.atomic
+def org_unit_set_section_page(*, unit: OrgUnit, page: Page) -> OrgUnit:
+    unit.section_page = page
+    unit.save(update_fields=["section_page"])
+    for role in unit.roles.all():
+        _grant_role_permissions(role)
+    return unit
+
+
+@transaction.atomic
+def org_unit_ensure_roles(*, unit: OrgUnit) -> dict[str, Group]:
+    """The unit's role groups, scoped to its section page and its collection."""
+    groups = {}
+    for role in ROLES_BY_LEVEL[unit.level]:
+        unit_role = UnitRole.objects.filter(unit=unit, role=role).select_related("group").first()
+        if unit_role is None:
+            label = UnitRole.Role(role).label
+            group, _ = Group.objects.get_or_create(name=f"{unit.name}·{label}")
+            unit_role = UnitRole.objects.create(group=group, unit=unit, role=role)
+        _grant_role_permissions(unit_role)
+        groups[role] = unit_role.group
+    return groups
+
+
+def _grant_role_permissions(unit_role: UnitRole) -> None:
+    if unit_role.role not in ROLE_PAGE_PERMISSIONS:
+        return
+    group, unit = unit_role.group, unit_role.unit
+    for app_label, codename in ROLE_MODEL_PERMISSIONS:
+        group.permissions.add(Permission.objects.get(content_type__app_label=app_label, codename=codename))
+    if unit.section_page_id:
+        for codename in ROLE_PAGE_PERMISSIONS[unit_role.role]:
+            GroupPagePermission.objects.get_or_create(
+                group=group, page_id=unit.section_page_id, permission=Permission.objects.get(codename=codename)
+            )
+    if unit.collection_id:
+        for codename in ROLE_COLLECTION_PERMISSIONS:
+            GroupCollectionPermission.objects.get_or_create(
+                group=group, collection_id=unit.collection_id, permission=Permission.objects.get(codename=codename)
+            )
+
+
+@transaction.atomic
+def member_create(
+    *,
+    username: str,
+    password: str,
+    real_name: str = "",
+    phone: str | None = None,
+    org_unit: OrgUnit | None = None,
+    roles: tuple[str, ...] = (),
+    is_superuser: bool = False,
+) -> Member:
+    """Create (or update) a member and put them in their unit's role groups."""
+    member, _ = Member.objects.get_or_create(username=username)
+    member.real_name, member.phone, member.org_unit = real_name, phone, org_unit
+    member.is_superuser = member.is_staff = is_superuser
+    member.set_password(password)
+    member.save()
+    if org_unit and roles:
+        groups = org_unit_ensure_roles(unit=org_unit)
+        member.groups.add(*(groups[role] for role in roles))
+    return member

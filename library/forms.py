@@ -1,0 +1,62 @@
+"""The editor's item form: the model's fields plus the media file to upload."""
+
+from django import forms
+from django.conf import settings
+from django.template.defaultfilters import filesizeformat
+from django.utils.translation import gettext_lazy as _
+from wagtail.admin.forms import WagtailAdminModelForm
+
+from cms.selectors import units_managed_by
+
+from .models import LibraryItem
+
+MEDIA_KINDS = {LibraryItem.Kind.VIDEO, LibraryItem.Kind.AUDIO}
+
+
+class LibraryItemForm(WagtailAdminModelForm):
+    upload = forms.FileField(
+        label=_("音视频文件"),
+        required=False,
+        help_text=_("视频或音频的原始文件。保存后在后台转码，完成后即可播放；可以随时上传新文件替换。"),
+        widget=forms.ClearableFileInput(attrs={"accept": "video/*,audio/*"}),
+    )
+
+    class Meta:
+        model = LibraryItem
+        fields = [
+            "kind",
+            "title",
+            "subtitle",
+            "summary",
+            "body",
+            "creators",
+            "owning_unit",
+            "access",
+            "cover",
+            "document",
+            "published_at",
+            "is_published",
+        ]
+
+    def __init__(self, *args, for_user=None, **kwargs):
+        super().__init__(*args, for_user=for_user, **kwargs)
+        if for_user is not None:
+            # Editors file items only under their own part of the organisation tree.
+            self.fields["owning_unit"].queryset = units_managed_by(for_user).order_by("path")
+
+    def clean_upload(self):
+        upload = self.cleaned_data.get("upload")
+        if upload is None:
+            return None
+        if upload.size == 0:
+            raise forms.ValidationError(_("上传的文件是空的（0 字节），请重新选择文件。"))
+        if upload.size > settings.MEDIA_UPLOAD_MAX_BYTES:
+            limit = filesizeformat(settings.MEDIA_UPLOAD_MAX_BYTES)
+            raise forms.ValidationError(_("文件太大，最大允许 %(limit)s。") % {"limit": limit})
+        return upload
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("upload") and cleaned.get("kind") not in MEDIA_KINDS:
+            self.add_error("upload", _("只有“视频”或“音频”类型的条目可以上传音视频文件。"))
+        return cleaned

@@ -1,0 +1,37 @@
+"""Writes for library items. Media files go to the media pipeline; every change reaches search via its outbox."""
+
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+
+from media_pipeline.services import media_asset_create, media_asset_replace_file
+from search.services import search_document_changed, search_document_removed
+
+from .models import LibraryItem
+
+
+@transaction.atomic
+def library_item_save(*, item: LibraryItem, user, upload: UploadedFile | None = None) -> LibraryItem:
+    """Save an item an editor created or changed; a new upload starts (or restarts) the media pipeline."""
+    if item._state.adding and item.created_by_id is None:
+        item.created_by = user if user and user.is_authenticated else None
+    if upload is not None:
+        item.media_asset = _asset_for_upload(item=item, upload=upload, user=user)
+    item.save()
+    search_document_changed(instance=item)
+    return item
+
+
+def _asset_for_upload(*, item: LibraryItem, upload: UploadedFile, user):
+    uploader = user if user and user.is_authenticated else None
+    asset = item.media_asset
+    if asset is not None and not asset.renditions.exists():
+        # The editor is fixing a file that failed: replace it and run the job again.
+        return media_asset_replace_file(asset=asset, file=upload, uploaded_by=uploader)
+    return media_asset_create(file=upload, uploaded_by=uploader)
+
+
+@transaction.atomic
+def library_item_delete(*, item: LibraryItem) -> None:
+    pk = item.pk
+    item.delete()
+    search_document_removed(model_label=LibraryItem._meta.label_lower, pk=pk)

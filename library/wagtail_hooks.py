@@ -1,0 +1,86 @@
+"""The library in the Wagtail admin: editors see and change only items of their part of the tree."""
+
+from django.utils.translation import gettext_lazy as _
+from wagtail import hooks
+from wagtail.admin.ui.tables import Column
+from wagtail.admin.viewsets.model import ModelViewSet
+from wagtail.admin.views import generic
+
+from cms.selectors import units_managed_by
+
+from .forms import LibraryItemForm
+from .models import LibraryItem
+from .playback import item_playback
+from .services import library_item_delete, library_item_save
+
+
+class UnitScopedMixin:
+    def get_base_queryset(self):
+        return super().get_base_queryset().filter(owning_unit__in=units_managed_by(self.request.user))
+
+    def get_queryset(self):
+        return LibraryItem.objects.filter(owning_unit__in=units_managed_by(self.request.user))
+
+
+class ItemIndexView(UnitScopedMixin, generic.IndexView):
+    pass
+
+
+class ItemSaveMixin:
+    def save_instance(self):
+        return library_item_save(
+            item=self.form.instance, user=self.request.user, upload=self.form.cleaned_data.get("upload")
+        )
+
+
+class ItemCreateView(ItemSaveMixin, generic.CreateView):
+    pass
+
+
+class ItemEditView(ItemSaveMixin, UnitScopedMixin, generic.EditView):
+    template_name = "library/admin/item_edit.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["playback"] = item_playback(self.object)
+        return context
+
+
+class ItemDeleteView(UnitScopedMixin, generic.DeleteView):
+    def delete_action(self):
+        library_item_delete(item=self.object)
+
+
+def media_state(item):
+    return item_playback(item)["state"] if item.media_asset_id else ""
+
+
+class LibraryItemViewSet(ModelViewSet):
+    model = LibraryItem
+    icon = "media"
+    menu_label = _("数字图书馆")
+    menu_order = 150
+    add_to_admin_menu = True
+    index_view_class = ItemIndexView
+    add_view_class = ItemCreateView
+    edit_view_class = ItemEditView
+    delete_view_class = ItemDeleteView
+    list_display = [
+        "title",
+        "kind",
+        "owning_unit",
+        "access",
+        Column("media_state", label=_("转码状态"), accessor=media_state),
+        "published_at",
+    ]
+    list_filter = ["kind", "access", "is_published"]
+    search_fields = ["title", "creators"]
+    list_per_page = 50
+
+    def get_form_class(self, for_update=False):
+        return LibraryItemForm
+
+
+@hooks.register("register_admin_viewset")
+def register_library_viewset():
+    return LibraryItemViewSet("library_items")

@@ -1,0 +1,30 @@
+"""Put transcode jobs whose worker died back in the queue: ``--once`` (cron) or a loop (a sidecar)."""
+
+import logging
+import time
+
+from django.core.management.base import BaseCommand
+
+from media_pipeline.services import transcode_jobs_requeue_stale
+
+logger = logging.getLogger("media_pipeline.watchdog")
+
+
+class Command(BaseCommand):
+    help = "重新排队租约已过期的转码任务（执行进程已中断）"
+
+    def add_arguments(self, parser):
+        parser.add_argument("--once", action="store_true", help="检查一次后退出")
+        parser.add_argument("--interval", type=float, default=30.0, help="循环检查的间隔秒数")
+
+    def handle(self, *args, once: bool = False, interval: float = 30.0, **options):
+        while True:
+            requeued = transcode_jobs_requeue_stale()
+            if requeued:
+                logger.warning("Requeued %d transcode job(s) with expired leases", requeued)
+            else:
+                logger.info("No stale transcode jobs")
+            if once:
+                self.stdout.write(str(requeued))
+                return
+            time.sleep(interval)

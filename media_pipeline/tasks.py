@@ -1,0 +1,16 @@
+"""Background tasks: thin wrappers that take ids and call a service."""
+
+import os
+import socket
+import uuid
+
+from django_tasks import task
+
+from .services import transcode_job_run
+
+
+@task(queue_name="media")
+def transcode_job_task(job_id: int) -> None:
+    # Unique per run, so a lease names exactly one process on one machine.
+    worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    transcode_job_run(job_id=job_id, worker_id=worker_id)

@@ -1,0 +1,31 @@
+"""Which engine answers: the configured Elasticsearch/OpenSearch cluster, or the embedded index."""
+
+from django.conf import settings
+
+from search.embedded import EmbeddedEngine
+
+_engines: dict[tuple, object] = {}
+
+
+def engine_configured() -> bool:
+    return bool(settings.SEARCH_URL)
+
+
+def get_embedded_engine() -> EmbeddedEngine:
+    return EmbeddedEngine()
+
+
+def get_cluster_engine():
+    """The configured cluster engine, one per settings combination (it keeps its connection pool)."""
+    from search.cluster import ElasticsearchEngine, OpenSearchEngine
+
+    key = (settings.SEARCH_ENGINE, settings.SEARCH_URL, settings.SEARCH_INDEX_PREFIX)
+    if key not in _engines:
+        engine_class = ElasticsearchEngine if settings.SEARCH_ENGINE == "elasticsearch" else OpenSearchEngine
+        _engines[key] = engine_class(url=settings.SEARCH_URL, prefix=settings.SEARCH_INDEX_PREFIX)
+    return _engines[key]
+
+
+def get_engine():
+    """The engine searches should use: the cluster when SEARCH_URL is set, else the embedded index."""
+    return get_cluster_engine() if engine_configured() else get_embedded_engine()

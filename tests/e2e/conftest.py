@@ -1,0 +1,68 @@
+"""Browser tests: a live server, a task worker in its own process, and Debian's Chromium driven by Playwright."""
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import dj_database_url
+import pytest
+from django.db import connection
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-quic",
+    "--no-first-run",
+    "--autoplay-policy=no-user-gesture-required",
+]
+
+# Playwright's sync API runs an event loop in this thread; the ORM calls our tests make around it are safe.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+def _worker_command() -> list[str]:
+    manage = [sys.executable, str(ROOT / "manage.py")]
+    if os.environ.get("REDIS_URL"):
+        return [*manage, "rqworker", "--job-class", "django_tasks_rq.Job", "media", "default"]
+    return [*manage, "db_worker", "--queue-name", "*", "--no-reload", "--interval", "0.5"]
+
+
+@pytest.fixture
+def task_worker(transactional_db, tmp_path):
+    """A real worker process on the test database (PostgreSQL: a second process can see committed rows)."""
+    if connection.vendor != "postgresql":
+        pytest.skip("浏览器端到端测试需要 make test 启动的 PostgreSQL（SQLite 测试库在内存中，worker 进程看不到）")
+    env = dict(os.environ, DJANGO_SETTINGS_MODULE="cms.settings.test")
+    url = dj_database_url.parse(os.environ["DATABASE_URL"])
+    env["DATABASE_URL"] = os.environ["DATABASE_URL"].rsplit("/", 1)[0] + "/" + connection.settings_dict["NAME"]
+    assert url["NAME"] != connection.settings_dict["NAME"]  # never point a worker at the real database
+    log = (tmp_path / "worker.log").open("w")
+    process = subprocess.Popen(_worker_command(), cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    yield process
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+    log.close()
+
+
+@pytest.fixture
+def browser_page():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        context = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900})
+        page = context.new_page()
+        page.set_default_timeout(30_000)
+        yield page
+        context.close()
+        browser.close()

@@ -1,0 +1,94 @@
+"""Master playlist writing, playlist rewriting and the ffmpeg runner."""
+
+from pathlib import Path
+
+from media_pipeline.hls import avc1_codec, master_playlist, measure_variant, parse_media_playlist
+from media_pipeline.ladder import Variant
+from media_pipeline.playlists import rewrite_master, rewrite_media
+from media_pipeline.runner import progress_fraction, run_ffmpeg
+
+MEDIA_PLAYLIST = """#EXTM3U
+#EXT-X-VERSION:7
+#EXT-X-TARGETDURATION:6
+#EXT-X-PLAYLIST-TYPE:VOD
+#EXT-X-MAP:URI="init_0.mp4"
+#EXTINF:6.000000,
+seg_00000.m4s
+#EXTINF:2.000000,
+seg_00001.m4s
+#EXT-X-ENDLIST
+"""
+
+
+def test_measured_peak_and_average_bandwidth(tmp_path):
+    """Peak is the busiest segment's bits per second; average is all bytes over all seconds."""
+    (tmp_path / "index.m3u8").write_text(MEDIA_PLAYLIST)
+    (tmp_path / "init_0.mp4").write_bytes(b"\0\0\0\x10avcC\x01\x64\x00\x1e" + b"\0" * 8)
+    (tmp_path / "seg_00000.m4s").write_bytes(b"x" * 6000)  # 48 000 bits over 6 s = 8000 bit/s
+    (tmp_path / "seg_00001.m4s").write_bytes(b"x" * 3000)  # 24 000 bits over 2 s = 12 000 bit/s
+    stats = measure_variant(tmp_path, Variant("360p", 640, 360, 730_000, 96_000), frame_rate=25.0)
+    assert (stats.peak_bandwidth, stats.average_bandwidth) == (12_000, 9_000)
+    assert stats.codecs == "avc1.64001e,mp4a.40.2"
+
+
+def test_master_playlist_has_every_attribute_apple_asks_for():
+    """BANDWIDTH, AVERAGE-BANDWIDTH, CODECS, RESOLUTION, FRAME-RATE; the audio-only rung has no RESOLUTION."""
+    from media_pipeline.hls import VariantStats
+
+    video = VariantStats(Variant("360p", 640, 360, 730_000, 96_000), 900_000, 800_000, "avc1.64001e,mp4a.40.2", 25.0)
+    audio = VariantStats(Variant("audio", 0, 0, 0, 64_000), 70_000, 66_000, "mp4a.40.2", 25.0)
+    text = master_playlist([video, audio])
+    assert (
+        '#EXT-X-STREAM-INF:BANDWIDTH=900000,AVERAGE-BANDWIDTH=800000,CODECS="avc1.64001e,mp4a.40.2",'
+        "RESOLUTION=640x360,FRAME-RATE=25.000\n360p/index.m3u8" in text
+    )
+    assert '#EXT-X-STREAM-INF:BANDWIDTH=70000,AVERAGE-BANDWIDTH=66000,CODECS="mp4a.40.2"\naudio/index.m3u8' in text
+
+
+def test_avc1_codec_string_from_avcc():
+    """High profile (0x64), level 3.1 (0x1f) → avc1.64001f."""
+    assert avc1_codec(b"....avcC\x01\x64\x00\x1f\xff") == "avc1.64001f"
+
+
+def test_rewrite_master_and_media_playlists():
+    """Variant URIs go to our views; segment and EXT-X-MAP URIs go to storage URLs."""
+    master = rewrite_master("#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1\n360p/index.m3u8\n", lambda v: f"/v/{v}")
+    assert master.splitlines()[-1] == "/v/360p"
+    media = rewrite_media(MEDIA_PLAYLIST, lambda name: f"https://s3/{name}?sig=1")
+    assert '#EXT-X-MAP:URI="https://s3/init_0.mp4?sig=1"' in media
+    assert "https://s3/seg_00001.m4s?sig=1" in media.splitlines()
+    assert parse_media_playlist(media).segments[0] == ("https://s3/seg_00000.m4s?sig=1", 6.0)
+
+
+def test_progress_fraction_from_out_time():
+    """out_time_us against the source duration, clamped to 0..1."""
+    assert progress_fraction({"out_time_us": "2000000"}, 4.0) == 0.5
+    assert progress_fraction({"out_time_us": "9000000"}, 4.0) == 1.0
+    assert progress_fraction({"out_time_us": "N/A"}, 4.0) == 0.0
+
+
+def _slow_encode_args(out: Path) -> list[str]:
+    # -re reads the input at its native rate, so this takes ~30 s unless stopped.
+    source = "testsrc2=size=320x180:rate=25:duration=30"
+    return ["-nostats", "-progress", "pipe:1", "-re", "-f", "lavfi", "-i", source, "-c:v", "libx264", str(out), "-y"]
+
+
+def test_runner_reports_progress_and_cancels_without_leaving_a_process(tmp_path):
+    """The callback sees rising progress; returning False stops ffmpeg, which is reaped (no zombie)."""
+    seen = []
+
+    def on_progress(fraction):
+        seen.append(fraction)
+        return len(seen) < 3
+
+    result = run_ffmpeg(_slow_encode_args(tmp_path / "out.mp4"), duration=30.0, on_progress=on_progress)
+    assert result.cancelled and len(seen) == 3
+    assert 0 <= seen[0] <= seen[-1] < 0.5
+    assert result.returncode is not None  # waited for: the kernel has nothing left to reap
+
+
+def test_runner_keeps_the_log_tail_on_failure(tmp_path):
+    """A failing ffmpeg returns non-zero and the last lines of its stderr."""
+    result = run_ffmpeg(["-i", str(tmp_path / "missing.mp4"), str(tmp_path / "x.mp4")], duration=1.0)
+    assert result.returncode != 0 and not result.cancelled
+    assert "No such file or directory" in result.log_tail

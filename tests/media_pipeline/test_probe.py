@@ -1,0 +1,98 @@
+"""ffprobe: what a file is, and clear refusals for what it is not."""
+
+import pytest
+
+from media_pipeline.errors import ProbeError
+from media_pipeline.probe import parse_probe, probe_file
+
+
+def test_probe_reads_a_real_clip(clip_landscape):
+    """Duration, size, frame rate and codecs of the generated 4 s 640×360 clip."""
+    probe = probe_file(clip_landscape)
+    assert probe.has_video and probe.has_audio and probe.kind == "video"
+    assert (probe.width, probe.height, probe.fps) == (640, 360, 25.0)
+    assert probe.duration == pytest.approx(4.0, abs=0.1)
+    assert (probe.video_codec, probe.audio_codec) == ("h264", "aac")
+
+
+def test_probe_of_a_silent_clip(clip_silent):
+    """A clip without an audio stream says so."""
+    probe = probe_file(clip_silent)
+    assert probe.has_video and not probe.has_audio
+
+
+def test_zero_byte_file_is_refused(tmp_path):
+    """An empty file is refused before ffprobe runs, in Chinese."""
+    empty = tmp_path / "empty.mp4"
+    empty.write_bytes(b"")
+    with pytest.raises(ProbeError) as caught:
+        probe_file(empty)
+    assert "文件为空" in caught.value.message
+
+
+def test_text_file_renamed_mp4_is_refused_with_ffprobes_reason(tmp_path):
+    """A text file named .mp4 is 'not a media file', with ffprobe's own reason attached."""
+    text = tmp_path / "notes.mp4"
+    text.write_text("这不是视频\n" * 20)
+    with pytest.raises(ProbeError) as caught:
+        probe_file(text)
+    assert "不是可识别的音视频文件" in caught.value.message
+    assert "Invalid data" in caught.value.reason
+
+
+def test_truncated_mp4_is_reported_as_incomplete(clip_truncated):
+    """An MP4 cut off before its index is reported as an incomplete upload, not as a wrong file type."""
+    with pytest.raises(ProbeError) as caught:
+        probe_file(clip_truncated)
+    assert "文件不完整" in caught.value.message
+    assert caught.value.reason
+
+
+def test_rotated_phone_video_is_planned_as_displayed():
+    """A 1920×1080 stream with a -90° display matrix is portrait 1080×1920 as shown."""
+    data = {
+        "format": {"duration": "3.0", "format_name": "mov"},
+        "streams": [
+            {
+                "codec_type": "video",
+                "codec_name": "h264",
+                "width": 1920,
+                "height": 1080,
+                "avg_frame_rate": "30000/1001",
+                "side_data_list": [{"side_data_type": "Display Matrix", "rotation": -90}],
+            }
+        ],
+    }
+    probe = parse_probe(data)
+    assert (probe.width, probe.height, probe.rotation) == (1080, 1920, 270)
+    assert probe.fps == pytest.approx(29.97, abs=0.01)
+
+
+def test_mp3_with_cover_art_is_audio():
+    """An attached picture is not video: an MP3 with cover art is an audio asset."""
+    data = {
+        "format": {"duration": "180.0", "format_name": "mp3"},
+        "streams": [
+            {"codec_type": "audio", "codec_name": "mp3", "channels": 2, "sample_rate": "44100"},
+            {
+                "codec_type": "video",
+                "codec_name": "mjpeg",
+                "width": 600,
+                "height": 600,
+                "disposition": {"attached_pic": 1},
+            },
+        ],
+    }
+    probe = parse_probe(data)
+    assert probe.kind == "audio" and not probe.has_video
+
+
+def test_non_square_pixels_are_planned_in_display_size():
+    """720×576 with 16:15 sample aspect ratio is planned as 768×576 display pixels."""
+    data = {
+        "format": {"duration": "1.0"},
+        "streams": [
+            {"codec_type": "video", "width": 720, "height": 576, "sample_aspect_ratio": "16:15", "r_frame_rate": "25/1"}
+        ],
+    }
+    assert (parse_probe(data).width, parse_probe(data).height) == (768, 576)

@@ -1,0 +1,111 @@
+"""A real worker killed mid-encode: ffmpeg dies with it, the watchdog requeues, a new worker finishes.
+
+Runs `manage.py db_worker` processes against a file-based SQLite database of their own (the test database
+of pytest-django is invisible to other processes).
+"""
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+MANAGE = Path(settings.BASE_DIR) / "manage.py"
+JOBS = "media_pipeline_transcodejob"
+
+
+@pytest.fixture
+def worker_env(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL", "S3_BUCKET"}}
+    env.update(
+        LIGHTHOUSE_VAR_DIR=str(tmp_path / "var"),
+        MEDIA_ROOT=str(tmp_path / "var" / "media"),
+        MEDIA_WORK_DIR=str(tmp_path / "var" / "work"),
+        DJANGO_SETTINGS_MODULE=os.environ.get("DJANGO_SETTINGS_MODULE", "cms.settings.test"),
+    )
+    (tmp_path / "var").mkdir()
+    return env
+
+
+def _manage(env, *args, timeout=120) -> str:
+    done = subprocess.run(
+        [sys.executable, str(MANAGE), *args], env=env, capture_output=True, text=True, timeout=timeout
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done.stdout
+
+
+def _job(db: Path, job_id: int) -> tuple[str, float, int]:
+    with sqlite3.connect(db, timeout=10) as connection:
+        return connection.execute(f"SELECT state, progress, attempts FROM {JOBS} WHERE id = ?", [job_id]).fetchone()
+
+
+def _children(pid: int) -> list[int]:
+    children = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        children += [int(c) for c in (task / "children").read_text().split()]
+    return children
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().split(") ", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"
+
+
+def _wait_for(predicate, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if value := predicate():
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs Linux /proc")
+def test_killed_worker_is_recovered(worker_env, clip_long):
+    """SIGKILL the worker while ffmpeg encodes: ffmpeg dies too, the lease expires, `media_watchdog --once`
+    requeues the job, and a fresh worker takes it to done."""
+    db = Path(worker_env["LIGHTHOUSE_VAR_DIR"]) / "db.sqlite3"
+    _manage(worker_env, "migrate", "--run-syncdb", "-v0", timeout=300)
+    create = (
+        "from django.core.files import File; from media_pipeline.services import media_asset_create; "
+        f"a = media_asset_create(file=File(open({str(clip_long)!r}, 'rb'), name='long.mp4')); "
+        "print(a.transcode_jobs.get().pk)"
+    )
+    job_id = int(_manage(worker_env, "shell", "-c", create).strip().splitlines()[-1])
+    worker_args = ["db_worker", "--queue-name", "media", "--interval", "0.2", "--no-startup-delay"]
+    worker = subprocess.Popen(
+        [sys.executable, str(MANAGE), *worker_args], env=worker_env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    try:
+        _wait_for(lambda: _job(db, job_id)[0] == "encoding" and _job(db, job_id)[1] > 0, 60, "encoding progress")
+        encoders = _wait_for(lambda: _children(worker.pid), 10, "the ffmpeg child")
+        worker.send_signal(signal.SIGKILL)
+        worker.wait(timeout=10)
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+            worker.wait()
+    # PR_SET_PDEATHSIG: the kernel kills the orphaned ffmpeg instead of letting it encode for nobody.
+    _wait_for(lambda: not any(_alive(pid) for pid in encoders), 10, "ffmpeg to die with its worker")
+    state, progress, attempts = _job(db, job_id)
+    assert state == "encoding" and 0 < progress < 1 and attempts == 1
+
+    assert _manage(worker_env, "media_watchdog", "--once").strip() == "0"  # lease still live: nothing to do
+    time.sleep(settings.MEDIA_JOB_LEASE_SECONDS + 0.5)
+    assert _manage(worker_env, "media_watchdog", "--once").strip() == "1"
+    assert _job(db, job_id)[0] == "queued"
+
+    _manage(worker_env, *worker_args, "--batch", timeout=180)
+    assert _job(db, job_id) == ("done", 1.0, 2)
+    with sqlite3.connect(db) as connection:
+        kinds = connection.execute("SELECT kind FROM media_pipeline_rendition WHERE job_id = ?", [job_id]).fetchall()
+    assert sorted(kind for (kind,) in kinds) == ["hls", "poster"]
