@@ -95,7 +95,12 @@ class ClusterEngine:
     def _send(self, actions: list[dict]) -> None:
         if not actions:
             return
-        _, errors = self._call(self._bulk, actions)
+        try:
+            _, errors = self._call(self._bulk, actions)
+        except SearchError:
+            # The index may have been dropped meanwhile: check (and recreate) it on the next try.
+            self._index_checked = False
+            raise
         # Deleting what is already gone is success.
         errors = [error for error in errors if error.get("delete", {}).get("status") != 404]
         if errors:
