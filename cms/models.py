@@ -151,7 +151,12 @@ class EducationBasePage(Page):
     opening_hours = models.CharField(_("开放时间"), max_length=255, blank=True)
     body = RichTextField(_("介绍"), blank=True)
     image = models.ForeignKey(
-        "cms.LighthouseImage", verbose_name=_("图片"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "cms.LighthouseImage",
+        verbose_name=_("图片"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
     content_panels = Page.content_panels + [
         FieldPanel("address"),

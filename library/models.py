@@ -32,7 +32,12 @@ class LibraryItem(models.Model):
     )
     access = models.CharField(_("访问权限"), max_length=16, choices=Access.choices, default=Access.PUBLIC)
     cover = models.ForeignKey(
-        "cms.LighthouseImage", verbose_name=_("封面"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "cms.LighthouseImage",
+        verbose_name=_("封面"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
     media_asset = models.ForeignKey(
         "media_pipeline.MediaAsset",

@@ -23,4 +23,9 @@ def item_document(item: LibraryItem) -> SearchDocument | None:
     )
 
 
-register(LibraryItem, to_document=item_document, queryset=lambda: LibraryItem.objects.select_related("owning_unit"))
+register(
+    LibraryItem,
+    to_document=item_document,
+    queryset=lambda: LibraryItem.objects.select_related("owning_unit"),
+    kind_labels=LibraryItem.Kind.choices,
+)

@@ -1,10 +1,9 @@
-"""Writes for library items. Media files go to the media pipeline; every change reaches search via its outbox."""
+"""Writes for library items. Media files go to the media pipeline; search hears of changes through its outbox."""
 
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 
 from media_pipeline.services import media_asset_create, media_asset_replace_file
-from search.services import search_document_changed, search_document_removed
 
 from .models import LibraryItem
 
@@ -16,8 +15,7 @@ def library_item_save(*, item: LibraryItem, user, upload: UploadedFile | None = 
         item.created_by = user if user and user.is_authenticated else None
     if upload is not None:
         item.media_asset = _asset_for_upload(item=item, upload=upload, user=user)
-    item.save()
-    search_document_changed(instance=item)
+    item.save()  # search's outbox hears of it through the registry's post_save handler
     return item
 
 
@@ -32,6 +30,4 @@ def _asset_for_upload(*, item: LibraryItem, upload: UploadedFile, user):
 
 @transaction.atomic
 def library_item_delete(*, item: LibraryItem) -> None:
-    pk = item.pk
     item.delete()
-    search_document_removed(model_label=LibraryItem._meta.label_lower, pk=pk)

@@ -18,7 +18,7 @@ def _schedule_retry() -> None:
         search_outbox_drain_task.using(run_after=run_after).enqueue()
 
 
-@task(queue_name="default")
+@task(queue_name="search")
 def search_outbox_drain_task() -> int:
     drained = search_outbox_drain_all()
     if OutboxEntry.objects.filter(attempts__gt=0).exists():

@@ -66,7 +66,6 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -117,7 +116,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Background tasks: an RQ queue on Redis when REDIS_URL is set, else the database worker.
 REDIS_URL = os.environ.get("REDIS_URL", "")
-TASK_QUEUES = ["default", "media"]
+# "search" is light and latency-sensitive, "media" is heavy: at scale each gets its own workers.
+TASK_QUEUES = ["search", "default", "media"]
 if REDIS_URL:
     INSTALLED_APPS += ["django_rq"]
     RQ_QUEUES = {name: {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 6 * 3600} for name in TASK_QUEUES}
@@ -214,7 +214,6 @@ LOGGING = {
         for name in ("cms", "library", "media_pipeline", "search", "django_tasks")
     },
 }
-
 
 
 # Who may stream a media asset: the library decides (media_pipeline knows nothing of items).

@@ -30,7 +30,7 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 def _worker_command() -> list[str]:
     manage = [sys.executable, str(ROOT / "manage.py")]
     if os.environ.get("REDIS_URL"):
-        return [*manage, "rqworker", "--job-class", "django_tasks_rq.Job", "media", "default"]
+        return [*manage, "rqworker", "--job-class", "django_tasks_rq.Job", "search", "default", "media"]
     return [*manage, "db_worker", "--queue-name", "*", "--no-reload", "--interval", "0.5"]
 
 
@@ -43,6 +43,10 @@ def task_worker(transactional_db, tmp_path):
     url = dj_database_url.parse(os.environ["DATABASE_URL"])
     env["DATABASE_URL"] = os.environ["DATABASE_URL"].rsplit("/", 1)[0] + "/" + connection.settings_dict["NAME"]
     assert url["NAME"] != connection.settings_dict["NAME"]  # never point a worker at the real database
+    if os.environ.get("REDIS_URL"):
+        import redis
+
+        redis.Redis.from_url(os.environ["REDIS_URL"]).flushdb()  # no jobs left over from earlier tests
     log = (tmp_path / "worker.log").open("w")
     process = subprocess.Popen(_worker_command(), cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     yield process

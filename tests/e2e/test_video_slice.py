@@ -4,10 +4,12 @@ import subprocess
 import time
 
 import pytest
+from django.contrib.auth.models import AnonymousUser
 from django.core.management import call_command
 
 from library.models import LibraryItem
 from media_pipeline.models import TranscodeJob
+from search.selectors import search_items
 
 pytestmark = [pytest.mark.browser, pytest.mark.services]
 
@@ -45,12 +47,15 @@ def test_editor_uploads_member_plays_and_finds(live_server, task_worker, browser
     page.fill("input[name=password]", "lighthouse-demo")
     page.click("button[type=submit]")
     page.goto(f"{live_server.url}/admin/library_items/new/")
+    assert (
+        page.locator("footer .actions--primary button[type=submit]").inner_text().strip() == "创建"
+    )  # admin in Chinese
     page.select_option("select[name=kind]", "video")
     page.fill("input[name=title]", title)
     page.fill("textarea[name=summary]", "浙江嘉兴南湖红船的故事。")
     page.select_option("select[name=owning_unit]", label="山东省")
     page.set_input_files("input[name=upload]", str(clip))
-    page.click("button[type=submit]:has-text('保存'), input[type=submit][value*='保存']")
+    page.click("footer .actions--primary button[type=submit]")
     page.wait_for_url("**/admin/library_items/")
 
     job = _wait_for_job(title)
@@ -66,5 +71,12 @@ def test_editor_uploads_member_plays_and_finds(live_server, task_worker, browser
         timeout=60_000,
     )
 
-    page.goto(f"{live_server.url}/search/?q=党史")
-    assert page.locator(f"main a:has-text('{title}')").count() >= 1
+    # The search outbox drains in the worker; give it a few seconds as a member would.
+    for _attempt in range(20):
+        page.goto(f"{live_server.url}/search/?q=党史")
+        if page.locator(f"main a:has-text('{title}')").count():
+            break
+        time.sleep(1)
+    assert page.locator(f"main a:has-text('{title}')").count() == 1
+    # …and the answer came from the search engine, not the embedded fallback.
+    assert not search_items(query="党史", user=AnonymousUser()).degraded
