@@ -13,6 +13,7 @@ urlpatterns = [
     path("documents/", include(wagtaildocs_urls)),
     path("search/", include("search.urls")),
     path("media-pipeline/", include("media_pipeline.urls")),
+    path("i18n/", include("django.conf.urls.i18n")),
     path("preferences/large-type/", large_type_toggle, name="cms_large_type"),
     path("sitemap.xml", sitemap),
     path("robots.txt", TemplateView.as_view(template_name="robots.txt", content_type="text/plain")),

@@ -18,6 +18,7 @@ class LibraryItemForm(WagtailAdminModelForm):
         label=_("音视频文件"),
         required=False,
         help_text=_("视频或音频的原始文件。保存后在后台转码，完成后即可播放；可以随时上传新文件替换。"),
+        error_messages={"empty": _("上传的文件是空的（0 字节），请重新选择文件。")},
         widget=forms.ClearableFileInput(attrs={"accept": "video/*,audio/*"}),
     )
 
@@ -48,8 +49,6 @@ class LibraryItemForm(WagtailAdminModelForm):
         upload = self.cleaned_data.get("upload")
         if upload is None:
             return None
-        if upload.size == 0:
-            raise forms.ValidationError(_("上传的文件是空的（0 字节），请重新选择文件。"))
         if upload.size > settings.MEDIA_UPLOAD_MAX_BYTES:
             limit = filesizeformat(settings.MEDIA_UPLOAD_MAX_BYTES)
             raise forms.ValidationError(_("文件太大，最大允许 %(limit)s。") % {"limit": limit})

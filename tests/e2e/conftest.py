@@ -4,6 +4,7 @@ import os
 import signal
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
 import dj_database_url
@@ -35,11 +36,23 @@ def _worker_command() -> list[str]:
 
 
 @pytest.fixture
-def task_worker(transactional_db, tmp_path):
+def search_index(settings):
+    """A search index of this test's own, shared with the worker process and deleted afterwards."""
+    settings.SEARCH_INDEX_PREFIX = f"lighthouse-e2e-{uuid.uuid4().hex[:8]}"
+    yield settings.SEARCH_INDEX_PREFIX
+    if settings.SEARCH_URL:
+        from search.engine import get_cluster_engine
+
+        engine = get_cluster_engine()
+        engine.client.indices.delete(index=f"{engine.alias}-*", params={"ignore_unavailable": "true"}, ignore=[404])
+
+
+@pytest.fixture
+def task_worker(transactional_db, search_index, tmp_path):
     """A real worker process on the test database (PostgreSQL: a second process can see committed rows)."""
     if connection.vendor != "postgresql":
         pytest.skip("浏览器端到端测试需要 make test 启动的 PostgreSQL（SQLite 测试库在内存中，worker 进程看不到）")
-    env = dict(os.environ, DJANGO_SETTINGS_MODULE="cms.settings.test")
+    env = dict(os.environ, DJANGO_SETTINGS_MODULE="cms.settings.test", SEARCH_INDEX_PREFIX=search_index)
     url = dj_database_url.parse(os.environ["DATABASE_URL"])
     env["DATABASE_URL"] = os.environ["DATABASE_URL"].rsplit("/", 1)[0] + "/" + connection.settings_dict["NAME"]
     assert url["NAME"] != connection.settings_dict["NAME"]  # never point a worker at the real database

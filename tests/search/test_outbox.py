@@ -34,7 +34,9 @@ def test_delete_is_recorded(embedded, make_item, drain):
 
 def test_drain_is_enqueued_after_commit(embedded, make_item, django_capture_on_commit_callbacks, settings):
     """The drain task is enqueued only when the transaction commits, and running it indexes the change."""
-    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+    settings.TASKS = {
+        "default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend", "QUEUES": settings.TASK_QUEUES}
+    }
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         make_item("水浒传")
     assert len(callbacks) == 1 and _titles("水浒") == []

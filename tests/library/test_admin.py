@@ -1,0 +1,95 @@
+"""Editors manage library items in the Wagtail admin, within their own part of the organisation tree."""
+
+import subprocess
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import call_command
+
+from cms.models import Member, OrgUnit
+from library.models import LibraryItem
+from media_pipeline.models import TranscodeJob
+from media_pipeline.services import transcode_job_run
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def demo():
+    call_command("load_demo", "--no-media")
+
+
+@pytest.fixture
+def good_clip(tmp_path):
+    path = tmp_path / "good.mp4"
+    subprocess.run(
+        ["ffmpeg", "-y", "-loglevel", "error", "-f", "lavfi", "-i", "testsrc2=size=320x180:rate=25:duration=2",
+         "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", str(path)],
+        check=True,
+    )  # fmt: skip
+    return SimpleUploadedFile("good.mp4", path.read_bytes(), content_type="video/mp4")
+
+
+def _login(client, username):
+    client.force_login(Member.objects.get(username=username))
+
+
+def _item(unit_code, title):
+    return LibraryItem.objects.create(kind="article", title=title, owning_unit=OrgUnit.objects.get(code=unit_code))
+
+
+def _form(unit_code, **extra):
+    data = {
+        "kind": "video",
+        "title": "党史微课：坏文件",
+        "owning_unit": OrgUnit.objects.get(code=unit_code).pk,
+        "access": "public",
+        "published_at": "2026-11-01 10:00:00",
+        "is_published": "on",
+    }
+    return data | extra
+
+
+def test_county_editor_sees_and_edits_only_own_items(client, demo):
+    """The admin list shows a county editor their county's items only; another county's item is a 404."""
+    own, other = _item("zouping", "邹平本地新闻"), _item("yinan", "沂南本地新闻")
+    _login(client, "zouping_editor")
+    listing = client.get("/admin/library_items/").content.decode()
+    assert own.title in listing and other.title not in listing
+    assert client.get(f"/admin/library_items/edit/{own.pk}/").status_code == 200
+    assert client.get(f"/admin/library_items/edit/{other.pk}/").status_code == 404
+
+
+def test_county_editor_cannot_file_items_under_the_province(client, demo):
+    """The owning-unit choice offers only the editor's subtree; posting the province is refused."""
+    _login(client, "zouping_editor")
+    response = client.post("/admin/library_items/new/", _form("shandong", kind="article"))
+    assert response.status_code == 200 and not LibraryItem.objects.exists()
+    assert "选择一个有效的选项" in response.content.decode()
+
+
+def test_zero_byte_upload_is_refused_in_chinese(client, demo):
+    """An empty file never reaches the pipeline: the form says so in Chinese."""
+    _login(client, "sheng_editor")
+    empty = SimpleUploadedFile("empty.mp4", b"", content_type="video/mp4")
+    response = client.post("/admin/library_items/new/", _form("shandong", upload=empty))
+    assert "上传的文件是空的" in response.content.decode()
+    assert not TranscodeJob.objects.exists()
+
+
+def test_bad_file_fails_with_reason_then_replacement_plays(client, demo, good_clip):
+    """A non-video upload gives a failed job whose reason the editor sees; uploading a real video fixes it."""
+    _login(client, "sheng_editor")
+    text = SimpleUploadedFile("notes.mp4", "这不是视频".encode() * 100, content_type="video/mp4")
+    assert client.post("/admin/library_items/new/", _form("shandong", upload=text)).status_code == 302
+    item = LibraryItem.objects.get()
+    failed = transcode_job_run(job_id=TranscodeJob.objects.get().pk, worker_id="test")
+    assert failed.state == "failed" and failed.error
+    edit_page = client.get(f"/admin/library_items/edit/{item.pk}/").content.decode()
+    assert "转码失败" in edit_page
+
+    response = client.post(f"/admin/library_items/edit/{item.pk}/", _form("shandong", upload=good_clip))
+    assert response.status_code == 302
+    job = TranscodeJob.objects.exclude(pk=failed.pk).get()
+    assert transcode_job_run(job_id=job.pk, worker_id="test").state == "done"
+    assert "转码失败" not in client.get(f"/admin/library_items/edit/{item.pk}/").content.decode()
