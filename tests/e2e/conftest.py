@@ -69,6 +69,16 @@ def task_worker(transactional_db, search_index, tmp_path):
     except subprocess.TimeoutExpired:
         process.kill()
     log.close()
+    _close_other_sessions()
+
+
+def _close_other_sessions():
+    """Let pytest-django drop the test database: the live server's threads may still hold connections."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
 
 
 @pytest.fixture
