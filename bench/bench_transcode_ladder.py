@@ -31,16 +31,10 @@ def main() -> None:
     from media_pipeline.profiles import PROFILES
     from media_pipeline.selectors import transcode_job_latest
     from media_pipeline.services import media_asset_create, transcode_job_run
+    from media_pipeline.synthetic import make_clip
 
     call_command("migrate", verbosity=0)
-    source = var / "source.mp4"
-    subprocess.run(
-        ["ffmpeg", "-y", "-loglevel", "error",
-         "-f", "lavfi", "-i", f"testsrc2=size=1280x720:rate=25:duration={SECONDS}",
-         "-f", "lavfi", "-i", f"sine=frequency=440:duration={SECONDS}", "-c:v", "libx264", "-preset", "veryfast",
-         "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest", str(source)],
-        check=True,
-    )  # fmt: skip
+    source = make_clip(var / "source.mp4", size="1280x720", seconds=SECONDS)
 
     out = var / "raw"
     out.mkdir()

@@ -1,15 +1,15 @@
 """Loads the demo site: organisation tree, roles, editors, pages and a dozen library items. Idempotent."""
 
-import subprocess
 import tempfile
 from pathlib import Path
 
-from django.conf import settings
 from django.core.files import File
 from django.db import transaction
 from PIL import Image as PILImage
 from PIL import ImageDraw, ImageFont
 from wagtail.models import Page, Site
+
+from media_pipeline.synthetic import make_clip
 
 from . import demo_data as data
 from .models import EducationBasePage, HomePage, LighthouseDocument, OrgUnit, SectionPage, StandardPage
@@ -106,34 +106,21 @@ def _library(home: HomePage, units: dict[str, OrgUnit], log) -> None:
             item = LibraryItem(
                 kind=kind, title=title, summary=summary, owning_unit=units[code], access=access, source="demo"
             )
-            if kind == "audio":
-                upload = _clip(Path(tmp) / "audio.m4a", ["-f", "lavfi", "-i", "sine=frequency=440:duration=6"])
-            else:
-                upload = None
+            upload = _clip(make_clip(Path(tmp) / "audio.m4a", seconds=6, video=False)) if kind == "audio" else None
             if kind == "ebook":
                 item.document = _ebook(Path(tmp), title)
             library_item_save(item=item, user=admin, upload=upload)
-        for title, summary, code, source, seconds in data.VIDEOS:
+        for title, summary, code, pattern, seconds in data.VIDEOS:
             if LibraryItem.objects.filter(source="demo", title=title).exists():
                 continue
-            path = Path(tmp) / f"{source.split('=')[0]}.mp4"
-            upload = _clip(path, ["-f", "lavfi", "-i", f"{source}:duration={seconds}", *_tone(seconds)])
+            path = make_clip(Path(tmp) / f"{pattern}.mp4", pattern=pattern, seconds=seconds, tone_hz=660)
+            upload = _clip(path)
             item = LibraryItem(kind="video", title=title, summary=summary, owning_unit=units[code], source="demo")
             library_item_save(item=item, user=admin, upload=upload)
     log(f"馆藏条目：{LibraryItem.objects.count()} 条（音视频在后台转码）")
 
 
-def _tone(seconds: int) -> list[str]:
-    return ["-f", "lavfi", "-i", f"sine=frequency=660:duration={seconds}", "-shortest"]
-
-
-def _clip(path: Path, inputs: list[str]) -> File:
-    """A short clip made from ffmpeg's test sources: the demo downloads nothing."""
-    command = [settings.FFMPEG_BINARY, "-y", "-loglevel", "error", *inputs]
-    if path.suffix == ".mp4":
-        command += ["-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p"]
-    command += ["-c:a", "aac", str(path)]
-    subprocess.run(command, check=True)
+def _clip(path: Path) -> File:
     return File(path.open("rb"), name=path.name)
 
 

@@ -69,10 +69,10 @@ ITEMS = [
     ("ebook", "党员学习手册（电子书）", "党员日常学习的基本篇目汇编。", "shandong", "public"),
 ]
 
-# (title, summary, unit code, ffmpeg lavfi source, seconds)
+# (title, summary, unit code, ffmpeg test pattern, seconds)
 VIDEOS = [
-    ("党史故事：沂蒙红嫂", "沂南县马牧池乡常山庄的红嫂故事。", "yinan", "testsrc2=size=640x360:rate=25", 8),
-    ("灯塔大课堂：学习贯彻党的二十大精神", "全省统一课程的导学视频。", "shandong", "smptebars=size=640x360:rate=25", 8),
+    ("党史故事：沂蒙红嫂", "沂南县马牧池乡常山庄的红嫂故事。", "yinan", "testsrc2", 8),
+    ("灯塔大课堂：学习贯彻党的二十大精神", "全省统一课程的导学视频。", "shandong", "smptebars", 8),
 ]
 
 EDUCATION_BASE = {

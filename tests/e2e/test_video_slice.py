@@ -1,6 +1,5 @@
 """The end-to-end slice: an editor uploads a video, a worker transcodes it, a member plays it and finds it."""
 
-import subprocess
 import time
 
 import pytest
@@ -9,6 +8,7 @@ from django.core.management import call_command
 
 from library.models import LibraryItem
 from media_pipeline.models import TranscodeJob
+from media_pipeline.synthetic import make_clip
 from search.selectors import search_items
 
 pytestmark = [pytest.mark.browser, pytest.mark.services]
@@ -16,14 +16,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.services]
 
 @pytest.fixture
 def clip(tmp_path):
-    path = tmp_path / "hongchuan.mp4"
-    subprocess.run(
-        ["ffmpeg", "-y", "-loglevel", "error", "-f", "lavfi", "-i", "testsrc2=size=640x360:rate=25:duration=6",
-         "-f", "lavfi", "-i", "sine=frequency=500:duration=6", "-c:v", "libx264", "-preset", "veryfast",
-         "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest", str(path)],
-        check=True,
-    )  # fmt: skip
-    return path
+    return make_clip(tmp_path / "hongchuan.mp4", size="640x360", seconds=6)
 
 
 def _wait_for_job(item_title: str, timeout: float = 180) -> TranscodeJob:

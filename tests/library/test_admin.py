@@ -1,7 +1,5 @@
 """Editors manage library items in the Wagtail admin, within their own part of the organisation tree."""
 
-import subprocess
-
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
@@ -10,6 +8,7 @@ from cms.models import Member, OrgUnit
 from library.models import LibraryItem
 from media_pipeline.models import TranscodeJob
 from media_pipeline.services import transcode_job_run
+from media_pipeline.synthetic import make_clip
 
 pytestmark = pytest.mark.django_db
 
@@ -21,12 +20,7 @@ def demo():
 
 @pytest.fixture
 def good_clip(tmp_path):
-    path = tmp_path / "good.mp4"
-    subprocess.run(
-        ["ffmpeg", "-y", "-loglevel", "error", "-f", "lavfi", "-i", "testsrc2=size=320x180:rate=25:duration=2",
-         "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", str(path)],
-        check=True,
-    )  # fmt: skip
+    path = make_clip(tmp_path / "good.mp4", size="320x180", seconds=2, audio=False)
     return SimpleUploadedFile("good.mp4", path.read_bytes(), content_type="video/mp4")
 
 

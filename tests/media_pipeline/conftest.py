@@ -1,24 +1,16 @@
 """Tiny generated clips (ffmpeg's lavfi testsrc2/sine — nothing downloaded), made once per test session."""
 
-import subprocess
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from media_pipeline.probe import ProbeResult
-
-FFMPEG = "ffmpeg"
+from media_pipeline.synthetic import make_clip
 
 
 def _generate(path: Path, *, size: str, seconds: float, audio: bool, rate: int = 25) -> Path:
-    args = [FFMPEG, "-v", "error", "-y", "-f", "lavfi", "-i", f"testsrc2=size={size}:rate={rate}:duration={seconds}"]
-    if audio:
-        args += ["-f", "lavfi", "-i", f"sine=frequency=440:sample_rate=44100:duration={seconds}"]
-    args += ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"]
-    args += ["-c:a", "aac", "-shortest"] if audio else []
-    subprocess.run([*args, str(path)], check=True)
-    return path
+    return make_clip(path, size=size, seconds=seconds, audio=audio, rate=rate)
 
 
 @pytest.fixture(scope="session")
