@@ -103,7 +103,7 @@ else:
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
-            "NAME": VAR_DIR / "db.sqlite3",
+            "NAME": Path(os.environ.get("SQLITE_PATH", VAR_DIR / "db.sqlite3")),
             "OPTIONS": {
                 # WAL lets the web server read while the task worker writes; IMMEDIATE avoids
                 # "database is locked" on upgrade from a read to a write transaction.

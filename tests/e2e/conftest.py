@@ -48,14 +48,21 @@ def search_index(settings):
 
 
 @pytest.fixture
-def task_worker(transactional_db, search_index, tmp_path):
+def task_worker(transactional_db, search_index, settings, tmp_path):
     """A real worker process on the test database (PostgreSQL: a second process can see committed rows)."""
-    if connection.vendor != "postgresql":
-        pytest.skip("浏览器端到端测试需要 make test 启动的 PostgreSQL（SQLite 测试库在内存中，worker 进程看不到）")
-    env = dict(os.environ, DJANGO_SETTINGS_MODULE="cms.settings.test", SEARCH_INDEX_PREFIX=search_index)
-    url = dj_database_url.parse(os.environ["DATABASE_URL"])
-    env["DATABASE_URL"] = os.environ["DATABASE_URL"].rsplit("/", 1)[0] + "/" + connection.settings_dict["NAME"]
-    assert url["NAME"] != connection.settings_dict["NAME"]  # never point a worker at the real database
+    env = dict(
+        os.environ,
+        DJANGO_SETTINGS_MODULE="cms.settings.test",
+        SEARCH_INDEX_PREFIX=search_index,
+        MEDIA_ROOT=str(settings.MEDIA_ROOT),  # this test's own media folder (tests/conftest.py)
+        MEDIA_WORK_DIR=str(settings.MEDIA_WORK_DIR),
+    )
+    if connection.vendor == "postgresql":
+        url = dj_database_url.parse(os.environ["DATABASE_URL"])
+        env["DATABASE_URL"] = os.environ["DATABASE_URL"].rsplit("/", 1)[0] + "/" + connection.settings_dict["NAME"]
+        assert url["NAME"] != connection.settings_dict["NAME"]  # never point a worker at the real database
+    else:
+        env["SQLITE_PATH"] = connection.settings_dict["NAME"]  # the file-based test database (settings/test.py)
     if os.environ.get("REDIS_URL"):
         import redis
 
@@ -74,6 +81,8 @@ def task_worker(transactional_db, search_index, tmp_path):
 
 def _close_other_sessions():
     """Let pytest-django drop the test database: the live server's threads may still hold connections."""
+    if connection.vendor != "postgresql":
+        return
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
