@@ -49,6 +49,7 @@ messages: deps
 	@$(MANAGE) compilemessages -v0 --ignore=.venv --ignore=node_modules
 
 setup: deps messages
+	@mkdir -p var/media var/log
 	@$(MANAGE) migrate --no-input -v0
 	@$(MANAGE) collectstatic --no-input -v0
 	@$(MANAGE) load_demo
