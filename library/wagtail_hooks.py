@@ -1,5 +1,6 @@
 """The library in the Wagtail admin: editors see and change only items of their part of the tree."""
 
+from django.db.models import OuterRef, Subquery
 from django.utils.translation import gettext_lazy as _
 from wagtail import hooks
 from wagtail.admin.ui.tables import Column
@@ -7,6 +8,7 @@ from wagtail.admin.views import generic
 from wagtail.admin.viewsets.model import ModelViewSet
 
 from cms.selectors import units_managed_by
+from media_pipeline.models import TranscodeJob
 
 from .forms import LibraryItemForm
 from .models import LibraryItem
@@ -23,7 +25,10 @@ class UnitScopedMixin:
 
 
 class ItemIndexView(UnitScopedMixin, generic.IndexView):
-    pass
+    def get_base_queryset(self):
+        # The latest job's state in the same query: one query per page, not one per row.
+        latest = TranscodeJob.objects.filter(asset=OuterRef("media_asset")).order_by("-pk").values("state")[:1]
+        return super().get_base_queryset().annotate(media_job_state=Subquery(latest))
 
 
 class ItemSaveMixin:
@@ -52,7 +57,8 @@ class ItemDeleteView(UnitScopedMixin, generic.DeleteView):
 
 
 def media_state(item):
-    return item_playback(item)["state"] if item.media_asset_id else ""
+    state = getattr(item, "media_job_state", None)
+    return TranscodeJob.State(state).label if state else ""
 
 
 class LibraryItemViewSet(ModelViewSet):

@@ -81,6 +81,8 @@ def test_bad_file_fails_with_reason_then_replacement_plays(client, demo, good_cl
     assert failed.state == "failed" and failed.error
     edit_page = client.get(f"/admin/library_items/edit/{item.pk}/").content.decode()
     assert "转码失败" in edit_page
+    listing = client.get("/admin/library_items/").content.decode()
+    assert "失败" in listing  # the list's 转码状态 column, read in the same query as the page
 
     response = client.post(f"/admin/library_items/edit/{item.pk}/", _form("shandong", upload=good_clip))
     assert response.status_code == 302
