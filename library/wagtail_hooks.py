@@ -16,19 +16,23 @@ from .playback import item_playback
 from .services import library_item_delete, library_item_save
 
 
+def items_managed_by(user):
+    return LibraryItem.objects.filter(owning_unit__in=units_managed_by(user))
+
+
 class UnitScopedMixin:
-    def get_base_queryset(self):
-        return super().get_base_queryset().filter(owning_unit__in=units_managed_by(self.request.user))
+    """Edit and delete views find only the editor's own items: another unit's item is a 404."""
 
     def get_queryset(self):
-        return LibraryItem.objects.filter(owning_unit__in=units_managed_by(self.request.user))
+        return items_managed_by(self.request.user)
 
 
-class ItemIndexView(UnitScopedMixin, generic.IndexView):
+class ItemIndexView(generic.IndexView):
     def get_base_queryset(self):
-        # The latest job's state in the same query: one query per page, not one per row.
+        # Wagtail orders, filters and searches on top of this; the latest job's state comes in the same
+        # query (one query per page, not one per row).
         latest = TranscodeJob.objects.filter(asset=OuterRef("media_asset")).order_by("-pk").values("state")[:1]
-        return super().get_base_queryset().annotate(media_job_state=Subquery(latest))
+        return items_managed_by(self.request.user).annotate(media_job_state=Subquery(latest))
 
 
 class ItemSaveMixin:

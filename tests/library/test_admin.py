@@ -50,6 +50,8 @@ def test_county_editor_sees_and_edits_only_own_items(client, demo):
     _login(client, "zouping_editor")
     listing = client.get("/admin/library_items/").content.decode()
     assert own.title in listing and other.title not in listing
+    assert own.title not in client.get("/admin/library_items/?kind=video").content.decode()  # filters still apply
+    assert own.title in client.get("/admin/library_items/?q=邹平").content.decode()  # and search, in Chinese
     assert client.get(f"/admin/library_items/edit/{own.pk}/").status_code == 200
     assert client.get(f"/admin/library_items/edit/{other.pk}/").status_code == 404
 
