@@ -12,7 +12,7 @@ from wagtail.models import Page, Site
 from media_pipeline.synthetic import make_clip
 
 from . import demo_data as data
-from .models import EducationBasePage, HomePage, LighthouseDocument, OrgUnit, SectionPage, StandardPage
+from .models import EducationBasePage, HomePage, LighthouseDocument, Member, OrgUnit, SectionPage, StandardPage
 from .services import member_create, org_unit_create, org_unit_ensure_roles, org_unit_set_section_page
 
 CJK_FONT = Path("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc")
@@ -26,7 +26,7 @@ def demo_load(*, log=print, media: bool = True) -> None:
         _editors(units, log)
     # Media items enqueue transcode jobs on commit, so they come after the structure is committed.
     if media:
-        _library(home, units, log)
+        _library(units, log)
 
 
 def _site_home() -> HomePage:
@@ -94,11 +94,11 @@ def _editors(units: dict[str, OrgUnit], log) -> None:
     log(f"演示账号：admin、{'、'.join(e[0] for e in data.EDITORS)}，密码均为 {data.DEMO_PASSWORD}")
 
 
-def _library(home: HomePage, units: dict[str, OrgUnit], log) -> None:
+def _library(units: dict[str, OrgUnit], log) -> None:
     from library.models import LibraryItem
     from library.services import library_item_save
 
-    admin = units["shandong"].members.model.objects.get(username="admin")
+    admin = Member.objects.get(username="admin")
     with tempfile.TemporaryDirectory() as tmp:
         for kind, title, summary, code, access in data.ITEMS:
             if LibraryItem.objects.filter(source="demo", title=title).exists():
