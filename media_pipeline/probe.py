@@ -28,6 +28,11 @@ class ProbeResult:
     audio_channels: int
     audio_sample_rate: int
     format_name: str
+    # Filled by parse_probe; defaults keep recorded probe JSON from before these fields loadable.
+    interlaced: bool = False  # field_order tt/bb/tb/bt: deinterlace before encoding progressive output
+    pixel_format: str = ""  # e.g. yuv420p, yuv422p10le
+    audio_streams: int = 0  # how many audio tracks (the first is used)
+    is_still: bool = False  # a single picture (PNG/JPEG), not moving video
 
     @property
     def kind(self) -> str:

@@ -10,8 +10,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.utils.translation import gettext as _
+
+from .errors import BadInputError, Cancelled, EncodeError
 
 LOG_TAIL_LINES = 40
+# ffmpeg's words for a broken input: retrying such a file only burns CPU.
+BAD_INPUT_MARKERS = ("Invalid data found", "moov atom not found", "Error while decoding", "corrupt", "truncated")
 TERMINATE_GRACE_SECONDS = 5
 
 # Called with progress 0..1; returning False asks the runner to stop ffmpeg.
@@ -49,6 +54,17 @@ def run_ffmpeg(args: list[str], *, duration: float, on_progress: ProgressCallbac
         process.wait()  # reap: never a zombie
         reader.join(timeout=TERMINATE_GRACE_SECONDS)
     return RunResult(process.returncode, "\n".join(tail), cancelled)
+
+
+def check_run(result: RunResult) -> None:
+    """Raise what a finished run means: Cancelled, BadInputError (do not retry) or EncodeError (retry)."""
+    if result.cancelled:
+        raise Cancelled()
+    if result.returncode == 0:
+        return
+    reason = result.log_tail.splitlines()[-1] if result.log_tail else f"ffmpeg exit {result.returncode}"
+    error_class = BadInputError if any(m in result.log_tail for m in BAD_INPUT_MARKERS) else EncodeError
+    raise error_class(_("转码失败"), reason, result.log_tail)
 
 
 def _follow_progress(process: subprocess.Popen, duration: float, on_progress: ProgressCallback | None) -> bool:

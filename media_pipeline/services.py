@@ -18,12 +18,12 @@ from django.utils.translation import gettext as _
 
 from . import hls
 from .commands import hls_ladder_command, poster_command
-from .errors import BadInputError, Cancelled, EncodeError, MediaPipelineError, StorageError
+from .errors import Cancelled, EncodeError, MediaPipelineError, StorageError
 from .ladder import fit_within, plan_variants
 from .models import MediaAsset, Rendition, TranscodeJob
 from .probe import ProbeResult, probe_file
 from .profiles import HLS_WEB, POSTER
-from .runner import RunResult, run_ffmpeg
+from .runner import check_run, run_ffmpeg
 from .selectors import transcode_job_latest
 
 logger = logging.getLogger(__name__)
@@ -32,8 +32,6 @@ HASH_CHUNK_BYTES = 4 * 1024 * 1024
 PROGRESS_WRITE_SECONDS = 1.0  # at most one progress/lease UPDATE per second per job
 ENCODE_SHARE = 0.9  # progress 0..0.9 is the ladder encode; the rest is poster, packaging and storing
 RETRY_BASE_SECONDS = 30
-# ffmpeg's words for a broken input: retrying such a file only burns CPU.
-BAD_INPUT_MARKERS = ("Invalid data found", "moov atom not found", "Error while decoding", "corrupt", "truncated")
 State = TranscodeJob.State
 
 
@@ -224,10 +222,10 @@ def _run_claimed(job: TranscodeJob, worker_id: str, work_dir: Path) -> None:
     out_dir = work_dir / "out"
     hls_dir, poster_name = out_dir / "hls", "poster.jpg"
     args = hls_ladder_command(profile=HLS_WEB, probe=probe, source=source, out_dir=hls_dir)
-    _check_run(run_ffmpeg(args, duration=probe.duration, on_progress=_progress_reporter(job, worker_id)))
+    check_run(run_ffmpeg(args, duration=probe.duration, on_progress=_progress_reporter(job, worker_id)))
     if probe.has_video:
         args = poster_command(profile=POSTER, probe=probe, source=source, out_path=out_dir / poster_name)
-        _check_run(run_ffmpeg(args, duration=probe.duration))
+        check_run(run_ffmpeg(args, duration=probe.duration))
     _advance(job, worker_id, State.PACKAGING, progress=ENCODE_SHARE)
     variants = plan_variants(HLS_WEB, probe)
     stats = hls.write_master(hls_dir, variants, frame_rate=min(probe.fps, HLS_WEB.max_frame_rate))
@@ -250,16 +248,6 @@ def _local_source(asset: MediaAsset, work_dir: Path) -> Path:
         with asset.file.open("rb") as remote, target.open("wb") as local:
             shutil.copyfileobj(remote, local, HASH_CHUNK_BYTES)
         return target
-
-
-def _check_run(result: RunResult) -> None:
-    if result.cancelled:
-        raise Cancelled()
-    if result.returncode == 0:
-        return
-    reason = result.log_tail.splitlines()[-1] if result.log_tail else f"ffmpeg exit {result.returncode}"
-    error_class = BadInputError if any(m in result.log_tail for m in BAD_INPUT_MARKERS) else EncodeError
-    raise error_class(_("转码失败"), reason, result.log_tail)
 
 
 def _progress_reporter(job: TranscodeJob, worker_id: str):
