@@ -7,6 +7,8 @@ from django.utils.translation import gettext_lazy as _
 from wagtail.admin.forms import WagtailAdminModelForm
 
 from cms.selectors import units_managed_by
+from media_pipeline.upload_widget import ResumableFileInput
+from media_pipeline.uploads import upload_take
 
 from .models import LibraryItem
 
@@ -19,8 +21,10 @@ class LibraryItemForm(WagtailAdminModelForm):
         required=False,
         help_text=_("视频或音频的原始文件。保存后在后台转码，完成后即可播放；可以随时上传新文件替换。"),
         error_messages={"empty": _("上传的文件是空的（0 字节），请重新选择文件。")},
-        widget=forms.ClearableFileInput(attrs={"accept": "video/*,audio/*"}),
+        # JavaScript turns it into a resumable upload that posts only the finished upload's id (upload_id).
+        widget=ResumableFileInput(attrs={"accept": "video/*,audio/*"}),
     )
+    upload_id = forms.UUIDField(required=False, widget=forms.HiddenInput)
 
     class Meta:
         model = LibraryItem
@@ -56,6 +60,17 @@ class LibraryItemForm(WagtailAdminModelForm):
 
     def clean(self):
         cleaned = super().clean()
+        self._take_resumable_upload(cleaned)
         if cleaned.get("upload") and cleaned.get("kind") not in MEDIA_KINDS:
             self.add_error("upload", _("只有“视频”或“音频”类型的条目可以上传音视频文件。"))
         return cleaned
+
+    def _take_resumable_upload(self, cleaned):
+        # A file posted the plain way wins; otherwise the finished resumable upload becomes the upload.
+        upload_id = cleaned.get("upload_id")
+        if not upload_id or cleaned.get("upload"):
+            return
+        try:
+            cleaned["upload"] = upload_take(upload_id=upload_id, user=self.for_user)
+        except forms.ValidationError as exc:
+            self.add_error("upload", exc)

@@ -1,19 +1,24 @@
-"""What the player needs for an item: stream and poster URLs, or the state of the job making them."""
+"""What the player needs for an item: stream and poster URLs, or the state of the jobs making them."""
 
-from media_pipeline.selectors import asset_playback_urls, transcode_job_latest, transcode_job_state_display
+from django.urls import reverse
+
+from media_pipeline.selectors import asset_playback_urls, asset_progress, asset_state_display
 
 from .models import LibraryItem
 
 
 def item_playback(item: LibraryItem) -> dict:
     if item.media_asset_id is None:
-        return {"hls_url": "", "poster_url": "", "state": "", "job_state": "", "error": ""}
-    urls = asset_playback_urls(asset=item.media_asset)
-    job = transcode_job_latest(asset=item.media_asset)
+        return {"hls_url": "", "poster_url": "", "state": "", "job_state": "", "error": "", "status_url": ""}
+    asset = item.media_asset
+    urls = asset_playback_urls(asset=asset)
+    summary = asset_progress(asset=asset)
     return {
         "hls_url": urls.get("hls", ""),
         "poster_url": urls.get("poster", ""),
-        "state": transcode_job_state_display(job=job) if job else "",
-        "job_state": job.state if job else "",
-        "error": job.error if job and job.state == "failed" else "",
+        "state": asset_state_display(asset=asset),
+        "job_state": summary.state,  # pending / processing / ready / failed
+        "progress": round(summary.progress * 100),
+        "error": summary.error,
+        "status_url": reverse("media_pipeline_admin:asset_status", args=[asset.pk]),
     }

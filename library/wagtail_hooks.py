@@ -1,6 +1,6 @@
 """The library in the Wagtail admin: editors see and change only items of their part of the tree."""
 
-from django.db.models import OuterRef, Subquery
+from django.db.models import F
 from django.utils.translation import gettext_lazy as _
 from wagtail import hooks
 from wagtail.admin.ui.tables import Column
@@ -8,7 +8,7 @@ from wagtail.admin.views import generic
 from wagtail.admin.viewsets.model import ModelViewSet
 
 from cms.selectors import units_managed_by
-from media_pipeline.models import TranscodeJob
+from media_pipeline.models import MediaAsset
 
 from .forms import LibraryItemForm
 from .models import LibraryItem
@@ -29,10 +29,9 @@ class UnitScopedMixin:
 
 class ItemIndexView(generic.IndexView):
     def get_base_queryset(self):
-        # Wagtail orders, filters and searches on top of this; the latest job's state comes in the same
-        # query (one query per page, not one per row).
-        latest = TranscodeJob.objects.filter(asset=OuterRef("media_asset")).order_by("-pk").values("state")[:1]
-        return items_managed_by(self.request.user).annotate(media_job_state=Subquery(latest))
+        # Wagtail orders, filters and searches on top of this; the asset's job summary (kept on the asset at
+        # every job transition) comes in the same query: one query per page, not one per row.
+        return items_managed_by(self.request.user).annotate(media_job_state=F("media_asset__state"))
 
 
 class ItemSaveMixin:
@@ -62,7 +61,7 @@ class ItemDeleteView(UnitScopedMixin, generic.DeleteView):
 
 def media_state(item):
     state = getattr(item, "media_job_state", None)
-    return TranscodeJob.State(state).label if state else ""
+    return MediaAsset.State(state).label if state else ""
 
 
 class LibraryItemViewSet(ModelViewSet):

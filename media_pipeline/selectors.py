@@ -1,4 +1,6 @@
-"""Reads: jobs and renditions of an asset, and what to tell an editor about them."""
+"""Reads: the current jobs of an asset and what to tell an editor about them; renditions for players."""
+
+from dataclasses import dataclass
 
 from django.core.files.storage import default_storage
 from django.db.models import QuerySet
@@ -6,6 +8,18 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from .models import MediaAsset, Rendition, TranscodeJob
+
+State = TranscodeJob.State
+ANALYSE_SHARE = 0.05  # of the overall progress: probing and measuring loudness are quick next to encoding
+WEB_HLS_PROFILE = "hls_web"
+
+
+@dataclass(frozen=True)
+class AssetProgress:
+    state: str  # MediaAsset.State value
+    progress: float  # 0..1 over all current jobs
+    error: str
+    jobs: tuple[TranscodeJob, ...]
 
 
 def transcode_job_latest(*, asset: MediaAsset) -> TranscodeJob | None:
@@ -16,17 +30,70 @@ def transcode_job_list() -> QuerySet[TranscodeJob]:
     return TranscodeJob.objects.select_related("asset").order_by("-created_at", "-id")
 
 
-def rendition_latest(*, asset: MediaAsset, kind: str) -> Rendition | None:
+def asset_jobs_current(*, asset: MediaAsset) -> list[TranscodeJob]:
+    """The latest analysis and, per group, the latest job it started (a retry replaces a failed one)."""
+    analysis = asset.transcode_jobs.filter(group="analyse").order_by("-id").first()
+    if analysis is None:
+        return []
+    latest: dict[str, TranscodeJob] = {}
+    for job in analysis.children.order_by("-id"):
+        latest.setdefault(job.group, job)
+    return [analysis, *sorted(latest.values(), key=lambda job: job.pk)]
+
+
+def asset_progress(*, asset: MediaAsset) -> AssetProgress:
+    jobs = asset_jobs_current(asset=asset)
+    if not jobs:
+        return AssetProgress(MediaAsset.State.PENDING, 0.0, "", ())
+    analysis, children = jobs[0], jobs[1:]
+    if analysis.state in (State.FAILED, State.CANCELLED):
+        return AssetProgress(MediaAsset.State.FAILED, 0.0, analysis.error or analysis.get_state_display(), tuple(jobs))
+    if analysis.state != State.DONE:
+        state = MediaAsset.State.PENDING if analysis.state == State.QUEUED else MediaAsset.State.PROCESSING
+        return AssetProgress(state, analysis.progress * ANALYSE_SHARE, "", tuple(jobs))
+    failed = [job for job in children if job.state == State.FAILED]
+    progress = ANALYSE_SHARE + (1 - ANALYSE_SHARE) * (
+        sum(1.0 if job.state == State.DONE else job.progress for job in children) / len(children) if children else 1
+    )
+    if failed:
+        return AssetProgress(MediaAsset.State.FAILED, progress, failed[0].error, tuple(jobs))
+    if any(job.state == State.QUEUED or job.state in TranscodeJob.ACTIVE_STATES for job in children):
+        return AssetProgress(MediaAsset.State.PROCESSING, progress, "", tuple(jobs))
+    return AssetProgress(MediaAsset.State.READY, 1.0, "", tuple(jobs))
+
+
+def asset_state_display(*, asset: MediaAsset) -> str:
+    """What the library item shows: "转码中 45%", or the reason it failed."""
+    summary = asset_progress(asset=asset)
+    if summary.state == MediaAsset.State.PROCESSING:
+        return _("转码中 %(percent)d%%") % {"percent": round(summary.progress * 100)}
+    if summary.state == MediaAsset.State.FAILED:
+        return _("转码失败：%(error)s") % {"error": summary.error}
+    return MediaAsset.State(summary.state).label
+
+
+def rendition_latest(*, asset: MediaAsset, kind: str, profile: str | None = None) -> Rendition | None:
     """The newest published rendition of a kind (after a file replacement, the new job's)."""
-    return asset.renditions.filter(kind=kind).order_by("-created_at", "-id").first()
+    renditions = asset.renditions.filter(kind=kind)
+    if profile is not None:
+        renditions = renditions.filter(profile=profile)
+    return renditions.order_by("-created_at", "-id").first()
 
 
 def rendition_hls_get(*, asset: MediaAsset) -> Rendition | None:
-    return rendition_latest(asset=asset, kind=Rendition.Kind.HLS)
+    return rendition_latest(asset=asset, kind=Rendition.Kind.HLS, profile=WEB_HLS_PROFILE)
 
 
 def rendition_poster_get(*, asset: MediaAsset) -> Rendition | None:
     return rendition_latest(asset=asset, kind=Rendition.Kind.POSTER)
+
+
+def renditions_by_profile(*, asset: MediaAsset) -> dict[str, Rendition]:
+    """The newest rendition of every profile the asset has (for players, feeds and the API)."""
+    latest: dict[str, Rendition] = {}
+    for rendition in asset.renditions.order_by("-created_at", "-id"):
+        latest.setdefault(rendition.profile, rendition)
+    return latest
 
 
 def rendition_file_url(*, rendition: Rendition) -> str:
@@ -45,7 +112,7 @@ def asset_playback_urls(*, asset: MediaAsset) -> dict[str, str]:
 
 
 def transcode_job_state_display(*, job: TranscodeJob | None) -> str:
-    """What the library item shows: "转码中 45%", or the reason it failed."""
+    """One job's state for the jobs list: "转码中 45%", or the reason it failed."""
     if job is None:
         return _("未转码")
     if job.state in TranscodeJob.ACTIVE_STATES:
@@ -56,13 +123,27 @@ def transcode_job_state_display(*, job: TranscodeJob | None) -> str:
 
 
 def transcode_job_status(*, job: TranscodeJob) -> dict:
-    """The JSON the admin page polls."""
+    """The JSON the admin page polls for one job."""
     return {
         "id": job.pk,
         "asset": job.asset_id,
+        "group": job.group,
         "state": job.state,
         "state_display": transcode_job_state_display(job=job),
         "progress": round(job.progress, 4),
         "attempts": job.attempts,
         "error": job.error,
+    }
+
+
+def asset_status(*, asset: MediaAsset) -> dict:
+    """The JSON an item's edit page polls: the overall state and each current job."""
+    summary = asset_progress(asset=asset)
+    return {
+        "asset": asset.pk,
+        "state": summary.state,
+        "state_display": asset_state_display(asset=asset),
+        "progress": round(summary.progress, 4),
+        "error": summary.error,
+        "jobs": [transcode_job_status(job=job) for job in summary.jobs],
     }

@@ -1,10 +1,15 @@
-"""Writes: uploading assets, and running transcode jobs from claim to published renditions."""
+"""Writes: uploading assets and captions, queueing jobs, and running a job from claim to published renditions.
+
+An upload starts one "analyse" job (light queue): it probes the master, measures its loudness once, and
+then starts one job per applicable group of profiles (``profiles.JOB_GROUPS``). Each group job runs its
+steps into a work folder, checks every output, stores every file, and only then creates Rendition rows, in
+the same transaction that marks it done: nothing half-written is ever served.
+"""
 
 import hashlib
 import logging
 import shutil
 import tempfile
-from datetime import timedelta
 from pathlib import Path, PurePosixPath
 
 from django.conf import settings
@@ -12,48 +17,48 @@ from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.core.files.storage import default_storage
 from django.db import transaction
-from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from . import hls
-from .commands import hls_ladder_command, poster_command
-from .errors import Cancelled, EncodeError, MediaPipelineError, StorageError
-from .ladder import fit_within, plan_variants
-from .models import MediaAsset, Rendition, TranscodeJob
-from .probe import ProbeResult, probe_file
-from .profiles import HLS_WEB, POSTER
-from .runner import check_run, run_ffmpeg
-from .selectors import transcode_job_latest
+from . import analysis, producers, publishing
+from .errors import Cancelled, EncodeError, MediaPipelineError
+from .leases import advance, claim, owned, progress_reporter
+from .models import Caption, MediaAsset, Rendition, TranscodeJob
+from .profiles import GROUPS, QUEUE_LIGHT
+from .selectors import asset_progress
+from .steps import StepContext
 
 logger = logging.getLogger(__name__)
 
 HASH_CHUNK_BYTES = 4 * 1024 * 1024
-PROGRESS_WRITE_SECONDS = 1.0  # at most one progress/lease UPDATE per second per job
-ENCODE_SHARE = 0.9  # progress 0..0.9 is the ladder encode; the rest is poster, packaging and storing
+ENCODE_SHARE = 0.85  # progress 0..0.85 is the steps; the rest is checking and storing
 RETRY_BASE_SECONDS = 30
+PRIORITY_PREMIERE = 100  # django-tasks' maximum: the RQ backend puts such jobs at the front of the queue
+ANALYSE = "analyse"
 State = TranscodeJob.State
 
 
 # --- Assets -------------------------------------------------------------------------------------------
 
 
-def media_asset_create(*, file: File, uploaded_by=None) -> MediaAsset:
-    """Store an uploaded master and queue its transcode; the same bytes uploaded again reuse the asset."""
+def media_asset_create(*, file: File, uploaded_by=None, options: dict | None = None, priority: int = 0) -> MediaAsset:
+    """Store an uploaded master and queue its analysis; the same bytes uploaded again reuse the asset."""
     sha256, size = _digest(file)
-    existing = _asset_with_renditions(sha256=sha256)
+    existing = _asset_in_use(sha256=sha256)
     if existing is not None:
         return existing
     with transaction.atomic():
-        asset = MediaAsset(original_name=_base_name(file), sha256=sha256, size=size, uploaded_by=uploaded_by)
+        asset = MediaAsset(
+            original_name=_base_name(file), sha256=sha256, size=size, uploaded_by=uploaded_by, options=options or {}
+        )
         asset.file.save(_upload_name(file, sha256), file, save=False)
         asset.save()
-        transcode_job_enqueue(asset=asset)
+        transcode_job_enqueue(asset=asset, priority=priority)
     return asset
 
 
 def media_asset_replace_file(*, asset: MediaAsset, file: File, uploaded_by=None) -> MediaAsset:
-    """An editor swaps a bad master for a good one: stop running work, store the file, transcode again."""
+    """An editor swaps a bad master for a good one: stop running work, store the file, start again."""
     sha256, size = _digest(file)
     old_name = asset.file.name
     with transaction.atomic():
@@ -61,13 +66,8 @@ def media_asset_replace_file(*, asset: MediaAsset, file: File, uploaded_by=None)
             transcode_job_cancel(job=job)
         asset.file.save(_upload_name(file, sha256), file, save=False)
         asset.original_name, asset.sha256, asset.size = _base_name(file), sha256, size
-        asset.kind, asset.duration, asset.width, asset.height, asset.probe = (
-            MediaAsset.Kind.UNKNOWN,
-            None,
-            None,
-            None,
-            {},
-        )
+        asset.kind, asset.duration, asset.probe = MediaAsset.Kind.UNKNOWN, None, {}
+        asset.width = asset.height = None
         if uploaded_by is not None:
             asset.uploaded_by = uploaded_by
         asset.save()
@@ -77,13 +77,25 @@ def media_asset_replace_file(*, asset: MediaAsset, file: File, uploaded_by=None)
     return asset
 
 
-def media_asset_probe_store(*, asset: MediaAsset, probe: ProbeResult) -> MediaAsset:
-    asset.kind = probe.kind
-    asset.duration = probe.duration
-    asset.width, asset.height = (probe.width, probe.height) if probe.has_video else (None, None)
-    asset.probe = probe.to_dict()
-    asset.save(update_fields=["kind", "duration", "width", "height", "probe"])
+def media_asset_set_options(*, asset: MediaAsset, options: dict) -> MediaAsset:
+    """Per-item choices (public screens wanted, portrait fill, focal point); takes effect on the next run."""
+    asset.options = {**asset.options, **options}
+    asset.save(update_fields=["options"])
     return asset
+
+
+def caption_attach(*, asset: MediaAsset, file: File, language: str = "zh-Hans", label: str = "中文") -> Caption:
+    """Attach or replace a caption track, then re-run the groups that use captions (web ladder, screens)."""
+    with transaction.atomic():
+        caption, _created = Caption.objects.get_or_create(asset=asset, language=language, defaults={"label": label})
+        caption.label = label
+        caption.file.save(f"{asset.sha256[:16]}-{language}{PurePosixPath(file.name or '').suffix[:5]}", file)
+        analysed = _latest(asset, ANALYSE)
+        if analysed is not None and analysed.state == State.DONE:
+            for group in analysis.groups_for(asset=asset):
+                if GROUPS[group].name in analysis.CAPTION_GROUPS:
+                    transcode_job_enqueue(asset=asset, group=group, parent=analysed, priority=analysed.priority)
+    return caption
 
 
 def _digest(file: File) -> tuple[str, int]:
@@ -101,13 +113,17 @@ def _digest(file: File) -> tuple[str, int]:
     return digest.hexdigest(), size
 
 
-def _asset_with_renditions(*, sha256: str) -> MediaAsset | None:
-    # Reuse only an asset whose latest job is done or still under way; a failed one deserves a fresh try.
+def _asset_in_use(*, sha256: str) -> MediaAsset | None:
+    # Reuse only an asset whose analysis is done or under way; a failed one deserves a fresh try.
     for asset in MediaAsset.objects.filter(sha256=sha256).order_by("-id"):
-        job = transcode_job_latest(asset=asset)
+        job = _latest(asset, ANALYSE)
         if job is not None and job.state not in (State.FAILED, State.CANCELLED):
             return asset
     return None
+
+
+def _latest(asset: MediaAsset, group: str) -> TranscodeJob | None:
+    return asset.transcode_jobs.filter(group=group).order_by("-id").first()
 
 
 def _base_name(file: File) -> str:
@@ -123,19 +139,33 @@ def _upload_name(file: File, sha256: str) -> str:
 # --- Queueing ----------------------------------------------------------------------------------------
 
 
-def transcode_job_enqueue(*, asset: MediaAsset, priority: int = 0) -> TranscodeJob:
-    job = TranscodeJob.objects.create(asset=asset, priority=priority)
+def transcode_job_enqueue(
+    *, asset: MediaAsset, group: str = ANALYSE, priority: int = 0, parent: TranscodeJob | None = None
+) -> TranscodeJob:
+    job = TranscodeJob.objects.create(asset=asset, group=group, priority=priority, parent=parent)
     _enqueue_task(job)
+    media_asset_refresh_state(asset=asset)
     return job
+
+
+def media_asset_refresh_state(*, asset: MediaAsset) -> None:
+    """Copy the current jobs' summary onto the asset (at transitions only, never on progress ticks)."""
+    summary = asset_progress(asset=asset)
+    MediaAsset.objects.filter(pk=asset.pk).update(state=summary.state, state_error=summary.error[:4000])
+
+
+def _queue_for(group: str) -> str:
+    return QUEUE_LIGHT if group == ANALYSE else GROUPS[group].queue
 
 
 def _enqueue_task(job: TranscodeJob, *, delay_seconds: float = 0) -> None:
     # Imported here: tasks.py imports this module.
     from .tasks import transcode_job_task
 
-    run_after = timezone.now() + timedelta(seconds=delay_seconds) if delay_seconds else None
-    # django-tasks priorities run -100..100.
-    task = transcode_job_task.using(priority=max(-100, min(100, job.priority)), run_after=run_after)
+    run_after = timezone.now() + timezone.timedelta(seconds=delay_seconds) if delay_seconds else None
+    task = transcode_job_task.using(
+        queue_name=_queue_for(job.group), priority=max(-100, min(100, job.priority)), run_after=run_after
+    )
     job_id = job.id
     # After commit: a worker must never pick up a job id its transaction has not made visible yet.
     transaction.on_commit(lambda: task.enqueue(job_id))
@@ -146,15 +176,39 @@ def transcode_job_cancel(*, job: TranscodeJob) -> bool:
     updated = TranscodeJob.objects.filter(pk=job.pk, state__in=[State.QUEUED, *TranscodeJob.ACTIVE_STATES]).update(
         state=State.CANCELLED, finished_at=timezone.now(), lease_owner="", lease_expires_at=None
     )
+    if updated:
+        TranscodeJob.objects.filter(parent=job, state=State.QUEUED).update(
+            state=State.CANCELLED, finished_at=timezone.now()
+        )
     job.refresh_from_db()
+    media_asset_refresh_state(asset=job.asset)
     return bool(updated)
+
+
+def transcode_job_retry(*, job: TranscodeJob, priority: int | None = None) -> TranscodeJob:
+    """A failed or cancelled job runs again as a new job (the old one stays, with its error, as history)."""
+    if job.state not in (State.FAILED, State.CANCELLED):
+        raise ValidationError(_("只有失败或已取消的任务可以重试"))
+    return transcode_job_enqueue(
+        asset=job.asset, group=job.group, parent=job.parent, priority=job.priority if priority is None else priority
+    )
+
+
+def transcode_job_prioritise(*, job: TranscodeJob, priority: int = PRIORITY_PREMIERE) -> TranscodeJob:
+    """A premiere goes first: queued jobs of the asset are re-queued at the new priority."""
+    jobs = [job, *job.children.filter(state=State.QUEUED)] if job.group == ANALYSE else [job]
+    for queued in jobs:
+        if TranscodeJob.objects.filter(pk=queued.pk, state=State.QUEUED).update(priority=priority):
+            queued.priority = priority
+            _enqueue_task(queued)  # the old task entry finds the job claimed or done and changes nothing
+    job.refresh_from_db()
+    return job
 
 
 def transcode_jobs_requeue_stale() -> int:
     """Jobs whose worker stopped renewing its lease (killed, machine lost) go back to the queue."""
     now, requeued = timezone.now(), 0
-    stale = TranscodeJob.objects.filter(state__in=TranscodeJob.ACTIVE_STATES, lease_expires_at__lt=now)
-    for job in stale:
+    for job in TranscodeJob.objects.filter(state__in=TranscodeJob.ACTIVE_STATES, lease_expires_at__lt=now):
         still_stale = TranscodeJob.objects.filter(
             pk=job.pk, state__in=TranscodeJob.ACTIVE_STATES, lease_expires_at__lt=now
         )
@@ -169,6 +223,7 @@ def transcode_jobs_requeue_stale() -> int:
             logger.warning("Requeued transcode job %s: lease held by %s expired", job.pk, job.lease_owner)
             _enqueue_task(job)
             requeued += 1
+        media_asset_refresh_state(asset=job.asset)
     return requeued
 
 
@@ -177,14 +232,18 @@ def transcode_jobs_requeue_stale() -> int:
 
 def transcode_job_run(*, job_id: int, worker_id: str) -> TranscodeJob | None:
     """Claim the job and run it to done/failed. Returns None when there was nothing to claim."""
-    if not _claim(job_id=job_id, worker_id=worker_id):
+    if not claim(job_id=job_id, worker_id=worker_id):
         return None  # done, cancelled, or another worker holds a live lease: change nothing
     job = TranscodeJob.objects.select_related("asset").get(pk=job_id)
+    media_asset_refresh_state(asset=job.asset)
     work_root = Path(settings.MEDIA_WORK_DIR)
     work_root.mkdir(parents=True, exist_ok=True)
     work_dir = Path(tempfile.mkdtemp(prefix=f"job{job.pk}-", dir=work_root))
     try:
-        _run_claimed(job, worker_id, work_dir)
+        if job.group == ANALYSE:
+            _run_analysis(job, worker_id, work_dir)
+        else:
+            _run_group(job, worker_id, work_dir)
     except Cancelled:
         logger.info("Transcode job %s stopped: cancelled or taken over", job.pk)
     except MediaPipelineError as exc:
@@ -195,162 +254,94 @@ def transcode_job_run(*, job_id: int, worker_id: str) -> TranscodeJob | None:
     finally:
         shutil.rmtree(work_dir, ignore_errors=True)
     job.refresh_from_db()
+    media_asset_refresh_state(asset=job.asset)
     return job
 
 
-def _claim(*, job_id: int, worker_id: str) -> bool:
-    """A conditional UPDATE, so two workers racing for one job cannot both win."""
-    now = timezone.now()
-    claimable = Q(state=State.QUEUED) | Q(state__in=TranscodeJob.ACTIVE_STATES, lease_expires_at__lt=now)
-    return bool(
-        TranscodeJob.objects.filter(claimable, pk=job_id).update(
-            state=State.PROBING,
-            lease_owner=worker_id,
-            lease_expires_at=_lease_end(),
-            attempts=F("attempts") + 1,
-            started_at=now,
-            progress=0.0,
-        )
-    )
-
-
-def _run_claimed(job: TranscodeJob, worker_id: str, work_dir: Path) -> None:
+def _run_analysis(job: TranscodeJob, worker_id: str, work_dir: Path) -> None:
     source = _local_source(job.asset, work_dir)
-    probe = probe_file(source)
-    media_asset_probe_store(asset=job.asset, probe=probe)
-    _advance(job, worker_id, State.ENCODING)
-    out_dir = work_dir / "out"
-    hls_dir, poster_name = out_dir / "hls", "poster.jpg"
-    args = hls_ladder_command(profile=HLS_WEB, probe=probe, source=source, out_dir=hls_dir)
-    check_run(run_ffmpeg(args, duration=probe.duration, on_progress=_progress_reporter(job, worker_id)))
-    if probe.has_video:
-        args = poster_command(profile=POSTER, probe=probe, source=source, out_path=out_dir / poster_name)
-        check_run(run_ffmpeg(args, duration=probe.duration))
-    _advance(job, worker_id, State.PACKAGING, progress=ENCODE_SHARE)
-    variants = plan_variants(HLS_WEB, probe)
-    stats = hls.write_master(hls_dir, variants, frame_rate=min(probe.fps, HLS_WEB.max_frame_rate))
-    _advance(job, worker_id, State.STORING)
-    prefix = f"renditions/{job.asset_id}/{job.pk}"
-    sizes = _store_tree(out_dir, prefix, job, worker_id)
-    renditions = [_hls_rendition(job, prefix, stats, sizes)]
-    if probe.has_video:
-        poster_size = fit_within(probe.width, probe.height, POSTER.max_width, POSTER.max_height)
-        renditions.append(_poster_rendition(job, f"{prefix}/{poster_name}", poster_size, sizes))
-    _publish(job, worker_id, renditions)
+    result = analysis.analyse(source=source, on_progress=progress_reporter(job, worker_id, start=0.0, share=0.95))
+    asset = job.asset
+    asset.kind, asset.duration, asset.probe = result.kind, result.duration, result.probe
+    asset.width, asset.height = result.width, result.height
+    with transaction.atomic():
+        asset.save(update_fields=["kind", "duration", "width", "height", "probe"])
+        _finish(job, worker_id, State.PROBING)
+        for group in analysis.groups_for(asset=asset):
+            transcode_job_enqueue(asset=asset, group=group, parent=job, priority=job.priority)
+
+
+def _run_group(job: TranscodeJob, worker_id: str, work_dir: Path) -> None:
+    asset = job.asset
+    ctx = StepContext(
+        source=_local_source(asset, work_dir),
+        probe=analysis.stored_probe(asset=asset),
+        out_dir=work_dir / "out",
+        work_dir=work_dir,
+        loudness=analysis.stored_loudness(asset=asset),
+        captions=_local_captions(asset, work_dir),
+        options=asset.options,
+    )
+    advance(job, worker_id, State.ENCODING)
+    outputs = producers.run_group(
+        group=GROUPS[job.group],
+        ctx=ctx,
+        reporter=lambda start, share: progress_reporter(
+            job, worker_id, start=start * ENCODE_SHARE, share=share * ENCODE_SHARE
+        ),
+    )
+    advance(job, worker_id, State.PACKAGING, progress=ENCODE_SHARE)
+    producers.verify_outputs(outputs=outputs, ctx=ctx)
+    advance(job, worker_id, State.STORING)
+    prefix = f"renditions/{asset.pk}/{job.pk}"
+    sizes = publishing.store_outputs(
+        outputs=outputs, out_dir=ctx.out_dir, prefix=prefix, keep_lease=lambda: advance(job, worker_id, State.STORING)
+    )
+    renditions = publishing.renditions_for(job=job, outputs=outputs, prefix=prefix, sizes=sizes)
+    with transaction.atomic():
+        _finish(job, worker_id, State.STORING)
+        Rendition.objects.bulk_create(renditions)
 
 
 def _local_source(asset: MediaAsset, work_dir: Path) -> Path:
     """ffmpeg needs a local file: local storage gives its path, S3 gets a streamed download."""
+    return _local_copy(asset.file, work_dir / f"source{PurePosixPath(asset.file.name).suffix}")
+
+
+def _local_copy(field_file, target: Path) -> Path:
     try:
-        return Path(asset.file.path)
+        return Path(field_file.path)
     except NotImplementedError:
-        target = work_dir / f"source{PurePosixPath(asset.file.name).suffix}"
-        with asset.file.open("rb") as remote, target.open("wb") as local:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with field_file.open("rb") as remote, target.open("wb") as local:
             shutil.copyfileobj(remote, local, HASH_CHUNK_BYTES)
         return target
 
 
-def _progress_reporter(job: TranscodeJob, worker_id: str):
-    """Progress callback for the runner: writes progress and renews the lease, throttled."""
-    last_write = [0.0]
+def _local_captions(asset: MediaAsset, work_dir: Path) -> tuple:
+    from .steps import CaptionTrack
 
-    def report(fraction: float) -> bool:
-        now = timezone.now().timestamp()
-        if now - last_write[0] < PROGRESS_WRITE_SECONDS and fraction < 1.0:
-            return True
-        last_write[0] = now
-        # 0 rows: the job was cancelled or its lease passed to another worker, so stop ffmpeg.
-        return bool(
-            _owned(job, worker_id, State.ENCODING).update(
-                progress=round(fraction * ENCODE_SHARE, 4), lease_expires_at=_lease_end()
-            )
-        )
-
-    return report
+    tracks = []
+    for caption in asset.captions.order_by("-is_default", "language"):
+        suffix = PurePosixPath(caption.file.name).suffix
+        path = _local_copy(caption.file, work_dir / "captions-in" / f"{caption.language}{suffix}")
+        tracks.append(CaptionTrack(caption.language, caption.label, path, caption.is_default))
+    return tuple(tracks)
 
 
-def _advance(job: TranscodeJob, worker_id: str, state: str, **fields) -> None:
-    if not _owned(job, worker_id).update(state=state, lease_expires_at=_lease_end(), **fields):
+def _finish(job: TranscodeJob, worker_id: str, state: str) -> None:
+    """Mark done, inside the caller's transaction with the rows it creates; or raise Cancelled."""
+    done = owned(job, worker_id, state).update(
+        state=State.DONE,
+        progress=1.0,
+        finished_at=timezone.now(),
+        lease_owner="",
+        lease_expires_at=None,
+        error="",
+        log_tail="",
+    )
+    if not done:
         raise Cancelled()
-
-
-def _owned(job: TranscodeJob, worker_id: str, state: str | None = None):
-    states = [state] if state else TranscodeJob.ACTIVE_STATES
-    return TranscodeJob.objects.filter(pk=job.pk, lease_owner=worker_id, state__in=states)
-
-
-def _lease_end():
-    return timezone.now() + timedelta(seconds=settings.MEDIA_JOB_LEASE_SECONDS)
-
-
-def _store_tree(out_dir: Path, prefix: str, job: TranscodeJob, worker_id: str) -> dict[str, int]:
-    """Upload every output file under ``prefix``; return {storage name: bytes}."""
-    sizes = {}
-    for path in sorted(p for p in out_dir.rglob("*") if p.is_file()):
-        name = f"{prefix}/{path.relative_to(out_dir).as_posix()}"
-        sizes[name] = _store_file(path, name)
-        _advance(job, worker_id, State.STORING)  # uploads of big ladders take a while: keep the lease
-    return sizes
-
-
-def _store_file(path: Path, name: str) -> int:
-    try:
-        # A killed earlier attempt of this job may have left the same name behind; overwrite it, never
-        # let the storage pick another name the playlists do not mention.
-        if default_storage.exists(name):
-            default_storage.delete(name)
-        with path.open("rb") as handle:
-            saved = default_storage.save(name, File(handle, name=path.name))
-    except Exception as exc:
-        raise StorageError(_("保存转码结果失败"), repr(exc)) from exc
-    if saved != name:
-        raise StorageError(_("保存转码结果失败"), f"{name} → {saved}")
-    return path.stat().st_size
-
-
-def _hls_rendition(job: TranscodeJob, prefix: str, stats, sizes: dict[str, int]) -> Rendition:
-    top = next((s for s in stats if s.variant.has_video), stats[0])
-    return Rendition(
-        asset_id=job.asset_id,
-        job=job,
-        profile=HLS_WEB.name,
-        kind=Rendition.Kind.HLS,
-        path=f"{prefix}/hls/{hls.MASTER_NAME}",
-        width=top.variant.width or None,
-        height=top.variant.height or None,
-        bandwidth=max(s.peak_bandwidth for s in stats),
-        size=sum(size for name, size in sizes.items() if name.startswith(f"{prefix}/hls/")),
-    )
-
-
-def _poster_rendition(job: TranscodeJob, name: str, size: tuple[int, int], sizes: dict[str, int]) -> Rendition:
-    return Rendition(
-        asset_id=job.asset_id,
-        job=job,
-        profile=POSTER.name,
-        kind=Rendition.Kind.POSTER,
-        path=name,
-        width=size[0],
-        height=size[1],
-        size=sizes[name],
-    )
-
-
-def _publish(job: TranscodeJob, worker_id: str, renditions: list[Rendition]) -> None:
-    """All files are stored: mark done and create the rows in one transaction, or neither."""
-    with transaction.atomic():
-        done = _owned(job, worker_id, State.STORING).update(
-            state=State.DONE,
-            progress=1.0,
-            finished_at=timezone.now(),
-            lease_owner="",
-            lease_expires_at=None,
-            error="",
-            log_tail="",
-        )
-        if not done:
-            raise Cancelled()
-        Rendition.objects.bulk_create(renditions)
 
 
 def _record_failure(job: TranscodeJob, worker_id: str, exc: MediaPipelineError) -> None:
@@ -367,7 +358,7 @@ def _record_failure(job: TranscodeJob, worker_id: str, exc: MediaPipelineError) 
     else:
         fields.update(state=State.FAILED, finished_at=timezone.now())
     with transaction.atomic():
-        if _owned(job, worker_id).update(**fields) and retry:
+        if owned(job, worker_id).update(**fields) and retry:
             # Back-off doubles per attempt: a storage outage gets time to pass.
             _enqueue_task(job, delay_seconds=RETRY_BASE_SECONDS * 2 ** (job.attempts - 1))
     logger.warning("Transcode job %s %s: %s", job.pk, "will retry" if retry else "failed", exc)

@@ -41,7 +41,7 @@ class LoudnessMeasurement:
 @dataclass(frozen=True)
 class StepContext:
     source: Path  # the master, on local disk
-    probe: ProbeResult
+    probe: ProbeResult | None  # None for documents (PDF, EPUB), which ffprobe does not describe
     out_dir: Path  # write outputs here (a step uses its own sub-folder, named after its profile)
     work_dir: Path  # scratch space, removed after the job
     on_progress: ProgressCallback = lambda fraction: True

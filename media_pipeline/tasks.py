@@ -11,6 +11,7 @@ from .services import transcode_job_run
 
 @task(queue_name="media")
 def transcode_job_task(job_id: int) -> None:
-    # Unique per run, so a lease names exactly one process on one machine.
+    # Enqueued on the job group's queue ("media" for video work, "media_light" for probing, pictures and
+    # documents) by services._enqueue_task. The worker id is unique per run, so a lease names one process.
     worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
     transcode_job_run(job_id=job_id, worker_id=worker_id)

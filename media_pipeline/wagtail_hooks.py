@@ -1,5 +1,7 @@
-"""Admin: a read-only list of transcode jobs (转码任务). Retry/cancel buttons are later work (issue 3)."""
+"""Admin: transcode jobs (转码任务) with state, progress, retry, cancel and premiere priority."""
 
+from django.middleware.csrf import get_token
+from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 from wagtail import hooks
 from wagtail.admin.ui.tables import Column
@@ -7,12 +9,13 @@ from wagtail.admin.viewsets.model import ModelViewSet
 from wagtail.permission_policies.base import ModelPermissionPolicy
 from wagtail.permissions import register_permission_policy
 
+from . import admin_views
 from .models import TranscodeJob
 from .selectors import transcode_job_state_display
 
 
 class ReadOnlyPermissionPolicy(ModelPermissionPolicy):
-    # Jobs change only through services (claim, lease, cancel); the admin may look, never edit.
+    # Jobs change only through services (claim, lease, cancel, retry); the admin forms never edit them.
     def user_has_permission(self, user, action):
         return action not in {"add", "change", "delete"} and super().user_has_permission(user, action)
 
@@ -23,6 +26,19 @@ def progress_percent(job: TranscodeJob) -> str:
 
 def state_display(job: TranscodeJob) -> str:
     return transcode_job_state_display(job=job)
+
+
+class JobActionsColumn(Column):
+    """Retry / cancel / priority buttons: small POST forms (they change state, so never plain links)."""
+
+    cell_template_name = "media_pipeline/admin/job_actions_cell.html"
+
+    def get_cell_context_data(self, instance, parent_context):
+        context = super().get_cell_context_data(instance, parent_context)
+        request = context["request"]
+        context["can_manage"] = request.user.has_perm("media_pipeline.change_transcodejob")
+        context["csrf_token"] = get_token(request)
+        return context
 
 
 class TranscodeJobViewSet(ModelViewSet):
@@ -36,16 +52,20 @@ class TranscodeJobViewSet(ModelViewSet):
     form_fields = ["priority"]  # required by ModelViewSet; the edit view is never reachable
     list_display = [
         "asset",
+        "group",
         Column("state_display", label=_("状态"), accessor=state_display),
         Column("progress_percent", label=_("进度"), accessor=progress_percent),
+        "priority",
         "attempts",
-        "error",
         "created_at",
+        JobActionsColumn("actions", label=_("操作")),
     ]
-    list_filter = ["state"]
+    list_filter = ["state", "group"]
     list_per_page = 50
     inspect_view_fields = [
         "asset",
+        "group",
+        "parent",
         "state",
         "progress",
         "priority",
@@ -69,3 +89,16 @@ register_permission_policy(TranscodeJob, ReadOnlyPermissionPolicy(TranscodeJob))
 @hooks.register("register_admin_viewset")
 def register_transcode_job_viewset():
     return TranscodeJobViewSet("transcode_jobs")
+
+
+admin_urls = [
+    path("jobs/<int:job_id>/retry/", admin_views.job_retry, name="job_retry"),
+    path("jobs/<int:job_id>/cancel/", admin_views.job_cancel, name="job_cancel"),
+    path("jobs/<int:job_id>/prioritise/", admin_views.job_prioritise, name="job_prioritise"),
+    path("assets/<int:asset_id>/status/", admin_views.asset_status_json, name="asset_status"),
+]
+
+
+@hooks.register("register_admin_urls")
+def register_admin_urls():
+    return [path("media-pipeline/", include((admin_urls, "media_pipeline_admin"), namespace="media_pipeline_admin"))]

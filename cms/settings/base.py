@@ -117,8 +117,9 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Background tasks: an RQ queue on Redis when REDIS_URL is set, else the database worker.
 REDIS_URL = os.environ.get("REDIS_URL", "")
-# "search" is light and latency-sensitive, "media" is heavy: at scale each gets its own workers.
-TASK_QUEUES = ["search", "default", "media"]
+# "search" is light and latency-sensitive; "media_light" (probing, pictures, documents) must not wait behind
+# "media" (video encoding, heavy): at scale each gets its own workers (see services/site and docs).
+TASK_QUEUES = ["search", "default", "media_light", "media"]
 if REDIS_URL:
     INSTALLED_APPS += ["django_rq"]
     RQ_QUEUES = {name: {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 6 * 3600} for name in TASK_QUEUES}
@@ -143,7 +144,7 @@ STORAGES = {
 }
 if S3_BUCKET:
     STORAGES["default"] = {
-        "BACKEND": "storages.backends.s3.S3Storage",
+        "BACKEND": "media_pipeline.storage.MediaS3Storage",
         "OPTIONS": {
             "bucket_name": S3_BUCKET,
             "endpoint_url": os.environ.get("S3_ENDPOINT_URL") or None,

@@ -7,7 +7,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.core.management import call_command
 
 from library.models import LibraryItem
-from media_pipeline.models import TranscodeJob
+from media_pipeline.models import MediaAsset
 from media_pipeline.synthetic import make_clip
 from search.selectors import search_items
 
@@ -19,15 +19,15 @@ def clip(tmp_path):
     return make_clip(tmp_path / "hongchuan.mp4", size="640x360", seconds=6)
 
 
-def _wait_for_job(item_title: str, timeout: float = 180) -> TranscodeJob:
-    deadline = time.monotonic() + timeout
+def _wait_for_media(item_title: str, timeout: float = 300) -> MediaAsset:
+    """Until every job the upload started (analysis, then ladder, TV, audio edition, pictures) has ended."""
+    deadline, asset = time.monotonic() + timeout, None
     while time.monotonic() < deadline:
-        item = LibraryItem.objects.get(title=item_title)
-        job = TranscodeJob.objects.filter(asset=item.media_asset).order_by("-pk").first()
-        if job and job.state in {"done", "failed"}:
-            return job
+        asset = LibraryItem.objects.select_related("media_asset").get(title=item_title).media_asset
+        if asset.state in {MediaAsset.State.READY, MediaAsset.State.FAILED}:
+            return asset
         time.sleep(1)
-    raise AssertionError(f"转码任务没有在 {timeout} 秒内结束：{job and job.state}")
+    raise AssertionError(f"转码任务没有在 {timeout} 秒内结束：{asset and asset.state}")
 
 
 def test_editor_uploads_member_plays_and_finds(live_server, task_worker, browser_page, clip):
@@ -51,8 +51,8 @@ def test_editor_uploads_member_plays_and_finds(live_server, task_worker, browser
     page.click("footer .actions--primary button[type=submit]")
     page.wait_for_url("**/admin/library_items/")
 
-    job = _wait_for_job(title)
-    assert job.state == "done", job.error
+    asset = _wait_for_media(title)
+    assert asset.state == MediaAsset.State.READY, asset.state_error
 
     page.goto(f"{live_server.url}/library/")
     page.click(f"text={title}")

@@ -1,4 +1,5 @@
-"""Transcode jobs end to end with real ffmpeg: upload, claim, encode, store, publish, fail, retry, requeue."""
+"""Transcode jobs end to end with real ffmpeg: upload, analyse, fan out, encode, check, store, publish, fail,
+retry, cancel, requeue."""
 
 import json
 import subprocess
@@ -9,23 +10,41 @@ from django.core.files import File
 from django.core.files.storage import default_storage
 from django.utils import timezone
 
-from media_pipeline.models import Rendition, TranscodeJob
-from media_pipeline.selectors import rendition_hls_get, rendition_poster_get, transcode_job_latest
+from media_pipeline.models import MediaAsset, Rendition, TranscodeJob
+from media_pipeline.selectors import (
+    asset_progress,
+    asset_state_display,
+    rendition_hls_get,
+    rendition_poster_get,
+    renditions_by_profile,
+    transcode_job_latest,
+)
 from media_pipeline.services import (
     media_asset_create,
     media_asset_replace_file,
     transcode_job_cancel,
+    transcode_job_prioritise,
+    transcode_job_retry,
     transcode_job_run,
     transcode_jobs_requeue_stale,
 )
 
 pytestmark = pytest.mark.django_db
 State = TranscodeJob.State
+LADDER_ONLY = {"only_groups": ["ladder"]}
 
 
-def _upload(path, name=None):
+def _upload(path, name=None, options=None):
     with path.open("rb") as handle:
-        return media_asset_create(file=File(handle, name=name or path.name))
+        return media_asset_create(file=File(handle, name=name or path.name), options=options)
+
+
+def _run_all(asset, worker="w1"):
+    """Run the asset's queued jobs oldest first, as workers would, until none is left."""
+    while job := TranscodeJob.objects.filter(asset=asset, state=State.QUEUED).order_by("pk").first():
+        transcode_job_run(job_id=job.pk, worker_id=worker)
+    asset.refresh_from_db()
+    return asset
 
 
 def _stored_text(name):
@@ -47,28 +66,46 @@ def _download_dir(prefix, dest):
     return dest
 
 
-def test_real_transcode_publishes_hls_and_poster(clip_landscape, django_capture_on_commit_callbacks, tmp_path):
-    """A 4 s 640×360 clip becomes a master with measured rates, playable fMP4 variants and a JPEG poster."""
+def test_upload_is_analysed_then_fans_out_to_every_default_group(clip_short, django_capture_on_commit_callbacks):
+    """One upload: an analysis job on the light queue, then ladder, TV, audio edition and pictures; each
+    publishes its renditions and the asset ends ready with every profile's output."""
     with django_capture_on_commit_callbacks() as callbacks:
-        asset = _upload(clip_landscape, "讲座.mp4")
+        asset = _upload(clip_short, "讲座.mp4")
     assert len(callbacks) == 1  # the task is enqueued after commit, not before
-    job = transcode_job_latest(asset=asset)
-    assert job.state == State.QUEUED
+    analysis = transcode_job_latest(asset=asset)
+    assert (analysis.group, analysis.state, asset.state) == ("analyse", State.QUEUED, MediaAsset.State.PENDING)
 
-    job = transcode_job_run(job_id=job.pk, worker_id="w1")
-
-    assert job.state == State.DONE and job.progress == 1.0 and job.attempts == 1 and job.lease_owner == ""
+    transcode_job_run(job_id=analysis.pk, worker_id="w1")
     asset.refresh_from_db()
+    assert asset.kind == "video" and asset.probe["loudness"]["input_i"] < 0
+    children = list(analysis.children.order_by("pk"))
+    assert [job.group for job in children] == ["ladder", "tv", "audio_edition", "images"]
+    assert asset_state_display(asset=asset).startswith("转码中")
+
+    asset = _run_all(asset)
+    assert asset.state == MediaAsset.State.READY, asset.state_error
+    assert asset_progress(asset=asset).progress == 1.0
+    profiles = renditions_by_profile(asset=asset)
+    assert {"hls_web", "tv_1080p", "tv_1080p_hls", "audio_m4a", "audio_mp3", "poster", "sprite"} <= set(profiles)
+    assert "screen_landscape" not in profiles  # public screens only when an item asks for them
+
+
+def test_real_transcode_publishes_hls_and_poster(clip_landscape, tmp_path):
+    """A 4 s 640×360 clip becomes a master with measured rates, playable fMP4 variants and a JPEG poster."""
+    asset = _run_all(_upload(clip_landscape, "讲座.mp4", options={"only_groups": ["ladder", "images"]}))
+
+    job = TranscodeJob.objects.get(asset=asset, group="ladder")
+    assert job.state == State.DONE and job.progress == 1.0 and job.attempts == 1 and job.lease_owner == ""
     assert (asset.kind, asset.width, asset.height) == ("video", 640, 360) and asset.probe["fps"] == 25.0
     hls = rendition_hls_get(asset=asset)
-    assert hls.path == f"renditions/{asset.pk}/{job.pk}/hls/master.m3u8"
+    assert hls.path == f"renditions/{asset.pk}/{job.pk}/hls_web/master.m3u8"
     master = _stored_text(hls.path)
     assert "AVERAGE-BANDWIDTH=" in master and "FRAME-RATE=25.000" in master
     assert 'CODECS="avc1.640' in master and "mp4a.40.2" in master
     assert "RESOLUTION=640x360" in master and "RESOLUTION=416x234" in master
     assert "audio/index.m3u8" in master and "1280x720" not in master
     # The stored 360p variant plays: ffprobe reads the playlist with its init segment and segments.
-    variant = _download_dir(f"renditions/{asset.pk}/{job.pk}/hls/360p", tmp_path / "360p") / "index.m3u8"
+    variant = _download_dir(f"renditions/{asset.pk}/{job.pk}/hls_web/360p", tmp_path / "360p") / "index.m3u8"
     probed = _ffprobe_streams(str(variant))
     video = next(s for s in probed["streams"] if s["codec_type"] == "video")
     assert (video["width"], video["height"], video["profile"]) == (640, 360, "High")
@@ -79,10 +116,16 @@ def test_real_transcode_publishes_hls_and_poster(clip_landscape, django_capture_
     assert default_storage.open(poster.path).read(3) == b"\xff\xd8\xff"
 
 
+def _ladder_job(asset):
+    """Analyse (for real), then return the queued ladder job it started."""
+    transcode_job_run(job_id=transcode_job_latest(asset=asset).pk, worker_id="analyser")
+    return TranscodeJob.objects.get(asset=asset, group="ladder", state=State.QUEUED)
+
+
 def test_rerunning_a_done_job_changes_nothing(clip_short):
     """A second run of a finished job claims nothing: no new renditions, attempts and timestamps unchanged."""
-    asset = _upload(clip_short)
-    job = transcode_job_run(job_id=transcode_job_latest(asset=asset).pk, worker_id="w1")
+    asset = _upload(clip_short, options=LADDER_ONLY)
+    job = transcode_job_run(job_id=_ladder_job(asset).pk, worker_id="w1")
     before = (job.state, job.attempts, job.finished_at, Rendition.objects.count())
 
     assert transcode_job_run(job_id=job.pk, worker_id="w2") is None
@@ -99,11 +142,11 @@ def test_same_file_uploaded_twice_is_transcoded_once(clip_short):
 
 
 def test_failed_upload_does_not_block_a_new_try_of_the_same_bytes(tmp_path):
-    """Dedupe reuses only assets whose latest job is not failed: a failed file can be uploaded again."""
+    """Dedupe reuses only assets whose analysis did not fail: a failed file can be uploaded again."""
     bad = tmp_path / "bad.mp4"
     bad.write_text("not a video")
-    first = _upload(bad)
-    transcode_job_run(job_id=transcode_job_latest(asset=first).pk, worker_id="w1")
+    first = _run_all(_upload(bad))
+    assert first.state == MediaAsset.State.FAILED
     assert _upload(bad).pk != first.pk
 
 
@@ -111,48 +154,81 @@ def test_bad_file_fails_without_retry_then_replacement_succeeds(tmp_path, clip_s
     """A text file fails once (no retry: the input is bad) with a Chinese reason; replacing the file works."""
     bad = tmp_path / "lecture.mp4"
     bad.write_text("这是一个文本文件")
-    asset = _upload(bad)
-    job = transcode_job_run(job_id=transcode_job_latest(asset=asset).pk, worker_id="w1")
+    asset = _run_all(_upload(bad, options=LADDER_ONLY))
+    job = transcode_job_latest(asset=asset)
     assert job.state == State.FAILED and job.attempts == 1
     assert "不是可识别的音视频文件" in job.error and "Invalid data" in job.error
+    assert asset.state == MediaAsset.State.FAILED and "不是可识别的音视频文件" in asset_state_display(asset=asset)
     assert not Rendition.objects.filter(asset=asset).exists()
 
     with clip_short.open("rb") as handle:
         media_asset_replace_file(asset=asset, file=File(handle, name="lecture-fixed.mp4"))
-    new_job = transcode_job_latest(asset=asset)
-    assert new_job.pk != job.pk
-    assert transcode_job_run(job_id=new_job.pk, worker_id="w1").state == State.DONE
-    assert rendition_hls_get(asset=asset).job_id == new_job.pk
+    asset = _run_all(asset)
+    assert asset.state == MediaAsset.State.READY
+    assert rendition_hls_get(asset=asset).job.parent_id == transcode_job_latest(asset=asset).parent_id
 
 
 def test_transient_failure_is_retried_with_backoff(clip_short, settings, django_capture_on_commit_callbacks):
     """An ffmpeg that dies (not a bad input) puts the job back in the queue until attempts run out."""
+    asset = _upload(clip_short, options=LADDER_ONLY)
+    job = _ladder_job(asset)
     settings.FFMPEG_BINARY = "false"  # exits 1 with no output, like a process killed by the OOM killer
     settings.MEDIA_JOB_MAX_ATTEMPTS = 2
-    asset = _upload(clip_short)
-    job = transcode_job_latest(asset=asset)
     with django_capture_on_commit_callbacks() as callbacks:
         job = transcode_job_run(job_id=job.pk, worker_id="w1")
     assert job.state == State.QUEUED and job.attempts == 1 and "转码失败" in job.error
     assert len(callbacks) == 1  # re-enqueued (with run_after back-off)
     job = transcode_job_run(job_id=job.pk, worker_id="w1")
     assert job.state == State.FAILED and job.attempts == 2
+    asset.refresh_from_db()
+    assert asset.state == MediaAsset.State.FAILED
+
+
+def test_failed_job_retried_from_the_admin_service_completes(clip_short, settings):
+    """Retry makes a new job of the same group (the failed one stays as history); once it is done the
+    asset is ready again and shows no error."""
+    asset = _upload(clip_short, options=LADDER_ONLY)
+    job = _ladder_job(asset)
+    settings.FFMPEG_BINARY = "false"
+    settings.MEDIA_JOB_MAX_ATTEMPTS = 1
+    failed = transcode_job_run(job_id=job.pk, worker_id="w1")
+    assert failed.state == State.FAILED
+    settings.FFMPEG_BINARY = "ffmpeg"
+
+    retry = transcode_job_retry(job=failed)
+    assert (retry.group, retry.parent_id, retry.state) == ("ladder", failed.parent_id, State.QUEUED)
+    asset = _run_all(asset)
+    assert asset.state == MediaAsset.State.READY and asset.state_error == ""
+    assert TranscodeJob.objects.filter(pk=failed.pk, state=State.FAILED).exists()
 
 
 def test_cancelled_job_is_not_run(clip_short):
-    """Cancelling a queued job means no worker will claim it."""
+    """Cancelling a queued job means no worker will claim it, and the asset says it failed (cancelled)."""
     asset = _upload(clip_short)
     job = transcode_job_latest(asset=asset)
     assert transcode_job_cancel(job=job)
     assert transcode_job_run(job_id=job.pk, worker_id="w1") is None
     job.refresh_from_db()
     assert job.state == State.CANCELLED and job.attempts == 0
+    asset.refresh_from_db()
+    assert asset.state == MediaAsset.State.FAILED
+
+
+def test_premiere_priority_moves_queued_work_to_the_front(clip_short, django_capture_on_commit_callbacks):
+    """Prioritising an analysis raises it and its queued children to the top priority and re-enqueues them."""
+    asset = _upload(clip_short, options=LADDER_ONLY)
+    analysis = transcode_job_latest(asset=asset)
+    with django_capture_on_commit_callbacks() as callbacks:
+        transcode_job_prioritise(job=analysis)
+    assert analysis.priority == 100 and len(callbacks) == 1
+    transcode_job_run(job_id=analysis.pk, worker_id="w1")
+    assert TranscodeJob.objects.get(asset=asset, group="ladder").priority == 100  # children inherit it
 
 
 def test_live_lease_blocks_a_second_worker_and_expired_lease_is_requeued(clip_short, settings):
     """A job held under a live lease cannot be claimed; once the lease expires the watchdog requeues it."""
-    asset = _upload(clip_short)
-    job = transcode_job_latest(asset=asset)
+    asset = _upload(clip_short, options=LADDER_ONLY)
+    job = _ladder_job(asset)
     live_until = timezone.now() + timedelta(seconds=settings.MEDIA_JOB_LEASE_SECONDS)
     TranscodeJob.objects.filter(pk=job.pk).update(
         state=State.ENCODING, lease_owner="dead-worker", lease_expires_at=live_until, attempts=1
@@ -183,9 +259,10 @@ def test_stale_job_out_of_attempts_fails(clip_short, settings):
 
 
 def test_silent_video_transcodes_without_audio(clip_silent):
-    """A source with no audio stream still ends done, with video-only variants and no audio rung."""
-    asset = _upload(clip_silent)
-    job = transcode_job_run(job_id=transcode_job_latest(asset=asset).pk, worker_id="w1")
-    assert job.state == State.DONE, job.error
+    """A source with no audio stream still ends ready, with video-only variants, no audio rung and no
+    audio edition job."""
+    asset = _run_all(_upload(clip_silent, options={"only_groups": ["ladder", "audio_edition"]}))
+    assert asset.state == MediaAsset.State.READY, asset.state_error
+    assert not TranscodeJob.objects.filter(asset=asset, group="audio_edition").exists()
     master = _stored_text(rendition_hls_get(asset=asset).path)
     assert "mp4a" not in master and "audio/index.m3u8" not in master
