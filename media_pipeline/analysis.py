@@ -41,8 +41,8 @@ def analyse(*, source: Path, on_progress: ProgressCallback) -> Analysis:
 def _document_format(source: Path) -> str:
     """PDF and EPUB are told apart from media by their first bytes, before ffprobe is asked."""
     with source.open("rb") as handle:
-        head = handle.read(8)
-    if not (head.startswith(b"%PDF-") or head.startswith(b"PK\x03\x04")):
+        head = handle.read(1024)
+    if not (b"%PDF-" in head or head.startswith(b"PK\x03\x04")):
         return ""
     from .documents import document_kind
     from .errors import BadInputError

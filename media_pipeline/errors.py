@@ -28,6 +28,10 @@ class EncodeError(MediaPipelineError):
     transient = True
 
 
+class VerifyError(MediaPipelineError):
+    """An output does not match its profile. The same commands would make it again: not retried."""
+
+
 class StorageError(MediaPipelineError):
     """Uploading the renditions failed; the storage may be back on the next attempt."""
 

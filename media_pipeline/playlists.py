@@ -1,23 +1,71 @@
 """Rewrite stored playlists for delivery (pure text in, text out).
 
-Stored playlists use relative URIs. Delivered ones point variant playlists at our own views (so access is
-checked on every fetch) and segments straight at storage (a presigned S3 URL, or /media/ locally).
+Stored playlists use relative URIs. Delivered ones point every playlist the master names (variants,
+subtitle renditions, I-frame playlists) at our own views, so access is checked on every fetch, and segments
+straight at storage (a presigned S3 URL, or /media/ locally). EXT-X-BYTERANGE lines need no change: the
+ranges are within the file whatever URL it is fetched from.
 """
 
+import posixpath
 import re
 from collections.abc import Callable
 
 MAP_URI = re.compile(r'(#EXT-X-MAP:.*?URI=")([^"]+)(")')
+ATTRIBUTE_URI = re.compile(r'((?:^|[:,])URI=")([^"]+)(")')
+SUBTITLES_TYPE = re.compile(r"[:,]TYPE=SUBTITLES(?:,|$)")
 
 
-def rewrite_master(text: str, variant_url: Callable[[str], str]) -> str:
-    """``<variant>/index.m3u8`` lines → ``variant_url(<variant>)``."""
+def rewrite_master(
+    text: str,
+    variant_url: Callable[[str], str],
+    *,
+    subtitles_url: Callable[[str], str] | None = None,
+    iframe_url: Callable[[str], str] | None = None,
+) -> str:
+    """``<variant>/index.m3u8`` lines and the URIs of AUDIO/VIDEO media → ``variant_url(<folder>)``; with
+    the optional callbacks, the ``URI="…"`` of SUBTITLES media → ``subtitles_url(<stored URI>)`` and of
+    I-frame streams → ``iframe_url(<variant>)``."""
     lines = []
     for line in text.splitlines():
-        if line and not line.startswith("#"):
+        if subtitles_url and line.startswith("#EXT-X-MEDIA:") and SUBTITLES_TYPE.search(line):
+            line = _rewrite_uri(line, subtitles_url)
+        elif iframe_url and line.startswith("#EXT-X-I-FRAME-STREAM-INF:"):
+            line = _rewrite_uri(line, lambda uri: iframe_url(uri.split("/", 1)[0]))
+        elif line.startswith("#EXT-X-MEDIA:") and not SUBTITLES_TYPE.search(line):
+            # Demuxed audio (or video) renditions live in the master's folder like variants do.
+            line = _rewrite_uri(line, lambda uri: variant_url(uri.split("/", 1)[0]))
+        elif line and not line.startswith("#"):
             line = variant_url(line.split("/", 1)[0])
         lines.append(line)
     return "\n".join(lines) + "\n"
+
+
+def _rewrite_uri(line: str, url: Callable[[str], str]) -> str:
+    return ATTRIBUTE_URI.sub(lambda m: m.group(1) + url(m.group(2)) + m.group(3), line)
+
+
+def subtitle_key(uri: str) -> str:
+    """The name a subtitle rendition is delivered under: its folder, e.g. ``../captions/zh-Hans/index.m3u8``
+    → ``zh-Hans`` (the caption step names folders by BCP 47 tag)."""
+    return posixpath.basename(posixpath.dirname(uri))
+
+
+def subtitle_uri(master: str, key: str) -> str | None:
+    """The stored URI of the SUBTITLES media whose ``subtitle_key`` is ``key``: only what the master names."""
+    for line in master.splitlines():
+        if line.startswith("#EXT-X-MEDIA:") and SUBTITLES_TYPE.search(line):
+            match = ATTRIBUTE_URI.search(line)
+            if match and subtitle_key(match.group(2)) == key:
+                return match.group(2)
+    return None
+
+
+def resolve_inside(base_dir: str, uri: str, *, root: str) -> str | None:
+    """``uri`` relative to ``base_dir`` as a storage name, or None when it is absolute or leaves ``root``."""
+    if not uri or uri.startswith("/") or "://" in uri or "\\" in uri:
+        return None
+    name = posixpath.normpath(posixpath.join(base_dir, uri))
+    return name if name.startswith(root.rstrip("/") + "/") else None
 
 
 def rewrite_media(text: str, segment_url: Callable[[str], str]) -> str:

@@ -1,4 +1,9 @@
-"""Ask ffprobe what a file is, and refuse what it is not."""
+"""Ask ffprobe what a file is, and refuse what it is not.
+
+Interlacing is read from the stream's ``field_order`` only. Many encoders leave it "unknown" (or even say
+"progressive") for interlaced material; such files are treated as progressive. Detecting those would take
+decoding frames with the ``idet`` filter, which costs seconds per file, so it is not done here.
+"""
 
 import json
 import subprocess
@@ -12,6 +17,12 @@ from django.utils.translation import gettext as _
 from .errors import ProbeError
 
 PROBE_TIMEOUT_SECONDS = 120
+INTERLACED_FIELD_ORDERS = frozenset({"tt", "bb", "tb", "bt"})
+# Demuxers that only ever hold one picture per file ("image2" for JPEG/BMP/TIFF, "png_pipe", "webp_pipe", …).
+STILL_IMAGE_FORMATS = frozenset({"image2"})
+STILL_IMAGE_FORMAT_SUFFIX = "_pipe"
+# Picture codecs that, in a file with no duration, mean a single picture rather than moving video.
+STILL_IMAGE_CODECS = frozenset({"png", "mjpeg", "webp", "bmp", "tiff", "jpeg2000"})
 
 
 @dataclass(frozen=True)
@@ -49,16 +60,18 @@ def probe_file(path: Path) -> ProbeResult:
     """Run ffprobe on a local file; raise ProbeError with a clear reason if it is not usable media."""
     if not path.exists() or path.stat().st_size == 0:
         raise ProbeError(_("文件为空，无法处理"), _("文件大小为 0 字节"))
-    data = _run_ffprobe(path)
+    data = ffprobe_json(path)
     result = parse_probe(data)
     if not result.has_video and not result.has_audio:
         raise ProbeError(_("文件中没有可用的音视频流"), data.get("format", {}).get("format_name", ""))
-    if result.duration <= 0:
+    # A picture has no running time: only moving media without a duration is damaged.
+    if result.duration <= 0 and not result.is_still:
         raise ProbeError(_("无法确定媒体时长，文件可能已损坏"))
     return result
 
 
-def _run_ffprobe(path: Path) -> dict:
+def ffprobe_json(path: Path) -> dict:
+    """ffprobe's ``-show_format -show_streams`` JSON for a local file; ProbeError if it cannot read it."""
     args = [settings.FFPROBE_BINARY, "-v", "error", "-print_format", "json", "-show_format", "-show_streams"]
     try:
         done = subprocess.run(
@@ -105,11 +118,13 @@ def parse_probe(data: dict) -> ProbeResult:
         width = round(width * _sample_aspect_ratio(video))
     if rotation % 180:
         width, height = height, width  # ffmpeg autorotates when decoding, so we plan for the displayed shape
+    still = _is_still(data, video, audio)
     return ProbeResult(
-        duration=_duration(data, video or audio),
+        # A still image has no running time or frame rate, whatever the image demuxer makes up (JPEG: 0.04 s).
+        duration=0.0 if still else _duration(data, video or audio),
         width=width,
         height=height,
-        fps=_fps(video) if video else 0.0,
+        fps=_fps(video) if video and not still else 0.0,
         has_video=video is not None,
         has_audio=audio is not None,
         video_codec=(video or {}).get("codec_name", ""),
@@ -118,7 +133,24 @@ def parse_probe(data: dict) -> ProbeResult:
         audio_channels=int((audio or {}).get("channels") or 0),
         audio_sample_rate=int((audio or {}).get("sample_rate") or 0),
         format_name=data.get("format", {}).get("format_name", ""),
+        interlaced=(video or {}).get("field_order", "") in INTERLACED_FIELD_ORDERS,
+        pixel_format=(video or {}).get("pix_fmt", ""),
+        audio_streams=sum(1 for s in streams if s.get("codec_type") == "audio"),
+        is_still=still,
     )
+
+
+def _is_still(data: dict, video: dict | None, audio: dict | None) -> bool:
+    """One picture: an image demuxer, a single-frame stream, or a picture codec with no duration."""
+    # One frame over a soundtrack is a programme with a static picture: its duration and audio matter.
+    if video is None or audio is not None:
+        return False
+    formats = set(data.get("format", {}).get("format_name", "").split(","))
+    if formats & STILL_IMAGE_FORMATS or any(name.endswith(STILL_IMAGE_FORMAT_SUFFIX) for name in formats):
+        return True
+    if str(video.get("nb_frames", "")) == "1":
+        return True
+    return video.get("codec_name") in STILL_IMAGE_CODECS and _duration(data, video) <= 0
 
 
 def _is_attached_picture(stream: dict) -> bool:

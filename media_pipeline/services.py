@@ -331,11 +331,11 @@ def _local_captions(asset: MediaAsset, work_dir: Path) -> tuple:
 
 def _finish(job: TranscodeJob, worker_id: str, state: str) -> None:
     """Mark done, inside the caller's transaction with the rows it creates; or raise Cancelled."""
+    # lease_owner stays: it records which worker finished the job (state, not the lease, guards it now).
     done = owned(job, worker_id, state).update(
         state=State.DONE,
         progress=1.0,
         finished_at=timezone.now(),
-        lease_owner="",
         lease_expires_at=None,
         error="",
         log_tail="",

@@ -1,6 +1,13 @@
-"""Synthetic media made from ffmpeg's own test sources: demo content, tests and benchmarks download nothing."""
+"""Synthetic media made from ffmpeg's own test sources: demo content, tests and benchmarks download nothing.
+
+``make_clip`` writes an ordinary clip. ``make_corpus_clip`` writes one of ``CORPUS_KINDS``: every awkward kind
+of input the pipeline must handle (rotated phone video, variable frame rate, interlaced, 10-bit 4:2:2, odd
+sizes, anamorphic pixels, surround, several audio tracks, stills) plus the broken files it must refuse.
+All are tiny (a second or two, small frames) so a test session can make them all in a few seconds.
+"""
 
 import subprocess
+from dataclasses import dataclass
 from pathlib import Path
 
 from django.conf import settings
@@ -28,4 +35,130 @@ def make_clip(
     if audio:
         args += ["-c:a", "aac", "-shortest"]
     subprocess.run([*args, str(path)], check=True)
+    return path
+
+
+# --- The corpus ------------------------------------------------------------------------------------------
+
+X264 = ("-c:v", "libx264", "-preset", "ultrafast")
+AAC = ("-c:a", "aac")
+
+
+def _picture(*, size: str = "320x180", seconds: float = 2, rate: int = 25, source: str = "testsrc2") -> str:
+    # testsrc2 rounds its size down to even numbers; "testsrc" keeps odd ones.
+    return f"{source}=size={size}:rate={rate}:duration={seconds:g}"
+
+
+def _tone(*, seconds: float = 2, hz: int = 440, sample_rate: int = 48_000) -> str:
+    return f"sine=frequency={hz}:sample_rate={sample_rate}:duration={seconds:g}"
+
+
+@dataclass(frozen=True)
+class _Recipe:
+    """lavfi sources in, output options, and the muxer (set explicitly, so any file name works)."""
+
+    sources: tuple[str, ...]
+    options: tuple[str, ...]
+    muxer: str = "mp4"
+    rotate: int = 0  # written by a stream-copy remux: ffmpeg 5.1 drops the rotate tag when it encodes
+
+
+_VIDEO_AND_TONE = (_picture(), _tone())
+_H264_AAC = (*X264, "-pix_fmt", "yuv420p", *AAC)
+
+_RECIPES: dict[str, _Recipe] = {
+    # A phone held upright: a landscape-coded frame with a 90° display matrix, shown as 180×320.
+    "portrait_rotated": _Recipe((_picture(seconds=1), _tone(seconds=1)), _H264_AAC, rotate=90),
+    # 25 fps for a second, then every third frame: avg_frame_rate (≈16.8) differs from r_frame_rate (25).
+    "vfr": _Recipe(_VIDEO_AND_TONE, ("-vf", "select='lt(t,1)+not(mod(n,3))'", "-fps_mode", "vfr", *_H264_AAC)),
+    # Interlaced H.264, top field first, coded as fields (field_order "tt").
+    "interlaced": _Recipe(
+        (_picture(size="320x240", seconds=1), _tone(seconds=1)),
+        ("-vf", "setfield=tff", "-flags", "+ildct+ilme", "-field_order", "tt", *_H264_AAC),
+    ),
+    # Camera/edit-suite master: 10-bit 4:2:2 (x264 "High 4:2:2" profile).
+    "yuv422p10": _Recipe((_picture(seconds=1),), (*X264, "-pix_fmt", "yuv422p10le")),
+    "no_audio": _Recipe((_picture(seconds=1),), (*X264, "-pix_fmt", "yuv420p")),
+    # Two audio tracks (e.g. two languages) of different rates: the first is the one used.
+    "multi_audio": _Recipe(
+        (_picture(seconds=1), _tone(seconds=1), _tone(seconds=1, hz=880, sample_rate=44_100)),
+        ("-map", "0:v", "-map", "1:a", "-map", "2:a", *_H264_AAC),
+    ),
+    # 5.1 surround AAC (6 channels) from noise, so every channel has content.
+    "surround_51": _Recipe(
+        (_picture(seconds=1), "anoisesrc=sample_rate=48000:amplitude=0.2:duration=1"), (*_H264_AAC, "-ac", "6")
+    ),
+    # Telephone-grade sound: 8 kHz mono.
+    "mono_8k": _Recipe((_picture(seconds=1), _tone(seconds=1, sample_rate=8000)), (*_H264_AAC, "-ac", "1")),
+    "one_second": _Recipe((_picture(seconds=1), _tone(seconds=1)), (*_H264_AAC, "-shortest")),
+    # Long but cheap: 30 s at 160×90.
+    "long_lowres": _Recipe((_picture(size="160x90", seconds=30), _tone(seconds=30)), _H264_AAC),
+    # Odd sizes cannot be 4:2:0 H.264; MPEG-4 Part 2 takes them (so does a screen recorder's output).
+    "odd_size": _Recipe(
+        (_picture(size="1281x721", seconds=0.5, source="testsrc"), _tone(seconds=0.5)), ("-c:v", "mpeg4", *AAC)
+    ),
+    # PAL 16:9 anamorphic: 720×576 stored, sample aspect ratio 16:11, displayed ≈1047×576.
+    "non_square": _Recipe(
+        (_picture(size="720x576", seconds=0.5), _tone(seconds=0.5)), ("-vf", "setsar=16/11", *_H264_AAC)
+    ),
+    "audio_only_m4a": _Recipe((_tone(),), AAC, muxer="ipod"),
+    "audio_only_mp3": _Recipe((_tone(sample_rate=44_100),), ("-c:a", "libmp3lame", "-b:a", "64k"), muxer="mp3"),
+    "still_image": _Recipe((_picture(),), ("-frames:v", "1", "-update", "1", "-c:v", "png"), muxer="image2"),
+    "still_jpeg": _Recipe((_picture(),), ("-frames:v", "1", "-update", "1", "-c:v", "mjpeg"), muxer="image2"),
+}
+
+# Inputs that must be refused with a clear message; made from bytes, not by ffmpeg.
+BAD_KINDS = ("truncated", "zero_byte", "text_as_mp4")
+CORPUS_KINDS = (*_RECIPES, *BAD_KINDS)
+# A natural file name ending per kind (the muxer is explicit, so this is for people and for MIME guessing).
+CORPUS_SUFFIXES = {
+    **dict.fromkeys(CORPUS_KINDS, ".mp4"),
+    "portrait_rotated": ".mov",
+    "audio_only_m4a": ".m4a",
+    "audio_only_mp3": ".mp3",
+    "still_image": ".png",
+    "still_jpeg": ".jpg",
+}
+
+
+def make_corpus_clip(kind: str, path: Path) -> Path:
+    """Write the corpus file of ``kind`` (one of ``CORPUS_KINDS``) to ``path`` and return ``path``."""
+    if kind in BAD_KINDS:
+        return _make_bad(kind, path)
+    try:
+        recipe = _RECIPES[kind]
+    except KeyError:
+        raise ValueError(f"unknown corpus kind {kind!r}; choose from {', '.join(CORPUS_KINDS)}") from None
+    if not recipe.rotate:
+        return _encode(recipe, path)
+    plain = path.with_name(f"{path.stem}.unrotated{path.suffix or '.mp4'}")
+    try:
+        _encode(recipe, plain)
+        _run(["-i", str(plain), "-map", "0", "-c", "copy", "-metadata:s:v:0", f"rotate={recipe.rotate}"], path, "mov")
+    finally:
+        plain.unlink(missing_ok=True)
+    return path
+
+
+def _encode(recipe: _Recipe, path: Path) -> Path:
+    inputs = [arg for source in recipe.sources for arg in ("-f", "lavfi", "-i", source)]
+    return _run([*inputs, *recipe.options], path, recipe.muxer)
+
+
+def _run(args: list[str], path: Path, muxer: str) -> Path:
+    binary = settings.FFMPEG_BINARY
+    subprocess.run([binary, "-v", "error", "-y", *args, "-f", muxer, str(path)], check=True, stdin=subprocess.DEVNULL)
+    return path
+
+
+def _make_bad(kind: str, path: Path) -> Path:
+    if kind == "zero_byte":
+        path.write_bytes(b"")
+    elif kind == "text_as_mp4":
+        path.write_text("这不是视频，是一份会议纪要。\n" * 20, encoding="utf-8")
+    else:
+        # An interrupted upload: the first half of an MP4 whose index (moov) is written at the end.
+        whole = _encode(_RECIPES["one_second"], path.with_name(f"{path.stem}.whole.mp4"))
+        path.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
+        whole.unlink()
     return path

@@ -8,7 +8,7 @@ and must be within ±1 LU of the profile's target.
 from django.utils.translation import gettext as _
 
 from . import verify
-from .profiles import LOUDNESS_TOLERANCE_LU, PROFILES, AudioEditionProfile, TvProfile
+from .profiles import LOUDNESS_TOLERANCE_LU, PROFILES, AudioEditionProfile, HlsProfile, TvProfile
 from .steps import Output, StepContext
 
 
@@ -19,6 +19,9 @@ def verify_output(*, output: Output, ctx: StepContext) -> None:
     profile = PROFILES.get(output.profile)
     if output.kind == "hls":
         verify.verify_hls(master_path=path, expect_duration=duration)
+        audio_rung = path.parent / "audio" / "index.m3u8"
+        if isinstance(profile, HlsProfile) and profile.loudness and audio_rung.exists():
+            _loudness(audio_rung, profile.loudness, profile.audio_channels, ctx)
     elif output.kind == "mp4":
         audio = isinstance(profile, TvProfile) and ctx.probe.has_audio
         verify.verify_video_file(

@@ -1,4 +1,11 @@
-"""Playback: playlists rewritten per request, posters, and the job status the admin polls."""
+"""Playback: playlists rewritten per request, posters, and the job status the admin polls.
+
+Every playlist (master, variant, I-frame, subtitle) is served here, never cached: the segment URLs inside are
+presigned and expire. Segments themselves go straight from storage, where long immutable caching belongs
+(their names never change content within a rendition).
+"""
+
+import posixpath
 
 from django.core.files.storage import default_storage
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
@@ -9,8 +16,16 @@ from django.views.decorators.http import require_GET
 
 from .access import playback_allowed
 from .commands import PLAYLIST_NAME
+from .iframes import IFRAME_PLAYLIST_NAME
 from .models import MediaAsset, Rendition, TranscodeJob
-from .playlists import is_plain_file_name, rewrite_master, rewrite_media
+from .playlists import (
+    is_plain_file_name,
+    resolve_inside,
+    rewrite_master,
+    rewrite_media,
+    subtitle_key,
+    subtitle_uri,
+)
 from .selectors import rendition_file_url, rendition_poster_get, transcode_job_status
 
 HLS_CONTENT_TYPE = "application/vnd.apple.mpegurl"
@@ -41,21 +56,56 @@ def _playlist_response(text: str) -> HttpResponse:
 def hls_master(request: HttpRequest, rendition_id: int) -> HttpResponse:
     rendition = _hls_rendition_or_404(request, rendition_id)
     text = _read_text(rendition.path)
+    pk = rendition.pk
     return _playlist_response(
-        rewrite_master(text, lambda variant: reverse("media_pipeline:hls_variant", args=[rendition.pk, variant]))
+        rewrite_master(
+            text,
+            lambda variant: reverse("media_pipeline:hls_variant", args=[pk, variant]),
+            subtitles_url=lambda uri: reverse("media_pipeline:hls_subtitles", args=[pk, subtitle_key(uri)]),
+            iframe_url=lambda variant: reverse("media_pipeline:hls_iframes", args=[pk, variant]),
+        )
     )
 
 
 @require_GET
 def hls_variant(request: HttpRequest, rendition_id: int, variant: str) -> HttpResponse:
     rendition = _hls_rendition_or_404(request, rendition_id)
-    base = f"{rendition.path.rsplit('/', 1)[0]}/{variant}"
-    text = _read_text(f"{base}/{PLAYLIST_NAME}")
+    return _media_playlist_response(f"{_master_dir(rendition)}/{variant}", PLAYLIST_NAME)
+
+
+@require_GET
+def hls_iframes(request: HttpRequest, rendition_id: int, variant: str) -> HttpResponse:
+    rendition = _hls_rendition_or_404(request, rendition_id)
+    return _media_playlist_response(f"{_master_dir(rendition)}/{variant}", IFRAME_PLAYLIST_NAME)
+
+
+@require_GET
+def hls_subtitles(request: HttpRequest, rendition_id: int, language: str) -> HttpResponse:
+    """Only a subtitle playlist the master itself names, and only inside this job's folder."""
+    rendition = _hls_rendition_or_404(request, rendition_id)
+    master_dir = _master_dir(rendition)
+    uri = subtitle_uri(_read_text(rendition.path), language)
+    name = resolve_inside(master_dir, uri, root=posixpath.dirname(master_dir)) if uri else None
+    if name is None:
+        raise Http404
+    base, file_name = name.rsplit("/", 1)
+    return _media_playlist_response(base, file_name)
+
+
+def _master_dir(rendition: Rendition) -> str:
+    return rendition.path.rsplit("/", 1)[0]
+
+
+def _media_playlist_response(base: str, playlist_name: str) -> HttpResponse:
+    text = _read_text(f"{base}/{playlist_name}")
+    urls: dict[str, str] = {}  # an I-frame playlist names each segment several times: sign it once
 
     def segment_url(name: str) -> str:
         if not is_plain_file_name(name):
             raise Http404
-        return default_storage.url(f"{base}/{name}")
+        if name not in urls:
+            urls[name] = default_storage.url(f"{base}/{name}")
+        return urls[name]
 
     return _playlist_response(rewrite_media(text, segment_url))
 

@@ -2,9 +2,19 @@
 
 from pathlib import Path
 
-from media_pipeline.hls import avc1_codec, master_playlist, measure_variant, parse_media_playlist
+import m3u8
+
+from media_pipeline.hls import (
+    SubtitleMedia,
+    VariantStats,
+    avc1_codec,
+    master_playlist,
+    measure_variant,
+    parse_media_playlist,
+)
+from media_pipeline.iframes import IFrameStats
 from media_pipeline.ladder import Variant
-from media_pipeline.playlists import rewrite_master, rewrite_media
+from media_pipeline.playlists import resolve_inside, rewrite_master, rewrite_media, subtitle_key, subtitle_uri
 from media_pipeline.runner import progress_fraction, run_ffmpeg
 
 MEDIA_PLAYLIST = """#EXTM3U
@@ -33,8 +43,6 @@ def test_measured_peak_and_average_bandwidth(tmp_path):
 
 def test_master_playlist_has_every_attribute_apple_asks_for():
     """BANDWIDTH, AVERAGE-BANDWIDTH, CODECS, RESOLUTION, FRAME-RATE; the audio-only rung has no RESOLUTION."""
-    from media_pipeline.hls import VariantStats
-
     video = VariantStats(Variant("360p", 640, 360, 730_000, 96_000), 900_000, 800_000, "avc1.64001e,mp4a.40.2", 25.0)
     audio = VariantStats(Variant("audio", 0, 0, 0, 64_000), 70_000, 66_000, "mp4a.40.2", 25.0)
     text = master_playlist([video, audio])
@@ -58,6 +66,92 @@ def test_rewrite_master_and_media_playlists():
     assert '#EXT-X-MAP:URI="https://s3/init_0.mp4?sig=1"' in media
     assert "https://s3/seg_00001.m4s?sig=1" in media.splitlines()
     assert parse_media_playlist(media).segments[0] == ("https://s3/seg_00000.m4s?sig=1", 6.0)
+
+
+VIDEO_360 = Variant("360p", 640, 360, 730_000, 96_000)
+AUDIO_ONLY = Variant("audio", 0, 0, 0, 64_000)
+SUBTITLES = [
+    SubtitleMedia(name='中文 "简体"', language="zh-Hans", uri="../captions/zh-Hans/index.m3u8", default=True),
+    SubtitleMedia(name="English", language="en", uri="../captions/en/index.m3u8", default=True),
+]
+
+
+def _master_with_extras() -> str:
+    stats = [
+        VariantStats(VIDEO_360, 900_000, 800_000, "avc1.64001e,mp4a.40.2", 25.0),
+        VariantStats(AUDIO_ONLY, 70_000, 66_000, "mp4a.40.2", 25.0),
+    ]
+    return master_playlist(stats, subtitles=SUBTITLES, iframe_stats=[IFrameStats(VIDEO_360, 300_000, 120_000)])
+
+
+def test_master_with_subtitles_and_iframe_streams_parses_with_m3u8():
+    """SUBTITLES media (one DEFAULT=YES), SUBTITLES="subs" on every variant, a video-only I-frame stream."""
+    master = m3u8.loads(_master_with_extras())
+    assert [(m.type, m.group_id, m.language, m.default, m.autoselect, m.uri) for m in master.media] == [
+        ("SUBTITLES", "subs", "zh-Hans", "YES", "YES", "../captions/zh-Hans/index.m3u8"),
+        ("SUBTITLES", "subs", "en", "NO", "YES", "../captions/en/index.m3u8"),
+    ]
+    assert master.media[0].name == "中文 '简体'"  # a double quote would end the quoted-string
+    assert [p.stream_info.subtitles for p in master.playlists] == ["subs", "subs"]
+    (iframe,) = master.iframe_playlists
+    info = iframe.iframe_stream_info
+    assert iframe.uri == "360p/iframes.m3u8"
+    assert (info.bandwidth, info.average_bandwidth, info.codecs, info.resolution) == (
+        300_000,
+        120_000,
+        "avc1.64001e",
+        (640, 360),
+    )
+
+
+def test_master_without_extras_is_unchanged():
+    """Callers that pass neither subtitles nor I-frames get no EXT-X-MEDIA, SUBTITLES or I-frame lines."""
+    text = master_playlist([VariantStats(VIDEO_360, 1, 1, "avc1.64001e", 25.0)])
+    assert "EXT-X-MEDIA" not in text and "SUBTITLES" not in text and "I-FRAME" not in text
+
+
+def test_rewrite_master_points_subtitles_and_iframes_at_views():
+    """URI="…" of SUBTITLES media and of I-frame streams go through their callbacks; variants as before."""
+    text = rewrite_master(
+        _master_with_extras(),
+        lambda variant: f"/v/{variant}",
+        subtitles_url=lambda uri: f"/subs/{subtitle_key(uri)}",
+        iframe_url=lambda variant: f"/iframes/{variant}",
+    )
+    master = m3u8.loads(text)
+    assert [m.uri for m in master.media] == ["/subs/zh-Hans", "/subs/en"]
+    assert master.iframe_playlists[0].uri == "/iframes/360p"
+    assert [p.uri for p in master.playlists] == ["/v/360p", "/v/audio"]
+
+
+def test_rewrite_master_sends_demuxed_audio_media_to_the_variant_view():
+    """An EXT-X-MEDIA TYPE=AUDIO rendition sits in the master's folder: its URI goes to the variant view."""
+    line = '#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="aac",NAME="audio",DEFAULT=YES,URI="audio_128k/index.m3u8"'
+    assert rewrite_master(line, lambda v: f"/v/{v}").splitlines()[0].endswith('URI="/v/audio_128k"')
+
+
+def test_subtitle_uri_only_finds_what_the_master_names_and_stays_inside():
+    """A key maps back to the master's own URI; resolving refuses absolute paths and climbing out of the job."""
+    master = _master_with_extras()
+    assert subtitle_uri(master, "en") == "../captions/en/index.m3u8"
+    assert subtitle_uri(master, "fr") is None
+    root = "renditions/1/2"
+    assert resolve_inside(f"{root}/hls", "../captions/en/index.m3u8", root=root) == f"{root}/captions/en/index.m3u8"
+    assert resolve_inside(f"{root}/hls", "../../../3/captions/index.m3u8", root=root) is None
+    assert resolve_inside(f"{root}/hls", "/etc/passwd", root=root) is None
+    assert resolve_inside(f"{root}/hls", "https://evil.example/x.m3u8", root=root) is None
+
+
+def test_rewrite_media_keeps_byte_ranges():
+    """An I-frame playlist keeps its EXT-X-BYTERANGE lines; only the URIs change."""
+    text = (
+        '#EXTM3U\n#EXT-X-I-FRAMES-ONLY\n#EXT-X-MAP:URI="init_0.mp4"\n'
+        "#EXTINF:2.000000,\n#EXT-X-BYTERANGE:5934@128\nseg_00000.m4s\n#EXT-X-ENDLIST\n"
+    )
+    playlist = m3u8.loads(rewrite_media(text, lambda name: f"https://s3/{name}"))
+    assert playlist.segments[0].byterange == "5934@128"
+    assert playlist.segments[0].uri == "https://s3/seg_00000.m4s"
+    assert playlist.segments[0].init_section.uri == "https://s3/init_0.mp4"
 
 
 def test_progress_fraction_from_out_time():

@@ -95,7 +95,7 @@ def test_real_transcode_publishes_hls_and_poster(clip_landscape, tmp_path):
     asset = _run_all(_upload(clip_landscape, "讲座.mp4", options={"only_groups": ["ladder", "images"]}))
 
     job = TranscodeJob.objects.get(asset=asset, group="ladder")
-    assert job.state == State.DONE and job.progress == 1.0 and job.attempts == 1 and job.lease_owner == ""
+    assert job.state == State.DONE and job.progress == 1.0 and job.attempts == 1 and job.lease_owner == "w1"
     assert (asset.kind, asset.width, asset.height) == ("video", 640, 360) and asset.probe["fps"] == 25.0
     hls = rendition_hls_get(asset=asset)
     assert hls.path == f"renditions/{asset.pk}/{job.pk}/hls_web/master.m3u8"

@@ -96,3 +96,80 @@ def test_non_square_pixels_are_planned_in_display_size():
         ],
     }
     assert (parse_probe(data).width, parse_probe(data).height) == (768, 576)
+
+
+def _video_stream(**fields) -> dict:
+    return {"codec_type": "video", "codec_name": "h264", "width": 320, "height": 180, "r_frame_rate": "25/1", **fields}
+
+
+@pytest.mark.parametrize(("field_order", "interlaced"), [("tt", True), ("bb", True), ("tb", True), ("bt", True)])
+def test_interlaced_field_orders(field_order, interlaced):
+    """Top/bottom field first, coded either way round, all mean interlaced."""
+    data = {"format": {"duration": "1.0"}, "streams": [_video_stream(field_order=field_order)]}
+    assert parse_probe(data).interlaced is interlaced
+
+
+@pytest.mark.parametrize("stream", [_video_stream(field_order="progressive"), _video_stream(field_order="unknown"), {}])
+def test_progressive_unknown_or_missing_field_order_is_progressive(stream):
+    """'progressive', 'unknown' and no field_order are all planned as progressive (the documented limit)."""
+    data = {"format": {"duration": "1.0"}, "streams": [stream or _video_stream()]}
+    assert parse_probe(data).interlaced is False
+
+
+def test_pixel_format_and_audio_track_count():
+    """The video's pix_fmt is kept, and every audio track is counted while the first one is described."""
+    data = {
+        "format": {"duration": "1.0"},
+        "streams": [
+            _video_stream(pix_fmt="yuv422p10le"),
+            {"codec_type": "audio", "codec_name": "aac", "channels": 6, "sample_rate": "48000"},
+            {"codec_type": "audio", "codec_name": "ac3", "channels": 2, "sample_rate": "44100"},
+        ],
+    }
+    probe = parse_probe(data)
+    assert (probe.pixel_format, probe.audio_streams) == ("yuv422p10le", 2)
+    assert (probe.audio_codec, probe.audio_channels, probe.audio_sample_rate) == ("aac", 6, 48000)
+
+
+def test_variable_frame_rate_uses_the_average():
+    """VFR: avg_frame_rate (what the viewer sees on average) wins over r_frame_rate (the timebase guess)."""
+    data = {"format": {"duration": "2.0"}, "streams": [_video_stream(avg_frame_rate="825/49")]}
+    assert parse_probe(data).fps == pytest.approx(16.84, abs=0.01)
+
+
+@pytest.mark.parametrize(
+    ("format_name", "stream"),
+    [
+        ("png_pipe", _video_stream(codec_name="png")),  # PNG: no duration at all
+        ("image2", _video_stream(codec_name="mjpeg", duration="0.040000")),  # JPEG: one 1/25 s frame
+        ("mov,mp4,m4a,3gp,3g2,mj2", _video_stream(nb_frames="1")),  # a one-frame video file
+        ("matroska,webm", _video_stream(codec_name="webp")),  # a picture codec with no duration
+    ],
+)
+def test_still_images_are_video_with_no_duration(format_name, stream):
+    """A single picture is video with is_still=True, duration 0 and frame rate 0 — not a damaged file."""
+    probe = parse_probe({"format": {"format_name": format_name}, "streams": [stream]})
+    assert probe.is_still and probe.kind == "video"
+    assert (probe.duration, probe.fps) == (0.0, 0.0)
+
+
+def test_moving_video_and_motion_jpeg_are_not_stills():
+    """Motion JPEG with a duration is video, and one frame over a soundtrack keeps its sound and duration."""
+    mjpeg = {"format": {"format_name": "avi", "duration": "3.0"}, "streams": [_video_stream(codec_name="mjpeg")]}
+    assert not parse_probe(mjpeg).is_still
+    one_frame = {
+        "format": {"format_name": "mov,mp4,m4a,3gp,3g2,mj2", "duration": "60.0"},
+        "streams": [_video_stream(nb_frames="1"), {"codec_type": "audio", "codec_name": "aac"}],
+    }
+    probe = parse_probe(one_frame)
+    assert not probe.is_still and probe.duration == 60.0
+
+
+def test_old_recorded_probe_dicts_still_load():
+    """A ProbeResult saved before the new fields existed loads with their defaults."""
+    from media_pipeline.probe import ProbeResult
+
+    saved = parse_probe({"format": {"duration": "1.0"}, "streams": [_video_stream()]}).to_dict()
+    for new_field in ("interlaced", "pixel_format", "audio_streams", "is_still"):
+        saved.pop(new_field)
+    assert ProbeResult(**saved).is_still is False

@@ -1,5 +1,6 @@
 """Playlist delivery: stored relative URIs rewritten to our views and storage URLs; job status JSON."""
 
+import m3u8
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.files.base import ContentFile
@@ -53,6 +54,91 @@ def test_unknown_variant_and_access_check_give_404(client, rendition, settings):
 
 def deny_all(*, user, asset):
     return False
+
+
+MASTER_WITH_EXTRAS = (
+    "#EXTM3U\n"
+    '#EXT-X-MEDIA:TYPE=SUBTITLES,GROUP-ID="subs",NAME="中文",LANGUAGE="zh-Hans",DEFAULT=YES,AUTOSELECT=YES,'
+    'URI="../captions/zh-Hans/index.m3u8"\n'
+    '#EXT-X-MEDIA:TYPE=SUBTITLES,GROUP-ID="subs",NAME="逃逸",LANGUAGE="xx",URI="../../../9/captions/xx/index.m3u8"\n'
+    '#EXT-X-STREAM-INF:BANDWIDTH=900000,CODECS="avc1.64001e,mp4a.40.2",SUBTITLES="subs"\n360p/index.m3u8\n'
+    '#EXT-X-I-FRAME-STREAM-INF:BANDWIDTH=300000,CODECS="avc1.64001e",RESOLUTION=640x360,URI="360p/iframes.m3u8"\n'
+)
+IFRAMES = (
+    '#EXTM3U\n#EXT-X-VERSION:7\n#EXT-X-I-FRAMES-ONLY\n#EXT-X-MAP:URI="init_0.mp4"\n'
+    "#EXTINF:2.000000,\n#EXT-X-BYTERANGE:5934@128\nseg_00000.m4s\n"
+    "#EXTINF:2.000000,\n#EXT-X-BYTERANGE:36186@128\nseg_00000.m4s\n#EXT-X-ENDLIST\n"
+)
+SUBTITLE_PLAYLIST = "#EXTM3U\n#EXTINF:6.000000,\nsub_00000.vtt\n#EXTINF:2.000000,\nsub_00001.vtt\n#EXT-X-ENDLIST\n"
+
+
+def _store(name: str, text: str) -> None:
+    # Test databases reuse ids, so a file from an earlier test may sit at the same name: replace it.
+    if default_storage.exists(name):
+        default_storage.delete(name)
+    assert default_storage.save(name, ContentFile(text.encode())) == name
+
+
+@pytest.fixture
+def rendition_with_extras(rendition):
+    """The same HLS rendition with a subtitle track and an I-frame playlist stored beside it."""
+    prefix = rendition.path.rsplit("/", 2)[0]
+    _store(rendition.path, MASTER_WITH_EXTRAS)
+    _store(f"{prefix}/hls/360p/iframes.m3u8", IFRAMES)
+    _store(f"{prefix}/captions/zh-Hans/index.m3u8", SUBTITLE_PLAYLIST)
+    return rendition
+
+
+def test_master_points_subtitles_and_iframes_at_our_views(client, rendition_with_extras):
+    """EXT-X-MEDIA and EXT-X-I-FRAME-STREAM-INF URIs become our subs/iframes view URLs."""
+    pk = rendition_with_extras.pk
+    text = client.get(reverse("media_pipeline:hls_master", args=[pk])).content.decode()
+    master = m3u8.loads(text)
+    assert master.media[0].uri == reverse("media_pipeline:hls_subtitles", args=[pk, "zh-Hans"])
+    assert master.media[0].uri.endswith(f"hls/{pk}/subs/zh-Hans.m3u8")
+    assert master.iframe_playlists[0].uri == reverse("media_pipeline:hls_iframes", args=[pk, "360p"])
+    assert "../" not in text  # no stored relative URI reaches the player
+
+
+def test_iframe_playlist_keeps_byte_ranges_and_points_at_storage(client, rendition_with_extras):
+    """Byte ranges stay; the segment (named twice) and the init map become storage URLs; never cached."""
+    pk = rendition_with_extras.pk
+    response = client.get(reverse("media_pipeline:hls_iframes", args=[pk, "360p"]))
+    assert response.status_code == 200 and "no-store" in response["Cache-Control"]
+    assert response["Content-Type"] == "application/vnd.apple.mpegurl"
+    base = rendition_with_extras.path.rsplit("/", 1)[0] + "/360p"
+    lines = response.content.decode().splitlines()
+    assert lines.count(default_storage.url(base + "/seg_00000.m4s")) == 2
+    assert "#EXT-X-BYTERANGE:5934@128" in lines and "#EXT-X-BYTERANGE:36186@128" in lines
+    assert f'#EXT-X-MAP:URI="{default_storage.url(base + "/init_0.mp4")}"' in lines
+
+
+def test_subtitle_playlist_points_segments_at_storage(client, rendition_with_extras):
+    """The subtitle playlist the master names is served with its WebVTT segments at storage URLs."""
+    pk = rendition_with_extras.pk
+    response = client.get(reverse("media_pipeline:hls_subtitles", args=[pk, "zh-Hans"]))
+    assert response.status_code == 200 and "no-store" in response["Cache-Control"]
+    base = rendition_with_extras.path.rsplit("/", 2)[0] + "/captions/zh-Hans"
+    assert default_storage.url(base + "/sub_00001.vtt") in response.content.decode().splitlines()
+
+
+def test_subtitles_outside_the_master_or_the_job_are_404(client, rendition_with_extras, settings):
+    """A language the master does not name, a URI climbing out of the job's folder, or a refused user → 404."""
+    pk = rendition_with_extras.pk
+    assert client.get(reverse("media_pipeline:hls_subtitles", args=[pk, "fr"])).status_code == 404
+    assert client.get(reverse("media_pipeline:hls_subtitles", args=[pk, "xx"])).status_code == 404
+    assert client.get(reverse("media_pipeline:hls_iframes", args=[pk, "720p"])).status_code == 404
+    settings.MEDIA_PLAYBACK_ACCESS_CHECK = "tests.media_pipeline.test_views.deny_all"
+    assert client.get(reverse("media_pipeline:hls_subtitles", args=[pk, "zh-Hans"])).status_code == 404
+    assert client.get(reverse("media_pipeline:hls_iframes", args=[pk, "360p"])).status_code == 404
+
+
+def test_segment_names_with_paths_are_refused(client, rendition_with_extras):
+    """A stored playlist naming ``../`` is not followed: the playlist is refused."""
+    prefix = rendition_with_extras.path.rsplit("/", 2)[0]
+    _store(f"{prefix}/captions/zh-Hans/index.m3u8", "#EXTM3U\n#EXTINF:6,\n../../secret.vtt\n")
+    url = reverse("media_pipeline:hls_subtitles", args=[rendition_with_extras.pk, "zh-Hans"])
+    assert client.get(url).status_code == 404
 
 
 def test_job_status_json_for_admins_only(client, rendition):

@@ -1,4 +1,4 @@
-"""A real worker killed mid-encode: ffmpeg dies with it, the watchdog requeues, a new worker finishes.
+"""Real worker processes: two share one upload's jobs; one killed mid-encode is recovered by the watchdog.
 
 Runs `manage.py db_worker` processes against a file-based SQLite database of their own (the test database
 of pytest-django is invisible to other processes).
@@ -17,6 +17,7 @@ from django.conf import settings
 
 MANAGE = Path(settings.BASE_DIR) / "manage.py"
 JOBS = "media_pipeline_transcodejob"
+WORKER_LEASE_SECONDS = 15
 
 
 @pytest.fixture
@@ -27,6 +28,8 @@ def worker_env(tmp_path):
         MEDIA_ROOT=str(tmp_path / "var" / "media"),
         MEDIA_WORK_DIR=str(tmp_path / "var" / "work"),
         DJANGO_SETTINGS_MODULE=os.environ.get("DJANGO_SETTINGS_MODULE", "cms.settings.test"),
+        # Long enough that starting a `manage.py` process on a busy machine cannot outlast a live lease.
+        MEDIA_JOB_LEASE_SECONDS=str(WORKER_LEASE_SECONDS),
     )
     (tmp_path / "var").mkdir()
     return env
@@ -73,15 +76,10 @@ def _wait_for(predicate, timeout: float, what: str):
 def test_killed_worker_is_recovered(worker_env, clip_long):
     """SIGKILL the worker while ffmpeg encodes: ffmpeg dies too, the lease expires, `media_watchdog --once`
     requeues the job, and a fresh worker takes it to done."""
-    db = Path(worker_env["LIGHTHOUSE_VAR_DIR"]) / "db.sqlite3"
-    _manage(worker_env, "migrate", "--run-syncdb", "-v0", timeout=300)
-    create = (
-        "from django.core.files import File; from media_pipeline.services import media_asset_create; "
-        f"a = media_asset_create(file=File(open({str(clip_long)!r}, 'rb'), name='long.mp4')); "
-        "print(a.transcode_jobs.get().pk)"
-    )
-    job_id = int(_manage(worker_env, "shell", "-c", create).strip().splitlines()[-1])
-    worker_args = ["db_worker", "--queue-name", "media", "--interval", "0.2", "--no-startup-delay"]
+    db = _upload(worker_env, clip_long, ["ladder"])
+    _manage(worker_env, *LIGHT_WORKER, "--batch", timeout=180)  # the analysis, on the light queue
+    job_id = _job_id(db, "ladder")
+    worker_args = HEAVY_WORKER
     worker = subprocess.Popen(
         [sys.executable, str(MANAGE), *worker_args], env=worker_env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
     )
@@ -100,7 +98,7 @@ def test_killed_worker_is_recovered(worker_env, clip_long):
     assert state == "encoding" and 0 < progress < 1 and attempts == 1
 
     assert _manage(worker_env, "media_watchdog", "--once").strip() == "0"  # lease still live: nothing to do
-    time.sleep(settings.MEDIA_JOB_LEASE_SECONDS + 0.5)
+    time.sleep(WORKER_LEASE_SECONDS + 0.5)
     assert _manage(worker_env, "media_watchdog", "--once").strip() == "1"
     assert _job(db, job_id)[0] == "queued"
 
@@ -108,4 +106,55 @@ def test_killed_worker_is_recovered(worker_env, clip_long):
     assert _job(db, job_id) == ("done", 1.0, 2)
     with sqlite3.connect(db) as connection:
         kinds = connection.execute("SELECT kind FROM media_pipeline_rendition WHERE job_id = ?", [job_id]).fetchall()
-    assert sorted(kind for (kind,) in kinds) == ["hls", "poster"]
+    assert sorted(kind for (kind,) in kinds) == ["hls"]
+
+
+def test_two_workers_share_one_uploads_jobs(worker_env, clip_short):
+    """Two worker processes on the same queues: the jobs one upload fans out to are claimed by both (each
+    job by exactly one), and all of them finish."""
+    db = _upload(worker_env, clip_short, ["ladder", "tv", "audio_edition", "images"])
+    workers = [
+        subprocess.Popen(
+            [sys.executable, str(MANAGE), "db_worker", "--queue-name", "media,media_light", "--interval", "0.2"],
+            env=worker_env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for _ in range(2)
+    ]
+    try:
+        finished = f"SELECT count(*) FROM {JOBS} WHERE state IN ('done', 'failed')"
+        _wait_for(lambda: _query(db, finished)[0][0] == 5, 240, "all five jobs to finish")
+    finally:
+        for worker in workers:
+            worker.terminate()
+            worker.wait(timeout=30)
+    rows = _query(db, f"SELECT state, lease_owner FROM {JOBS}")
+    assert {state for state, _owner in rows} == {"done"}
+    pids = {owner.split(":")[1] for _state, owner in rows}
+    assert pids == {str(worker.pid) for worker in workers}
+
+
+LIGHT_WORKER = ["db_worker", "--queue-name", "media_light", "--interval", "0.2", "--no-startup-delay"]
+HEAVY_WORKER = ["db_worker", "--queue-name", "media", "--interval", "0.2", "--no-startup-delay"]
+
+
+def _upload(env, clip: Path, groups: list[str]) -> Path:
+    """Migrate the worker's own database and upload ``clip`` there, limited to ``groups``."""
+    _manage(env, "migrate", "--run-syncdb", "-v0", timeout=300)
+    create = (
+        "from django.core.files import File; from media_pipeline.services import media_asset_create; "
+        f"media_asset_create(file=File(open({str(clip)!r}, 'rb'), name='clip.mp4'), "
+        f"options={{'only_groups': {groups!r}}})"
+    )
+    _manage(env, "shell", "-c", create)
+    return Path(env["LIGHTHOUSE_VAR_DIR"]) / "db.sqlite3"
+
+
+def _query(db: Path, sql: str, params=()) -> list[tuple]:
+    with sqlite3.connect(db, timeout=10) as connection:
+        return connection.execute(sql, params).fetchall()
+
+
+def _job_id(db: Path, group: str) -> int:
+    return _query(db, f'SELECT id FROM {JOBS} WHERE "group" = ?', [group])[0][0]
