@@ -12,6 +12,7 @@ urlpatterns = [
     path("admin/", include(wagtailadmin_urls)),
     path("documents/", include(wagtaildocs_urls)),
     path("search/", include("search.urls")),
+    path("media-pipeline/uploads/", include("media_pipeline.upload_urls")),
     path("media-pipeline/", include("media_pipeline.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("preferences/large-type/", large_type_toggle, name="cms_large_type"),

@@ -4,13 +4,14 @@ Built with ffmpeg-python so the filter graph is assembled from parts rather than
 the arguments they return. ``runner.py`` executes them.
 """
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import ffmpeg
 
-from .ladder import Variant, fit_within, plan_variants
+from .ladder import Variant, plan_variants
 from .probe import ProbeResult
-from .profiles import HlsProfile, PosterProfile
+from .profiles import HlsProfile
 
 PLAYLIST_NAME = "index.m3u8"
 SEGMENT_PATTERN = "seg_%05d.m4s"
@@ -19,17 +20,55 @@ INIT_NAME = "init.mp4"  # ffmpeg appends the variant number: init_0.mp4, init_1.
 GLOBAL_ARGS = ("-hide_banner", "-nostats", "-loglevel", "warning", "-progress", "pipe:1")
 
 
-def hls_ladder_command(*, profile: HlsProfile, probe: ProbeResult, source: Path, out_dir: Path) -> list[str]:
+# One filter of the audio chain: (ffmpeg filter name, its options), e.g. ("loudnorm", {"I": "-16", …}).
+AudioFilter = tuple[str, dict]
+# Float tolerance when checking that a chunk starts on a keyframe instant.
+_GOP_EPSILON = 1e-6
+
+
+def hls_ladder_command(
+    *,
+    profile: HlsProfile,
+    probe: ProbeResult,
+    source: Path,
+    out_dir: Path,
+    variants: Sequence[Variant] | None = None,
+    start: float = 0.0,
+    length: float | None = None,
+    first_segment: int = 0,
+    source_timeline: bool = False,
+    audio_filters: Sequence[AudioFilter] = (),
+) -> list[str]:
     """ONE ffmpeg process for the whole ladder: decode once, split, scale, encode every rung, write HLS.
 
     Output: ``out_dir/<variant name>/index.m3u8`` with fMP4 segments beside it. The master playlist is
     written afterwards by ``hls.py`` from measured bitrates.
+
+    The defaults encode the whole source as ``plan_variants`` plans it. The other options let
+    ``chunking.py`` encode one slice of a long source, or its audio alone:
+
+    - ``variants``: encode these instead of the plan (video-only rungs for a chunk, audio-only for the audio);
+    - ``start``/``length``: seek on the INPUT side (``-ss``/``-t`` before ``-i``). Since ffmpeg 2.1 this is
+      frame-accurate when re-encoding: the demuxer jumps to the keyframe before ``start`` and the decoded
+      frames before it are dropped, so a chunk gets exactly the frames in [start, start + length). An
+      output-side ``-ss`` would be just as exact but decodes everything before ``start``: the last chunk
+      of a two-hour film would decode the whole film first. ``start`` must be a multiple of the GOP, so the
+      time-based ``force_key_frames`` (it counts from the chunk's first frame) hits the same instants as a
+      whole-source run;
+    - ``first_segment``: number of the first segment (``-start_number``), so every chunk's segment files
+      and ``EXT-X-MEDIA-SEQUENCE`` continue the previous chunk's;
+    - ``source_timeline``: keep the source's timestamps in the fragments (see ``_timeline_options``);
+    - ``audio_filters``: extra filters on the audio, before it is resampled to the profile's rate (e.g.
+      loudnorm, which outputs 192 kHz).
     """
-    variants = plan_variants(profile, probe)
-    source_input = ffmpeg.input(str(source))
+    if variants is None:
+        variants = plan_variants(profile, probe)
+    _check_on_keyframe(profile, start)
+    source_input = ffmpeg.input(str(source), **_window_options(start, length))
     streams, options = [], {}
     video_outs = _video_streams(source_input, profile, probe, [v for v in variants if v.has_video])
-    audio_outs = _audio_streams(source_input, profile, sum(1 for v in variants if v.has_audio))
+    audio_count = sum(1 for v in variants if v.has_audio)
+    audio_outs = _audio_streams(source_input, profile, audio_count, audio_filters)
     stream_map, video_index, audio_index = [], 0, 0
     for variant in variants:
         entry = []
@@ -48,16 +87,56 @@ def hls_ladder_command(*, profile: HlsProfile, probe: ProbeResult, source: Path,
         options.update(_video_codec_options(profile, probe))
     if audio_index:
         options.update(_audio_codec_options(profile))
-    options.update(_hls_options(profile, out_dir))
+    options.update(_hls_options(profile, out_dir, first_segment))
+    if source_timeline:
+        options.update(_timeline_options(start))
     options["var_stream_map"] = " ".join(stream_map)
     output = ffmpeg.output(*streams, str(out_dir / "%v" / PLAYLIST_NAME), **options)
     return [*GLOBAL_ARGS, *output.overwrite_output().get_args()]
+
+
+def _check_on_keyframe(profile: HlsProfile, start: float) -> None:
+    gops = start / profile.gop_seconds
+    if abs(gops - round(gops)) > _GOP_EPSILON:
+        raise ValueError(f"a slice must start on a keyframe instant (a multiple of {profile.gop_seconds:g} s)")
+
+
+def _window_options(start: float, length: float | None) -> dict:
+    options = {"ss": _seconds(start)} if start > 0 else {}
+    if length is not None:
+        options["t"] = _seconds(length)
+    return options
+
+
+def _timeline_options(start: float) -> dict:
+    """Fragments that carry the source's own times, so slices encoded apart line up when joined.
+
+    Measured with ffmpeg 5.1's HLS/fMP4 muxer: by default it shifts the first timestamp to zero (the
+    B-frames' negative decode time) and counts every fragment's decode time (``tfdt``) from the first
+    packet, moving any offset into the init segment's edit list. So: ``-output_ts_offset`` puts the slice
+    back at ``start``; ``-avoid_negative_ts disabled`` stops the shift (the first slice and the audio then
+    start exactly at 0, and the edit list skips the B-frame delay or the AAC priming instead);
+    ``frag_discont`` makes the mov muxer take ``tfdt`` from the packets' own times. Each segment's
+    ``tfdt`` then equals the whole-source run's, and every slice writes a byte-identical init segment.
+    """
+    options = {"avoid_negative_ts": "disabled"}
+    if start > 0:
+        options["output_ts_offset"] = _seconds(start)
+        options["hls_segment_options"] = "movflags=+frag_discont"
+    return options
+
+
+def _seconds(value: float) -> str:
+    return f"{value:.3f}"
 
 
 def _video_streams(source_input, profile: HlsProfile, probe: ProbeResult, variants: list[Variant]) -> list:
     if not variants:
         return []
     video = source_input["v:0"]
+    if profile.deinterlace and probe.interlaced:
+        # One progressive frame per frame (send_frame): the rate stays the source's, the ladder's GOP holds.
+        video = video.filter("bwdif", mode="send_frame")
     if probe.fps > profile.max_frame_rate:
         video = video.filter("fps", profile.max_frame_rate)
     # split (not one decode per rung): the saving measured in reference.md is exactly the extra decodes.
@@ -73,10 +152,13 @@ def _video_streams(source_input, profile: HlsProfile, probe: ProbeResult, varian
     return outs
 
 
-def _audio_streams(source_input, profile: HlsProfile, count: int) -> list:
+def _audio_streams(source_input, profile: HlsProfile, count: int, audio_filters: Sequence[AudioFilter]) -> list:
     if not count:
         return []
-    audio = source_input["a:0"].filter("aresample", profile.audio_sample_rate)
+    audio = source_input["a:0"]
+    for name, filter_options in audio_filters:
+        audio = audio.filter(name, **filter_options)
+    audio = audio.filter("aresample", profile.audio_sample_rate)
     if count == 1:
         return [audio]
     branches = audio.filter_multi_output("asplit", count)
@@ -112,8 +194,8 @@ def _audio_codec_options(profile: HlsProfile) -> dict:
     return {"c:a": profile.audio_codec, "ar": profile.audio_sample_rate, "ac": profile.audio_channels}
 
 
-def _hls_options(profile: HlsProfile, out_dir: Path) -> dict:
-    return {
+def _hls_options(profile: HlsProfile, out_dir: Path, first_segment: int) -> dict:
+    options = {
         "f": "hls",
         "hls_time": f"{profile.segment_seconds:g}",
         "hls_playlist_type": "vod",
@@ -122,17 +204,6 @@ def _hls_options(profile: HlsProfile, out_dir: Path) -> dict:
         "hls_fmp4_init_filename": INIT_NAME,
         "hls_segment_filename": str(out_dir / "%v" / SEGMENT_PATTERN),
     }
-
-
-def poster_command(*, profile: PosterProfile, probe: ProbeResult, source: Path, out_path: Path) -> list[str]:
-    """One JPEG from the first seconds, picked by the `thumbnail` filter (it passes over black/blank frames)."""
-    scan = min(profile.scan_seconds, probe.duration) if probe.duration else profile.scan_seconds
-    width, height = fit_within(probe.width, probe.height, profile.max_width, profile.max_height)
-    picture = (
-        ffmpeg.input(str(source), t=f"{scan:.3f}")["v:0"]
-        .filter("thumbnail", profile.scan_frames)
-        .filter("scale", width, height)
-        .filter("setsar", 1)
-    )
-    output = ffmpeg.output(picture, str(out_path), **{"frames:v": 1, "q:v": profile.quality, "update": 1})
-    return [*GLOBAL_ARGS, *output.overwrite_output().get_args()]
+    if first_segment:
+        options["start_number"] = first_segment
+    return options

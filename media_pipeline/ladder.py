@@ -1,6 +1,6 @@
 """Which variants a source gets from an HLS profile (pure: profile + probe in, plan out)."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from .probe import ProbeResult
 from .profiles import HlsProfile, VideoRung
@@ -68,3 +68,23 @@ def fit_within(width: int, height: int, max_width: int, max_height: int) -> tupl
 def _even(value: float) -> int:
     # Round down: an odd source size must not become one pixel larger than the source.
     return max(2, int(value + 1e-6) // 2 * 2)
+
+
+# --- Demuxed layout (chunked encoding): video rungs without audio, audio renditions on their own ---------
+
+
+def video_only(variants: list[Variant]) -> list[Variant]:
+    """The video variants with their audio taken out (it is encoded once, apart, in ``audio_renditions``)."""
+    return [replace(v, audio_bitrate=0) for v in variants if v.has_video]
+
+
+def audio_renditions(variants: list[Variant]) -> list[Variant]:
+    """One audio-only stream per distinct audio bitrate in the plan, highest first.
+
+    A video rung keeps the audio bitrate the profile gave it (a weak-network rung does not pull 128 kbps
+    of audio); rungs that share a bitrate share one rendition. An audio-only rung of that bitrate lends
+    its name (so the audio-only variant of a muxed ladder keeps its folder); others are named after it.
+    """
+    named = {v.audio_bitrate: v.name for v in variants if v.has_audio and not v.has_video}
+    bitrates = sorted({v.audio_bitrate for v in variants if v.has_audio}, reverse=True)
+    return [Variant(named.get(rate, f"audio_{rate // 1000}k"), 0, 0, 0, rate) for rate in bitrates]

@@ -1,5 +1,7 @@
 """Media assets, transcode jobs and renditions. Knows nothing of library items or courses."""
 
+import uuid
+
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -163,8 +165,6 @@ class Caption(models.Model):
 
 
 # --- Resumable uploads (uploads.py) ---
-
-import uuid  # noqa: E402  (kept inside this block; the lead may move it to the top)
 
 
 class Upload(models.Model):

@@ -443,7 +443,7 @@ JOB_GROUPS = (
         ("video",),
         default=False,
     ),
-    JobGroup("images", QUEUE_LIGHT, ("poster", "cards", "sprite"), ("video",)),
+    JobGroup("images", QUEUE_LIGHT, ("poster", "cards", "sprite"), ("video", "image")),
     JobGroup("document", QUEUE_LIGHT, ("document",), ("document",)),
 )
 

@@ -136,6 +136,7 @@ STATICFILES_DIRS = [
     BASE_DIR / "static",
     # JavaScript from the npm registry is served straight from node_modules: nothing vendored is committed.
     ("vendor/hls.js", BASE_DIR / "node_modules" / "hls.js" / "dist"),
+    ("vendor/tus-js-client", BASE_DIR / "node_modules" / "tus-js-client" / "dist"),
 ]
 S3_BUCKET = os.environ.get("S3_BUCKET", "")
 STORAGES = {

@@ -22,11 +22,30 @@
     hls.on(window.Hls.Events.ERROR, function (_event, data) {
       if (data.fatal) video.dataset.state = "error";
     });
+    hls.on(window.Hls.Events.MANIFEST_PARSED, function () { qualityMenu(hls); });
+    hls.on(window.Hls.Events.LEVEL_SWITCHED, function (_event, data) { video.dataset.level = String(data.level); });
     hls.loadSource(src);
     hls.attachMedia(video);
   } else if (video.canPlayType("application/vnd.apple.mpegurl")) {
     video.src = src;
   } else {
     video.dataset.state = "error";
+  }
+
+  // A quality menu for people on weak or metered networks: "自动" lets hls.js choose; a rung (or the
+  // audio-only rung, which saves most data) stays chosen until changed.
+  function qualityMenu(hls) {
+    var select = document.getElementById("quality");
+    if (!select || hls.levels.length < 2) return;
+    select.add(new Option(select.dataset.autoLabel, "-1"));
+    hls.levels.forEach(function (level, index) {
+      var label = level.height ? level.height + "p" : select.dataset.audioLabel;
+      select.add(new Option(label, String(index)));
+    });
+    select.value = "-1";
+    select.addEventListener("change", function () {
+      hls.currentLevel = parseInt(select.value, 10); // switches now, at the next segment boundary
+    });
+    select.closest(".player-controls").hidden = false;
   }
 })();

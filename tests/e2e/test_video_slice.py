@@ -16,7 +16,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.services]
 
 @pytest.fixture
 def clip(tmp_path):
-    return make_clip(tmp_path / "hongchuan.mp4", size="640x360", seconds=6)
+    return make_clip(tmp_path / "hongchuan.mp4", size="640x360", seconds=12)
 
 
 def _wait_for_media(item_title: str, timeout: float = 300) -> MediaAsset:
@@ -63,6 +63,11 @@ def test_editor_uploads_member_plays_and_finds(live_server, task_worker, browser
         " return v.dataset.state === 'playing' && v.currentTime > 1; }",
         timeout=60_000,
     )
+    # The member picks a lower rung from the quality menu: hls.js switches and the picture gets smaller.
+    options = page.locator("#quality option").all_inner_texts()
+    assert options[0] == "自动" and "360p" in options and "234p" in options
+    page.select_option("#quality", label="234p")
+    page.wait_for_function("() => document.getElementById('player').videoHeight === 234", timeout=60_000)
 
     # The search outbox drains in the worker; give it a few seconds as a member would.
     for _attempt in range(20):

@@ -1,10 +1,11 @@
 """The pure parts: ladder planning and ffmpeg arguments, tested by what they return."""
 
+from dataclasses import replace
 from pathlib import Path
 
-from media_pipeline.commands import hls_ladder_command, poster_command
+from media_pipeline.commands import hls_ladder_command
 from media_pipeline.ladder import plan_variants
-from media_pipeline.profiles import HLS_WEB, POSTER
+from media_pipeline.profiles import HLS_WEB
 
 SOURCE, OUT = Path("/in/source.mp4"), Path("/out/hls")
 
@@ -109,10 +110,37 @@ def test_high_frame_rate_is_capped(make_probe):
     assert "fps=60" in _value(_args(make_probe(fps=120.0)), "-filter_complex")
 
 
-def test_poster_uses_thumbnail_filter_over_the_first_seconds(make_probe):
-    """The poster looks at most 10 s in, lets `thumbnail` skip black/blank frames, and fits 1280×720."""
-    args = poster_command(profile=POSTER, probe=make_probe(), source=SOURCE, out_path=Path("/out/poster.jpg"))
-    assert _value(args, "-t") == "10.000"
+def test_interlaced_source_is_deinterlaced_once_before_the_split(make_probe):
+    """1080i: bwdif (one frame per frame) runs once, before the split, so every rung is progressive."""
+    graph = _value(_args(make_probe(interlaced=True)), "-filter_complex")
+    assert graph.count("bwdif=mode=send_frame") == 1 and graph.index("bwdif") < graph.index("split")
+    assert "bwdif" not in _value(_args(make_probe()), "-filter_complex")
+
+
+def test_whole_source_run_has_no_slice_options(make_probe):
+    """Without chunk options the ladder reads the whole source on ffmpeg's usual timeline, as before."""
+    args = _args(make_probe())
+    for flag in ("-ss", "-t", "-start_number", "-output_ts_offset", "-avoid_negative_ts", "-hls_segment_options"):
+        assert flag not in args
+
+
+def test_audio_filters_run_before_resampling(make_probe):
+    """Extra audio filters (loudnorm outputs 192 kHz) come before the resampler that sets the profile's rate."""
+    args = hls_ladder_command(
+        profile=HLS_WEB,
+        probe=make_probe(),
+        source=SOURCE,
+        out_dir=OUT,
+        audio_filters=[("loudnorm", {"I": "-16", "TP": "-1"})],
+    )
     graph = _value(args, "-filter_complex")
-    assert "thumbnail=50" in graph and "scale=1280:720" in graph
-    assert _value(args, "-frames:v") == "1" and args[-2] == "/out/poster.jpg"
+    assert graph.index("[0:a:0]loudnorm=I=-16:TP=-1") < graph.index("aresample=48000")
+
+
+def test_variants_can_be_chosen(make_probe):
+    """An explicit variant list (a chunk's video-only rungs) replaces the profile's plan."""
+    [video] = [v for v in plan_variants(HLS_WEB, make_probe(width=640, height=360)) if v.name == "234p"]
+    args = hls_ladder_command(
+        profile=HLS_WEB, probe=make_probe(), source=SOURCE, out_dir=OUT, variants=[replace(video, audio_bitrate=0)]
+    )
+    assert _value(args, "-var_stream_map") == "v:0,name:234p" and "-c:a" not in args

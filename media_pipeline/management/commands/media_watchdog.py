@@ -1,4 +1,5 @@
-"""Put transcode jobs whose worker died back in the queue: ``--once`` (cron) or a loop (a sidecar)."""
+"""Put transcode jobs whose worker died back in the queue, and delete abandoned partial uploads:
+``--once`` (cron) or a loop (a sidecar)."""
 
 import logging
 import time
@@ -6,12 +7,13 @@ import time
 from django.core.management.base import BaseCommand
 
 from media_pipeline.services import transcode_jobs_requeue_stale
+from media_pipeline.uploads import upload_expire_stale
 
 logger = logging.getLogger("media_pipeline.watchdog")
 
 
 class Command(BaseCommand):
-    help = "重新排队租约已过期的转码任务（执行进程已中断）"
+    help = "重新排队租约已过期的转码任务（执行进程已中断），并清理过期的未完成上传"
 
     def add_arguments(self, parser):
         parser.add_argument("--once", action="store_true", help="检查一次后退出")
@@ -24,6 +26,8 @@ class Command(BaseCommand):
                 logger.warning("Requeued %d transcode job(s) with expired leases", requeued)
             else:
                 logger.info("No stale transcode jobs")
+            if expired := upload_expire_stale():
+                logger.info("Deleted %d abandoned partial upload(s)", expired)
             if once:
                 self.stdout.write(str(requeued))
                 return

@@ -1,0 +1,13 @@
+"""The tus endpoint for resumable master uploads. Mount it with
+``path("media-pipeline/uploads/", include("media_pipeline.upload_urls"))`` in cms/urls.py."""
+
+from django.urls import path
+
+from .upload_views import UploadCollectionView, UploadResourceView
+
+app_name = "media_uploads"
+
+urlpatterns = [
+    path("", UploadCollectionView.as_view(), name="collection"),
+    path("<uuid:upload_id>", UploadResourceView.as_view(), name="resource"),
+]
