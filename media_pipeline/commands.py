@@ -9,6 +9,7 @@ from pathlib import Path
 
 import ffmpeg
 
+from .encoders import X264, keyframe_times, video_encoder_options
 from .ladder import Variant, plan_variants
 from .probe import ProbeResult
 from .profiles import HlsProfile
@@ -38,6 +39,7 @@ def hls_ladder_command(
     first_segment: int = 0,
     source_timeline: bool = False,
     audio_filters: Sequence[AudioFilter] = (),
+    encoder: str = X264,
 ) -> list[str]:
     """ONE ffmpeg process for the whole ladder: decode once, split, scale, encode every rung, write HLS.
 
@@ -59,7 +61,8 @@ def hls_ladder_command(
       and ``EXT-X-MEDIA-SEQUENCE`` continue the previous chunk's;
     - ``source_timeline``: keep the source's timestamps in the fragments (see ``_timeline_options``);
     - ``audio_filters``: extra filters on the audio, before it is resampled to the profile's rate (e.g.
-      loudnorm, which outputs 192 kHz).
+      loudnorm, which outputs 192 kHz);
+    - ``encoder``: "libx264" or "h264_nvenc" (``encoders.encoder_in_force()`` says which a run may use).
     """
     if variants is None:
         variants = plan_variants(profile, probe)
@@ -84,7 +87,7 @@ def hls_ladder_command(
             audio_index += 1
         stream_map.append(",".join([*entry, f"name:{variant.name}"]))
     if video_index:
-        options.update(_video_codec_options(profile, probe))
+        options.update(_video_codec_options(profile, probe, encoder))
     if audio_index:
         options.update(_audio_codec_options(profile))
     options.update(_hls_options(profile, out_dir, first_segment))
@@ -173,21 +176,19 @@ def _video_rate_options(profile: HlsProfile, variant: Variant, index: int) -> di
     }
 
 
-def _video_codec_options(profile: HlsProfile, probe: ProbeResult) -> dict:
+def _video_codec_options(profile: HlsProfile, probe: ProbeResult, encoder: str) -> dict:
     fps = min(probe.fps or 25.0, profile.max_frame_rate)
-    gop_frames = max(1, round(fps * profile.gop_seconds))
-    return {
-        "c:v": profile.video_codec,
-        "profile:v": profile.video_profile,
-        "preset": profile.preset,
-        # Keyframes at the same instants on every rung (time-based, so variable frame rate agrees too),
-        # no scene-cut keyframes in between, closed GOPs so each segment decodes on its own.
-        "force_key_frames": f"expr:gte(t,n_forced*{profile.gop_seconds:g})",
-        "g": gop_frames,
-        "keyint_min": gop_frames,
-        "sc_threshold": 0,
-        "flags": "+cgop",
-    }
+    # Keyframes at the same instants on every rung (time-based, so variable frame rate agrees too),
+    # no scene-cut keyframes in between, closed GOPs so each segment decodes on its own.
+    return video_encoder_options(
+        encoder=encoder,
+        video_profile=profile.video_profile,
+        level=None,  # the encoder picks the lowest level that fits each rung
+        preset=profile.preset,
+        gop_frames=max(1, round(fps * profile.gop_seconds)),
+        closed_gop=True,
+        keyframe_expr=keyframe_times(profile.gop_seconds),
+    )
 
 
 def _audio_codec_options(profile: HlsProfile) -> dict:

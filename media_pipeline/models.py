@@ -196,3 +196,36 @@ class Upload(models.Model):
 
 
 # --- End of resumable uploads ---
+
+
+class TranscodeChunk(models.Model):
+    """One slice of a long source's ladder, encoded by whichever worker claims it (see chunks.py)."""
+
+    class State(models.TextChoices):
+        QUEUED = "queued", _("排队中")
+        RUNNING = "running", _("转码中")
+        DONE = "done", _("已完成")
+        FAILED = "failed", _("失败")
+
+    job = models.ForeignKey(TranscodeJob, on_delete=models.CASCADE, related_name="chunks")
+    index = models.PositiveIntegerField()
+    start = models.FloatField()
+    end = models.FloatField()
+    first_segment = models.PositiveIntegerField()
+    last = models.BooleanField(default=False)
+    state = models.CharField(max_length=16, choices=State.choices, default=State.QUEUED)
+    lease_owner = models.CharField(max_length=128, blank=True)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    # Storage names of the chunk's files when another worker encoded it; empty when the coordinator did.
+    stored_files = models.JSONField(default=list, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        verbose_name = _("分段")
+        verbose_name_plural = _("分段")
+        ordering = ["job", "index"]
+        constraints = [models.UniqueConstraint(fields=["job", "index"], name="transcode_chunk_unique_index")]
+
+    def __str__(self):
+        return f"{self.job_id}/{self.index}"

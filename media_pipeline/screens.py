@@ -16,6 +16,7 @@ import ffmpeg
 from django.utils.translation import gettext as _
 
 from .commands import GLOBAL_ARGS
+from .encoders import X264, encoder_in_force, keyframe_times, video_encoder_options
 from .errors import BadInputError
 from .probe import ProbeResult
 from .profiles import ScreenProfile
@@ -111,8 +112,12 @@ def screen_command(
     captions: Path | None,
     fill: str,
     focal_x: float,
+    encoder: str = X264,
 ) -> list[str]:
-    """The whole screen rendition in one ffmpeg run: picture graph, H.264 High 4.0 CFR 25, no audio, moov first."""
+    """The whole screen rendition in one ffmpeg run: picture graph, H.264 High 4.0 CFR 25, no audio, moov first.
+
+    ``encoder``: "libx264" or "h264_nvenc" (see ``encoders.py``).
+    """
     if fill not in FILLS:
         raise ValueError(f"unknown portrait fill {fill!r}; expected one of {FILLS}")
     video = _normalised(ffmpeg.input(str(source))["v:0"], profile, probe)
@@ -132,7 +137,7 @@ def screen_command(
     if profile.layout == "portrait_rotated":
         video = video.filter("transpose", "clock")
     video = video.filter("format", profile.pixel_format)
-    output = ffmpeg.output(video, str(out_path), **_encoder_options(profile))
+    output = ffmpeg.output(video, str(out_path), **_encoder_options(profile, encoder))
     return [*GLOBAL_ARGS, *output.overwrite_output().get_args()]
 
 
@@ -205,13 +210,8 @@ def _split(video):
     return branches[0], branches[1]
 
 
-def _encoder_options(profile: ScreenProfile) -> dict:
-    gop_frames = max(1, round(profile.frame_rate * profile.gop_seconds))
-    return {
-        "c:v": profile.video_codec,
-        "profile:v": profile.video_profile,
-        "level:v": profile.video_level,
-        "preset": profile.preset,
+def _encoder_options(profile: ScreenProfile, encoder: str) -> dict:
+    options = {
         "pix_fmt": profile.pixel_format,
         "b:v": profile.video_bitrate,
         "maxrate": profile.maxrate,
@@ -219,19 +219,26 @@ def _encoder_options(profile: ScreenProfile) -> dict:
         # Signage players want exactly the display's rate: constant 25 fps, every frame timed.
         "r": profile.frame_rate,
         "fps_mode": "cfr",
-        # Closed 2 s GOPs forced by time, no scene-cut keyframes: players that seek or restart mid-file
-        # (and the loop back to 0) always land on a keyframe.
-        "g": gop_frames,
-        "keyint_min": gop_frames,
-        "sc_threshold": 0,
-        "flags": "+cgop",
-        "force_key_frames": f"expr:gte(t,n_forced*{profile.gop_seconds:g})",
         "an": None,  # no audio track at all
         "sn": None,
         "dn": None,
         "f": "mp4",
         "movflags": "+faststart",  # index first: players start before the whole file is read
     }
+    # Closed 2 s GOPs forced by time, no scene-cut keyframes: players that seek or restart mid-file
+    # (and the loop back to 0) always land on a keyframe.
+    options.update(
+        video_encoder_options(
+            encoder=encoder,
+            video_profile=profile.video_profile,
+            level=profile.video_level,
+            preset=profile.preset,
+            gop_frames=max(1, round(profile.frame_rate * profile.gop_seconds)),
+            closed_gop=True,
+            keyframe_expr=keyframe_times(profile.gop_seconds),
+        )
+    )
+    return options
 
 
 def out_relative_path(profile: ScreenProfile) -> str:
@@ -261,6 +268,7 @@ def produce(ctx: StepContext, profile: ScreenProfile) -> list[Output]:
         captions=captions,
         fill=fill,
         focal_x=focal_x,
+        encoder=encoder_in_force(),
     )
     check_run(run_ffmpeg(args, duration=probe.duration, on_progress=ctx.on_progress))
     used_fill = effective_fill(profile=profile, probe=probe, fill=fill)

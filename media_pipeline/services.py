@@ -21,11 +21,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from . import analysis, producers, publishing
+from .chunks import ChunkCoordinator
 from .errors import Cancelled, EncodeError, MediaPipelineError
 from .leases import advance, claim, owned, progress_reporter
 from .models import Caption, MediaAsset, Rendition, TranscodeJob
 from .profiles import GROUPS, QUEUE_LIGHT
 from .selectors import asset_progress
+from .sources import local_copy
 from .steps import StepContext
 
 logger = logging.getLogger(__name__)
@@ -281,6 +283,7 @@ def _run_group(job: TranscodeJob, worker_id: str, work_dir: Path) -> None:
         loudness=analysis.stored_loudness(asset=asset),
         captions=_local_captions(asset, work_dir),
         options=asset.options,
+        chunks=ChunkCoordinator(job, worker_id),
     )
     advance(job, worker_id, State.ENCODING)
     outputs = producers.run_group(
@@ -305,17 +308,7 @@ def _run_group(job: TranscodeJob, worker_id: str, work_dir: Path) -> None:
 
 def _local_source(asset: MediaAsset, work_dir: Path) -> Path:
     """ffmpeg needs a local file: local storage gives its path, S3 gets a streamed download."""
-    return _local_copy(asset.file, work_dir / f"source{PurePosixPath(asset.file.name).suffix}")
-
-
-def _local_copy(field_file, target: Path) -> Path:
-    try:
-        return Path(field_file.path)
-    except NotImplementedError:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        with field_file.open("rb") as remote, target.open("wb") as local:
-            shutil.copyfileobj(remote, local, HASH_CHUNK_BYTES)
-        return target
+    return local_copy(asset.file, work_dir / f"source{PurePosixPath(asset.file.name).suffix}")
 
 
 def _local_captions(asset: MediaAsset, work_dir: Path) -> tuple:
@@ -324,7 +317,7 @@ def _local_captions(asset: MediaAsset, work_dir: Path) -> tuple:
     tracks = []
     for caption in asset.captions.order_by("-is_default", "language"):
         suffix = PurePosixPath(caption.file.name).suffix
-        path = _local_copy(caption.file, work_dir / "captions-in" / f"{caption.language}{suffix}")
+        path = local_copy(caption.file, work_dir / "captions-in" / f"{caption.language}{suffix}")
         tracks.append(CaptionTrack(caption.language, caption.label, path, caption.is_default))
     return tuple(tracks)
 

@@ -48,6 +48,9 @@ class StepContext:
     loudness: LoudnessMeasurement | None = None  # measured once per job when the source has audio
     captions: tuple[CaptionTrack, ...] = ()
     options: dict = field(default_factory=dict)  # per-item choices, e.g. {"portrait_fill": "crop", "focal_x": 0.3}
+    # For the ladder of a long source: spreads chunks over other workers (chunks.ChunkCoordinator). None: the
+    # step encodes every chunk on this machine.
+    chunks: object | None = None
 
 
 @dataclass(frozen=True)

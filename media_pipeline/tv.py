@@ -10,6 +10,7 @@ import ffmpeg
 from django.utils.translation import gettext as _
 
 from .commands import GLOBAL_ARGS, INIT_NAME, PLAYLIST_NAME, SEGMENT_PATTERN
+from .encoders import X264, encoder_in_force, keyframe_times, video_encoder_options
 from .errors import BadInputError
 from .hls import MASTER_NAME, write_master
 from .ladder import Variant
@@ -70,29 +71,31 @@ def _colour_conversion(probe: ProbeResult) -> dict:
     return {"out_color_matrix": "bt709"} if min(probe.width, probe.height) < HD_MIN_SHORT_SIDE else {}
 
 
-def _video_options(profile: TvProfile) -> dict:
-    gop_frames = max(1, round(profile.frame_rate * profile.gop_seconds))
-    return {
-        "c:v": profile.video_codec,
-        "profile:v": profile.video_profile,
-        "level:v": profile.video_level,
-        "preset": profile.preset,
+def _video_options(profile: TvProfile, encoder: str) -> dict:
+    options = {
         "pix_fmt": profile.pixel_format,
         "b:v": profile.video_bitrate,
         "maxrate": profile.maxrate,
         "bufsize": profile.bufsize,
-        # A closed GOP of exactly gop_seconds, forced by time, no scene-cut keyframes: boxes can seek to any
-        # second, and every HLS segment (a whole number of seconds) starts on a keyframe.
-        "g": gop_frames,
-        "keyint_min": gop_frames,
-        "sc_threshold": 0,
-        "flags": "+cgop",
-        "force_key_frames": f"expr:gte(t,n_forced*{profile.gop_seconds:g})",
         # Say what _colour_conversion made sure of, so no box has to guess.
         "colorspace": "bt709",
         "color_primaries": "bt709",
         "color_trc": "bt709",
     }
+    # A closed GOP of exactly gop_seconds, forced by time, no scene-cut keyframes: boxes can seek to any
+    # second, and every HLS segment (a whole number of seconds) starts on a keyframe.
+    options.update(
+        video_encoder_options(
+            encoder=encoder,
+            video_profile=profile.video_profile,
+            level=profile.video_level,
+            preset=profile.preset,
+            gop_frames=max(1, round(profile.frame_rate * profile.gop_seconds)),
+            closed_gop=True,
+            keyframe_expr=keyframe_times(profile.gop_seconds),
+        )
+    )
+    return options
 
 
 def _audio_options(profile: TvProfile) -> dict:
@@ -112,16 +115,18 @@ def tv_mp4_command(
     source: Path,
     out_path: Path,
     loudness: LoudnessMeasurement | None,
+    encoder: str = X264,
 ) -> list[str]:
     """Picture fitted into the 1080p25 frame, H.264 High, AAC stereo at the TV loudness, moov first.
 
     No audio in the source: no audio track (no invented silence). Audio-only sources are refused.
+    ``encoder``: "libx264" or "h264_nvenc" (see ``encoders.py``).
     """
     if not probe.has_video:
         raise BadInputError(_("纯音频文件不能生成电视版"), _("未找到视频流"))
     source_input = ffmpeg.input(str(source))
     streams = [_picture(source_input, profile, probe)]
-    options = _video_options(profile)
+    options = _video_options(profile, encoder)
     if probe.has_audio:
         streams.append(
             normalised_audio(
@@ -180,7 +185,14 @@ def produce(ctx: StepContext, profile: TvProfile) -> list[Output]:
     hls_dir = step_dir / HLS_DIR
     variant = tv_variant(profile, probe)
     (hls_dir / variant.name).mkdir(parents=True, exist_ok=True)
-    encode = tv_mp4_command(profile=profile, probe=probe, source=ctx.source, out_path=mp4_path, loudness=ctx.loudness)
+    encode = tv_mp4_command(
+        profile=profile,
+        probe=probe,
+        source=ctx.source,
+        out_path=mp4_path,
+        loudness=ctx.loudness,
+        encoder=encoder_in_force(),
+    )
     check_run(run_ffmpeg(encode, duration=probe.duration, on_progress=_part(ctx.on_progress, 0.0, ENCODE_SHARE)))
     package = tv_hls_command(profile=profile, mp4_path=mp4_path, out_dir=hls_dir)
     check_run(run_ffmpeg(package, duration=probe.duration, on_progress=_part(ctx.on_progress, ENCODE_SHARE, 1.0)))

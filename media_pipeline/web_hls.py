@@ -1,21 +1,37 @@
 """The phone/web step: the whole adaptive ladder from one ffmpeg process, captions as WebVTT subtitle
 renditions, I-frame playlists for trick play, and our own master playlist naming them all.
 
-Long sources go through ``chunking.py`` (chunks encoded by several workers, joined without re-encoding).
+Sources longer than the chunk policy's threshold are cut into chunks (``chunking.py``) that every heavy
+worker helps encode (``chunks.py``, through ``ctx.chunks``), with the audio in one piece, joined without
+encoding again.
 """
 
+import time
 from dataclasses import replace
 from pathlib import Path
 
-from . import captions, hls
+from django.conf import settings
+
+from . import captions, chunking, hls
 from .commands import hls_ladder_command
-from .ladder import plan_variants
+from .errors import Cancelled
+from .ladder import plan_variants, video_only
 from .loudness import loudness_filters
-from .profiles import CAPTIONS, HlsProfile
+from .profiles import CAPTIONS, CHUNKING, ChunkPolicy, HlsProfile
 from .runner import check_run, run_ffmpeg
 from .steps import Output, StepContext
 
 CAPTIONS_SHARE = 0.05  # of this step's progress; the ladder encode is the rest
+AUDIO_SHARE = 0.05  # of a chunked encode: one AAC pass next to a whole x264 ladder
+WAIT_SECONDS = 1.0  # how often the coordinator looks at chunks other workers hold
+
+
+def chunk_policy() -> ChunkPolicy:
+    """profiles.CHUNKING, unless the deployment set MEDIA_CHUNK_MIN_SECONDS / MEDIA_CHUNK_SECONDS."""
+    return ChunkPolicy(
+        min_source_seconds=settings.MEDIA_CHUNK_MIN_SECONDS or CHUNKING.min_source_seconds,
+        chunk_seconds=settings.MEDIA_CHUNK_SECONDS or CHUNKING.chunk_seconds,
+    )
 
 
 def produce(ctx: StepContext, profile: HlsProfile) -> list[Output]:
@@ -27,17 +43,18 @@ def produce(ctx: StepContext, profile: HlsProfile) -> list[Output]:
         source_channels=probe.audio_channels,
         output_channels=profile.audio_channels,
     )
-    args = hls_ladder_command(profile=profile, probe=probe, source=ctx.source, out_dir=hls_dir, audio_filters=filters)
-    check_run(run_ffmpeg(args, duration=probe.duration, on_progress=_part(ctx, 0.0, 1 - CAPTIONS_SHARE)))
+    encode_progress = _part(ctx, 0.0, 1 - CAPTIONS_SHARE)
+    policy = chunk_policy()
+    chunked = chunking.should_chunk(probe=probe, policy=policy)
+    if chunked:
+        _encode_chunked(ctx, profile, hls_dir, filters, policy, encode_progress)
+    else:
+        args = hls_ladder_command(
+            profile=profile, probe=probe, source=ctx.source, out_dir=hls_dir, audio_filters=filters
+        )
+        check_run(run_ffmpeg(args, duration=probe.duration, on_progress=encode_progress))
     caption_outputs = _captions(ctx, profile)
-    variants = plan_variants(profile, probe)
-    stats = hls.write_master(
-        hls_dir,
-        variants,
-        frame_rate=min(probe.fps, profile.max_frame_rate),
-        subtitles=captions.subtitle_media(caption_outputs, master_dir=profile.name),
-        iframes=profile.iframe_playlists and probe.has_video,
-    )
+    stats = _write_master(ctx, profile, hls_dir, caption_outputs, chunked)
     top = next((s for s in stats if s.variant.has_video), stats[0])
     master = Output(
         profile=profile.name,
@@ -48,9 +65,79 @@ def produce(ctx: StepContext, profile: HlsProfile) -> list[Output]:
         height=top.variant.height or None,
         bandwidth=max(s.peak_bandwidth for s in stats),
         duration=probe.duration,
-        meta={"variants": [s.variant.name for s in stats], "captions": [o.meta["language"] for o in caption_outputs]},
+        meta={
+            "variants": [s.variant.name for s in stats],
+            "captions": [o.meta["language"] for o in caption_outputs],
+            "chunked": chunked,
+        },
     )
     return [master, *caption_outputs]
+
+
+def _write_master(ctx: StepContext, profile: HlsProfile, hls_dir: Path, caption_outputs, chunked: bool):
+    probe = ctx.probe
+    options = {
+        "frame_rate": min(probe.fps, profile.max_frame_rate),
+        "subtitles": captions.subtitle_media(caption_outputs, master_dir=profile.name),
+        "iframes": profile.iframe_playlists and probe.has_video,
+    }
+    variants = plan_variants(profile, probe)
+    if chunked:
+        return chunking.write_master(hls_dir, variants, channels=profile.audio_channels, **options)
+    return hls.write_master(hls_dir, variants, **options)
+
+
+def _encode_chunked(ctx: StepContext, profile: HlsProfile, hls_dir: Path, filters, policy, report) -> None:
+    probe = ctx.probe
+    if ctx.chunks is None:  # no job engine around (a benchmark, a script): every chunk on this machine
+        chunking.encode_chunked(
+            source=ctx.source,
+            probe=probe,
+            profile=profile,
+            out_dir=hls_dir,
+            policy=policy,
+            work_dir=ctx.work_dir,
+            on_progress=report,
+            audio_filters=filters,
+        )
+        return
+    coordinator = ctx.chunks
+    commands = chunking.chunk_commands(
+        source=ctx.source, probe=probe, profile=profile, work_dir=ctx.work_dir, policy=policy
+    )
+    args_by_index = {chunk.index: args for chunk, args in commands}
+    chunks = [chunk for chunk, _args in commands]
+    coordinator.start(chunks)
+
+    def overall(done_here: float = 0.0) -> float:
+        return AUDIO_SHARE + (1 - AUDIO_SHARE) * (coordinator.done_seconds() + done_here) / probe.duration
+
+    audio = chunking.audio_command(
+        source=ctx.source, probe=probe, profile=profile, out_dir=hls_dir, audio_filters=filters
+    )
+    if audio:
+        check_run(run_ffmpeg(audio, duration=probe.duration, on_progress=lambda f: report(AUDIO_SHARE * f)))
+    while True:
+        chunk = coordinator.claim_next()
+        if chunk is not None:
+
+            def chunk_progress(fraction: float, chunk=chunk) -> bool:
+                coordinator.renew(chunk)
+                return report(overall(fraction * chunk.length))
+
+            check_run(run_ffmpeg(args_by_index[chunk.index], duration=chunk.length, on_progress=chunk_progress))
+            coordinator.finish_local(chunk)
+            continue
+        if coordinator.remaining() == 0:
+            break
+        if report(overall()) is False:
+            raise Cancelled()
+        time.sleep(WAIT_SECONDS)
+    coordinator.fetch(ctx.work_dir)
+    chunking.join_chunks(
+        chunks=chunks, variants=video_only(plan_variants(profile, probe)), work_dir=ctx.work_dir, out_dir=hls_dir
+    )
+    coordinator.cleanup()
 
 
 def _captions(ctx: StepContext, profile: HlsProfile) -> list[Output]:

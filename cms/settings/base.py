@@ -173,6 +173,11 @@ MEDIA_WORK_DIR = Path(os.environ.get("MEDIA_WORK_DIR", VAR_DIR / "work"))
 # A job whose worker stops renewing its lease for this long is handed to another worker.
 MEDIA_JOB_LEASE_SECONDS = int(os.environ.get("MEDIA_JOB_LEASE_SECONDS", "120"))
 MEDIA_JOB_MAX_ATTEMPTS = int(os.environ.get("MEDIA_JOB_MAX_ATTEMPTS", "3"))
+# Sources longer than this (seconds) are encoded in chunks by several workers; unset: profiles.CHUNKING.
+MEDIA_CHUNK_MIN_SECONDS = (
+    float(os.environ["MEDIA_CHUNK_MIN_SECONDS"]) if os.environ.get("MEDIA_CHUNK_MIN_SECONDS") else None
+)
+MEDIA_CHUNK_SECONDS = float(os.environ["MEDIA_CHUNK_SECONDS"]) if os.environ.get("MEDIA_CHUNK_SECONDS") else None
 
 # --- Users, language and time.
 AUTH_USER_MODEL = "cms.Member"

@@ -113,26 +113,44 @@ def test_two_workers_share_one_uploads_jobs(worker_env, clip_short):
     """Two worker processes on the same queues: the jobs one upload fans out to are claimed by both (each
     job by exactly one), and all of them finish."""
     db = _upload(worker_env, clip_short, ["ladder", "tv", "audio_edition", "images"])
-    workers = [
-        subprocess.Popen(
-            [sys.executable, str(MANAGE), "db_worker", "--queue-name", "media,media_light", "--interval", "0.2"],
-            env=worker_env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        for _ in range(2)
-    ]
+    workers = _start_workers(worker_env, 2)
     try:
         finished = f"SELECT count(*) FROM {JOBS} WHERE state IN ('done', 'failed')"
         _wait_for(lambda: _query(db, finished)[0][0] == 5, 240, "all five jobs to finish")
     finally:
-        for worker in workers:
-            worker.terminate()
-            worker.wait(timeout=30)
+        _stop_workers(workers)
     rows = _query(db, f"SELECT state, lease_owner FROM {JOBS}")
     assert {state for state, _owner in rows} == {"done"}
     pids = {owner.split(":")[1] for _state, owner in rows}
     assert pids == {str(worker.pid) for worker in workers}
+
+
+def test_two_workers_share_the_chunks_of_a_long_source(worker_env, clip_long):
+    """A 20 s source counted as long (6 s chunks): the ladder job's worker and the other worker each encode
+    chunks of it at the same time, and the joined ladder is published."""
+    env = {**worker_env, "MEDIA_CHUNK_MIN_SECONDS": "10", "MEDIA_CHUNK_SECONDS": "6"}
+    db = _upload(env, clip_long, ["ladder"])
+    workers = _start_workers(env, 2)
+    try:
+        finished = f"SELECT count(*) FROM {JOBS} WHERE state IN ('done', 'failed')"
+        _wait_for(lambda: _query(db, finished)[0][0] == 2, 240, "the analysis and the ladder to finish")
+    finally:
+        _stop_workers(workers)
+    assert {state for (state,) in _query(db, f"SELECT state FROM {JOBS}")} == {"done"}
+    chunks = _query(db, 'SELECT state, lease_owner FROM media_pipeline_transcodechunk ORDER BY "index"')
+    assert [state for state, _owner in chunks] == ["done", "done", "done"]
+    assert {owner.split(":")[1] for _state, owner in chunks} == {str(worker.pid) for worker in workers}
+
+
+def _start_workers(env, count: int) -> list[subprocess.Popen]:
+    args = [sys.executable, str(MANAGE), "db_worker", "--queue-name", "media,media_light", "--interval", "0.2"]
+    return [subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for _ in range(count)]
+
+
+def _stop_workers(workers: list[subprocess.Popen]) -> None:
+    for worker in workers:
+        worker.terminate()
+        worker.wait(timeout=30)
 
 
 LIGHT_WORKER = ["db_worker", "--queue-name", "media_light", "--interval", "0.2", "--no-startup-delay"]
