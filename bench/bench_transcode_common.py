@@ -93,6 +93,7 @@ class PhaseTimer:
     """Adds up the cost of every call to the functions it wraps, per phase name (for breakdowns)."""
 
     phases: dict[str, Cost] = field(default_factory=dict)
+    order: list[str] = field(default_factory=list)  # phase names in the order they were wrapped
     _undo: list = field(default_factory=list)
 
     def wrap(self, module, name: str, phase: str) -> None:
@@ -105,6 +106,7 @@ class PhaseTimer:
             return result
 
         setattr(module, name, timed)
+        self.order.append(phase)
         self._undo.append((module, name, original))
 
     def restore(self) -> None:
@@ -113,9 +115,9 @@ class PhaseTimer:
         self._undo.clear()
 
     def take(self) -> dict[str, Cost]:
-        """The phases measured so far; the timer starts again from zero."""
+        """The phases measured so far, in wrapping order; the timer starts again from zero."""
         phases, self.phases = self.phases, {}
-        return phases
+        return {name: phases[name] for name in self.order if name in phases}
 
 
 def run_tool(args: list[str]) -> None:

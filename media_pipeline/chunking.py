@@ -105,11 +105,17 @@ def chunk_dir(work_dir: Path, chunk: Chunk) -> Path:
 
 
 def chunk_commands(
-    *, source: Path, probe: ProbeResult, profile: HlsProfile, work_dir: Path, policy: ChunkPolicy
+    *,
+    source: Path,
+    probe: ProbeResult,
+    profile: HlsProfile,
+    work_dir: Path,
+    policy: ChunkPolicy,
+    encoder: str = "libx264",
 ) -> list[tuple[Chunk, list[str]]]:
     """One video-only ladder command per chunk, each writing ``<work_dir>/chunks/chunk_NNN/<variant>/``."""
     chunks = chunk_plan(duration=probe.duration, policy=policy, segment_seconds=profile.segment_seconds)
-    common = {"source": source, "probe": probe, "profile": profile, "work_dir": work_dir}
+    common = {"source": source, "probe": probe, "profile": profile, "work_dir": work_dir, "encoder": encoder}
     variants = video_only(plan_variants(profile, probe))
     return [
         (chunk, chunk_command(chunk=chunk, last=chunk is chunks[-1], variants=variants, **common)) for chunk in chunks
@@ -125,8 +131,12 @@ def chunk_command(
     profile: HlsProfile,
     variants: list[Variant],
     work_dir: Path,
+    encoder: str = "libx264",
 ) -> list[str]:
-    """The video ladder of one slice, on the source's timeline; the last one runs to the end of the video."""
+    """The video ladder of one slice, on the source's timeline; the last one runs to the end of the video.
+
+    Every chunk of one ladder must use the same encoder (the join needs byte-identical init segments).
+    """
     return hls_ladder_command(
         profile=profile,
         probe=probe,
@@ -138,6 +148,7 @@ def chunk_command(
         length=None if last else chunk.length,
         first_segment=chunk.first_segment,
         source_timeline=True,
+        encoder=encoder,
     )
 
 

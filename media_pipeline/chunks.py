@@ -24,6 +24,7 @@ from django.utils.translation import gettext as _
 
 from . import chunking
 from .analysis import stored_probe
+from .encoders import encoder_in_force
 from .errors import Cancelled, EncodeError, MediaPipelineError
 from .ladder import plan_variants, video_only
 from .models import TranscodeChunk, TranscodeJob
@@ -176,6 +177,9 @@ def _encode_and_store(row: TranscodeChunk, worker_id: str, work_dir: Path) -> li
         profile=profile,
         variants=video_only(plan_variants(profile, probe)),
         work_dir=work_dir,
+        # The same choice as the coordinator's on a uniform fleet; a worker whose encoder differs makes an
+        # init segment the join refuses (chunking._check_same_init), never a silently broken ladder.
+        encoder=encoder_in_force(),
     )
     check_run(run_ffmpeg(args, duration=row.end - row.start, on_progress=lambda _f: _still_ours(row, worker_id)))
     folder = chunking.chunk_dir(work_dir, _as_chunk(row))

@@ -18,6 +18,7 @@ NVENC session per rung from one process: data-centre GPUs do not limit concurren
 
 import functools
 import logging
+import re
 import subprocess
 from typing import Literal
 
@@ -36,6 +37,8 @@ VIDEO_ENCODERS: tuple[VideoEncoder, ...] = (X264, NVENC)
 PROBE_SOURCE = "color=s=256x256:d=0.1"
 # A cold driver takes a second or two to create its first CUDA context; a hung one must not hang a worker.
 PROBE_TIMEOUT_SECONDS = 20
+# ffmpeg's "[h264_nvenc @ 0x55…] " in front of a log line: an address, noise in a reason shown to people.
+_LOG_PREFIX = re.compile(r"^\[[^\]]*@ 0x[0-9a-f]+\]\s*")
 
 # x264 preset → NVENC preset (p1 fastest … p7 best). The GPU has speed to spare, and NVENC gives less
 # quality per bit than x264 at the same nominal speed, so x264's fast presets map to NVENC's middle p4.
@@ -182,7 +185,9 @@ def nvenc_failure() -> str | None:
         return None
     # The first line names the cause; the last is ffmpeg's generic "Error while opening encoder".
     lines = [line for line in done.stderr.splitlines() if line.strip()]
-    return lines[0].strip() if lines else f"ffmpeg exit {done.returncode}"
+    if not lines:
+        return f"ffmpeg exit {done.returncode}"
+    return _LOG_PREFIX.sub("", lines[0]).strip()
 
 
 def clear_cache() -> None:

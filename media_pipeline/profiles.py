@@ -74,7 +74,7 @@ class HlsProfile:
     name: str
     kind: str  # the Rendition.kind it produces
     container: str  # segment container: "fmp4" (CMAF)
-    video_codec: str  # ffmpeg encoder name
+    video_codec: str  # the software encoder; MEDIA_VIDEO_ENCODER=h264_nvenc swaps in NVENC where present (encoders.py)
     video_profile: str  # H.264 profile
     pixel_format: str
     audio_codec: str

@@ -14,6 +14,7 @@ from django.conf import settings
 
 from . import captions, chunking, hls
 from .commands import hls_ladder_command
+from .encoders import encoder_in_force
 from .errors import Cancelled
 from .ladder import plan_variants, video_only
 from .loudness import loudness_filters
@@ -50,7 +51,12 @@ def produce(ctx: StepContext, profile: HlsProfile) -> list[Output]:
         _encode_chunked(ctx, profile, hls_dir, filters, policy, encode_progress)
     else:
         args = hls_ladder_command(
-            profile=profile, probe=probe, source=ctx.source, out_dir=hls_dir, audio_filters=filters
+            profile=profile,
+            probe=probe,
+            source=ctx.source,
+            out_dir=hls_dir,
+            audio_filters=filters,
+            encoder=encoder_in_force(),
         )
         check_run(run_ffmpeg(args, duration=probe.duration, on_progress=encode_progress))
     caption_outputs = _captions(ctx, profile)
@@ -103,7 +109,12 @@ def _encode_chunked(ctx: StepContext, profile: HlsProfile, hls_dir: Path, filter
         return
     coordinator = ctx.chunks
     commands = chunking.chunk_commands(
-        source=ctx.source, probe=probe, profile=profile, work_dir=ctx.work_dir, policy=policy
+        source=ctx.source,
+        probe=probe,
+        profile=profile,
+        work_dir=ctx.work_dir,
+        policy=policy,
+        encoder=encoder_in_force(),
     )
     args_by_index = {chunk.index: args for chunk, args in commands}
     chunks = [chunk for chunk, _args in commands]

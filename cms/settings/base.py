@@ -123,7 +123,7 @@ TASK_QUEUES = ["search", "default", "media_light", "media"]
 if REDIS_URL:
     INSTALLED_APPS += ["django_rq"]
     RQ_QUEUES = {name: {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 6 * 3600} for name in TASK_QUEUES}
-    TASKS = {"default": {"BACKEND": "django_tasks_rq.RQBackend", "QUEUES": TASK_QUEUES}}
+    TASKS = {"default": {"BACKEND": "cms.task_backends.PriorityRQBackend", "QUEUES": TASK_QUEUES}}
 else:
     TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": TASK_QUEUES}}
 
@@ -173,6 +173,8 @@ MEDIA_WORK_DIR = Path(os.environ.get("MEDIA_WORK_DIR", VAR_DIR / "work"))
 # A job whose worker stops renewing its lease for this long is handed to another worker.
 MEDIA_JOB_LEASE_SECONDS = int(os.environ.get("MEDIA_JOB_LEASE_SECONDS", "120"))
 MEDIA_JOB_MAX_ATTEMPTS = int(os.environ.get("MEDIA_JOB_MAX_ATTEMPTS", "3"))
+# "h264_nvenc" uses NVIDIA's hardware encoder where ffmpeg can open one (checked once per process), else x264.
+MEDIA_VIDEO_ENCODER = os.environ.get("MEDIA_VIDEO_ENCODER", "libx264")
 # Sources longer than this (seconds) are encoded in chunks by several workers; unset: profiles.CHUNKING.
 MEDIA_CHUNK_MIN_SECONDS = (
     float(os.environ["MEDIA_CHUNK_MIN_SECONDS"]) if os.environ.get("MEDIA_CHUNK_MIN_SECONDS") else None

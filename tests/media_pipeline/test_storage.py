@@ -1,0 +1,50 @@
+"""What storage is told about rendition files: content types and cache lifetimes (S3 object headers)."""
+
+import os
+import uuid
+
+import pytest
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage, storages
+
+from media_pipeline.storage import IMMUTABLE, SHORT, MediaS3Storage, object_parameters
+
+
+def test_playlists_are_short_lived_and_segments_immutable():
+    """Playlists: the HLS MIME type, cached a minute; segments and files under renditions/: a year, immutable."""
+    assert object_parameters("renditions/1/2/hls_web/master.m3u8") == {
+        "ContentType": "application/vnd.apple.mpegurl",
+        "CacheControl": SHORT,
+    }
+    assert object_parameters("renditions/1/2/hls_web/720p/seg_00001.m4s") == {
+        "ContentType": "video/iso.segment",
+        "CacheControl": IMMUTABLE,
+    }
+    assert object_parameters("renditions/1/2/captions/zh-Hans/sub_00000.vtt")["ContentType"].startswith("text/vtt")
+    assert object_parameters("renditions/1/2/audio_mp3/audio_mp3.mp3")["ContentType"] == "audio/mpeg"
+
+
+def test_uploads_are_not_marked_cacheable():
+    """Masters are private originals: a content type, no public cache lifetime."""
+    assert "CacheControl" not in object_parameters("uploads/2026/11/abc.mp4")
+
+
+@pytest.mark.services
+@pytest.mark.skipif(not os.environ.get("S3_BUCKET"), reason="needs the S3 server `make test` starts")
+def test_s3_objects_carry_the_headers():
+    """On the real S3 API the stored objects have the type and Cache-Control set (multipart or not)."""
+    assert isinstance(storages["default"], MediaS3Storage)
+    prefix = f"renditions/test-{uuid.uuid4().hex[:8]}"
+    playlist = default_storage.save(f"{prefix}/master.m3u8", ContentFile(b"#EXTM3U\n"))
+    segment = default_storage.save(f"{prefix}/seg_00000.m4s", ContentFile(b"\0" * (9 * 1024 * 1024)))
+    try:
+        head = default_storage.connection.meta.client.head_object
+        bucket = default_storage.bucket_name
+        playlist_head = head(Bucket=bucket, Key=playlist)
+        segment_head = head(Bucket=bucket, Key=segment)
+        assert (playlist_head["ContentType"], playlist_head["CacheControl"]) == ("application/vnd.apple.mpegurl", SHORT)
+        assert (segment_head["ContentType"], segment_head["CacheControl"]) == ("video/iso.segment", IMMUTABLE)
+        assert "-" in segment_head["ETag"]  # 9 MiB went up as a multipart upload (ETag "<md5>-<parts>")
+    finally:
+        default_storage.delete(playlist)
+        default_storage.delete(segment)
