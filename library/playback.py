@@ -2,14 +2,22 @@
 
 from django.urls import reverse
 
-from media_pipeline.selectors import asset_playback_urls, asset_progress, asset_state_display
+from media_pipeline.selectors import asset_playback_urls, asset_progress, asset_state_display, rendition_previews
 
 from .models import LibraryItem
 
 
 def item_playback(item: LibraryItem) -> dict:
     if item.media_asset_id is None:
-        return {"hls_url": "", "poster_url": "", "state": "", "job_state": "", "error": "", "status_url": ""}
+        return {
+            "hls_url": "",
+            "poster_url": "",
+            "state": "",
+            "job_state": "",
+            "error": "",
+            "status_url": "",
+            "renditions": [],
+        }
     asset = item.media_asset
     urls = asset_playback_urls(asset=asset)
     summary = asset_progress(asset=asset)
@@ -21,4 +29,5 @@ def item_playback(item: LibraryItem) -> dict:
         "progress": round(summary.progress * 100),
         "error": summary.error,
         "status_url": reverse("media_pipeline_admin:asset_status", args=[asset.pk]),
+        "renditions": rendition_previews(asset=asset),
     }

@@ -147,3 +147,25 @@ def asset_status(*, asset: MediaAsset) -> dict:
         "error": summary.error,
         "jobs": [transcode_job_status(job=job) for job in summary.jobs],
     }
+
+
+def rendition_previews(*, asset: MediaAsset) -> list[dict]:
+    """For the admin: every current rendition with a URL an editor can open (the master through our view,
+    files straight from storage, presigned on S3)."""
+    previews = []
+    for profile, rendition in sorted(renditions_by_profile(asset=asset).items()):
+        if rendition.kind == Rendition.Kind.HLS:
+            url = reverse("media_pipeline:hls_master", args=[rendition.pk])
+        else:
+            url = default_storage.url(rendition.path)
+        previews.append(
+            {
+                "profile": profile,
+                "kind": rendition.kind,
+                "kind_display": rendition.get_kind_display(),
+                "url": url,
+                "size": rendition.size,
+                "dimensions": f"{rendition.width}×{rendition.height}" if rendition.width else "",
+            }
+        )
+    return previews

@@ -90,4 +90,9 @@ def test_bad_file_fails_with_reason_then_replacement_plays(client, demo, good_cl
     assert response.status_code == 302
     job = TranscodeJob.objects.exclude(pk=failed.pk).get()
     assert transcode_job_run(job_id=job.pk, worker_id="test").state == "done"
-    assert "转码失败" not in client.get(f"/admin/library_items/edit/{item.pk}/").content.decode()
+    edit_page = client.get(f"/admin/library_items/edit/{item.pk}/").content.decode()
+    assert "转码失败" not in edit_page and "转码中" in edit_page  # analysed; the renditions are being made
+    while queued := TranscodeJob.objects.filter(state="queued").first():
+        transcode_job_run(job_id=queued.pk, worker_id="test")
+    edit_page = client.get(f"/admin/library_items/edit/{item.pk}/").content.decode()
+    assert "已完成" in edit_page and 'data-profile="poster"' in edit_page and 'data-profile="tv_1080p"' in edit_page

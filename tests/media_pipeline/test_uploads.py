@@ -281,9 +281,11 @@ def test_a_partial_upload_is_never_taken(editor_client, editor):
 
 
 def test_finished_upload_becomes_a_media_asset_by_moving_the_file(
-    editor_client, editor, django_capture_on_commit_callbacks
+    editor_client, editor, django_capture_on_commit_callbacks, settings
 ):
-    """The finished file is moved (not copied) into media and becomes a MediaAsset with the right SHA-256 and size."""
+    """On local storage the finished file is moved (not copied) into media and becomes a MediaAsset with the
+    right SHA-256 and size."""
+    settings.STORAGES = {**settings.STORAGES, "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"}}
     upload = _upload_all(editor_client)
     work_file = upload_path(upload)
     inode = work_file.stat().st_ino
@@ -298,6 +300,14 @@ def test_finished_upload_becomes_a_media_asset_by_moving_the_file(
     assert not work_file.exists() and not Upload.objects.exists()
     with pytest.raises(ValidationError):
         upload_take(upload_id=upload.pk, user=editor)
+
+
+def test_finished_upload_is_streamed_to_the_configured_storage(editor_client, editor):
+    """On whatever storage is configured (S3 in `make test`) the finished upload arrives whole."""
+    upload = _upload_all(editor_client)
+    asset = upload_asset_create(upload_id=upload.pk, user=editor)
+    with asset.file.open("rb") as stored:
+        assert stored.read() == DATA
 
 
 def test_another_editor_cannot_take_my_upload(editor_client):
