@@ -25,6 +25,33 @@ class LibraryItemForm(WagtailAdminModelForm):
         widget=ResumableFileInput(attrs={"accept": "video/*,audio/*"}),
     )
     upload_id = forms.UUIDField(required=False, widget=forms.HiddenInput)
+    captions = forms.FileField(
+        label=_("字幕文件"),
+        required=False,
+        help_text=_(
+            "SRT 或 WebVTT 字幕（UTF-8 或 GBK 编码均可）。手机和电脑播放时可打开字幕，公共屏幕版本会把字幕压在画面上。"
+        ),
+        widget=forms.ClearableFileInput(attrs={"accept": ".srt,.vtt,text/vtt"}),
+    )
+    public_screens = forms.BooleanField(
+        label=_("制作公共屏幕版本"),
+        required=False,
+        help_text=_("为地铁、公交、大厅屏幕制作无声循环视频（横屏、竖屏、旋转竖屏各一份）。"),
+    )
+    portrait_fill = forms.ChoiceField(
+        label=_("竖屏画面"),
+        choices=[("blur", _("完整画面，上下为模糊背景")), ("crop", _("按焦点裁切，画面铺满"))],
+        initial="blur",
+        required=False,
+    )
+    focal_x = forms.IntegerField(
+        label=_("裁切焦点（从左到右的百分比）"),
+        min_value=0,
+        max_value=100,
+        initial=50,
+        required=False,
+        help_text=_("按焦点裁切时，画面中最重要的位置：0 为最左，50 为正中，100 为最右。"),
+    )
 
     class Meta:
         model = LibraryItem
@@ -48,6 +75,20 @@ class LibraryItemForm(WagtailAdminModelForm):
         if for_user is not None:
             # Editors file items only under their own part of the organisation tree.
             self.fields["owning_unit"].queryset = units_managed_by(for_user).order_by("path")
+        asset = self.instance.media_asset if self.instance.media_asset_id else None
+        if asset is not None:
+            self.initial.setdefault("public_screens", "screens" in asset.options.get("groups", []))
+            self.initial.setdefault("portrait_fill", asset.options.get("portrait_fill", "blur"))
+            self.initial.setdefault("focal_x", round(float(asset.options.get("focal_x", 0.5)) * 100))
+
+    def media_options(self) -> dict:
+        """The asset options these fields stand for (media_pipeline reads them; see analysis.groups_for)."""
+        data = self.cleaned_data
+        return {
+            "groups": ["screens"] if data.get("public_screens") else [],
+            "portrait_fill": data.get("portrait_fill") or "blur",
+            "focal_x": (data["focal_x"] if data.get("focal_x") is not None else 50) / 100,
+        }
 
     def clean_upload(self):
         upload = self.cleaned_data.get("upload")
@@ -63,6 +104,8 @@ class LibraryItemForm(WagtailAdminModelForm):
         self._take_resumable_upload(cleaned)
         if cleaned.get("upload") and cleaned.get("kind") not in MEDIA_KINDS:
             self.add_error("upload", _("只有“视频”或“音频”类型的条目可以上传音视频文件。"))
+        if cleaned.get("captions") and not (cleaned.get("upload") or self.instance.media_asset_id):
+            self.add_error("captions", _("请先上传视频，再添加字幕。"))
         return cleaned
 
     def _take_resumable_upload(self, cleaned):

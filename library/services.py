@@ -3,19 +3,36 @@
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 
-from media_pipeline.services import media_asset_create, media_asset_replace_file
+from media_pipeline.services import (
+    caption_attach,
+    media_asset_create,
+    media_asset_replace_file,
+    media_asset_set_options,
+)
 
 from .models import LibraryItem
 
 
-@transaction.atomic
-def library_item_save(*, item: LibraryItem, user, upload: UploadedFile | None = None) -> LibraryItem:
-    """Save an item an editor created or changed; a new upload starts (or restarts) the media pipeline."""
+def library_item_save(
+    *,
+    item: LibraryItem,
+    user,
+    upload: UploadedFile | None = None,
+    captions: UploadedFile | None = None,
+    media_options: dict | None = None,
+) -> LibraryItem:
+    """Save an item an editor created or changed; a new upload starts (or restarts) the media pipeline,
+    new captions or media choices (public screens, portrait fill) re-run the renditions that use them."""
     if item._state.adding and item.created_by_id is None:
         item.created_by = user if user and user.is_authenticated else None
-    if upload is not None:
-        item.media_asset = _asset_for_upload(item=item, upload=upload, user=user)
-    item.save()  # search's outbox hears of it through the registry's post_save handler
+    with transaction.atomic():
+        if upload is not None:
+            item.media_asset = _asset_for_upload(item=item, upload=upload, user=user)
+        item.save()  # search's outbox hears of it through the registry's post_save handler
+        if item.media_asset is not None and media_options is not None:
+            media_asset_set_options(asset=item.media_asset, options=media_options)
+        if item.media_asset is not None and captions is not None:
+            caption_attach(asset=item.media_asset, file=captions)
     return item
 
 

@@ -36,8 +36,13 @@ class ItemIndexView(generic.IndexView):
 
 class ItemSaveMixin:
     def save_instance(self):
+        form = self.form
         return library_item_save(
-            item=self.form.instance, user=self.request.user, upload=self.form.cleaned_data.get("upload")
+            item=form.instance,
+            user=self.request.user,
+            upload=form.cleaned_data.get("upload"),
+            captions=form.cleaned_data.get("captions"),
+            media_options=form.media_options() if form.cleaned_data.get("kind") == "video" else None,
         )
 
 

@@ -10,6 +10,8 @@ from .steps import LoudnessMeasurement, ProgressCallback
 
 # Groups that read the asset's captions: attaching a caption file runs them again.
 CAPTION_GROUPS = {"ladder", "screens"}
+# Groups that read the asset's options (portrait fill, focal point): changing them runs these again.
+OPTION_GROUPS = {"screens"}
 _PROBE_FIELDS = {f.name for f in fields(ProbeResult)}
 
 

@@ -80,9 +80,19 @@ def media_asset_replace_file(*, asset: MediaAsset, file: File, uploaded_by=None)
 
 
 def media_asset_set_options(*, asset: MediaAsset, options: dict) -> MediaAsset:
-    """Per-item choices (public screens wanted, portrait fill, focal point); takes effect on the next run."""
-    asset.options = {**asset.options, **options}
-    asset.save(update_fields=["options"])
+    """Per-item choices: extra groups wanted (public screens), portrait fill, focal point. A group newly
+    wanted, or whose choices changed, runs now if the asset is already analysed."""
+    merged = {**asset.options, **options}
+    if merged == asset.options:
+        return asset
+    asset.options = merged
+    with transaction.atomic():
+        asset.save(update_fields=["options"])
+        analysed = _latest(asset, ANALYSE)
+        if analysed is not None and analysed.state == State.DONE:
+            for group in analysis.groups_for(asset=asset):
+                if _latest(asset, group) is None or group in analysis.OPTION_GROUPS:
+                    transcode_job_enqueue(asset=asset, group=group, parent=analysed, priority=analysed.priority)
     return asset
 
 

@@ -96,3 +96,19 @@ def test_bad_file_fails_with_reason_then_replacement_plays(client, demo, good_cl
         transcode_job_run(job_id=queued.pk, worker_id="test")
     edit_page = client.get(f"/admin/library_items/edit/{item.pk}/").content.decode()
     assert "已完成" in edit_page and 'data-profile="poster"' in edit_page and 'data-profile="tv_1080p"' in edit_page
+
+
+def test_editor_asks_for_public_screens_and_adds_captions(client, demo, good_clip):
+    """Ticking 制作公共屏幕版本 and attaching an SRT: once the upload is analysed the screens job is queued with
+    the chosen portrait fill and focal point, and the captions are stored with the asset."""
+    _login(client, "sheng_editor")
+    srt = SimpleUploadedFile("talk.srt", "1\n00:00:00,000 --> 00:00:01,500\n不忘初心\n".encode("gbk"))
+    form = _form("shandong", upload=good_clip, captions=srt, public_screens="on", portrait_fill="crop", focal_x="30")
+    assert client.post("/admin/library_items/new/", form).status_code == 302
+    asset = LibraryItem.objects.get().media_asset
+    assert asset.options == {"groups": ["screens"], "portrait_fill": "crop", "focal_x": 0.3}
+    assert asset.captions.get().language == "zh-Hans"
+    transcode_job_run(job_id=TranscodeJob.objects.get().pk, worker_id="test")
+    assert "screens" in set(TranscodeJob.objects.values_list("group", flat=True))
+    edit_page = client.get(f"/admin/library_items/edit/{LibraryItem.objects.get().pk}/").content.decode()
+    assert 'name="public_screens"' in edit_page and "checked" in edit_page.split('name="public_screens"')[1][:80]

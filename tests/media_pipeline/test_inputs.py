@@ -154,3 +154,26 @@ def test_captions_become_subtitle_renditions_in_the_master(tmp_path):
     folder = renditions["captions_zh-Hans"].path.rsplit("/", 1)[0]
     with default_storage.open(f"{folder}/captions.vtt") as vtt:
         assert "不忘初心" in vtt.read().decode()  # GBK in, UTF-8 WebVTT out
+
+
+def test_public_screens_when_the_item_asks(tmp_path):
+    """An item marked for public screens gets landscape, portrait (cropped at its focal point) and rotated
+    portrait MP4s, muted, with its captions burned in."""
+    clip = make_clip(tmp_path / "screen.mp4", size="320x180", seconds=2)
+    with clip.open("rb") as handle:
+        asset = media_asset_create(
+            file=File(handle, name="screen.mp4"),
+            options={"only_groups": ["screens"], "groups": ["screens"], "portrait_fill": "crop", "focal_x": 0.3},
+        )
+    caption_attach(asset=asset, file=ContentFile("1\n00:00:00,000 --> 00:00:02,000\n灯塔\n".encode(), name="c.srt"))
+    asset = _run_all(asset)
+    assert asset.state == MediaAsset.State.READY, asset.state_error
+    renditions = renditions_by_profile(asset=asset)
+    sizes = {name: (r.width, r.height) for name, r in renditions.items()}
+    assert sizes == {
+        "screen_landscape": (1920, 1080),
+        "screen_portrait": (1080, 1920),
+        "screen_portrait_rotated": (1920, 1080),
+    }
+    portrait = renditions["screen_portrait"].meta
+    assert portrait["fill"] == "crop" and portrait["focal_x"] == 0.3 and portrait["captions_burned"] is True
