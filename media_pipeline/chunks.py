@@ -64,11 +64,12 @@ class ChunkCoordinator:
             )
             if not created and (row.start, row.end) != (chunk.start, chunk.end):
                 raise EncodeError(_("分段计划与上次不一致"), f"chunk {chunk.index}")
-            # Done here by an earlier attempt of this job: those files went with its work folder.
-            if row.state == ChunkState.DONE and not row.stored_files:
-                row.state = ChunkState.QUEUED
+            # Done here by an earlier attempt of this job: those files went with its work folder. Failed in
+            # an earlier attempt: this attempt (a retry) gives it another chance.
+            if (row.state == ChunkState.DONE and not row.stored_files) or row.state == ChunkState.FAILED:
+                row.state, row.error = ChunkState.QUEUED, ""
             row.last = chunk.index == last
-            row.save(update_fields=["state", "last"])
+            row.save(update_fields=["state", "error", "last"])
         task = transcode_chunk_task.using(queue_name=GROUPS[self.job.group].queue, priority=self.job.priority)
         ids = list(self._rows().filter(state=ChunkState.QUEUED).values_list("pk", flat=True))
         transaction.on_commit(lambda: [task.enqueue(chunk_id) for chunk_id in ids])
