@@ -106,7 +106,10 @@ class LibraryItemForm(WagtailAdminModelForm):
             self.add_error("upload", _("只有“视频”或“音频”类型的条目可以上传音视频文件。"))
         if cleaned.get("captions") and not (cleaned.get("upload") or self.instance.media_asset_id):
             self.add_error("captions", _("请先上传视频，再添加字幕。"))
+        self._check_shared_media(cleaned)
         return cleaned
+
+    took_resumable_upload = False
 
     def _take_resumable_upload(self, cleaned):
         # A file posted the plain way wins; otherwise the finished resumable upload becomes the upload.
@@ -115,5 +118,21 @@ class LibraryItemForm(WagtailAdminModelForm):
             return
         try:
             cleaned["upload"] = upload_take(upload_id=upload_id, user=self.for_user)
+            self.took_resumable_upload = True
         except forms.ValidationError as exc:
             self.add_error("upload", exc)
+
+    def _check_shared_media(self, cleaned):
+        """The same file uploaded for items of several units is one asset: its captions and screen choices
+        are theirs together, so only an editor of every unit using it may change them."""
+        asset = self.instance.media_asset if self.instance.media_asset_id else None
+        if asset is None or cleaned.get("upload") or self.for_user is None:
+            return
+        changed = cleaned.get("captions") or (
+            cleaned.get("kind") == "video" and {**asset.options, **self.media_options()} != asset.options
+        )
+        others = LibraryItem.objects.filter(media_asset=asset).exclude(pk=self.instance.pk)
+        if changed and others.exclude(owning_unit__in=units_managed_by(self.for_user)).exists():
+            self.add_error(
+                None, _("这个音视频文件也用于其他单位的条目，字幕和公共屏幕选项需由管理这些单位的编辑修改。")
+            )

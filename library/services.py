@@ -9,6 +9,7 @@ from media_pipeline.services import (
     media_asset_replace_file,
     media_asset_set_options,
 )
+from media_pipeline.uploads import upload_release
 
 from .models import LibraryItem
 
@@ -20,6 +21,7 @@ def library_item_save(
     upload: UploadedFile | None = None,
     captions: UploadedFile | None = None,
     media_options: dict | None = None,
+    upload_id=None,
 ) -> LibraryItem:
     """Save an item an editor created or changed; a new upload starts (or restarts) the media pipeline,
     new captions or media choices (public screens, portrait fill) re-run the renditions that use them."""
@@ -27,7 +29,12 @@ def library_item_save(
         item.created_by = user if user and user.is_authenticated else None
     with transaction.atomic():
         if upload is not None:
-            item.media_asset = _asset_for_upload(item=item, upload=upload, user=user)
+            try:
+                item.media_asset = _asset_for_upload(item=item, upload=upload, user=user)
+            finally:
+                upload.close()
+            if upload_id is not None:
+                upload_release(upload_id=upload_id)  # the resumable upload's leftovers, after commit
         item.save()  # search's outbox hears of it through the registry's post_save handler
         if item.media_asset is not None and media_options is not None:
             media_asset_set_options(asset=item.media_asset, options=media_options)
@@ -39,7 +46,8 @@ def library_item_save(
 def _asset_for_upload(*, item: LibraryItem, upload: UploadedFile, user):
     uploader = user if user and user.is_authenticated else None
     asset = item.media_asset
-    if asset is not None and not asset.renditions.exists():
+    shared = asset is not None and LibraryItem.objects.filter(media_asset=asset).exclude(pk=item.pk).exists()
+    if asset is not None and not shared and not asset.renditions.exists():
         # The editor is fixing a file that failed: replace it and run the job again.
         return media_asset_replace_file(asset=asset, file=upload, uploaded_by=uploader)
     return media_asset_create(file=upload, uploaded_by=uploader)

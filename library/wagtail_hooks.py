@@ -43,6 +43,7 @@ class ItemSaveMixin:
             upload=form.cleaned_data.get("upload"),
             captions=form.cleaned_data.get("captions"),
             media_options=form.media_options() if form.cleaned_data.get("kind") == "video" else None,
+            upload_id=form.cleaned_data.get("upload_id") if form.took_resumable_upload else None,
         )
 
 

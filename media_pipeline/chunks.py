@@ -25,7 +25,7 @@ from django.utils.translation import gettext as _
 from . import chunking
 from .analysis import stored_probe
 from .encoders import encoder_in_force
-from .errors import Cancelled, EncodeError, MediaPipelineError
+from .errors import BadInputError, Cancelled, EncodeError, MediaPipelineError
 from .ladder import plan_variants, video_only
 from .models import TranscodeChunk, TranscodeJob
 from .profiles import GROUPS, PROFILES
@@ -93,7 +93,8 @@ class ChunkCoordinator:
         """Chunks not yet done; raises the reason when one has failed for good."""
         failed = self._rows().filter(state=ChunkState.FAILED).first()
         if failed is not None:
-            raise EncodeError(_("分段转码失败"), failed.error)
+            # Its worker already said why, in Chinese; it failed for good there, so do not retry the job.
+            raise BadInputError(failed.error)
         return self._rows().exclude(state=ChunkState.DONE).count()
 
     def done_seconds(self) -> float:
@@ -111,9 +112,12 @@ class ChunkCoordinator:
                     shutil.copyfileobj(stored, local, 4 * 1024 * 1024)
 
     def cleanup(self) -> None:
+        """Delete what other workers stored. The engine calls this once the job has ended (published, failed
+        or cancelled), never between the join and publishing: an attempt that fails there fetches them again."""
         for row in self._rows().exclude(stored_files=[]):
             for name in row.stored_files:
                 default_storage.delete(name)
+            TranscodeChunk.objects.filter(pk=row.pk).update(stored_files=[])
 
     def _rows(self):
         return TranscodeChunk.objects.filter(job=self.job)
@@ -148,7 +152,9 @@ def transcode_chunk_run(*, chunk_id: int, worker_id: str) -> TranscodeChunk | No
     work_dir = Path(tempfile.mkdtemp(prefix=f"chunk{row.job_id}-{row.index}-", dir=_work_root()))
     try:
         stored = _encode_and_store(row, worker_id, work_dir)
-        ours = TranscodeChunk.objects.filter(pk=row.pk, lease_owner=worker_id, state=ChunkState.RUNNING)
+        ours = TranscodeChunk.objects.filter(
+            pk=row.pk, lease_owner=worker_id, state=ChunkState.RUNNING, job__state__in=TranscodeJob.ACTIVE_STATES
+        )
         if not ours.update(state=ChunkState.DONE, lease_expires_at=None, stored_files=stored):
             for name in stored:
                 default_storage.delete(name)
@@ -169,7 +175,11 @@ def _encode_and_store(row: TranscodeChunk, worker_id: str, work_dir: Path) -> li
     job = row.job
     profile = PROFILES[GROUPS[job.group].profiles[0]]
     probe = stored_probe(asset=job.asset)
-    source = local_copy(job.asset.file, work_dir / f"source{Path(job.asset.file.name).suffix}")
+    source = local_copy(
+        job.asset.file,
+        work_dir / f"source{Path(job.asset.file.name).suffix}",
+        keep_alive=lambda: _still_ours(row, worker_id),
+    )
     args = chunking.chunk_command(
         chunk=_as_chunk(row),
         last=row.last,

@@ -62,3 +62,18 @@ def progress_reporter(job: TranscodeJob, worker_id: str, *, start: float, share:
         return bool(owned(job, worker_id).update(progress=progress, lease_expires_at=lease_end()))
 
     return report
+
+
+def keep_alive(job: TranscodeJob, worker_id: str):
+    """A callback for long stretches without progress lines (downloads, output checks): renews the lease at
+    most once a second and answers False once the job is no longer ours. Accepts and ignores a fraction."""
+    last = [0.0]
+
+    def renew(_fraction: float = 0.0) -> bool:
+        now = timezone.now().timestamp()
+        if now - last[0] < PROGRESS_WRITE_SECONDS:
+            return True
+        last[0] = now
+        return bool(owned(job, worker_id).update(lease_expires_at=lease_end()))
+
+    return renew

@@ -32,9 +32,10 @@ def run_group(*, group: JobGroup, ctx: StepContext, reporter) -> list[Output]:
     return outputs
 
 
-def verify_outputs(*, outputs: list[Output], ctx: StepContext) -> None:
-    """Every output is checked on local disk before anything is stored (see verify.py)."""
+def verify_outputs(*, outputs: list[Output], ctx: StepContext, keep_alive=None) -> None:
+    """Every output is checked on local disk before anything is stored (see verify.py); ``keep_alive`` is
+    called as the checks go (loudness is measured over the whole programme)."""
     from .verification import verify_output
 
     for output in outputs:
-        verify_output(output=output, ctx=ctx)
+        verify_output(output=output, ctx=replace(ctx, on_progress=keep_alive or ctx.on_progress))

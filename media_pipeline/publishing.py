@@ -58,3 +58,18 @@ def renditions_for(*, job: TranscodeJob, outputs: list[Output], prefix: str, siz
         )
         for output in outputs
     ]
+
+
+def delete_tree(prefix: str) -> int:
+    """Delete every stored file under ``prefix`` (a failed or cancelled job's partial outputs)."""
+    try:
+        folders, files = default_storage.listdir(prefix)
+    except FileNotFoundError:
+        return 0
+    deleted = 0
+    for name in files:
+        default_storage.delete(f"{prefix}/{name}")
+        deleted += 1
+    for folder in folders:
+        deleted += delete_tree(f"{prefix}/{folder}")
+    return deleted

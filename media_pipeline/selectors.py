@@ -51,12 +51,14 @@ def asset_progress(*, asset: MediaAsset) -> AssetProgress:
     if analysis.state != State.DONE:
         state = MediaAsset.State.PENDING if analysis.state == State.QUEUED else MediaAsset.State.PROCESSING
         return AssetProgress(state, analysis.progress * ANALYSE_SHARE, "", tuple(jobs))
-    failed = [job for job in children if job.state == State.FAILED]
+    # A cancelled rendition job means that rendition will not exist: the asset is not ready.
+    failed = [job for job in children if job.state in (State.FAILED, State.CANCELLED)]
     progress = ANALYSE_SHARE + (1 - ANALYSE_SHARE) * (
         sum(1.0 if job.state == State.DONE else job.progress for job in children) / len(children) if children else 1
     )
     if failed:
-        return AssetProgress(MediaAsset.State.FAILED, progress, failed[0].error, tuple(jobs))
+        reason = failed[0].error or failed[0].get_state_display()
+        return AssetProgress(MediaAsset.State.FAILED, progress, reason, tuple(jobs))
     if any(job.state == State.QUEUED or job.state in TranscodeJob.ACTIVE_STATES for job in children):
         return AssetProgress(MediaAsset.State.PROCESSING, progress, "", tuple(jobs))
     return AssetProgress(MediaAsset.State.READY, 1.0, "", tuple(jobs))

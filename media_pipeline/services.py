@@ -8,6 +8,7 @@ the same transaction that marks it done: nothing half-written is ever served.
 
 import hashlib
 import logging
+import re
 import shutil
 import tempfile
 from pathlib import Path, PurePosixPath
@@ -23,7 +24,7 @@ from django.utils.translation import gettext as _
 from . import analysis, producers, publishing
 from .chunks import ChunkCoordinator
 from .errors import Cancelled, EncodeError, MediaPipelineError
-from .leases import advance, claim, owned, progress_reporter
+from .leases import advance, claim, keep_alive, owned, progress_reporter
 from .models import Caption, MediaAsset, Rendition, TranscodeJob
 from .profiles import GROUPS, QUEUE_LIGHT
 from .selectors import asset_progress
@@ -37,6 +38,7 @@ ENCODE_SHARE = 0.85  # progress 0..0.85 is the steps; the rest is checking and s
 RETRY_BASE_SECONDS = 30
 PRIORITY_PREMIERE = 100  # django-tasks' maximum: the RQ backend puts such jobs at the front of the queue
 ANALYSE = "analyse"
+WORK_DIR_NAME = re.compile(r"^(?:job|chunk)(?P<job>\d+)-")  # job<pk>-… (a job), chunk<pk>-<index>-… (a chunk)
 State = TranscodeJob.State
 
 
@@ -88,25 +90,38 @@ def media_asset_set_options(*, asset: MediaAsset, options: dict) -> MediaAsset:
     asset.options = merged
     with transaction.atomic():
         asset.save(update_fields=["options"])
-        analysed = _latest(asset, ANALYSE)
-        if analysed is not None and analysed.state == State.DONE:
-            for group in analysis.groups_for(asset=asset):
-                if _latest(asset, group) is None or group in analysis.OPTION_GROUPS:
-                    transcode_job_enqueue(asset=asset, group=group, parent=analysed, priority=analysed.priority)
+        for group in analysis.groups_for(asset=asset):
+            if _latest(asset, group) is None or group in analysis.OPTION_GROUPS:
+                _rerun_group(asset, group)
     return asset
+
+
+def _rerun_group(asset: MediaAsset, group: str) -> None:
+    """Run a group again with the asset's new captions or options, once the asset is analysed. A queued job
+    of the group will read them when it starts; a running one is working from the old ones: cancel it."""
+    analysed = _latest(asset, ANALYSE)
+    if analysed is None or analysed.state != State.DONE:
+        return  # the analysis fans out with whatever the asset has by then
+    current = _latest(asset, group)
+    if current is not None and current.state == State.QUEUED:
+        return
+    if current is not None and current.state in TranscodeJob.ACTIVE_STATES:
+        transcode_job_cancel(job=current)
+    transcode_job_enqueue(asset=asset, group=group, parent=analysed, priority=analysed.priority)
 
 
 def caption_attach(*, asset: MediaAsset, file: File, language: str = "zh-Hans", label: str = "中文") -> Caption:
     """Attach or replace a caption track, then re-run the groups that use captions (web ladder, screens)."""
     with transaction.atomic():
         caption, _created = Caption.objects.get_or_create(asset=asset, language=language, defaults={"label": label})
+        old_name = caption.file.name
         caption.label = label
         caption.file.save(f"{asset.sha256[:16]}-{language}{PurePosixPath(file.name or '').suffix[:5]}", file)
-        analysed = _latest(asset, ANALYSE)
-        if analysed is not None and analysed.state == State.DONE:
-            for group in analysis.groups_for(asset=asset):
-                if GROUPS[group].name in analysis.CAPTION_GROUPS:
-                    transcode_job_enqueue(asset=asset, group=group, parent=analysed, priority=analysed.priority)
+        if old_name and old_name != caption.file.name:
+            transaction.on_commit(lambda: default_storage.delete(old_name))
+        for group in analysis.groups_for(asset=asset):
+            if group in analysis.CAPTION_GROUPS:
+                _rerun_group(asset, group)
     return caption
 
 
@@ -126,10 +141,9 @@ def _digest(file: File) -> tuple[str, int]:
 
 
 def _asset_in_use(*, sha256: str) -> MediaAsset | None:
-    # Reuse only an asset whose analysis is done or under way; a failed one deserves a fresh try.
-    for asset in MediaAsset.objects.filter(sha256=sha256).order_by("-id"):
-        job = _latest(asset, ANALYSE)
-        if job is not None and job.state not in (State.FAILED, State.CANCELLED):
+    # Reuse only an asset that is ready or on its way; a failed one deserves a fresh try.
+    for asset in MediaAsset.objects.filter(sha256=sha256).exclude(state=MediaAsset.State.FAILED).order_by("-id"):
+        if _latest(asset, ANALYSE) is not None:
             return asset
     return None
 
@@ -179,6 +193,7 @@ def _enqueue_task(job: TranscodeJob, *, delay_seconds: float = 0) -> None:
         queue_name=_queue_for(job.group), priority=max(-100, min(100, job.priority)), run_after=run_after
     )
     job_id = job.id
+    TranscodeJob.objects.filter(pk=job_id).update(due_at=run_after or timezone.now())
     # After commit: a worker must never pick up a job id its transaction has not made visible yet.
     transaction.on_commit(lambda: task.enqueue(job_id))
 
@@ -218,8 +233,15 @@ def transcode_job_prioritise(*, job: TranscodeJob, priority: int = PRIORITY_PREM
 
 
 def transcode_jobs_requeue_stale() -> int:
-    """Jobs whose worker stopped renewing its lease (killed, machine lost) go back to the queue."""
+    """Jobs whose worker stopped renewing its lease (killed, machine lost) go back to the queue; queued jobs
+    whose task was lost (a queue flushed, Redis down at commit) are enqueued again."""
     now, requeued = timezone.now(), 0
+    lost_before = now - timezone.timedelta(seconds=settings.MEDIA_JOB_REQUEUE_SECONDS)
+    for job in TranscodeJob.objects.filter(state=State.QUEUED, due_at__lt=lost_before):
+        # A duplicate task is harmless: whichever comes second claims nothing.
+        logger.warning("Re-enqueued transcode job %s: still queued %s after it was due", job.pk, now - job.due_at)
+        _enqueue_task(job)
+        requeued += 1
     for job in TranscodeJob.objects.filter(state__in=TranscodeJob.ACTIVE_STATES, lease_expires_at__lt=now):
         still_stale = TranscodeJob.objects.filter(
             pk=job.pk, state__in=TranscodeJob.ACTIVE_STATES, lease_expires_at__lt=now
@@ -229,6 +251,7 @@ def transcode_jobs_requeue_stale() -> int:
             still_stale.update(
                 state=State.FAILED, error=message, finished_at=now, lease_owner="", lease_expires_at=None
             )
+            media_asset_refresh_state(asset=job.asset)
             continue
         # The conditional UPDATE is the lock: two watchdogs cannot both requeue one job.
         if still_stale.update(state=State.QUEUED, progress=0.0, lease_owner="", lease_expires_at=None):
@@ -250,6 +273,7 @@ def transcode_job_run(*, job_id: int, worker_id: str) -> TranscodeJob | None:
     media_asset_refresh_state(asset=job.asset)
     work_root = Path(settings.MEDIA_WORK_DIR)
     work_root.mkdir(parents=True, exist_ok=True)
+    _sweep_work_root(work_root)
     work_dir = Path(tempfile.mkdtemp(prefix=f"job{job.pk}-", dir=work_root))
     try:
         if job.group == ANALYSE:
@@ -266,18 +290,45 @@ def transcode_job_run(*, job_id: int, worker_id: str) -> TranscodeJob | None:
     finally:
         shutil.rmtree(work_dir, ignore_errors=True)
     job.refresh_from_db()
+    if job.state in (State.FAILED, State.CANCELLED):
+        _discard_outputs(job, worker_id)
     media_asset_refresh_state(asset=job.asset)
     return job
 
 
+def _discard_outputs(job: TranscodeJob, worker_id: str) -> None:
+    """A job that ended without publishing leaves nothing behind: partial renditions, stored chunks."""
+    try:
+        ChunkCoordinator(job, worker_id).cleanup()
+        publishing.delete_tree(f"renditions/{job.asset_id}/{job.pk}")
+    except Exception:
+        logger.exception("Could not delete the partial outputs of transcode job %s", job.pk)
+
+
+def _sweep_work_root(work_root: Path) -> None:
+    """Remove work folders left by workers that were killed (``finally`` never ran): any whose job is not
+    running under a live lease. Each machine sweeps its own disk when it starts a job."""
+    now = timezone.now()
+    for folder in work_root.iterdir():
+        match = WORK_DIR_NAME.match(folder.name)
+        if not match or not folder.is_dir():
+            continue
+        live = TranscodeJob.objects.filter(
+            pk=int(match["job"]), state__in=TranscodeJob.ACTIVE_STATES, lease_expires_at__gte=now
+        )
+        if not live.exists():
+            shutil.rmtree(folder, ignore_errors=True)
+
+
 def _run_analysis(job: TranscodeJob, worker_id: str, work_dir: Path) -> None:
-    source = _local_source(job.asset, work_dir)
+    source = _local_source(job, worker_id, work_dir)
     result = analysis.analyse(source=source, on_progress=progress_reporter(job, worker_id, start=0.0, share=0.95))
     asset = job.asset
     asset.kind, asset.duration, asset.probe = result.kind, result.duration, result.probe
     asset.width, asset.height = result.width, result.height
     with transaction.atomic():
         asset.save(update_fields=["kind", "duration", "width", "height", "probe"])
+        asset.refresh_from_db(fields=["options"])  # an editor may have changed them while we measured
         _finish(job, worker_id, State.PROBING)
         for group in analysis.groups_for(asset=asset):
             transcode_job_enqueue(asset=asset, group=group, parent=job, priority=job.priority)
@@ -286,7 +337,7 @@ def _run_analysis(job: TranscodeJob, worker_id: str, work_dir: Path) -> None:
 def _run_group(job: TranscodeJob, worker_id: str, work_dir: Path) -> None:
     asset = job.asset
     ctx = StepContext(
-        source=_local_source(asset, work_dir),
+        source=_local_source(job, worker_id, work_dir),
         probe=analysis.stored_probe(asset=asset),
         out_dir=work_dir / "out",
         work_dir=work_dir,
@@ -304,7 +355,7 @@ def _run_group(job: TranscodeJob, worker_id: str, work_dir: Path) -> None:
         ),
     )
     advance(job, worker_id, State.PACKAGING, progress=ENCODE_SHARE)
-    producers.verify_outputs(outputs=outputs, ctx=ctx)
+    producers.verify_outputs(outputs=outputs, ctx=ctx, keep_alive=keep_alive(job, worker_id))
     advance(job, worker_id, State.STORING)
     prefix = f"renditions/{asset.pk}/{job.pk}"
     sizes = publishing.store_outputs(
@@ -314,11 +365,14 @@ def _run_group(job: TranscodeJob, worker_id: str, work_dir: Path) -> None:
     with transaction.atomic():
         _finish(job, worker_id, State.STORING)
         Rendition.objects.bulk_create(renditions)
+    ctx.chunks.cleanup()  # chunks other workers stored for a long ladder: joined and published now
 
 
-def _local_source(asset: MediaAsset, work_dir: Path) -> Path:
+def _local_source(job: TranscodeJob, worker_id: str, work_dir: Path) -> Path:
     """ffmpeg needs a local file: local storage gives its path, S3 gets a streamed download."""
-    return local_copy(asset.file, work_dir / f"source{PurePosixPath(asset.file.name).suffix}")
+    asset = job.asset
+    target = work_dir / f"source{PurePosixPath(asset.file.name).suffix}"
+    return local_copy(asset.file, target, keep_alive=keep_alive(job, worker_id))
 
 
 def _local_captions(asset: MediaAsset, work_dir: Path) -> tuple:

@@ -259,3 +259,9 @@ def _forget(upload_id) -> None:
     upload = Upload.objects.filter(pk=upload_id).first()
     if upload is not None:
         upload_terminate(upload=upload)
+
+
+def upload_release(*, upload_id) -> None:
+    """Once the caller's transaction commits, delete the upload's row and whatever file is left (a
+    deduplicated or S3-bound upload is read, not moved)."""
+    transaction.on_commit(lambda: _forget(upload_id))

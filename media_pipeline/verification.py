@@ -57,4 +57,5 @@ def _loudness(path, target, channels: int, ctx: StepContext) -> None:
         max_true_peak=target.true_peak,
         tolerance=LOUDNESS_TOLERANCE_LU,
         duration=ctx.probe.duration,
+        on_progress=ctx.on_progress,  # renews the job's lease; False stops the check (job cancelled)
     )

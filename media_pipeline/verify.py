@@ -216,7 +216,7 @@ def verify_hls(*, master_path: Path, expect_duration: float, tolerance: float = 
     """Every playlist the master names parses, is complete, matches the duration; every file it names exists."""
     master = _load_playlist(master_path)
     if not master.is_variant or not master.playlists:
-        raise _failure(_mismatch("master", "variant streams", "none"))
+        raise _failure(_mismatch("master", _("至少一个码流"), _("没有")))
     base = master_path.parent
     uris = [playlist.uri for playlist in master.playlists]
     uris += [playlist.uri for playlist in master.iframe_playlists]
@@ -234,7 +234,7 @@ def check_media_playlist(path: Path, *, expect_duration: float, tolerance: float
     """Problems with one media playlist (VOD, ENDLIST, segment durations, files on disk); [] when it is fine."""
     name = path.parent.name + "/" + path.name
     if not path.is_file():
-        return [_mismatch(name, "present", "missing")]
+        return [_mismatch(name, _("存在"), _("缺失"))]
     playlist = _load_playlist(path)
     problems = playlist_problems(playlist, expect_duration=expect_duration, tolerance=tolerance)
     problems += _missing_files(playlist, path.parent)
@@ -245,9 +245,9 @@ def playlist_problems(playlist: m3u8.M3U8, *, expect_duration: float, tolerance:
     """The text-only checks of a media playlist (pure)."""
     problems = []
     if (playlist.playlist_type or "").lower() != "vod":
-        problems.append(_mismatch("playlist_type", "VOD", playlist.playlist_type or "none"))
+        problems.append(_mismatch("playlist_type", "VOD", playlist.playlist_type or _("没有")))
     if not playlist.is_endlist:
-        problems.append(_mismatch("endlist", "EXT-X-ENDLIST", "none"))
+        problems.append(_mismatch("endlist", "EXT-X-ENDLIST", _("没有")))
     if not playlist.segments:
         problems.append(_mismatch("segments", "≥ 1", 0))
     total = sum(segment.duration or 0 for segment in playlist.segments)
@@ -268,12 +268,12 @@ def _missing_files(playlist: m3u8.M3U8, folder: Path) -> list[str]:
     for uri, byterange in uris:
         if not is_plain_file_name(uri):
             # Delivery only serves files beside their playlist; anything else would 404 for every viewer.
-            problems.append(_mismatch(uri, "a file name beside the playlist", uri))
+            problems.append(_mismatch(uri, _("播放列表同目录下的文件名"), uri))
             continue
         file = folder / uri
         size = file.stat().st_size if file.is_file() else 0
         if size == 0:
-            problems.append(_mismatch(uri, "non-empty file", "missing or empty"))
+            problems.append(_mismatch(uri, _("非空文件"), _("缺失或为空")))
             continue
         if byterange:
             # "length@offset"; without an offset the range continues where the last one on this file ended.
@@ -281,7 +281,7 @@ def _missing_files(playlist: m3u8.M3U8, folder: Path) -> list[str]:
             start = int(offset) if offset else ends.get(uri, 0)
             ends[uri] = start + int(length)
             if ends[uri] > size:
-                problems.append(_mismatch(f"{uri} byterange", f"≤ {size} bytes", ends[uri]))
+                problems.append(_mismatch(f"{uri} byterange", f"≤ {size} B", ends[uri]))
     return list(dict.fromkeys(problems))
 
 
@@ -305,7 +305,7 @@ def _load_playlist(path: Path) -> m3u8.M3U8:
     try:
         return m3u8.loads(path.read_text(encoding="utf-8"), uri=str(path))
     except (OSError, UnicodeDecodeError, ValueError, IndexError) as exc:
-        raise _failure(_mismatch(path.name, "a readable playlist", str(exc))) from exc
+        raise _failure(_mismatch(path.name, _("可读的播放列表"), str(exc))) from exc
 
 
 # --- Loudness --------------------------------------------------------------------------------------------
@@ -345,7 +345,7 @@ def parse_ebur128_summary(log: str) -> tuple[float, float]:
     summary = log.rpartition("Summary:")[2]
     integrated, peak = EBUR128_INTEGRATED.search(summary), EBUR128_TRUE_PEAK.search(summary)
     if "Summary:" not in log or integrated is None or peak is None:
-        raise _failure(_mismatch("ebur128", "Summary with I: and Peak:", _last_line(log) or "no output"))
+        raise _failure(_mismatch("ebur128", _("响度测量结果"), _last_line(log) or _("没有输出")))
     return float(integrated.group(1)), float(peak.group(1))
 
 
@@ -371,7 +371,7 @@ def _probe(path: Path) -> dict:
     try:
         return ffprobe_json(path)
     except ProbeError as exc:
-        raise _failure(_mismatch(path.name, "a readable media file", exc.reason or exc.message)) from exc
+        raise _failure(_mismatch(path.name, _("可读的媒体文件"), exc.reason or exc.message)) from exc
 
 
 def _check_keys(expect: dict, known: frozenset) -> None:

@@ -147,8 +147,7 @@ def _encode_chunked(ctx: StepContext, profile: HlsProfile, hls_dir: Path, filter
     coordinator.fetch(ctx.work_dir)
     chunking.join_chunks(
         chunks=chunks, variants=video_only(plan_variants(profile, probe)), work_dir=ctx.work_dir, out_dir=hls_dir
-    )
-    coordinator.cleanup()
+    )  # the stored chunks stay until the job has published (the engine deletes them then)
 
 
 def _captions(ctx: StepContext, profile: HlsProfile) -> list[Output]:

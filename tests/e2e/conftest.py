@@ -31,7 +31,17 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 def _worker_command() -> list[str]:
     manage = [sys.executable, str(ROOT / "manage.py")]
     if os.environ.get("REDIS_URL"):
-        return [*manage, "rqworker", "--job-class", "django_tasks_rq.Job", "search", "default", "media_light", "media"]
+        return [
+            *manage,
+            "rqworker",
+            "--with-scheduler",
+            "--job-class",
+            "django_tasks_rq.Job",
+            "search",
+            "default",
+            "media_light",
+            "media",
+        ]
     return [*manage, "db_worker", "--queue-name", "*", "--no-reload", "--interval", "0.5"]
 
 

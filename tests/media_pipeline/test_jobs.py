@@ -256,6 +256,8 @@ def test_stale_job_out_of_attempts_fails(clip_short, settings):
     assert transcode_jobs_requeue_stale() == 0
     job.refresh_from_db()
     assert job.state == State.FAILED and "多次意外中断" in job.error
+    asset.refresh_from_db()
+    assert asset.state == MediaAsset.State.FAILED and "多次意外中断" in asset.state_error
 
 
 def test_silent_video_transcodes_without_audio(clip_silent):
@@ -266,3 +268,38 @@ def test_silent_video_transcodes_without_audio(clip_silent):
     assert not TranscodeJob.objects.filter(asset=asset, group="audio_edition").exists()
     master = _stored_text(rendition_hls_get(asset=asset).path)
     assert "mp4a" not in master and "audio/index.m3u8" not in master
+
+
+def test_queued_job_whose_task_was_lost_is_enqueued_again(clip_short, settings, django_capture_on_commit_callbacks):
+    """A job still queued long after it was due (its task lost with a flushed queue) gets a new task from the
+    watchdog; one that is merely waiting its turn does not."""
+    job = transcode_job_latest(asset=_upload(clip_short))
+    assert transcode_jobs_requeue_stale() == 0
+    lost = timezone.now() - timedelta(seconds=settings.MEDIA_JOB_REQUEUE_SECONDS + 60)
+    TranscodeJob.objects.filter(pk=job.pk).update(due_at=lost)
+    with django_capture_on_commit_callbacks() as callbacks:
+        assert transcode_jobs_requeue_stale() == 1
+    assert len(callbacks) == 1
+    job.refresh_from_db()
+    assert job.due_at > lost and job.state == State.QUEUED
+
+
+def test_cancelled_rendition_job_leaves_the_asset_not_ready(clip_short):
+    """Cancelling the ladder while the rest finish: the asset says cancelled, not 已完成 without a stream."""
+    asset = _upload(clip_short, options={"only_groups": ["ladder", "images"]})
+    transcode_job_run(job_id=transcode_job_latest(asset=asset).pk, worker_id="w1")
+    transcode_job_cancel(job=TranscodeJob.objects.get(asset=asset, group="ladder"))
+    asset = _run_all(asset)
+    assert asset.state == MediaAsset.State.FAILED and asset.state_error == "已取消"
+
+
+def test_new_captions_while_the_ladder_waits_make_no_second_job(clip_short):
+    """Captions attached while the ladder is still queued: that job reads them when it starts; no duplicate."""
+    from django.core.files.base import ContentFile
+
+    from media_pipeline.services import caption_attach
+
+    asset = _upload(clip_short, options=LADDER_ONLY)
+    _ladder_job(asset)
+    caption_attach(asset=asset, file=ContentFile(b"1\n00:00:00,000 --> 00:00:01,000\nA\n", name="a.srt"))
+    assert TranscodeJob.objects.filter(asset=asset, group="ladder").count() == 1

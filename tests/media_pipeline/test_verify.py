@@ -328,7 +328,7 @@ def test_missing_segment_is_named(hls_copy):
     segment.unlink()
     with pytest.raises(VerifyError) as caught:
         verify_hls(master_path=hls_copy / MASTER_NAME, expect_duration=2.0)
-    assert f"audio/index.m3u8 {segment.name}：期望 non-empty file" in caught.value.reason
+    assert f"audio/index.m3u8 {segment.name}：期望 非空文件" in caught.value.reason
 
 
 def test_unfinished_or_short_playlist_fails(hls_copy):
@@ -390,5 +390,5 @@ def test_segment_outside_the_variant_folder_is_refused(hls_copy):
     """A segment URI that is not a plain file name beside its playlist would not be served: it fails."""
     playlist = next(hls_copy.glob("audio/index.m3u8"))
     playlist.write_text(playlist.read_text().replace("seg_00000.m4s", "../234p/seg_00000.m4s"))
-    with pytest.raises(VerifyError, match="a file name beside the playlist"):
+    with pytest.raises(VerifyError, match="播放列表同目录下的文件名"):
         verify_hls(master_path=hls_copy / MASTER_NAME, expect_duration=2.0)
