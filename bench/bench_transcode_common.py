@@ -5,6 +5,7 @@ so it touches nothing of yours, and measures wall time and CPU time (this proces
 waited for: ffmpeg, ffprobe, worker processes) of each thing it compares.
 """
 
+import atexit
 import os
 import resource
 import shutil
@@ -18,8 +19,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-# Services a developer may have configured: the benchmarks must never write to them.
-SERVICE_VARIABLES = ("DATABASE_URL", "REDIS_URL", "S3_BUCKET", "SEARCH_URL", "SQLITE_PATH", "MEDIA_ROOT", "MEDIA_WORK_DIR")
+# Services a developer may have configured (the benchmarks must never write to them), and settings that would
+# change what is measured (the GPU encoder, chunking a short source): every run measures the defaults.
+SERVICE_VARIABLES = (
+    *("DATABASE_URL", "REDIS_URL", "S3_BUCKET", "SEARCH_URL", "SQLITE_PATH", "MEDIA_ROOT", "MEDIA_WORK_DIR"),
+    *("MEDIA_VIDEO_ENCODER", "MEDIA_CHUNK_MIN_SECONDS", "MEDIA_CHUNK_SECONDS"),
+)
 SETTINGS = "cms.settings.dev"
 
 
@@ -42,7 +47,7 @@ def isolated_env(var: Path) -> dict[str, str]:
 
 def setup_django(*, prefix: str, migrate: bool = True) -> Path:
     """Point Django at a fresh temporary var/ (migrated unless asked not to) and return that folder."""
-    var = Path(tempfile.mkdtemp(prefix=prefix))
+    var = remove_at_exit(Path(tempfile.mkdtemp(prefix=prefix)))
     for key in SERVICE_VARIABLES:
         os.environ.pop(key, None)
     os.environ.update(isolated_env(var))
@@ -56,6 +61,15 @@ def setup_django(*, prefix: str, migrate: bool = True) -> Path:
 
         call_command("migrate", verbosity=0)
     return var
+
+
+def remove_at_exit(path: Path) -> Path:
+    """Sources and renditions take hundreds of megabytes: gone when the benchmark ends, unless BENCH_KEEP=1."""
+    if os.environ.get("BENCH_KEEP"):
+        print(f"(keeping {path})")
+    else:
+        atexit.register(shutil.rmtree, path, ignore_errors=True)
+    return path
 
 
 @dataclass

@@ -12,7 +12,8 @@ On a generated 1080p25 clip with audio (``BENCH_SECONDS``, default 20 s; the iss
 
 All sides make the same outputs: HLS_WEB's four largest rungs (each with its AAC track) plus the audio-only
 rung. For (c) the registry's ``hls_web`` is swapped, in this process only, for that four-rung copy.
-``BENCH_REPEATS`` runs (a)–(c) several times, interleaved, and reports medians.
+``BENCH_REPEATS`` runs (a)–(c) several times, interleaved (a b c, c b a, …), and reports medians: use it on a
+shared machine, where the other load moves wall times more than anything measured here.
 """
 
 import os
@@ -22,7 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_transcode_common import (  # noqa: E402
+from bench_transcode_common import (
     Cost,
     PhaseTimer,
     bench_seconds,
@@ -58,7 +59,7 @@ X264 = [
 AAC = ["-c:a", "aac", "-ar", "48000", "-ac", "2"]
 
 
-def hls_options(out: Path) -> list[str]:
+def hls_options() -> list[str]:
     return [
         "-f", "hls", "-hls_time", "6", "-hls_playlist_type", "vod", "-hls_segment_type", "fmp4",
         "-hls_flags", "independent_segments", "-hls_fmp4_init_filename", "init.mp4",
@@ -85,7 +86,7 @@ def hand_written_ladder(*, ffmpeg: str, source: Path, out: Path) -> list[str]:
         "-b:v:3", "730000", "-maxrate:v:3", "803000", "-bufsize:v:3", "1460000",
         *AAC,
         "-b:a:0", "128000", "-b:a:1", "128000", "-b:a:2", "128000", "-b:a:3", "96000", "-b:a:4", "64000",
-        *hls_options(out),
+        *hls_options(),
         "-hls_segment_filename", f"{out}/%v/seg_%05d.m4s",
         "-var_stream_map", "v:0,a:0,name:1080p v:1,a:1,name:720p v:2,a:2,name:540p v:3,a:3,name:360p a:4,name:audio",
         f"{out}/%v/index.m3u8",
@@ -100,12 +101,12 @@ def per_rung_commands(*, ffmpeg: str, source: Path, out: Path) -> list[list[str]
             ffmpeg, *QUIET, "-i", str(source), "-map", "0:v:0", "-map", "0:a:0",
             "-vf", f"scale={width}:{height},setsar=1,format=yuv420p", *X264,
             "-b:v", str(video), "-maxrate", str(int(video * 1.1)), "-bufsize", str(video * 2),
-            *AAC, "-b:a", str(audio), *hls_options(out),
+            *AAC, "-b:a", str(audio), *hls_options(),
             "-hls_segment_filename", f"{out}/{name}/seg_%05d.m4s", f"{out}/{name}/index.m3u8",
         ])  # fmt: skip
     name, audio = AUDIO_ONLY
     commands.append([
-        ffmpeg, *QUIET, "-i", str(source), "-map", "0:a:0", *AAC, "-b:a", str(audio), *hls_options(out),
+        ffmpeg, *QUIET, "-i", str(source), "-map", "0:a:0", *AAC, "-b:a", str(audio), *hls_options(),
         "-hls_segment_filename", f"{out}/{name}/seg_%05d.m4s", f"{out}/{name}/index.m3u8",
     ])  # fmt: skip
     return commands
@@ -239,9 +240,14 @@ def main() -> None:
     hand, rungs, pipes = [], [], []
     try:
         for index in range(repeats):
-            hand.append(run_hand_written(ffmpeg, source, var / "hand"))
-            rungs.append(run_per_rung(ffmpeg, source, var / "rungs"))
-            pipes.append(run_pipeline(source, timer))
+            sides = [
+                lambda: hand.append(run_hand_written(ffmpeg, source, var / "hand")),
+                lambda: rungs.append(run_per_rung(ffmpeg, source, var / "rungs")),
+                lambda: pipes.append(run_pipeline(source, timer)),
+            ]
+            # a b c, then c b a: on a shared machine the load drifts, and the reversed order cancels a steady drift.
+            for side in sides if index % 2 == 0 else reversed(sides):
+                side()
             print(f"  round {index + 1}/{repeats} done, load average {load()}", flush=True)
     finally:
         timer.restore()
@@ -284,7 +290,9 @@ def report(*, duration, repeats, hand, rungs, upload, analyse, ladder, analyse_p
     for name, cost in ladder_phases.items():
         _row(f"      {name}", cost)
     measured = sum((c for k, c in ladder_phases.items() if not k.startswith("  ")), Cost())
-    _row("      bookkeeping (claim, leases, states, rows)", Cost(ladder.wall - measured.wall, ladder.cpu - measured.cpu))
+    _row(
+        "      bookkeeping (claim, leases, states, rows)", Cost(ladder.wall - measured.wall, ladder.cpu - measured.cpu)
+    )
     _row("(d) decoding the source alone", decode)
     if pass2:
         plain, normalised = pass2

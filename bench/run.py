@@ -1,18 +1,22 @@
 """Runs every benchmark in bench/ (make bench), one after another. Each prints its figures as ratios against a
 raw reference measured in the same run. ``bench/run.py bench_transcode_ladder`` runs just that one.
 
-Files named ``*_common.py`` hold shared helpers, not benchmarks.
+Each benchmark runs in a process of its own: Django's settings (and with them the temporary var/ folder a
+benchmark points them at) can be set up only once per process. Files named ``*_common.py`` hold shared
+helpers, not benchmarks.
 """
 
-import runpy
+import subprocess
 import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 
 if __name__ == "__main__":
-    sys.path[:0] = [str(HERE.parent), str(HERE)]
     names = sys.argv[1:] or sorted(p.stem for p in HERE.glob("bench_*.py") if not p.stem.endswith("_common"))
+    failed = []
     for name in names:
         print(f"== {name}", flush=True)
-        runpy.run_path(str(HERE / f"{name}.py"), run_name="__main__")
+        if subprocess.run([sys.executable, str(HERE / f"{name}.py")], cwd=HERE.parent).returncode:
+            failed.append(name)
+    sys.exit(f"failed: {', '.join(failed)}" if failed else 0)
