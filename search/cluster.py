@@ -15,6 +15,9 @@ from search.results import Hit, SearchError, SearchFilters, SearchResults, Searc
 logger = logging.getLogger(__name__)
 # Short: when the engine is down the site answers from the embedded index instead of waiting.
 REQUEST_TIMEOUT = 5
+# Index management and bulk writes run in workers, not in front of a member: a busy node may take longer to
+# create an index or allocate its shards, and failing them early only costs a retry.
+ADMIN_TIMEOUT = 60
 # Deep paging beyond the engine's result window is refused by it; we stop there.
 MAX_RESULT_WINDOW = 10_000
 
@@ -30,13 +33,22 @@ class ClusterEngine:
         self.url = url
         self.alias = f"{prefix}-documents"
         self._client = None
+        self._admin = None
         self._index_checked = False
 
     @property
     def client(self):
+        """For member-facing reads: gives up after REQUEST_TIMEOUT."""
         if self._client is None:
-            self._client = self._make_client()
+            self._client = self._make_client(timeout=REQUEST_TIMEOUT)
         return self._client
+
+    @property
+    def admin(self):
+        """For index management and bulk writes in workers: ADMIN_TIMEOUT."""
+        if self._admin is None:
+            self._admin = self._make_client(timeout=ADMIN_TIMEOUT)
+        return self._admin
 
     def _call(self, function, *args, **kwargs):
         """Run one client call; every failure becomes a SearchError (never shown to users as is)."""
@@ -56,30 +68,30 @@ class ClusterEngine:
     def create_index(self, *, with_alias: bool = False) -> str:
         name = self.new_index_name()
         body = bodies.index_body(name, alias=self.alias if with_alias else None)
-        self._call(self.client.indices.create, index=name, body=body)
+        self._call(self.admin.indices.create, index=name, body=body)
         return name
 
     def ensure_index(self) -> None:
         if self._index_checked:
             return
-        if not self._call(self.client.indices.exists_alias, name=self.alias):
+        if not self._call(self.admin.indices.exists_alias, name=self.alias):
             self.create_index(with_alias=True)
         self._index_checked = True
 
     def indices_behind_alias(self) -> list[str]:
-        if not self._call(self.client.indices.exists_alias, name=self.alias):
+        if not self._call(self.admin.indices.exists_alias, name=self.alias):
             return []
-        return sorted(self._call(self.client.indices.get_alias, name=self.alias))
+        return sorted(self._call(self.admin.indices.get_alias, name=self.alias))
 
     def switch_alias(self, index: str) -> None:
         """Point the alias at `index` in one atomic step, then drop the indices it pointed at before."""
         old = self.indices_behind_alias()
         actions = [{"remove": {"index": name, "alias": self.alias}} for name in old]
         actions.append({"add": {"index": index, "alias": self.alias}})
-        self._call(self.client.indices.update_aliases, body={"actions": actions})
+        self._call(self.admin.indices.update_aliases, body={"actions": actions})
         for name in old:
             if name != index:
-                self._call(self.client.indices.delete, index=name)
+                self._call(self.admin.indices.delete, index=name)
         self._index_checked = True
 
     def index(self, documents: list[SearchDocument], *, index: str | None = None) -> None:
@@ -107,7 +119,7 @@ class ClusterEngine:
             raise SearchError(f"{self.name}: {len(errors)} bulk errors, first: {errors[0]}")
 
     def refresh(self) -> None:
-        self._call(self.client.indices.refresh, index=self.alias)
+        self._call(self.admin.indices.refresh, index=self.alias)
 
     def count(self) -> int:
         return self._call(self.client.count, index=self.alias)["count"]
@@ -159,15 +171,15 @@ class OpenSearchEngine(ClusterEngine):
         self.unavailable_errors = (opensearchpy.ConnectionError, opensearchpy.ConnectionTimeout)
         self.engine_errors = (opensearchpy.OpenSearchException,)
 
-    def _make_client(self):
+    def _make_client(self, *, timeout: float):
         from opensearchpy import OpenSearch
 
-        return OpenSearch(hosts=[self.url], timeout=REQUEST_TIMEOUT, max_retries=0, retry_on_timeout=False)
+        return OpenSearch(hosts=[self.url], timeout=timeout, max_retries=0, retry_on_timeout=False)
 
     def _bulk(self, actions):
         from opensearchpy import helpers
 
-        return helpers.bulk(self.client, actions, raise_on_error=False, raise_on_exception=True)
+        return helpers.bulk(self.admin, actions, raise_on_error=False, raise_on_exception=True)
 
 
 class ElasticsearchEngine(ClusterEngine):
@@ -181,12 +193,12 @@ class ElasticsearchEngine(ClusterEngine):
         self.unavailable_errors = (elasticsearch.ConnectionError, elasticsearch.ConnectionTimeout)
         self.engine_errors = (elasticsearch.ApiError, elastic_transport.TransportError)
 
-    def _make_client(self):
+    def _make_client(self, *, timeout: float):
         from elasticsearch import Elasticsearch
 
-        return Elasticsearch(self.url, request_timeout=REQUEST_TIMEOUT, max_retries=0, retry_on_timeout=False)
+        return Elasticsearch(self.url, request_timeout=timeout, max_retries=0, retry_on_timeout=False)
 
     def _bulk(self, actions):
         from elasticsearch import helpers
 
-        return helpers.bulk(self.client, actions, raise_on_error=False, raise_on_exception=True)
+        return helpers.bulk(self.admin, actions, raise_on_error=False, raise_on_exception=True)
