@@ -200,3 +200,17 @@ def clear_cache() -> None:
 def _warn_fallback(reason: str) -> None:
     # Cached: one warning per process (per reason), not one per job.
     logger.warning("MEDIA_VIDEO_ENCODER asks for %s, but it cannot encode here (%s); using %s", NVENC, reason, X264)
+
+
+def constant_rate_options(*, encoder: str, profile) -> dict:
+    """Encoder options for a constant-frame-rate profile (TV, public screens): closed GOPs of exactly
+    ``profile.gop_seconds``, forced by time, so seeks, loops and segment starts land on keyframes."""
+    return video_encoder_options(
+        encoder=encoder,
+        video_profile=profile.video_profile,
+        level=profile.video_level,
+        preset=profile.preset,
+        gop_frames=max(1, round(profile.frame_rate * profile.gop_seconds)),
+        closed_gop=True,
+        keyframe_expr=keyframe_times(profile.gop_seconds),
+    )

@@ -16,7 +16,7 @@ import ffmpeg
 from django.utils.translation import gettext as _
 
 from .commands import GLOBAL_ARGS
-from .encoders import X264, encoder_in_force, keyframe_times, video_encoder_options
+from .encoders import X264, constant_rate_options, encoder_in_force
 from .errors import BadInputError
 from .probe import ProbeResult
 from .profiles import ScreenProfile
@@ -227,17 +227,7 @@ def _encoder_options(profile: ScreenProfile, encoder: str) -> dict:
     }
     # Closed 2 s GOPs forced by time, no scene-cut keyframes: players that seek or restart mid-file
     # (and the loop back to 0) always land on a keyframe.
-    options.update(
-        video_encoder_options(
-            encoder=encoder,
-            video_profile=profile.video_profile,
-            level=profile.video_level,
-            preset=profile.preset,
-            gop_frames=max(1, round(profile.frame_rate * profile.gop_seconds)),
-            closed_gop=True,
-            keyframe_expr=keyframe_times(profile.gop_seconds),
-        )
-    )
+    options.update(constant_rate_options(encoder=encoder, profile=profile))
     return options
 
 

@@ -10,7 +10,7 @@ import ffmpeg
 from django.utils.translation import gettext as _
 
 from .commands import GLOBAL_ARGS, INIT_NAME, PLAYLIST_NAME, SEGMENT_PATTERN
-from .encoders import X264, encoder_in_force, keyframe_times, video_encoder_options
+from .encoders import X264, constant_rate_options, encoder_in_force
 from .errors import BadInputError
 from .hls import MASTER_NAME, write_master
 from .ladder import Variant
@@ -84,17 +84,7 @@ def _video_options(profile: TvProfile, encoder: str) -> dict:
     }
     # A closed GOP of exactly gop_seconds, forced by time, no scene-cut keyframes: boxes can seek to any
     # second, and every HLS segment (a whole number of seconds) starts on a keyframe.
-    options.update(
-        video_encoder_options(
-            encoder=encoder,
-            video_profile=profile.video_profile,
-            level=profile.video_level,
-            preset=profile.preset,
-            gop_frames=max(1, round(profile.frame_rate * profile.gop_seconds)),
-            closed_gop=True,
-            keyframe_expr=keyframe_times(profile.gop_seconds),
-        )
-    )
+    options.update(constant_rate_options(encoder=encoder, profile=profile))
     return options
 
 

@@ -1,6 +1,5 @@
 """The audio edition: M4A/MP3 arguments, and real files that land on the loudness target."""
 
-import json
 import subprocess
 from pathlib import Path
 
@@ -10,9 +9,10 @@ from django.conf import settings
 from media_pipeline.audio_edition import audio_edition_command, produce
 from media_pipeline.errors import BadInputError
 from media_pipeline.loudness import loudness_check, loudness_measure
-from media_pipeline.probe import probe_file
+from media_pipeline.probe import ffprobe_json, probe_file
 from media_pipeline.profiles import AUDIO_M4A, AUDIO_MP3, LOUDNESS_AUDIO, LOUDNESS_TOLERANCE_LU
 from media_pipeline.steps import LoudnessMeasurement, StepContext
+from media_pipeline.verify import top_level_boxes
 
 SOURCE, OUT = Path("/in/source.mp4"), Path("/out/audio_m4a/audio_m4a.m4a")
 MEASURED = LoudnessMeasurement(input_i=-29.98, input_tp=-25.25, input_lra=3.5, input_thresh=-39.98, target_offset=0.01)
@@ -28,26 +28,12 @@ def _args(make_probe, profile=AUDIO_M4A, loudness=MEASURED, **probe_changes):
 
 
 def _ffprobe(path: Path) -> dict:
-    done = subprocess.run(
-        [settings.FFPROBE_BINARY, "-v", "error", "-print_format", "json", "-show_streams", "-show_format", str(path)],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return json.loads(done.stdout)
+    return ffprobe_json(path)
 
 
 def _top_level_boxes(path: Path) -> list[str]:
-    data, boxes, at = path.read_bytes(), [], 0
-    while at + 8 <= len(data):
-        size = int.from_bytes(data[at : at + 4], "big")
-        boxes.append(data[at + 4 : at + 8].decode("latin-1"))
-        if size == 1:
-            size = int.from_bytes(data[at + 8 : at + 16], "big")
-        if size < 8:
-            break
-        at += size
-    return boxes
+    with path.open("rb") as handle:
+        return top_level_boxes(handle)
 
 
 def _make_source(path: Path, *, layout: str, video: bool, seconds: float = 3) -> Path:
