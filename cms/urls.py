@@ -20,10 +20,10 @@ urlpatterns = [
     path("robots.txt", TemplateView.as_view(template_name="robots.txt", content_type="text/plain")),
 ]
 
-if settings.DEBUG or not settings.S3_BUCKET:
-    # Local media in the embedded default; production puts a web server or S3 in front.
-    from django.views.static import serve
+if not settings.S3_BUCKET:
+    # Local media (the embedded default): masters and renditions only with a signed, expiring URL.
+    from media_pipeline.views import media_file
 
-    urlpatterns += [path("media/<path:path>", serve, {"document_root": settings.MEDIA_ROOT})]
+    urlpatterns += [path("media/<path:path>", media_file, name="media_file")]
 
 urlpatterns += [path("", include(wagtail_urls))]

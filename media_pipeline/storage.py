@@ -5,9 +5,14 @@ prefix), so segments and files may be cached for a year; playlists are served th
 stored copies are marked short-lived too, in case a CDN is ever pointed at the bucket.
 """
 
+import hmac
 import mimetypes
+import time
 from pathlib import PurePosixPath
+from urllib.parse import urlencode
 
+from django.core.files.storage import FileSystemStorage
+from django.core.signing import Signer
 from storages.backends.s3 import S3Storage
 
 IMMUTABLE = "public, max-age=31536000, immutable"
@@ -41,3 +46,47 @@ class MediaS3Storage(S3Storage):
 
     def get_object_parameters(self, name):
         return {**super().get_object_parameters(name), **object_parameters(name)}
+
+
+# --- Local disk: signed URLs for protected files ----------------------------------------------------------
+
+# Masters, renditions and captions belong to items that may be members-only: on local disk they are served
+# only through short-lived signed URLs, as S3 serves them through presigned ones. Wagtail's images and
+# documents keep their own (public) URLs.
+PROTECTED_PREFIXES = ("uploads/", "renditions/", "captions/", "work/")
+URL_LIFETIME_SECONDS = 3600
+URL_GRANULARITY_SECONDS = 600  # expiries rounded up: the same URL for ten minutes, so players can cache
+
+
+def is_protected(name: str) -> bool:
+    return name.startswith(PROTECTED_PREFIXES)
+
+
+def sign_name(name: str, *, now: float | None = None) -> tuple[int, str]:
+    """(expiry, signature) for a storage name; the signature binds both, keyed by SECRET_KEY."""
+    moment = time.time() if now is None else now
+    expires = int((moment + URL_LIFETIME_SECONDS) // URL_GRANULARITY_SECONDS + 1) * URL_GRANULARITY_SECONDS
+    signature = Signer(salt="lighthouse.media").signature(f"{name}:{expires}")
+    return expires, signature
+
+
+def signature_valid(name: str, expires: str, signature: str) -> bool:
+    try:
+        expiry = int(expires)
+    except (TypeError, ValueError):
+        return False
+    if expiry < time.time():
+        return False
+    expected = Signer(salt="lighthouse.media").signature(f"{name}:{expiry}")
+    return hmac.compare_digest(expected, signature or "")
+
+
+class SignedFileSystemStorage(FileSystemStorage):
+    """Local media: protected names get ``?e=<expiry>&s=<signature>`` (checked by ``views.media_file``)."""
+
+    def url(self, name):
+        url = super().url(name)
+        if name and is_protected(name):
+            expires, signature = sign_name(name)
+            url = f"{url}?{urlencode({'e': expires, 's': signature})}"
+        return url

@@ -1,4 +1,5 @@
-"""Playback: playlists rewritten per request, posters, and the job status the admin polls.
+"""Playback: playlists rewritten per request, posters, the job status the admin polls, and local media files
+behind signed URLs.
 
 Every playlist (master, variant, I-frame, subtitle) is served here, never cached: the segment URLs inside are
 presigned and expire. Segments themselves go straight from storage, where long immutable caching belongs
@@ -7,12 +8,14 @@ presigned and expire. Segments themselves go straight from storage, where long i
 
 import posixpath
 
+from django.conf import settings
 from django.core.files.storage import default_storage
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
 from django.views.decorators.http import require_GET
+from django.views.static import serve
 
 from .access import playback_allowed
 from .commands import PLAYLIST_NAME
@@ -27,6 +30,7 @@ from .playlists import (
     subtitle_uri,
 )
 from .selectors import rendition_file_url, rendition_poster_get, transcode_job_status
+from .storage import URL_GRANULARITY_SECONDS, is_protected, object_parameters, signature_valid
 
 HLS_CONTENT_TYPE = "application/vnd.apple.mpegurl"
 
@@ -128,4 +132,17 @@ def job_status(request: HttpRequest, job_id: int) -> JsonResponse:
     job = get_object_or_404(TranscodeJob, pk=job_id)
     response = JsonResponse(transcode_job_status(job=job), json_dumps_params={"ensure_ascii": False})
     add_never_cache_headers(response)
+    return response
+
+
+@require_GET
+def media_file(request: HttpRequest, path: str) -> HttpResponse:
+    """Local media (the embedded default): protected files only with a valid, unexpired signature."""
+    if is_protected(path):
+        if not signature_valid(path, request.GET.get("e", ""), request.GET.get("s", "")):
+            raise Http404  # no hint whether the file exists
+    response = serve(request, path, document_root=settings.MEDIA_ROOT)
+    response["Content-Type"] = object_parameters(path)["ContentType"]
+    if is_protected(path):
+        response["Cache-Control"] = f"private, max-age={URL_GRANULARITY_SECONDS}"
     return response

@@ -140,7 +140,8 @@ STATICFILES_DIRS = [
 ]
 S3_BUCKET = os.environ.get("S3_BUCKET", "")
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # Local disk; masters and renditions get signed, expiring URLs (media_pipeline/storage.py).
+    "default": {"BACKEND": "media_pipeline.storage.SignedFileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 if S3_BUCKET:

@@ -7,7 +7,7 @@ import pytest
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage, storages
 
-from media_pipeline.storage import IMMUTABLE, SHORT, MediaS3Storage, object_parameters
+from media_pipeline.storage import IMMUTABLE, SHORT, MediaS3Storage, object_parameters, sign_name, signature_valid
 
 
 def test_playlists_are_short_lived_and_segments_immutable():
@@ -48,3 +48,43 @@ def test_s3_objects_carry_the_headers():
     finally:
         default_storage.delete(playlist)
         default_storage.delete(segment)
+
+
+@pytest.fixture
+def local_storage(settings):
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {"BACKEND": "media_pipeline.storage.SignedFileSystemStorage"},
+    }
+
+
+@pytest.mark.django_db
+def test_local_rendition_urls_are_signed_and_checked(client, local_storage):
+    """On local disk a rendition is served only through its signed URL; unsigned, tampered or expired
+    links get 404, and the response carries the right type and a private cache lifetime."""
+    name = default_storage.save("renditions/1/2/hls_web/360p/seg_00000.m4s", ContentFile(b"segment"))
+    url = default_storage.url(name)
+    assert "?e=" in url and "&s=" in url
+    response = client.get(url)
+    assert response.status_code == 200 and b"".join(response.streaming_content) == b"segment"
+    assert response["Content-Type"] == "video/iso.segment" and response["Cache-Control"].startswith("private")
+    assert client.get(f"/media/{name}").status_code == 404
+    assert client.get(url.replace("&s=", "&s=x")).status_code == 404
+    other = default_storage.save("renditions/1/3/master.m3u8", ContentFile(b"#EXTM3U"))
+    assert client.get(url.replace(name, other)).status_code == 404  # a signature is for one name only
+
+
+def test_expired_signature_is_refused():
+    """A signature stops working after its expiry."""
+    expires, signature = sign_name("renditions/1/2/x.mp4", now=0)
+    assert not signature_valid("renditions/1/2/x.mp4", str(expires), signature)
+    expires, signature = sign_name("renditions/1/2/x.mp4")
+    assert signature_valid("renditions/1/2/x.mp4", str(expires), signature)
+
+
+@pytest.mark.django_db
+def test_public_media_needs_no_signature(client, local_storage):
+    """Wagtail's images and documents keep plain URLs."""
+    name = default_storage.save("original_images/logo.png", ContentFile(b"\x89PNG"))
+    assert "?" not in default_storage.url(name)
+    assert client.get(f"/media/{name}").status_code == 200

@@ -1,0 +1,158 @@
+"""The scale-data generator: every kind, every level of the organisation tree, real or made-up Chinese text."""
+
+import io
+import json
+import re
+import tarfile
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from cms.models import OrgUnit
+from library import generator
+from library.generator import GeneratorError, library_generate, poetry_poems
+from library.models import LibraryItem
+
+pytestmark = pytest.mark.django_db
+
+CJK = re.compile(r"[\u4e00-\u9fff]")
+
+# The package's real layout (package/dist/...), with its real record shapes, in a few poems.
+TANG = [
+    {
+        "author": "太宗皇帝",
+        "paragraphs": ["秦川雄帝宅，函谷壯皇居。", "綺殿千尋起，離宮百雉餘。"],
+        "title": "帝京篇十首 一",
+        "id": "3ad6d468-7ff1-4a7b-8b24-a27d70d00ed4",
+    },
+    {"author": "", "paragraphs": ["連甍遙接漢，飛觀迥凌虛。"], "title": "", "id": "x"},
+]
+SONG = [{"author": "宋太祖", "paragraphs": ["未離海底千山黑，纔到天中萬國明。"], "title": "句", "id": "y"}]
+CI = [{"author": "和岘", "paragraphs": ["气和玉烛，睿化著鸿明。", "缇管一阳生。"], "rhythmic": "导引"}]
+IGNORED = [{"author": "重复", "paragraphs": ["不该读到。"], "title": "错误"}]
+
+
+@pytest.fixture
+def demo():
+    call_command("load_demo", "--no-media")
+
+
+@pytest.fixture
+def poetry_tgz(tmp_path):
+    path = tmp_path / "chinese-poetry-test.tgz"
+    members = {
+        "package/package.json": {"name": "chinese-poetry"},
+        "package/dist/quantangshi/authors.tang.json": [{"name": "太宗皇帝", "desc": "不是诗"}],
+        "package/dist/quantangshi/poet.tang.0.json": TANG,
+        "package/dist/quantangshi/error/poet.tang.0.json": IGNORED,
+        "package/dist/quantangshi/poet.song.0.json": SONG,
+        "package/dist/songci/author.song.json": [{"name": "和岘"}],
+        "package/dist/songci/ci.song.0.json": CI,
+    }
+    with tarfile.open(path, "w:gz") as tar:
+        for name, content in members.items():
+            data = json.dumps(content, ensure_ascii=False, indent=4).encode()
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return path
+
+
+def test_synthetic_fills_every_kind_and_level(demo):
+    """600 synthetic items: exactly 600 rows, all six kinds, owners at province, city and county level,
+    Chinese titles and authors, both access levels, unique external ids, dates over about ten years."""
+    assert library_generate(count=600, source="synthetic", seed=7, batch_size=100) == 600
+    items = LibraryItem.objects.filter(source=generator.SOURCE)
+    assert items.count() == 600
+    assert set(items.values_list("kind", flat=True)) == set(LibraryItem.Kind.values)
+    levels = set(OrgUnit.objects.filter(library_items__in=items).values_list("level", flat=True))
+    assert {"province", "city", "county"} <= levels
+    assert all(CJK.search(title) for title in items.values_list("title", flat=True))
+    assert all(CJK.search(creators) for creators in items.values_list("creators", flat=True))
+    assert set(items.values_list("access", flat=True)) == {"public", "members"}
+    assert items.filter(access="public").count() > 400  # mostly public
+    ids = list(items.values_list("external_id", flat=True))
+    assert len(set(ids)) == 600 and all(i.startswith("synthetic:7:") for i in ids)
+    dates = sorted(items.values_list("published_at", flat=True))
+    assert (dates[-1] - dates[0]).days > 3000
+    assert items.filter(kind="periodical").exclude(title__contains="期").count() == 0  # serials carry an issue number
+
+
+def test_rerun_is_idempotent_and_fills_gaps_identically(demo):
+    """A second run adds nothing; a larger count adds only the difference; a deleted item comes back the same."""
+    library_generate(count=200, source="synthetic", seed=3, batch_size=64)
+    assert library_generate(count=200, source="synthetic", seed=3) == 0
+    assert library_generate(count=250, source="synthetic", seed=3, batch_size=64) == 50
+    assert LibraryItem.objects.filter(source=generator.SOURCE).count() == 250
+    gone = LibraryItem.objects.get(external_id="synthetic:3:0000123")
+    fields = ("kind", "title", "creators", "body", "owning_unit_id", "access", "published_at")
+    before = {name: getattr(gone, name) for name in fields}
+    gone.delete()
+    assert library_generate(count=250, source="synthetic", seed=3) == 1
+    again = LibraryItem.objects.get(external_id="synthetic:3:0000123")
+    assert {name: getattr(again, name) for name in fields if name != "published_at"} == {
+        name: value for name, value in before.items() if name != "published_at"
+    }
+
+
+def test_other_seed_is_a_separate_set(demo):
+    """Another seed makes its own items rather than skipping the first seed's."""
+    library_generate(count=30, source="synthetic", seed=1)
+    assert library_generate(count=30, source="synthetic", seed=2) == 30
+
+
+def test_without_units_it_asks_for_load_demo():
+    """With no organisation units there is nothing to own the items: a clear error naming load_demo."""
+    with pytest.raises(GeneratorError, match="load_demo"):
+        library_generate(count=5, source="synthetic")
+    with pytest.raises(CommandError, match="load_demo"):
+        call_command("library_generate", "--count", "5", "--source", "synthetic")
+    assert not LibraryItem.objects.exists()
+
+
+def test_poetry_archive_is_read_with_its_real_layout(poetry_tgz):
+    """Poems and ci come from poet.*.json and ci.song.*.json only (not error/ or author files); a ci is titled by
+    its tune, missing titles and authors get 无题/佚名, and each poem is labelled with its collection."""
+    poems = list(poetry_poems(archive=poetry_tgz))
+    assert [(p.title, p.author, p.collection) for p in poems] == [
+        ("帝京篇十首 一", "太宗皇帝", "全唐诗"),
+        ("无题", "佚名", "全唐诗"),
+        ("句", "宋太祖", "全宋诗"),
+        ("导引", "和岘", "全宋词"),
+    ]
+    assert poems[0].paragraphs == ("秦川雄帝宅，函谷壯皇居。", "綺殿千尋起，離宮百雉餘。")
+    assert [p.traditional for p in poems] == [True, True, True, False]  # only poet.* files need folding
+
+
+def test_poetry_items_are_simplified_and_cycle(demo, poetry_tgz):
+    """Generated from the archive, traditional text is folded to simplified; asking for more items than poems
+    starts the poems again, marked as a new round."""
+    assert library_generate(count=6, archive=poetry_tgz, batch_size=4) == 6
+    first = LibraryItem.objects.get(external_id="poetry:1:0000000")
+    assert first.body == "秦川雄帝宅，函谷壮皇居。\n绮殿千寻起，离宫百雉余。"
+    assert first.summary == "秦川雄帝宅，函谷壮皇居。绮殿千寻起，离宫百雉余。"
+    assert first.creators == "太宗皇帝" and first.subtitle == "全唐诗"
+    assert "萬" not in LibraryItem.objects.get(external_id="poetry:1:0000002").body
+    fifth = LibraryItem.objects.get(external_id="poetry:1:0000004")
+    assert fifth.creators == "太宗皇帝" and "第2版" in fifth.subtitle
+
+
+def test_unreadable_download_suggests_synthetic(demo, settings, tmp_path, monkeypatch):
+    """When the package cannot be fetched the error is in Chinese and points to --source synthetic;
+    nothing is left in the cache."""
+    settings.VAR_DIR = tmp_path / "var"
+    monkeypatch.setattr(generator, "POETRY_URL", "http://127.0.0.1:9/chinese-poetry.tgz")
+    with pytest.raises(CommandError, match="--source synthetic") as raised:
+        call_command("library_generate", "--count", "5")
+    assert "无法下载" in str(raised.value)
+    assert not list((tmp_path / "var" / "cache").iterdir())
+
+
+def test_command_reports_progress_and_search_note(demo, capsys):
+    """The command prints progress with a rate on stderr and a summary naming search_rebuild on stdout."""
+    call_command("library_generate", "--count", "40", "--source", "synthetic", "--batch-size", "10")
+    out, err = capsys.readouterr()
+    assert "40/40" in err and "条/秒" in err
+    assert "新增 40 条" in out and "search_rebuild" in out
+    call_command("library_generate", "--count", "40", "--source", "synthetic")
+    assert "新增 0 条，跳过已有 40 条" in capsys.readouterr().out
