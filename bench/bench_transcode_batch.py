@@ -49,11 +49,8 @@ def make_batch(folder: Path, scale: float) -> dict[str, Path]:
         "programme.m4a": make_clip(folder / "programme.m4a", video=False, seconds=round(30 * scale, 1)),
         "portrait.mp4": make_clip(folder / "portrait.mp4", size="720x1280", seconds=round(8 * scale, 1)),
     }
-    try:
-        from tests.media_pipeline.test_documents import chinese_pdf
-    except ImportError as exc:
-        print(f"(no PDF in the batch: {exc})")
-        return batch
+    from media_pipeline.synthetic_documents import chinese_pdf
+
     pdf = folder / "handbook.pdf"
     pdf.write_bytes(chinese_pdf())
     return {**batch, pdf.name: pdf}

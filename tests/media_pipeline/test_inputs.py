@@ -11,7 +11,7 @@ from media_pipeline.models import MediaAsset, TranscodeJob
 from media_pipeline.selectors import renditions_by_profile
 from media_pipeline.services import caption_attach, media_asset_create, transcode_job_run
 from media_pipeline.synthetic import CORPUS_SUFFIXES, make_clip, make_corpus_clip
-from tests.media_pipeline.test_documents import chinese_epub, chinese_pdf, encrypted_pdf
+from media_pipeline.synthetic_documents import chinese_epub, chinese_pdf, encrypted_pdf
 
 pytestmark = pytest.mark.django_db
 State = TranscodeJob.State
