@@ -7,6 +7,7 @@ presigned and expire. Segments themselves go straight from storage, where long i
 """
 
 import posixpath
+from pathlib import Path
 
 from django.conf import settings
 from django.core.files.storage import default_storage
@@ -29,6 +30,7 @@ from .playlists import (
     subtitle_key,
     subtitle_uri,
 )
+from .ranges import ranged_response
 from .selectors import rendition_file_url, rendition_poster_get, transcode_job_status
 from .storage import URL_GRANULARITY_SECONDS, is_protected, object_parameters, signature_valid
 
@@ -145,4 +147,4 @@ def media_file(request: HttpRequest, path: str) -> HttpResponse:
     response["Content-Type"] = object_parameters(path)["ContentType"]
     if is_protected(path):
         response["Cache-Control"] = f"private, max-age={URL_GRANULARITY_SECONDS}"
-    return response
+    return ranged_response(request, Path(settings.MEDIA_ROOT) / path, response)
