@@ -31,7 +31,11 @@ class ItemIndexView(generic.IndexView):
     def get_base_queryset(self):
         # Wagtail orders, filters and searches on top of this; the asset's job summary (kept on the asset at
         # every job transition) comes in the same query: one query per page, not one per row.
-        return items_managed_by(self.request.user).annotate(media_job_state=F("media_asset__state"))
+        return (
+            items_managed_by(self.request.user)
+            .select_related("owning_unit")  # the list shows each row's unit: one join, not a query per row
+            .annotate(media_job_state=F("media_asset__state"))
+        )
 
 
 class ItemSaveMixin:

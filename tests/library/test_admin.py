@@ -112,3 +112,15 @@ def test_editor_asks_for_public_screens_and_adds_captions(client, demo, good_cli
     assert "screens" in set(TranscodeJob.objects.values_list("group", flat=True))
     edit_page = client.get(f"/admin/library_items/edit/{LibraryItem.objects.get().pk}/").content.decode()
     assert 'name="public_screens"' in edit_page and "checked" in edit_page.split('name="public_screens"')[1][:80]
+
+
+def test_admin_item_list_queries_do_not_grow_with_rows(client, demo, django_assert_max_num_queries):
+    """The item list reads units and transcode states in the page's query: 50 rows cost no more than 5."""
+    for index in range(60):
+        _item("zouping" if index % 2 else "yinan", f"条目 {index}")
+    _login(client, "sheng_editor")
+    client.get("/admin/library_items/")  # warm caches (permissions, site)
+    with django_assert_max_num_queries(25) as captured:
+        assert client.get("/admin/library_items/").status_code == 200
+    unit_lookups = [q for q in captured.captured_queries if 'FROM "cms_orgunit" WHERE "cms_orgunit"."id" =' in q["sql"]]
+    assert len(unit_lookups) <= 1

@@ -1,0 +1,432 @@
+"""The library's pages at scale, served by gunicorn: an empty library, then one filled by ``library_generate``.
+
+Side by side in one run, each page's latency (p50, p95 over ``BENCH_REQUESTS`` plain HTTP requests, one
+connection each, uncached) and its number of database queries, with an empty library and with a full one:
+
+- the list page (``/library/``), its first page and a deep page (the keyset cursor of the last page, built from
+  the oldest items, as ``?before=<published_at>_<id>``; with an empty library a cursor in the past);
+- an item page (``/library/item/<id>/``, random public items; with an empty library, the one item added after
+  the empty list was measured: there is no item page without an item);
+- the admin item list (``/admin/library_items/``, signed in as the demo superuser), first and last page.
+
+Aims (issue 4): list and item page p95 under 150 ms, the same small number of queries on every list page,
+admin item list p95 under 500 ms. A page that misses its aim gets its slowest query printed (with EXPLAIN
+ANALYZE on PostgreSQL).
+
+Database: PostgreSQL when ``DATABASE_URL`` is set (a fresh ``lighthouse_bench`` database beside the one it names,
+dropped at the end; nothing else there is touched), else SQLite in a temporary var/. Items:
+``BENCH_LIBRARY_ITEMS`` (default 300,000 on PostgreSQL, 50,000 on SQLite), text from ``BENCH_LIBRARY_SOURCE``
+(``synthetic``, no network, by default; ``poetry`` downloads the 85 MB chinese-poetry package into the temporary
+var/cache once per run). gunicorn: 2 sync workers, ``cms.settings.production`` (a throwaway SECRET_KEY,
+SECURE_SSL_REDIRECT off since there is no TLS proxy in front).
+"""
+
+import http.client
+import math
+import os
+import re
+import secrets
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import quote, urlsplit, urlunsplit
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bench_transcode_common import ROOT, cores, load, measure, ratio, remove_at_exit
+
+SETTINGS = "cms.settings.production"
+BENCH_DATABASE = "lighthouse_bench"
+HOST = "localhost"  # the demo site's hostname
+PER_PAGE = 24  # selectors.items_page's default
+# Services the pages must not reach (the benchmark measures the database and Django, not a search cluster).
+UNSET = ("REDIS_URL", "S3_BUCKET", "SEARCH_URL", "SQLITE_PATH", "MEDIA_ROOT", "MEDIA_WORK_DIR", "STATIC_ROOT")
+AIMS_MS = {"list": 150, "item": 150, "admin": 500}
+
+
+@dataclass
+class Page:
+    label: str
+    path: str
+    aim: str  # key of AIMS_MS
+    admin: bool = False
+
+
+# -- setup ------------------------------------------------------------------------------------------------------
+
+
+def postgres_bench_url(url: str) -> str:
+    """A fresh database beside the configured one (same server and role), so nothing of theirs is touched."""
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {BENCH_DATABASE} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {BENCH_DATABASE}")
+    return urlunsplit(urlsplit(url)._replace(path=f"/{BENCH_DATABASE}"))
+
+
+def postgres_drop(admin_url: str) -> None:
+    import psycopg
+
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {BENCH_DATABASE} WITH (FORCE)")
+
+
+def environment(var: Path, database_url: str | None) -> dict[str, str]:
+    """This process's and gunicorn's environment: production settings, the bench database, no other services."""
+    env = {key: value for key, value in os.environ.items() if key not in (*UNSET, "DATABASE_URL")}
+    env.update(
+        LIGHTHOUSE_VAR_DIR=str(var),
+        DJANGO_SETTINGS_MODULE=SETTINGS,
+        SECRET_KEY=secrets.token_urlsafe(48),
+        ALLOWED_HOSTS=f"{HOST},127.0.0.1,testserver",
+        SECURE_SSL_REDIRECT="0",
+        DEBUG="0",
+    )
+    if database_url:
+        env["DATABASE_URL"] = database_url
+    return env
+
+
+def setup_django(env: dict[str, str]) -> None:
+    os.environ.clear()
+    os.environ.update(env)
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    import django
+    from django.core.management import call_command
+
+    django.setup()
+    call_command("migrate", verbosity=0)
+    from cms.demo import demo_load
+
+    demo_load(log=lambda line: None, media=False)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_gunicorn(env: dict[str, str], var: Path) -> tuple[subprocess.Popen, int]:
+    port = free_port()
+    log = (var / "gunicorn.log").open("w")
+    args = [sys.executable, "-m", "gunicorn", "cms.wsgi", "--workers", "2", "--bind", f"127.0.0.1:{port}"]
+    server = subprocess.Popen(args, cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=log)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise RuntimeError(f"gunicorn exited ({server.returncode}): {(var / 'gunicorn.log').read_text()[-2000:]}")
+        try:
+            get(port, "/library/", cookie="")
+            return server, port
+        except OSError:
+            time.sleep(0.3)
+    server.terminate()
+    raise RuntimeError("gunicorn did not answer within 60 s")
+
+
+def stop_gunicorn(server: subprocess.Popen) -> None:
+    server.terminate()
+    try:
+        server.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        server.wait()
+
+
+def admin_cookie() -> str:
+    """A session for the demo superuser, stored in the database gunicorn reads."""
+    from django.test import Client
+
+    from cms.models import Member
+
+    client = Client()
+    client.force_login(Member.objects.get(username="admin"))
+    return f"sessionid={client.cookies['sessionid'].value}"
+
+
+def analyze() -> None:
+    """After a bulk load the planner's statistics are stale until autovacuum comes by: refresh them once."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE library_libraryitem" if connection.vendor == "postgresql" else "ANALYZE")
+
+
+# -- the pages --------------------------------------------------------------------------------------------------
+
+
+def cursor_param(published_at, item_id: int) -> str:
+    return quote(f"{published_at.isoformat()}_{item_id}")
+
+
+def deep_cursor() -> str:
+    """The cursor of the last list page an anonymous visitor can reach: the (PER_PAGE + 1)-th oldest item."""
+    from datetime import timedelta
+
+    from django.contrib.auth.models import AnonymousUser
+    from django.utils import timezone
+
+    from library.selectors import items_visible_to
+
+    oldest = items_visible_to(AnonymousUser()).order_by("published_at", "id").values_list("published_at", "id")
+    rows = list(oldest[: PER_PAGE + 1])
+    if len(rows) <= PER_PAGE:  # (nearly) empty library: a cursor in the past, same query shape, no rows
+        return cursor_param(timezone.now() - timedelta(days=3653 * 2), 1)
+    return cursor_param(*rows[PER_PAGE])
+
+
+def list_pages() -> list[Page]:
+    return [
+        Page("list, page 1", "/library/", "list"),
+        Page("list, last page", f"/library/?before={deep_cursor()}", "list"),
+    ]
+
+
+def admin_pages() -> list[Page]:
+    return [
+        Page("admin list, page 1", "/admin/library_items/", "admin", admin=True),
+        Page("admin list, last page", "/admin/library_items/?p=last", "admin", admin=True),
+    ]
+
+
+def public_item_ids(count: int) -> list[int]:
+    from django.contrib.auth.models import AnonymousUser
+
+    from library.selectors import items_visible_to
+
+    return list(items_visible_to(AnonymousUser()).order_by("?").values_list("id", flat=True)[:count])
+
+
+def item_paths(ids: list[int]) -> list[str]:
+    return [f"/library/item/{item_id}/" for item_id in ids]
+
+
+# -- measuring --------------------------------------------------------------------------------------------------
+
+
+def get(port: int, path: str, *, cookie: str) -> float:
+    """One request on a new connection; seconds until the whole body is read. Anything but 200 is an error."""
+    started = time.perf_counter()
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        conn.request("GET", path, headers={"Host": HOST, **({"Cookie": cookie} if cookie else {})})
+        response = conn.getresponse()
+        response.read()
+    finally:
+        conn.close()
+    if response.status != 200:
+        raise RuntimeError(f"GET {path}: HTTP {response.status}")
+    return time.perf_counter() - started
+
+
+def time_pages(port: int, pages: dict[str, list[str]], *, cookie: str, requests: dict[str, int]) -> dict[str, list]:
+    """Requests go round-robin over the pages, so the machine's other load falls on all of them alike."""
+    for paths in pages.values():  # warm-up: imports, templates, connections, the database's cache
+        for n in range(10):
+            get(port, paths[n % len(paths)], cookie=cookie)
+    times: dict[str, list[float]] = {label: [] for label in pages}
+    for n in range(max(requests.values())):
+        for label, paths in pages.items():
+            if n < requests[label]:
+                times[label].append(get(port, paths[n % len(paths)], cookie=cookie))
+    return times
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(fraction * len(ordered)) - 1)]
+
+
+def count_queries(path: str, *, admin: bool) -> tuple[int, dict, tuple[str, int], float]:
+    """The same page in this process through Django's test client: (queries, the slowest, the most repeated)."""
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    from cms.models import Member
+
+    client = Client(HTTP_HOST=HOST)
+    if admin:
+        client.force_login(Member.objects.get(username="admin"))
+    client.get(path)  # counted warm, as gunicorn's workers serve it: per-process caches (sites, pages) filled
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(path)
+    if response.status_code != 200:
+        raise RuntimeError(f"GET {path} in process: HTTP {response.status_code}")
+    slowest = max(captured.captured_queries, key=lambda query: float(query["time"]), default={})
+    shapes = Counter(re.sub(r"\b\d+\b", "N", query["sql"]) for query in captured.captured_queries)
+    total = sum(float(query["time"]) for query in captured.captured_queries) * 1000
+    return len(captured), slowest, shapes.most_common(1)[0] if shapes else ("", 0), total
+
+
+def explain(sql: str) -> str:
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return "(EXPLAIN ANALYZE only on PostgreSQL)"
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN ANALYZE {sql}")
+        return "\n".join(row[0] for row in cursor.fetchall())
+
+
+@dataclass
+class Measured:
+    p50: float
+    p95: float
+    queries: list[int]  # per path counted (list: the same for every page)
+    slowest: dict
+    repeated: tuple[str, int]  # the query shape (numbers blanked) that ran most often, and how often
+    query_ms: float  # the database's share: all of one request's queries, in this process
+
+
+def measure_phase(port: int, pages: list[Page], item_pages: list[str], cookie: str, n: int, admin_n: int) -> dict:
+    paths = {page.label: [page.path] for page in pages}
+    if item_pages:
+        paths["item page"] = item_pages
+    requests = {label: admin_n if label.startswith("admin") else n for label in paths}
+    times = time_pages(
+        port, {k: v for k, v in paths.items() if not k.startswith("admin")}, cookie="", requests=requests
+    )
+    admin_paths = {k: v for k, v in paths.items() if k.startswith("admin")}
+    times |= time_pages(port, admin_paths, cookie=cookie, requests=requests)
+    results = {}
+    for label, samples in times.items():
+        counted = [count_queries(path, admin=label.startswith("admin")) for path in paths[label][:2]]
+        slowest = max((c[1] for c in counted), key=lambda query: float(query.get("time", 0)))
+        repeated = max((c[2] for c in counted), key=lambda shape: shape[1])
+        p50, p95 = percentile(samples, 0.5) * 1000, percentile(samples, 0.95) * 1000
+        results[label] = Measured(p50, p95, [c[0] for c in counted], slowest, repeated, max(c[3] for c in counted))
+    return results
+
+
+# -- report -----------------------------------------------------------------------------------------------------
+
+
+def aim_of(label: str) -> int:
+    return AIMS_MS["admin" if label.startswith("admin") else "item" if label.startswith("item") else "list"]
+
+
+def report(empty: dict[str, Measured], full: dict[str, Measured], *, items: int) -> list[str]:
+    """Prints the table; returns the labels of pages that missed their aim."""
+    print(f"\n{'page':24} {'empty p50/p95 ms':>18} {'full p50/p95 ms':>18} {'p95 ÷':>7}  {'queries e/f':>12}  aim")
+    missed = []
+    for label, after in full.items():
+        before = empty[label]
+        aim = aim_of(label)
+        met = after.p95 < aim
+        missed += [] if met else [label]
+        print(
+            f"{label:24} {before.p50:8.1f} / {before.p95:6.1f} {after.p50:8.1f} / {after.p95:6.1f}"
+            f" {ratio(after.p95, before.p95):6.2f}×  {'/'.join(map(str, before.queries)):>5} │ "
+            f"{'/'.join(map(str, after.queries)):<5}  p95 < {aim} ms: {'met' if met else 'NOT met'}"
+        )
+    for name, phase in (("0 items", empty), (f"{items} items", full)):
+        counts = sorted({c for label in phase if label.startswith("list") for c in phase[label].queries})
+        fixed = "the same on every page" if len(counts) == 1 else "NOT the same on every page"
+        print(f"list page queries at {name}, page 1 and the last page: {counts} ({fixed})")
+    for label, after in full.items():
+        if after.repeated[1] > 2:
+            print(f"{label}: one query shape runs {after.repeated[1]} times (one per row?): {after.repeated[0][:300]}")
+    return missed
+
+
+def show_slowest(full: dict[str, Measured], missed: list[str]) -> None:
+    """Each page's slowest query; the plan of the one on each page that missed its aim (else on the slowest page)."""
+    print()
+    for label, after in full.items():
+        query = after.slowest
+        print(
+            f"{label}: all queries {after.query_ms:.1f} ms (p50 {after.p50:.0f} ms);"
+            f" slowest {float(query.get('time', 0)) * 1000:.1f} ms: {query.get('sql', '')[:110]}"
+        )
+    for label in missed or [max(full, key=lambda label: full[label].p95)]:
+        query, over = full[label].slowest, full[label].p95 - aim_of(label)
+        state = f"p95 {over:.0f} ms over its aim" if over > 0 else f"the slowest page, {-over:.0f} ms under its aim"
+        print(f"\n{label} ({state}); its slowest query:\n  {query['sql'][:600]}")
+        print("  " + explain(query["sql"]).replace("\n", "\n  "))
+
+
+# -- run --------------------------------------------------------------------------------------------------------
+
+
+def generate(*, count: int, source: str) -> None:
+    from library.generator import library_generate
+
+    started = time.perf_counter()
+
+    def progress(done: int, total: int) -> None:
+        if done % 50_000 == 0 or done == total:
+            print(f"  {done:>7} / {total} items, {time.perf_counter() - started:5.1f} s", flush=True)
+
+    with measure() as cost:
+        added = library_generate(count=count, source=source, seed=1, batch_size=5000, on_progress=progress)
+    print(f"generated {added} items ({source}): {cost.wall:.1f} s, {added / cost.wall:.0f} rows/s")
+
+
+def main() -> None:
+    configured = os.environ.get("DATABASE_URL", "")
+    var = remove_at_exit(Path(tempfile.mkdtemp(prefix="bench-library-")))
+    (var / "static").mkdir()  # whitenoise warns about a missing STATIC_ROOT; the pages need no collected files
+    database_url = postgres_bench_url(configured) if configured else None
+    default_items = 300_000 if configured else 50_000
+    items = int(os.environ.get("BENCH_LIBRARY_ITEMS", default_items))
+    source = os.environ.get("BENCH_LIBRARY_SOURCE", "synthetic")
+    n = int(os.environ.get("BENCH_REQUESTS", 200))
+    admin_n = int(os.environ.get("BENCH_ADMIN_REQUESTS", 100))
+    env = environment(var, database_url)
+    server = None
+    try:
+        setup_django(env)
+        print(machine(items=items, source=source, n=n, admin_n=admin_n))
+        server, port = start_gunicorn(env, var)
+        cookie = admin_cookie()
+        print(f"empty library (load average {load()})", flush=True)
+        empty_pages = list_pages() + admin_pages()
+        empty = measure_phase(port, empty_pages, [], cookie, n, admin_n)  # no item page yet: there is no item
+        generate(count=1, source=source)
+        empty |= measure_phase(port, [], item_paths(public_item_ids(1)), cookie, n, 0)
+        generate(count=items, source=source)
+        analyze()
+        print(f"full library (load average {load()})", flush=True)
+        full = measure_phase(port, list_pages() + admin_pages(), item_paths(public_item_ids(n)), cookie, n, admin_n)
+        missed = report(empty, full, items=items)
+        show_slowest(full, missed)
+        print(f"load average at the end: {load()}")
+    finally:
+        if server is not None:
+            stop_gunicorn(server)
+        if database_url:
+            from django.db import connections
+
+            connections.close_all()
+            postgres_drop(configured)
+
+
+def machine(*, items: int, source: str, n: int, admin_n: int) -> str:
+    import gunicorn
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT version()" if connection.vendor == "postgresql" else "SELECT sqlite_version()")
+        version = " ".join(cursor.fetchone()[0].split()[:2])
+    database = (
+        f"PostgreSQL ({version}, database {BENCH_DATABASE})"
+        if connection.vendor == "postgresql"
+        else (f"SQLite {version}")
+    )
+    return (
+        f"machine: {cores()} cores, load average {load()}; {database}; {items} items ({source}); "
+        f"gunicorn {gunicorn.__version__}, 2 workers, {SETTINGS}; {n} requests per page, {admin_n} per admin page"
+    )
+
+
+if __name__ == "__main__":
+    main()
