@@ -1,4 +1,3 @@
-from django.conf import settings
 from django.urls import include, path
 from django.views.generic import TemplateView
 from wagtail import urls as wagtail_urls
@@ -7,6 +6,7 @@ from wagtail.contrib.sitemaps.views import sitemap
 from wagtail.documents import urls as wagtaildocs_urls
 
 from cms.views import large_type_toggle
+from media_pipeline.views import media_file
 
 urlpatterns = [
     path("admin/", include(wagtailadmin_urls)),
@@ -20,10 +20,8 @@ urlpatterns = [
     path("robots.txt", TemplateView.as_view(template_name="robots.txt", content_type="text/plain")),
 ]
 
-if not settings.S3_BUCKET:
-    # Local media (the embedded default): masters and renditions only with a signed, expiring URL.
-    from media_pipeline.views import media_file
-
-    urlpatterns += [path("media/<path:path>", media_file, name="media_file")]
+# Local media (the embedded default): masters and renditions only with a signed, expiring URL. With S3 the
+# storage hands out presigned S3 URLs and nothing is stored under MEDIA_ROOT, so this serves nothing there.
+urlpatterns += [path("media/<path:path>", media_file, name="media_file")]
 
 urlpatterns += [path("", include(wagtail_urls))]
