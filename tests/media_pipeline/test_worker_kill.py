@@ -15,6 +15,8 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
+from media_pipeline.synthetic import make_clip
+
 MANAGE = Path(settings.BASE_DIR) / "manage.py"
 JOBS = "media_pipeline_transcodejob"
 WORKER_LEASE_SECONDS = 15
@@ -125,20 +127,22 @@ def test_two_workers_share_one_uploads_jobs(worker_env, clip_short):
     assert pids == {str(worker.pid) for worker in workers}
 
 
-def test_two_workers_share_the_chunks_of_a_long_source(worker_env, clip_long):
-    """A 20 s source counted as long (6 s chunks): the ladder job's worker and the other worker each encode
-    chunks of it at the same time, and the joined ladder is published."""
+def test_two_workers_share_the_chunks_of_a_long_source(worker_env, tmp_path):
+    """A 48 s source counted as long (6 s chunks, so 8 of them): the ladder job's worker and the other
+    worker both encode chunks of it at the same time, and the joined ladder is published."""
+    clip = make_clip(tmp_path / "lecture.mp4", size="320x180", seconds=48)
     env = {**worker_env, "MEDIA_CHUNK_MIN_SECONDS": "10", "MEDIA_CHUNK_SECONDS": "6"}
-    db = _upload(env, clip_long, ["ladder"])
+    db = _upload(env, clip, ["ladder"])
     workers = _start_workers(env, 2)
     try:
         finished = f"SELECT count(*) FROM {JOBS} WHERE state IN ('done', 'failed')"
-        _wait_for(lambda: _query(db, finished)[0][0] == 2, 240, "the analysis and the ladder to finish")
+        _wait_for(lambda: _query(db, finished)[0][0] == 2, 300, "the analysis and the ladder to finish")
     finally:
         _stop_workers(workers)
     assert {state for (state,) in _query(db, f"SELECT state FROM {JOBS}")} == {"done"}
     chunks = _query(db, 'SELECT state, lease_owner FROM media_pipeline_transcodechunk ORDER BY "index"')
-    assert [state for state, _owner in chunks] == ["done", "done", "done"]
+    assert [state for state, _owner in chunks] == ["done"] * 8
+    # Each worker encoded some: the coordinator does not wait for idle workers, nor do they for it.
     assert {owner.split(":")[1] for _state, owner in chunks} == {str(worker.pid) for worker in workers}
 
 
