@@ -22,8 +22,10 @@ class AssetProgress:
     jobs: tuple[TranscodeJob, ...]
 
 
-def transcode_job_latest(*, asset: MediaAsset) -> TranscodeJob | None:
-    return asset.transcode_jobs.order_by("-created_at", "-id").first()
+def transcode_job_latest(*, asset: MediaAsset, group: str | None = None) -> TranscodeJob | None:
+    """The asset's newest job, or its newest job of one group ("analyse", "ladder", …)."""
+    jobs = asset.transcode_jobs.all() if group is None else asset.transcode_jobs.filter(group=group)
+    return jobs.order_by("-created_at", "-id").first()
 
 
 def transcode_job_list() -> QuerySet[TranscodeJob]:
@@ -32,7 +34,7 @@ def transcode_job_list() -> QuerySet[TranscodeJob]:
 
 def asset_jobs_current(*, asset: MediaAsset) -> list[TranscodeJob]:
     """The latest analysis and, per group, the latest job it started (a retry replaces a failed one)."""
-    analysis = asset.transcode_jobs.filter(group="analyse").order_by("-id").first()
+    analysis = transcode_job_latest(asset=asset, group="analyse")
     if analysis is None:
         return []
     latest: dict[str, TranscodeJob] = {}

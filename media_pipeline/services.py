@@ -27,7 +27,7 @@ from .errors import Cancelled, EncodeError, MediaPipelineError
 from .leases import advance, claim, keep_alive, owned, progress_reporter
 from .models import Caption, MediaAsset, Rendition, TranscodeJob
 from .profiles import GROUPS, QUEUE_LIGHT
-from .selectors import asset_progress
+from .selectors import asset_progress, transcode_job_latest
 from .sources import local_copy
 from .steps import StepContext
 
@@ -91,7 +91,7 @@ def media_asset_set_options(*, asset: MediaAsset, options: dict) -> MediaAsset:
     with transaction.atomic():
         asset.save(update_fields=["options"])
         for group in analysis.groups_for(asset=asset):
-            if _latest(asset, group) is None or group in analysis.OPTION_GROUPS:
+            if transcode_job_latest(asset=asset, group=group) is None or group in analysis.OPTION_GROUPS:
                 _rerun_group(asset, group)
     return asset
 
@@ -99,10 +99,10 @@ def media_asset_set_options(*, asset: MediaAsset, options: dict) -> MediaAsset:
 def _rerun_group(asset: MediaAsset, group: str) -> None:
     """Run a group again with the asset's new captions or options, once the asset is analysed. A queued job
     of the group will read them when it starts; a running one is working from the old ones: cancel it."""
-    analysed = _latest(asset, ANALYSE)
+    analysed = transcode_job_latest(asset=asset, group=ANALYSE)
     if analysed is None or analysed.state != State.DONE:
         return  # the analysis fans out with whatever the asset has by then
-    current = _latest(asset, group)
+    current = transcode_job_latest(asset=asset, group=group)
     if current is not None and current.state == State.QUEUED:
         return
     if current is not None and current.state in TranscodeJob.ACTIVE_STATES:
@@ -143,13 +143,9 @@ def _digest(file: File) -> tuple[str, int]:
 def _asset_in_use(*, sha256: str) -> MediaAsset | None:
     # Reuse only an asset that is ready or on its way; a failed one deserves a fresh try.
     for asset in MediaAsset.objects.filter(sha256=sha256).exclude(state=MediaAsset.State.FAILED).order_by("-id"):
-        if _latest(asset, ANALYSE) is not None:
+        if transcode_job_latest(asset=asset, group=ANALYSE) is not None:
             return asset
     return None
-
-
-def _latest(asset: MediaAsset, group: str) -> TranscodeJob | None:
-    return asset.transcode_jobs.filter(group=group).order_by("-id").first()
 
 
 def _base_name(file: File) -> str:

@@ -6,17 +6,16 @@ that then fail on it (set-top boxes are strict), so it fails the job instead. Ch
 ``m3u8`` and ``ebur128`` report; the comparisons are pure functions so they are tested on recorded output.
 """
 
-import re
 import tempfile
 from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
 
-import ffmpeg
 import m3u8
 from django.utils.translation import gettext as _
 
 from .errors import ProbeError, VerifyError
+from .loudness import loudness_check_command, parse_ebur128_summary
 from .playlists import is_plain_file_name
 from .probe import INTERLACED_FIELD_ORDERS, ffprobe_json, parse_probe
 from .profiles import AudioEditionProfile, ScreenProfile, TvProfile
@@ -310,11 +309,6 @@ def _load_playlist(path: Path) -> m3u8.M3U8:
 
 # --- Loudness --------------------------------------------------------------------------------------------
 
-EBUR128_INTEGRATED = re.compile(r"^\s*I:\s*(-?(?:inf|[\d.]+))\s*LUFS", re.MULTILINE)
-EBUR128_TRUE_PEAK = re.compile(r"^\s*Peak:\s*(-?(?:inf|[\d.]+))\s*dBFS", re.MULTILINE)
-# ebur128 prints its Summary at "info"; its ten-a-second frame lines are pushed down to "verbose".
-MEASURE_GLOBAL_ARGS = ("-hide_banner", "-nostats", "-loglevel", "info", "-progress", "pipe:1")
-
 
 def verify_loudness(
     *,
@@ -325,28 +319,21 @@ def verify_loudness(
     duration: float = 0.0,
     on_progress: ProgressCallback | None = None,
 ) -> None:
-    """Measure the first audio track with ``ebur128``; raise if off target by more than ``tolerance`` LU or
-    if its true peak is above ``max_true_peak`` dBTP. ``duration`` only scales the progress reports."""
-    result = run_ffmpeg(ebur128_command(source=path), duration=duration, on_progress=on_progress)
+    """Measure the first audio track with ``ebur128`` (``loudness.loudness_check_command``); raise if off
+    target by more than ``tolerance`` LU or if its true peak is above ``max_true_peak`` dBTP. ``duration``
+    only scales the progress reports."""
+    result = run_ffmpeg(loudness_check_command(path=path), duration=duration, on_progress=on_progress)
     check_run(result)
-    integrated, true_peak = parse_ebur128_summary(result.log_tail)
+    integrated, true_peak = ebur128_summary(result.log_tail)
     _raise_mismatches(loudness_problems(integrated, true_peak, target_lufs, max_true_peak, tolerance))
 
 
-def ebur128_command(*, source: Path) -> list[str]:
-    """Decode the first audio track through ``ebur128`` (true peak on) into the null muxer."""
-    measured = ffmpeg.input(str(source))["a:0"].filter("ebur128", peak="true", framelog="verbose")
-    return [*MEASURE_GLOBAL_ARGS, *ffmpeg.output(measured, "-", f="null").get_args()]
-
-
-def parse_ebur128_summary(log: str) -> tuple[float, float]:
-    """(integrated LUFS, true peak dBTP) from the Summary block ebur128 logs at the end (pure)."""
-    # The last Summary: ffmpeg 5.1 also logs an empty one when it sets the filter graph up.
-    summary = log.rpartition("Summary:")[2]
-    integrated, peak = EBUR128_INTEGRATED.search(summary), EBUR128_TRUE_PEAK.search(summary)
-    if "Summary:" not in log or integrated is None or peak is None:
-        raise _failure(_mismatch("ebur128", _("响度测量结果"), _last_line(log) or _("没有输出")))
-    return float(integrated.group(1)), float(peak.group(1))
+def ebur128_summary(log: str) -> tuple[float, float]:
+    """``loudness.parse_ebur128_summary``, but a log without a summary fails the check (pure)."""
+    try:
+        return parse_ebur128_summary(log)
+    except ValueError:
+        raise _failure(_mismatch("ebur128", _("响度测量结果"), _last_line(log) or _("没有输出"))) from None
 
 
 def loudness_problems(

@@ -20,8 +20,8 @@ from media_pipeline.verify import (
     VerifyError,
     audio_expectations,
     compare_facts,
+    ebur128_summary,
     loudness_problems,
-    parse_ebur128_summary,
     playlist_problems,
     top_level_boxes,
     verify_audio_file,
@@ -229,13 +229,13 @@ def test_media_playlist_problems():
 
 def test_ebur128_summary_is_the_last_one():
     """The integrated loudness and true peak come from the final Summary, not the empty one logged at setup."""
-    assert parse_ebur128_summary(EBUR128_LOG) == (-16.2, -1.4)
+    assert ebur128_summary(EBUR128_LOG) == (-16.2, -1.4)
 
 
 def test_ebur128_log_without_summary_is_a_verify_error():
     """If ebur128 printed no Summary the check fails rather than passing unmeasured audio."""
     with pytest.raises(VerifyError) as caught:
-        parse_ebur128_summary("Stream mapping:\nsomething went wrong\n")
+        ebur128_summary("Stream mapping:\nsomething went wrong\n")
     assert "ebur128" in caught.value.reason and "something went wrong" in caught.value.reason
 
 
