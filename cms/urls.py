@@ -5,13 +5,19 @@ from wagtail.admin import urls as wagtailadmin_urls
 from wagtail.contrib.sitemaps.views import sitemap
 from wagtail.documents import urls as wagtaildocs_urls
 
+from cms.api import api
 from cms.views import large_type_toggle
+from library.feed_urls import opds_urlpatterns, podcast_urlpatterns
 from media_pipeline.views import media_file
 
 urlpatterns = [
     path("admin/", include(wagtailadmin_urls)),
     path("documents/", include(wagtaildocs_urls)),
     path("search/", include("search.urls")),
+    path("api/v1/", api.urls),
+    path("opds/", include(opds_urlpatterns)),
+    path("podcasts/", include(podcast_urlpatterns)),
+    path("library-files/", include("library.urls")),
     path("media-pipeline/uploads/", include("media_pipeline.upload_urls")),
     path("media-pipeline/", include("media_pipeline.urls")),
     path("i18n/", include("django.conf.urls.i18n")),

@@ -1,35 +1,120 @@
-"""Reads for the library: what a member may see, and how to play or read it."""
+"""Reads for the library. Who may read or download an item is decided here, and every surface asks these
+(pages, admin previews, the JSON API, OPDS, podcast feeds, signed links, search)."""
 
-from django.db.models import QuerySet
+from datetime import datetime
 
-from .models import LibraryItem, LibraryPage
+from django.db.models import Q, QuerySet
+
+from cms.models import OrgUnit
+
+from .models import LISTED, ItemCredit, ItemList, LibraryItem, LibraryPage
+
+Cursor = tuple[datetime | int, int]  # (published_at or read_count, id) of the last row shown
+
+
+def _unit_and_ancestor_paths(unit: OrgUnit) -> list[str]:
+    step = unit.steplen
+    return [unit.path[:end] for end in range(step, len(unit.path) + 1, step)]
+
+
+def access_q(user) -> Q:
+    """The condition an item's read access must meet for this user (publication is checked separately)."""
+    condition = Q(access=LibraryItem.Access.PUBLIC)
+    if not getattr(user, "is_authenticated", False):
+        return condition
+    condition |= Q(access=LibraryItem.Access.MEMBERS)
+    if user.is_superuser:
+        return condition | Q(access=LibraryItem.Access.UNIT)
+    unit = getattr(user, "org_unit", None) if user.org_unit_id else None
+    if unit is not None:
+        # "A unit and below": the member's own unit or any unit above it in the tree opened the item to them.
+        ancestors = OrgUnit.objects.filter(path__in=_unit_and_ancestor_paths(unit)).values("pk")
+        condition |= Q(access=LibraryItem.Access.UNIT, access_unit__in=ancestors)
+    return condition
 
 
 def items_visible_to(user) -> QuerySet[LibraryItem]:
-    """Published items the user may open: everyone sees public items, signed-in members also members-only."""
-    items = LibraryItem.objects.filter(is_published=True)
-    if not user.is_authenticated:
-        items = items.filter(access=LibraryItem.Access.PUBLIC)
-    return items
+    """Published items the user may open."""
+    return LibraryItem.objects.filter(access_q(user), is_published=True)
 
 
 def item_visible_to(user, item_id: int) -> LibraryItem | None:
-    return items_visible_to(user).select_related("owning_unit", "media_asset", "cover").filter(pk=item_id).first()
+    return (
+        items_visible_to(user)
+        .select_related("owning_unit", "media_asset", "cover", "parent", "document")
+        .filter(pk=item_id)
+        .first()
+    )
+
+
+def item_readable(*, user, item: LibraryItem) -> bool:
+    return items_visible_to(user).filter(pk=item.pk).exists()
+
+
+def item_downloadable(*, user, item: LibraryItem) -> bool:
+    """Download is its own right: never more than reading, and only as far as the item's download setting allows."""
+    if item.download == LibraryItem.Download.NONE:
+        return False
+    if item.download == LibraryItem.Download.MEMBERS and not getattr(user, "is_authenticated", False):
+        return False
+    return item_readable(user=user, item=item)
 
 
 def items_page(
-    *, user, kind: str | None = None, before: tuple[str, int] | None = None, per_page: int = 24
-) -> tuple[list[LibraryItem], tuple[str, int] | None]:
-    """One page of items, newest first, by keyset (stays fast on the last page); returns (items, next cursor)."""
-    items = items_visible_to(user).select_related("owning_unit").order_by("-published_at", "-id")
+    *,
+    user,
+    kind: str | None = None,
+    sort: str = "newest",
+    filters: dict | None = None,
+    before: Cursor | None = None,
+    per_page: int = 24,
+) -> tuple[list[LibraryItem], Cursor | None]:
+    """One page of listed items (standalone items, series, titles), by keyset so the last page is as fast as the
+    first; ``sort`` is "newest" (published_at) or "popular" (read_count). Returns (items, next cursor)."""
+    key = "read_count" if sort == "popular" else "published_at"
+    items = items_visible_to(user).filter(LISTED).select_related("owning_unit", "cover").order_by(f"-{key}", "-id")
     if kind:
         items = items.filter(kind=kind)
+    items = _filtered(items, filters or {})
     if before:
-        published_at, item_id = before
-        items = items.filter(published_at__lte=published_at).exclude(published_at=published_at, id__gte=item_id)
+        value, item_id = before
+        items = items.filter(Q(**{f"{key}__lt": value}) | Q(**{key: value, "id__lt": item_id}))
     rows = list(items[: per_page + 1])
-    next_cursor = (rows[per_page - 1].published_at.isoformat(), rows[per_page - 1].pk) if len(rows) > per_page else None
+    next_cursor = (getattr(rows[per_page - 1], key), rows[per_page - 1].pk) if len(rows) > per_page else None
     return rows[:per_page], next_cursor
+
+
+def _filtered(items: QuerySet, filters: dict) -> QuerySet:
+    """Browse filters: clc (a class and everything under it), year, unit (owning unit id), tag (slug)."""
+    if filters.get("clc"):
+        items = items.filter(clc__startswith=filters["clc"])
+    if filters.get("year"):
+        items = items.filter(year=filters["year"])
+    if filters.get("unit"):
+        items = items.filter(owning_unit_id=filters["unit"])
+    if filters.get("tag"):
+        items = items.filter(tagged_items__tag__slug=filters["tag"])
+    return items
+
+
+def item_children(*, user, item: LibraryItem) -> QuerySet[LibraryItem]:
+    """Episodes of a series, issues of a title, articles of an issue, in order."""
+    return items_visible_to(user).filter(parent=item).order_by("position", "id")
+
+
+def items_by_creator(*, user, name: str) -> QuerySet[LibraryItem]:
+    ids = ItemCredit.objects.filter(name=name).values("item_id")
+    return items_visible_to(user).filter(pk__in=ids).order_by("-published_at", "-id")
+
+
+def item_list_get(*, slug: str) -> ItemList | None:
+    return ItemList.objects.filter(slug=slug, is_published=True).first()
+
+
+def item_list_items(*, user, item_list: ItemList) -> list[LibraryItem]:
+    visible = items_visible_to(user)
+    entries = item_list.entries.filter(item__in=visible).select_related("item", "item__cover").order_by("sort_order")
+    return [entry.item for entry in entries]
 
 
 def library_page() -> LibraryPage | None:

@@ -1,4 +1,7 @@
-"""Writes for library items. Media files go to the media pipeline; search hears of changes through its outbox."""
+"""Writes for library items. Media and document files go to the media pipeline; search hears of changes through
+its outbox; browse counts are refreshed in the background after a change."""
+
+from collections.abc import Iterable
 
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
@@ -11,7 +14,9 @@ from media_pipeline.services import (
 )
 from media_pipeline.uploads import upload_release
 
-from .models import LibraryItem
+from .models import ItemCredit, LibraryItem
+
+CREDIT_SEPARATOR = "；"
 
 
 def library_item_save(
@@ -22,11 +27,20 @@ def library_item_save(
     captions: UploadedFile | None = None,
     media_options: dict | None = None,
     upload_id=None,
+    credits: list[tuple[str, str]] | None = None,
+    edited_fields: Iterable[str] = (),
 ) -> LibraryItem:
-    """Save an item an editor created or changed; a new upload starts (or restarts) the media pipeline,
-    new captions or media choices (public screens, portrait fill) re-run the renditions that use them."""
+    """Save an item an editor created or changed.
+
+    A new upload starts (or restarts) the media pipeline; a newly chosen document (PDF/EPUB) becomes the item's
+    document asset, so the pipeline makes its pages, contents and text; new captions or media choices re-run the
+    renditions that use them. ``edited_fields`` (the form's changed fields) are remembered so that a re-import
+    keeps what the editor wrote."""
     if item._state.adding and item.created_by_id is None:
         item.created_by = user if user and user.is_authenticated else None
+    item.year = item_year(item)
+    if not item._state.adding:
+        item.edited_fields = sorted(set(item.edited_fields) | set(edited_fields))
     with transaction.atomic():
         if upload is not None:
             try:
@@ -35,12 +49,62 @@ def library_item_save(
                 upload.close()
             if upload_id is not None:
                 upload_release(upload_id=upload_id)  # the resumable upload's leftovers, after commit
+        elif item.document_id and _document_changed(item):
+            item.media_asset = _asset_for_document(item=item, user=user)
         item.save()  # search's outbox hears of it through the registry's post_save handler
+        if credits is not None:
+            library_item_credits_set(item=item, credits=credits)
         if item.media_asset is not None and media_options is not None:
             media_asset_set_options(asset=item.media_asset, options=media_options)
         if item.media_asset is not None and captions is not None:
             caption_attach(asset=item.media_asset, file=captions)
+        library_changed()
     return item
+
+
+def item_year(item: LibraryItem) -> int | None:
+    """The year browse lists file an item under: its publication date, else when it went on the site."""
+    if item.issued:
+        return item.issued.year
+    return item.published_at.year if item.published_at else None
+
+
+def credits_display(credits: Iterable[tuple[str, str]]) -> str:
+    """ "曹雪芹 著；高鹗 续": names with their role's short label, the way a catalogue card prints them."""
+    labels = dict(ItemCredit.Role.choices)
+    parts = []
+    for name, role in credits:
+        label = labels.get(role, "")
+        parts.append(f"{name} {label}" if role != ItemCredit.Role.OTHER and label else name)
+    return CREDIT_SEPARATOR.join(parts)[:255]
+
+
+def library_item_credits_set(*, item: LibraryItem, credits: list[tuple[str, str]]) -> None:
+    """Replace an item's creators (name, role) in order and rewrite its display copy."""
+    credits = [(name.strip(), role or ItemCredit.Role.AUTHOR) for name, role in credits if name and name.strip()]
+    with transaction.atomic():
+        item.credits.all().delete()
+        ItemCredit.objects.bulk_create(
+            ItemCredit(item=item, name=name[:100], role=role, position=index)
+            for index, (name, role) in enumerate(credits)
+        )
+        display = credits_display(credits)
+        if display != item.creators:
+            item.creators = display
+            item.save(update_fields=["creators", "updated_at"])
+
+
+def _document_changed(item: LibraryItem) -> bool:
+    if item._state.adding or item.media_asset_id is None:
+        return True
+    previous = LibraryItem.objects.filter(pk=item.pk).values_list("document_id", flat=True).first()
+    return previous != item.document_id
+
+
+def _asset_for_document(*, item: LibraryItem, user):
+    uploader = user if user and user.is_authenticated else None
+    with item.document.file.open("rb") as handle:
+        return media_asset_create(file=handle, uploaded_by=uploader)
 
 
 def _asset_for_upload(*, item: LibraryItem, upload: UploadedFile, user):
@@ -56,3 +120,12 @@ def _asset_for_upload(*, item: LibraryItem, upload: UploadedFile, user):
 @transaction.atomic
 def library_item_delete(*, item: LibraryItem) -> None:
     item.delete()
+    library_changed()
+
+
+def library_changed() -> None:
+    """Browse counts are stale after a change: refresh them in the background once the change is committed
+    (several changes in a row share one refresh; see facets.facet_counts_refresh_soon)."""
+    from .facets import facet_counts_refresh_soon
+
+    transaction.on_commit(facet_counts_refresh_soon)

@@ -1,4 +1,4 @@
-"""Member-facing library pages, served through LibraryPage's routes."""
+"""Member-facing browse pages, served through LibraryPage's routes (OWNER: browse helper)."""
 
 from datetime import datetime
 
@@ -7,7 +7,6 @@ from django.template.response import TemplateResponse
 
 from . import selectors
 from .models import LibraryItem
-from .playback import item_playback
 
 
 def _parse_cursor(raw: str | None) -> tuple[datetime, int] | None:
@@ -30,14 +29,14 @@ def item_list(request, *, page):
         "items": items,
         "kinds": LibraryItem.Kind.choices,
         "current_kind": kind,
-        "next_cursor": f"{next_cursor[0]}_{next_cursor[1]}" if next_cursor else "",
+        "next_cursor": f"{next_cursor[0].isoformat()}_{next_cursor[1]}" if next_cursor else "",
     }
     return TemplateResponse(request, "library/item_list.html", context)
 
 
-def item_detail(request, *, page, item_id):
-    item = selectors.item_visible_to(request.user, item_id)
-    if item is None:
-        raise Http404
-    context = {"page": page, "item": item, "playback": item_playback(item)}
-    return TemplateResponse(request, "library/item_detail.html", context)
+def creator_items(request, *, page, name):
+    raise Http404
+
+
+def item_list_detail(request, *, page, slug):
+    raise Http404

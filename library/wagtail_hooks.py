@@ -103,3 +103,7 @@ class LibraryItemViewSet(ModelViewSet):
 @hooks.register("register_admin_viewset")
 def register_library_viewset():
     return LibraryItemViewSet("library_items")
+
+
+# The import screen registers its own admin URLs and menu item (library/import_admin.py).
+from . import import_admin  # noqa: E402, F401

@@ -15,6 +15,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
+from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_GET
 from django.views.static import serve
 
@@ -147,4 +148,7 @@ def media_file(request: HttpRequest, path: str) -> HttpResponse:
     response["Content-Type"] = object_parameters(path)["ContentType"]
     if is_protected(path):
         response["Cache-Control"] = f"private, max-age={URL_GRANULARITY_SECONDS}"
+    if request.GET.get("dl"):
+        # A download link (library.links.asset_download_url): the browser saves the file under this name.
+        response["Content-Disposition"] = content_disposition_header(True, request.GET["dl"][:200])
     return ranged_response(request, Path(settings.MEDIA_ROOT) / path, response)

@@ -1,0 +1,18 @@
+"""Background work for the library: thin tasks that take ids and call a service."""
+
+from django_tasks import task
+
+
+@task(queue_name="default")
+def facet_counts_refresh_task() -> None:
+    from .facets import facet_counts_refresh
+
+    facet_counts_refresh()
+
+
+@task(queue_name="default")
+def import_batch_run_task(batch_id: int, path: str) -> None:
+    """Run an import an editor started in the admin (the file was saved at ``path``)."""
+    from .importing import import_batch_run_saved
+
+    import_batch_run_saved(batch_id=batch_id, path=path)
