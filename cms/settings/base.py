@@ -137,6 +137,10 @@ STATICFILES_DIRS = [
     # JavaScript from the npm registry is served straight from node_modules: nothing vendored is committed.
     ("vendor/hls.js", BASE_DIR / "node_modules" / "hls.js" / "dist"),
     ("vendor/tus-js-client", BASE_DIR / "node_modules" / "tus-js-client" / "dist"),
+    # Readers: pdf.js's legacy build (older phones and TVs too) and foliate-js (EPUB; ES modules, zip.js vendored).
+    # (pdf.js: legacy/build/pdf.mjs, its worker, and cmaps/ + standard_fonts/ for Chinese PDFs without embedded fonts.)
+    ("vendor/pdfjs-dist", BASE_DIR / "node_modules" / "pdfjs-dist"),
+    ("vendor/foliate-js", BASE_DIR / "node_modules" / "foliate-js"),
 ]
 S3_BUCKET = os.environ.get("S3_BUCKET", "")
 STORAGES = {
