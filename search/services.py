@@ -37,6 +37,15 @@ def search_document_changed(*, instance: models.Model) -> OutboxEntry:
     return _record(doc_id=registry.doc_id_for(instance), op=OutboxEntry.Op.UPSERT)
 
 
+def search_documents_changed(*, model_label: str, pks) -> int:
+    """Record many changed objects at once (bulk imports, which send no post_save), in the caller's transaction."""
+    entries = [OutboxEntry(doc_id=registry.make_doc_id(model_label, pk), op=OutboxEntry.Op.UPSERT) for pk in pks]
+    OutboxEntry.objects.bulk_create(entries, batch_size=1000)
+    if entries:
+        transaction.on_commit(_enqueue_drain, robust=True)
+    return len(entries)
+
+
 def search_document_removed(*, model_label: str, pk) -> OutboxEntry:
     """Record that an object is gone, in the caller's transaction."""
     return _record(doc_id=registry.make_doc_id(model_label, pk), op=OutboxEntry.Op.DELETE)
