@@ -5,6 +5,10 @@ connection each, uncached) and its number of database queries, with an empty lib
 
 - the list page (``/library/``), its first page and a deep page (the keyset cursor of the last page, built from
   the oldest items, as ``?before=<published_at>_<id>``; with an empty library a cursor in the past);
+- the list sorted by 最热 at its last page (``?sort=popular&before=<read_count>_<id>`` of the least-read items),
+  and a filtered list (``?kind=ebook&clc=D&year=<the most common e-book year>``);
+- a creator's page (``/library/creator/<name>/``, the most credited name; with an empty library a name with no
+  items) and a curated list (``/library/list/bench-picks/``, 24 random public items; empty with no items);
 - an item page (``/library/item/<id>/``, random public items; with an empty library, the one item added after
   the empty list was measured: there is no item page without an item);
 - the admin item list (``/admin/library_items/``, signed in as the demo superuser), first and last page.
@@ -183,10 +187,67 @@ def deep_cursor() -> str:
     return cursor_param(*rows[PER_PAGE])
 
 
+def popular_deep_cursor() -> str:
+    """The 最热 list's last page: the cursor of the (PER_PAGE + 1)-th least-read item an anonymous visitor sees."""
+    from django.contrib.auth.models import AnonymousUser
+
+    from library.models import LISTED
+    from library.selectors import items_visible_to
+
+    least = items_visible_to(AnonymousUser()).filter(LISTED).order_by("read_count", "id")
+    rows = list(least.values_list("read_count", "id")[: PER_PAGE + 1])
+    return quote("{}_{}".format(*rows[PER_PAGE])) if len(rows) > PER_PAGE else "0_1"
+
+
+def filtered_query() -> str:
+    """E-books under class D in their most common year (this year when there are none)."""
+    from django.db.models import Count
+    from django.utils import timezone
+
+    from library.models import LibraryItem
+
+    years = LibraryItem.objects.filter(kind="ebook", clc__startswith="D", parent__isnull=True).values("year")
+    top = years.annotate(n=Count("id")).order_by("-n").first()
+    return f"kind=ebook&clc=D&year={top['year'] if top else timezone.now().year}"
+
+
+def busiest_creator() -> str:
+    from django.db.models import Count
+
+    from library.models import ItemCredit
+
+    top = ItemCredit.objects.values("name").annotate(n=Count("id")).order_by("-n").first()
+    return top["name"] if top else "王国华"
+
+
+def curated_list_fill() -> None:
+    """The curated list the benchmark reads: PER_PAGE random public listed items (none in an empty library)."""
+    from django.contrib.auth.models import AnonymousUser
+
+    from cms.models import OrgUnit
+    from library.models import LISTED, ItemList, ItemListEntry
+    from library.selectors import items_visible_to
+
+    unit = OrgUnit.objects.order_by("path").first()
+    item_list, _created = ItemList.objects.get_or_create(
+        slug="bench-picks", defaults={"title": "本月推荐", "owning_unit": unit, "kind": ItemList.Kind.CURATED}
+    )
+    item_list.entries.all().delete()
+    picks = items_visible_to(AnonymousUser()).filter(LISTED).order_by("?").values_list("pk", flat=True)[:PER_PAGE]
+    ItemListEntry.objects.bulk_create(
+        ItemListEntry(list=item_list, item_id=pk, sort_order=n) for n, pk in enumerate(picks)
+    )
+
+
 def list_pages() -> list[Page]:
+    curated_list_fill()
     return [
         Page("list, page 1", "/library/", "list"),
         Page("list, last page", f"/library/?before={deep_cursor()}", "list"),
+        Page("list, popular last page", f"/library/?sort=popular&before={popular_deep_cursor()}", "list"),
+        Page("list, filtered", f"/library/?{filtered_query()}", "list"),
+        Page("creator page", f"/library/creator/{quote(busiest_creator())}/", "list"),
+        Page("curated list", "/library/list/bench-picks/", "list"),
     ]
 
 
@@ -329,9 +390,12 @@ def report(empty: dict[str, Measured], full: dict[str, Measured], *, items: int)
             f"{'/'.join(map(str, after.queries)):<5}  p95 < {aim} ms: {'met' if met else 'NOT met'}"
         )
     for name, phase in (("0 items", empty), (f"{items} items", full)):
-        counts = sorted({c for label in phase if label.startswith("list") for c in phase[label].queries})
+        # Page 1 alone also looks up 本月推荐; the deep pages, sorted or filtered, must all cost the same.
+        deep = [label for label in phase if label.startswith("list") and label != "list, page 1"]
+        counts = sorted({c for label in deep for c in phase[label].queries})
         fixed = "the same on every page" if len(counts) == 1 else "NOT the same on every page"
-        print(f"list page queries at {name}, page 1 and the last page: {counts} ({fixed})")
+        first = phase["list, page 1"].queries if "list, page 1" in phase else []
+        print(f"list page queries at {name}: page 1 {first}, deep/sorted/filtered pages {counts} ({fixed})")
     for label, after in full.items():
         if after.repeated[1] > 2:
             print(f"{label}: one query shape runs {after.repeated[1]} times (one per row?): {after.repeated[0][:300]}")

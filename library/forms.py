@@ -1,8 +1,13 @@
-"""The editor's item form: the model's fields plus the media file to upload."""
+"""The editor's item form: the whole shared description, the serial tree, access and rights, credits as one line,
+plus the media file to upload (with its captions and public-screen options)."""
+
+import re
 
 from django import forms
 from django.conf import settings
+from django.core.validators import MaxLengthValidator
 from django.template.defaultfilters import filesizeformat
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from wagtail.admin.forms import WagtailAdminModelForm
 
@@ -10,9 +15,63 @@ from cms.selectors import units_managed_by
 from media_pipeline.upload_widget import ResumableFileInput
 from media_pipeline.uploads import upload_take
 
+from .admin_choosers import parent_chooser_widget
+from .admin_credits import credits_format, credits_parse
+from .admin_selectors import PARENT_ROLES, child_role, items_choosable_by, parents_managed_by
+from .clc import CLC_CHOICES, clc_validate
+from .identifiers import cn_serial_normalise, isbn_normalise, issn_normalise
 from .models import LibraryItem
 
 MEDIA_KINDS = {LibraryItem.Kind.VIDEO, LibraryItem.Kind.AUDIO}
+CHILD_ROLES = {LibraryItem.Role.EPISODE, LibraryItem.Role.ISSUE, LibraryItem.Role.ARTICLE}
+# Form fields that are not the item's own: they never go into edited_fields.
+# Fields an editor may leave empty: the model's default applies (single item, position 0, Chinese, no download).
+DEFAULTED_FIELDS = ("role", "position", "language", "download")
+PASTED_LENGTHS = {"isbn": 32, "issn": 24, "cn_serial": 32, "clc": 64}
+NOT_ITEM_FIELDS = {"upload", "upload_id", "captions", "public_screens", "portrait_fill", "focal_x"}
+
+
+class ClcInput(forms.TextInput):
+    """Free entry (finer codes such as D261.4 are fine) with the scheme's classes offered as suggestions."""
+
+    def render(self, name, value, attrs=None, renderer=None):
+        attrs = {**(attrs or {}), "list": "clc-choices"}
+        options = format_html_join("", '<option value="{}">{}</option>', CLC_CHOICES)
+        return format_html(
+            '{}<datalist id="clc-choices">{}</datalist>', super().render(name, value, attrs, renderer), options
+        )
+
+
+def _item_ids(value) -> list[str]:
+    if isinstance(value, str):
+        return [part for part in re.split(r"[\s,，、]+", value) if part]
+    return [str(getattr(v, "pk", v)) for v in value or ()]
+
+
+class ItemIdsInput(forms.TextInput):
+    """Item numbers separated by commas, with the chosen items' titles listed under the box (one query)."""
+
+    def format_value(self, value):
+        return ", ".join(_item_ids(value)) or None
+
+    def render(self, name, value, attrs=None, renderer=None):
+        ids = [int(pk) for pk in _item_ids(value) if pk.isdigit()]
+        titles = LibraryItem.objects.filter(pk__in=ids).values_list("pk", "title") if ids else []
+        listed = format_html_join("", "<li>{}：{}</li>", titles)
+        return format_html('{}<ul class="help">{}</ul>', super().render(name, value, attrs, renderer), listed)
+
+
+class ItemIdsField(forms.ModelMultipleChoiceField):
+    widget = ItemIdsInput
+
+    def clean(self, value):
+        parts = _item_ids(value)
+        if any(not part.isdigit() for part in parts):
+            raise forms.ValidationError(_("请填写条目编号，用逗号分隔。"))
+        return super().clean(parts)
+
+    def has_changed(self, initial, data):
+        return set(_item_ids(initial)) != set(_item_ids(data))
 
 
 class LibraryItemForm(WagtailAdminModelForm):
@@ -53,28 +112,73 @@ class LibraryItemForm(WagtailAdminModelForm):
         help_text=_("按焦点裁切时，画面中最重要的位置：0 为最左，50 为正中，100 为最右。"),
     )
 
+    credits = forms.CharField(
+        label=_("作者"),
+        required=False,
+        max_length=1000,
+        help_text=_(
+            "每位一项：姓名:责任方式，用“；”隔开，如“曹雪芹:著；高鹗:编”。责任方式可用：著、编、译、注、播讲、主讲、导演、绘、其他；不写则为“著”。"
+        ),
+    )
+    related_items = ItemIdsField(
+        label=_("相关条目"),
+        queryset=LibraryItem.objects.none(),
+        required=False,
+        help_text=_("填写相关条目的编号（在条目列表或选择器中可见），用逗号分隔。"),
+    )
+
     class Meta:
         model = LibraryItem
         fields = [
             "kind",
+            "role",
+            "parent",
+            "position",
+            "number",
             "title",
             "subtitle",
             "summary",
             "body",
-            "creators",
+            "publisher",
+            "issued",
+            "language",
+            "isbn",
+            "issn",
+            "cn_serial",
+            "clc",
+            "tags",
             "owning_unit",
             "access",
+            "access_unit",
+            "download",
+            "rights_note",
             "cover",
             "document",
+            "related_items",
             "published_at",
             "is_published",
         ]
+        widgets = {"clc": ClcInput}
 
     def __init__(self, *args, for_user=None, **kwargs):
         super().__init__(*args, for_user=for_user, **kwargs)
+        self.fields["parent"].widget = parent_chooser_widget()
+        for name in DEFAULTED_FIELDS:
+            self.fields[name].required = False
+        for name, length in PASTED_LENGTHS.items():
+            # Pasted identifiers carry labels, dashes and spaces ("ISBN 978-7-…"); the stored form is shorter.
+            field = self.fields[name]
+            field.validators = [v for v in field.validators if not isinstance(v, MaxLengthValidator)]
+            field.max_length, field.widget.attrs["maxlength"] = length, str(length)
         if for_user is not None:
-            # Editors file items only under their own part of the organisation tree.
-            self.fields["owning_unit"].queryset = units_managed_by(for_user).order_by("path")
+            # Editors file items only under their own part of the organisation tree, and open them only to it.
+            units = units_managed_by(for_user).order_by("path")
+            self.fields["owning_unit"].queryset = units
+            self.fields["access_unit"].queryset = units
+            self.fields["parent"].queryset = parents_managed_by(for_user)
+            self.fields["related_items"].queryset = items_choosable_by(for_user)
+        if self.instance.pk:
+            self.initial.setdefault("credits", credits_format(self.instance.credits.all()))
         asset = self.instance.media_asset if self.instance.media_asset_id else None
         if asset is not None:
             self.initial.setdefault("public_screens", "screens" in asset.options.get("groups", []))
@@ -99,8 +203,39 @@ class LibraryItemForm(WagtailAdminModelForm):
             raise forms.ValidationError(_("文件太大，最大允许 %(limit)s。") % {"limit": limit})
         return upload
 
+    def clean_isbn(self):
+        return self._identifier("isbn", isbn_normalise)
+
+    def clean_issn(self):
+        return self._identifier("issn", issn_normalise)
+
+    def clean_cn_serial(self):
+        return self._identifier("cn_serial", cn_serial_normalise)
+
+    def clean_clc(self):
+        return self._identifier("clc", clc_validate)
+
+    def _identifier(self, name, normalise):
+        value = (self.cleaned_data.get(name) or "").strip()
+        return normalise(value) if value else ""
+
+    def clean_credits(self):
+        return credits_parse(self.cleaned_data.get("credits") or "")
+
+    def credits_list(self) -> list[tuple[str, str]] | None:
+        """The credits to store, or None when the editor left them as they were (imported rows stay untouched)."""
+        return self.cleaned_data["credits"] if "credits" in self.changed_data or not self.instance.pk else None
+
+    def edited_fields(self) -> list[str]:
+        return [name for name in self.changed_data if name not in NOT_ITEM_FIELDS]
+
     def clean(self):
         cleaned = super().clean()
+        for name in DEFAULTED_FIELDS:
+            if cleaned.get(name) in (None, "") and name not in self.errors:
+                cleaned[name] = LibraryItem._meta.get_field(name).get_default()
+        self._check_access(cleaned)
+        self._check_tree(cleaned)
         self._take_resumable_upload(cleaned)
         if cleaned.get("upload") and cleaned.get("kind") not in MEDIA_KINDS:
             self.add_error("upload", _("只有“视频”或“音频”类型的条目可以上传音视频文件。"))
@@ -136,3 +271,33 @@ class LibraryItemForm(WagtailAdminModelForm):
             self.add_error(
                 None, _("这个音视频文件也用于其他单位的条目，字幕和公共屏幕选项需由管理这些单位的编辑修改。")
             )
+
+    def _check_access(self, cleaned):
+        if cleaned.get("access") == LibraryItem.Access.UNIT:
+            if not cleaned.get("access_unit") and "access_unit" not in self.errors:
+                self.add_error("access_unit", _("阅读权限为“指定单位及下级”时，请选择可阅读的单位。"))
+        else:
+            cleaned["access_unit"] = None
+
+    def _check_tree(self, cleaned):
+        """A child sits under a parent of its own kind and the right level: episodes under a series, issues under a
+        periodical or newspaper title, articles under an issue; standalone items and series have no parent."""
+        role, parent, kind = cleaned.get("role"), cleaned.get("parent"), cleaned.get("kind")
+        if role in CHILD_ROLES and parent is None and "parent" not in self.errors:
+            self.add_error("parent", _("单集、期和文章需要选择所属的系列或期。"))
+        if parent is None:
+            return
+        if role not in CHILD_ROLES:
+            self.add_error("parent", _("单件和系列不能放在其他条目下面；请把层级改为单集、期或文章。"))
+        elif parent.kind != kind:
+            self.add_error(
+                "parent", _("所属系列/期的类型（%(kind)s）与本条目不同。") % {"kind": parent.get_kind_display()}
+            )
+        elif parent.role not in PARENT_ROLES or child_role(parent) != role:
+            self.add_error(
+                "parent",
+                _("“%(parent)s”下面不能放“%(role)s”。")
+                % {"parent": parent, "role": dict(LibraryItem.Role.choices)[role]},
+            )
+        elif self.instance.pk and parent.pk == self.instance.pk:
+            self.add_error("parent", _("条目不能放在自己下面。"))

@@ -196,6 +196,7 @@ class ItemCredit(models.Model):
         EDITOR = "editor", _("编")
         TRANSLATOR = "translator", _("译")
         ANNOTATOR = "annotator", _("注")
+        CONTINUATOR = "continuator", _("续")
         NARRATOR = "narrator", _("播讲")
         PRESENTER = "presenter", _("主讲")
         DIRECTOR = "director", _("导演")
@@ -295,6 +296,7 @@ class ItemList(ClusterableModel):
 
 
 class ItemListEntry(models.Model):
+    sort_order_field = "sort_order"  # Wagtail's InlinePanel orders entries by it
     list = ParentalKey(ItemList, on_delete=models.CASCADE, related_name="entries")
     item = models.ForeignKey(LibraryItem, verbose_name=_("条目"), on_delete=models.CASCADE, related_name="+")
     note = models.CharField(_("推荐语"), max_length=255, blank=True)

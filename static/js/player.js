@@ -1,42 +1,49 @@
 // Plays a library video: hls.js where Media Source Extensions exist, the browser's own HLS (Safari, iOS) elsewhere.
 // The element's data-state ("loading", "playing", "error") lets people's tools and our browser tests see progress.
+// Around it: a quality menu, captions on/off (the HLS master's subtitle track), playback speed, resume where the
+// member stopped (on any device through progress.js when signed in, else on this device), and the next episode.
 (function () {
   "use strict";
   var video = document.getElementById("player");
   if (!video) return;
   var src = video.dataset.src;
+  var itemId = parseInt(video.dataset.item, 10);
   var resumeKey = "lh-resume-" + video.dataset.item;
+  var hls = null;
   video.dataset.state = "loading";
 
   video.addEventListener("playing", function () { video.dataset.state = "playing"; });
-  video.addEventListener("timeupdate", function () {
-    if (video.currentTime > 1) localStorage.setItem(resumeKey, String(Math.floor(video.currentTime)));
-  });
-  video.addEventListener("loadedmetadata", function () {
-    var saved = parseInt(localStorage.getItem(resumeKey) || "0", 10);
-    if (saved > 0 && saved < video.duration - 5) video.currentTime = saved;
-  });
 
   if (window.Hls && window.Hls.isSupported()) {
-    var hls = new window.Hls({ capLevelToPlayerSize: true });
+    hls = new window.Hls({ capLevelToPlayerSize: true, subtitleDisplay: false });
     hls.on(window.Hls.Events.ERROR, function (_event, data) {
       if (data.fatal) video.dataset.state = "error";
     });
     hls.on(window.Hls.Events.MANIFEST_PARSED, function () { qualityMenu(hls); });
+    hls.on(window.Hls.Events.SUBTITLE_TRACKS_UPDATED, function () { captionsToggle(); });
     hls.on(window.Hls.Events.LEVEL_SWITCHED, function (_event, data) { video.dataset.level = String(data.level); });
     hls.loadSource(src);
     hls.attachMedia(video);
   } else if (video.canPlayType("application/vnd.apple.mpegurl")) {
     video.src = src;
+    video.textTracks.addEventListener("addtrack", captionsToggle);
   } else {
     video.dataset.state = "error";
+  }
+
+  function show(id) {
+    var control = document.getElementById(id);
+    if (control) control.closest(".control").hidden = false;
+    var bar = video.closest(".player").querySelector(".player-controls");
+    if (bar) bar.hidden = false;
+    return control;
   }
 
   // A quality menu for people on weak or metered networks: "自动" lets hls.js choose; a rung (or the
   // audio-only rung, which saves most data) stays chosen until changed.
   function qualityMenu(hls) {
     var select = document.getElementById("quality");
-    if (!select || hls.levels.length < 2) return;
+    if (!select || hls.levels.length < 2 || select.options.length) return;
     select.add(new Option(select.dataset.autoLabel, "-1"));
     hls.levels.forEach(function (level, index) {
       var label = level.height ? level.height + "p" : select.dataset.audioLabel;
@@ -46,6 +53,77 @@
     select.addEventListener("change", function () {
       hls.currentLevel = parseInt(select.value, 10); // switches now, at the next segment boundary
     });
-    select.closest(".player-controls").hidden = false;
+    show("quality");
   }
+
+  // Captions: one button, on or off. hls.js fetches the subtitle segments only while they are shown.
+  function captionsToggle() {
+    var button = document.getElementById("captions");
+    var count = hls ? hls.subtitleTracks.length : video.textTracks.length;
+    if (!button || !count || !button.closest(".control").hidden) return;
+    function set(on) {
+      if (hls) {
+        hls.subtitleTrack = on ? 0 : -1;
+        hls.subtitleDisplay = on;
+      } else {
+        for (var i = 0; i < video.textTracks.length; i++) video.textTracks[i].mode = on && i === 0 ? "showing" : "disabled";
+      }
+      button.setAttribute("aria-pressed", on ? "true" : "false");
+      button.textContent = on ? button.dataset.onLabel : button.dataset.offLabel;
+    }
+    button.addEventListener("click", function () { set(button.getAttribute("aria-pressed") !== "true"); });
+    set(button.dataset.default === "on");
+    show("captions");
+  }
+
+  var speed = document.getElementById("speed");
+  if (speed) {
+    speed.addEventListener("change", function () { video.playbackRate = parseFloat(speed.value) || 1; });
+    // Keep the chosen speed across episodes: the browser resets it when a new source loads.
+    video.addEventListener("loadedmetadata", function () { video.playbackRate = parseFloat(speed.value) || 1; });
+  }
+
+  // Resume: the saved position from the server when signed in (another device may be ahead), else this
+  // device's own. A position within the last few seconds means the member finished: start again.
+  var saved = window.LighthouseProgress
+    ? window.LighthouseProgress.start({ itemId: itemId, getState: state })
+    : Promise.resolve({ position: parseFloat(localStorage.getItem(resumeKey) || "0") });
+  function resume(progress) {
+    var at = progress && !progress.completed ? parseFloat(progress.position) || 0 : 0;
+    if (at > 1 && (!video.duration || at < video.duration - 5)) video.currentTime = at;
+  }
+  Promise.resolve(saved).catch(function () { return null; }).then(function (progress) {
+    if (video.readyState >= 1) resume(progress);
+    else video.addEventListener("loadedmetadata", function () { resume(progress); }, { once: true });
+  });
+  video.addEventListener("timeupdate", function () {
+    if (video.currentTime > 1) {
+      try { localStorage.setItem(resumeKey, String(Math.floor(video.currentTime))); } catch (e) { /* full */ }
+    }
+  });
+
+  function state() {
+    var duration = video.duration || 0;
+    return {
+      position: video.currentTime || 0,
+      locator: "",
+      fraction: duration ? Math.min(1, video.currentTime / duration) : 0,
+      active: !video.paused && !video.ended && video.readyState > 2,
+      completed: duration > 0 && video.currentTime >= duration - 5,
+    };
+  }
+
+  // The next episode of a series starts by itself (it can be switched off, and the choice is remembered).
+  var next = document.getElementById("next-episode");
+  var autoNext = document.getElementById("auto-next");
+  if (autoNext) {
+    autoNext.checked = localStorage.getItem("lh-auto-next") !== "0";
+    autoNext.addEventListener("change", function () {
+      try { localStorage.setItem("lh-auto-next", autoNext.checked ? "1" : "0"); } catch (e) { /* ignore */ }
+    });
+  }
+  video.addEventListener("ended", function () {
+    try { localStorage.removeItem(resumeKey); } catch (e) { /* ignore */ }
+    if (next && (!autoNext || autoNext.checked)) window.location.href = next.href;
+  });
 })();

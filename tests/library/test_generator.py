@@ -10,8 +10,11 @@ from django.core.management import CommandError, call_command
 
 from cms.models import OrgUnit
 from library import generator
+from library.clc import clc_validate
 from library.generator import GeneratorError, library_generate, poetry_poems
-from library.models import LibraryItem
+from library.identifiers import isbn_is_valid, issn_normalise
+from library.models import ArticleArea, FacetCount, ItemCredit, LibraryItem
+from library.services import credits_display
 
 pytestmark = pytest.mark.django_db
 
@@ -59,40 +62,104 @@ def poetry_tgz(tmp_path):
 
 
 def test_synthetic_fills_every_kind_and_level(demo):
-    """600 synthetic items: exactly 600 rows, all six kinds, owners at province, city and county level,
-    Chinese titles and authors, both access levels, unique external ids, dates over about ten years."""
+    """600 synthetic rows: exactly 600, all six kinds and five roles, owners at province, city and county level,
+    Chinese titles and credits, mostly public with some members-only, unique external ids, ten years of dates,
+    issues carrying their number, and browse counts refreshed at the end."""
     assert library_generate(count=600, source="synthetic", seed=7, batch_size=100) == 600
     items = LibraryItem.objects.filter(source=generator.SOURCE)
     assert items.count() == 600
     assert set(items.values_list("kind", flat=True)) == set(LibraryItem.Kind.values)
+    assert set(items.values_list("role", flat=True)) == set(LibraryItem.Role.values)
     levels = set(OrgUnit.objects.filter(library_items__in=items).values_list("level", flat=True))
     assert {"province", "city", "county"} <= levels
     assert all(CJK.search(title) for title in items.values_list("title", flat=True))
-    assert all(CJK.search(creators) for creators in items.values_list("creators", flat=True))
-    assert set(items.values_list("access", flat=True)) == {"public", "members"}
+    assert all(
+        CJK.search(c)
+        for c in items.exclude(role="issue").exclude(kind="newspaper", role="series").values_list("creators", flat=True)
+    )
+    assert {"public", "members"} <= set(items.values_list("access", flat=True))
     assert items.filter(access="public").count() > 400  # mostly public
     ids = list(items.values_list("external_id", flat=True))
     assert len(set(ids)) == 600 and all(i.startswith("synthetic:7:") for i in ids)
     dates = sorted(items.values_list("published_at", flat=True))
     assert (dates[-1] - dates[0]).days > 3000
-    assert items.filter(kind="periodical").exclude(title__contains="期").count() == 0  # serials carry an issue number
+    assert not items.filter(role="issue").exclude(title__contains="期").exclude(kind="newspaper").exists()
+    assert not items.filter(role="issue", kind="newspaper").exclude(number__contains="期").exists()
+    listed = items.filter(parent__isnull=True, is_published=True, access="public")
+    facets = FacetCount.objects.filter(kind="", dimension="kind", audience="public")
+    assert sum(facets.values_list("count", flat=True)) == listed.count()
+
+
+def test_every_role_hangs_together(demo):
+    """Episodes belong to a series of their kind, issues to a title, articles to an issue; e-books carry a valid
+    ISBN, a publisher and a CLC code; credits rows match the display string; newspaper issues have pages whose
+    areas (polygons inside the page) open articles of that issue; listed rows have tags."""
+    library_generate(count=400, source="synthetic", seed=5, batch_size=64)
+    items = LibraryItem.objects.filter(source=generator.SOURCE).select_related("parent")
+    for item in items:
+        if item.role in ("item", "series"):
+            assert item.parent is None and item.tags.exists()
+        else:
+            assert item.parent.kind == item.kind
+            expected = {"episode": "series", "issue": "series", "article": "issue"}[item.role]
+            assert item.parent.role == expected and item.access == item.parent.access
+        if item.clc:
+            assert clc_validate(item.clc) == item.clc
+        credits = list(item.credits.values_list("name", "role"))
+        assert item.creators == credits_display(credits)
+    ebooks = items.filter(kind="ebook", role="item")
+    assert ebooks.exists() and all(
+        isbn_is_valid(isbn) and len(isbn) == 13 for isbn in ebooks.values_list("isbn", flat=True)
+    )
+    assert not ebooks.filter(publisher="").exists() and not ebooks.filter(clc="").exists()
+    assert all(
+        issn_normalise(i) == i for i in items.filter(kind="periodical", role="series").values_list("issn", flat=True)
+    )
+    assert ItemCredit.objects.filter(role="narrator").exists() and ItemCredit.objects.filter(role="presenter").exists()
+    issues = items.filter(kind="newspaper", role="issue")
+    assert issues.exists() and not issues.filter(pages__isnull=True).exists()
+    areas = ArticleArea.objects.select_related("page", "article")
+    assert areas.count() == items.filter(kind="newspaper", role="article").count()
+    for area in areas:
+        assert area.article.parent_id == area.page.issue_id and len(area.points) >= 4
+        assert all(0 <= x <= 1 and 0 <= y <= 1 for x, y in area.points)
+    reads = sorted(items.filter(parent__isnull=True).values_list("read_count", flat=True))
+    assert reads[-1] > 10 * max(reads[len(reads) // 2], 1) and len(set(reads)) < len(reads)  # long tail, ties
+
+
+def test_proportions_are_realistic(demo):
+    """At a few thousand rows each kind's share of rows is near the real library's mix, and most rows are
+    public with a few members-only and unit-only ones."""
+    library_generate(count=3000, source="synthetic", seed=11, batch_size=1000)
+    items = LibraryItem.objects.filter(source=generator.SOURCE)
+    shares = {kind: items.filter(kind=kind).count() / 30 for kind in LibraryItem.Kind.values}
+    targets = {"article": 30, "audio": 28, "ebook": 24, "video": 8, "periodical": 6, "newspaper": 4}
+    assert all(abs(shares[kind] - target) < 5 for kind, target in targets.items()), shares
+    listed = items.filter(parent__isnull=True)
+    assert listed.filter(access="public").count() > 0.8 * listed.count()
+    assert listed.filter(access="unit").exists() and not listed.filter(access="unit", access_unit__isnull=True).exists()
 
 
 def test_rerun_is_idempotent_and_fills_gaps_identically(demo):
-    """A second run adds nothing; a larger count adds only the difference; a deleted item comes back the same."""
+    """A second run adds nothing; a larger count adds only the difference (finishing a group cut short); a
+    deleted item, or a deleted newspaper article with its area, comes back the same."""
     library_generate(count=200, source="synthetic", seed=3, batch_size=64)
     assert library_generate(count=200, source="synthetic", seed=3) == 0
     assert library_generate(count=250, source="synthetic", seed=3, batch_size=64) == 50
     assert LibraryItem.objects.filter(source=generator.SOURCE).count() == 250
-    gone = LibraryItem.objects.get(external_id="synthetic:3:0000123")
-    fields = ("kind", "title", "creators", "body", "owning_unit_id", "access", "published_at")
-    before = {name: getattr(gone, name) for name in fields}
-    gone.delete()
-    assert library_generate(count=250, source="synthetic", seed=3) == 1
-    again = LibraryItem.objects.get(external_id="synthetic:3:0000123")
-    assert {name: getattr(again, name) for name in fields if name != "published_at"} == {
-        name: value for name, value in before.items() if name != "published_at"
-    }
+    assert not LibraryItem.objects.filter(role__in=["episode", "issue", "article"], parent__isnull=True).exists()
+    fields = ("kind", "role", "title", "creators", "body", "owning_unit_id", "access", "isbn", "read_count", "position")
+    for gone in (
+        LibraryItem.objects.filter(source=generator.SOURCE, role="item", kind="ebook").order_by("pk")[3],
+        LibraryItem.objects.filter(source=generator.SOURCE, role="article", kind="newspaper").order_by("pk")[1],
+    ):
+        before = {name: getattr(gone, name) for name in fields} | {"parent": gone.parent_id}
+        points = list(gone.areas.values_list("points", flat=True))
+        gone.delete()
+        assert library_generate(count=250, source="synthetic", seed=3) == 1
+        again = LibraryItem.objects.get(external_id=gone.external_id)
+        assert {name: getattr(again, name) for name in fields} | {"parent": again.parent_id} == before
+        assert list(again.areas.values_list("points", flat=True)) == points
 
 
 def test_other_seed_is_a_separate_set(demo):
@@ -128,13 +195,13 @@ def test_poetry_items_are_simplified_and_cycle(demo, poetry_tgz):
     """Generated from the archive, traditional text is folded to simplified; asking for more items than poems
     starts the poems again, marked as a new round."""
     assert library_generate(count=6, archive=poetry_tgz, batch_size=4) == 6
-    first = LibraryItem.objects.get(external_id="poetry:1:0000000")
-    assert first.body == "秦川雄帝宅，函谷壮皇居。\n绮殿千寻起，离宫百雉余。"
+    first = LibraryItem.objects.get(external_id="poetry:1:0000000")  # the first group is an illustrated article
+    assert "<p>秦川雄帝宅，函谷壮皇居。</p><p>绮殿千寻起，离宫百雉余。</p>" in first.body
     assert first.summary == "秦川雄帝宅，函谷壮皇居。绮殿千寻起，离宫百雉余。"
-    assert first.creators == "太宗皇帝" and first.subtitle == "全唐诗"
+    assert first.creators == "太宗皇帝 著" and first.subtitle == "全唐诗" and first.title == "帝京篇十首 一"
     assert "萬" not in LibraryItem.objects.get(external_id="poetry:1:0000002").body
-    fifth = LibraryItem.objects.get(external_id="poetry:1:0000004")
-    assert fifth.creators == "太宗皇帝" and "第2版" in fifth.subtitle
+    fifth = LibraryItem.objects.get(external_id="poetry:1:0000004")  # an episode: the poem gives its title
+    assert "帝京篇十首 一" in fifth.title and "第2版" in fifth.subtitle
 
 
 def test_unreadable_download_suggests_synthetic(demo, settings, tmp_path, monkeypatch):

@@ -72,8 +72,9 @@ def test_finds_chinese_on_opensearch(opensearch, make_item):
 
 
 def test_highlights_and_ranking_on_opensearch(opensearch, make_item):
-    """Title matches rank first; snippets mark the match and escape HTML."""
-    make_item("农业技术汇编", body="<b>本书</b>讲果树栽培。")
+    """Title matches rank first; snippets mark the match and escape HTML (a rich-text body's markup written as
+    text comes back escaped)."""
+    make_item("农业技术汇编", body="<p>&lt;b&gt;本书&lt;/b&gt;讲果树栽培。</p>")
     make_item("果树栽培手册", body="内容提要")
     _sync(opensearch)
     hits = search_items(query="果树栽培", user=None).hits

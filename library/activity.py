@@ -1,0 +1,256 @@
+"""Member activity in the library: services AND selectors for favourites, history, resume and honest study time
+(OWNER: API/activity helper). Writes and reads live together here because they share one small vocabulary
+(a member's progress rows and their keyset cursors); every access decision still goes through library.selectors.
+
+Honest study time: a client sends a heartbeat every ``HEARTBEAT_SECONDS`` only while playback really runs or the
+reader is really reading, saying how many seconds were active since its previous beat. The server never believes
+more than the wall clock allows: a beat is credited at most the time since this member's previous beat for ANY
+item (plus a little grace for network jitter), and never more than ``MAX_CREDIT_SECONDS``. So two tabs or two
+devices at once share one clock instead of doubling it, and a client claiming an hour gets one interval.
+"""
+
+import logging
+import math
+from datetime import UTC, datetime, timedelta
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import F, Max, Q, QuerySet, Sum
+from django.http import Http404
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from .models import Favourite, ItemProgress, LibraryItem, StudyDay
+from .selectors import items_visible_to
+
+logger = logging.getLogger(__name__)
+
+HEARTBEAT_SECONDS = 20  # how often progress.js beats while active
+GRACE_SECONDS = 5  # network jitter: a beat may arrive a little before a full interval has passed
+MAX_CREDIT_SECONDS = 60  # one beat never credits more; a longer silence starts a new session
+MAX_POSITION = 10_000_000  # seconds (115 days) or pages: anything larger is a broken client
+MAX_ACTIVE_SECONDS = 86_400
+LOCATOR_MAX_LENGTH = 512
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+ActivityCursor = tuple[datetime, int]  # (created_at or updated_at, id) of the last row shown
+
+
+class ItemNotReadable(Http404):
+    """The member may not read this item (or it does not exist): callers answer 404 and never say which."""
+
+
+# --- Services --------------------------------------------------------------------------------------------
+
+
+def _readable_item(*, member, item: LibraryItem) -> LibraryItem:
+    if not items_visible_to(member).filter(pk=item.pk).exists():
+        raise ItemNotReadable(_("未找到该条目"))
+    return item
+
+
+def _progress_get_or_create(*, member, item: LibraryItem, now: datetime) -> tuple[ItemProgress, bool]:
+    """The member's row for the item; the first time a member opens an item it counts one read."""
+    progress, created = ItemProgress.objects.get_or_create(
+        member=member, item=item, defaults={"first_opened_at": now, "updated_at": now}
+    )
+    if created:
+        # F(): concurrent first opens by different members must not lose counts.
+        LibraryItem.objects.filter(pk=item.pk).update(read_count=F("read_count") + 1)
+    return progress, created
+
+
+def item_opened(*, member, item: LibraryItem, now: datetime | None = None) -> ItemProgress:
+    """A member opened an item's page or player: it enters (or moves to the top of) their history."""
+    _readable_item(member=member, item=item)
+    now = now or timezone.now()
+    with transaction.atomic():
+        progress, created = _progress_get_or_create(member=member, item=item, now=now)
+        if not created:
+            ItemProgress.objects.filter(pk=progress.pk).update(updated_at=now)
+            progress.updated_at = now
+    return progress
+
+
+def favourite_add(*, member, item: LibraryItem) -> Favourite:
+    """Idempotent: adding twice keeps the first date."""
+    _readable_item(member=member, item=item)
+    favourite, _created = Favourite.objects.get_or_create(member=member, item=item)
+    return favourite
+
+
+def favourite_remove(*, member, item: LibraryItem) -> None:
+    """Removing works even for an item the member can no longer read, so nothing is stuck in their list."""
+    Favourite.objects.filter(member=member, item=item).delete()
+
+
+def _number(value, *, name: str, low: float, high: float) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ValidationError(_("%(name)s 必须是数字") % {"name": name}) from None
+    if not math.isfinite(number) or not low <= number <= high:
+        raise ValidationError(_("%(name)s 必须在 %(low)s 到 %(high)s 之间") % {"name": name, "low": low, "high": high})
+    return number
+
+
+def _heartbeat_allowance(*, previous: datetime | None, now: datetime) -> float:
+    """How many seconds this beat may claim at most, by the member's own clock across all items and devices."""
+    if previous is None:
+        return HEARTBEAT_SECONDS + GRACE_SECONDS
+    elapsed = (now - previous).total_seconds()
+    if elapsed > MAX_CREDIT_SECONDS:
+        return HEARTBEAT_SECONDS + GRACE_SECONDS  # first beat of a new session: one interval at most
+    return elapsed + GRACE_SECONDS  # may be ≤ 0: another device already claimed this stretch of time
+
+
+def heartbeat_credit(*, active_seconds: float, previous: datetime | None, now: datetime) -> int:
+    """Seconds of study a beat earns: what the client says it was active, capped by the clock and the maximum."""
+    allowance = _heartbeat_allowance(previous=previous, now=now)
+    return int(max(0.0, min(float(active_seconds), allowance, MAX_CREDIT_SECONDS)))
+
+
+def _lock_member(member) -> None:
+    """Serialise one member's beats (two devices at once) so both cannot read the same previous beat."""
+    get_user_model().objects.select_for_update().filter(pk=member.pk).values_list("pk", flat=True).first()
+
+
+def progress_heartbeat(
+    *,
+    member,
+    item: LibraryItem,
+    position: float,
+    locator: str = "",
+    fraction: float | None = None,
+    active_seconds: float,
+    completed: bool = False,
+    now: datetime | None = None,
+) -> ItemProgress:
+    """Save where the member is (latest beat wins across devices) and credit honest study time.
+
+    ``last_heartbeat_at`` marks the end of the study time credited so far: at most ``GRACE_SECONDS`` ahead of
+    the clock, so interleaved beats from two devices share one timeline instead of each claiming it."""
+    position = _number(position, name="position", low=0, high=MAX_POSITION)
+    active_seconds = _number(active_seconds, name="active_seconds", low=0, high=MAX_ACTIVE_SECONDS)
+    if fraction is not None:
+        fraction = _number(fraction, name="fraction", low=0, high=1)
+    locator = locator or ""
+    if len(locator) > LOCATOR_MAX_LENGTH:
+        raise ValidationError(_("阅读位置过长（最多 %(max)d 个字符）") % {"max": LOCATOR_MAX_LENGTH})
+    _readable_item(member=member, item=item)
+    now = now or timezone.now()
+    with transaction.atomic():
+        _lock_member(member)
+        previous = ItemProgress.objects.filter(member=member).aggregate(last=Max("last_heartbeat_at"))["last"]
+        credit = heartbeat_credit(active_seconds=active_seconds, previous=previous, now=now)
+        row, _created = _progress_get_or_create(member=member, item=item, now=now)
+        progress = ItemProgress.objects.select_for_update().get(pk=row.pk)
+        progress.position = position
+        progress.locator = locator
+        if fraction is not None:
+            progress.fraction = fraction
+        progress.completed = progress.completed or bool(completed)  # sticky: re-watching never un-completes
+        progress.study_seconds += credit
+        progress.last_heartbeat_at = max(now, previous + timedelta(seconds=credit)) if previous else now
+        progress.updated_at = now
+        progress.save()
+        if credit:
+            _study_day_add(member=member, item=item, now=now, seconds=credit)
+    logger.debug("heartbeat member=%s item=%s claimed=%s credited=%s", member.pk, item.pk, active_seconds, credit)
+    return progress
+
+
+def _study_day_add(*, member, item: LibraryItem, now: datetime, seconds: int) -> None:
+    """Reports add up days in the organisation's own time zone, not UTC."""
+    day = timezone.localtime(now, timezone.get_default_timezone()).date()
+    study_day, _created = StudyDay.objects.get_or_create(member=member, item=item, day=day)
+    StudyDay.objects.filter(pk=study_day.pk).update(seconds=F("seconds") + seconds)
+
+
+# --- Selectors -------------------------------------------------------------------------------------------
+
+
+def _visible(member) -> QuerySet:
+    return items_visible_to(member).values("pk")
+
+
+def _keyset(
+    rows: QuerySet, *, key: str, before: ActivityCursor | None, per_page: int
+) -> tuple[list, ActivityCursor | None]:
+    if before is not None:
+        value, row_id = before
+        rows = rows.filter(Q(**{f"{key}__lt": value}) | Q(**{key: value, "id__lt": row_id}))
+    page = list(rows.order_by(f"-{key}", "-id")[: per_page + 1])
+    next_cursor = (getattr(page[per_page - 1], key), page[per_page - 1].pk) if len(page) > per_page else None
+    return page[:per_page], next_cursor
+
+
+def favourites_of(
+    *, member, before: ActivityCursor | None = None, per_page: int = 20
+) -> tuple[list[Favourite], ActivityCursor | None]:
+    """The member's favourites they may still read, newest first; (rows, next cursor)."""
+    rows = Favourite.objects.filter(member=member, item__in=_visible(member)).select_related("item", "item__cover")
+    return _keyset(rows, key="created_at", before=before, per_page=per_page)
+
+
+def history_of(
+    *, member, before: ActivityCursor | None = None, per_page: int = 20
+) -> tuple[list[ItemProgress], ActivityCursor | None]:
+    """Items the member opened and may still read, most recently used first, with their study time."""
+    rows = ItemProgress.objects.filter(member=member, item__in=_visible(member)).select_related("item", "item__cover")
+    return _keyset(rows, key="updated_at", before=before, per_page=per_page)
+
+
+def continue_items(
+    *, member, before: ActivityCursor | None = None, per_page: int = 20
+) -> tuple[list[ItemProgress], ActivityCursor | None]:
+    """Started (a heartbeat came) but not completed, most recent first: 继续学习."""
+    rows = ItemProgress.objects.filter(
+        member=member, item__in=_visible(member), completed=False, last_heartbeat_at__isnull=False
+    ).select_related("item", "item__cover")
+    return _keyset(rows, key="updated_at", before=before, per_page=per_page)
+
+
+def progress_of(*, member, item: LibraryItem) -> ItemProgress | None:
+    if not getattr(member, "is_authenticated", False):
+        return None
+    return ItemProgress.objects.filter(member=member, item=item).first()
+
+
+def is_favourite(*, member, item: LibraryItem) -> bool:
+    if not getattr(member, "is_authenticated", False):
+        return False
+    return Favourite.objects.filter(member=member, item=item).exists()
+
+
+def study_seconds_of(*, member, since=None) -> int:
+    """The member's total honest study time (all items), optionally from a local date on."""
+    rows = StudyDay.objects.filter(member=member)
+    if since is not None:
+        rows = rows.filter(day__gte=since)
+    return rows.aggregate(total=Sum("seconds"))["total"] or 0
+
+
+def stamp_format(value: datetime) -> str:
+    """A moment as whole microseconds since the epoch: exact, and only digits (safe in any URL unescaped)."""
+    return str((value - EPOCH) // timedelta(microseconds=1))
+
+
+def stamp_parse(raw: str) -> datetime:
+    return EPOCH + timedelta(microseconds=int(raw))
+
+
+def activity_cursor_format(cursor: ActivityCursor | None) -> str:
+    return f"{stamp_format(cursor[0])}_{cursor[1]}" if cursor else ""
+
+
+def activity_cursor_parse(raw: str | None) -> ActivityCursor | None:
+    """The cursor a "more" link or an app sends back; raises ValidationError for anything else."""
+    if not raw:
+        return None
+    try:
+        stamp, row_id = raw.split("_", 1)
+        return stamp_parse(stamp), int(row_id)
+    except (ValueError, OverflowError):
+        raise ValidationError(_("翻页参数无效")) from None

@@ -1,0 +1,168 @@
+// The PDF reader (e-books, periodical issues): pdf.js reads the master file with HTTP range requests, so the
+// first page shows after a few small requests however big the book is, and a page is fetched only when turned
+// to. Chinese PDFs that rely on the reader's fonts (STSong-Light and friends) need pdf.js's CMaps.
+// The master's URL is signed and expires; when it has, the reader asks the item's read URL for a fresh one and
+// carries on at the same page. root.dataset.state ("loading", "rendered", "error") is for tools and tests.
+
+const root = document.getElementById("pdf-reader");
+if (root) start(root);
+
+async function start(root) {
+  const canvas = root.querySelector("canvas");
+  const stage = root.querySelector(".pdf-stage");
+  const status = root.querySelector(".reader-status");
+  const pageInput = root.querySelector("input[name=page]");
+  const pageCount = root.querySelector(".page-count");
+  const itemId = parseInt(root.dataset.item, 10);
+  const zoomKey = "lh-pdf-zoom";
+  let url = root.dataset.url;
+  let pdf = null, pageNumber = 1, renderTask = null, refreshed = false;
+  let zoom = Math.min(4, Math.max(0.5, parseFloat(localStorage.getItem(zoomKey) || "1") || 1));
+  let lastActivity = Date.now();
+  root.dataset.state = "loading";
+
+  const pdfjs = await import(root.dataset.pdfjs);
+  pdfjs.GlobalWorkerOptions.workerSrc = root.dataset.worker;
+
+  function say(text) { status.textContent = text; status.hidden = !text; }
+
+  async function open() {
+    const task = pdfjs.getDocument({
+      url,
+      // Ranges, not the whole file: no streaming of the rest, no fetching ahead (weak and metered networks).
+      disableStream: true,
+      disableAutoFetch: true,
+      rangeChunkSize: 65536,
+      cMapUrl: root.dataset.cmaps,
+      cMapPacked: true,
+      standardFontDataUrl: root.dataset.fonts,
+      wasmUrl: root.dataset.wasm,
+      iccUrl: root.dataset.iccs,
+    });
+    pdf = await task.promise;
+    pageCount.textContent = String(pdf.numPages);
+    pageInput.max = String(pdf.numPages);
+  }
+
+  // A signed URL that expired answers 403/404: sign a fresh one through the item's read URL, once per failure.
+  async function withFreshUrl(action) {
+    try {
+      return await action();
+    } catch (error) {
+      if (refreshed || !root.dataset.readUrl) throw error;
+      refreshed = true;
+      const response = await fetch(root.dataset.readUrl, { headers: { Range: "bytes=0-0" } });
+      if (!response.ok) throw error;
+      url = response.url;
+      if (pdf) await pdf.destroy();
+      pdf = null;
+      await open();
+      return await action();
+    }
+  }
+
+  async function render() {
+    const number = pageNumber;
+    const page = await pdf.getPage(number);
+    const fit = Math.max(stage.clientWidth - 2, 200) / page.getViewport({ scale: 1 }).width;
+    const viewport = page.getViewport({ scale: fit * zoom });
+    const ratio = window.devicePixelRatio || 1;
+    if (renderTask) renderTask.cancel();
+    canvas.width = Math.floor(viewport.width * ratio);
+    canvas.height = Math.floor(viewport.height * ratio);
+    canvas.style.width = Math.floor(viewport.width) + "px";
+    canvas.style.height = Math.floor(viewport.height) + "px";
+    renderTask = page.render({
+      canvasContext: canvas.getContext("2d"),
+      viewport,
+      transform: ratio === 1 ? null : [ratio, 0, 0, ratio, 0, 0],
+    });
+    try {
+      await renderTask.promise;
+    } catch (error) {
+      if (error && error.name === "RenderingCancelledException") return;
+      throw error;
+    }
+    root.dataset.page = String(number);
+    root.dataset.state = "rendered";
+    canvas.setAttribute("aria-label", root.dataset.pageLabel.replace("%s", String(number)));
+    say("");
+  }
+
+  async function show(number) {
+    if (!pdf) return;
+    pageNumber = Math.min(pdf.numPages, Math.max(1, number || 1));
+    pageInput.value = String(pageNumber);
+    lastActivity = Date.now();
+    try {
+      await withFreshUrl(render);
+    } catch (error) {
+      failed(error);
+    }
+  }
+
+  function failed(error) {
+    console.error(error);
+    root.dataset.state = "error";
+    say(root.dataset.errorLabel);
+  }
+
+  root.addEventListener("click", (event) => {
+    const button = event.target.closest("[data-pdf]");
+    if (!button) return;
+    const action = button.dataset.pdf;
+    if (action === "prev") show(pageNumber - 1);
+    if (action === "next") show(pageNumber + 1);
+    if (action === "zoom-in" || action === "zoom-out") {
+      zoom = Math.min(4, Math.max(0.5, zoom + (action === "zoom-in" ? 0.25 : -0.25)));
+      try { localStorage.setItem(zoomKey, String(zoom)); } catch (e) { /* private mode */ }
+      show(pageNumber);
+    }
+  });
+  // The outline (目录) beside the reader: its links name pages.
+  document.addEventListener("click", (event) => {
+    const link = event.target.closest("[data-goto-page]");
+    if (!link) return;
+    event.preventDefault();
+    show(parseInt(link.dataset.gotoPage, 10));
+    root.scrollIntoView({ block: "start" });
+  });
+  pageInput.addEventListener("change", () => show(parseInt(pageInput.value, 10)));
+  document.addEventListener("keydown", (event) => {
+    if (event.target.closest("input, select, textarea")) return;
+    if (event.key === "ArrowLeft" || event.key === "PageUp") show(pageNumber - 1);
+    if (event.key === "ArrowRight" || event.key === "PageDown") show(pageNumber + 1);
+  });
+  let resizeTimer = null;
+  window.addEventListener("resize", () => {
+    clearTimeout(resizeTimer);
+    resizeTimer = setTimeout(() => show(pageNumber), 250);
+  });
+
+  // Resume at the page the member reached (on any device), and report reading while they turn pages.
+  const saved = window.LighthouseProgress
+    ? window.LighthouseProgress.start({
+        itemId,
+        getState: () => ({
+          position: pageNumber,
+          locator: "",
+          fraction: pdf ? pageNumber / pdf.numPages : 0,
+          active: Date.now() - lastActivity < 120000,
+          completed: !!pdf && pageNumber >= pdf.numPages,
+        }),
+      })
+    : null;
+
+  try {
+    await withFreshUrl(open);
+  } catch (error) {
+    failed(error);
+    return;
+  }
+  let first = parseInt((location.hash.match(/^#page=(\d+)$/) || [])[1] || "0", 10);
+  if (!first && saved) {
+    const progress = await Promise.resolve(saved).catch(() => null);
+    first = progress && !progress.completed ? Math.round(progress.position) : 1;
+  }
+  await show(first || 1);
+}

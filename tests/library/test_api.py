@@ -1,0 +1,396 @@
+"""The JSON API at /api/v1/: browsing, players' URLs, member activity, auth (session + CSRF, bearer tokens),
+keyset pagination, OpenAPI and refusal of bad input (library/api.py, cms/api.py, cms/api_auth.py)."""
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.test import Client
+from wagtail.models import Site
+
+from cms.api_auth import api_token_for
+from cms.models import OrgUnit
+from cms.services import member_create, org_unit_create
+from library.models import Favourite, ItemProgress, LibraryItem, LibraryPage
+from library.services import library_item_credits_set
+from media_pipeline.models import MediaAsset, Rendition, TranscodeJob
+
+pytestmark = pytest.mark.django_db
+
+API = "/api/v1/library"
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+@pytest.fixture
+def units():
+    province = org_unit_create(parent=None, name="山东省", code="shandong", level=OrgUnit.Level.PROVINCE)
+    for name, code in (("邹平市", "zouping"), ("沂南县", "yinan")):
+        org_unit_create(parent=province, name=name, code=code, level=OrgUnit.Level.COUNTY)
+    Site.objects.get(is_default_site=True).root_page.add_child(instance=LibraryPage(title="数字图书馆", slug="library"))
+    return {unit.code: unit for unit in OrgUnit.objects.all()}
+
+
+@pytest.fixture
+def member(units):
+    return member_create(username="wang", password="pw-123456", org_unit=units["zouping"])
+
+
+def _item(units, title="党史微课", **extra):
+    fields = {"kind": "video", "title": title, "owning_unit": units["shandong"]} | extra
+    return LibraryItem.objects.create(**fields)
+
+
+def _heartbeat(**extra):
+    return json.dumps({"position": 12.5, "active_seconds": 20} | extra)
+
+
+def _walk(client, url, **headers):
+    """Every page of a keyset list, following next_cursor."""
+    ids, cursor = [], None
+    while True:
+        query = f"{'&' if '?' in url else '?'}cursor={cursor}" if cursor else ""
+        body = client.get(url + query, **headers).json()
+        ids += [entry["item"]["id"] if "item" in entry else entry["id"] for entry in body["items"]]
+        cursor = body["next_cursor"]
+        if not cursor:
+            return ids
+
+
+# --- Browsing -------------------------------------------------------------------------------------------------
+
+
+def test_anonymous_lists_public_items_members_see_more(client, units, member):
+    """Visitors list public items only; a logged-in member also sees members-only ones; unit-only stays hidden."""
+    public = _item(units, "公开课")
+    members = _item(units, "党员课", access="members")
+    _item(units, "沂南课", access="unit", access_unit=units["yinan"])
+    ids = [row["id"] for row in client.get(f"{API}/items").json()["items"]]
+    assert ids == [public.pk]
+    client.force_login(member)
+    ids = {row["id"] for row in client.get(f"{API}/items").json()["items"]}
+    assert ids == {public.pk, members.pk}
+
+
+@pytest.mark.parametrize("sort", ["newest", "popular"])
+def test_item_list_keyset_pages_have_no_duplicates_or_gaps(client, units, sort):
+    """Walking next_cursor with a small page size yields every listed item exactly once, in order."""
+    items = [_item(units, f"第{n}课", published_at=T0 + timedelta(days=n % 3), read_count=n % 2) for n in range(11)]
+    ids = _walk(client, f"{API}/items?sort={sort}&limit=3")
+    assert sorted(ids) == sorted(item.pk for item in items) and len(ids) == len(set(ids))
+    key = "read_count" if sort == "popular" else "published_at"
+    expected = LibraryItem.objects.order_by(f"-{key}", "-id").values_list("pk", flat=True)
+    assert ids == list(expected)
+
+
+def test_item_list_filters(client, units):
+    """kind, clc (with narrower classes), year, unit and tag narrow the list."""
+    book = _item(units, "红色家书", kind="ebook", clc="D261.4", issued=datetime(2021, 7, 1).date(), year=2021)
+    book.tags.add("家风")
+    _item(units, "别的课", owning_unit=units["yinan"], year=2020)
+    assert [row["id"] for row in client.get(f"{API}/items?kind=ebook").json()["items"]] == [book.pk]
+    assert [row["id"] for row in client.get(f"{API}/items?clc=d2").json()["items"]] == [book.pk]
+    assert [row["id"] for row in client.get(f"{API}/items?year=2021").json()["items"]] == [book.pk]
+    tag = book.tags.first().slug
+    assert [row["id"] for row in client.get(f"{API}/items?tag={tag}").json()["items"]] == [book.pk]
+    assert len(client.get(f"{API}/items?unit={units['yinan'].pk}").json()["items"]) == 1
+
+
+def test_item_detail_shares_the_description(client, units):
+    """Detail carries the catalogue description, credits, tags, CLC label, parent and child count."""
+    series = _item(units, "党史故事", role="series")
+    episode = _item(units, "第一集", role="episode", parent=series, position=1, clc="D2", publisher="灯塔出版社")
+    library_item_credits_set(item=episode, credits=[("张三", "presenter"), ("李四", "director")])
+    episode.tags.add("党史")
+    body = client.get(f"{API}/items/{episode.pk}").json()
+    assert body["credits"] == [
+        {"name": "张三", "role": "presenter", "role_display": "主讲"},
+        {"name": "李四", "role": "director", "role_display": "导演"},
+    ]
+    assert body["clc_label"].startswith("D2") and body["publisher"] == "灯塔出版社"
+    assert body["parent"] == {"id": series.pk, "kind": "video", "title": "党史故事"}
+    assert body["tags"][0]["name"] == "党史" and body["is_favourite"] is False and body["can_download"] is False
+    assert body["url"].startswith("http://testserver/library/item/")
+    assert client.get(f"{API}/items/{series.pk}").json()["children_count"] == 1
+
+
+def test_unreadable_item_is_the_same_404_as_a_missing_one(client, units, member):
+    """A members-only item answers anonymous callers exactly like an item that does not exist."""
+    hidden = _item(units, access="members")
+    for suffix in ("", "/children", "/renditions"):
+        missing = client.get(f"{API}/items/999999{suffix}")
+        refused = client.get(f"{API}/items/{hidden.pk}{suffix}")
+        assert refused.status_code == missing.status_code == 404
+        assert refused.json() == missing.json() == {"detail": "未找到该条目"}
+
+
+def test_children_page_by_position(client, units):
+    """Children come in position order and page by keyset without gaps."""
+    title = _item(units, "学习时报", kind="newspaper", role="series")
+    issues = [_item(units, f"第{n}期", role="issue", parent=title, position=n // 2) for n in range(7)]
+    ids = _walk(client, f"{API}/items/{title.pk}/children?limit=2")
+    assert ids == [issue.pk for issue in sorted(issues, key=lambda issue: (issue.position, issue.pk))]
+
+
+# --- What players and readers need ----------------------------------------------------------------------------
+
+
+def _asset_with(renditions: list[dict], kind="video") -> MediaAsset:
+    asset = MediaAsset.objects.create(file="uploads/2026/01/master.bin", kind=kind, state="ready")
+    job = TranscodeJob.objects.create(asset=asset, state=TranscodeJob.State.DONE)
+    for fields in renditions:
+        Rendition.objects.create(asset=asset, job=job, **fields)
+    return asset
+
+
+def test_renditions_give_signed_urls_for_every_player(client, units):
+    """Video: HLS master, audio edition, TV MP4, captions and sprite, each URL signed and absolute."""
+    base = "renditions/1/job"
+    asset = _asset_with(
+        [
+            {"profile": "hls_web", "kind": "hls", "path": f"{base}/hls/master.m3u8"},
+            {"profile": "audio_m4a", "kind": "audio", "path": f"{base}/audio.m4a", "meta": {"container": "m4a"}},
+            {"profile": "audio_mp3", "kind": "audio", "path": f"{base}/audio.mp3", "meta": {"container": "mp3"}},
+            {"profile": "tv_1080p", "kind": "mp4", "path": f"{base}/tv/tv.mp4", "width": 1920, "height": 1080},
+            {
+                "profile": "captions",
+                "kind": "captions",
+                "path": f"{base}/captions/zh-Hans/index.m3u8",
+                "meta": {"language": "zh-Hans", "label": "中文", "default": True, "vtt": "captions/zh-Hans/c.vtt"},
+            },
+            {
+                "profile": "sprite",
+                "kind": "sprite",
+                "path": f"{base}/sprite/sprite.vtt",
+                "meta": {"image": "sprite/sprite.jpg", "interval": 5, "tile": [160, 90]},
+            },
+        ]
+    )
+    item = _item(units, media_asset=asset)
+    body = client.get(f"{API}/items/{item.pk}/renditions").json()
+    assert body["state"] == "ready" and "/media-pipeline/hls/" in body["hls_url"]
+    assert [audio["format"] for audio in body["audio"]] == ["m4a", "mp3"]
+    assert body["tv_mp4"]["width"] == 1920
+    assert body["captions"][0]["vtt_url"].split("?")[0].endswith(f"{base}/captions/zh-Hans/c.vtt")
+    assert body["sprite"]["image_url"].split("?")[0].endswith(f"{base}/sprite/sprite.jpg")
+    for url in [body["audio"][0]["url"], body["tv_mp4"]["url"], body["sprite"]["vtt_url"]]:
+        # Absolute and signed: our signed local URL on the embedded default, a presigned URL on S3.
+        local = url.startswith("http://testserver/media/renditions/") and "s=" in url and "e=" in url
+        presigned = "/renditions/" in url and "Signature=" in url and "Expires=" in url
+        assert local or presigned, url
+
+
+def test_document_renditions_and_pages(client, units):
+    """A PDF gives its file, manifest, text and outline, and its pages page by page with signed image URLs."""
+    base = "renditions/2/job"
+    meta = {"page_count": 45, "widths": [1600, 400], "toc": [{"title": "第一章", "page": 1}]}
+    asset = _asset_with(
+        [
+            {"profile": "document", "kind": "pages", "path": f"{base}/pages/manifest.json", "meta": meta},
+            {"profile": "document_text", "kind": "text", "path": f"{base}/text/all.txt"},
+        ],
+        kind="document",
+    )
+    item = _item(units, kind="ebook", media_asset=asset)
+    document = client.get(f"{API}/items/{item.pk}/renditions").json()["document"]
+    assert document["format"] == "pdf" and document["page_count"] == 45
+    assert document["outline"] == meta["toc"] and "s=" in document["file_url"]
+    pages = client.get(document["pages_url"] + "?width=400&start=41&limit=20").json()
+    assert [page["number"] for page in pages["pages"]] == [41, 42, 43, 44, 45] and pages["next_start"] is None
+    assert pages["pages"][0]["image_url"].split("?")[0].endswith(f"{base}/pages/400/p0041.jpg")
+    assert client.get(document["pages_url"] + "?width=333").status_code == 422
+
+
+def test_item_without_media_has_empty_renditions(client, units):
+    """An article with no file answers with empty fields, not an error."""
+    body = client.get(f"{API}/items/{_item(units, kind='article').pk}/renditions").json()
+    assert body["hls_url"] == "" and body["audio"] == [] and body["document"] is None
+
+
+# --- Auth -----------------------------------------------------------------------------------------------------
+
+
+def test_member_routes_need_login(client, units):
+    """Anonymous calls to member routes are a 401 with a Chinese message."""
+    item = _item(units)
+    for method, url in [
+        ("get", f"{API}/me/favourites"),
+        ("get", f"{API}/me/history"),
+        ("get", f"{API}/me/continue"),
+        ("get", f"{API}/items/{item.pk}/progress"),
+        ("post", f"{API}/items/{item.pk}/progress"),
+        ("post", f"{API}/items/{item.pk}/favourite"),
+        ("delete", f"{API}/items/{item.pk}/favourite"),
+        ("post", f"{API}/items/{item.pk}/open"),
+    ]:
+        data = {} if method == "get" else {"data": _heartbeat(), "content_type": "application/json"}
+        response = getattr(client, method)(url, **data)
+        assert response.status_code == 401, url
+        assert response.json()["detail"] == "请先登录"
+
+
+def test_session_writes_need_the_csrf_token(units, member):
+    """With the session cookie, a POST without X-CSRFToken is refused; with it the heartbeat is saved."""
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(member)
+    item = _item(units)
+    url = f"{API}/items/{item.pk}/progress"
+    refused = client.post(url, _heartbeat(), content_type="application/json")
+    assert refused.status_code == 403 and "CSRF" in refused.json()["detail"]
+    assert not ItemProgress.objects.exists()
+    client.get(f"{API}/items/{item.pk}")  # any page visit sets the cookie; force it here
+    token = "a" * 32
+    client.cookies["csrftoken"] = token
+    saved = client.post(url, _heartbeat(), content_type="application/json", HTTP_X_CSRFTOKEN=token)
+    assert saved.status_code == 200 and saved.json()["position"] == 12.5
+    assert client.get(url).json()["position"] == 12.5  # GETs need no token
+
+
+def test_bearer_token_from_password_and_revoked_by_password_change(client, units, member):
+    """An app trades username/password for a token that works without cookies or CSRF, until the password changes."""
+    wrong = client.post("/api/v1/auth/token", {"username": "wang", "password": "nope"}, content_type="application/json")
+    assert wrong.status_code == 401 and wrong.json()["detail"] == "用户名或密码错误"
+    issued = client.post(
+        "/api/v1/auth/token", {"username": "wang", "password": "pw-123456"}, content_type="application/json"
+    ).json()
+    assert issued["member"]["username"] == "wang"
+    app = Client(enforce_csrf_checks=True)
+    headers = {"HTTP_AUTHORIZATION": f"Bearer {issued['token']}"}
+    item = _item(units, access="members")
+    assert app.post(f"{API}/items/{item.pk}/favourite", **headers).status_code == 200
+    assert [row["item"]["id"] for row in app.get(f"{API}/me/favourites", **headers).json()["items"]] == [item.pk]
+    assert app.get(f"{API}/items/{item.pk}", **headers).json()["is_favourite"] is True
+    member.set_password("new-pw-7890")
+    member.save()
+    revoked = app.get(f"{API}/me/favourites", **headers)
+    assert revoked.status_code == 401 and "重新登录" in revoked.json()["detail"]
+    # A stale token on a public route is also a clear 401, not a silent anonymous view.
+    assert app.get(f"{API}/items", **headers).status_code == 401
+
+
+def test_expired_or_forged_tokens_are_refused(client, member, settings):
+    """Tokens past their max age and tokens with a bad signature are both 401."""
+    token = api_token_for(member)
+    headers = {"HTTP_AUTHORIZATION": f"Bearer {token}"}
+    assert client.get(f"{API}/me/history", **headers).status_code == 200
+    assert client.get(f"{API}/me/history", HTTP_AUTHORIZATION=f"Bearer {token}x").status_code == 401
+    settings.API_TOKEN_MAX_AGE = -1  # every token is already too old
+    assert client.get(f"{API}/me/history", **headers).status_code == 401
+
+
+# --- Member activity ------------------------------------------------------------------------------------------
+
+
+def test_progress_resume_and_favourites_over_the_api(client, units, member):
+    """Heartbeats save the place for the next device; open/favourite/unfavourite and the /me lists agree."""
+    client.force_login(member)
+    item = _item(units)
+    assert client.get(f"{API}/items/{item.pk}/progress").json()["started"] is False
+    client.post(f"{API}/items/{item.pk}/open")
+    beat = client.post(
+        f"{API}/items/{item.pk}/progress",
+        _heartbeat(position=300, fraction=0.25, locator="epubcfi(/6/2)"),
+        content_type="application/json",
+    ).json()
+    assert beat["started"] and beat["study_seconds"] == 20
+    saved = client.get(f"{API}/items/{item.pk}/progress").json()
+    assert (saved["position"], saved["fraction"], saved["locator"]) == (300, 0.25, "epubcfi(/6/2)")
+    assert [row["item"]["id"] for row in client.get(f"{API}/me/continue").json()["items"]] == [item.pk]
+    assert client.get(f"{API}/me/history").json()["items"][0]["study_seconds"] == 20
+    assert client.post(f"{API}/items/{item.pk}/favourite").json() == {"item_id": item.pk, "favourite": True}
+    assert client.delete(f"{API}/items/{item.pk}/favourite").json() == {"item_id": item.pk, "favourite": False}
+    assert client.get(f"{API}/me/favourites").json()["items"] == []
+
+
+def test_activity_lists_page_without_gaps(client, units, member):
+    """/me/favourites and /me/history walk every row once through next_cursor."""
+    client.force_login(member)
+    items = [_item(units, f"第{n}课") for n in range(8)]
+    for item in items:
+        client.post(f"{API}/items/{item.pk}/favourite")
+        client.post(f"{API}/items/{item.pk}/open")
+    for path in ("favourites", "history"):
+        ids = _walk(client, f"{API}/me/{path}?limit=3")
+        assert sorted(ids) == sorted(item.pk for item in items) and len(ids) == len(set(ids))
+    assert client.get(f"{API}/me/history?cursor=garbage").status_code == 422
+
+
+def test_unreadable_items_refuse_member_writes_with_404(client, units, member):
+    """Heartbeats and favourites for an item the member may not read are 404s, and nothing is stored."""
+    client.force_login(member)
+    hidden = _item(units, access="unit", access_unit=units["yinan"])
+    assert (
+        client.post(f"{API}/items/{hidden.pk}/progress", _heartbeat(), content_type="application/json").status_code
+        == 404
+    )
+    assert client.post(f"{API}/items/{hidden.pk}/favourite").status_code == 404
+    assert not ItemProgress.objects.exists() and not Favourite.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ('{"position": -5, "active_seconds": 20}', "position"),
+        ('{"position": NaN, "active_seconds": 20}', "position"),
+        ('{"position": Infinity, "active_seconds": 20}', "position"),
+        ('{"position": 1e308, "active_seconds": 20}', "position"),
+        ('{"position": 1, "active_seconds": 100000000000000000000000}', "active_seconds"),
+        ('{"position": "abc", "active_seconds": 20}', "position"),
+        ('{"position": true, "active_seconds": 20}', "position"),
+        ('{"position": 1, "active_seconds": 20, "completed": "yes"}', "completed"),
+        ('{"position": 1, "active_seconds": 20, "fraction": 2}', "fraction"),
+        ('{"position": 1}', "active_seconds"),
+        ("[1, 2]", ""),
+    ],
+)
+def test_bad_heartbeats_are_422_with_a_clear_message(client, units, member, body, field):
+    """Negative, NaN, infinite, huge, wrongly typed or missing values are a 422 naming the field; nothing stored."""
+    client.force_login(member)
+    item = _item(units)
+    response = client.post(f"{API}/items/{item.pk}/progress", body, content_type="application/json")
+    assert response.status_code == 422
+    detail = response.json()["detail"]
+    assert detail.startswith("请求参数有误") and field in detail
+    assert not ItemProgress.objects.exists()
+
+
+def test_malformed_json_and_bad_queries_never_500(client, units, member):
+    """Broken JSON is a 400 in Chinese; bad list queries are 422s."""
+    client.force_login(member)
+    item = _item(units)
+    broken = client.post(f"{API}/items/{item.pk}/progress", "{position:", content_type="application/json")
+    assert broken.status_code == 400 and broken.json()["detail"] == "请求内容不是有效的 JSON"
+    for query in ("kind=poem", "sort=random", "year=abc", "limit=0", "limit=1000", "cursor=nonsense"):
+        response = client.get(f"{API}/items?{query}")
+        assert response.status_code == 422, query
+        assert response.json()["detail"]
+
+
+# --- OpenAPI --------------------------------------------------------------------------------------------------
+
+
+def test_openapi_describes_every_route(client):
+    """openapi.json is served locally and lists every route with its schemas and both auth schemes."""
+    schema = client.get("/api/v1/openapi.json").json()
+    paths = schema["paths"]
+    expected = {
+        "/api/v1/auth/token": {"post"},
+        f"{API}/items": {"get"},
+        f"{API}/items/{{item_id}}": {"get"},
+        f"{API}/items/{{item_id}}/children": {"get"},
+        f"{API}/items/{{item_id}}/renditions": {"get"},
+        f"{API}/items/{{item_id}}/pages": {"get"},
+        f"{API}/items/{{item_id}}/progress": {"get", "post"},
+        f"{API}/items/{{item_id}}/open": {"post"},
+        f"{API}/items/{{item_id}}/favourite": {"post", "delete"},
+        f"{API}/me/favourites": {"get"},
+        f"{API}/me/history": {"get"},
+        f"{API}/me/continue": {"get"},
+    }
+    for path, methods in expected.items():
+        assert set(paths[path]) == methods, path
+    assert {"ProgressIn", "ProgressOut", "ItemDetail", "RenditionsOut", "ErrorOut"} <= set(
+        schema["components"]["schemas"]
+    )
+    assert set(schema["components"]["securitySchemes"]) == {"BearerAuth", "SessionAuth"}
+    post = paths[f"{API}/items/{{item_id}}/progress"]["post"]
+    assert post["requestBody"]["content"]["application/json"]["schema"]["$ref"].endswith("ProgressIn")

@@ -1,0 +1,327 @@
+"""The OPDS 1.2 catalogue: well-formed Atom that reading apps parse, keyset pages, Basic sign-in, and acquisition
+links only for those who may download."""
+
+import base64
+import io
+from datetime import timedelta
+
+import feedparser
+import pytest
+from django.core.files.images import ImageFile
+from django.utils import timezone
+from lxml import etree
+from PIL import Image
+
+from cms.models import LighthouseImage, OrgUnit
+from cms.services import member_create
+from library.models import ItemList, ItemListEntry, LibraryItem
+from library.services import library_item_credits_set
+from media_pipeline.models import MediaAsset, Rendition, TranscodeJob
+
+pytestmark = pytest.mark.django_db
+
+ATOM = "http://www.w3.org/2005/Atom"
+NS = {"a": ATOM, "dc": "http://purl.org/dc/terms/", "os": "http://a9.com/-/spec/opensearch/1.1/"}
+NAVIGATION = "application/atom+xml;profile=opds-catalog;kind=navigation"
+ACQUISITION = "application/atom+xml;profile=opds-catalog;kind=acquisition"
+OPEN_ACCESS = "http://opds-spec.org/acquisition/open-access"
+ACQUIRE = "http://opds-spec.org/acquisition"
+PASSWORD = "pw-123456"
+
+
+@pytest.fixture
+def unit():
+    return OrgUnit.add_root(name="山东省", code="sd", level="province")
+
+
+@pytest.fixture
+def member(unit):
+    return member_create(username="zhang", password=PASSWORD, real_name="张三", org_unit=unit)
+
+
+def _basic(username="zhang", password=PASSWORD) -> dict:
+    token = base64.b64encode(f"{username}:{password}".encode()).decode()
+    return {"HTTP_AUTHORIZATION": f"Basic {token}"}
+
+
+def _item(unit, title, **fields) -> LibraryItem:
+    fields.setdefault("kind", LibraryItem.Kind.EBOOK)
+    return LibraryItem.objects.create(title=title, owning_unit=unit, **fields)
+
+
+def _pdf_asset(name="book.pdf", document_format="pdf") -> MediaAsset:
+    probe = {"document_format": document_format} if document_format else {}
+    return MediaAsset.objects.create(file=f"uploads/2026/11/{name}", original_name=name, kind="document", probe=probe)
+
+
+def _feed(response, content_type=ACQUISITION):
+    """Both parsers must accept it: feedparser (what reading apps resemble) and lxml (the structure)."""
+    assert response.status_code == 200, response.content[:300]
+    assert response["Content-Type"].startswith(content_type)
+    parsed = feedparser.parse(response.content)
+    assert parsed.bozo == 0, parsed.get("bozo_exception")
+    root = etree.fromstring(response.content)
+    assert root.tag == f"{{{ATOM}}}feed"
+    # Namespaces are declared once, on the root: no element re-declares or adds one.
+    assert all(element.nsmap == root.nsmap for element in root.iter(etree.Element))
+    for link in root.iter(f"{{{ATOM}}}link"):
+        # Absolute: ours, or (images on S3) a presigned storage URL.
+        assert link.get("href", "").startswith("http://") and link.get("rel") and link.get("type")
+    return parsed, root
+
+
+def _entries_by_title(root) -> dict:
+    return {entry.findtext("a:title", namespaces=NS): entry for entry in root.findall("a:entry", NS)}
+
+
+def _links(element, rel=None) -> list:
+    links = element.findall("a:link", NS)
+    return [link for link in links if rel is None or link.get("rel") == rel]
+
+
+def test_root_is_a_navigation_feed_with_the_four_ways_in(client):
+    """/opds/ is an OPDS navigation feed: newest e-books and periodicals, the classes, the collections, and a
+    search link to the OpenSearch description."""
+    parsed, root = _feed(client.get("/opds/"), NAVIGATION)
+    assert [entry.title for entry in parsed.entries] == ["最新电子书", "最新期刊", "按分类浏览", "专题"]
+    entries = _entries_by_title(root)
+    newest = _links(entries["最新电子书"])[0]
+    assert newest.get("href").endswith("/opds/new/ebook/") and newest.get("type") == ACQUISITION
+    assert _links(entries["按分类浏览"])[0].get("type") == NAVIGATION
+    search = _links(root, "search")[0]
+    assert search.get("href").endswith("/opds/opensearch.xml")
+    assert search.get("type") == "application/opensearchdescription+xml"
+
+
+def test_newest_ebooks_page_by_keyset_to_the_end_without_duplicates(client, unit):
+    """120 e-books (some published at the same instant) come 50 a page, newest first; following rel=next
+    reaches every one exactly once, every page links to the first, and the last page has no next."""
+    now = timezone.now()
+    same = now - timedelta(days=3)
+    books = [
+        LibraryItem(
+            title=f"书{index}",
+            kind="ebook",
+            owning_unit=unit,
+            published_at=same if index % 3 == 0 else now - timedelta(minutes=index),
+        )
+        for index in range(120)
+    ]
+    LibraryItem.objects.bulk_create(books)
+    _item(unit, "一段视频", kind="video")
+    _item(unit, "一份期刊", kind="periodical")
+    seen, url, pages = [], "/opds/new/ebook/", 0
+    while url:
+        parsed, root = _feed(client.get(url))
+        pages += 1
+        seen.extend(entry.id for entry in parsed.entries)
+        assert _links(root, "first")[0].get("href") == "http://testserver/opds/new/ebook/"
+        next_links = _links(root, "next")
+        assert len(parsed.entries) == (50 if next_links else 20)
+        url = next_links[0].get("href") if next_links else None
+    assert pages == 3 and len(seen) == len(set(seen)) == 120
+    titles = [entry.title for entry in feedparser.parse(client.get("/opds/new/ebook/").content).entries]
+    assert titles[0] == "书1" and "一段视频" not in titles and "一份期刊" not in titles
+
+
+def test_damaged_cursor_is_a_clear_400(client):
+    """A hand-edited next link gets 400 with a Chinese explanation, not a server error."""
+    response = client.get("/opds/new/ebook/?cursor=abc")
+    assert response.status_code == 400 and "翻页参数无效" in response.content.decode()
+
+
+def test_anonymous_sees_public_items_and_a_basic_auth_member_sees_members_items(client, unit, member):
+    """Without credentials only public items are listed; with a member's Basic credentials (or their browser
+    session) members-only items appear too; a wrong password gets a 401 challenge with realm 灯塔."""
+    _item(unit, "公开读物")
+    _item(unit, "党员读物", access="members")
+    anonymous = [entry.title for entry in _feed(client.get("/opds/new/ebook/"))[0].entries]
+    assert anonymous == ["公开读物"]
+    with_basic = [entry.title for entry in _feed(client.get("/opds/new/ebook/", **_basic()))[0].entries]
+    assert set(with_basic) == {"公开读物", "党员读物"}
+    response = client.get("/opds/new/ebook/", **_basic(password="wrong"))
+    assert response.status_code == 401
+    challenge = response["WWW-Authenticate"].encode("latin-1").decode("utf-8")  # UTF-8 bytes on the wire
+    assert challenge.startswith('Basic realm="灯塔"')
+    assert "Authorization" in client.get("/opds/new/ebook/")["Vary"]  # caches keep each requester's copy apart
+    client.force_login(member)
+    assert len(_feed(client.get("/opds/new/ebook/"))[0].entries) == 2
+
+
+def test_login_route_and_auth_parameter_challenge_until_signed_in(client, member):
+    """/opds/login/ and /opds/?auth=1 answer 401 to an anonymous reader (so KOReader asks for the password) and
+    the catalogue once the credentials are right; plain /opds/ never challenges."""
+    for url in ("/opds/login/", "/opds/?auth=1"):
+        response = client.get(url)
+        assert response.status_code == 401 and response["WWW-Authenticate"].startswith("Basic realm=")
+        _feed(client.get(url, **_basic()), NAVIGATION)
+    assert client.get("/opds/").status_code == 200
+
+
+def test_acquisition_links_follow_the_download_right(client, unit, member):
+    """A public PDF anyone may download gets an open-access link of type application/pdf to the download view;
+    an item without download rights gets none; a members-download EPUB gets a plain acquisition link only for a
+    signed-in member, its type taken from the file name when the pipeline has not said."""
+    free = _item(unit, "开放下载", download="readers", media_asset=_pdf_asset())
+    _item(unit, "只能在线读", download="none", media_asset=_pdf_asset("b.pdf"))
+    epub = _item(unit, "党员可下载", download="members", media_asset=_pdf_asset("c.epub", document_format=""))
+
+    entries = _entries_by_title(_feed(client.get("/opds/new/ebook/"))[1])
+    (link,) = _links(entries["开放下载"], OPEN_ACCESS)
+    assert link.get("type") == "application/pdf"
+    assert link.get("href") == f"http://testserver/library-files/items/{free.pk}/download/"
+    for title in ("只能在线读", "党员可下载"):
+        assert not [x for x in _links(entries[title]) if x.get("rel", "").startswith(ACQUIRE)]
+
+    entries = _entries_by_title(_feed(client.get("/opds/new/ebook/", **_basic()))[1])
+    (link,) = _links(entries["党员可下载"], ACQUIRE)
+    assert link.get("type") == "application/epub+zip"
+    assert link.get("href").endswith(f"/library-files/items/{epub.pk}/download/")
+    assert not [x for x in _links(entries["只能在线读"]) if x.get("rel", "").startswith(ACQUIRE)]
+
+
+def test_acquisition_link_downloads_with_the_readers_basic_credentials(client, unit, member):
+    """A reading app follows the acquisition link with the same Basic credentials it browsed with: the download
+    view accepts them (a signed redirect to the file); without them, or with a wrong password, the file stays hidden."""
+    epub = _item(unit, "党员可下载", access="members", download="members", media_asset=_pdf_asset("c.epub"))
+    url = f"/library-files/items/{epub.pk}/download/"
+    assert client.get(url).status_code == 404
+    assert client.get(url, **_basic(password="wrong")).status_code == 401
+    response = client.get(url, **_basic())
+    location = response["Location"]  # an attachment: our signed local URL's dl=, or S3's response disposition
+    assert response.status_code == 302 and ("dl=" in location or "response-content-disposition=attachment" in location)
+
+
+def _png() -> ImageFile:
+    buffer = io.BytesIO()
+    Image.new("RGB", (300, 450), (180, 30, 30)).save(buffer, "PNG")
+    return ImageFile(buffer, name="cover.png")
+
+
+def test_entries_carry_the_catalogue_description_and_covers(local_media, client, unit):
+    """An entry has a stable urn:uuid id, authors from the credits (others as contributors), ISBN, language,
+    issue date, publisher, the CLC class with its label, the summary, and image/thumbnail links: Wagtail
+    renditions of the cover image, else the cover the pipeline took from the document (a signed link)."""
+    cover = LighthouseImage.objects.create(title="封面", file=_png())
+    book = _item(
+        unit,
+        "红楼梦",
+        isbn="9787020002207",
+        language="zh",
+        issued=timezone.localdate().replace(year=1982, month=3, day=1),
+        publisher="人民文学出版社",
+        clc="I242.4",
+        summary="中国古典小说。",
+        cover=cover,
+    )
+    library_item_credits_set(item=book, credits=[("曹雪芹", "author"), ("高鹗", "other"), ("启功", "annotator")])
+    asset = _pdf_asset()
+    plain = _item(unit, "无封面图的书", media_asset=asset, published_at=timezone.now() - timedelta(days=1))
+    job = TranscodeJob.objects.create(asset=asset, group="document", state="done")
+    Rendition.objects.create(
+        asset=asset, job=job, profile="document_cover", kind="image", path=f"renditions/{asset.pk}/{job.pk}/cover.jpg"
+    )
+
+    parsed, root = _feed(client.get("/opds/new/ebook/"))
+    first = parsed.entries[0]
+    assert first.id.startswith("urn:uuid:") and first.id == _feed(client.get("/opds/new/ebook/"))[0].entries[0].id
+    assert first.author_detail.name == "曹雪芹" and first.summary == "中国古典小说。"
+    assert [tag.term for tag in first.tags] == ["I242.4"] and "I 文学" in first.tags[0].label
+    entry = _entries_by_title(root)["红楼梦"]
+    assert [a.findtext("a:name", namespaces=NS) for a in entry.findall("a:author", NS)] == ["曹雪芹"]
+    assert [c.findtext("a:name", namespaces=NS) for c in entry.findall("a:contributor", NS)] == ["高鹗", "启功"]
+    assert entry.findtext("dc:identifier", namespaces=NS) == "urn:isbn:9787020002207"
+    assert entry.findtext("dc:language", namespaces=NS) == "zh"
+    assert entry.findtext("dc:issued", namespaces=NS) == "1982-03-01"
+    assert entry.findtext("dc:publisher", namespaces=NS) == "人民文学出版社"
+    image, thumbnail = (
+        _links(entry, "http://opds-spec.org/image"),
+        _links(entry, "http://opds-spec.org/image/thumbnail"),
+    )
+    assert "/media/images/" in image[0].get("href") and image[0].get("type") == "image/png"
+    assert image[0].get("href") != thumbnail[0].get("href")
+    assert client.get(image[0].get("href").removeprefix("http://testserver")).status_code == 200
+
+    other = _entries_by_title(root)[plain.title]
+    href = _links(other, "http://opds-spec.org/image")[0].get("href")
+    assert f"/media/renditions/{asset.pk}/" in href and "s=" in href
+
+
+def test_classes_and_their_feeds(client, unit):
+    """按分类浏览 lists the 22 basic classes; a class feed holds the e-books and periodicals whose code starts with
+    its letter; a letter the scheme does not use is a 404."""
+    _item(unit, "党建读本", clc="D261.4")
+    _item(unit, "党史期刊", clc="D2", kind="periodical")
+    _item(unit, "党史视频", clc="D2", kind="video")
+    _item(unit, "马克思选集", clc="A1")
+    parsed, root = _feed(client.get("/opds/clc/"), NAVIGATION)
+    assert len(parsed.entries) == 22 and parsed.entries[3].title.startswith("D 政治")
+    assert _links(root.findall("a:entry", NS)[3])[0].get("href").endswith("/opds/clc/D/")
+    titles = {entry.title for entry in _feed(client.get("/opds/clc/D/"))[0].entries}
+    assert titles == {"党建读本", "党史期刊"}
+    assert client.get("/opds/clc/L/").status_code == 404
+
+
+def test_periodical_title_leads_to_its_issues(client, unit, member):
+    """A periodical title is an entry with a subsection link to a feed of its issues in order; a members-only
+    issue is left out for an anonymous reader."""
+    title = _item(unit, "求是", kind="periodical", role="series")
+    for position in (1, 2):
+        _item(
+            unit,
+            "求是",
+            number=f"2026年第{position}期",
+            kind="periodical",
+            role="issue",
+            parent=title,
+            position=position,
+        )
+    _item(unit, "求是", number="内部版", kind="periodical", role="issue", parent=title, position=3, access="members")
+    entry = _entries_by_title(_feed(client.get("/opds/new/periodical/"))[1])["求是"]
+    (link,) = _links(entry, "subsection")
+    assert link.get("href") == f"http://testserver/opds/periodicals/{title.pk}/" and link.get("type") == ACQUISITION
+    issues = [e.title for e in _feed(client.get(f"/opds/periodicals/{title.pk}/"))[0].entries]
+    assert issues == ["求是 2026年第1期", "求是 2026年第2期"]
+    assert len(_feed(client.get(f"/opds/periodicals/{title.pk}/", **_basic()))[0].entries) == 3
+    assert client.get(f"/opds/periodicals/{title.pk + 1}/").status_code == 404
+
+
+def test_collections_list_their_books(client, unit):
+    """专题 lists published collections on show; a collection's feed has its e-books in the editor's order and
+    leaves out other kinds."""
+    first, second = _item(unit, "第一本"), _item(unit, "第二本")
+    video = _item(unit, "配套视频", kind="video")
+    collection = ItemList.objects.create(title="学习二十大", slug="ershida", kind="collection", owning_unit=unit)
+    for order, item in enumerate((second, video, first)):
+        ItemListEntry.objects.create(list=collection, item=item, sort_order=order)
+    ItemList.objects.create(title="已下线", slug="old", kind="collection", owning_unit=unit, is_published=False)
+    parsed, _root = _feed(client.get("/opds/lists/"), NAVIGATION)
+    assert [entry.title for entry in parsed.entries] == ["学习二十大"]
+    assert [entry.title for entry in _feed(client.get("/opds/lists/ershida/"))[0].entries] == ["第二本", "第一本"]
+    assert client.get("/opds/lists/old/").status_code == 404
+
+
+def test_opensearch_description_and_search(client, unit, member, settings):
+    """The OpenSearch description parses and points at /opds/search?q={searchTerms}; searching finds matching
+    e-books (members-only ones only with credentials) and never other kinds."""
+    from search.services import search_outbox_drain_all
+
+    settings.SEARCH_URL = ""  # the embedded index
+    response = client.get("/opds/opensearch.xml")
+    assert response["Content-Type"].startswith("application/opensearchdescription+xml")
+    description = etree.fromstring(response.content)
+    url = description.find("os:Url", NS)
+    assert url.get("template") == "http://testserver/opds/search?q={searchTerms}" and url.get("type") == ACQUISITION
+    assert description.findtext("os:ShortName", namespaces=NS)
+
+    _item(unit, "红楼梦")
+    _item(unit, "红楼梦研究", access="members")
+    _item(unit, "红楼梦讲座", kind="video")
+    _item(unit, "西游记")
+    search_outbox_drain_all()
+    parsed, root = _feed(client.get("/opds/search", {"q": "红楼梦"}))
+    assert [entry.title for entry in parsed.entries] == ["红楼梦"]
+    assert root.findtext("os:totalResults", namespaces=NS) == "1"
+    titles = {entry.title for entry in _feed(client.get("/opds/search", {"q": "红楼梦"}, **_basic()))[0].entries}
+    assert titles == {"红楼梦", "红楼梦研究"}
+    assert _feed(client.get("/opds/search", {"q": ""}))[0].entries == []

@@ -1,0 +1,268 @@
+"""Item pages and protected file links: every kind gets its reader, and nobody learns of an item they may not open."""
+
+import io
+import json
+import re
+
+import pytest
+from django.contrib.auth.models import AnonymousUser
+from django.core.files.base import ContentFile
+from django.core.management import call_command
+from PIL import Image
+
+from cms.models import LighthouseImage, OrgUnit
+from cms.services import member_create
+from library.models import ArticleArea, IssuePage, ItemProgress, LibraryItem
+from library.readers import episode_window, polygon_points, reader_context
+from library.selectors import item_url
+from media_pipeline.models import MediaAsset, TranscodeJob
+from media_pipeline.services import media_asset_create, transcode_job_run
+from media_pipeline.synthetic_documents import chinese_epub, chinese_pdf
+
+pytestmark = pytest.mark.django_db
+State = TranscodeJob.State
+
+
+@pytest.fixture
+def demo():
+    call_command("load_demo", "--no-media")
+
+
+@pytest.fixture
+def unit(demo):
+    return OrgUnit.objects.get(code="shandong")
+
+
+@pytest.fixture
+def member(unit):
+    return member_create(username="dangyuan", password="pw-123456", real_name="党员甲", org_unit=unit)
+
+
+def _item(unit, **fields):
+    fields.setdefault("kind", "article")
+    fields.setdefault("title", "灯塔文章")
+    return LibraryItem.objects.create(owning_unit=unit, **fields)
+
+
+def _document_asset(data: bytes, name: str) -> MediaAsset:
+    """A document through the real pipeline (analysis, then the document group), in this process."""
+    asset = media_asset_create(file=ContentFile(data, name=name), options={"only_groups": ["document"]})
+    while job := TranscodeJob.objects.filter(asset=asset, state=State.QUEUED).order_by("pk").first():
+        transcode_job_run(job_id=job.pk, worker_id="test")
+    asset.refresh_from_db()
+    assert asset.state == MediaAsset.State.READY, asset.state_error
+    return asset
+
+
+def _page(client, item, **params):
+    response = client.get(item_url(item), params)
+    return response, response.content.decode() if response.status_code == 200 else ""
+
+
+def test_members_only_item_and_its_files_are_404_for_outsiders(client, unit, member):
+    """An anonymous visitor gets 404 for a members-only item's page, read link and download link alike."""
+    asset = _document_asset(chinese_pdf(), "book.pdf")
+    book = _item(unit, kind="ebook", title="党员手册", access="members", download="readers", media_asset=asset)
+    assert client.get(item_url(book)).status_code == 404
+    assert client.get(f"/library-files/items/{book.pk}/read/").status_code == 404
+    assert client.get(f"/library-files/items/{book.pk}/download/").status_code == 404
+    assert client.get("/library-files/items/999999/read/").status_code == 404  # the same answer as no item
+    client.force_login(member)
+    assert client.get(item_url(book)).status_code == 200
+    assert client.get(f"/library-files/items/{book.pk}/read/").status_code == 302
+
+
+def test_download_only_where_the_item_allows_it(local_media, client, unit, member):
+    """No 下载 button and a 404 when downloads are off; on, a 302 to a signed attachment URL that serves the file."""
+    asset = _document_asset(chinese_pdf(), "book.pdf")
+    book = _item(unit, kind="ebook", title="学习读本", download="none", media_asset=asset)
+    _response, html = _page(client, book)
+    assert "下载" not in html
+    assert client.get(f"/library-files/items/{book.pk}/download/").status_code == 404
+
+    LibraryItem.objects.filter(pk=book.pk).update(download="members")
+    assert client.get(f"/library-files/items/{book.pk}/download/").status_code == 404  # members only
+    client.force_login(member)
+    _response, html = _page(client, book)
+    assert f'href="/library-files/items/{book.pk}/download/"' in html
+    response = client.get(f"/library-files/items/{book.pk}/download/")
+    assert response.status_code == 302 and "no-cache" in response["Cache-Control"]
+    assert "dl=" in response["Location"] and "&s=" in response["Location"]
+    file_response = client.get(response["Location"])
+    assert file_response.status_code == 200
+    assert "attachment" in file_response["Content-Disposition"]
+    assert b"".join(file_response.streaming_content).startswith(b"%PDF")
+
+
+def test_read_link_signs_documents_only(local_media, client, unit):
+    """The read link redirects to a fresh signed URL of a document; it never hands out a video's master."""
+    asset = _document_asset(chinese_pdf(), "book.pdf")
+    book = _item(unit, kind="ebook", title="读本", media_asset=asset)
+    response = client.get(f"/library-files/items/{book.pk}/read/")
+    assert response.status_code == 302 and re.search(r"/media/uploads/.+\?e=\d+&s=", response["Location"])
+    ranged = client.get(response["Location"], HTTP_RANGE="bytes=0-4")
+    assert ranged.status_code == 206 and b"".join(ranged.streaming_content) == b"%PDF-"
+
+    video_asset = MediaAsset.objects.create(file="uploads/2026/01/clip.mp4", kind=MediaAsset.Kind.VIDEO)
+    video = _item(unit, kind="video", title="微课", media_asset=video_asset, download="none")
+    assert client.get(f"/library-files/items/{video.pk}/read/").status_code == 404
+
+
+def test_pdf_ebook_page_has_the_reader_outline_and_text_version(local_media, client, unit):
+    """A PDF e-book opens in the PDF reader with its signed master URL and outline; the 文字版 shows a page's text."""
+    asset = _document_asset(chinese_pdf(), "book.pdf")
+    book = _item(unit, kind="ebook", title="灯塔学习手册", media_asset=asset)
+    response, html = _page(client, book)
+    assert 'id="pdf-reader"' in html and "pdf.worker.mjs" in html and "cmaps/" in html
+    assert re.search(r'data-url="/media/uploads/[^"]+\?e=\d+&amp;s=', html)
+    assert "第一章 序言" in html and 'data-goto-page="2"' in html  # the outline, from the pipeline
+    assert "script-src 'self'" in response["Content-Security-Policy"]
+    _response, text = _page(client, book, view="text", part=2)
+    assert "第二页 灯塔照亮前路" in text and "第一页 序言" not in text
+    assert "?view=text&amp;part=3" in text and "?view=text&amp;part=1" in text  # next and previous parts
+    _response, clamped = _page(client, book, view="text", part=99)
+    assert "第三页 结语" in clamped  # past the end: the last page, not an error
+
+
+def test_epub_ebook_gets_the_epub_reader_and_chapter_text(client, unit, tmp_path):
+    """An EPUB opens in the foliate-js reader; its 文字版 goes chapter by chapter, without the book's script."""
+    path = chinese_epub(tmp_path / "book.epub")
+    asset = _document_asset(path.read_bytes(), "book.epub")
+    book = _item(unit, kind="ebook", title="灯塔学习读本", media_asset=asset)
+    _response, html = _page(client, book)
+    assert 'id="epub-reader"' in html and "foliate-js/view.js" in html and "pdf-reader" not in html
+    _response, text = _page(client, book, view="text", part=1)
+    assert "灯塔照亮前路" in text and "第一章 灯塔" in text and "alert(1)" not in text
+
+
+def test_newspaper_page_draws_areas_of_readable_articles_only(client, unit, member):
+    """A 版面 shows one focusable polygon link per article the visitor may open; a broken area is skipped."""
+    title = _item(unit, kind="newspaper", role="series", title="灯塔日报")
+    issue = _item(unit, kind="newspaper", role="issue", title="灯塔日报", parent=title, number="第100期")
+    public = _item(unit, kind="newspaper", role="article", parent=issue, title="要闻一则", body="<p>全文。</p>")
+    private = _item(unit, kind="newspaper", role="article", parent=issue, title="内部通知", access="members")
+    image = _image(unit)
+    page = IssuePage.objects.create(issue=issue, number=1, name="要闻", image=image)
+    ArticleArea.objects.create(page=page, article=public, points=[[0, 0], [0.5, 0], [0.5, 0.5], [0, 0.5]])
+    ArticleArea.objects.create(page=page, article=private, points=[[0.5, 0.5], [1, 0.5], [1, 1], [0.5, 1]])
+    ArticleArea.objects.create(page=page, article=public, points=[[0, 0], [2, 2]])  # broken: skipped
+    _response, html = _page(client, issue)
+    assert 'viewBox="0 0 1 1"' in html and html.count("<polygon") == 1
+    assert "要闻一则" in html and "内部通知" not in html
+    assert "0.00000,0.00000 0.50000,0.00000" in html
+    client.force_login(member)
+    _response, html = _page(client, issue)
+    assert html.count("<polygon") == 2 and "内部通知" in html
+    _response, article = _page(client, public)
+    assert "全文。" in article and f"{item_url(issue)}?p=1" in article  # back to the 版面 it is printed on
+
+
+def _image(unit) -> LighthouseImage:
+    buffer = io.BytesIO()
+    Image.new("RGB", (400, 600), (240, 240, 230)).save(buffer, "PNG")
+    return LighthouseImage.objects.create(
+        title="版面", file=ContentFile(buffer.getvalue(), name="page1.png"), collection=unit.collection
+    )
+
+
+def test_newspaper_title_lists_issues_newest_first_by_page(client, unit):
+    """A newspaper title lists its issues by date, newest first, 48 to a page."""
+    title = _item(unit, kind="newspaper", role="series", title="灯塔日报")
+    for day in range(1, 51):
+        issued = f"2026-01-{day % 28 + 1:02d}"
+        _item(unit, kind="newspaper", role="issue", title="灯塔日报", parent=title, issued=issued, position=day)
+    _response, html = _page(client, title)
+    assert "2026年1月28日" in html and html.index("2026年1月28日") < html.index("2026年1月27日")
+    assert "?p=2" in html
+    _response, second = _page(client, title, p=2)
+    assert "2026年1月1日" in second or "2026年1月2日" in second
+
+
+def test_series_lists_its_visible_episodes_in_order(client, unit):
+    """A series page lists its episodes by position and leaves out unpublished or members-only ones."""
+    series = _item(unit, kind="video", role="series", title="党史微课")
+    for position, (name, extra) in enumerate(
+        [("第二集", {}), ("第一集", {}), ("草稿", {"is_published": False}), ("内部", {"access": "members"})]
+    ):
+        _item(unit, kind="video", role="episode", parent=series, title=name, position=[2, 1, 3, 4][position], **extra)
+    _response, html = _page(client, series)
+    assert html.index("第一集") < html.index("第二集") and "草稿" not in html and "内部" not in html
+
+
+def test_episode_window_is_the_series_around_the_current_episode(unit):
+    """The playlist holds the visible episodes in order around the current one, at most `size` each side."""
+    series = _item(unit, kind="audio", role="series", title="有声党课")
+    episodes = [
+        _item(unit, kind="audio", role="episode", parent=series, title=f"第{n}讲", position=n) for n in range(1, 8)
+    ]
+    _item(unit, kind="audio", role="episode", parent=series, title="内部", position=4, access="members")
+
+    window, current = episode_window(item=episodes[3], user=AnonymousUser(), size=2)
+    assert [episode.title for episode in window] == ["第2讲", "第3讲", "第4讲", "第5讲", "第6讲"] and current == 2
+    alone = _item(unit, kind="audio", title="单独节目")
+    assert episode_window(item=alone, user=AnonymousUser()) == ([alone], 0)
+
+
+def test_audio_page_offers_the_playlist_with_media_session_data(client, unit):
+    """An audio episode's page carries the series playlist as JSON for the player (title, album, page URLs)."""
+    series = _item(unit, kind="audio", role="series", title="有声党课")
+    first = _item(unit, kind="audio", role="episode", parent=series, title="第一讲", position=1)
+    _item(unit, kind="audio", role="episode", parent=series, title="第二讲", position=2)
+    asset = MediaAsset.objects.create(file="uploads/2026/01/a.m4a", kind=MediaAsset.Kind.AUDIO)
+    LibraryItem.objects.filter(pk=first.pk).update(media_asset=asset)
+    _response, html = _page(client, first)
+    assert "排队中" in html and 'id="audio-player"' not in html  # nothing to play yet: the state, no player
+    first.refresh_from_db()
+    context = reader_context(item=first, user=AnonymousUser())
+    assert [entry["title"] for entry in context["playlist"]] == ["第一讲", "第二讲"]
+    assert context["playlist"][0]["album"] == "有声党课" and context["playlist"][1]["url"].endswith(
+        f"/item/{context['playlist'][1]['id']}/"
+    )
+    json.dumps(context["playlist"])  # the template embeds it with json_script
+
+
+def test_rendition_state_is_shown_while_media_are_being_made(client, unit):
+    """A video whose renditions are still being made shows “转码中 45%” instead of a player."""
+    asset = MediaAsset.objects.create(file="uploads/2026/01/v.mp4", kind=MediaAsset.Kind.VIDEO)
+    analysis = TranscodeJob.objects.create(asset=asset, state=State.DONE, progress=1)
+    TranscodeJob.objects.create(asset=asset, parent=analysis, group="ladder", state=State.ENCODING, progress=0.42)
+    video = _item(unit, kind="video", title="正在转码的视频", media_asset=asset)
+    _response, html = _page(client, video)
+    assert "转码中 45%" in html and 'id="player"' not in html
+
+
+def test_article_page_related_items_rights_and_history(client, unit, member):
+    """An article shows its rich text, the related items the visitor may open, the rights note; opening it signed in
+    puts it in the member's history."""
+    other = _item(unit, title="相关文章")
+    hidden = _item(unit, title="内部相关", access="members")
+    article = _item(unit, title="主文章", body="<p>正文<b>加粗</b></p>", rights_note="本文版权归灯塔所有")
+    article.related_items.set([other, hidden])
+    _response, html = _page(client, article)
+    assert "正文<b>加粗</b>" in html and "相关文章" in html and "内部相关" not in html
+    assert "本文版权归灯塔所有" in html and 'data-text-size="1"' in html
+    assert not ItemProgress.objects.exists()  # anonymous visits leave no history
+    client.force_login(member)
+    _page(client, article)
+    assert ItemProgress.objects.filter(member=member, item=article).exists()
+
+
+def test_polygon_points_accepts_only_polygons_inside_the_page():
+    """Areas become SVG points; fewer than three points, values outside 0–1 or junk give nothing."""
+    assert polygon_points([[0, 0], [1, 0], [1, 1]]) == "0.00000,0.00000 1.00000,0.00000 1.00000,1.00000"
+    assert polygon_points([[0, 0], [1, 1]]) == ""
+    assert polygon_points([[0, 0], [1, 0], [1, 1.5]]) == ""
+    assert polygon_points("junk") == "" and polygon_points(None) == ""
+
+
+def test_related_falls_back_to_the_same_class_and_never_repeats_the_episode_list(client, unit):
+    """Without editor's picks an item suggests others of its 中图法 class (an episode: its series' class); an
+    episode's siblings are left to the episode list."""
+    series = _item(unit, kind="video", role="series", title="党史微课", clc="D2")
+    episode = _item(unit, kind="video", role="episode", parent=series, title="第一集", position=1)
+    _item(unit, kind="video", role="episode", parent=series, title="第二集", position=2)
+    _item(unit, kind="ebook", title="党的建设读本", clc="D2")
+    _item(unit, kind="ebook", title="文学作品", clc="I2")
+    _response, html = _page(client, episode)
+    related = html[html.index('id="related-title"') :]
+    assert "党的建设读本" in related and "文学作品" not in related and "第二集" not in related
