@@ -186,9 +186,7 @@ def test_pdf_opens_by_range_requests_and_renders_page_one(live_server, browser_p
     asset = _processed(ContentFile(_padded_pdf(), name="shouce.pdf"), ["document"])
     book = _item(unit, kind="ebook", title="灯塔学习手册", media_asset=asset)
     page, statuses = browser_page, []
-    page.on(
-        "response", lambda response: statuses.append(response.status) if "/media/uploads/" in response.url else None
-    )
+    page.on("response", lambda response: statuses.append(response.status) if "/uploads/" in response.url else None)
     page.goto(live_server.url + item_url(book))
     page.wait_for_selector("#pdf-reader[data-state=rendered]")
     inked = page.evaluate(

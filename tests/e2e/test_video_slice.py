@@ -11,7 +11,12 @@ from media_pipeline.models import MediaAsset
 from media_pipeline.synthetic import make_clip
 from search.selectors import search_items
 
-pytestmark = [pytest.mark.browser, pytest.mark.services]
+# serialized_rollback: the browser tests before this one flushed the database; it brings back Wagtail's root page.
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.services,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
 
 
 @pytest.fixture
