@@ -35,6 +35,7 @@ LOCATOR_MAX_LENGTH = 512
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 ActivityCursor = tuple[datetime, int]  # (created_at or updated_at, id) of the last row shown
+ENTRY_JOINS = ("item", "item__cover", "item__owning_unit")  # what a list card shows: one query for a whole page
 
 
 class ItemNotReadable(Http404):
@@ -190,7 +191,7 @@ def favourites_of(
     *, member, before: ActivityCursor | None = None, per_page: int = 20
 ) -> tuple[list[Favourite], ActivityCursor | None]:
     """The member's favourites they may still read, newest first; (rows, next cursor)."""
-    rows = Favourite.objects.filter(member=member, item__in=_visible(member)).select_related("item", "item__cover")
+    rows = Favourite.objects.filter(member=member, item__in=_visible(member)).select_related(*ENTRY_JOINS)
     return _keyset(rows, key="created_at", before=before, per_page=per_page)
 
 
@@ -198,7 +199,7 @@ def history_of(
     *, member, before: ActivityCursor | None = None, per_page: int = 20
 ) -> tuple[list[ItemProgress], ActivityCursor | None]:
     """Items the member opened and may still read, most recently used first, with their study time."""
-    rows = ItemProgress.objects.filter(member=member, item__in=_visible(member)).select_related("item", "item__cover")
+    rows = ItemProgress.objects.filter(member=member, item__in=_visible(member)).select_related(*ENTRY_JOINS)
     return _keyset(rows, key="updated_at", before=before, per_page=per_page)
 
 
@@ -208,7 +209,7 @@ def continue_items(
     """Started (a heartbeat came) but not completed, most recent first: 继续学习."""
     rows = ItemProgress.objects.filter(
         member=member, item__in=_visible(member), completed=False, last_heartbeat_at__isnull=False
-    ).select_related("item", "item__cover")
+    ).select_related(*ENTRY_JOINS)
     return _keyset(rows, key="updated_at", before=before, per_page=per_page)
 
 

@@ -20,7 +20,7 @@ from search.services import search_documents_changed
 
 from .admin_selectors import items_managed_by
 from .models import ArticleArea, IssuePage, LibraryItem
-from .services import library_changed
+from .services import descendant_ids, library_changed
 
 logger = logging.getLogger(__name__)
 ITEM_LABEL = LibraryItem._meta.label_lower
@@ -39,7 +39,8 @@ def _updated(*, user, item_ids: Iterable[int], action: str, **values) -> int:
     with transaction.atomic():
         pks = _managed_ids(user=user, item_ids=item_ids)
         count = LibraryItem.objects.filter(pk__in=pks).update(**values, updated_at=timezone.now())
-        search_documents_changed(model_label=ITEM_LABEL, pks=pks)
+        # Children follow their parent's opening (selectors.items_visible_to), so their documents change too.
+        search_documents_changed(model_label=ITEM_LABEL, pks=[*pks, *descendant_ids(item_ids=pks)])
         library_changed()
     logger.info("library bulk %s by %s: %d items", action, getattr(user, "pk", None), count)
     return count

@@ -11,7 +11,7 @@ from typing import Literal
 
 from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
-from django.db.models import Q, prefetch_related_objects
+from django.db.models import Prefetch, Q, prefetch_related_objects
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -20,7 +20,7 @@ from wagtail.rich_text import expand_db_html
 
 from cms.api_auth import MEMBER_AUTH, PUBLIC_AUTH, PUBLIC_OPENAPI, api_user
 from media_pipeline.models import MediaAsset, Rendition
-from media_pipeline.selectors import renditions_by_profile
+from media_pipeline.selectors import asset_playback_urls, playback_token_query, renditions_by_profile
 
 from . import activity, selectors
 from .api_schemas import (
@@ -38,7 +38,7 @@ from .api_schemas import (
 )
 from .clc import clc_label
 from .links import asset_master_url
-from .models import ItemProgress, LibraryItem
+from .models import ArticleArea, ItemProgress, LibraryItem, LibraryPage
 from .playback import item_playback
 
 logger = logging.getLogger(__name__)
@@ -65,6 +65,18 @@ def _item_or_404(request: HttpRequest, item_id: int) -> LibraryItem:
     if item is None:
         raise activity.ItemNotReadable(_("未找到该条目"))
     return item
+
+
+def _library_page(request: HttpRequest) -> LibraryPage | None:
+    """The library's page, looked up once per request: every item URL in a list is built on it."""
+    if not hasattr(request, "_library_page"):
+        request._library_page = selectors.library_page()
+    return request._library_page
+
+
+def _item_url(request: HttpRequest, item: LibraryItem) -> str:
+    page = _library_page(request)
+    return _absolute(request, selectors.item_url(item, page=page)) if page is not None else ""
 
 
 def _image_url(request: HttpRequest, image, spec: str) -> str:
@@ -96,13 +108,15 @@ def _summary(request: HttpRequest, item: LibraryItem, *, cover: str = LIST_COVER
         "owning_unit": {"id": item.owning_unit_id, "name": item.owning_unit.name},
         "parent_id": item.parent_id,
         "cover_url": _image_url(request, item.cover, cover),
-        "url": _absolute(request, selectors.item_url(item)),
+        "url": _item_url(request, item),
     }
 
 
 def _summaries(request: HttpRequest, items: list[LibraryItem]) -> list[dict]:
-    # One query for every cover's existing renditions instead of one per card.
-    prefetch_related_objects([item for item in items if item.cover_id], "owning_unit", "cover__renditions")
+    # One query each for the owning units and every cover's existing renditions instead of one per card
+    # (a unit already joined in by the caller is not fetched again).
+    prefetch_related_objects(items, "owning_unit")
+    prefetch_related_objects([item for item in items if item.cover_id], "cover__renditions")
     return [_summary(request, item) for item in items]
 
 
@@ -264,11 +278,12 @@ def item_renditions(request: HttpRequest, item_id: int):
     item = _item_or_404(request, item_id)
     playback = item_playback(item)
     media = _asset_media(request, item, item.media_asset) if item.media_asset_id else {}
+    urls = _playback_urls(request, item.media_asset) if item.media_asset_id else {}
     return {
         "state": playback["job_state"],
         "state_display": str(playback["state"]),
-        "hls_url": _absolute(request, playback["hls_url"]),
-        "poster_url": _absolute(request, playback["poster_url"]),
+        "hls_url": urls.get("hls", ""),
+        "poster_url": urls.get("poster", ""),
         "audio": media.get("audio", []),
         "tv_mp4": media.get("tv_mp4"),
         "tv_hls_url": media.get("tv_hls_url", ""),
@@ -277,6 +292,13 @@ def item_renditions(request: HttpRequest, item_id: int):
         "document": media.get("document"),
         "issue_pages": _issue_pages(request, item),
     }
+
+
+def _playback_urls(request: HttpRequest, asset: MediaAsset) -> dict[str, str]:
+    """Master playlist and poster, carrying a short-lived token: an app signed in with a bearer token has no session
+    for the playback views to check, so they accept this token instead (the caller's right was checked above)."""
+    query = playback_token_query(asset_id=asset.pk)
+    return {name: _absolute(request, f"{url}?{query}") for name, url in asset_playback_urls(asset=asset).items()}
 
 
 def _file_url(request: HttpRequest, name: str) -> str:
@@ -312,7 +334,8 @@ def _asset_media(request: HttpRequest, item: LibraryItem, asset: MediaAsset) -> 
             "size": tv.size,
         }
     if (tv_hls := by_profile.get("tv_1080p_hls")) is not None:
-        media["tv_hls_url"] = _absolute(request, reverse("media_pipeline:hls_master", args=[tv_hls.pk]))
+        master = reverse("media_pipeline:hls_master", args=[tv_hls.pk])
+        media["tv_hls_url"] = _absolute(request, f"{master}?{playback_token_query(asset_id=asset.pk)}")
     if (sprite := by_profile.get("sprite")) is not None:
         media["sprite"] = {
             "vtt_url": _file_url(request, sprite.path),
@@ -359,7 +382,10 @@ def _document(request, item, asset, pages: Rendition, text: Rendition | None) ->
 
 
 def _issue_pages(request: HttpRequest, item: LibraryItem) -> list[dict]:
-    pages = item.pages.select_related("image").prefetch_related("areas").order_by("number")
+    """The issue's 版面 with the areas of only those articles the caller may open (as the web page shows them)."""
+    visible = selectors.items_visible_to(api_user(request))
+    areas = Prefetch("areas", queryset=ArticleArea.objects.filter(article__in=visible).order_by("id"))
+    pages = item.pages.select_related("image").prefetch_related(areas).order_by("number")
     return [
         {
             "number": page.number,

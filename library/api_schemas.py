@@ -151,11 +151,13 @@ class RenditionsOut(Schema):
 
     state: str = Field(description="pending / processing / ready / failed；没有媒体文件时为空")
     state_display: str
-    hls_url: str = Field(description="自适应 HLS 主播放列表（手机、网页）")
-    poster_url: str
+    hls_url: str = Field(
+        description="自适应 HLS 主播放列表（手机、网页）；带短时签名（e、t 参数），无需登录 Cookie，过期后请重新获取"
+    )
+    poster_url: str = Field(description="封面帧；同样带短时签名")
     audio: list[AudioFile]
     tv_mp4: VideoFile | None
-    tv_hls_url: str
+    tv_hls_url: str = Field(description="电视用 1080p HLS 主播放列表；同样带短时签名")
     captions: list[CaptionOut]
     sprite: SpriteOut | None
     document: DocumentOut | None

@@ -3,6 +3,11 @@
 ``facet_counts_refresh`` rebuilds every row with one GROUP BY per dimension and audience and swaps them in one
 transaction, so a reader sees either the old counts or the new ones, never an empty table in between.
 ``facet_counts_refresh_soon`` queues that refresh after a change, at most one pending at a time.
+
+Refreshes run one at a time: two at once would each delete and insert the same rows (on PostgreSQL the second's
+insert fails on the unique key), and one that counted earlier could swap its older counts in last. A refresh counts
+and swaps inside one transaction that first takes the refresh lock (``_refresh_lock``). If it fails, the pending mark
+is put back, stale, so the next change queues a refresh at once instead of leaving old counts with nothing pending.
 """
 
 import logging
@@ -10,7 +15,7 @@ import time
 from collections import defaultdict
 from collections.abc import Iterable
 
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.models import Count, Q, QuerySet
 
 from .clc import CLC_SECOND, CLC_TOP
@@ -28,6 +33,8 @@ VALUE_MAX = FacetCount._meta.get_field("value").max_length
 # be a lost task and queued again.
 PENDING = {"kind": ALL_KINDS, "dimension": "_refresh", "value": "pending", "audience": FacetCount.Audience.PUBLIC}
 PENDING_STALE_SECONDS = 15 * 60
+# PostgreSQL advisory lock key that serialises refreshes across processes (any constant no other code uses).
+REFRESH_LOCK_KEY = 0x4C48_4643  # "LHFC"
 
 AUDIENCE_ACCESS = {
     FacetCount.Audience.PUBLIC: (LibraryItem.Access.PUBLIC,),
@@ -55,19 +62,48 @@ SECOND_PREFIXES = _second_prefixes()
 def facet_counts_refresh() -> int:
     """Recount every facet of listed, published items and replace the stored counts at once; returns the rows."""
     started = time.monotonic()
-    # Cleared first: a change committed while we count queues a fresh refresh instead of being lost.
+    # Cleared first, in its own commit: a change committed while we wait or count queues a fresh refresh instead of
+    # being lost (that refresh then waits for this one's lock and counts after it).
     FacetCount.objects.filter(**PENDING).delete()
-    rows = [
-        FacetCount(kind=kind, dimension=dimension, value=value, audience=audience, count=count)
-        for audience in AUDIENCE_ACCESS
-        for dimension in DIMENSIONS
-        for (kind, value), count in _counts(dimension, audience).items()
-    ]
-    with transaction.atomic():
-        FacetCount.objects.exclude(dimension=PENDING["dimension"]).delete()
-        FacetCount.objects.bulk_create(rows, batch_size=2000)
+    try:
+        with transaction.atomic():
+            _refresh_lock()
+            rows = [
+                FacetCount(kind=kind, dimension=dimension, value=value, audience=audience, count=count)
+                for audience in AUDIENCE_ACCESS
+                for dimension in DIMENSIONS
+                for (kind, value), count in _counts(dimension, audience).items()
+            ]
+            FacetCount.objects.exclude(dimension=PENDING["dimension"]).delete()
+            FacetCount.objects.bulk_create(rows, batch_size=2000)
+    except Exception:
+        _pending_mark_again()
+        raise
     logger.info("facet counts refreshed: %d rows in %.2f s", len(rows), time.monotonic() - started)
     return len(rows)
+
+
+def _refresh_lock() -> None:
+    """Wait until no other refresh runs; held until the caller's transaction ends. Counting happens under the lock
+    too, so the refresh that swaps last is always the one that counted last."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [REFRESH_LOCK_KEY])
+    # SQLite: the transaction began with BEGIN IMMEDIATE (settings: transaction_mode), which already holds the
+    # database's single write lock, so refreshes (and every other write) are serialised.
+
+
+def _pending_mark_again() -> None:
+    """After a failed refresh the counts are stale: mark a refresh pending again, dated as lost, so the next change
+    queues one at once. Not queued here: a refresh that keeps failing must not retry itself in a loop. A mark a
+    change made meanwhile (its refresh queued) is left as it is."""
+    try:
+        with transaction.atomic():
+            FacetCount.objects.create(**PENDING, count=max(int(time.time()) - PENDING_STALE_SECONDS - 1, 0))
+    except IntegrityError:
+        pass
+    except DatabaseError:
+        logger.exception("facet counts: could not mark a refresh pending after a failure")
 
 
 def facet_counts_refresh_soon() -> None:

@@ -6,6 +6,7 @@ import re
 from django import forms
 from django.conf import settings
 from django.core.validators import MaxLengthValidator
+from django.db.models import Q
 from django.template.defaultfilters import filesizeformat
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
@@ -56,7 +57,9 @@ class ItemIdsInput(forms.TextInput):
 
     def render(self, name, value, attrs=None, renderer=None):
         ids = [int(pk) for pk in _item_ids(value) if pk.isdigit()]
-        titles = LibraryItem.objects.filter(pk__in=ids).values_list("pk", "title") if ids else []
+        # Only titles the editor may choose: a posted id of another unit's closed item must not echo its title.
+        choosable = self.choices.queryset if getattr(self, "choices", None) is not None else LibraryItem.objects.none()
+        titles = choosable.filter(pk__in=ids).values_list("pk", "title") if ids else []
         listed = format_html_join("", "<li>{}：{}</li>", titles)
         return format_html('{}<ul class="help">{}</ul>', super().render(name, value, attrs, renderer), listed)
 
@@ -177,6 +180,7 @@ class LibraryItemForm(WagtailAdminModelForm):
             self.fields["access_unit"].queryset = units
             self.fields["parent"].queryset = parents_managed_by(for_user)
             self.fields["related_items"].queryset = items_choosable_by(for_user)
+            self._limit_to_choosable(for_user)
         if self.instance.pk:
             self.initial.setdefault("credits", credits_format(self.instance.credits.all()))
         asset = self.instance.media_asset if self.instance.media_asset_id else None
@@ -184,6 +188,19 @@ class LibraryItemForm(WagtailAdminModelForm):
             self.initial.setdefault("public_screens", "screens" in asset.options.get("groups", []))
             self.initial.setdefault("portrait_fill", asset.options.get("portrait_fill", "blur"))
             self.initial.setdefault("focal_x", round(float(asset.options.get("focal_x", 0.5)) * 100))
+
+    def _limit_to_choosable(self, user):
+        """Covers and documents from the collections the editor may choose from (Wagtail's own rule), plus what the
+        item already has: posting another unit's protected e-book onto one's own public item is refused."""
+        # Imported here: Wagtail warns when its permission policies load before the apps are ready.
+        from wagtail.documents.permissions import permission_policy as document_permission_policy
+        from wagtail.images.permissions import permission_policy as image_permission_policy
+
+        for name, policy in (("document", document_permission_policy), ("cover", image_permission_policy)):
+            current = getattr(self.instance, f"{name}_id", None)
+            allowed = policy.instances_user_has_any_permission_for(user, ["choose"]).values("pk")
+            field = self.fields[name]
+            field.queryset = field.queryset.filter(Q(pk__in=allowed) | Q(pk=current))
 
     def media_options(self) -> dict:
         """The asset options these fields stand for (media_pipeline reads them; see analysis.groups_for)."""

@@ -10,8 +10,10 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 import nh3
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -29,6 +31,13 @@ if TYPE_CHECKING:
 BODY_TAGS = {"p", "br", "h2", "h3", "h4", "strong", "em", "ul", "ol", "li", "blockquote", "img"}
 BODY_ATTRIBUTES = {"img": {"src", "alt"}}
 HTML_TAG = re.compile(r"<[a-zA-Z!/]")
+# Characters XML 1.0 forbids (C0 controls other than tab and line breaks, and two non-characters): stored, they
+# would break every RSS/OPDS feed and sitemap the item later appears in.
+XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+# An <img> as nh3 writes it (every value double-quoted, quotes inside escaped), to drop those left without a src.
+IMG_TAG = re.compile(r'<img((?:\s+[\w:-]+="[^"]*")*)\s*/?>')
+IMG_ATTRIBUTE = re.compile(r'\s+([\w:-]+)="[^"]*"')
+URL_IGNORED = re.compile(r"[\t\n\r]")  # browsers drop these anywhere in a URL
 CREDIT_SPLIT = re.compile(r"[；;/、]")
 TAG_SPLIT = re.compile(r"[；;，,、]")
 DYNASTY = re.compile(r"^[\[(（〔【][^\])）〕】]{1,6}[\])）〕】]\s*")  # "[清]曹雪芹", "（英）莎士比亚"
@@ -113,18 +122,59 @@ def _choice(column: str, label: str):
 
 def _plain(value: str) -> str:
     """Titles and other plain-text fields: markup is dropped (script content included), never kept to run."""
+    value = XML_INVALID.sub("", value)
     if "<" not in value and "&" not in value:
         return value
-    return html.unescape(nh3.clean(value, tags=set())).strip()
+    return XML_INVALID.sub("", html.unescape(nh3.clean(value, tags=set()))).strip()
 
 
 def rich_text_clean(value: str) -> str:
-    """A body as rich text: a short whitelist of tags, no scripts, handlers or javascript: URLs. Plain text with
-    line breaks becomes paragraphs."""
+    """A body as rich text: a short whitelist of tags, no scripts, handlers or javascript: URLs, and images only
+    from our own site or media host. Plain text with line breaks becomes paragraphs."""
+    value = XML_INVALID.sub("", value)
     if not HTML_TAG.search(value):
         paragraphs = [line.strip() for line in value.splitlines() if line.strip()]
         return "".join(f"<p>{html.escape(line, quote=False)}</p>" for line in paragraphs)
-    return nh3.clean(value, tags=BODY_TAGS, attributes=BODY_ATTRIBUTES, url_schemes={"http", "https"}, link_rel=None)
+    cleaned = nh3.clean(
+        value,
+        tags=BODY_TAGS,
+        attributes=BODY_ATTRIBUTES,
+        attribute_filter=_image_source_filter,
+        url_schemes={"http", "https"},
+        link_rel=None,
+    )
+    # A character reference (&#1;) comes out of the parser as the character itself.
+    return IMG_TAG.sub(_image_kept, XML_INVALID.sub("", cleaned))
+
+
+def _image_source_filter(element: str, attribute: str, value: str) -> str | None:
+    if element == "img" and attribute == "src" and not _own_image_url(value):
+        return None
+    return value
+
+
+def _image_kept(match: re.Match) -> str:
+    """An image whose src was refused (external, javascript:) goes entirely, not as an empty box."""
+    return match[0] if "src" in IMG_ATTRIBUTE.findall(match[1]) else ""
+
+
+def _own_image_url(url: str) -> bool:
+    """Relative URLs, or absolute ones on our own site or media host. An image from anywhere else would tell its
+    host the IP address of every member who opens the page."""
+    # Read the way a browser does: "/\evil.example" and "/<tab>/evil.example" are both "//evil.example".
+    url = URL_IGNORED.sub("", url).strip(" \x00\x0c").replace("\\", "/")
+    parts = urlsplit(url)
+    if not parts.scheme and not parts.netloc:
+        return True
+    return parts.scheme in {"http", "https"} and (parts.hostname or "") in _own_hosts()
+
+
+def _own_hosts() -> set[str]:
+    options = settings.STORAGES.get("default", {}).get("OPTIONS", {})
+    urls = [settings.MEDIA_URL, getattr(settings, "WAGTAILADMIN_BASE_URL", "")]
+    if options.get("custom_domain"):
+        urls.append(f"//{options['custom_domain']}")
+    return {urlsplit(url).hostname for url in urls if url and urlsplit(url).hostname}
 
 
 def _text(attribute: str, label: str, *, limit: int | None = None):
@@ -223,6 +273,8 @@ def _clean_access_unit(run: "_Import", plan: Planned, raw: str) -> None:
     unit_id = run.unit_ids[raw]
     if unit_id is None:
         raise ValidationError(_("找不到单位代码“%(code)s”") % {"code": raw})
+    if not run.unit_managed(unit_id):
+        raise ValidationError(_("单位“%(code)s”不在导入者管理的范围内，不能指定为可阅读单位") % {"code": raw})
     plan.fields["access_unit_id"] = unit_id
 
 

@@ -33,6 +33,7 @@ from django.utils.translation import gettext as _
 from wagtail.utils.file import hash_filelike
 
 from cms.models import LighthouseImage, OrgUnit
+from cms.selectors import units_managed_by
 from media_pipeline.errors import MediaPipelineError
 from media_pipeline.ingest import FolderSource, StorageSource
 
@@ -199,6 +200,7 @@ class _Import:
         self.user = batch.started_by
         self.unit = batch.owning_unit
         self.unit_ids: dict[str, int | None] = {}  # access_unit codes seen so far (the tree may be large)
+        self.managed: dict[int, bool] = {}  # unit id → whether the importing user manages it
         self.virtual: set[str] = set()  # dry run: rows of this file that would have gone in
         self.choices = choice_maps()
         self.credit_labels = {value: str(label) for value, label in ItemCredit.Role.choices}
@@ -216,12 +218,23 @@ class _Import:
             logger.exception("Import batch %s failed", self.batch.pk)
             self._fail(_("导入中断：%(reason)s。已写入的行保留。") % {"reason": exc})
             raise
+        finally:
+            # Chunks committed before a crash are in the library too: their browse counts must not stay stale.
+            if not self.dry_run and (self.totals.created or self.totals.updated):
+                library_changed()
         self.batch.state, self.batch.finished_at = ImportBatch.State.DONE, timezone.now()
         self.batch.report = sorted(self.batch.report, key=lambda entry: entry.get("row") or 0)
         self.batch.save()
-        if not self.dry_run:
-            library_changed()
         logger.info("Import batch %s done: %s", self.batch.pk, self.summary())
+
+    def unit_managed(self, unit_id: int) -> bool:
+        """Whether the importing user may give rows this unit (an import without a user, from the command without
+        --user, is the operator's own and may)."""
+        if self.user is None:
+            return True
+        if unit_id not in self.managed:
+            self.managed[unit_id] = units_managed_by(self.user).filter(pk=unit_id).exists()
+        return self.managed[unit_id]
 
     def summary(self) -> str:
         b = self.batch
@@ -498,6 +511,8 @@ class _Import:
         if row.errors:
             raise RowError(row.errors)
         errors: dict[str, list[str]] = {}
+        if not self.unit_managed(self.unit.pk):
+            errors["__all__"] = [_("导入者无权管理所属单位“%(unit)s”，不能导入到该单位") % {"unit": self.unit.name}]
         external_id = values.get("external_id", "").strip()
         if not external_id:
             errors["external_id"] = [_("缺少外部编号（external_id）")]

@@ -10,6 +10,7 @@ what is always asked of ``library.selectors``; the Basic-auth helpers are in ``l
 """
 
 import logging
+import re
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -18,7 +19,7 @@ from pathlib import PurePosixPath
 from urllib.parse import urlencode
 
 from django.core.exceptions import ValidationError
-from django.db.models import Q, QuerySet, prefetch_related_objects
+from django.db.models import Prefetch, Q, QuerySet, prefetch_related_objects
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.urls import reverse
 from django.utils import timezone
@@ -26,6 +27,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 from lxml import etree
 
+from cms.models import LighthouseImage
 from media_pipeline.models import Rendition
 from media_pipeline.selectors import rendition_file_url
 from search.selectors import search_items
@@ -33,7 +35,15 @@ from search.selectors import search_items
 from .basic_auth import basic_challenge, with_feed_user
 from .clc import CLC_TOP, clc_label
 from .models import LISTED, ItemCredit, ItemList, LibraryItem
-from .selectors import item_children, item_downloadable, item_list_get, item_list_items, item_url, items_visible_to
+from .selectors import (
+    item_children,
+    item_downloadable,
+    item_list_get,
+    item_list_items,
+    item_url,
+    items_visible_to,
+    library_page,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -55,6 +65,7 @@ REL_NEWEST = "http://opds-spec.org/sort/new"
 CLC_SCHEME = "urn:x-lighthouse:clc"
 
 PER_PAGE = 50
+MAX_PAGE = 10_000  # numbered pages (search, collections): far past any real result, and keeps offsets sane
 SEARCH_PER_KIND = PER_PAGE // 2  # one search per kind (the engine filters one kind at a time), merged by score
 OPDS_KINDS = (LibraryItem.Kind.EBOOK, LibraryItem.Kind.PERIODICAL)
 DOCUMENT_TYPES = {"pdf": "application/pdf", "epub": "application/epub+zip"}
@@ -63,6 +74,9 @@ DOCUMENT_COVER_PROFILE = "document_cover"
 # Fixed for ever: entry ids are uuid5(this, "library-item:<pk>"), so a reader recognises a book it has seen.
 ID_NAMESPACE = uuid.UUID("6f1c1d2e-4b8a-5d3f-9e27-3a0c5b7d9e41")
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# Characters XML 1.0 does not allow (C0 controls but tab and newlines, lone surrogates, U+FFFE/U+FFFF): lxml
+# refuses them, and one in an imported title must not take the whole feed down.
+XML_INVALID = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
 # --- Reads: pages of items ----------------------------------------------------------------------------------
@@ -73,18 +87,26 @@ def _micros(moment: datetime) -> int:
     return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds  # exact, unlike timestamp()
 
 
+# Every instant a datetime can hold, as micros; far wider than any position or id, and within 64-bit integers.
+CURSOR_MIN, CURSOR_MAX = _micros(datetime.min.replace(tzinfo=UTC)), _micros(datetime.max.replace(tzinfo=UTC))
+
+
 def cursor_encode(first: int, second: int) -> str:
     return f"{first}_{second}"
 
 
 def cursor_decode(value: str) -> tuple[int, int] | None:
-    """The two integers of a ``next`` link's cursor; None for none; ValueError for a damaged one."""
+    """The two integers of a ``next`` link's cursor; None for none; ValueError for a damaged one, or one whose
+    numbers no date, position or id can have (they would overflow the date arithmetic or the database)."""
     if not value:
         return None
     first, sep, second = value.partition("_")
     if not sep:
         raise ValueError(value)
-    return int(first), int(second)
+    numbers = int(first), int(second)
+    if not all(CURSOR_MIN <= number <= CURSOR_MAX for number in numbers):
+        raise ValueError(value)
+    return numbers
 
 
 def opds_items(*, user, kind: str | None = None, clc: str = "") -> QuerySet[LibraryItem]:
@@ -131,8 +153,12 @@ def search_page(*, user, query: str, page: int) -> tuple[list[LibraryItem], int,
 
 
 def _with_details(items: list[LibraryItem]) -> list[LibraryItem]:
-    """One query each for credits, covers and files, however many entries the page has."""
-    prefetch_related_objects(items, "credits", "cover", "media_asset")
+    """One query each for credits, covers, the covers' two renditions and files, however many entries the page
+    has (``get_renditions`` then finds the renditions among the prefetched ones instead of asking per entry)."""
+    renditions = LighthouseImage.get_rendition_model().objects.filter(filter_spec__in=[COVER_SPEC, THUMBNAIL_SPEC])
+    prefetch_related_objects(
+        items, "credits", "cover", Prefetch("cover__renditions", queryset=renditions), "media_asset"
+    )
     return items
 
 
@@ -149,12 +175,17 @@ def _document_covers(items: list[LibraryItem]) -> dict[int, Rendition]:
 # --- Writing Atom -------------------------------------------------------------------------------------------
 
 
+def xml_safe(value) -> str:
+    """``value`` as text without the characters XML cannot carry (an imported title may hold a stray \\x0b)."""
+    return XML_INVALID.sub("", str(value))
+
+
 def _sub(parent, tag: str, content: str | None = None, /, **attributes) -> etree._Element:
     """A child element with text ``content``; keyword arguments are attributes (``text=`` too, as OPML and
     itunes:category use it)."""
-    element = etree.SubElement(parent, tag, {key: str(value) for key, value in attributes.items()})
+    element = etree.SubElement(parent, tag, {key: xml_safe(value) for key, value in attributes.items()})
     if content is not None:
-        element.text = content
+        element.text = xml_safe(content)
     return element
 
 
@@ -187,6 +218,7 @@ class FeedWriter:
 
     def __init__(self, request: HttpRequest, user):
         self.request, self.user = request, user
+        self.library_page = library_page()  # once per feed: item_url would look it up for every entry
 
     def absolute(self, path: str) -> str:
         return self.request.build_absolute_uri(path)
@@ -240,7 +272,7 @@ class FeedWriter:
         self._credits(entry, item)
         self._description(entry, item)
         self._covers(entry, item, document_cover)
-        if page := item_url(item):
+        if page := item_url(item, page=self.library_page):
             _link(entry, rel="alternate", href=self.absolute(page), type="text/html", title=_("在网站上查看"))
         if item.role == LibraryItem.Role.SERIES:
             href = reverse("opds_periodical", args=[item.pk])
@@ -280,8 +312,8 @@ class FeedWriter:
         that one is a signed link, because readers fetch covers without sending credentials."""
         if item.cover is not None:
             try:
-                image = item.cover.get_rendition(COVER_SPEC)
-                thumbnail = item.cover.get_rendition(THUMBNAIL_SPEC)
+                renditions = item.cover.get_renditions(COVER_SPEC, THUMBNAIL_SPEC)
+                image, thumbnail = renditions[COVER_SPEC], renditions[THUMBNAIL_SPEC]
             except Exception:  # a missing or broken image file must not break the whole feed
                 logger.warning("opds: no cover rendition for item %s", item.pk, exc_info=True)
                 return
@@ -340,7 +372,7 @@ def _page_number(request: HttpRequest) -> int:
         page = int(request.GET.get("page", "1"))
     except ValueError as exc:
         raise BadPage from exc
-    if page < 1:
+    if not 1 <= page <= MAX_PAGE:
         raise BadPage
     return page
 
@@ -430,10 +462,8 @@ def opds_lists(request: HttpRequest, user) -> HttpResponse:
     """Published collections (专题) that are on show today."""
     writer = FeedWriter(request, user)
     root = writer.feed(title=_("专题"), kind=NAVIGATION_TYPE)
-    today = timezone.localdate()
-    lists = ItemList.objects.filter(is_published=True, kind=ItemList.Kind.COLLECTION)
-    lists = lists.filter(Q(starts_on__isnull=True) | Q(starts_on__lte=today))
-    lists = lists.filter(Q(ends_on__isnull=True) | Q(ends_on__gte=today)).order_by("-updated_at", "-id")
+    lists = ItemList.objects.filter(_on_show(), is_published=True, kind=ItemList.Kind.COLLECTION)
+    lists = lists.order_by("-updated_at", "-id")
     for item_list in lists[: PER_PAGE * 4]:  # a handful in practice; the bound keeps a mistake from hurting
         href = reverse("opds_list", args=[item_list.slug])
         writer.navigation_entry(
@@ -442,11 +472,17 @@ def opds_lists(request: HttpRequest, user) -> HttpResponse:
     return _xml(root, NAVIGATION_TYPE)
 
 
+def _on_show() -> Q:
+    """Lists whose display window (开始展示–结束展示, either end open) includes today."""
+    today = timezone.localdate()
+    return (Q(starts_on__isnull=True) | Q(starts_on__lte=today)) & (Q(ends_on__isnull=True) | Q(ends_on__gte=today))
+
+
 @opds_view
 def opds_list(request: HttpRequest, user, slug: str) -> HttpResponse:
     """A collection's e-books and periodicals in the editor's order; curated lists are short, so pages are numbered."""
     item_list = item_list_get(slug=slug)
-    if item_list is None:
+    if item_list is None or not ItemList.objects.filter(_on_show(), pk=item_list.pk).exists():
         raise Http404
     page = _page_number(request)
     items = [item for item in item_list_items(user=user, item_list=item_list) if item.kind in OPDS_KINDS]

@@ -29,8 +29,8 @@ from media_pipeline.selectors import rendition_file_url
 
 from .basic_auth import basic_challenge, with_feed_user
 from .models import LISTED, LibraryItem
-from .opds import item_urn
-from .selectors import item_children, item_url, items_visible_to
+from .opds import item_urn, xml_safe
+from .selectors import item_children, item_url, items_visible_to, library_page
 
 logger = logging.getLogger(__name__)
 
@@ -59,13 +59,6 @@ def audio_series(*, user) -> QuerySet[LibraryItem]:
     """Audio series the user may open, newest first."""
     series = items_visible_to(user).filter(LISTED, kind=LibraryItem.Kind.AUDIO, role=LibraryItem.Role.SERIES)
     return series.select_related("cover").order_by("-published_at", "-id")
-
-
-def audio_series_exists(*, series_id: int) -> bool:
-    """Whether a published audio series of that id exists at all (to tell "sign in" from "not found")."""
-    return LibraryItem.objects.filter(
-        pk=series_id, kind=LibraryItem.Kind.AUDIO, role=LibraryItem.Role.SERIES, is_published=True
-    ).exists()
 
 
 def episode_renditions(asset_ids: list[int]) -> dict[int, dict[str, Rendition]]:
@@ -126,9 +119,9 @@ def episode_get(*, user, item_id: int) -> LibraryItem | None:
 def _sub(parent, tag: str, content: str | None = None, /, **attributes) -> etree._Element:
     """A child element with text ``content``; keyword arguments are attributes (``text=`` too, as OPML and
     itunes:category use it)."""
-    element = etree.SubElement(parent, tag, {key: str(value) for key, value in attributes.items()})
+    element = etree.SubElement(parent, tag, {key: xml_safe(value) for key, value in attributes.items()})
     if content is not None:
-        element.text = content
+        element.text = xml_safe(content)
     return element
 
 
@@ -155,6 +148,7 @@ def _language(tag: str) -> str:
 class PodcastWriter:
     def __init__(self, request: HttpRequest, user):
         self.request, self.user = request, user
+        self.library_page = library_page()  # once per feed: item_url would look it up for every episode
 
     def absolute(self, path: str) -> str:
         return self.request.build_absolute_uri(path)
@@ -164,7 +158,7 @@ class PodcastWriter:
         channel = _sub(rss, "channel")
         feed_url = self.absolute(reverse("podcast_feed", args=[series.pk]))
         _sub(channel, "title", series.title)
-        _sub(channel, "link", self.absolute(item_url(series) or feed_url))
+        _sub(channel, "link", self.absolute(item_url(series, page=self.library_page) or feed_url))
         _sub(channel, "description", series.summary or series.title)
         _sub(channel, "language", "zh-cn")
         _sub(channel, "lastBuildDate", format_datetime(timezone.now()))
@@ -202,11 +196,13 @@ class PodcastWriter:
         _sub(item, "guid", item_urn(episode.pk), isPermaLink="false")
         _sub(item, "pubDate", format_datetime(episode.published_at))
         _sub(item, "description", episode.summary or episode.title)
-        if page := item_url(episode):
+        if page := item_url(episode, page=self.library_page):
             _sub(item, "link", self.absolute(page))
         extension, media_type = AUDIO_EDITIONS[audio.profile]
         url = self.absolute(reverse("podcast_episode_audio", args=[episode.pk, extension]))
-        _sub(item, "enclosure", url=url, length=audio.size or default_storage.size(audio.path), type=media_type)
+        # The size the pipeline recorded when it stored the file; asking the storage would be a request (an S3
+        # HEAD) per episode. 0 is what RSS readers take for "unknown".
+        _sub(item, "enclosure", url=url, length=audio.size or 0, type=media_type)
         duration = audio.duration or (episode.media_asset.duration if episode.media_asset else None)
         _sub(item, _ns(ITUNES, "duration"), hms(duration))
         _sub(item, _ns(ITUNES, "episode"), str(number))
@@ -241,9 +237,10 @@ def podcast_index(request: HttpRequest, user) -> HttpResponse:
     _sub(head, "title", _("灯塔有声"))
     _sub(head, "dateCreated", format_datetime(timezone.now()))
     body = _sub(opml, "body")
+    site_page = library_page()
     for series in audio_series(user=user)[:MAX_SERIES]:
         feed_url = request.build_absolute_uri(reverse("podcast_feed", args=[series.pk]))
-        page = item_url(series)
+        page = item_url(series, page=site_page)
         outline = _sub(body, "outline", type="rss", text=series.title, title=series.title, xmlUrl=feed_url)
         if page:
             outline.set("htmlUrl", request.build_absolute_uri(page))
@@ -254,7 +251,7 @@ def podcast_index(request: HttpRequest, user) -> HttpResponse:
 def podcast_feed(request: HttpRequest, user, series_id: int) -> HttpResponse:
     series = audio_series(user=user).filter(pk=series_id).first()
     if series is None:
-        return _closed(user, exists=audio_series_exists(series_id=series_id))
+        return _closed(user)
     children = item_children(user=user, item=series).filter(kind=LibraryItem.Kind.AUDIO)
     # The newest MAX_EPISODES, listed in series order.
     newest = children.select_related("media_asset").order_by("-position", "-id")[:MAX_EPISODES]
@@ -271,7 +268,7 @@ def podcast_episode_audio(request: HttpRequest, user, item_id: int, extension: s
     profile = EXTENSION_PROFILES.get(extension)
     episode = episode_get(user=user, item_id=item_id)
     if episode is None:
-        return _closed(user, exists=LibraryItem.objects.filter(pk=item_id, is_published=True).exists())
+        return _closed(user)
     if profile is None or episode.media_asset_id is None:
         raise Http404
     rendition = episode_renditions([episode.media_asset_id]).get(episode.media_asset_id, {}).get(profile)
@@ -284,7 +281,7 @@ def podcast_episode_audio(request: HttpRequest, user, item_id: int, extension: s
 def podcast_episode_transcript(request: HttpRequest, user, item_id: int) -> HttpResponse:
     episode = episode_get(user=user, item_id=item_id)
     if episode is None:
-        return _closed(user, exists=LibraryItem.objects.filter(pk=item_id, is_published=True).exists())
+        return _closed(user)
     found = (
         episode_renditions([episode.media_asset_id]).get(episode.media_asset_id, {}) if episode.media_asset_id else {}
     )
@@ -298,7 +295,7 @@ def podcast_episode_transcript(request: HttpRequest, user, item_id: int) -> Http
 def podcast_episode_chapters(request: HttpRequest, user, item_id: int) -> HttpResponse:
     episode = episode_get(user=user, item_id=item_id)
     if episode is None:
-        return _closed(user, exists=LibraryItem.objects.filter(pk=item_id, is_published=True).exists())
+        return _closed(user)
     chapters = episode_chapters(episode)
     if not chapters:
         raise Http404
@@ -306,9 +303,10 @@ def podcast_episode_chapters(request: HttpRequest, user, item_id: int) -> HttpRe
     return HttpResponse(body, content_type=f"{CHAPTERS_TYPE}; charset=utf-8")
 
 
-def _closed(user, *, exists: bool) -> HttpResponse:
-    """Not open to this requester: ask an anonymous one to sign in (apps then prompt), tell others it is not here."""
-    if exists and not user.is_authenticated:
+def _closed(user) -> HttpResponse:
+    """Not open to this requester: ask an anonymous one to sign in (apps then prompt), tell a member it is not here.
+    Whether the id exists plays no part, so the answers never tell which ids are there."""
+    if not user.is_authenticated:
         return basic_challenge()
     raise Http404
 

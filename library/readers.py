@@ -207,11 +207,21 @@ def audio_files(*, assets: list[int]) -> dict[int, dict[str, str]]:
     return found
 
 
+def image_rendition_url(image, spec: str) -> str:
+    """A Wagtail image's rendition URL, or "" when the original file is missing or broken: a lost upload must not
+    turn the whole page into a 500."""
+    try:
+        return image.get_rendition(spec).url
+    except OSError:  # SourceImageIOError (file gone) and Pillow's unreadable-image errors are both OSErrors
+        logger.warning("Cannot render image %s as %s", image.pk, spec, exc_info=True)
+        return ""
+
+
 def _artwork_url(item: LibraryItem) -> str:
     """A picture for the lock screen: the item's cover, else the series' cover, else the video poster."""
     for source in (item, item.parent if item.parent_id else None):
-        if source is not None and source.cover_id:
-            return source.cover.get_rendition("fill-512x512").url
+        if source is not None and source.cover_id and (url := image_rendition_url(source.cover, "fill-512x512")):
+            return url
     if item.media_asset_id:
         return asset_playback_urls(asset=item.media_asset).get("poster", "")
     return ""

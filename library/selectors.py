@@ -12,30 +12,49 @@ from .models import LISTED, ItemCredit, ItemList, LibraryItem, LibraryPage
 Cursor = tuple[datetime | int, int]  # (published_at or read_count, id) of the last row shown
 
 
-def _unit_and_ancestor_paths(unit: OrgUnit) -> list[str]:
-    step = unit.steplen
-    return [unit.path[:end] for end in range(step, len(unit.path) + 1, step)]
+def _unit_and_ancestor_paths(path: str) -> list[str]:
+    step = OrgUnit.steplen
+    return [path[:end] for end in range(step, len(path) + 1, step)]
 
 
-def access_q(user) -> Q:
-    """The condition an item's read access must meet for this user (publication is checked separately)."""
-    condition = Q(access=LibraryItem.Access.PUBLIC)
+def access_q(user, *, prefix: str = "") -> Q:
+    """The condition an item's read access must meet for this user (publication is checked separately).
+    ``prefix`` applies it to a related row instead ("parent__" for an item's series, title or issue)."""
+    condition = Q(**{f"{prefix}access": LibraryItem.Access.PUBLIC})
     if not getattr(user, "is_authenticated", False):
         return condition
-    condition |= Q(access=LibraryItem.Access.MEMBERS)
+    condition |= Q(**{f"{prefix}access": LibraryItem.Access.MEMBERS})
     if user.is_superuser:
-        return condition | Q(access=LibraryItem.Access.UNIT)
-    unit = getattr(user, "org_unit", None) if user.org_unit_id else None
-    if unit is not None:
+        return condition | Q(**{f"{prefix}access": LibraryItem.Access.UNIT})
+    # The unit's path as stored now (a tree insert can shift siblings' paths under an object held in memory).
+    path = (
+        OrgUnit.objects.filter(pk=user.org_unit_id).values_list("path", flat=True).first() if user.org_unit_id else None
+    )
+    if path:
         # "A unit and below": the member's own unit or any unit above it in the tree opened the item to them.
-        ancestors = OrgUnit.objects.filter(path__in=_unit_and_ancestor_paths(unit)).values("pk")
-        condition |= Q(access=LibraryItem.Access.UNIT, access_unit__in=ancestors)
+        ancestors = OrgUnit.objects.filter(path__in=_unit_and_ancestor_paths(path)).values("pk")
+        condition |= Q(**{f"{prefix}access": LibraryItem.Access.UNIT, f"{prefix}access_unit__in": ancestors})
     return condition
 
 
+def _open_q(user, *, prefix: str = "") -> Q:
+    """Published, and open to this user, by the row's own settings."""
+    return Q(**{f"{prefix}is_published": True}) & access_q(user, prefix=prefix)
+
+
 def items_visible_to(user) -> QuerySet[LibraryItem]:
-    """Published items the user may open."""
-    return LibraryItem.objects.filter(access_q(user), is_published=True)
+    """Published items the user may open. A child (episode, issue, article) is never more open than what holds
+    it: closing or unpublishing a series, title or issue closes everything under it (trees are at most three
+    deep: title → issue → article)."""
+    parent_open = Q(parent__isnull=True) | (
+        _open_q(user, prefix="parent__") & (Q(parent__parent__isnull=True) | _open_q(user, prefix="parent__parent__"))
+    )
+    return LibraryItem.objects.filter(_open_q(user) & parent_open)
+
+
+def listed_items_visible_to(user) -> QuerySet[LibraryItem]:
+    """Top-level items (standalone, series, titles) the user may open: no parent to check, so no joins."""
+    return LibraryItem.objects.filter(_open_q(user), LISTED)
 
 
 def item_visible_to(user, item_id: int) -> LibraryItem | None:
@@ -72,7 +91,7 @@ def items_page(
     """One page of listed items (standalone items, series, titles), by keyset so the last page is as fast as the
     first; ``sort`` is "newest" (published_at) or "popular" (read_count). Returns (items, next cursor)."""
     key = "read_count" if sort == "popular" else "published_at"
-    items = items_visible_to(user).filter(LISTED).select_related("owning_unit", "cover").order_by(f"-{key}", "-id")
+    items = listed_items_visible_to(user).select_related("owning_unit", "cover").order_by(f"-{key}", "-id")
     if kind:
         items = items.filter(kind=kind)
     items = _filtered(items, filters or {})

@@ -13,8 +13,11 @@ from media_pipeline.services import (
     media_asset_set_options,
 )
 from media_pipeline.uploads import upload_release
+from search.services import search_documents_changed
 
 from .models import ItemCredit, LibraryItem
+
+MEDIA_KINDS = {LibraryItem.Kind.VIDEO, LibraryItem.Kind.AUDIO}
 
 CREDIT_SEPARATOR = "；"
 
@@ -51,7 +54,13 @@ def library_item_save(
                 upload_release(upload_id=upload_id)  # the resumable upload's leftovers, after commit
         elif item.document_id and _document_changed(item):
             item.media_asset = _asset_for_document(item=item, user=user)
+        elif item.document_id is None and _document_removed(item):
+            item.media_asset = None  # a withdrawn book (a takedown) must stop being served at once
+        opening_changed = _opening_changed(item)
         item.save()  # search's outbox hears of it through the registry's post_save handler
+        if opening_changed:
+            # Children are never more open than their parent: their search documents follow the parent's change.
+            search_documents_changed(model_label="library.libraryitem", pks=descendant_ids(item_ids=[item.pk]))
         if credits is not None:
             library_item_credits_set(item=item, credits=credits)
         if item.media_asset is not None and media_options is not None:
@@ -99,6 +108,30 @@ def _document_changed(item: LibraryItem) -> bool:
         return True
     previous = LibraryItem.objects.filter(pk=item.pk).values_list("document_id", flat=True).first()
     return previous != item.document_id
+
+
+def _document_removed(item: LibraryItem) -> bool:
+    if item._state.adding or item.media_asset_id is None or item.kind in MEDIA_KINDS:
+        return False
+    previous = LibraryItem.objects.filter(pk=item.pk).values_list("document_id", flat=True).first()
+    return previous is not None
+
+
+OPENING_FIELDS = ("access", "access_unit_id", "is_published")
+
+
+def _opening_changed(item: LibraryItem) -> bool:
+    if item._state.adding:
+        return False
+    previous = LibraryItem.objects.filter(pk=item.pk).values(*OPENING_FIELDS).first() or {}
+    return any(previous.get(name) != getattr(item, name) for name in OPENING_FIELDS)
+
+
+def descendant_ids(*, item_ids: list[int]) -> list[int]:
+    """Ids of the children and grandchildren of these items (trees are at most three deep)."""
+    children = list(LibraryItem.objects.filter(parent_id__in=item_ids).values_list("pk", flat=True))
+    grandchildren = list(LibraryItem.objects.filter(parent_id__in=children).values_list("pk", flat=True))
+    return children + grandchildren
 
 
 def _asset_for_document(*, item: LibraryItem, user):

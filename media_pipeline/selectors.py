@@ -1,13 +1,18 @@
 """Reads: the current jobs of an asset and what to tell an editor about them; renditions for players."""
 
+import hmac
+import time
 from dataclasses import dataclass
+from urllib.parse import urlencode
 
 from django.core.files.storage import default_storage
+from django.core.signing import Signer
 from django.db.models import QuerySet
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from .models import MediaAsset, Rendition, TranscodeJob
+from .storage import URL_GRANULARITY_SECONDS, URL_LIFETIME_SECONDS
 
 State = TranscodeJob.State
 ANALYSE_SHARE = 0.05  # of the overall progress: probing and measuring loudness are quick next to encoding
@@ -113,6 +118,41 @@ def asset_playback_urls(*, asset: MediaAsset) -> dict[str, str]:
     if rendition_poster_get(asset=asset) is not None:
         urls["poster"] = reverse("media_pipeline:poster", args=[asset.pk])
     return urls
+
+
+# --- Playback tokens: the playlist views without a session ----------------------------------------------------
+
+# An app signed in with a bearer token has no session cookie for the playlist and poster views to check. The API,
+# having checked the member may read the item, hands out URLs carrying ``e=<expiry>&t=<signature over the asset id
+# and expiry>``; the views accept that instead of the session, and pass it on to the playlists they name. Expiries
+# are rounded up like signed storage URLs, so a player sees the same URL for ten minutes and may cache it.
+PLAYBACK_TOKEN_SALT = "lighthouse.media.playback"
+
+
+def _playback_signature(asset_id: int, expires: int) -> str:
+    return Signer(salt=PLAYBACK_TOKEN_SALT).signature(f"{asset_id}:{expires}")
+
+
+def playback_token(*, asset_id: int, now: float | None = None) -> dict[str, str]:
+    """{"e": expiry, "t": signature} letting anyone holding it play this asset until the expiry."""
+    moment = time.time() if now is None else now
+    expires = int((moment + URL_LIFETIME_SECONDS) // URL_GRANULARITY_SECONDS + 1) * URL_GRANULARITY_SECONDS
+    return {"e": str(expires), "t": _playback_signature(asset_id, expires)}
+
+
+def playback_token_query(*, asset_id: int, now: float | None = None) -> str:
+    """The token as a query string (without "?") to append to our playlist or poster URLs."""
+    return urlencode(playback_token(asset_id=asset_id, now=now))
+
+
+def playback_token_valid(*, asset_id: int, expires: str, token: str) -> bool:
+    try:
+        expiry = int(expires)
+    except (TypeError, ValueError):
+        return False
+    if expiry < time.time():
+        return False
+    return hmac.compare_digest(_playback_signature(asset_id, expiry), token or "")
 
 
 def transcode_job_state_display(*, job: TranscodeJob | None) -> str:

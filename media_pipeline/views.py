@@ -2,12 +2,15 @@
 behind signed URLs.
 
 Every playlist (master, variant, I-frame, subtitle) is served here, never cached: the segment URLs inside are
-presigned and expire. Segments themselves go straight from storage, where long immutable caching belongs
-(their names never change content within a rendition).
+presigned and expire. Access is the session user's (the MEDIA_PLAYBACK_ACCESS_CHECK seam) or, for apps with no
+session, a playback token the API signed (selectors.playback_token), which a master passes on to the playlists it
+names. Segments themselves go straight from storage, where long immutable caching belongs (their names never change
+content within a rendition).
 """
 
 import posixpath
 from pathlib import Path
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.core.files.storage import default_storage
@@ -32,15 +35,27 @@ from .playlists import (
     subtitle_uri,
 )
 from .ranges import ranged_response
-from .selectors import rendition_file_url, rendition_poster_get, transcode_job_status
+from .selectors import playback_token_valid, rendition_file_url, rendition_poster_get, transcode_job_status
 from .storage import URL_GRANULARITY_SECONDS, is_protected, object_parameters, signature_valid
 
 HLS_CONTENT_TYPE = "application/vnd.apple.mpegurl"
 
 
+def _token_query(request: HttpRequest, asset: MediaAsset) -> str | None:
+    """ "?e=…&t=…" when the request carries a valid playback token for this asset, else None."""
+    expires, token = request.GET.get("e", ""), request.GET.get("t", "")
+    if not token or not playback_token_valid(asset_id=asset.pk, expires=expires, token=token):
+        return None
+    return "?" + urlencode({"e": expires, "t": token})
+
+
+def _may_play(request: HttpRequest, asset: MediaAsset) -> bool:
+    return _token_query(request, asset) is not None or playback_allowed(user=request.user, asset=asset)
+
+
 def _hls_rendition_or_404(request: HttpRequest, rendition_id: int) -> Rendition:
     rendition = get_object_or_404(Rendition.objects.select_related("asset"), pk=rendition_id, kind="hls")
-    if not playback_allowed(user=request.user, asset=rendition.asset):
+    if not _may_play(request, rendition.asset):
         raise Http404  # no hint that the item exists
     return rendition
 
@@ -64,12 +79,14 @@ def hls_master(request: HttpRequest, rendition_id: int) -> HttpResponse:
     rendition = _hls_rendition_or_404(request, rendition_id)
     text = _read_text(rendition.path)
     pk = rendition.pk
+    # A player that came with a token (no session) needs it on every playlist the master names too.
+    query = _token_query(request, rendition.asset) or ""
     return _playlist_response(
         rewrite_master(
             text,
-            lambda variant: reverse("media_pipeline:hls_variant", args=[pk, variant]),
-            subtitles_url=lambda uri: reverse("media_pipeline:hls_subtitles", args=[pk, subtitle_key(uri)]),
-            iframe_url=lambda variant: reverse("media_pipeline:hls_iframes", args=[pk, variant]),
+            lambda variant: reverse("media_pipeline:hls_variant", args=[pk, variant]) + query,
+            subtitles_url=lambda uri: reverse("media_pipeline:hls_subtitles", args=[pk, subtitle_key(uri)]) + query,
+            iframe_url=lambda variant: reverse("media_pipeline:hls_iframes", args=[pk, variant]) + query,
         )
     )
 
@@ -121,7 +138,7 @@ def _media_playlist_response(base: str, playlist_name: str) -> HttpResponse:
 def poster(request: HttpRequest, asset_id: int) -> HttpResponse:
     asset = get_object_or_404(MediaAsset, pk=asset_id)
     rendition = rendition_poster_get(asset=asset)
-    if rendition is None or not playback_allowed(user=request.user, asset=asset):
+    if rendition is None or not _may_play(request, asset):
         raise Http404
     response = HttpResponseRedirect(rendition_file_url(rendition=rendition))
     add_never_cache_headers(response)

@@ -231,3 +231,20 @@ def test_my_library_page_shows_three_sections(client, member):
         assert text in html
     assert "history=" in html  # more history on the next page
     assert "progress.js" in html
+
+
+def test_activity_rows_bring_their_item_cover_and_unit(member, django_assert_num_queries):
+    """Favourites, history and continue rows arrive with item, cover and owning unit joined: a list card reads
+    them without one query per row."""
+    for n in range(3):
+        item = _item(f"第{n}课")
+        activity.favourite_add(member=member, item=item)
+        _beat(member, item, n * 20, 20)
+    for rows, _next in (
+        activity.favourites_of(member=member),
+        activity.history_of(member=member),
+        activity.continue_items(member=member),
+    ):
+        assert len(rows) == 3
+        with django_assert_num_queries(0):
+            assert all(row.item.owning_unit.name == "山东省" and row.item.cover is None for row in rows)

@@ -77,7 +77,8 @@ def test_item_chooser_finds_own_and_public_items_by_title(client, demo):
 
 def test_library_documents_are_served_only_to_readers(client, demo):
     """A document used by a members-only item is a login redirect for visitors, a 404 for a member of another
-    unit when the item is opened to one unit only, and served to readers; other documents are untouched."""
+    unit when the item is opened to one unit only, and served whole only to those who may download it (a reader
+    without the download right reads in the reader instead); other documents are untouched."""
     yinan = OrgUnit.objects.get(code="yinan")
     guarded = LighthouseDocument(title="内部资料")
     guarded.file.save("neibu.txt", ContentFile(b"neibu"), save=False)
@@ -97,4 +98,6 @@ def test_library_documents_are_served_only_to_readers(client, demo):
     assert client.get(guarded_url).status_code in (200, 302)
     LibraryItem.objects.filter(pk=item.pk).update(access="members")
     _login(client, "zouping_editor")
+    assert client.get(guarded_url).status_code == 404  # may read, may not download
+    LibraryItem.objects.filter(pk=item.pk).update(download="readers")
     assert client.get(guarded_url).status_code in (200, 302)

@@ -2,18 +2,28 @@
 keyset pagination, OpenAPI and refusal of bad input (library/api.py, cms/api.py, cms/api_auth.py)."""
 
 import json
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.core.cache import cache
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from wagtail.models import Site
 
 from cms.api_auth import api_token_for
 from cms.models import OrgUnit
 from cms.services import member_create, org_unit_create
-from library.models import Favourite, ItemProgress, LibraryItem, LibraryPage
+from library import activity
+from library.models import ArticleArea, Favourite, IssuePage, ItemProgress, LibraryItem, LibraryPage
+from library.search_documents import PAGE_URL_CACHE_KEY, item_document
+from library.selectors import item_url
 from library.services import library_item_credits_set
 from media_pipeline.models import MediaAsset, Rendition, TranscodeJob
+from media_pipeline.selectors import playback_token_query
 
 pytestmark = pytest.mark.django_db
 
@@ -204,6 +214,128 @@ def test_item_without_media_has_empty_renditions(client, units):
     """An article with no file answers with empty fields, not an error."""
     body = client.get(f"{API}/items/{_item(units, kind='article').pk}/renditions").json()
     assert body["hls_url"] == "" and body["audio"] == [] and body["document"] is None
+
+
+def test_issue_pages_show_areas_of_readable_articles_only(client, units, member):
+    """The 版面 in /renditions carry article areas only for articles the caller may open, as the web page does."""
+    title = _item(units, "灯塔日报", kind="newspaper", role="series")
+    issue = _item(units, "第1期", kind="newspaper", role="issue", parent=title)
+    public = _item(units, "要闻", kind="newspaper", role="article", parent=issue)
+    private = _item(units, "内部通知", kind="newspaper", role="article", parent=issue, access="members")
+    page = IssuePage.objects.create(issue=issue, number=1, name="要闻")
+    for article in (public, private):
+        ArticleArea.objects.create(page=page, article=article, points=[[0, 0], [1, 0], [1, 1]])
+
+    def area_ids():
+        pages = client.get(f"{API}/items/{issue.pk}/renditions").json()["issue_pages"]
+        return [area["article_id"] for area in pages[0]["areas"]]
+
+    assert area_ids() == [public.pk]
+    client.force_login(member)
+    assert area_ids() == [public.pk, private.pk]
+
+
+def _video_with_playlists(units, **extra) -> LibraryItem:
+    """A video whose web HLS master, one variant playlist and a poster are stored like the pipeline stores them."""
+    asset = MediaAsset.objects.create(file="uploads/2026/01/v.mp4", kind="video", state="ready")
+    job = TranscodeJob.objects.create(asset=asset, state=TranscodeJob.State.DONE)
+    prefix = f"renditions/{asset.pk}/{job.pk}"
+    for name, text in ((f"{prefix}/hls/master.m3u8", MASTER), (f"{prefix}/hls/360p/index.m3u8", VARIANT)):
+        if default_storage.exists(name):
+            default_storage.delete(name)
+        default_storage.save(name, ContentFile(text.encode()))
+    Rendition.objects.create(asset=asset, job=job, profile="hls_web", kind="hls", path=f"{prefix}/hls/master.m3u8")
+    Rendition.objects.create(asset=asset, job=job, profile="poster", kind="poster", path=f"{prefix}/poster.jpg")
+    return _item(units, media_asset=asset, **extra)
+
+
+MASTER = '#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=900000,CODECS="avc1.64001e,mp4a.40.2"\n360p/index.m3u8\n'
+VARIANT = "#EXTM3U\n#EXTINF:4.000000,\nseg_00000.m4s\n#EXT-X-ENDLIST\n"
+
+
+def test_bearer_app_plays_members_only_video_without_a_session(units, member):
+    """An app with only a bearer token gets playlist and poster URLs carrying a short-lived token, and can fetch the
+    master, the variant it names and the poster with no cookies; without the token the same URLs are 404."""
+    item = _video_with_playlists(units, access="members")
+    app = Client()
+    headers = {"HTTP_AUTHORIZATION": f"Bearer {api_token_for(member)}"}
+    body = app.get(f"{API}/items/{item.pk}/renditions", **headers).json()
+    master_url = body["hls_url"].removeprefix("http://testserver")
+    assert "t=" in master_url and "e=" in master_url
+    master = app.get(master_url)
+    assert master.status_code == 200 and "no-store" in master["Cache-Control"]
+    variant_url = master.content.decode().splitlines()[-1]
+    assert "/360p/index.m3u8?" in variant_url and "t=" in variant_url  # the token travels to nested playlists
+    variant = app.get(variant_url)
+    assert variant.status_code == 200 and "seg_00000.m4s" in variant.content.decode()
+    assert app.get(body["poster_url"].removeprefix("http://testserver")).status_code == 302
+    assert app.get(master_url.split("?")[0]).status_code == 404  # no token, no session: refused
+    assert app.get(variant_url.split("?")[0]).status_code == 404
+
+
+def test_tampered_or_expired_playback_tokens_are_404(units, member):
+    """A token with a changed signature, one for another asset, or one past its expiry plays nothing."""
+    item = _video_with_playlists(units, access="members")
+    other = _video_with_playlists(units, title="另一课", access="members")
+    app = Client()
+    headers = {"HTTP_AUTHORIZATION": f"Bearer {api_token_for(member)}"}
+    master_url = app.get(f"{API}/items/{item.pk}/renditions", **headers).json()["hls_url"]
+    path, query = master_url.removeprefix("http://testserver").split("?")
+    assert app.get(f"{path}?{query}").status_code == 200
+    assert app.get(f"{path}?{query}x").status_code == 404
+    other_query = playback_token_query(asset_id=other.media_asset_id)
+    assert app.get(f"{path}?{other_query}").status_code == 404
+    expired = playback_token_query(asset_id=item.media_asset_id, now=time.time() - 3 * 3600)
+    assert app.get(f"{path}?{expired}").status_code == 404
+
+
+# --- Query counts ---------------------------------------------------------------------------------------------
+
+
+LISTS = ("favourites", "history", "continue")
+
+
+def _count_queries(client, url) -> int:
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get(url).status_code == 200, url
+    return len(captured)
+
+
+def test_lists_take_the_same_queries_for_2_or_30_rows(client, units, member, django_assert_max_num_queries):
+    """Item lists, children and the member's favourites, history and continue lists do not query per row (owning
+    unit, library page): 30 rows cost no more queries than 2."""
+    client.force_login(member)
+    series = _item(units, "党史故事", role="series")
+
+    def add(count: int) -> None:
+        for _n in range(count):
+            _item(units, "一集", role="episode", parent=series)
+            item = _item(units, "一课", owning_unit=units["yinan"])
+            activity.favourite_add(member=member, item=item)
+            activity.progress_heartbeat(member=member, item=item, position=1, active_seconds=1)
+
+    urls = [f"{API}/items", f"{API}/items/{series.pk}/children", *(f"{API}/me/{name}" for name in LISTS)]
+    add(2)
+    for url in urls:
+        client.get(url)  # warm: session, content types and the site's root paths are cached once per process
+    few = {url: _count_queries(client, url) for url in urls}
+    add(28)
+    for url in urls:
+        with django_assert_max_num_queries(few[url]):
+            rows = client.get(url).json()["items"]
+        assert len(rows) >= 20, url
+
+
+def test_search_documents_look_the_library_page_up_once(units):
+    """Indexing many items asks for the library page once (remembered for a minute), with the same item URLs."""
+    cache.delete(PAGE_URL_CACHE_KEY)
+    items = [_item(units, f"第{n}课") for n in range(5)]
+    with CaptureQueriesContext(connection) as captured:
+        documents = [item_document(item) for item in items]
+    page_queries = [query for query in captured if "wagtailcore_page" in query["sql"]]
+    assert len(page_queries) <= 1
+    assert [document.url for document in documents] == [item_url(item) for item in items]
+    assert documents[0].url.startswith("/library/item/")
 
 
 # --- Auth -----------------------------------------------------------------------------------------------------

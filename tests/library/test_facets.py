@@ -1,10 +1,15 @@
 """Browse counts (FacetCount): who is counted where, and how a refresh is queued and swapped in."""
 
+import threading
+
 import pytest
 from django.core.management import call_command
+from django.db import DatabaseError, connection
 from django_tasks_db.models import DBTaskResult
 
+import library.facets as facets
 from cms.models import OrgUnit
+from cms.services import org_unit_create
 from library.facets import facet_counts_refresh, facet_counts_refresh_soon, facet_rows
 from library.models import FacetCount, LibraryItem
 from library.services import library_changed
@@ -138,3 +143,68 @@ def test_saving_through_the_service_refreshes_after_commit(demo, django_capture_
     assert DBTaskResult.objects.filter(task_path=TASK_PATH).count() == 1
     facet_counts_refresh()
     assert _counts("public")[("kind", "article")] == 1
+
+
+def test_a_failed_refresh_keeps_the_old_counts_and_marks_one_pending(demo, monkeypatch):
+    """A refresh that fails part-way leaves the previous counts whole and marks a refresh pending again, dated as
+    lost, so the next change queues one at once (a change had deleted nothing pending)."""
+    _item(kind="video", year=2020)
+    facet_counts_refresh()
+    before = _counts("public")
+    facet_counts_refresh_soon()  # the change whose refresh is about to fail
+    real_counts = facets._counts
+
+    def failing_counts(dimension, audience):
+        if dimension == "tag":
+            raise DatabaseError("could not serialize access")
+        return real_counts(dimension, audience)
+
+    monkeypatch.setattr(facets, "_counts", failing_counts)
+    _item(kind="ebook", year=2021)
+    with pytest.raises(DatabaseError):
+        facet_counts_refresh()
+    assert {key: n for key, n in _counts("public").items() if key[0] != "_refresh"} == before
+    assert FacetCount.objects.filter(**facets.PENDING).exists()
+    facet_counts_refresh_soon()
+    assert DBTaskResult.objects.filter(task_path=TASK_PATH).count() == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_refreshes_run_one_at_a_time_so_the_last_counted_is_kept():
+    """A refresh counts and swaps while holding the refresh lock: a change and a second refresh that come while the
+    first is counting wait for it, so the first's older counts never replace the second's newer ones."""
+    unit = org_unit_create(parent=None, name="山东省", code="shandong", level=OrgUnit.Level.PROVINCE)
+    LibraryItem.objects.create(owning_unit=unit, kind="video", title="旧")
+    counted, later_done = threading.Event(), threading.Event()
+    calls, real_counts, failures = [], facets._counts, []
+
+    def slow_counts(dimension, audience):
+        result = real_counts(dimension, audience)
+        if threading.current_thread() is first:
+            calls.append(dimension)
+            if len(calls) == len(facets.DIMENSIONS) * len(facets.AUDIENCE_ACCESS):
+                counted.set()
+                later_done.wait(timeout=3)  # with the lock held, the change below cannot come before it ends
+        return result
+
+    def first_refresh():
+        try:
+            facet_counts_refresh()
+        except Exception as exc:  # noqa: BLE001 - reported to the test below
+            failures.append(exc)
+        finally:
+            connection.close()
+
+    facets._counts, first = slow_counts, threading.Thread(target=first_refresh)
+    try:
+        first.start()
+        assert counted.wait(timeout=30)
+        LibraryItem.objects.create(owning_unit=unit, kind="ebook", title="新")
+        facet_counts_refresh()
+        later_done.set()
+        first.join(timeout=30)
+    finally:
+        facets._counts = real_counts
+        later_done.set()
+    assert not failures
+    assert _counts("public", dimension="kind") == {("kind", "video"): 1, ("kind", "ebook"): 1}

@@ -7,14 +7,19 @@ from datetime import timedelta
 
 import feedparser
 import pytest
+from django.contrib.auth.hashers import MD5PasswordHasher
+from django.core.cache import cache
 from django.core.files.images import ImageFile
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from lxml import etree
 from PIL import Image
+from wagtail.models import Site
 
 from cms.models import LighthouseImage, OrgUnit
 from cms.services import member_create
-from library.models import ItemList, ItemListEntry, LibraryItem
+from library.models import ItemList, ItemListEntry, LibraryItem, LibraryPage
 from library.services import library_item_credits_set
 from media_pipeline.models import MediaAsset, Rendition, TranscodeJob
 
@@ -27,6 +32,14 @@ ACQUISITION = "application/atom+xml;profile=opds-catalog;kind=acquisition"
 OPEN_ACCESS = "http://opds-spec.org/acquisition/open-access"
 ACQUIRE = "http://opds-spec.org/acquisition"
 PASSWORD = "pw-123456"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Basic-auth failure counts and passed checks live in the cache: none leak into or out of a test."""
+    cache.clear()
+    yield
+    cache.clear()
 
 
 @pytest.fixture
@@ -192,9 +205,9 @@ def test_acquisition_link_downloads_with_the_readers_basic_credentials(client, u
     assert response.status_code == 302 and ("dl=" in location or "response-content-disposition=attachment" in location)
 
 
-def _png() -> ImageFile:
+def _png(size=(300, 450)) -> ImageFile:
     buffer = io.BytesIO()
-    Image.new("RGB", (300, 450), (180, 30, 30)).save(buffer, "PNG")
+    Image.new("RGB", size, (180, 30, 30)).save(buffer, "PNG")
     return ImageFile(buffer, name="cover.png")
 
 
@@ -325,3 +338,150 @@ def test_opensearch_description_and_search(client, unit, member, settings):
     titles = {entry.title for entry in _feed(client.get("/opds/search", {"q": "红楼梦"}, **_basic()))[0].entries}
     assert titles == {"红楼梦", "红楼梦研究"}
     assert _feed(client.get("/opds/search", {"q": ""}))[0].entries == []
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/opds/new/ebook/?cursor=99999999999999999999999_1",
+        "/opds/new/ebook/?cursor=-99999999999999999999999_1",
+        "/opds/new/periodical/?cursor=1_99999999999999999999999",
+        "/opds/clc/D/?cursor=253402300800000000_1",  # just past 9999-12-31
+        "/opds/search?q=x&page=99999999999999999999",
+        "/opds/search?q=x&page=10001",
+        "/opds/lists/ershida/?page=99999999999999999999",
+    ],
+)
+def test_out_of_range_paging_is_a_clear_400(client, unit, url):
+    """Cursors whose numbers no date or id can have, and page numbers past 10,000, get the Chinese 400 instead
+    of an OverflowError (a 500)."""
+    ItemList.objects.create(title="学习二十大", slug="ershida", kind="collection", owning_unit=unit)
+    response = client.get(url)
+    assert response.status_code == 400 and "翻页参数无效" in response.content.decode()
+
+
+def test_last_allowed_search_page_still_answers(client, settings):
+    """Page 10,000 of a search is still a (empty) feed."""
+    settings.SEARCH_URL = ""  # the embedded index
+    parsed, _root = _feed(client.get("/opds/search", {"q": "x", "page": "10000"}))
+    assert parsed.entries == []
+
+
+def test_control_characters_in_titles_do_not_break_the_feed(client, unit):
+    """Characters XML cannot carry (\\x0b, \\x0c, \\x00 from an old import) are left out of titles, summaries, credits
+    and collection names instead of turning the whole feed into a server error."""
+    book = _item(unit, "红\x0b楼\x00梦", summary="中国\x0c古典小说。", publisher="人民\x1f文学")
+    library_item_credits_set(item=book, credits=[("曹\x08雪芹", "author")])
+    collection = ItemList.objects.create(
+        title="学习\x0b二十大", slug="ershida", kind="collection", owning_unit=unit, summary="\x00专题"
+    )
+    ItemListEntry.objects.create(list=collection, item=book, sort_order=0)
+    parsed, _root = _feed(client.get("/opds/new/ebook/"))
+    (entry,) = parsed.entries
+    assert entry.title == "红楼梦" and entry.summary == "中国古典小说。" and entry.author_detail.name == "曹雪芹"
+    assert [e.title for e in _feed(client.get("/opds/lists/"), NAVIGATION)[0].entries] == ["学习二十大"]
+    assert [e.title for e in _feed(client.get("/opds/lists/ershida/"))[0].entries] == ["红楼梦"]
+
+
+def test_collections_outside_their_display_window_are_neither_listed_nor_reachable(client, unit):
+    """A collection whose 结束展示 has passed, or whose 开始展示 is still to come, is not in 专题 and its feed is a
+    404; one whose window includes today is both."""
+    book = _item(unit, "第一本")
+    today = timezone.localdate()
+    windows = {
+        "over": (today - timedelta(days=30), today - timedelta(days=1)),
+        "later": (today + timedelta(days=1), None),
+        "now": (today, today),
+    }
+    for slug, (starts_on, ends_on) in windows.items():
+        shown = ItemList.objects.create(
+            title=slug, slug=slug, kind="collection", owning_unit=unit, starts_on=starts_on, ends_on=ends_on
+        )
+        ItemListEntry.objects.create(list=shown, item=book, sort_order=0)
+    assert [entry.title for entry in _feed(client.get("/opds/lists/"), NAVIGATION)[0].entries] == ["now"]
+    assert [entry.title for entry in _feed(client.get("/opds/lists/now/"))[0].entries] == ["第一本"]
+    assert client.get("/opds/lists/over/").status_code == 404
+    assert client.get("/opds/lists/later/").status_code == 404
+
+
+def _books_with_covers(unit, count: int, start: int = 0) -> None:
+    for index in range(start, start + count):
+        cover = LighthouseImage.objects.create(title=f"封面{index}", file=_png((30, 45)))
+        _item(unit, f"书{index}", cover=cover, published_at=timezone.now() - timedelta(minutes=index))
+
+
+def _feed_queries(client, url: str) -> int:
+    """Queries of one request, renditions already made and Wagtail's rendition cache empty (as after a restart
+    or on another worker), so every rendition must come from the database."""
+    _feed(client.get(url))  # makes the renditions the first time
+    cache.clear()
+    with CaptureQueriesContext(connection) as queries:
+        _feed(client.get(url))
+    return len(queries)
+
+
+def test_a_page_of_50_costs_the_queries_of_a_page_of_5(local_media, client, unit, django_assert_max_num_queries):
+    """Covers (image and thumbnail renditions) and the website links of the entries are fetched once per feed,
+    not per entry: 50 entries with covers take no more queries than 5."""
+    Site.objects.get(is_default_site=True).root_page.add_child(instance=LibraryPage(title="数字图书馆", slug="library"))
+    _books_with_covers(unit, 5)
+    five = _feed_queries(client, "/opds/new/ebook/")
+    _books_with_covers(unit, 45, start=5)
+    _feed(client.get("/opds/new/ebook/"))
+    cache.clear()
+    with django_assert_max_num_queries(five):
+        parsed, root = _feed(client.get("/opds/new/ebook/"))
+    assert len(parsed.entries) == 50
+    for entry in root.findall("a:entry", NS):
+        assert len(_links(entry, "http://opds-spec.org/image")) == len(_links(entry, "alternate")) == 1
+
+
+class CountingHasher(MD5PasswordHasher):
+    """The test hasher, counting password checks (the slow PBKDF2 in production)."""
+
+    algorithm = "counting_md5"
+    checks = 0
+
+    def verify(self, password, encoded):
+        CountingHasher.checks += 1
+        return super().verify(password, encoded)
+
+
+@pytest.fixture
+def counted(settings, unit):
+    settings.PASSWORD_HASHERS = ["tests.library.test_opds.CountingHasher"]
+    CountingHasher.checks = 0
+    return member_create(username="wang", password=PASSWORD, real_name="王五", org_unit=unit)
+
+
+def test_a_passed_password_check_is_remembered_until_the_password_changes(client, counted):
+    """A reading app sends the password with every request: it is checked once, then remembered (no password
+    hash per request); a changed password ends that at once, for the old password, and the new one works."""
+    for _index in range(3):
+        assert client.get("/opds/", **_basic("wang")).status_code == 200
+    assert CountingHasher.checks == 1
+    # Only digests are stored (the cache here is Django's in-memory one: keys, and pickled values).
+    assert all(PASSWORD not in key and PASSWORD.encode() not in value for key, value in cache._cache.items())
+    counted.set_password("new-pw-654321")
+    counted.save()
+    assert client.get("/opds/", **_basic("wang")).status_code == 401
+    assert client.get("/opds/", **_basic("wang", "new-pw-654321")).status_code == 200
+    counted.is_active = False
+    counted.save()
+    assert client.get("/opds/", **_basic("wang", "new-pw-654321")).status_code == 401
+
+
+def test_repeated_wrong_passwords_are_throttled_per_username_and_address(client, counted):
+    """After 10 wrong passwords for one username from one address, further attempts (even the right password) get
+    429 in Chinese without the password being checked; the same username from another address, and another
+    username from the same one, are not affected."""
+    member_create(username="zhao", password=PASSWORD, real_name="赵六", org_unit=counted.org_unit)
+    for _index in range(10):
+        assert client.get("/opds/login/", **_basic("wang", "wrong")).status_code == 401
+    checks = CountingHasher.checks
+    response = client.get("/opds/login/", **_basic("wang"))
+    assert response.status_code == 429 and "密码错误次数过多" in response.content.decode()
+    assert int(response["Retry-After"]) > 0
+    assert CountingHasher.checks == checks
+    assert client.get("/opds/login/", REMOTE_ADDR="10.0.0.2", **_basic("wang")).status_code == 200
+    assert client.get("/opds/login/", **_basic("zhao")).status_code == 200

@@ -10,11 +10,14 @@ import pytest
 from django.core.files import File
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from lxml import etree
+from wagtail.models import Site
 
 from cms.models import OrgUnit
 from cms.services import member_create
-from library.models import LibraryItem
+from library.models import LibraryItem, LibraryPage
 from media_pipeline.models import TranscodeJob
 from media_pipeline.selectors import renditions_by_profile
 from media_pipeline.services import caption_attach, media_asset_create, transcode_job_run
@@ -206,7 +209,8 @@ def test_transcript_and_chapters_only_where_they_exist(local_media, client, unit
 
 def test_index_lists_the_series_the_requester_may_hear(client, unit, member):
     """/podcasts/ is an OPML list of audio series feeds: public ones for anonymous apps, members' ones too with
-    credentials; a non-audio item is never a feed."""
+    credentials; a non-audio item is never a feed (an anonymous app is asked to sign in, as for any id it cannot
+    read, so the answer never tells which ids exist; a member gets 404)."""
     public, closed = _series(unit, "公开有声"), _series(unit, "党员有声", access="members")
     response = client.get("/podcasts/")
     assert response.status_code == 200 and response["Content-Type"].startswith("text/x-opml")
@@ -217,5 +221,81 @@ def test_index_lists_the_series_the_requester_may_hear(client, unit, member):
     member_view = etree.fromstring(client.get("/podcasts/", **_basic()).content).findall("body/outline")
     assert {o.get("text") for o in member_view} == {"公开有声", "党员有声"}
     book = LibraryItem.objects.create(kind="ebook", title="书", owning_unit=unit)
-    assert client.get(f"/podcasts/{book.pk}.xml").status_code == 404
+    assert client.get(f"/podcasts/{book.pk}.xml").status_code == 401
+    assert client.get(f"/podcasts/{book.pk}.xml", **_basic()).status_code == 404
     assert closed.pk
+
+
+def test_ids_the_requester_cannot_read_do_not_reveal_whether_they_exist(client, unit, member, tone):
+    """An anonymous app gets the same 401 challenge for a members-only episode, an unpublished one and an id
+    that was never used, on every episode URL and feed URL; a signed-in member gets 404 for all that it cannot
+    read, whether it exists or not."""
+    series = _series(unit)
+    asset = _audio_asset(tone)
+    closed = _episode(unit, series, "党员一讲", position=1, asset=asset, access="members")
+    draft = _episode(unit, series, "草稿", position=2, asset=asset, is_published=False)
+    missing = LibraryItem.objects.order_by("-pk").first().pk + 1000
+    suffixes = ("audio.m4a", "transcript.vtt", "chapters.json")
+    for item_id in (closed.pk, draft.pk, missing):
+        for suffix in suffixes:
+            response = client.get(f"/podcasts/episodes/{item_id}/{suffix}")
+            assert response.status_code == 401 and response["WWW-Authenticate"].startswith("Basic realm=")
+    draft_series = _series(unit, "未发布有声", is_published=False)
+    assert {client.get(f"/podcasts/{pk}.xml").status_code for pk in (draft_series.pk, missing)} == {401}
+    for item_id in (draft.pk, missing):
+        for suffix in suffixes:
+            assert client.get(f"/podcasts/episodes/{item_id}/{suffix}", **_basic()).status_code == 404
+    assert client.get(f"/podcasts/{missing}.xml", **_basic()).status_code == 404
+    assert client.get(f"/podcasts/episodes/{closed.pk}/audio.m4a", **_basic()).status_code == 302
+
+
+def test_enclosure_length_is_the_recorded_size_without_asking_the_storage(client, unit, tone):
+    """The enclosure length is the size the pipeline recorded; where none was recorded it is 0 (RSS's
+    "unknown"), and the storage is not asked: the feed works even when the file cannot be reached from here."""
+    series = _series(unit)
+    asset = _audio_asset(tone)
+    _episode(unit, series, "第一讲", position=1, asset=asset)
+    edition = renditions_by_profile(asset=asset)["audio_m4a"]
+    edition.size = 12345
+    edition.save(update_fields=["size"])
+    default_storage.delete(edition.path)
+    (entry,) = _parsed(client.get(f"/podcasts/{series.pk}.xml"))[0].entries
+    assert entry.enclosures[0].length == "12345"
+    edition.size = 0
+    edition.save(update_fields=["size"])
+    (entry,) = _parsed(client.get(f"/podcasts/{series.pk}.xml"))[0].entries
+    assert entry.enclosures[0].length == "0"
+
+
+def test_control_characters_in_titles_do_not_break_the_feed(client, unit, tone):
+    """Characters XML cannot carry (\\x0b, \\x0c, \\x00 from an old import) are left out of the channel, the
+    episodes and the OPML index instead of turning them into server errors."""
+    series = _series(unit, "党课\x0b有声")
+    _episode(unit, series, "第一讲\x00初心", position=1, asset=_audio_asset(tone), summary="讲\x0c初心。")
+    parsed, _root = _parsed(client.get(f"/podcasts/{series.pk}.xml"))
+    assert parsed.feed.title == "党课有声"
+    (entry,) = parsed.entries
+    assert entry.title == "第一讲初心" and entry.summary == "讲初心。"
+    outlines = etree.fromstring(client.get("/podcasts/").content).findall("body/outline")
+    assert [outline.get("text") for outline in outlines] == ["党课有声"]
+
+
+def test_feed_queries_do_not_grow_with_its_episodes(client, unit, tone, django_assert_max_num_queries):
+    """The website links of the series and its episodes come from one look-up of the library page per feed:
+    six episodes take no more queries than two."""
+    Site.objects.get(is_default_site=True).root_page.add_child(instance=LibraryPage(title="数字图书馆", slug="library"))
+    series = _series(unit)
+    asset = _audio_asset(tone)
+    for position in (1, 2):
+        _episode(unit, series, f"第{position}讲", position=position, asset=asset)
+    url = f"/podcasts/{series.pk}.xml"
+    _parsed(client.get(url))
+    with CaptureQueriesContext(connection) as two:
+        _parsed(client.get(url))
+    for position in range(3, 7):
+        _episode(unit, series, f"第{position}讲", position=position, asset=asset)
+    with django_assert_max_num_queries(len(two)):
+        parsed, _root = _parsed(client.get(url))
+    assert len(parsed.entries) == 6 and all(
+        entry.link.startswith("http://testserver/library/") for entry in parsed.entries
+    )

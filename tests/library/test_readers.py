@@ -5,6 +5,7 @@ import json
 import re
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AnonymousUser
 from django.core.files.base import ContentFile
 from django.core.management import call_command
@@ -266,3 +267,32 @@ def test_related_falls_back_to_the_same_class_and_never_repeats_the_episode_list
     _response, html = _page(client, episode)
     related = html[html.index('id="related-title"') :]
     assert "党的建设读本" in related and "文学作品" not in related and "第二集" not in related
+
+
+def _lost(image: LighthouseImage) -> LighthouseImage:
+    """The image row stays but its original file is gone from storage (a failed restore, a bucket clean-up)."""
+    image.file.storage.delete(image.file.name)
+    return image
+
+
+def test_missing_cover_file_gives_no_artwork_instead_of_a_500(client, unit):
+    """A series cover whose original file is missing leaves the lock-screen artwork empty; the page still opens."""
+    series = _item(unit, kind="audio", role="series", title="有声党课", cover=_lost(_image(unit)))
+    episode = _item(unit, kind="audio", role="episode", parent=series, title="第一讲", position=1)
+    asset = MediaAsset.objects.create(file="uploads/2026/01/a.m4a", kind=MediaAsset.Kind.AUDIO)
+    LibraryItem.objects.filter(pk=episode.pk).update(media_asset=asset)
+    episode.refresh_from_db()
+    assert reader_context(item=episode, user=AnonymousUser())["playlist"][0]["artwork"] == ""
+    response, _html = _page(client, episode)
+    assert response.status_code == 200
+
+
+def test_area_editor_opens_for_a_page_whose_image_file_is_missing(client, unit):
+    """The admin 文章区域 editor of a 版面 whose image file is gone answers 200 (with its no-image notice), not 500."""
+    title = _item(unit, kind="newspaper", role="series", title="灯塔日报")
+    issue = _item(unit, kind="newspaper", role="issue", title="灯塔日报", parent=title)
+    page = IssuePage.objects.create(issue=issue, number=1, name="要闻", image=_lost(_image(unit)))
+    admin = get_user_model().objects.create_superuser(username="root", email="root@example.com", password="pw")
+    client.force_login(admin)
+    response = client.get(f"/admin/library_issue_pages/areas/{page.pk}/")
+    assert response.status_code == 200 and response.context["image_url"] == ""

@@ -1,5 +1,7 @@
 """Playlist delivery: stored relative URIs rewritten to our views and storage URLs; job status JSON."""
 
+import time
+
 import m3u8
 import pytest
 from django.contrib.auth import get_user_model
@@ -8,6 +10,7 @@ from django.core.files.storage import default_storage
 from django.urls import reverse
 
 from media_pipeline.models import MediaAsset, Rendition, TranscodeJob
+from media_pipeline.selectors import playback_token, playback_token_query, playback_token_valid
 
 pytestmark = pytest.mark.django_db
 
@@ -159,3 +162,33 @@ def test_admin_lists_transcode_jobs(client, rendition):
     assert response.status_code == 200
     assert "x.mp4" in response.content.decode()
     assert reverse("transcode_jobs:index") + "new/" not in response.content.decode()
+
+
+def test_playback_token_stands_in_for_the_session(client, rendition_with_extras, settings):
+    """With the access seam refusing the (anonymous) user, a valid token still plays the whole HLS tree: the master
+    hands the token on to its variant, subtitle and I-frame playlists, and each of those opens with it."""
+    settings.MEDIA_PLAYBACK_ACCESS_CHECK = "tests.media_pipeline.test_views.deny_all"
+    pk = rendition_with_extras.pk
+    query = playback_token_query(asset_id=rendition_with_extras.asset_id)
+    response = client.get(f"{reverse('media_pipeline:hls_master', args=[pk])}?{query}")
+    assert response.status_code == 200
+    master = m3u8.loads(response.content.decode())
+    nested = [master.playlists[0].uri, master.media[0].uri, master.iframe_playlists[0].uri]
+    assert nested[0] == f"{reverse('media_pipeline:hls_variant', args=[pk, '360p'])}?{query}"
+    for url in nested:
+        assert url.endswith(f"?{query}") and client.get(url).status_code == 200, url
+        assert client.get(url.split("?")[0]).status_code == 404
+
+
+def test_tampered_expired_or_foreign_tokens_are_404(client, rendition_with_extras, settings):
+    """A changed signature, a changed expiry, a token past its expiry or one for another asset opens nothing."""
+    settings.MEDIA_PLAYBACK_ACCESS_CHECK = "tests.media_pipeline.test_views.deny_all"
+    asset_id = rendition_with_extras.asset_id
+    url = reverse("media_pipeline:hls_master", args=[rendition_with_extras.pk])
+    token = playback_token(asset_id=asset_id)
+    assert client.get(url, token).status_code == 200
+    assert client.get(url, token | {"t": token["t"][:-1] + ("A" if token["t"][-1] != "A" else "B")}).status_code == 404
+    assert client.get(url, token | {"e": str(int(token["e"]) + 600)}).status_code == 404
+    assert client.get(url, playback_token(asset_id=asset_id, now=time.time() - 3 * 3600)).status_code == 404
+    assert client.get(url, playback_token(asset_id=asset_id + 1)).status_code == 404
+    assert not playback_token_valid(asset_id=asset_id, expires="soon", token=token["t"])

@@ -1,0 +1,86 @@
+"""A child item (episode, issue, article) is never more open than the series, title or issue holding it."""
+
+import pytest
+from django.contrib.auth.models import AnonymousUser
+
+from cms.models import OrgUnit
+from cms.services import member_create, org_unit_create
+from library.models import LibraryItem
+from library.search_documents import item_document
+from library.selectors import item_readable, items_page, items_visible_to
+from library.services import library_item_save
+from search.models import OutboxEntry
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def units():
+    province = org_unit_create(parent=None, name="山东省", code="shandong", level=OrgUnit.Level.PROVINCE)
+    county = org_unit_create(parent=province, name="邹平市", code="zouping", level=OrgUnit.Level.COUNTY)
+    other = org_unit_create(parent=province, name="沂南县", code="yinan", level=OrgUnit.Level.COUNTY)
+    return province, county, other
+
+
+def _tree(province):
+    title = LibraryItem.objects.create(kind="newspaper", role="series", title="灯塔日报", owning_unit=province)
+    issue = LibraryItem.objects.create(
+        kind="newspaper", role="issue", title="第1期", parent=title, owning_unit=province
+    )
+    article = LibraryItem.objects.create(
+        kind="newspaper", role="article", title="头版文章", parent=issue, owning_unit=province
+    )
+    return title, issue, article
+
+
+def test_closing_a_title_closes_its_issues_and_articles(units):
+    """A title opened only to one county hides its (public) issues and articles from the public and from members of
+    another county; members of that county see all three."""
+    province, county, other = units
+    title, issue, article = _tree(province)
+    title.access, title.access_unit = "unit", county
+    title.save()
+    inside = member_create(username="in", password="pw-123456", org_unit=county)
+    outside = member_create(username="out", password="pw-123456", org_unit=other)
+    for user in (AnonymousUser(), outside):
+        assert not items_visible_to(user).filter(pk__in=[title.pk, issue.pk, article.pk]).exists()
+    assert set(items_visible_to(inside).values_list("pk", flat=True)) >= {title.pk, issue.pk, article.pk}
+
+
+def test_unpublishing_an_issue_hides_its_articles_everywhere(units):
+    """An unpublished issue's articles cannot be read and are not search documents."""
+    province, *_ = units
+    _title, issue, article = _tree(province)
+    issue.is_published = False
+    issue.save()
+    assert not item_readable(user=AnonymousUser(), item=article)
+    assert item_document(article) is None
+
+
+def test_search_documents_take_the_most_closed_access_of_the_chain(units):
+    """An article of a members-only title is indexed as members-only, whatever its own setting says."""
+    province, *_ = units
+    title, _issue, article = _tree(province)
+    title.access = "members"
+    title.save()
+    assert item_document(article).access == "members"
+
+
+def test_changing_a_parents_access_reindexes_its_children(units):
+    """Saving a title with a new access records its issues and articles for search too."""
+    province, *_ = units
+    title, issue, article = _tree(province)
+    OutboxEntry.objects.all().delete()
+    title.access = "members"
+    library_item_save(item=title, user=None)
+    doc_ids = set(OutboxEntry.objects.values_list("doc_id", flat=True))
+    assert {f"library.libraryitem:{pk}" for pk in (title.pk, issue.pk, article.pk)} <= doc_ids
+
+
+def test_list_pages_need_no_parent_join(units, django_assert_max_num_queries):
+    """Browse lists show top-level rows, whose visibility needs no parent: the page stays one query."""
+    province, *_ = units
+    _tree(province)
+    with django_assert_max_num_queries(1):
+        items, _cursor = items_page(user=AnonymousUser())
+    assert [item.title for item in items] == ["灯塔日报"]
