@@ -165,6 +165,8 @@ class LibraryItem(models.Model):
             models.Index(fields=["-published_at", "-id"], name="library_listed_published", condition=LISTED),
             models.Index(fields=["kind", "-read_count", "-id"], name="library_kind_read", condition=LISTED),
             models.Index(fields=["-read_count", "-id"], name="library_listed_read", condition=LISTED),
+            # A kind's list narrowed to a year (the commonest browse filter besides the kind), newest first.
+            models.Index(fields=["kind", "year", "-published_at", "-id"], name="library_kind_year", condition=LISTED),
             # Children of a series or issue in order.
             models.Index(fields=["parent", "position", "id"], name="library_children"),
         ]
