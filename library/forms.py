@@ -193,10 +193,12 @@ class LibraryItemForm(WagtailAdminModelForm):
         """Covers and documents from the collections the editor may choose from (Wagtail's own rule), plus what the
         item already has: posting another unit's protected e-book onto one's own public item is refused."""
         # Imported here: Wagtail warns when its permission policies load before the apps are ready.
-        from wagtail.documents.permissions import permission_policy as document_permission_policy
-        from wagtail.images.permissions import permission_policy as image_permission_policy
+        from wagtail.documents import get_document_model
+        from wagtail.images import get_image_model
+        from wagtail.permissions import policy_registry
 
-        for name, policy in (("document", document_permission_policy), ("cover", image_permission_policy)):
+        for name, model in (("document", get_document_model()), ("cover", get_image_model())):
+            policy = policy_registry.get_by_type(model)
             current = getattr(self.instance, f"{name}_id", None)
             allowed = policy.instances_user_has_any_permission_for(user, ["choose"]).values("pk")
             field = self.fields[name]

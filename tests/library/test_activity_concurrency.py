@@ -12,7 +12,7 @@ from cms.services import member_create, org_unit_create
 from library import activity
 from library.models import ItemProgress, LibraryItem, LibraryPage
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.services]
+pytestmark = [pytest.mark.django_db(transaction=True, serialized_rollback=True), pytest.mark.services]
 
 T0 = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)
 

@@ -169,7 +169,7 @@ def test_a_failed_refresh_keeps_the_old_counts_and_marks_one_pending(demo, monke
     assert DBTaskResult.objects.filter(task_path=TASK_PATH).count() == 2
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_refreshes_run_one_at_a_time_so_the_last_counted_is_kept():
     """A refresh counts and swaps while holding the refresh lock: a change and a second refresh that come while the
     first is counting wait for it, so the first's older counts never replace the second's newer ones."""
