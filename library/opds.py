@@ -326,7 +326,8 @@ class FeedWriter:
 
     def _acquisition(self, entry, item: LibraryItem) -> None:
         file_type = document_type(item)
-        if not file_type or not item_downloadable(user=self.user, item=item):
+        # Every entry of a feed comes from items_visible_to(user) (or is checked against it): readable already.
+        if not file_type or not item_downloadable(user=self.user, item=item, known_readable=True):
             return
         open_access = item.access == LibraryItem.Access.PUBLIC and item.download == LibraryItem.Download.READERS
         href = self.absolute(reverse("library_files:download", args=[item.pk]))

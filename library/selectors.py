@@ -70,13 +70,14 @@ def item_readable(*, user, item: LibraryItem) -> bool:
     return items_visible_to(user).filter(pk=item.pk).exists()
 
 
-def item_downloadable(*, user, item: LibraryItem) -> bool:
-    """Download is its own right: never more than reading, and only as far as the item's download setting allows."""
+def item_downloadable(*, user, item: LibraryItem, known_readable: bool = False) -> bool:
+    """Download is its own right: never more than reading, and only as far as the item's download setting allows.
+    ``known_readable``: the item came from ``items_visible_to(user)`` (a feed's rows), so reading needs no query."""
     if item.download == LibraryItem.Download.NONE:
         return False
     if item.download == LibraryItem.Download.MEMBERS and not getattr(user, "is_authenticated", False):
         return False
-    return item_readable(user=user, item=item)
+    return known_readable or item_readable(user=user, item=item)
 
 
 def items_page(
