@@ -27,3 +27,19 @@ def subtree_of(roots) -> QuerySet[OrgUnit]:
 
 def unit_by_code(code: str) -> OrgUnit | None:
     return OrgUnit.objects.filter(code=code).first()
+
+
+def unit_and_ancestor_paths(path: str) -> list[str]:
+    """The paths of a unit and every unit above it (treebeard paths are prefixes of their descendants')."""
+    step = OrgUnit.steplen
+    return [path[:end] for end in range(step, len(path) + 1, step)]
+
+
+def unit_and_ancestor_ids(user) -> list[int]:
+    """The member's own unit and the units above it: where "this unit and below" content may come from."""
+    unit_id = getattr(user, "org_unit_id", None)
+    # The unit's path as stored now (a tree insert can shift siblings' paths under an object held in memory).
+    path = OrgUnit.objects.filter(pk=unit_id).values_list("path", flat=True).first() if unit_id else None
+    if not path:
+        return []
+    return list(OrgUnit.objects.filter(path__in=unit_and_ancestor_paths(path)).values_list("pk", flat=True))

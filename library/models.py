@@ -145,6 +145,10 @@ class LibraryItem(models.Model):
     published_at = models.DateTimeField(_("发布时间"), default=timezone.now, db_index=True)
     is_published = models.BooleanField(_("已发布"), default=True)
     read_count = models.PositiveIntegerField(_("阅读次数"), default=0)
+    # Text taken from the item's files (PDF text layer, EPUB, caption transcripts) for search only: filled in the
+    # background when a document or media asset is attached; never shown as is.
+    fulltext = models.TextField(_("全文（检索用）"), blank=True, editable=False)
+    fulltext_source = models.CharField(_("全文来源"), max_length=200, blank=True, editable=False)
     source = models.CharField(_("来源"), max_length=64, blank=True)
     external_id = models.CharField(_("外部编号"), max_length=128, blank=True)
     # Names of the fields an editor changed by hand; a re-import leaves them as the editor made them.

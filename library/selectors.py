@@ -5,16 +5,11 @@ from datetime import datetime
 
 from django.db.models import Q, QuerySet
 
-from cms.models import OrgUnit
+from cms.selectors import unit_and_ancestor_ids
 
 from .models import LISTED, ItemCredit, ItemList, LibraryItem, LibraryPage
 
 Cursor = tuple[datetime | int, int]  # (published_at or read_count, id) of the last row shown
-
-
-def _unit_and_ancestor_paths(path: str) -> list[str]:
-    step = OrgUnit.steplen
-    return [path[:end] for end in range(step, len(path) + 1, step)]
 
 
 def access_q(user, *, prefix: str = "") -> Q:
@@ -26,13 +21,9 @@ def access_q(user, *, prefix: str = "") -> Q:
     condition |= Q(**{f"{prefix}access": LibraryItem.Access.MEMBERS})
     if user.is_superuser:
         return condition | Q(**{f"{prefix}access": LibraryItem.Access.UNIT})
-    # The unit's path as stored now (a tree insert can shift siblings' paths under an object held in memory).
-    path = (
-        OrgUnit.objects.filter(pk=user.org_unit_id).values_list("path", flat=True).first() if user.org_unit_id else None
-    )
-    if path:
-        # "A unit and below": the member's own unit or any unit above it in the tree opened the item to them.
-        ancestors = OrgUnit.objects.filter(path__in=_unit_and_ancestor_paths(path)).values("pk")
+    # "A unit and below": the member's own unit or any unit above it in the tree opened the item to them.
+    ancestors = unit_and_ancestor_ids(user)
+    if ancestors:
         condition |= Q(**{f"{prefix}access": LibraryItem.Access.UNIT, f"{prefix}access_unit__in": ancestors})
     return condition
 

@@ -7,6 +7,7 @@ substring query of two or more characters becomes an AND of its bigrams.
 
 import re
 import unicodedata
+from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
@@ -89,3 +90,146 @@ def words(text: str) -> list[str]:
     import rjieba
 
     return [word for word in rjieba.cut(normalize(text)) if _TOKEN.fullmatch(word)]
+
+
+# --- Pinyin: members type 灯塔 as `dengta` (full spelling) or `dt` (initials), often on a TV remote.
+# Each Chinese run is indexed as the pinyin of every window of up to PINYIN_WINDOW syllables starting at each
+# syllable, spelled in full and as initials; a pinyin query then matches as a *prefix* of one of those terms
+# ("dtdk" is a prefix of "dtdkt", the initials of 灯塔大课堂; "ketang" starts the window at 课).
+PINYIN_WINDOW = 10
+_PINYIN_QUERY = re.compile(r"[a-z]{2,60}")
+_PINYIN_SEPARATORS = re.compile(r"[\s'’·-]+")
+
+
+def _syllables(run: str) -> list[str]:
+    from pypinyin import lazy_pinyin
+
+    # A character pypinyin cannot spell gives "", which breaks windows there.
+    return [s if s.isascii() and s.isalpha() else "" for s in lazy_pinyin(run, errors=lambda chars: [""] * len(chars))]
+
+
+def pinyin_terms(text: str, *, max_chars: int = 64) -> list[str]:
+    """Index terms for pinyin search of `text` (titles and names, not bodies): see PINYIN_WINDOW."""
+    terms = []
+    for kind, run in _runs(text):
+        if kind != "cjk":
+            continue
+        syllables = _syllables(run[:max_chars])
+        for start in range(len(syllables)):
+            window = []
+            for syllable in syllables[start : start + PINYIN_WINDOW]:
+                if not syllable:
+                    break
+                window.append(syllable)
+            if window:
+                terms.append("".join(window))
+                if len(window) > 1:
+                    terms.append("".join(s[0] for s in window))
+    return list(dict.fromkeys(terms))
+
+
+def query_pinyin(query: str) -> str:
+    """The query as one pinyin string when it looks like pinyin (letters only, spaces and ' allowed), else ""."""
+    text = _PINYIN_SEPARATORS.sub("", normalize(query))
+    return text if _PINYIN_QUERY.fullmatch(text) else ""
+
+
+def spoken_pinyin(query: str) -> str:
+    """The full pinyin of a query's Chinese characters ("红楼孟" → "hongloumeng"): homophone typos (the usual
+    slip with a pinyin input method) spell the same, so this finds what the member meant."""
+    return "".join(syllable for kind, run in _runs(query) if kind == "cjk" for syllable in _syllables(run))
+
+
+def pinyin_match(text: str, pinyin: str) -> str:
+    """The shortest run of whole words in `text` whose pinyin (full, or initials) starts with `pinyin`
+    ("灯塔大课堂", "dtdk" → "灯塔大课堂"; "dengta" → "灯塔"), or "" (for 你是不是要找)."""
+    import rjieba
+
+    best = ""
+    for kind, run in _runs(text):
+        if kind != "cjk":
+            continue
+        syllables = _syllables(run[:64])
+        bounds = [0]
+        for word in rjieba.cut(run[:64]):
+            bounds.append(bounds[-1] + len(word))
+        for i, start in enumerate(bounds):
+            for end in bounds[i + 1 :]:
+                window = syllables[start:end]
+                full, initials = "".join(window), "".join(s[:1] for s in window)
+                if full.startswith(pinyin) or initials.startswith(pinyin):
+                    if not best or end - start < len(best):
+                        best = run[start:end]
+                    break
+    return best
+
+
+# --- Queries
+
+
+@dataclass(frozen=True)
+class ParsedQuery:
+    """A member's query, read once and handed to whichever engine answers.
+
+    `alternatives` are the ways the query can match: the query itself first, then its synonym rewrites;
+    each is a tuple of runs (normalized Chinese runs and words) that must all match. `pinyin` is set when
+    the query could be pinyin; engines then also match it against the pinyin terms.
+    """
+
+    text: str
+    normalized: str
+    alternatives: tuple[tuple[str, ...], ...]
+    pinyin: str = ""
+
+    @property
+    def empty(self) -> bool:
+        return not self.alternatives and not self.pinyin
+
+    def terms(self, runs: tuple[str, ...]) -> list[str]:
+        """The index terms one alternative needs (bigrams of Chinese runs; a lone character stays one)."""
+        terms = []
+        for run in runs:
+            terms.extend(_bigrams(run) if len(run) > 1 and not run.isascii() else [run])
+        return list(dict.fromkeys(terms))
+
+    @property
+    def fragments(self) -> list[str]:
+        """Every run of every alternative, longest first, for highlighting."""
+        runs = {run for alternative in self.alternatives for run in alternative}
+        return sorted(runs, key=len, reverse=True)
+
+
+MAX_ALTERNATIVES = 8
+
+
+def _rewrites(normalized: str, synonyms: dict[str, tuple[str, ...]]) -> list[str]:
+    """The query with each synonym it contains swapped for the group's other words (longest words first)."""
+    texts = [normalized]
+    for term in sorted(synonyms, key=len, reverse=True):
+        if term and term in normalized:
+            texts.extend(normalized.replace(term, other) for other in synonyms[term])
+    return list(dict.fromkeys(texts))[:MAX_ALTERNATIVES]
+
+
+def _query_runs(text: str) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(run for _, run in _runs(text)))
+
+
+def parse_query(text: str, *, synonyms: dict[str, tuple[str, ...]] | None = None, max_chars: int = 100) -> ParsedQuery:
+    """Read a query: cut to `max_chars`, folded, split into runs (punctuation, emoji and query syntax such as
+    `title:*` or `AND (` are plain text here and drop out), expanded with `synonyms` (normalized word →
+    the other words of its group, see `synonym_map`)."""
+    text = " ".join((text or "").split())[:max_chars]
+    normalized = normalize(text)
+    alternatives = tuple(runs for runs in map(_query_runs, _rewrites(normalized, synonyms or {})) if runs)
+    return ParsedQuery(text=text, normalized=normalized, alternatives=alternatives, pinyin=query_pinyin(text))
+
+
+def synonym_map(groups: list[list[str]]) -> dict[str, tuple[str, ...]]:
+    """Normalized word → the other words of its group(s), from editors' groups of words."""
+    mapping: dict[str, list[str]] = {}
+    for group in groups:
+        words_ = list(dict.fromkeys(normalize(word).strip() for word in group if normalize(word).strip()))
+        for word in words_:
+            mapping.setdefault(word, []).extend(other for other in words_ if other != word)
+    return {word: tuple(dict.fromkeys(others)) for word, others in mapping.items() if others}

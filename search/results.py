@@ -1,4 +1,4 @@
-"""What every engine answers with, so callers never see which one answered."""
+"""What a search asks and what every engine answers with, so callers never see which engine answered."""
 
 import math
 from dataclasses import dataclass, field
@@ -16,10 +16,42 @@ class SearchUnavailable(SearchError):
 
 
 @dataclass(frozen=True)
-class SearchFilters:
-    access: tuple[str, ...] = ("public",)
-    kind: str | None = None
+class Audience:
+    """Who is searching, as access levels: every engine filters by it, facet counts included.
+
+    A document is visible when its access is in `levels`, or when its access is "unit" and its
+    `access_unit_id` is in `unit_ids` (the member's unit and the units above it), or `all_units` is set
+    (superusers).
+    """
+
+    levels: tuple[str, ...] = ("public",)
     unit_ids: tuple[int, ...] = ()
+    all_units: bool = False
+
+    def allows(self, access: str, access_unit_id: int | None) -> bool:
+        if access in self.levels:
+            return True
+        return access == "unit" and (self.all_units or access_unit_id in self.unit_ids)
+
+
+SORTS = ("relevance", "newest")
+FACET_DIMENSIONS = ("kind", "subject", "year", "unit", "access")
+
+
+@dataclass(frozen=True)
+class SearchRequest:
+    """One page of a search: the audience always applies; the other filters are what the member chose."""
+
+    audience: Audience = Audience()
+    kind: str | None = None
+    subject: str | None = None
+    year: int | None = None
+    unit_path: str | None = None  # the owning unit and everything below it (OrgUnit.path prefix)
+    access: str | None = None
+    page: int = 1
+    per_page: int = 20
+    sort: str = "relevance"
+    facets: bool = False  # also count FACET_DIMENSIONS over every match (not just this page)
 
 
 @dataclass
@@ -33,6 +65,20 @@ class Hit:
     date: datetime | None = None
     title_html: SafeString | None = None
     kind_label: str = ""
+    promoted: bool = False
+
+
+@dataclass
+class FacetValue:
+    value: str
+    count: int
+    label: str = ""
+
+
+@dataclass
+class Suggestion:
+    text: str
+    url: str = ""
 
 
 @dataclass
@@ -45,7 +91,17 @@ class SearchResults:
     backend: str = ""
     # True when the configured engine failed and the embedded index answered instead.
     degraded: bool = False
-    facets: dict = field(default_factory=dict)
+    # dimension → values with counts, most first (only when the request asked for facets).
+    facets: dict[str, list[FacetValue]] = field(default_factory=dict)
+    # "Did you mean": a better query to offer as a link (e.g. 灯塔 for `dengta`).
+    did_you_mean: str = ""
+    # When the query found nothing and a correction did, these results are the correction's and this holds
+    # what the member typed (the page says "showing results for … instead of …").
+    corrected_from: str = ""
+    # Editor-promoted hits, shown above the ranked ones on the first page (already filtered by access).
+    promoted: list[Hit] = field(default_factory=list)
+    # Why nothing was searched, for the page to explain: "", "empty" (nothing searchable in the query).
+    notice: str = ""
 
     @property
     def first_number(self) -> int:
@@ -71,3 +127,12 @@ class SearchResults:
     @property
     def next_page(self) -> int:
         return self.page + 1
+
+
+@dataclass(frozen=True)
+class SearchFilters:
+    """TEMPORARY (removed when the engines take SearchRequest): the old filter shape."""
+
+    access: tuple[str, ...] = ("public",)
+    kind: str | None = None
+    unit_ids: tuple[int, ...] = ()

@@ -1,45 +1,214 @@
-"""Reads: search as a given user sees it."""
+"""Reads: search as a given user sees it, on the engine or, when it fails, on the embedded index."""
 
 import logging
+from dataclasses import replace
 
+from django.core.cache import cache
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from search.analysis import ParsedQuery, parse_query, pinyin_match, spoken_pinyin, synonym_map
 from search.engine import engine_configured, get_cluster_engine, get_embedded_engine
+from search.models import IndexEntry, Promotion, Synonym
 from search.registry import kind_label
-from search.results import SearchError, SearchFilters, SearchResults
+from search.results import Audience, FacetValue, Hit, SearchError, SearchRequest, SearchResults, Suggestion
+from search.snippets import highlight
 
 logger = logging.getLogger(__name__)
 # Longer queries are cut: nobody types more, and each extra character is one more term to AND.
 MAX_QUERY_CHARS = 100
 MAX_PER_PAGE = 100
+# Deep pages are refused by the engines (their result window); nobody reads that far.
+MAX_PAGE = 500
+SYNONYMS_CACHE_KEY = "search:synonyms"
+SYNONYMS_CACHE_SECONDS = 300
+SUGGESTION_LIMIT = 8
+ACCESS_LABELS = {"public": _("公开"), "members": _("党员"), "unit": _("本单位")}
 
 
-def allowed_access(user) -> tuple[str, ...]:
-    """Access levels `user` may see: anonymous visitors only public items, signed-in members also theirs."""
-    if user is not None and user.is_authenticated and user.is_active:
-        return ("public", "members")
-    return ("public",)
+def audience_for(user) -> Audience:
+    """What `user` may find: the same rule as the library's `access_q` (public; members; "unit" documents
+    opened to the member's unit or a unit above it; superusers everything)."""
+    if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
+        return Audience()
+    if user.is_superuser:
+        return Audience(levels=("public", "members"), all_units=True)
+    from cms.selectors import unit_and_ancestor_ids
+
+    return Audience(levels=("public", "members"), unit_ids=tuple(unit_and_ancestor_ids(user)))
 
 
-def _labelled(results: SearchResults) -> SearchResults:
-    for hit in results.hits:
-        hit.kind_label = kind_label(hit.kind)
+def synonyms() -> dict[str, tuple[str, ...]]:
+    """Active synonym groups as normalized word → other words (cached; services clear it on every change)."""
+    mapping = cache.get(SYNONYMS_CACHE_KEY)
+    if mapping is None:
+        mapping = synonym_map([synonym.term_list() for synonym in Synonym.objects.filter(is_active=True)])
+        cache.set(SYNONYMS_CACHE_KEY, mapping, SYNONYMS_CACHE_SECONDS)
+    return mapping
+
+
+def read_query(query: str) -> ParsedQuery:
+    return parse_query(query, synonyms=synonyms(), max_chars=MAX_QUERY_CHARS)
+
+
+def _engines() -> list:
+    """Engines to try in order: the cluster (when configured), then the embedded index."""
+    return [get_cluster_engine(), get_embedded_engine()] if engine_configured() else [get_embedded_engine()]
+
+
+def _ask(method: str, *args, **kwargs):
+    """Call `method` on the first engine that answers; returns (answer, degraded)."""
+    engines = _engines()
+    for position, engine in enumerate(engines):
+        try:
+            return getattr(engine, method)(*args, **kwargs), position > 0
+        except SearchError as exc:
+            if position == len(engines) - 1:
+                raise
+            logger.warning("search engine failed, answering from the embedded index: %s", exc)
+    raise AssertionError("unreachable")
+
+
+def _run(parsed: ParsedQuery, request: SearchRequest) -> SearchResults:
+    results, degraded = _ask("search", parsed, request)
+    results.degraded = results.degraded or degraded
     return results
 
 
-def _search(query: str, filters: SearchFilters, page: int, per_page: int) -> SearchResults:
-    if engine_configured():
-        try:
-            return get_cluster_engine().search(query, filters=filters, page=page, per_page=per_page)
-        except SearchError as exc:
-            logger.warning("search engine failed, answering from the embedded index: %s", exc)
-            results = get_embedded_engine().search(query, filters=filters, page=page, per_page=per_page)
-            results.degraded = True
-            return results
-    return get_embedded_engine().search(query, filters=filters, page=page, per_page=per_page)
+def _has_filters(request: SearchRequest) -> bool:
+    return any((request.kind, request.subject, request.year, request.unit_path, request.access))
+
+
+def correction(parsed: ParsedQuery, audience: Audience) -> str:
+    """A better query for "did you mean": the words in a findable title that sound like the query."""
+    pinyin = parsed.pinyin or spoken_pinyin(parsed.normalized)
+    if len(pinyin) < 2:
+        return ""
+    titles, _degraded = _ask("pinyin_titles", pinyin, audience, limit=5)
+    for title in titles:
+        match = pinyin_match(title, pinyin)
+        if match and match != parsed.normalized:
+            return match
+    return ""
+
+
+def promoted_hits(parsed: ParsedQuery, audience: Audience) -> list[Hit]:
+    """Editors' promoted results for this exact (normalized) query that this audience may see."""
+    now = timezone.now()
+    doc_ids = list(
+        Promotion.objects.filter(query=parsed.normalized)
+        .filter(Q(starts_at__isnull=True) | Q(starts_at__lte=now), Q(ends_at__isnull=True) | Q(ends_at__gt=now))
+        .order_by("sort_order", "id")
+        .values_list("doc_id", flat=True)
+    )
+    if not doc_ids:
+        return []
+    entries = IndexEntry.objects.in_bulk(doc_ids, field_name="doc_id")
+    hits = []
+    for doc_id in doc_ids:
+        entry = entries.get(doc_id)
+        if entry is not None and audience.allows(entry.access, entry.access_unit_id):
+            hits.append(
+                Hit(
+                    doc_id=entry.doc_id,
+                    kind=entry.kind,
+                    title=entry.title,
+                    url=entry.url,
+                    snippet=highlight(entry.excerpt or entry.subtitle, parsed.text, width=120),
+                    score=0.0,
+                    date=entry.date,
+                    promoted=True,
+                )
+            )
+    return hits
+
+
+def _unit_labels(values: list[FacetValue]) -> None:
+    from cms.models import OrgUnit
+
+    ids = [value.value for value in values if value.value.isdigit()]
+    names = dict(OrgUnit.objects.filter(pk__in=ids).values_list("pk", "name"))
+    for value in values:
+        value.label = names.get(int(value.value), value.value) if value.value.isdigit() else value.value
+
+
+def _labelled(results: SearchResults) -> SearchResults:
+    for hit in [*results.hits, *results.promoted]:
+        hit.kind_label = kind_label(hit.kind)
+    for value in results.facets.get("kind", []):
+        value.label = kind_label(value.value)
+    for value in results.facets.get("access", []):
+        value.label = str(ACCESS_LABELS.get(value.value, value.value))
+    for dimension in ("subject", "year"):
+        for value in results.facets.get(dimension, []):
+            value.label = value.label or value.value
+    if results.facets.get("unit"):
+        _unit_labels(results.facets["unit"])
+    return results
+
+
+def _empty(parsed: ParsedQuery, request: SearchRequest, notice: str = "") -> SearchResults:
+    return SearchResults(
+        hits=[], total=0, page=request.page, per_page=request.per_page, query=parsed.text, notice=notice
+    )
+
+
+def search(*, query: str, user, **filters) -> SearchResults:
+    """One page of results for `user`, with facets, corrections and promotions.
+
+    `filters` are SearchRequest fields (kind, subject, year, unit_path, access, page, per_page, sort,
+    facets); bad values are clamped, never passed on. Never raises for bad input; engine failures fall back
+    to the embedded index (results.degraded).
+    """
+    request = _clean_request(SearchRequest(audience=audience_for(user), **filters))
+    parsed = read_query(query)
+    if parsed.empty:
+        return _empty(parsed, request, notice="empty" if parsed.text else "")
+    results = _run(parsed, request)
+    if results.total == 0 and request.page == 1 and not _has_filters(request):
+        fixed = correction(parsed, request.audience)
+        if fixed:
+            corrected = _run(read_query(fixed), request)
+            if corrected.total:
+                corrected.corrected_from = parsed.text
+                corrected.query = fixed
+                results = corrected
+    elif parsed.pinyin and results.hits:
+        results.did_you_mean = pinyin_match(results.hits[0].title, parsed.pinyin)
+    if request.page == 1 and not _has_filters(request):
+        results.promoted = promoted_hits(read_query(results.query), request.audience)
+        promoted_ids = {hit.doc_id for hit in results.promoted}
+        results.hits = [hit for hit in results.hits if hit.doc_id not in promoted_ids]
+    return _labelled(results)
+
+
+def _clean_request(request: SearchRequest) -> SearchRequest:
+    return replace(
+        request,
+        page=min(max(1, int(request.page or 1)), MAX_PAGE),
+        per_page=min(max(1, int(request.per_page or 20)), MAX_PER_PAGE),
+        sort=request.sort if request.sort in ("relevance", "newest") else "relevance",
+        kind=(request.kind or None) and str(request.kind)[:32],
+        subject=(request.subject or None) and str(request.subject)[:100],
+        unit_path=(request.unit_path or None) and str(request.unit_path)[:255],
+        access=request.access if request.access in ACCESS_LABELS else None,
+    )
 
 
 def search_items(*, query: str, user, kind: str | None = None, page: int = 1, per_page: int = 20) -> SearchResults:
-    """Search results for `user`; from the engine, or from the embedded index when the engine fails."""
-    query = (query or "").strip()[:MAX_QUERY_CHARS]
-    page, per_page = max(1, page), min(max(1, per_page), MAX_PER_PAGE)
-    filters = SearchFilters(access=allowed_access(user), kind=kind or None)
-    return _labelled(_search(query, filters, page, per_page))
+    """Plain ranked results (no facets, corrections or promotions), e.g. for OPDS search."""
+    request = _clean_request(SearchRequest(audience=audience_for(user), kind=kind, page=page, per_page=per_page))
+    parsed = read_query(query)
+    if parsed.empty:
+        return _empty(parsed, request)
+    return _labelled(_run(parsed, request))
+
+
+def suggestions(*, prefix: str, user, limit: int = SUGGESTION_LIMIT) -> list[Suggestion]:
+    """Titles to offer while the member types (Chinese characters or pinyin), only what they may open."""
+    parsed = read_query(prefix)
+    if parsed.empty:
+        return []
+    answer, _degraded = _ask("suggest", parsed, audience_for(user), limit=min(max(1, limit), 20))
+    return answer

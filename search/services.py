@@ -4,7 +4,7 @@ import logging
 from collections.abc import Callable
 from datetime import timedelta
 
-from django.db import models, transaction
+from django.db import IntegrityError, models, transaction
 from django.db.models import Max
 from django.utils import timezone
 
@@ -158,3 +158,31 @@ def search_rebuild(*, progress: Callable[[int, int], None] | None = None, chunk_
     # Everything recorded before the rebuild began is in the new index; later entries still drain.
     OutboxEntry.objects.filter(id__lte=started).delete()
     return done
+
+
+def search_query_record(*, query: str, total: int) -> None:
+    """Count one member search of `query` (normalized) for today's analytics; `total` is how many it found.
+
+    One upsert per search; F() increments keep concurrent searches from losing counts.
+    """
+    from django.db.models import F
+
+    from search.analysis import normalize
+    from search.models import QueryStat
+
+    text = " ".join(normalize(query).split())[:100]
+    if not text:
+        return
+    day = timezone.localdate()
+    missed = 1 if total == 0 else 0
+    updated = QueryStat.objects.filter(query=text, day=day).update(
+        searches=F("searches") + 1, no_results=F("no_results") + missed, last_total=total
+    )
+    if not updated:
+        try:
+            with transaction.atomic():
+                QueryStat.objects.create(query=text, day=day, searches=1, no_results=missed, last_total=total)
+        except IntegrityError:  # another request created today's row first
+            QueryStat.objects.filter(query=text, day=day).update(
+                searches=F("searches") + 1, no_results=F("no_results") + missed, last_total=total
+            )
