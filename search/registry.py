@@ -14,6 +14,15 @@ from django.db import models
 
 @dataclass
 class SearchDocument:
+    """One findable thing, as every engine stores it.
+
+    `access` is "public", "members" or "unit" (then `access_unit_id` names the unit that opened it to itself
+    and the units below). `unit_id`/`unit_path` name the owning unit (filters take a unit and its subtree).
+    `subject` is one human-readable subject ("K 历史、地理") used as a facet; `boost` (around 1.0) lets an app
+    weigh documents (popularity, editorial weight); `facets` carries extra exact values (tags, role, …).
+    `body` may be long (extracted text): engines index all of it, the embedded index a capped amount.
+    """
+
     doc_id: str
     kind: str
     title: str
@@ -22,7 +31,12 @@ class SearchDocument:
     body: str = ""
     creators: str = ""
     unit_id: int | None = None
+    unit_path: str = ""
     access: str = "public"
+    access_unit_id: int | None = None
+    subject: str = ""
+    year: int | None = None
+    boost: float = 1.0
     date: datetime | None = None
     facets: dict = field(default_factory=dict)
 
