@@ -154,12 +154,13 @@ def _empty(parsed: ParsedQuery, request: SearchRequest, notice: str = "") -> Sea
     )
 
 
-def search(*, query: str, user, **filters) -> SearchResults:
+def search(*, query: str, user, exact: bool = False, **filters) -> SearchResults:
     """One page of results for `user`, with facets, corrections and promotions.
 
     `filters` are SearchRequest fields (kind, subject, year, unit_path, access, page, per_page, sort,
-    facets); bad values are clamped, never passed on. Never raises for bad input; engine failures fall back
-    to the embedded index (results.degraded).
+    facets); bad values are clamped, never passed on. With `exact`, a query that finds nothing is not replaced
+    by its correction (the member asked for exactly what they typed). Never raises for bad input; engine
+    failures fall back to the embedded index (results.degraded).
     """
     request = _clean_request(SearchRequest(audience=audience_for(user), **filters))
     parsed = read_query(query)
@@ -168,7 +169,9 @@ def search(*, query: str, user, **filters) -> SearchResults:
     results = _run(parsed, request)
     if results.total == 0 and request.page == 1 and not _has_filters(request):
         fixed = correction(parsed, request.audience)
-        if fixed:
+        if fixed and exact:
+            results.did_you_mean = fixed
+        elif fixed:
             corrected = _run(read_query(fixed), request)
             if corrected.total:
                 corrected.corrected_from = parsed.text
