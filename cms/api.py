@@ -16,6 +16,7 @@ from ninja.renderers import JSONRenderer
 
 from cms.api_auth import router as auth_router
 from library.api import router as library_router
+from search.api import router as search_router
 
 logger = logging.getLogger(__name__)
 
@@ -36,6 +37,7 @@ api = NinjaAPI(
 )
 api.add_router("/auth/", auth_router)
 api.add_router("/library/", library_router)
+api.add_router("/search/", search_router)
 
 
 def _field_message(error: dict) -> str:

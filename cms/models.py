@@ -10,6 +10,7 @@ from wagtail.documents.models import AbstractDocument, Document
 from wagtail.fields import RichTextField
 from wagtail.images.models import AbstractImage, AbstractRendition, Image
 from wagtail.models import Page
+from wagtail.search import index
 
 
 class OrgUnit(MP_Node):
@@ -127,6 +128,7 @@ class SectionPage(Page):
     )
     intro = RichTextField(_("导语"), blank=True)
     content_panels = Page.content_panels + [FieldPanel("org_unit"), FieldPanel("intro")]
+    search_fields = Page.search_fields + [index.SearchField("intro")]
     subpage_types = ["cms.SectionPage", "cms.StandardPage", "cms.EducationBasePage"]
 
     class Meta:
@@ -137,6 +139,8 @@ class StandardPage(Page):
     body = RichTextField(_("正文"), blank=True)
     content_panels = Page.content_panels + [FieldPanel("body")]
     subpage_types = ["cms.StandardPage"]
+    # The admin's page search looks in the text too (through search.admin_backends, which finds Chinese).
+    search_fields = Page.search_fields + [index.SearchField("body")]
 
     class Meta:
         verbose_name = _("普通页面")
@@ -167,6 +171,7 @@ class EducationBasePage(Page):
         FieldPanel("body"),
     ]
     subpage_types = []
+    search_fields = Page.search_fields + [index.SearchField("address"), index.SearchField("body")]
 
     class Meta:
         verbose_name = _("教育基地")

@@ -16,3 +16,11 @@ def import_batch_run_task(batch_id: int, path: str) -> None:
     from .importing import import_batch_run_saved
 
     import_batch_run_saved(batch_id=batch_id, path=path)
+
+
+@task(queue_name="media_light")
+def library_item_fulltext_refresh_task(item_id: int) -> str:
+    """Extract the text of an item's document or captions for search (queued when they change)."""
+    from .text_extraction import library_item_fulltext_refresh
+
+    return library_item_fulltext_refresh(item_id=item_id)

@@ -12,3 +12,4 @@ class SearchConfig(AppConfig):
         from django.utils.module_loading import autodiscover_modules
 
         autodiscover_modules("search_documents")
+        import search.signal_handlers  # noqa: F401  (connects the editors' cache handlers)

@@ -15,14 +15,25 @@ def get_embedded_engine() -> EmbeddedEngine:
     return EmbeddedEngine()
 
 
+def _cluster_settings() -> dict:
+    # Read on every call (never at import): tests and deployments change them.
+    return {
+        "url": settings.SEARCH_URL,
+        "prefix": settings.SEARCH_INDEX_PREFIX,
+        "shards": int(getattr(settings, "SEARCH_SHARDS", 1) or 1),
+        "replicas": int(getattr(settings, "SEARCH_REPLICAS", 1)),
+    }
+
+
 def get_cluster_engine():
     """The configured cluster engine, one per settings combination (it keeps its connection pool)."""
     from search.cluster import ElasticsearchEngine, OpenSearchEngine
 
-    key = (settings.SEARCH_ENGINE, settings.SEARCH_URL, settings.SEARCH_INDEX_PREFIX)
+    options = _cluster_settings()
+    key = (settings.SEARCH_ENGINE, *options.values())
     if key not in _engines:
         engine_class = ElasticsearchEngine if settings.SEARCH_ENGINE == "elasticsearch" else OpenSearchEngine
-        _engines[key] = engine_class(url=settings.SEARCH_URL, prefix=settings.SEARCH_INDEX_PREFIX)
+        _engines[key] = engine_class(**options)
     return _engines[key]
 
 

@@ -127,12 +127,3 @@ class SearchResults:
     @property
     def next_page(self) -> int:
         return self.page + 1
-
-
-@dataclass(frozen=True)
-class SearchFilters:
-    """TEMPORARY (removed when the engines take SearchRequest): the old filter shape."""
-
-    access: tuple[str, ...] = ("public",)
-    kind: str | None = None
-    unit_ids: tuple[int, ...] = ()

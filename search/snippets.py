@@ -1,11 +1,12 @@
 """Highlighted snippets for the embedded index (engines make their own)."""
 
+from collections.abc import Iterable
 from functools import lru_cache
 
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
-from search.analysis import fold_char, query_fragments, query_terms
+from search.analysis import ParsedQuery, fold_char, query_fragments, query_terms
 
 _fold = lru_cache(maxsize=65536)(fold_char)
 
@@ -20,11 +21,25 @@ def _folded_with_origin(text: str) -> tuple[str, list[int]]:
     return "".join(folded), origin
 
 
-def _marked(text: str, query: str) -> list[bool]:
+def needles(query: str | ParsedQuery, also: Iterable[str] = ()) -> list[str]:
+    """What to mark for a query: its whole runs first, then their bigrams (the bigrams of a run may be scattered
+    in the text). A ParsedQuery gives every alternative's, so a synonym's matches are marked too; `also` adds
+    words found another way (the title words a pinyin query spells)."""
+    if isinstance(query, ParsedQuery):
+        terms = [term for runs in query.alternatives for term in query.terms(runs)]
+        found = [*query.fragments, *terms]
+    else:
+        found = [*query_fragments(query), *query_terms(query)]
+    # A lone Latin letter would light up half a sentence; it still matches, it is just not marked.
+    return [
+        needle for needle in dict.fromkeys([*found, *also]) if needle and not (len(needle) == 1 and needle.isascii())
+    ]
+
+
+def _marked(text: str, wanted: list[str]) -> list[bool]:
     folded, origin = _folded_with_origin(text)
     marked = [False] * len(text)
-    # Whole query runs first, then their bigrams (the bigrams of a run may be scattered in the text).
-    for needle in dict.fromkeys(query_fragments(query) + query_terms(query)):
+    for needle in wanted:
         start = folded.find(needle)
         while start != -1:
             for position in range(start, start + len(needle)):
@@ -43,12 +58,14 @@ def _render(text: str, marked: list[bool]) -> str:
     return "".join(html)
 
 
-def highlight(text: str, query: str, *, width: int | None = None) -> SafeString:
-    """`text` escaped, with query matches in <mark>; with `width`, a window around the first match."""
+def highlight(text: str, query: str | ParsedQuery, *, width: int | None = None, also: Iterable[str] = ()) -> SafeString:
+    """`text` escaped, with the matches of `query` (a query string or a ParsedQuery, synonyms included) and of
+    `also` in <mark>; with `width`, a window of about that many characters around the first match."""
     text = " ".join((text or "").split())
     if not text:
         return mark_safe("")
-    marked = _marked(text, query)
+    wanted = needles(query, also)
+    marked = _marked(text, [normalized for normalized in (_fold_text(needle) for needle in wanted) if normalized])
     if width is None or len(text) <= width:
         return mark_safe(_render(text, marked))
     first = marked.index(True) if True in marked else 0
@@ -58,3 +75,8 @@ def highlight(text: str, query: str, *, width: int | None = None) -> SafeString:
     prefix = "…" if start > 0 else ""
     suffix = "…" if start + width < len(text) else ""
     return mark_safe(f"{prefix}{html}{suffix}")
+
+
+def _fold_text(text: str) -> str:
+    # Needles from a ParsedQuery are folded already; `also` may come straight from a title.
+    return "".join(_fold(char) for char in text)

@@ -2,6 +2,7 @@
 
 from datetime import timedelta
 
+from django.db.models import Min
 from django.utils import timezone
 from django_tasks import task
 
@@ -10,17 +11,27 @@ from search.services import search_outbox_drain_all
 
 
 def _schedule_retry() -> None:
-    # Failed entries carry their next_attempt_at; one deferred run picks them up. A run that finds nothing
-    # due schedules nothing, so parallel retry chains die out instead of multiplying.
-    next_at = OutboxEntry.objects.filter(next_attempt_at__isnull=False).order_by("next_attempt_at").first()
-    if next_at is not None:
-        run_after = max(next_at.next_attempt_at, timezone.now() + timedelta(seconds=1))
+    """One deferred run for when the first waiting entry is due (entries carry their own back-off)."""
+    first = OutboxEntry.objects.filter(next_attempt_at__isnull=False).aggregate(at=Min("next_attempt_at"))["at"]
+    if first is not None:
+        run_after = max(first, timezone.now() + timedelta(seconds=1))
         search_outbox_drain_task.using(run_after=run_after).enqueue()
+
+
+def _due() -> bool:
+    return OutboxEntry.objects.exclude(next_attempt_at__gt=timezone.now()).exists()
 
 
 @task(queue_name="search")
 def search_outbox_drain_task() -> int:
+    """Drain everything due; if entries are left waiting, schedule the next try.
+
+    A run that found nothing due schedules nothing, so the retry chains of many runs enqueued during an outage
+    merge into one instead of multiplying. A run that dies leaves its entries due: the next run, or
+    `manage.py search_drain` (cron), picks them up.
+    """
+    had_work = _due()
     drained = search_outbox_drain_all()
-    if OutboxEntry.objects.filter(attempts__gt=0).exists():
+    if had_work:
         _schedule_retry()
     return drained

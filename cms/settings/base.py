@@ -169,7 +169,26 @@ if S3_BUCKET:
 SEARCH_URL = os.environ.get("SEARCH_URL", "")
 SEARCH_ENGINE = os.environ.get("SEARCH_ENGINE", "opensearch")
 SEARCH_INDEX_PREFIX = os.environ.get("SEARCH_INDEX_PREFIX", "lighthouse")
-WAGTAILSEARCH_BACKENDS = {"default": {"BACKEND": "wagtail.search.backends.database"}}
+
+
+def wagtail_search_backends(url: str, engine: str, prefix: str) -> dict:
+    """Wagtail's admin search, Chinese-aware either way (search/admin_backends): the engine's modelsearch
+    backend with our CJK analysis when SEARCH_URL is set, else the database storing our bigram terms."""
+    if not url:
+        return {"default": {"BACKEND": "search.admin_backends.database"}}
+    return {
+        "default": {
+            "BACKEND": "search.admin_backends.cluster",
+            "ENGINE": engine,
+            "URLS": [node.strip() for node in url.split(",") if node.strip()],
+            "INDEX_PREFIX": f"{prefix}-admin-",
+            # A search, or the task indexing a save, waits at most this long per node when the engine hangs.
+            "TIMEOUT": 5,
+        }
+    }
+
+
+WAGTAILSEARCH_BACKENDS = wagtail_search_backends(SEARCH_URL, SEARCH_ENGINE, SEARCH_INDEX_PREFIX)
 
 # --- Media tools.
 FFMPEG_BINARY = os.environ.get("FFMPEG_BINARY", "ffmpeg")

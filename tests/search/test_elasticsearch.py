@@ -1,24 +1,25 @@
-"""The Elasticsearch path, checked through the request bodies its client really sends.
+"""The Elasticsearch path, checked through the request bodies its client really sends (the same bodies the
+OpenSearch engine sends, tested against a real node in test_opensearch.py).
 
 No Elasticsearch 8/9 node runs here, so a small local HTTP server plays one: it records each request and
 answers like Elasticsearch (including the X-Elastic-Product header the client insists on).
 """
 
 import json
+import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from search.bodies import index_body, search_body
+from search.analysis import parse_query, synonym_map
+from search.bodies import index_body, search_body, suggest_body
 from search.engine import get_cluster_engine
 from search.registry import SearchDocument
-from search.results import SearchFilters
+from search.results import Audience, SearchError, SearchRequest, SearchUnavailable
 
 
 class _Recorder(BaseHTTPRequestHandler):
-    requests: list  # (method, path, body) per request, set per server
-
     def log_message(self, *args):
         pass
 
@@ -31,90 +32,306 @@ class _Recorder(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
+    def _bulk(self, raw: str):
+        items = [json.loads(line) for line in raw.splitlines() if line.strip()]
+        actions = [op for item in items for op in item if op in ("index", "delete")]
+        statuses = self.server.bulk_statuses or [201] * len(actions)
+        results = [{op: {"status": status}} for op, status in zip(actions, statuses, strict=False)]
+        return self._answer(200, {"errors": any(s >= 300 for s in statuses), "took": 1, "items": results})
+
+    def _search(self):
+        hit = {"_id": "library.libraryitem:1", "_score": 2.5, "_source": {"kind": "ebook", "title": "红楼梦<有声书>"}}
+        hit["_source"].update(url="/library/item/1/", date="2024-05-01T08:00:00+08:00")
+        hit["highlight"] = {"title": ["<mark>红楼梦</mark>&lt;有声书&gt;"], "body": ["<mark>红楼梦</mark>……"]}
+        aggregations = {"kind": {"buckets": [{"key": "ebook", "doc_count": 3}]}, "year": {"buckets": []}}
+        aggregations["unit"] = {"buckets": [{"key": 7, "doc_count": 2}, {"key": "", "doc_count": 1}]}
+        hits = {"total": {"value": 1, "relation": "eq"}, "hits": [hit]}
+        return self._answer(200, {"hits": hits, "aggregations": aggregations})
+
     def _handle(self):
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length).decode() if length else ""
-        self.server.recorded.append((self.command, self.path.split("?")[0], raw))
-        path = self.path.split("?")[0]
+        path, _, query = self.path.partition("?")
+        self.server.recorded.append((self.command, path, raw, query))
         if self.command == "HEAD":
             return self._answer(404, None)
         if path.endswith("/_bulk"):
-            items = [json.loads(line) for line in raw.splitlines() if line.strip()]
-            actions = [item for item in items if set(item) & {"index", "delete"}]
-            results = [{op: {"status": 201 if op == "index" else 200}} for action in actions for op in action]
-            return self._answer(200, {"errors": False, "took": 1, "items": results})
+            return self._bulk(raw)
         if path.endswith("/_search"):
-            hit = {"_id": "library.libraryitem:1", "_score": 2.5, "_source": {"kind": "ebook", "title": "红楼梦有声书"}}
-            hit["_source"].update(url="/library/item/1/", date="2024-05-01T08:00:00+08:00")
-            hit["highlight"] = {"title": ["<mark>红楼梦</mark>有声书"]}
-            return self._answer(200, {"hits": {"total": {"value": 1, "relation": "eq"}, "hits": [hit]}})
+            return self._search()
         return self._answer(200, {"acknowledged": True})
 
     do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = _handle
 
 
 @pytest.fixture
-def fake_elasticsearch(settings):
+def fake_server():
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Recorder)
-    server.recorded = []
+    server.recorded, server.bulk_statuses = [], []
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    settings.SEARCH_URL = f"http://127.0.0.1:{server.server_address[1]}"
-    settings.SEARCH_ENGINE = "elasticsearch"
-    settings.SEARCH_INDEX_PREFIX = "estest"
-    yield server.recorded
+    yield server
     server.shutdown()
     server.server_close()
 
 
-def test_index_body_has_chinese_analysis():
-    """The index analyses text with standard + cjk_width + lowercase + cjk_bigram and folds traditional."""
-    body = index_body("lh-1", alias="lh")
+@pytest.fixture
+def fake_elasticsearch(settings, fake_server):
+    settings.SEARCH_URL = f"http://127.0.0.1:{fake_server.server_address[1]}"
+    settings.SEARCH_ENGINE = "elasticsearch"
+    settings.SEARCH_INDEX_PREFIX = "estest"
+    return fake_server
+
+
+def _walk(node):
+    """Every dict key and string value in a body, for checks that hold wherever they appear."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield key
+            yield from _walk(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _walk(value)
+    else:
+        yield node
+
+
+def _body(query="红楼梦", *, synonyms=None, **request):
+    return search_body(parse_query(query, synonyms=synonyms), SearchRequest(**request))
+
+
+def _matching(body):
+    """The bool of alternatives (should) inside the function_score wrappers."""
+    inner = body["query"]["function_score"]["query"]["function_score"]["query"]["bool"]
+    return inner["must"][0]["bool"], inner["filter"]
+
+
+# --- Index body
+
+
+def test_index_body_has_chinese_analysis_pinyin_and_tombstones():
+    """Bigrams with a unigram subfield (standard + cjk_width + lowercase + cjk_bigram, OpenCC folding), a
+    whitespace words field, an edge-ngram pinyin field searched whole, typed keywords, and 1h tombstones."""
+    body = index_body("lh-1", aliases=["lh-building"], shards=3, replicas=2)
     analysis = body["settings"]["analysis"]
     assert analysis["analyzer"]["lighthouse_cjk"]["filter"] == ["cjk_width", "lowercase", "cjk_bigram"]
     assert analysis["analyzer"]["lighthouse_cjk"]["tokenizer"] == "standard"
     assert "黨=>党" in analysis["char_filter"]["lighthouse_t2s"]["mappings"]
+    assert analysis["filter"]["lighthouse_pinyin_edges"] == {"type": "edge_ngram", "min_gram": 2, "max_gram": 40}
     properties = body["mappings"]["properties"]
     assert properties["title"]["fields"]["uni"]["analyzer"] == "lighthouse_cjk_unigram"
-    assert {properties[name]["type"] for name in ("kind", "access")} == {"keyword"}
-    assert properties["unit_id"]["type"] == "long" and properties["date"]["type"] == "date"
-    assert body["aliases"] == {"lh": {}}
+    assert properties["words"] == {"type": "text", "analyzer": "whitespace"}
+    assert (
+        properties["pinyin"]["analyzer"] == "lighthouse_pinyin"
+        and properties["pinyin"]["search_analyzer"] == "whitespace"
+    )
+    assert {properties[name]["type"] for name in ("kind", "access", "subject", "unit_path", "doc_id")} == {"keyword"}
+    assert properties["year"]["type"] == "integer" and properties["access_unit_id"]["type"] == "long"
+    assert properties["boost"]["type"] == "float" and properties["date"]["type"] == "date"
+    assert body["settings"]["gc_deletes"] == "1h"
+    assert (body["settings"]["number_of_shards"], body["settings"]["number_of_replicas"]) == (3, 2)
+    assert body["aliases"] == {"lh-building": {}}
 
 
-def test_search_body_boosts_title_and_filters_access():
-    """A query ANDs its bigrams over the text fields, title boosted, with access as a non-scoring filter."""
-    body = search_body("紅樓夢", filters=SearchFilters(access=("public",), kind="ebook"), page=2, per_page=10)
-    run = body["query"]["bool"]["must"][0]["bool"]["must"][0]["multi_match"]
-    assert run["query"] == "红楼梦" and run["operator"] == "and" and "title^3" in run["fields"]
-    assert body["query"]["bool"]["filter"] == [{"terms": {"access": ["public"]}}, {"term": {"kind": "ebook"}}]
-    assert body["from"] == 10 and body["size"] == 10
-    assert body["highlight"]["pre_tags"] == ["<mark>"] and body["highlight"]["encoder"] == "html"
+def test_replicas_and_shards_come_from_settings(settings, fake_elasticsearch):
+    """SEARCH_SHARDS/SEARCH_REPLICAS reach the index created (default: 1 shard, 1 replica)."""
+    settings.SEARCH_SHARDS, settings.SEARCH_REPLICAS = 2, 0
+    get_cluster_engine().ensure_index()
+    created = next(json.loads(raw) for method, _path, raw, _q in fake_elasticsearch.recorded if method == "PUT")
+    assert (created["settings"]["number_of_shards"], created["settings"]["number_of_replicas"]) == (2, 0)
+
+
+# --- Search body
+
+
+def test_search_body_matches_any_alternative_or_the_pinyin():
+    """Alternatives are should clauses (one must match), each ANDing its runs with a phrase bonus; synonym
+    rewrites weigh less; a pinyin query adds a clause on the pinyin field."""
+    synonyms = synonym_map([["党史", "中国共产党历史"]])
+    matching, _filters = _matching(_body("黨史", synonyms=synonyms))
+    assert matching["minimum_should_match"] == 1
+    typed, rewrite = matching["should"]
+    run = typed["bool"]["must"][0]["bool"]["must"][0]["multi_match"]
+    assert run["query"] == "党史" and run["operator"] == "and" and run["type"] == "cross_fields"
+    assert "title^3" in run["fields"] and "body^1" in run["fields"]
+    assert typed["bool"]["must"][0]["bool"]["should"][0]["multi_match"]["type"] == "phrase"
+    assert typed["bool"]["boost"] == 1.0 and 0 < rewrite["bool"]["boost"] < 1.0
+    pinyin_matching, _ = _matching(_body("deng ta"))
+    assert pinyin_matching["should"][-1] == {"match": {"pinyin": {"query": "dengta", "boost": 2}}}
 
 
 def test_one_character_query_uses_the_unigram_fields():
     """A one-character query searches the unigram subfields."""
-    body = search_body("党", filters=SearchFilters(), page=1, per_page=20)
-    fields = body["query"]["bool"]["must"][0]["bool"]["must"][0]["multi_match"]["fields"]
+    matching, _ = _matching(_body("党"))
+    fields = matching["should"][0]["bool"]["must"][0]["bool"]["must"][0]["multi_match"]["fields"]
     assert all(".uni" in name for name in fields)
 
 
+def test_search_body_filters_by_audience_and_choices():
+    """The audience (levels, or "unit" documents of its units) and the chosen filters are non-scoring filters;
+    the unit filter takes the subtree (a prefix of the unit path)."""
+    audience = Audience(levels=("public", "members"), unit_ids=(3, 1))
+    body = _body(audience=audience, kind="ebook", subject="历史", year=2024, access="members", unit_path="0001")
+    _, filters = _matching(body)
+    visible = filters[0]["bool"]
+    assert visible["minimum_should_match"] == 1
+    assert visible["should"][0] == {"terms": {"access": ["public", "members"]}}
+    assert visible["should"][1] == {
+        "bool": {"filter": [{"term": {"access": "unit"}}, {"terms": {"access_unit_id": [3, 1]}}]}
+    }
+    assert filters[1:] == [
+        {"term": {"kind": "ebook"}},
+        {"term": {"subject": "历史"}},
+        {"term": {"access": "members"}},
+        {"term": {"year": 2024}},
+        {"prefix": {"unit_path": "0001"}},
+    ]
+    _, all_units = _matching(_body(audience=Audience(levels=(), all_units=True)))
+    assert all_units[0]["bool"]["should"] == [{"term": {"access": "unit"}}]
+    assert _body(audience=Audience(levels=())) is None
+
+
+def test_search_body_scores_by_boost_and_freshness():
+    """Score × the document's boost × (1 + 0.2 × a date decay halving at one year); undated documents keep
+    their score."""
+    body = _body()
+    outer = body["query"]["function_score"]
+    assert outer["functions"] == [{"field_value_factor": {"field": "boost", "missing": 1}}]
+    assert outer["boost_mode"] == "multiply"
+    inner = outer["query"]["function_score"]
+    assert inner["score_mode"] == "sum" and inner["boost_mode"] == "multiply"
+    constant, decay = inner["functions"]
+    assert constant == {"weight": 1}
+    assert decay["gauss"]["date"] == {"origin": "now", "scale": "365d", "decay": 0.5}
+    assert decay["weight"] == 0.2 and decay["filter"] == {"exists": {"field": "date"}}
+
+
+def test_search_body_pages_sort_facets_and_highlights():
+    """Paging, newest-first sorting, facet aggregations only when asked (unit: top 10), html-encoded <mark>
+    highlights and exact totals."""
+    body = _body(page=2, per_page=10)
+    assert (body["from"], body["size"]) == (10, 10) and body["track_total_hits"] is True
+    assert "aggs" not in body and "sort" not in body
+    assert body["highlight"]["pre_tags"] == ["<mark>"] and body["highlight"]["encoder"] == "html"
+    assert set(body["highlight"]["fields"]) >= {"title", "title.uni", "body", "body.uni"}
+    assert "body" in body["_source"]["excludes"]
+    newest = _body(sort="newest", facets=True)
+    assert newest["sort"] == [{"date": {"order": "desc", "missing": "_last"}}, "_score"]
+    assert newest["aggs"]["unit"] == {"terms": {"field": "unit_id", "size": 10}}
+    assert set(newest["aggs"]) == {"kind", "subject", "year", "unit", "access"}
+
+
+def test_a_page_past_the_result_window_asks_for_no_hits():
+    """Past 10,000 results the body asks for no hits (size 0) but still for the total."""
+    body = _body(page=101, per_page=100)
+    assert (body["from"], body["size"]) == (0, 0) and body["track_total_hits"] is True
+
+
+@pytest.mark.parametrize("query", ["title:*", "AND (", "<script>alert(1)</script>", "a OR b~2", "长" * 100])
+def test_odd_queries_are_plain_text(query):
+    """Query syntax never reaches a query parser: no query_string anywhere, the text only inside match
+    queries."""
+    body = _body(query)
+    keys = set(_walk(body))
+    assert "query_string" not in keys and "simple_query_string" not in keys
+
+
+def test_empty_queries_send_nothing():
+    """Nothing searchable (punctuation, emoji, empty) gives no body at all."""
+    assert all(_body(query) is None for query in ("", "！？。", "😀"))
+
+
+def test_suggest_body_matches_titles_and_pinyin_once_per_title():
+    """Suggestions search the title only (the last ASCII word as a prefix), or the pinyin, collapsed on the
+    exact title, best match then boost then newest."""
+    body = suggest_body(parse_query("灯塔 ke"), Audience(), limit=5)
+    (title_query,) = body["query"]["bool"]["should"]
+    keys = set(_walk(title_query))
+    assert "body" not in str(title_query) and {"prefix", "title.uni"} <= keys
+    _title, pinyin = suggest_body(parse_query("deng ta"), Audience(), limit=5)["query"]["bool"]["should"]
+    assert pinyin["match"]["pinyin"]["query"] == "dengta"
+    assert body["collapse"] == {"field": "title.keyword"} and body["size"] == 5
+    assert body["sort"][0] == "_score" and body["sort"][1] == {"boost": {"order": "desc"}}
+    assert body["_source"] == ["title", "url"]
+
+
+# --- Through the elasticsearch client
+
+
 def test_elasticsearch_client_sends_these_bodies(fake_elasticsearch):
-    """Through the elasticsearch client: index creation behind the alias, bulk documents, and the query."""
+    """Index creation behind the alias, versioned bulk writes that never create an index, the query, and the
+    answer read back into hits and facets."""
     engine = get_cluster_engine()
     assert type(engine).__name__ == "ElasticsearchEngine"
     engine.ensure_index()
     document = SearchDocument(doc_id="library.libraryitem:1", kind="ebook", title="红楼梦有声书", url="/x/")
-    engine.index([document])
-    results = engine.search("红楼梦", filters=SearchFilters(), page=1, per_page=20)
+    engine.index([document], version=123)
+    engine.delete(["library.libraryitem:2"], version=456)
+    parsed, request = parse_query("红楼梦"), SearchRequest(facets=True)
+    results = engine.search(parsed, request)
 
-    methods_paths = [(method, path) for method, path, _ in fake_elasticsearch]
-    assert methods_paths[0] == ("HEAD", "/_alias/estest-documents")
-    create = next(json.loads(body) for method, path, body in fake_elasticsearch if method == "PUT")
-    assert create["aliases"] == {"estest-documents": {}}
-    assert create == index_body(next(p for m, p, _ in fake_elasticsearch if m == "PUT")[1:], alias="estest-documents")
-    bulk = next(body for _, path, body in fake_elasticsearch if path.endswith("_bulk")).splitlines()
-    assert json.loads(bulk[0]) == {"index": {"_index": "estest-documents", "_id": "library.libraryitem:1"}}
-    assert json.loads(bulk[1])["title"] == "红楼梦有声书"
-    sent = next(json.loads(body) for _, path, body in fake_elasticsearch if path.endswith("_search"))
-    assert sent == search_body("红楼梦", filters=SearchFilters(), page=1, per_page=20)
-    assert results.total == 1 and results.hits[0].title_html == "<mark>红楼梦</mark>有声书"
+    recorded = fake_elasticsearch.recorded
+    assert (recorded[0][0], recorded[0][1]) == ("HEAD", "/_alias/estest-documents")
+    put_path, create = next((path, json.loads(raw)) for method, path, raw, _ in recorded if method == "PUT")
+    assert create == index_body(put_path[1:], aliases=["estest-documents"])
+    bulks = [(raw.splitlines(), query) for _, path, raw, query in recorded if path.endswith("_bulk")]
+    (index_lines, index_query), (delete_lines, _) = bulks
+    assert json.loads(index_lines[0]) == {
+        "index": {
+            "_index": "estest-documents",
+            "_id": "library.libraryitem:1",
+            "version": 123,
+            "version_type": "external_gte",
+        }
+    }
+    source = json.loads(index_lines[1])
+    assert source["title"] == "红楼梦有声书" and "hlmyss" in source["pinyin"].split()
+    assert "require_alias=true" in index_query
+    assert json.loads(delete_lines[0])["delete"]["version"] == 456
+    sent = next(json.loads(raw) for _, path, raw, _ in recorded if path.endswith("_search"))
+    assert sent == search_body(parsed, request)
+    assert results.total == 1 and results.backend == "elasticsearch"
+    assert results.hits[0].title_html == "<mark>红楼梦</mark>&lt;有声书&gt;"
+    assert results.hits[0].snippet == "<mark>红楼梦</mark>……"
+    assert [(v.value, v.count) for v in results.facets["unit"]] == [("7", 2)]
+    assert [(v.value, v.count) for v in results.facets["kind"]] == [("ebook", 3)]
+
+
+def test_version_conflicts_and_missing_deletes_are_success(fake_elasticsearch):
+    """A 409 (a newer version is stored) and deleting a missing document (404) are success; other item
+    errors are a SearchError."""
+    engine = get_cluster_engine()
+    documents = [SearchDocument(doc_id=f"t:{n}", kind="ebook", title="党史", url="/") for n in range(2)]
+    fake_elasticsearch.bulk_statuses = [201, 409]
+    engine.index(documents, version=1)
+    fake_elasticsearch.bulk_statuses = [404, 409]
+    engine.delete(["t:1", "t:2"], version=2)
+    fake_elasticsearch.bulk_statuses = [201, 400]
+    with pytest.raises(SearchError):
+        engine.index(documents, version=3)
+
+
+def test_several_nodes_retry_on_the_next_one(settings, fake_elasticsearch, closed_port_url):
+    """SEARCH_URL with several nodes: the client knows them all, retries across them, and a closed first
+    node loses no request."""
+    live = settings.SEARCH_URL
+    settings.SEARCH_URL = f"{closed_port_url}, {live}"
+    engine = get_cluster_engine()
+    assert engine.nodes == [closed_port_url, live] and engine.max_retries == 1
+    assert len(engine.client.transport.node_pool.all()) == 2
+    assert [engine.search(parse_query("党史"), SearchRequest()).total for _ in range(4)] == [1, 1, 1, 1]
+
+
+def _another_closed_port_url() -> str:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return f"http://127.0.0.1:{sock.getsockname()[1]}"
+
+
+def test_every_node_down_is_search_unavailable(settings, closed_port_url):
+    """Nothing listening on any node: SearchUnavailable, never the client's exception."""
+    settings.SEARCH_URL = f"{closed_port_url},{_another_closed_port_url()}"
+    settings.SEARCH_ENGINE = "elasticsearch"
+    settings.SEARCH_INDEX_PREFIX = "estest-down"
+    with pytest.raises(SearchUnavailable):
+        get_cluster_engine().search(parse_query("党史"), SearchRequest())

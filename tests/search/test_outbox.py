@@ -1,14 +1,61 @@
-import pytest
+"""The outbox: every change reaches every index, the embedded one first; an engine that is down loses nothing."""
 
+import os
+import time
+import uuid
+
+import pytest
+from django.db import transaction
+from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
+
+from library.models import LibraryItem
+from search import registry
+from search.engine import get_cluster_engine
 from search.models import IndexEntry, OutboxEntry
 from search.selectors import search_items
-from search.services import search_outbox_drain
+from search.services import UNAVAILABLE_MARK, search_outbox_drain, search_outbox_drain_all
+from search.tasks import search_outbox_drain_task
 
 pytestmark = pytest.mark.django_db
+OPENSEARCH_URL = os.environ.get("SEARCH_URL", "")
+needs_opensearch = pytest.mark.skipif(
+    not OPENSEARCH_URL or os.environ.get("SEARCH_ENGINE", "opensearch") != "opensearch",
+    reason="needs a real OpenSearch node: SEARCH_URL is unset (run `make test`, or source var/services/env)",
+)
+TASK_PATH = f"{search_outbox_drain_task.func.__module__}.{search_outbox_drain_task.func.__qualname__}"
 
 
-def _titles(query):
-    return [hit.title for hit in search_items(query=query, user=None).hits]
+@pytest.fixture
+def opensearch(settings):
+    """The configured engine on a fresh index prefix; its indices are deleted afterwards."""
+    settings.SEARCH_URL = OPENSEARCH_URL
+    settings.SEARCH_ENGINE = "opensearch"
+    settings.SEARCH_INDEX_PREFIX = f"lhtest-outbox-{uuid.uuid4().hex[:8]}"
+    engine = get_cluster_engine()
+    yield engine
+    engine.admin.indices.delete(index=f"{engine.alias}-*", params={"ignore_unavailable": "true"}, ignore=[404])
+
+
+@pytest.fixture
+def db_tasks(settings):
+    """Tasks go to the database backend's table, so a test can see what was queued (and when it may run)."""
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": settings.TASK_QUEUES}}
+
+
+def _titles(query, **kwargs):
+    return [hit.title for hit in search_items(query=query, user=None, **kwargs).hits]
+
+
+def _engine_titles(engine, query):
+    engine.refresh()
+    results = search_items(query=query, user=None)
+    assert results.backend == "opensearch" and not results.degraded
+    return [hit.title for hit in results.hits]
+
+
+def _embedded_titles():
+    return sorted(IndexEntry.objects.values_list("title", flat=True))
 
 
 def test_change_is_recorded_then_drained_then_found(embedded, make_item):
@@ -46,10 +93,6 @@ def test_drain_is_enqueued_after_commit(embedded, make_item, django_capture_on_c
 
 def test_rolled_back_change_leaves_nothing(embedded, unit):
     """A change rolled back takes its outbox entry with it (same transaction)."""
-    from django.db import transaction
-
-    from library.models import LibraryItem
-
     with pytest.raises(RuntimeError), transaction.atomic():
         LibraryItem.objects.create(title="三国演义", owning_unit=unit, kind="ebook")
         raise RuntimeError
@@ -66,20 +109,46 @@ def test_repeated_changes_collapse_to_one_document(embedded, make_item):
     assert _titles("定稿") == ["定稿"] and _titles("初稿") == []
 
 
-def test_engine_down_keeps_entries_and_site_answers(settings, closed_port_url, make_item):
-    """With the engine unreachable, entries stay (attempts, error, back-off) and search answers embedded."""
+def test_drain_all_works_through_every_batch(embedded, make_item):
+    """Draining everything takes as many batches as needed and leaves nothing behind."""
+    for number in range(5):
+        make_item(f"党史读本第{number}卷")
+    assert search_outbox_drain_all(limit=2) == 5
+    assert not OutboxEntry.objects.exists() and IndexEntry.objects.count() == 5
+
+
+def test_engine_down_updates_the_embedded_index_and_keeps_entries(settings, closed_port_url, make_item):
+    """With the engine unreachable the embedded index is still updated at once (the site answers from it), and
+    the entries stay, with attempts, the error and a back-off, for the engine part only."""
     settings.SEARCH_URL = closed_port_url
     make_item("红楼梦有声书")
     assert search_outbox_drain() == 0
+    assert _embedded_titles() == ["红楼梦有声书"]
     entry = OutboxEntry.objects.get()
-    assert entry.attempts == 1 and entry.last_error and entry.next_attempt_at
+    assert entry.attempts == 1 and entry.last_error.startswith(UNAVAILABLE_MARK)
+    assert entry.next_attempt_at > timezone.now()
     results = search_items(query="红楼梦", user=None)
     assert results.degraded and [hit.title for hit in results.hits] == ["红楼梦有声书"]
     # Not due yet: a second drain right away does not hammer the engine.
     assert search_outbox_drain() == 0 and OutboxEntry.objects.get().attempts == 1
 
 
-def test_entries_drain_once_the_engine_is_gone_from_config(settings, closed_port_url, make_item):
+def test_changes_while_the_engine_is_down_reach_the_embedded_index_and_share_one_retry(
+    settings, closed_port_url, make_item
+):
+    """Later changes during an outage still reach the embedded index at once; their engine part waits for the
+    same retry as the first failure, instead of each trying the unreachable engine again."""
+    settings.SEARCH_URL = closed_port_url
+    make_item("红楼梦有声书")
+    search_outbox_drain()
+    first_retry = OutboxEntry.objects.get().next_attempt_at
+    make_item("西游记连环画")
+    search_outbox_drain()
+    assert _embedded_titles() == ["红楼梦有声书", "西游记连环画"]
+    assert set(OutboxEntry.objects.values_list("next_attempt_at", flat=True)) == {first_retry}
+
+
+def test_entries_drain_once_every_target_takes_them(settings, closed_port_url, make_item):
     """Entries kept while the engine was down drain as soon as every configured target takes them."""
     settings.SEARCH_URL = closed_port_url
     make_item("红楼梦有声书")
@@ -87,3 +156,65 @@ def test_entries_drain_once_the_engine_is_gone_from_config(settings, closed_port
     OutboxEntry.objects.update(next_attempt_at=None)
     settings.SEARCH_URL = ""
     assert search_outbox_drain() == 1 and not OutboxEntry.objects.exists()
+
+
+def test_a_failed_drain_schedules_one_retry_and_idle_runs_schedule_none(settings, closed_port_url, make_item, db_tasks):
+    """A drain task that leaves entries waiting schedules one deferred run for their retry time; a run that
+    found nothing due schedules nothing, so retry chains do not multiply during an outage."""
+    settings.SEARCH_URL = closed_port_url
+    make_item("红楼梦有声书")
+    DBTaskResult.objects.all().delete()  # the run enqueued by the save itself
+    search_outbox_drain_task.call()
+    scheduled = DBTaskResult.objects.filter(task_path=TASK_PATH)
+    assert [result.run_after for result in scheduled] == [OutboxEntry.objects.get().next_attempt_at]
+    search_outbox_drain_task.call()  # e.g. a run enqueued by another save, with nothing due now
+    assert scheduled.count() == 1
+
+
+@pytest.mark.services
+@needs_opensearch
+def test_drain_applies_to_both_indexes(opensearch, make_item):
+    """One drain puts a change into the embedded index and the engine; a delete leaves both."""
+    item = make_item("红楼梦有声书")
+    assert search_outbox_drain() == 1
+    assert _embedded_titles() == ["红楼梦有声书"] and _engine_titles(opensearch, "红楼梦") == ["红楼梦有声书"]
+    item.delete()
+    assert search_outbox_drain() == 1
+    assert _embedded_titles() == [] and _engine_titles(opensearch, "红楼梦") == []
+
+
+@pytest.mark.services
+@needs_opensearch
+def test_engine_back_drains_what_waited(opensearch, settings, closed_port_url, make_item):
+    """Engine down: the entries wait; once it is back and the retry is due, they reach the engine."""
+    settings.SEARCH_URL = closed_port_url
+    make_item("红楼梦有声书")
+    item = make_item("西游记连环画")
+    search_outbox_drain_all()
+    item.delete()
+    search_outbox_drain_all()
+    assert OutboxEntry.objects.count() == 3
+    settings.SEARCH_URL = OPENSEARCH_URL
+    OutboxEntry.objects.update(next_attempt_at=timezone.now())  # the retry time has come
+    assert search_outbox_drain_all() == 2
+    assert not OutboxEntry.objects.exists()
+    assert _engine_titles(opensearch, "红楼梦") == ["红楼梦有声书"] and _engine_titles(opensearch, "西游") == []
+
+
+@pytest.mark.services
+@needs_opensearch
+def test_a_stale_write_does_not_overwrite_a_newer_drain(opensearch, make_item):
+    """A slow worker that read a document before the latest change cannot overwrite it: its version (taken before
+    it read) is older than the drain's, and the engine ignores it."""
+    item = make_item("初稿")
+    search_outbox_drain()
+    stale_version, stale_document = time.time_ns(), registry.document_for_id(registry.doc_id_for(item))
+    item.title = "定稿"
+    item.save()
+    search_outbox_drain()
+    opensearch.index([stale_document], version=stale_version)
+    assert _engine_titles(opensearch, "定稿") == ["定稿"] and _engine_titles(opensearch, "初稿") == []
+    item.delete()
+    search_outbox_drain()
+    opensearch.index([stale_document], version=stale_version)  # nor bring back a deleted one (tombstone)
+    assert _engine_titles(opensearch, "初稿") == []

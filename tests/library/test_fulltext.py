@@ -1,0 +1,169 @@
+"""Full text for search from an item's files: PDF, EPUB, plain text and captions, queued when they change."""
+
+import logging
+from io import StringIO
+
+import pytest
+from django.core.files.base import ContentFile
+from django.core.management import call_command
+from django_tasks_db.models import DBTaskResult
+
+from cms.models import LighthouseDocument, OrgUnit
+from library.models import LibraryItem
+from library.text_extraction import MAX_FULLTEXT_CHARS, clean_text, library_item_fulltext_refresh
+from media_pipeline.models import Caption, MediaAsset
+from media_pipeline.synthetic_documents import chinese_epub, chinese_pdf, encrypted_pdf
+from search.models import OutboxEntry
+
+pytestmark = pytest.mark.django_db
+TASK_PATH = "library.tasks.library_item_fulltext_refresh_task"
+SRT = (
+    "1\n00:00:01,000 --> 00:00:03,000\n<i>同志们</i>，今天学习&amp;讨论红船精神\n\n"
+    "2\n00:00:03,000 --> 00:00:05,000\n<i>同志们</i>，今天学习&amp;讨论红船精神\n\n"
+    "3\n00:00:05,000 --> 00:00:07,000\n{\\an8}开天辟地 敢为人先\n"
+)
+
+
+@pytest.fixture
+def unit():
+    return OrgUnit.add_root(name="山东省", code="sd", level="province")
+
+
+def _document(name: str, data: bytes) -> LighthouseDocument:
+    return LighthouseDocument.objects.create(title=name, file=ContentFile(data, name=name))
+
+
+def _item(unit, **fields) -> LibraryItem:
+    fields.setdefault("kind", "ebook")
+    return LibraryItem.objects.create(title="学习手册", owning_unit=unit, **fields)
+
+
+def _asset_with_captions(text: str, *, name: str = "talk.srt") -> MediaAsset:
+    asset = MediaAsset.objects.create(file="uploads/2026/01/talk.mp4", kind="video", state="ready")
+    Caption.objects.create(asset=asset, file=ContentFile(text.encode(), name=name))
+    return asset
+
+
+def _queued_ids() -> list[int]:
+    return [result.args_kwargs["args"][0] for result in DBTaskResult.objects.filter(task_path=TASK_PATH)]
+
+
+def test_pdf_text_layer_is_stored_with_its_source_and_reaches_the_outbox(unit):
+    """A PDF's text layer, every page in order, becomes the item's full text ("pdf:<document id>"), and the change
+    is recorded for the search index in the same step."""
+    document = _document("book.pdf", chinese_pdf())
+    item = _item(unit, document=document)
+    OutboxEntry.objects.all().delete()
+    assert library_item_fulltext_refresh(item_id=item.pk) == f"pdf:{document.pk}"
+    item.refresh_from_db()
+    assert item.fulltext == "第一页 序言\n第二页 灯塔照亮前路\n第三页 结语"
+    assert item.fulltext_source == f"pdf:{document.pk}"
+    assert OutboxEntry.objects.filter(doc_id=f"library.libraryitem:{item.pk}", op="upsert").exists()
+
+
+def test_epub_chapters_and_gbk_text_files_are_read(unit, tmp_path):
+    """EPUB chapters (scripts dropped) and a plain-text file written by a Chinese Windows tool (GB18030) are read."""
+    epub_item = _item(unit, document=_document("book.epub", chinese_epub(tmp_path / "b.epub").read_bytes()))
+    text_item = _item(unit, document=_document("notes.txt", "学习笔记：不忘初心".encode("gb18030")))
+    library_item_fulltext_refresh(item_id=epub_item.pk)
+    library_item_fulltext_refresh(item_id=text_item.pk)
+    epub_item.refresh_from_db()
+    text_item.refresh_from_db()
+    assert "灯塔照亮前路。" in epub_item.fulltext and "不忘初心，牢记使命。" in epub_item.fulltext
+    assert "alert" not in epub_item.fulltext
+    assert epub_item.fulltext_source.startswith("epub:")
+    assert text_item.fulltext == "学习笔记：不忘初心" and text_item.fulltext_source.startswith("text:")
+
+
+def test_captions_become_a_transcript(unit):
+    """An SRT caption track becomes plain lines of speech: no timings, tags or ASS overrides, entities decoded,
+    a line repeated by rolling captions kept once."""
+    asset = _asset_with_captions(SRT)
+    item = _item(unit, kind="video", media_asset=asset)
+    assert library_item_fulltext_refresh(item_id=item.pk) == f"captions:{asset.pk}"
+    item.refresh_from_db()
+    assert item.fulltext == "同志们，今天学习&讨论红船精神\n开天辟地 敢为人先"
+
+
+@pytest.mark.parametrize("data", [encrypted_pdf(), b"%PDF-1.7\nnot really a pdf", chinese_pdf()[:200]])
+def test_a_broken_or_encrypted_pdf_is_logged_and_leaves_no_text(unit, caplog, data):
+    """A damaged, truncated or password-protected PDF is logged; the item keeps no full text (not even the text of
+    the file it had before) and nothing is raised to the worker."""
+    item = _item(unit, document=_document("bad.pdf", data), fulltext="旧文件的文字", fulltext_source="pdf:1")
+    with caplog.at_level(logging.WARNING, logger="library.text_extraction"):
+        assert library_item_fulltext_refresh(item_id=item.pk) == ""
+    item.refresh_from_db()
+    assert (item.fulltext, item.fulltext_source) == ("", "")
+    assert f"library item {item.pk}" in caplog.text
+
+
+def test_unreadable_formats_and_missing_items_give_nothing(unit):
+    """A document that is neither PDF, EPUB nor text gives no full text; an item id that is gone is not an error."""
+    item = _item(unit, document=_document("slides.docx", b"PK\x03\x04 not an epub"))
+    assert library_item_fulltext_refresh(item_id=item.pk) == ""
+    assert library_item_fulltext_refresh(item_id=item.pk + 1000) == ""
+
+
+def test_text_is_cleaned_and_capped():
+    """NULs and control characters are dropped (PostgreSQL rejects NUL), blank runs folded, length capped."""
+    assert clean_text("灯塔\x00大\x07课堂\u3000\u3000第一讲\r\n\n\n\n结束") == "灯塔 大 课堂 第一讲\n\n结束"
+    assert len(clean_text("字" * (MAX_FULLTEXT_CHARS + 10))) == MAX_FULLTEXT_CHARS
+
+
+@pytest.mark.usefixtures("db_tasks")
+def test_extraction_is_queued_after_commit_when_the_source_changes(unit, django_capture_on_commit_callbacks):
+    """Attaching a document queues one extraction after commit; editing the title does not; adding captions to
+    an item's media asset queues it; running the queued task stores the text."""
+    document = _document("book.pdf", chinese_pdf())
+    with django_capture_on_commit_callbacks(execute=True):
+        item = _item(unit)
+    assert _queued_ids() == []
+    with django_capture_on_commit_callbacks(execute=True):
+        item.document = document
+        item.save()
+    assert _queued_ids() == [item.pk]
+    DBTaskResult.objects.all().delete()
+    with django_capture_on_commit_callbacks(execute=True):
+        item.title = "新标题"
+        item.save()
+    assert _queued_ids() == []
+    video = _item(unit, kind="video", media_asset=MediaAsset.objects.create(file="uploads/v.mp4", kind="video"))
+    DBTaskResult.objects.all().delete()
+    with django_capture_on_commit_callbacks(execute=True):
+        Caption.objects.create(asset=video.media_asset, file=ContentFile(SRT.encode(), name="v.srt"))
+    assert _queued_ids() == [video.pk]
+    from library.tasks import library_item_fulltext_refresh_task
+
+    library_item_fulltext_refresh_task.call(video.pk)
+    assert "红船精神" in LibraryItem.objects.get(pk=video.pk).fulltext
+
+
+@pytest.mark.usefixtures("db_tasks")
+def test_replacing_the_document_file_queues_its_items(unit, django_capture_on_commit_callbacks):
+    """A new file for a document already attached queues extraction for the items using it; editing only its
+    title does not."""
+    document = _document("book.pdf", chinese_pdf())
+    item = _item(unit, document=document)
+    DBTaskResult.objects.all().delete()
+    with django_capture_on_commit_callbacks(execute=True):
+        document.title = "改名"
+        document.save()
+    assert _queued_ids() == []
+    with django_capture_on_commit_callbacks(execute=True):
+        document.file = ContentFile(chinese_pdf(), name="book-2.pdf")
+        document.save()
+    assert _queued_ids() == [item.pk]
+
+
+def test_management_command_fills_missing_text_and_goes_on_after_a_bad_file(unit):
+    """`library_fulltext` extracts every item that has a file but no text yet; a damaged file does not stop it."""
+    good = _item(unit, document=_document("a.pdf", chinese_pdf()))
+    bad = _item(unit, document=_document("b.pdf", b"%PDF-1.7 broken"))
+    captioned = _item(unit, kind="audio", media_asset=_asset_with_captions(SRT))
+    plain = _item(unit)
+    out = StringIO()
+    call_command("library_fulltext", stdout=out, stderr=StringIO())
+    texts = dict(LibraryItem.objects.values_list("pk", "fulltext"))
+    assert "灯塔照亮前路" in texts[good.pk] and "红船精神" in texts[captioned.pk]
+    assert texts[bad.pk] == "" and texts[plain.pk] == ""
+    assert "3 个条目" in out.getvalue()

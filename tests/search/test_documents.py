@@ -1,0 +1,233 @@
+"""What goes into the one search index: library items (with their extracted text), editorial pages and
+education bases, kept in step with publishing, and never opening what a visitor may not read."""
+
+import pytest
+from django.core.files.base import ContentFile
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from wagtail.models import PageViewRestriction, Site
+
+from cms.models import EducationBasePage, LighthouseDocument, OrgUnit, SectionPage, StandardPage
+from cms.search_documents import page_document
+from cms.services import member_create, org_unit_create, org_unit_set_section_page
+from library.models import LibraryItem, LibraryPage
+from library.search_documents import MAX_BOOST, item_document
+from library.text_extraction import library_item_fulltext_refresh
+from media_pipeline.models import Caption, MediaAsset
+from media_pipeline.synthetic_documents import chinese_pdf
+from search import registry
+from search.models import IndexEntry, OutboxEntry
+from search.selectors import search
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def units():
+    province = org_unit_create(parent=None, name="山东省", code="shandong", level=OrgUnit.Level.PROVINCE)
+    city = org_unit_create(parent=province, name="滨州市", code="binzhou", level=OrgUnit.Level.CITY)
+    county = org_unit_create(parent=city, name="邹平市", code="zouping", level=OrgUnit.Level.COUNTY)
+    return {"province": province, "city": city, "county": county}
+
+
+@pytest.fixture
+def root(units):
+    """The site's root page, owned by the province (its editors' section), with the library below it."""
+    page = Site.objects.get(is_default_site=True).root_page
+    org_unit_set_section_page(unit=units["province"], page=page)
+    page.add_child(instance=LibraryPage(title="数字图书馆", slug="library"))
+    return page
+
+
+@pytest.fixture
+def member(units):
+    return member_create(username="wang", password="pw-123456", org_unit=units["county"])
+
+
+def _item(units, title="党史学习读本", **fields) -> LibraryItem:
+    fields = {"kind": "ebook", "owning_unit": units["county"]} | fields
+    return LibraryItem.objects.create(title=title, **fields)
+
+
+def _titles(query: str, user=None) -> list[str]:
+    return [hit.title for hit in search(query=query, user=user).hits]
+
+
+# --- Library items ------------------------------------------------------------------------------------------------
+
+
+def test_item_document_carries_subject_year_unit_access_unit_boost_and_fulltext(units, root):
+    """A library item's document names its 中图法 basic class as the subject, its year, the owning unit's path,
+    the unit an inherited "unit" opening names, a mild capped popularity boost, role/tags/clc facets, and its
+    extracted full text in the body."""
+    series = _item(units, "红色家书", role="series", access="unit", access_unit=units["city"], clc="K20")
+    article = _item(
+        units, "家书一封", parent=series, role="episode", clc="k825", year=2021, read_count=999,
+        fulltext="见字如面，革命理想高于天。",
+    )  # fmt: skip
+    article.tags.add("家风")
+    document = item_document(LibraryItem.objects.get(pk=article.pk))
+    assert document.subject == "K 历史、地理"
+    assert document.year == 2021
+    assert document.unit_id == units["county"].pk and document.unit_path == units["county"].path
+    assert (document.access, document.access_unit_id) == ("unit", units["city"].pk)
+    assert 1.25 < document.boost <= MAX_BOOST
+    assert document.facets == {"role": "episode", "clc": "k825", "clc_top": "k", "tags": ["家风"]}
+    assert "革命理想高于天" in document.body and "家风" in document.body
+    assert item_document(LibraryItem.objects.get(pk=series.pk)).access_unit_id == units["city"].pk
+    public = item_document(_item(units, "无分类", read_count=10**9))
+    assert (public.subject, public.access_unit_id, public.boost) == ("", None, MAX_BOOST)
+
+
+def test_rebuild_reads_items_with_the_same_number_of_queries_for_3_or_30(units, root):
+    """Reading every document for a rebuild takes a fixed number of queries, however many items (and tags,
+    parents and owning units) there are: no query per item."""
+
+    def queries_for(count: int) -> int:
+        LibraryItem.objects.all().delete()
+        series = _item(units, "系列", role="series", access="members")
+        for n in range(count):
+            item = _item(units, f"第{n}集", parent=series, role="episode", clc="D2", fulltext="正文" * 50)
+            item.tags.add(f"标签{n % 3}")
+        with CaptureQueriesContext(connection) as captured:
+            documents = list(registry.iter_documents(chunk_size=500))
+        assert len([d for d in documents if d.kind == "ebook"]) == count + 1
+        return len(captured)
+
+    queries_for(1)  # the library page's URL and Wagtail's site root paths are looked up once, then remembered
+    assert queries_for(3) == queries_for(30)
+
+
+@pytest.mark.usefixtures("embedded")
+def test_a_word_from_a_pdf_finds_its_item(units, root, drain):
+    """Text extracted from an item's PDF is searchable: a phrase that appears only inside the PDF finds the item."""
+    document = LighthouseDocument.objects.create(title="手册", file=ContentFile(chinese_pdf(), name="book.pdf"))
+    item = _item(units, "学习手册", document=document)
+    drain()
+    assert _titles("照亮前路") == []
+    library_item_fulltext_refresh(item_id=item.pk)
+    drain()
+    assert _titles("照亮前路") == ["学习手册"]
+
+
+@pytest.mark.usefixtures("embedded")
+def test_words_spoken_in_a_video_find_it_through_its_captions(units, root, drain):
+    """A caption track's transcript makes a video findable by what is said in it."""
+    asset = MediaAsset.objects.create(file="uploads/v.mp4", kind="video", state="ready")
+    Caption.objects.create(
+        asset=asset, file=ContentFile("WEBVTT\n\n00:01.000 --> 00:03.000\n弘扬红船精神\n".encode(), name="v.vtt")
+    )
+    item = _item(units, "专题片", kind="video", media_asset=asset)
+    library_item_fulltext_refresh(item_id=item.pk)
+    drain()
+    assert _titles("红船精神") == ["专题片"]
+
+
+# --- Pages and education bases -----------------------------------------------------------------------------------
+
+
+def _standard(parent, title="学习动态", body="<p>全省开展主题教育读书班</p>", **fields) -> StandardPage:
+    return parent.add_child(
+        instance=StandardPage(title=title, slug=f"p{StandardPage.objects.count()}", body=body, **fields)
+    )
+
+
+@pytest.mark.usefixtures("embedded")
+def test_a_published_page_is_found_and_unpublishing_or_deleting_removes_it(root, drain):
+    """Publishing a page makes its title and rich-text body findable; unpublishing removes it from the index, and
+    so does deleting a published page."""
+    page = _standard(root)
+    drain()
+    assert _titles("读书班") == ["学习动态"]
+    hit = search(query="读书班", user=None).hits[0]
+    assert (hit.kind, hit.kind_label, hit.url) == ("page", "编辑页面", page.url)
+    page.unpublish()
+    drain()
+    assert _titles("读书班") == []
+    page.save_revision().publish()
+    drain()
+    assert _titles("读书班") == ["学习动态"]
+    page.delete()
+    drain()
+    assert _titles("读书班") == [] and not IndexEntry.objects.filter(doc_id__startswith="cms.").exists()
+
+
+@pytest.mark.usefixtures("embedded")
+def test_a_saved_draft_does_not_reach_the_index(root, drain):
+    """Saving a draft revision changes nothing members can find: the live text stays, the draft text is not
+    indexed until it is published."""
+    page = _standard(root)
+    drain()
+    page.body = "<p>尚未审核的草稿内容</p>"
+    page.title = "草稿标题"
+    page.save_revision()
+    drain()
+    assert _titles("审核的草稿") == [] and _titles("草稿标题") == []
+    assert _titles("读书班") == ["学习动态"]
+    StandardPage.objects.get(pk=page.pk).get_latest_revision().publish()
+    drain()
+    assert _titles("审核的草稿") == ["草稿标题"] and _titles("读书班") == []
+
+
+@pytest.mark.usefixtures("embedded")
+def test_education_base_is_found_by_its_address_and_owned_by_its_section(root, units, drain):
+    """An education base is its own kind (教育基地), found by its address and description, and owned by the unit
+    of the section it sits in (a filter by the city's subtree finds it)."""
+    section = root.add_child(instance=SectionPage(title="滨州市", slug="binzhou", org_unit=units["city"]))
+    base = section.add_child(
+        instance=EducationBasePage(
+            title="渤海革命老区纪念园", slug="bohai", address="滨州市惠民县何坊街道", opening_hours="9:00-17:00",
+            body="<p>渤海区党委旧址</p>",
+        )
+    )  # fmt: skip
+    document = page_document(base)
+    assert (document.unit_id, document.unit_path) == (units["city"].pk, units["city"].path)
+    assert page_document(StandardPage.objects.get(pk=_standard(root).pk)).unit_id == units["province"].pk
+    drain()
+    results = search(query="惠民县", user=None)
+    assert [(hit.title, hit.kind, hit.kind_label) for hit in results.hits] == [
+        ("渤海革命老区纪念园", "education_base", "教育基地")
+    ]
+    assert _titles("党委旧址") == ["渤海革命老区纪念园"]
+    assert [hit.title for hit in search(query="纪念园", user=None, unit_path=units["province"].path).hits] == [
+        "渤海革命老区纪念园"
+    ]
+
+
+@pytest.mark.usefixtures("embedded")
+def test_login_restricted_pages_are_for_members_and_password_pages_are_not_indexed(root, member, drain):
+    """A page below a login restriction is indexed for members only (anonymous visitors never see it); a page below
+    a password or group restriction is not indexed at all; adding a restriction re-indexes the pages below it."""
+    section = _standard(root, "内部学习", body="<p>支部学习资料</p>")
+    child = _standard(section, "学习资料汇编", body="<p>支部学习资料全文</p>")
+    drain()
+    assert sorted(_titles("支部学习资料")) == ["内部学习", "学习资料汇编"]
+    PageViewRestriction.objects.create(page=section, restriction_type=PageViewRestriction.LOGIN)
+    drain()
+    assert _titles("支部学习资料") == []
+    assert sorted(_titles("支部学习资料", user=member)) == ["内部学习", "学习资料汇编"]
+    assert page_document(StandardPage.objects.get(pk=child.pk)).access == "members"
+    secret = _standard(root, "密码页面", body="<p>只给知道密码的人看的材料</p>")
+    PageViewRestriction.objects.create(page=secret, restriction_type=PageViewRestriction.PASSWORD, password="x")
+    drain()
+    assert page_document(StandardPage.objects.get(pk=secret.pk)) is None
+    assert _titles("知道密码", user=member) == []
+    assert not IndexEntry.objects.filter(doc_id=f"cms.standardpage:{secret.pk}").exists()
+
+
+def test_moving_a_page_records_its_subtree(root):
+    """Moving a page changes the URLs below it without saving those pages: every page of the subtree is recorded
+    for re-indexing."""
+    first, second = _standard(root, "第一栏目"), _standard(root, "第二栏目")
+    child = _standard(first, "栏目文章")
+    OutboxEntry.objects.all().delete()
+    first.move(second, pos="last-child")
+    recorded = set(OutboxEntry.objects.values_list("doc_id", flat=True))
+    assert {f"cms.standardpage:{first.pk}", f"cms.standardpage:{child.pk}"} <= recorded
+
+
+def test_only_reader_pages_are_registered(root):
+    """Editorial pages, section pages and education bases are searchable; the library page itself is not (its
+    items are)."""
+    assert {"cms.standardpage", "cms.sectionpage", "cms.educationbasepage"} <= set(registry.registered_labels())
+    assert not registry.is_registered("library.librarypage") and not registry.is_registered("cms.homepage")

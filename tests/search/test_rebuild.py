@@ -1,0 +1,186 @@
+"""Full rebuilds: a new engine index swapped in without downtime, the embedded index refreshed in place, and
+nothing changed meanwhile lost."""
+
+import os
+import uuid
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from search.engine import get_cluster_engine
+from search.models import IndexEntry, OutboxEntry
+from search.results import SearchError
+from search.selectors import search_items
+from search.services import search_outbox_drain_all, search_rebuild
+
+pytestmark = pytest.mark.django_db
+OPENSEARCH_URL = os.environ.get("SEARCH_URL", "")
+needs_opensearch = pytest.mark.skipif(
+    not OPENSEARCH_URL or os.environ.get("SEARCH_ENGINE", "opensearch") != "opensearch",
+    reason="needs a real OpenSearch node: SEARCH_URL is unset (run `make test`, or source var/services/env)",
+)
+
+
+@pytest.fixture
+def opensearch(settings):
+    """The configured engine on a fresh index prefix; its indices are deleted afterwards."""
+    settings.SEARCH_URL = OPENSEARCH_URL
+    settings.SEARCH_ENGINE = "opensearch"
+    settings.SEARCH_INDEX_PREFIX = f"lhtest-rebuild-{uuid.uuid4().hex[:8]}"
+    engine = get_cluster_engine()
+    yield engine
+    engine.admin.indices.delete(index=f"{engine.alias}-*", params={"ignore_unavailable": "true"}, ignore=[404])
+
+
+def _embedded_titles():
+    return sorted(IndexEntry.objects.values_list("title", flat=True))
+
+
+def _engine_titles(engine, query):
+    engine.refresh()
+    results = search_items(query=query, user=None)
+    assert results.backend == "opensearch" and not results.degraded
+    return sorted(hit.title for hit in results.hits)
+
+
+def _changes_during_rebuild(make_item):
+    """Three items, and a progress hook that, after the first chunk, edits the third, deletes the second, adds a
+    fourth, and drains those changes (as the task queue would while a rebuild runs)."""
+    _first, second, third = make_item("党史读本甲"), make_item("党史读本乙"), make_item("党史读本丙")
+    search_outbox_drain_all()
+
+    def hook(done, total):
+        if done == 1:
+            third.title = "党史读本丙（修订）"
+            third.save()
+            second.delete()
+            make_item("党史读本丁")
+            search_outbox_drain_all()
+
+    return hook
+
+
+def _run(*args) -> str:
+    out = StringIO()
+    call_command(*args, stdout=out, stderr=StringIO())
+    return out.getvalue()
+
+
+def test_rebuild_refreshes_the_embedded_index_in_place(embedded, make_item):
+    """A rebuild indexes objects the outbox never saw and removes rows of objects that are gone."""
+    item = make_item("红楼梦有声书")
+    search_outbox_drain_all()
+    LibraryItem = type(item)
+    LibraryItem.objects.filter(pk=item.pk).update(title="红楼梦评书")  # bulk writes bypass the outbox
+    IndexEntry.objects.create(
+        doc_id="library.libraryitem:999999", kind="ebook", title="已删除", url="/", access="public"
+    )
+    assert search_rebuild() == 1
+    assert _embedded_titles() == ["红楼梦评书"]
+
+
+def test_rebuild_leaves_the_outbox_alone(embedded, make_item):
+    """Entries recorded before a rebuild stay: one committed while it ran may not be in it; they replay harmlessly."""
+    make_item("红楼梦有声书")
+    search_rebuild()
+    assert OutboxEntry.objects.count() == 1
+    search_outbox_drain_all()
+    assert _embedded_titles() == ["红楼梦有声书"]
+
+
+def test_changes_during_a_rebuild_survive_in_the_embedded_index(embedded, make_item):
+    """What drains write while a rebuild runs is not overwritten by the rebuild's older snapshot: an edit stays,
+    a deleted item does not come back, a new item is not removed as stale."""
+    hook = _changes_during_rebuild(make_item)
+    search_rebuild(progress=hook, chunk_size=1)
+    assert _embedded_titles() == ["党史读本丁", "党史读本丙（修订）", "党史读本甲"]
+
+
+def test_rebuild_reports_progress_per_chunk(embedded, make_item):
+    """The progress callback gets (done, total) after every chunk."""
+    for number in range(5):
+        make_item(f"党史读本第{number}卷")
+    seen = []
+    assert search_rebuild(progress=lambda done, total: seen.append((done, total)), chunk_size=2) == 5
+    assert seen == [(2, 5), (4, 5), (5, 5)]
+
+
+def test_rebuild_on_an_unreachable_engine_fails_clearly(settings, closed_port_url, make_item):
+    """With the engine down a rebuild raises SearchError before touching anything; the command says so in
+    Chinese and points to --embedded-only, which still works."""
+    settings.SEARCH_URL = closed_port_url
+    make_item("红楼梦有声书")
+    with pytest.raises(SearchError):
+        search_rebuild()
+    assert _embedded_titles() == []
+    with pytest.raises(CommandError, match=r"搜索引擎无法连接或出错.*--embedded-only"):
+        _run("search_rebuild")
+    assert "已索引 1 个文档" in _run("search_rebuild", "--embedded-only")
+    assert _embedded_titles() == ["红楼梦有声书"]
+
+
+def test_rebuild_command_logs_plain_progress_lines_without_a_terminal(embedded, make_item):
+    """Without a terminal the command prints plain progress lines (count, share, rate) and a summary."""
+    make_item("红楼梦有声书")
+    make_item("西游记连环画")
+    output = _run("search_rebuild", "--chunk-size", "1")
+    assert "已索引 2/2（100%），每秒" in output and "已索引 2 个文档" in output
+
+
+def test_rebuild_command_refuses_engine_only_without_an_engine(embedded, db):
+    """--engine-only with no engine configured is refused with a clear message, as is a chunk size of 0."""
+    with pytest.raises(CommandError, match="没有配置搜索引擎"):
+        _run("search_rebuild", "--engine-only")
+    with pytest.raises(CommandError, match="--chunk-size"):
+        _run("search_rebuild", "--chunk-size", "0")
+
+
+@pytest.mark.services
+@needs_opensearch
+def test_rebuild_swaps_in_a_new_index_with_changes_made_meanwhile(opensearch, make_item):
+    """Changes drained while the rebuild runs reach the index being built (alias `-building`), and the rebuild's
+    own older writes do not overwrite them: after the swap the new index has the edit, not the deleted item,
+    and the new item. The old index is gone, and so is the `-building` alias."""
+    hook = _changes_during_rebuild(make_item)
+    before = opensearch.indices_behind_alias()
+    search_rebuild(progress=hook, chunk_size=1)
+    after = opensearch.indices_behind_alias()
+    assert len(after) == 1 and after != before
+    assert not opensearch.admin.indices.exists(index=before[0])
+    assert not opensearch.admin.indices.exists_alias(name=f"{opensearch.alias}-building")
+    assert _engine_titles(opensearch, "党史读本") == ["党史读本丁", "党史读本丙（修订）", "党史读本甲"]
+
+
+@pytest.mark.services
+@needs_opensearch
+def test_a_failed_rebuild_leaves_the_live_index(opensearch, make_item):
+    """A rebuild that fails midway leaves the live alias where it was and drops its half-built index."""
+    make_item("红楼梦有声书")
+    make_item("西游记连环画")
+    search_outbox_drain_all()
+    before = opensearch.indices_behind_alias()
+
+    def fail(done, total):
+        raise RuntimeError("worker killed")
+
+    with pytest.raises(RuntimeError):
+        search_rebuild(progress=fail, chunk_size=1)
+    assert opensearch.indices_behind_alias() == before
+    assert sorted(opensearch.admin.indices.get(index=f"{opensearch.alias}-*")) == before
+    assert _engine_titles(opensearch, "红楼梦") == ["红楼梦有声书"]
+
+
+@pytest.mark.services
+@needs_opensearch
+def test_engine_only_and_embedded_only(opensearch, make_item):
+    """--engine-only leaves the embedded index alone; --embedded-only leaves the engine's index alone."""
+    make_item("红楼梦有声书")
+    opensearch.ensure_index()
+    live = opensearch.indices_behind_alias()
+    assert "已索引 1 个文档" in _run("search_rebuild", "--embedded-only")
+    assert _embedded_titles() == ["红楼梦有声书"] and opensearch.indices_behind_alias() == live
+    IndexEntry.objects.all().delete()
+    assert "已索引 1 个文档" in _run("search_rebuild", "--engine-only")
+    assert _embedded_titles() == [] and opensearch.indices_behind_alias() != live
+    assert _engine_titles(opensearch, "红楼梦") == ["红楼梦有声书"]
