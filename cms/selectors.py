@@ -35,11 +35,16 @@ def unit_and_ancestor_paths(path: str) -> list[str]:
     return [path[:end] for end in range(step, len(path) + 1, step)]
 
 
-def unit_and_ancestor_ids(user) -> list[int]:
-    """The member's own unit and the units above it: where "this unit and below" content may come from."""
+def unit_and_ancestors(user) -> QuerySet[OrgUnit]:
+    """The member's own unit and the units above it: where "this unit and below" content may come from.
+    Lazy: callers may use it as a subquery."""
     unit_id = getattr(user, "org_unit_id", None)
     # The unit's path as stored now (a tree insert can shift siblings' paths under an object held in memory).
     path = OrgUnit.objects.filter(pk=unit_id).values_list("path", flat=True).first() if unit_id else None
     if not path:
-        return []
-    return list(OrgUnit.objects.filter(path__in=unit_and_ancestor_paths(path)).values_list("pk", flat=True))
+        return OrgUnit.objects.none()
+    return OrgUnit.objects.filter(path__in=unit_and_ancestor_paths(path))
+
+
+def unit_and_ancestor_ids(user) -> list[int]:
+    return list(unit_and_ancestors(user).values_list("pk", flat=True))

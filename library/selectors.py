@@ -5,7 +5,7 @@ from datetime import datetime
 
 from django.db.models import Q, QuerySet
 
-from cms.selectors import unit_and_ancestor_ids
+from cms.selectors import unit_and_ancestors
 
 from .models import LISTED, ItemCredit, ItemList, LibraryItem, LibraryPage
 
@@ -22,8 +22,8 @@ def access_q(user, *, prefix: str = "") -> Q:
     if user.is_superuser:
         return condition | Q(**{f"{prefix}access": LibraryItem.Access.UNIT})
     # "A unit and below": the member's own unit or any unit above it in the tree opened the item to them.
-    ancestors = unit_and_ancestor_ids(user)
-    if ancestors:
+    if user.org_unit_id:
+        ancestors = unit_and_ancestors(user).values("pk")
         condition |= Q(**{f"{prefix}access": LibraryItem.Access.UNIT, f"{prefix}access_unit__in": ancestors})
     return condition
 

@@ -140,6 +140,31 @@ def spoken_pinyin(query: str) -> str:
     return "".join(syllable for kind, run in _runs(query) if kind == "cjk" for syllable in _syllables(run))
 
 
+MAX_READINGS = 4
+
+
+def spoken_pinyins(query: str) -> list[str]:
+    """`spoken_pinyin` first, then readings with one polyphonic character read another way (长 zhang/chang),
+    so a typo spelled with the other reading still finds its word; at most MAX_READINGS."""
+    from pypinyin import Style, pinyin
+
+    first = spoken_pinyin(query)
+    readings = [first] if first else []
+    chars = [char for kind, run in _runs(query) if kind == "cjk" for char in run]
+    usual = [syllable for kind, run in _runs(query) if kind == "cjk" for syllable in _syllables(run)]
+    if len(usual) != len(chars):
+        return readings
+    for position, options in enumerate(pinyin("".join(chars), style=Style.NORMAL, heteronym=True)):
+        for option in options:
+            if len(readings) >= MAX_READINGS:
+                return readings
+            if option != usual[position] and option.isascii() and option.isalpha():
+                reading = "".join([*usual[:position], option, *usual[position + 1 :]])
+                if reading not in readings:
+                    readings.append(reading)
+    return readings
+
+
 def pinyin_match(text: str, pinyin: str) -> str:
     """The shortest run of whole words in `text` whose pinyin (full, or initials) starts with `pinyin`
     ("灯塔大课堂", "dtdk" → "灯塔大课堂"; "dengta" → "灯塔"), or "" (for 你是不是要找)."""
@@ -215,12 +240,19 @@ def _query_runs(text: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(run for _, run in _runs(text)))
 
 
+def query_key(text: str, *, max_chars: int = 100) -> str:
+    """A query as one comparable key (promotions and statistics are keyed by it): whitespace collapsed, cut to
+    `max_chars`, folded (see `normalize`)."""
+    cut = " ".join((text or "").split())[:max_chars]
+    return " ".join(normalize(cut).split())
+
+
 def parse_query(text: str, *, synonyms: dict[str, tuple[str, ...]] | None = None, max_chars: int = 100) -> ParsedQuery:
     """Read a query: cut to `max_chars`, folded, split into runs (punctuation, emoji and query syntax such as
     `title:*` or `AND (` are plain text here and drop out), expanded with `synonyms` (normalized word →
     the other words of its group, see `synonym_map`)."""
     text = " ".join((text or "").split())[:max_chars]
-    normalized = normalize(text)
+    normalized = query_key(text, max_chars=max_chars)
     alternatives = tuple(runs for runs in map(_query_runs, _rewrites(normalized, synonyms or {})) if runs)
     return ParsedQuery(text=text, normalized=normalized, alternatives=alternatives, pinyin=query_pinyin(text))
 

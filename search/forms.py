@@ -7,14 +7,14 @@ from wagtail.admin.forms import WagtailAdminModelForm
 from wagtail.admin.forms.choosers import BaseFilterForm
 from wagtail.admin.widgets.chooser import BaseChooser
 
-from search.analysis import normalize, parse_query
+from search.analysis import normalize, parse_query, query_key
 from search.analytics import index_entries_matching
 from search.models import IndexEntry, Promotion, Synonym
+from search.selectors import MAX_QUERY_CHARS
 
 # The chooser viewset over the embedded index (registered in wagtail_hooks under this name).
 INDEX_CHOOSER_NAME = "search_index_chooser"
 SYNONYM_JOINER = "，"
-MAX_QUERY_CHARS = 100
 
 
 def normalized_words(terms: str) -> list[str]:
@@ -24,8 +24,8 @@ def normalized_words(terms: str) -> list[str]:
 
 
 def normalized_query(text: str) -> str:
-    """A query as searches look promotions up: folded, whitespace collapsed."""
-    return " ".join(normalize(text).split())
+    """A query as searches look promotions up (the same key `parse_query` gives)."""
+    return query_key(text, max_chars=MAX_QUERY_CHARS)
 
 
 class SynonymForm(WagtailAdminModelForm):

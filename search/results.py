@@ -47,6 +47,7 @@ class SearchRequest:
     subject: str | None = None
     year: int | None = None
     unit_path: str | None = None  # the owning unit and everything below it (OrgUnit.path prefix)
+    unit_id: int | None = None  # exactly this owning unit (what a "unit" facet value counts)
     access: str | None = None
     page: int = 1
     per_page: int = 20

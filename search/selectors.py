@@ -8,7 +8,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from search.analysis import ParsedQuery, parse_query, pinyin_match, spoken_pinyin, synonym_map
+from search.analysis import ParsedQuery, parse_query, pinyin_match, spoken_pinyins, synonym_map
 from search.engine import engine_configured, get_cluster_engine, get_embedded_engine
 from search.models import IndexEntry, Promotion, Synonym
 from search.registry import kind_label
@@ -77,19 +77,21 @@ def _run(parsed: ParsedQuery, request: SearchRequest) -> SearchResults:
 
 
 def _has_filters(request: SearchRequest) -> bool:
-    return any((request.kind, request.subject, request.year, request.unit_path, request.access))
+    return any((request.kind, request.subject, request.year, request.unit_path, request.unit_id, request.access))
 
 
 def correction(parsed: ParsedQuery, audience: Audience) -> str:
     """A better query for "did you mean": the words in a findable title that sound like the query."""
-    pinyin = parsed.pinyin or spoken_pinyin(parsed.normalized)
-    if len(pinyin) < 2:
-        return ""
-    titles, _degraded = _ask("pinyin_titles", pinyin, audience, limit=5)
-    for title in titles:
-        match = pinyin_match(title, pinyin)
-        if match and match != parsed.normalized:
-            return match
+    readings = [parsed.pinyin] if parsed.pinyin else spoken_pinyins(parsed.normalized)
+    for pinyin in readings:
+        if len(pinyin) < 2:
+            continue
+        # Titles (and creators) of visible documents that sound like the query.
+        texts, _degraded = _ask("pinyin_titles", pinyin, audience, limit=5)
+        for text in texts:
+            match = pinyin_match(text, pinyin)
+            if match and match != parsed.normalized:
+                return match
     return ""
 
 
@@ -196,7 +198,18 @@ def _clean_request(request: SearchRequest) -> SearchRequest:
         subject=(request.subject or None) and str(request.subject)[:100],
         unit_path=(request.unit_path or None) and str(request.unit_path)[:255],
         access=request.access if request.access in ACCESS_LABELS else None,
+        year=_small_int(request.year, upper=9999),
+        unit_id=_small_int(request.unit_id, upper=2**62),
     )
+
+
+def _small_int(value, *, upper: int) -> int | None:
+    """A whole number in 0..upper, or None (a bad filter value is dropped, never sent to an engine)."""
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        return None
+    return number if 0 <= number <= upper and str(value).strip().lstrip("+").isdigit() else None
 
 
 def search_items(*, query: str, user, kind: str | None = None, page: int = 1, per_page: int = 20) -> SearchResults:

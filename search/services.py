@@ -334,10 +334,10 @@ def search_query_record(*, query: str, total: int) -> None:
     """
     from django.db.models import F
 
-    from search.analysis import normalize
+    from search.analysis import query_key
     from search.models import QueryStat
 
-    text = " ".join(normalize(query).split())[:100]
+    text = query_key(query)
     if not text:
         return
     day = timezone.localdate()

@@ -127,6 +127,28 @@ if REDIS_URL:
 else:
     TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": TASK_QUEUES}}
 
+
+def shared_cache(redis_url: str, var_dir: Path) -> dict:
+    """One cache every process and machine shares (synonyms, sign-in throttles, memoised URLs): Redis in its own
+    database number (the queues' is never flushed by cache.clear()), else files under var/ for the processes of
+    one machine (the embedded default's web server and worker)."""
+    if redis_url:
+        from urllib.parse import urlsplit, urlunsplit
+
+        parts = urlsplit(redis_url)
+        queue_db = int(parts.path.strip("/") or 0)
+        location = urlunsplit(parts._replace(path=f"/{queue_db + 1}"))
+        return {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": location}}
+    return {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(var_dir / "cache" / "django"),
+        }
+    }
+
+
+CACHES = shared_cache(REDIS_URL, VAR_DIR)
+
 # --- Files: S3 through boto3 when S3_BUCKET is set, else local disk under var/media.
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "media"))
 MEDIA_URL = "/media/"
