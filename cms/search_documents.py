@@ -6,11 +6,16 @@ restriction on the page or any page above it decides access: "login" → members
 restriction → not indexed at all (search cannot check either). The owning unit is the unit whose section (its
 `section_page`, or a SectionPage's `org_unit`) holds the page, nearest first.
 
+The registered querysets annotate both (restrictions above the page, the nearest section of each kind) so that a
+rebuild or a drain batch reads them in the pages' own query; a page read any other way costs three small queries.
+
 Publishing, unpublishing and deleting save or delete the page row, which the registry's signals send to the
 outbox. What changes a whole subtree without saving its pages (a move, a new slug, a view restriction) is
 recorded here for every page below.
 """
 
+from django.db.models import Exists, JSONField, OuterRef, Subquery
+from django.db.models.functions import JSONObject, Left, Length
 from django.db.models.signals import post_delete, post_save
 from django.utils.translation import gettext_lazy as _
 from wagtail.models import Page, PageViewRestriction
@@ -68,11 +73,11 @@ def page_document(page: Page) -> SearchDocument | None:
     if not page.live or page.alias_of_id:
         return None
     paths = ancestor_paths(page.path)
-    access = page_access(paths)
+    access = _access(page, paths)
     url = page.get_url()
     if access is None or not url:  # hidden, or not under any site (nothing to open)
         return None
-    unit_id, unit_path = owning_unit(paths)
+    unit_id, unit_path = _owning_unit(page, paths)
     subtitle, body = _texts(page)
     date = page.first_published_at or page.last_published_at
     return SearchDocument(
@@ -115,8 +120,64 @@ def _connect() -> None:
     page_slug_changed.connect(_subtree_moved, dispatch_uid=uid + "slug")
 
 
+# --- Reading restrictions and sections with the pages (one query for a batch, not three per page) ----------------
+
+
+def _at_or_above_page(path_field: str) -> dict:
+    """A filter for rows whose page (`path_field`) is the outer page or above it: its path starts the page's."""
+    return {path_field: Left(OuterRef("path"), Length(path_field))}
+
+
+def _restricted(kinds) -> Exists:
+    return Exists(PageViewRestriction.objects.filter(restriction_type__in=kinds, **_at_or_above_page("page__path")))
+
+
+def _nearest_section(rows, *, depth: str, unit_id: str, unit_path: str, path: str) -> Subquery:
+    """{"depth", "unit_id", "unit_path"} of the deepest section of one kind at or above the page, or None."""
+    nearest = rows.filter(**_at_or_above_page(path)).order_by(f"-{depth}", unit_id)
+    values = nearest.values(section=JSONObject(depth=depth, unit_id=unit_id, unit_path=unit_path))[:1]
+    return Subquery(values, output_field=JSONField())
+
+
 def _live_pages(model):
-    return lambda: model.objects.live().filter(alias_of__isnull=True)
+    def queryset():
+        return (
+            model.objects.live()
+            .filter(alias_of__isnull=True)
+            .annotate(
+                search_hidden=_restricted(HIDDEN_RESTRICTIONS),
+                search_login=_restricted([PageViewRestriction.LOGIN]),
+                search_unit_section=_nearest_section(
+                    OrgUnit.objects.filter(section_page__isnull=False),
+                    depth="section_page__depth", unit_id="pk", unit_path="path", path="section_page__path",
+                ),
+                search_page_section=_nearest_section(
+                    SectionPage.objects.filter(org_unit__isnull=False),
+                    depth="depth", unit_id="org_unit_id", unit_path="org_unit__path", path="path",
+                ),
+            )
+        )  # fmt: skip
+
+    return queryset
+
+
+def _access(page: Page, paths: list[str]) -> str | None:
+    if not hasattr(page, "search_hidden"):  # not read through the registered queryset
+        return page_access(paths)
+    if page.search_hidden:
+        return None
+    return "members" if page.search_login else "public"
+
+
+def _owning_unit(page: Page, paths: list[str]) -> tuple[int | None, str]:
+    if not hasattr(page, "search_unit_section"):
+        return owning_unit(paths)
+    # The same choice as owning_unit: the deepest section; on a tie a unit's own section page first.
+    sections = [row for row in (page.search_unit_section, page.search_page_section) if row]
+    if not sections:
+        return None, ""
+    nearest = max(sections, key=lambda row: row["depth"])
+    return nearest["unit_id"], nearest["unit_path"]
 
 
 for _model in INDEXED_PAGE_MODELS:

@@ -48,3 +48,10 @@ def unit_and_ancestors(user) -> QuerySet[OrgUnit]:
 
 def unit_and_ancestor_ids(user) -> list[int]:
     return list(unit_and_ancestors(user).values_list("pk", flat=True))
+
+
+def unit_path(unit_id: int | None) -> str | None:
+    """The tree path of unit `unit_id` (what a subtree filter matches on), or None when there is no such unit."""
+    if not unit_id:
+        return None
+    return OrgUnit.objects.filter(pk=unit_id).values_list("path", flat=True).first()

@@ -6,7 +6,8 @@ issues). Items opened to one unit and below are indexed with access "unit" and t
 counts). The body carries the text extracted from the item's files (`fulltext`, see text_extraction).
 
 A rebuild reads 300,000 items in chunks: the queryset joins what every document needs (owning unit, the parent
-chain for the effective opening) and prefetches tags per chunk, so the query count does not grow with the items.
+chain and the units it is opened to, for the effective opening) and prefetches tags per chunk, so the query count
+does not grow with the items.
 """
 
 import math
@@ -14,6 +15,7 @@ import math
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from wagtail.rich_text import get_text_for_indexing
+from wagtail.signals import page_published
 
 from search.registry import SearchDocument, register
 
@@ -37,18 +39,29 @@ def _facets(item: LibraryItem, tags: list[str]) -> dict:
     return facets
 
 
-ACCESS_ORDER = [LibraryItem.Access.PUBLIC, LibraryItem.Access.MEMBERS, LibraryItem.Access.UNIT]
+ACCESS_ORDER = [LibraryItem.Access.PUBLIC, LibraryItem.Access.MEMBERS]
 
 
-def _effective_opening(item: LibraryItem) -> LibraryItem | None:
-    """The row whose access applies: the most closed of the item and what holds it (a child is never more open
-    than its series, title or issue); None when any of them is unpublished."""
+def _effective_opening(item: LibraryItem) -> tuple[str, int | None] | None:
+    """(access, access_unit_id) that search applies: what the library asks (items_visible_to) is that every row of
+    the chain (the item and the series, title or issue holding it) is published and open to the reader.
+
+    Rows opened to units: a member can open the item only from inside all of those units, which is possible only
+    when they nest (each is above or at the narrowest); then the narrowest one decides. Units that do not nest
+    (济南市 and 青岛市) leave no member who may open it: None, not indexed. Otherwise "members" beats "public".
+    None as well when any row is unpublished."""
     chain = [item]
     while chain[-1].parent_id and len(chain) < 3:
         chain.append(chain[-1].parent)
     if not all(row.is_published for row in chain):
         return None
-    return max(chain, key=lambda row: ACCESS_ORDER.index(row.access))
+    units = [row.access_unit for row in chain if row.access == LibraryItem.Access.UNIT]
+    if not units:
+        return max((row.access for row in chain), key=ACCESS_ORDER.index), None
+    narrowest = max(units, key=lambda unit: len(unit.path))
+    if not all(narrowest.path.startswith(unit.path) for unit in units):
+        return None
+    return LibraryItem.Access.UNIT, narrowest.pk
 
 
 # Popularity lifts an item a little (1 read: ×1.03, 1,000: ×1.3) and never more than this, so a famous book does
@@ -64,6 +77,7 @@ def item_document(item: LibraryItem) -> SearchDocument | None:
     opening = _effective_opening(item)
     if opening is None:
         return None
+    access, access_unit_id = opening
     tags = [tag.name for tag in item.tags.all()]
     subjects = " ".join(filter(None, [_clc_text(item.clc), *tags]))
     parts = (item.summary, get_text_for_indexing(item.body or ""), subjects, item.publisher, item.fulltext)
@@ -76,8 +90,8 @@ def item_document(item: LibraryItem) -> SearchDocument | None:
         creators=item.creators,
         unit_id=item.owning_unit_id,
         unit_path=item.owning_unit.path,
-        access=opening.access,
-        access_unit_id=opening.access_unit_id if opening.access == LibraryItem.Access.UNIT else None,
+        access=access,
+        access_unit_id=access_unit_id,
         subject=clc_subject(item.clc),
         year=item.year,
         boost=popularity_boost(item.read_count),
@@ -97,13 +111,13 @@ def clc_subject(code: str) -> str:
 
 
 def _page_url_base() -> str:
-    """The library page's URL ("/library/"), or "" when there is none (not remembered: it may be created any time)."""
+    """The library page's URL ("/library/"), or "" when there is none. Both are remembered for the minute: a site
+    without a library page would otherwise look for it once per document of a rebuild."""
     base = cache.get(PAGE_URL_CACHE_KEY)
     if base is None:
         page = library_page()
         base = (page.url or "") if page is not None else ""
-        if base:
-            cache.set(PAGE_URL_CACHE_KEY, base, PAGE_URL_CACHE_SECONDS)
+        cache.set(PAGE_URL_CACHE_KEY, base, PAGE_URL_CACHE_SECONDS)
     return base
 
 
@@ -127,11 +141,20 @@ PARENT_TEXTS = [
 
 
 def indexed_items():
+    # The units the chain is opened to come with it: the effective opening compares their tree paths.
     return (
-        LibraryItem.objects.select_related("owning_unit", "parent__parent")
+        LibraryItem.objects.select_related(
+            "owning_unit", "access_unit", "parent__access_unit", "parent__parent__access_unit"
+        )
         .defer(*PARENT_TEXTS)
         .prefetch_related("tags")
     )
 
 
+def _library_page_published(sender, **kwargs):
+    # A new or moved library page: documents written from now on carry its URL, not the remembered one (or none).
+    cache.delete(PAGE_URL_CACHE_KEY)
+
+
 register(LibraryItem, to_document=item_document, queryset=indexed_items, kind_labels=LibraryItem.Kind.choices)
+page_published.connect(_library_page_published, sender=LibraryPage, dispatch_uid="library:search:page-published")

@@ -1,6 +1,7 @@
 """Writes for library items. Media and document files go to the media pipeline; search hears of changes through
 its outbox; browse counts are refreshed in the background after a change."""
 
+import logging
 from collections.abc import Iterable
 
 from django.core.files.uploadedfile import UploadedFile
@@ -13,9 +14,12 @@ from media_pipeline.services import (
     media_asset_set_options,
 )
 from media_pipeline.uploads import upload_release
-from search.services import search_documents_changed
+from search.services import search_document_changed, search_documents_changed
 
 from .models import ItemCredit, LibraryItem
+from .text_extraction import NOTHING, ExtractionError, item_sources, item_text
+
+logger = logging.getLogger(__name__)
 
 MEDIA_KINDS = {LibraryItem.Kind.VIDEO, LibraryItem.Kind.AUDIO}
 
@@ -162,3 +166,56 @@ def library_changed() -> None:
     from .facets import facet_counts_refresh_soon
 
     transaction.on_commit(facet_counts_refresh_soon)
+
+
+# --- Full text for search ---------------------------------------------------------------------------------------
+
+# A file that was read and holds no text (a scanned PDF) is remembered as "none:<source>" ("none:pdf:12"), so that
+# `manage.py library_fulltext` does not read it again on every run (only with --all or when the item changes).
+NO_TEXT = "none:"
+
+
+def library_item_fulltext_refresh(*, item_id: int) -> str:
+    """Read the item's files again and store their text for search; return the source of the stored text
+    ("pdf:12"), "" when no text was stored.
+
+    A damaged or encrypted file is logged and leaves the item with no full text (never the text of a file it no
+    longer has); the worker goes on. The text and the outbox entry are written together, and only if the item
+    still reads from what was read (an editor may have attached another file during a long read: the extraction
+    queued by that change stores the new text, this stale one stores nothing).
+    """
+    item = LibraryItem.objects.select_related("document", "media_asset").filter(pk=item_id).first()
+    if item is None:
+        return ""
+    read_from = item_sources(item)
+    try:
+        extracted = item_text(item)
+    except ExtractionError as exc:
+        logger.warning("library item %s: no full text from its file: %s", item_id, exc)
+        extracted = NOTHING
+    source = extracted.source if extracted.text or not extracted.source else NO_TEXT + extracted.source
+    if (extracted.text, source) != (item.fulltext, item.fulltext_source):
+        if not _fulltext_store(item=item, read_from=read_from, text=extracted.text, source=source):
+            logger.info("library item %s: its file changed during extraction; the newer extraction stores", item_id)
+            return ""
+    return source if extracted.text else ""
+
+
+def _fulltext_store(*, item: LibraryItem, read_from: tuple, text: str, source: str) -> bool:
+    """Write the text and its outbox entry in one transaction if the item's sources are still `read_from`."""
+    with transaction.atomic():
+        # The item row is locked (PostgreSQL) so that its document or media asset cannot change between this check
+        # and the write; the document's file name and the caption tracks are compared as read in the same step.
+        current = (
+            LibraryItem.objects.select_for_update(of=("self",))
+            .select_related("document", "media_asset")
+            .filter(pk=item.pk)
+            .first()
+        )
+        if current is None or item_sources(current) != read_from:
+            return False
+        # update(), not save(): the text is not an editor's change (updated_at stays) and no other field is
+        # written back over a concurrent edit.
+        LibraryItem.objects.filter(pk=item.pk).update(fulltext=text, fulltext_source=source)
+        search_document_changed(instance=item)
+    return True

@@ -17,10 +17,45 @@ _STALE = "_fulltext_stale"
 
 def fulltext_refresh_soon(*, item_ids) -> None:
     """Enqueue one extraction per item once the current transaction commits (robust: a queue that is down
-    must not undo the editor's committed change; `manage.py library_fulltext` catches up)."""
-    ids = list(dict.fromkeys(item_ids))
-    if ids:
-        transaction.on_commit(lambda: _enqueue(ids), robust=True)
+    must not undo the editor's committed change; `manage.py library_fulltext` catches up).
+
+    One upload saves the same rows more than once (a caption is created, then its file saved): every item
+    recorded in one transaction joins one pending batch, so each is queued once.
+    """
+    ids = list(item_ids)
+    if not ids:
+        return
+    batch = _pending_batch()
+    if batch is None:
+        batch = _Batch()
+        transaction.on_commit(batch.run, robust=True)  # a bound method: Django logs a failure by its __qualname__
+    batch.item_ids.update(dict.fromkeys(ids))
+
+
+class _Batch:
+    """The items to queue when the transaction that recorded them commits (a dict: ordered, each id once)."""
+
+    def __init__(self):
+        self.item_ids: dict[int, None] = {}
+        self.done = False
+
+    def run(self) -> None:
+        self.done = True
+        _enqueue(list(self.item_ids))
+
+
+def _pending_batch() -> _Batch | None:
+    """This transaction's batch not yet run, if any. Django keeps on-commit callbacks in `run_on_commit` and drops
+    one when a savepoint open at its recording rolls back, so a batch found there still runs at commit; an id added
+    to it later is dropped with it only when that id's own change is rolled back too (it was inside the savepoint)."""
+    connection = transaction.get_connection()
+    if not connection.in_atomic_block:
+        return None  # autocommit: on_commit runs at once
+    for _savepoints, callback, _robust in connection.run_on_commit:
+        batch = getattr(callback, "__self__", None)
+        if isinstance(batch, _Batch) and not batch.done:
+            return batch
+    return None
 
 
 def _enqueue(ids: list[int]) -> None:
@@ -31,7 +66,9 @@ def _enqueue(ids: list[int]) -> None:
 
 
 def _changed(instance, fields: tuple[str, ...], update_fields) -> bool:
-    if update_fields is not None and not {field.removesuffix("_id") for field in fields} & set(update_fields):
+    # update_fields may name a foreign key by its field ("document") or its column ("document_id").
+    named = {name for field in fields for name in (field, field.removesuffix("_id"))}
+    if update_fields is not None and not named & set(update_fields):
         return False
     if instance._state.adding:
         return any(getattr(instance, field) for field in fields)

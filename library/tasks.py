@@ -21,6 +21,6 @@ def import_batch_run_task(batch_id: int, path: str) -> None:
 @task(queue_name="media_light")
 def library_item_fulltext_refresh_task(item_id: int) -> str:
     """Extract the text of an item's document or captions for search (queued when they change)."""
-    from .text_extraction import library_item_fulltext_refresh
+    from .services import library_item_fulltext_refresh
 
     return library_item_fulltext_refresh(item_id=item_id)

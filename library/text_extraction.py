@@ -1,14 +1,13 @@
 """Text for search from an item's files: the PDF text layer, EPUB chapters, plain text, caption transcripts.
 
-The readers at the top only read files; `library_item_fulltext_refresh` at the bottom is the one write (the
-item's `fulltext` and a search outbox entry), run by `library_item_fulltext_refresh_task` in library/tasks.py.
+Readers only: the write (the item's `fulltext` and a search outbox entry) is `library_item_fulltext_refresh` in
+library/services.py, run by `library_item_fulltext_refresh_task` in library/tasks.py.
 Parsing is left to the libraries the media pipeline already uses (pypdfium2, EbookLib, webvtt-py), through
 the pipeline's own safety checks (EPUB zip-bomb guard, caption decoding), so a file the pipeline refuses is
 refused here for the same reason. A bad file raises ExtractionError; the caller logs it and stores nothing.
 """
 
 import html
-import logging
 import re
 import shutil
 import tempfile
@@ -23,15 +22,9 @@ from ebooklib import epub
 from media_pipeline.captions import clean_vtt
 from media_pipeline.documents import document_kind
 from media_pipeline.documents_epub import EPUB_READ_ERRORS, check_epub_archive, html_to_text
-from media_pipeline.documents_pdf import _PDFIUM_LOCK as PDFIUM_LOCK  # PDFium is process-global: one lock for all
-from media_pipeline.documents_pdf import page_text
+from media_pipeline.documents_pdf import PDFIUM_LOCK, page_text  # PDFium is process-global: one lock for all
 from media_pipeline.errors import BadInputError
 from media_pipeline.profiles import DOCUMENT
-from search.services import search_document_changed
-
-from .models import LibraryItem
-
-logger = logging.getLogger(__name__)
 
 # Search needs the words, not the whole of a 3,000-page book: the engines index all of this, the embedded index
 # the first 20,000 characters. The cap also bounds the row and the outbox drain's memory.
@@ -200,26 +193,13 @@ def transcript(data: bytes) -> str:
     return "\n".join(lines)
 
 
-# --- The write ---------------------------------------------------------------------------------------------------
+# --- What the text was read from ---------------------------------------------------------------------------------
 
 
-def library_item_fulltext_refresh(*, item_id: int) -> str:
-    """Read the item's files again and store their text for search; return the source ("pdf:12", "" for none).
-
-    A damaged or encrypted file is logged and leaves the item with no full text (never the text of a file it no
-    longer has); the worker goes on. The outbox entry is written with the text, so the index follows.
-    """
-    item = LibraryItem.objects.select_related("document", "media_asset").filter(pk=item_id).first()
-    if item is None:
-        return ""
-    try:
-        extracted = item_text(item)
-    except ExtractionError as exc:
-        logger.warning("library item %s: no full text from its file: %s", item_id, exc)
-        extracted = NOTHING
-    if (extracted.text, extracted.source) != (item.fulltext, item.fulltext_source):
-        # update(), not save(): the text is not an editor's change (updated_at stays) and no other field is
-        # written back over a concurrent edit.
-        LibraryItem.objects.filter(pk=item_id).update(fulltext=extracted.text, fulltext_source=extracted.source)
-        search_document_changed(instance=item)
-    return extracted.source
+def item_sources(item) -> tuple:
+    """What the item's text is read from, as comparable values: its document (id and stored file name), its media
+    asset and that asset's caption tracks. The write compares this before and after a long read, so an extraction
+    that started before an editor changed the file stores nothing."""
+    document_file = item.document.file.name if item.document_id else ""
+    captions = tuple(item.media_asset.captions.order_by("pk").values_list("pk", "file")) if item.media_asset_id else ()
+    return item.document_id, document_file, item.media_asset_id, captions

@@ -40,14 +40,14 @@ METADATA_KEYS = {
     "ModDate": "modified",
 }
 # PDFium is not thread-safe; a worker that ran steps on threads must still open one document at a time.
-_PDFIUM_LOCK = threading.Lock()
+PDFIUM_LOCK = threading.Lock()
 
 
 def pdf_process(
     *, source: Path, out_dir: Path, profile: DocumentProfile, on_progress: ProgressCallback
 ) -> list[Output]:
     """Render every page at each of ``profile.page_widths``, extract its text, render the cover; describe all."""
-    with _PDFIUM_LOCK, _open(source) as pdf:
+    with PDFIUM_LOCK, _open(source) as pdf:
         try:
             return _process(pdf, out_dir, profile, on_progress)
         except pdfium.PdfiumError as exc:

@@ -5,15 +5,23 @@ finds "红楼梦有声书". We index every character and every pair of neighbour
 substring query of two or more characters becomes an AND of its bigrams.
 """
 
+import math
 import re
 import unicodedata
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 
 _CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f"
 # A run of Chinese characters, or a run of other letters/digits (never mixing the two).
 _TOKEN = re.compile(rf"(?P<cjk>[{_CJK}]+)|(?P<word>[^\W_{_CJK}]+)")
+_CJK_RUN = re.compile(rf"[{_CJK}]+")
+
+
+def is_cjk(run: str) -> bool:
+    """Whether a run (as `_runs` splits text) is Chinese, and so is matched by its bigrams. Every other run —
+    Latin, digits, but also café, Пушкин or ポケモン — is one whole word, the way `index_terms` stores it."""
+    return bool(_CJK_RUN.fullmatch(run))
 
 
 @cache
@@ -72,19 +80,6 @@ def index_terms(text: str) -> list[str]:
     return terms
 
 
-def query_terms(query: str) -> list[str]:
-    """Terms a query must all match: bigrams of each Chinese run (a lone character stays a unigram)."""
-    terms = []
-    for kind, run in _runs(query):
-        terms.extend(_bigrams(run) if kind == "cjk" and len(run) > 1 else [run])
-    return list(dict.fromkeys(terms))
-
-
-def query_fragments(query: str) -> list[str]:
-    """The normalized runs of a query, longest first, to highlight in a snippet."""
-    return sorted({run for _, run in _runs(query)}, key=len, reverse=True)
-
-
 def words(text: str) -> list[str]:
     """Words segmented with rjieba (jieba-compatible, much faster) for a precision field."""
     import rjieba
@@ -101,30 +96,41 @@ _PINYIN_QUERY = re.compile(r"[a-z]{2,60}")
 _PINYIN_SEPARATORS = re.compile(r"[\s'’·-]+")
 
 
-def _syllables(run: str) -> list[str]:
+# Titles and names repeat (a series' episodes, one author's hundred books): the pinyin of the most recent runs is
+# remembered, which makes indexing several times faster (pypinyin is most of its cost). Bounded: a run's terms
+# take a few kilobytes, and a web worker keeps them too.
+PINYIN_CACHE_RUNS = 8192
+
+
+@lru_cache(maxsize=PINYIN_CACHE_RUNS)
+def _syllables(run: str) -> tuple[str, ...]:
     from pypinyin import lazy_pinyin
 
     # A character pypinyin cannot spell gives "", which breaks windows there.
-    return [s if s.isascii() and s.isalpha() else "" for s in lazy_pinyin(run, errors=lambda chars: [""] * len(chars))]
+    spelled = lazy_pinyin(run, errors=lambda chars: [""] * len(chars))
+    return tuple(s if s.isascii() and s.isalpha() else "" for s in spelled)
+
+
+@lru_cache(maxsize=PINYIN_CACHE_RUNS)
+def _run_pinyin_terms(run: str) -> tuple[str, ...]:
+    """The pinyin terms of one Chinese run: every window of up to PINYIN_WINDOW syllables, full and initials."""
+    syllables, terms = _syllables(run), []
+    for start in range(len(syllables)):
+        window = []
+        for syllable in syllables[start : start + PINYIN_WINDOW]:
+            if not syllable:
+                break
+            window.append(syllable)
+        if window:
+            terms.append("".join(window))
+            if len(window) > 1:
+                terms.append("".join(s[0] for s in window))
+    return tuple(terms)
 
 
 def pinyin_terms(text: str, *, max_chars: int = 64) -> list[str]:
     """Index terms for pinyin search of `text` (titles and names, not bodies): see PINYIN_WINDOW."""
-    terms = []
-    for kind, run in _runs(text):
-        if kind != "cjk":
-            continue
-        syllables = _syllables(run[:max_chars])
-        for start in range(len(syllables)):
-            window = []
-            for syllable in syllables[start : start + PINYIN_WINDOW]:
-                if not syllable:
-                    break
-                window.append(syllable)
-            if window:
-                terms.append("".join(window))
-                if len(window) > 1:
-                    terms.append("".join(s[0] for s in window))
+    terms = [term for kind, run in _runs(text) if kind == "cjk" for term in _run_pinyin_terms(run[:max_chars])]
     return list(dict.fromkeys(terms))
 
 
@@ -214,7 +220,7 @@ class ParsedQuery:
         """The index terms one alternative needs (bigrams of Chinese runs; a lone character stays one)."""
         terms = []
         for run in runs:
-            terms.extend(_bigrams(run) if len(run) > 1 and not run.isascii() else [run])
+            terms.extend(_bigrams(run) if len(run) > 1 and is_cjk(run) else [run])
         return list(dict.fromkeys(terms))
 
     @property
@@ -227,12 +233,24 @@ class ParsedQuery:
 MAX_ALTERNATIVES = 8
 
 
+# A synonym with Latin letters or digits is a word: it is swapped only where it stands alone ("ai" in "ai 教程",
+# never inside "email"); a Chinese synonym has no word boundaries and is swapped wherever it appears.
+_LATIN = re.compile(r"[a-z0-9]")
+
+
+def _swapped(normalized: str, term: str, other: str) -> str:
+    if _LATIN.search(term):
+        return re.sub(rf"(?<![a-z0-9]){re.escape(term)}(?![a-z0-9])", lambda _match: other, normalized)
+    return normalized.replace(term, other)
+
+
 def _rewrites(normalized: str, synonyms: dict[str, tuple[str, ...]]) -> list[str]:
-    """The query with each synonym it contains swapped for the group's other words (longest words first)."""
+    """The query with each synonym it contains swapped for the group's other words, in the order of `synonyms`
+    (`synonym_map` puts the longest words first, so 中国共产党 is swapped before 共产党)."""
     texts = [normalized]
-    for term in sorted(synonyms, key=len, reverse=True):
+    for term, others in synonyms.items():
         if term and term in normalized:
-            texts.extend(normalized.replace(term, other) for other in synonyms[term])
+            texts.extend(swapped for other in others if (swapped := _swapped(normalized, term, other)) != normalized)
     return list(dict.fromkeys(texts))[:MAX_ALTERNATIVES]
 
 
@@ -258,10 +276,22 @@ def parse_query(text: str, *, synonyms: dict[str, tuple[str, ...]] | None = None
 
 
 def synonym_map(groups: list[list[str]]) -> dict[str, tuple[str, ...]]:
-    """Normalized word → the other words of its group(s), from editors' groups of words."""
+    """Normalized word → the other words of its group(s), from editors' groups of words; longest words first
+    (the order `_rewrites` tries them in, sorted once here rather than on every query)."""
     mapping: dict[str, list[str]] = {}
     for group in groups:
         words_ = list(dict.fromkeys(normalize(word).strip() for word in group if normalize(word).strip()))
         for word in words_:
             mapping.setdefault(word, []).extend(other for other in words_ if other != word)
-    return {word: tuple(dict.fromkeys(others)) for word, others in mapping.items() if others}
+    ordered = sorted(mapping, key=len, reverse=True)
+    return {word: tuple(dict.fromkeys(mapping[word])) for word in ordered if mapping[word]}
+
+
+def document_boost(value) -> float:
+    """A document's boost as every engine uses it: a finite number of at least 0 (function_score refuses
+    negative factors, JSON has no NaN); missing or not a number counts as 1."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return 1.0
+    return max(0.0, number) if math.isfinite(number) else 1.0

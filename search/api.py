@@ -9,15 +9,16 @@ from datetime import datetime
 from typing import Literal
 
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
 from cms.api_auth import PUBLIC_AUTH, PUBLIC_OPENAPI, ErrorOut, api_user
+from cms.selectors import unit_path
+from search.counting import record_search
 from search.results import FACET_DIMENSIONS, Hit, SearchError, SearchResults
-from search.selectors import MAX_PAGE, SUGGESTION_LIMIT, search, suggestions
-from search.views import is_fresh_search, record_search, unit_path_for
+from search.selectors import MAX_PAGE, SUGGESTION_LIMIT, last_page, search, suggestions
 
 router = Router(tags=["search"])
 
@@ -40,7 +41,10 @@ class HitOut(Schema):
 
 
 class FacetValueOut(Schema):
-    value: str = Field(description="筛选值：原样作为同名参数传回即可按它筛选（unit 为单位 id）")
+    value: str = Field(
+        description="筛选值：原样作为同名参数传回即可按它筛选；unit 的值是单位 id，作为 owner 参数传回"
+        "（只看这个单位自己的内容，与计数一致）"
+    )
     label: str = Field(description="显示名称")
     count: int = Field(description="当前条件下的结果数（只计当前用户能看到的内容）")
 
@@ -49,16 +53,21 @@ class FacetsOut(Schema):
     kind: list[FacetValueOut] = Field(default_factory=list, description="按类型")
     subject: list[FacetValueOut] = Field(default_factory=list, description="按主题")
     year: list[FacetValueOut] = Field(default_factory=list, description="按年份")
-    unit: list[FacetValueOut] = Field(default_factory=list, description="按所属单位（前 10 个）")
+    unit: list[FacetValueOut] = Field(
+        default_factory=list, description="按所属单位（前 10 个）：计数只含该单位自己的内容，按它筛选请用 owner 参数"
+    )
     access: list[FacetValueOut] = Field(default_factory=list, description="按访问范围：公开、党员、本单位")
 
 
 class SearchOut(Schema):
     query: str = Field(description="实际搜索的词（自动更正后为更正后的词）")
-    total: int = Field(description="结果总数（不含单独列出的编辑推荐）")
+    total: int = Field(
+        description="与搜索词匹配的结果总数。编辑推荐的内容如果本身也匹配，计入此数（只列在 promoted 里，"
+        "不在 hits 中重复出现）；只因推荐而出现、本身不匹配的不计入"
+    )
     page: int = Field(description="当前页码，从 1 开始")
     per_page: int = Field(description="每页条数")
-    num_pages: int = Field(description="总页数")
+    num_pages: int = Field(description="可以翻到的页数（最多到第 10000 条结果所在的页，再往后没有结果）")
     hits: list[HitOut] = Field(description="本页结果，最相关（或最新）的在前")
     promoted: list[HitOut] = Field(description="编辑推荐，只在第一页、未筛选时出现，应显示在结果之前")
     facets: FacetsOut = Field(description="筛选项及其结果数（facets=false 时为空）")
@@ -107,7 +116,7 @@ def _results(request: HttpRequest, results: SearchResults) -> dict:
         "total": results.total,
         "page": results.page,
         "per_page": results.per_page,
-        "num_pages": min(results.num_pages, MAX_PAGE),
+        "num_pages": last_page(results),
         "hits": [_hit(request, hit) for hit in results.hits],
         "promoted": [_hit(request, hit) for hit in results.promoted],
         "facets": facets,
@@ -132,10 +141,14 @@ def _unavailable():
 )
 def search_results(
     request: HttpRequest,
+    response: HttpResponse,  # django-ninja's response, sent as the answer (counted once it is sent)
     q: str = Query("", max_length=MAX_QUERY_INPUT, pattern=NO_NUL, description="搜索词：汉字、拼音或字母数字"),
     kind: str | None = Query(None, max_length=32, pattern=NO_NUL, description="只看这一类型（见 facets.kind）"),
     subject: str | None = Query(None, max_length=100, pattern=NO_NUL, description="只看这一主题"),
-    year: int | None = Query(None, ge=1000, le=2100, description="只看这一年"),
+    year: int | None = Query(None, ge=0, le=9999, description="只看这一年（见 facets.year）"),
+    owner: int | None = Query(
+        None, ge=1, le=2**63 - 1, description="只看这个单位自己的内容（单位 id，见 facets.unit）"
+    ),
     unit: int | None = Query(None, ge=1, le=2**63 - 1, description="只看这个单位及其下级单位的内容（单位 id）"),
     access: Literal["public", "members", "unit"] | None = Query(None, description="只看这一访问范围"),
     sort: Literal["relevance", "newest"] = Query("relevance", description="relevance 最相关；newest 最新"),
@@ -143,11 +156,14 @@ def search_results(
     per_page: int = Query(20, ge=1, le=50, description="每页条数"),
     facets: bool = Query(True, description="是否同时返回筛选项计数"),
     exact: bool = Query(False, description="true：原词没有结果时不自动改搜建议词（只在 did_you_mean 里给出）"),
+    refine: bool = Query(
+        False, description="true：同一次搜索的翻页、筛选或换排序（不再计入搜索统计）；用户新输入的搜索词用 false"
+    ),
 ):
-    unit_path = unit_path_for(unit)
-    if unit and unit_path is None:
+    subtree = unit_path(unit)
+    if unit and subtree is None:
         raise ValidationError(_("请求参数有误：unit 没有这个单位"))
-    filters = {"kind": kind, "subject": subject, "year": year, "unit_path": unit_path, "access": access}
+    filters = {"kind": kind, "subject": subject, "year": year, "unit_path": subtree, "unit_id": owner, "access": access}
     try:
         results = search(
             query=q,
@@ -161,8 +177,7 @@ def search_results(
         )
     except SearchError:
         return _unavailable()
-    if is_fresh_search(page=page, filters=filters, sort=sort, exact=exact):
-        record_search(query=q, results=results)
+    record_search(response, query=q, results=results, page=page, refining=refine)
     return Status(200, _results(request, results))
 
 

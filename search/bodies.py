@@ -5,15 +5,15 @@ reaches the engine only inside match/term/prefix queries (never query_string), s
 plain text.
 """
 
-import math
+from functools import cache
 
 from elasticsearch_dsl import SF, Index, Mapping, Q, Search, analyzer, char_filter, token_filter
 from elasticsearch_dsl import field as dsl_field
 from elasticsearch_dsl.query import Query
 
-from search.analysis import ParsedQuery, pinyin_terms, words
+from search.analysis import ParsedQuery, document_boost, is_cjk, pinyin_terms, words
 from search.registry import SearchDocument
-from search.results import Audience, SearchRequest
+from search.results import FACET_SIZES, RESULT_WINDOW, Audience, SearchRequest
 
 TEXT_FIELDS = {"title": 3, "subtitle": 2, "creators": 2, "body": 1}
 # Pinyin matches count like a subtitle match (see the contract).
@@ -26,9 +26,6 @@ FRAGMENT_CHARS = 120
 HIGHLIGHT_TAGS = {"pre_tags": ["<mark>"], "post_tags": ["</mark>"]}
 # The pinyin field stores prefixes of each term up to this length; longer queries are cut to it.
 PINYIN_MAX_GRAM = 40
-MAX_RESULT_WINDOW = 10_000
-FACET_SIZE = 20
-UNIT_FACET_SIZE = 10
 # Freshness: score × (1 + FRESHNESS × f(age)), f = 1 today and 0.5 at FRESHNESS_SCALE.
 FRESHNESS = 0.2
 FRESHNESS_SCALE = "365d"
@@ -38,7 +35,11 @@ GC_DELETES = "1h"
 FACET_FIELDS = {"kind": "kind", "subject": "subject", "year": "year", "unit": "unit_id", "access": "access"}
 
 
-def _analyzers():
+@cache
+def cjk_analyzers():
+    """(bigrams, unigrams): the analyzers of our text fields, also given to Wagtail's admin index
+    (admin_backends/engine_analysis.py). Both fold full-width text, lowercase and read traditional characters as
+    simplified (`lighthouse_t2s`)."""
     from search.analysis import t2s_mapping
 
     # The same traditional → simplified table the embedded index uses; a char filter keeps offsets, so
@@ -68,7 +69,7 @@ def _facet_templates() -> list[dict]:
 
 
 def _mapping() -> Mapping:
-    bigrams, unigrams = _analyzers()
+    bigrams, unigrams = cjk_analyzers()
     mapping = Mapping()
     for name in TEXT_FIELDS:
         # Bodies (whole extracted texts) keep offsets: highlighting then reads them from the index instead of
@@ -103,7 +104,7 @@ def index_body(name: str, *, aliases: list[str] = (), shards: int = 1, replicas:
     index.settings(
         number_of_shards=shards,
         number_of_replicas=replicas,
-        max_result_window=MAX_RESULT_WINDOW,
+        max_result_window=RESULT_WINDOW,
         gc_deletes=GC_DELETES,
     )
     index.mapping(_mapping())
@@ -111,11 +112,6 @@ def index_body(name: str, *, aliases: list[str] = (), shards: int = 1, replicas:
     if aliases:
         body["aliases"] = {alias: {} for alias in aliases}
     return body
-
-
-def _boost(value) -> float:
-    # function_score refuses negative factors, and JSON has no NaN.
-    return max(0.0, float(value)) if value is not None and math.isfinite(value) else 1.0
 
 
 def document_source(document: SearchDocument) -> dict:
@@ -134,7 +130,7 @@ def document_source(document: SearchDocument) -> dict:
         "access_unit_id": document.access_unit_id,
         "subject": document.subject or None,
         "year": document.year,
-        "boost": _boost(document.boost),
+        "boost": document_boost(document.boost),
         "date": document.date.isoformat() if document.date else None,
         "url": document.url,
         "facets": document.facets,
@@ -149,7 +145,7 @@ def _fields(names, suffix: str = "") -> list[str]:
 
 
 def _lone_character(run: str) -> bool:
-    return len(run) == 1 and not run.isascii()
+    return len(run) == 1 and is_cjk(run)
 
 
 def _run_query(run: str, names=tuple(TEXT_FIELDS)) -> Query:
@@ -223,6 +219,9 @@ def chosen_filters(request: SearchRequest) -> list[Query]:
     if request.unit_path:
         # The owning unit and everything below it (materialised paths share the parent's prefix).
         clauses.append(Q("prefix", unit_path=request.unit_path))
+    if request.unit_id is not None:
+        # Exactly this owning unit (what a "unit" facet value counts).
+        clauses.append(Q("term", unit_id=request.unit_id))
     return clauses
 
 
@@ -258,15 +257,15 @@ def _highlighted(search: Search) -> Search:
 
 def _with_facets(search: Search) -> Search:
     for dimension, field_name in FACET_FIELDS.items():
-        size = UNIT_FACET_SIZE if dimension == "unit" else FACET_SIZE
-        search.aggs.bucket(dimension, "terms", field=field_name, size=size)
+        search.aggs.bucket(dimension, "terms", field=field_name, size=FACET_SIZES[dimension])
     return search
 
 
 def search_body(parsed: ParsedQuery, request: SearchRequest) -> dict | None:
     """One page of a search, or None when nothing can match (an empty query, an audience that sees nothing).
 
-    A page past the engine's result window asks for no hits (size 0) but still for the true total and facets.
+    A page past the result window (page × per_page > RESULT_WINDOW, the rule of every engine) asks for no hits
+    (size 0) but still for the true total and facets.
     """
     matching, audience = matching_query(parsed), audience_filter(request.audience)
     if matching is None or audience is None:
@@ -279,7 +278,7 @@ def search_body(parsed: ParsedQuery, request: SearchRequest) -> dict | None:
     if request.facets:
         search = _with_facets(search)
     start = (request.page - 1) * request.per_page
-    if start + request.per_page > MAX_RESULT_WINDOW:
+    if request.page * request.per_page > RESULT_WINDOW:
         return search[0:0].to_dict()
     return search[start : start + request.per_page].to_dict()
 
@@ -288,7 +287,7 @@ def _title_query(runs: tuple[str, ...]) -> Query:
     """The title holds every run; the last word may be a prefix (the member is still typing it)."""
     must = [_run_query(run, names=("title",)) for run in runs[:-1]]
     last = runs[-1]
-    if last.isascii():
+    if not is_cjk(last):
         must.append(Q("bool", should=[_run_query(last, names=("title",)), Q("prefix", **{"title.uni": last})]))
     else:
         must.append(_run_query(last, names=("title",)))
@@ -311,10 +310,11 @@ def suggest_body(parsed: ParsedQuery, audience: Audience, *, limit: int) -> dict
 
 
 def pinyin_titles_body(pinyin: str, audience: Audience, *, limit: int) -> dict | None:
-    """Titles whose pinyin terms start with `pinyin` (the caller puts short titles first)."""
+    """Title and creators of documents whose pinyin terms (of title and creators) start with `pinyin`, each title
+    once (the caller puts short titles first)."""
     visible = audience_filter(audience)
     if not pinyin or visible is None:
         return None
     search = Search().query(Q("bool", must=[_pinyin_query(pinyin, boost=1)], filter=[visible]))
-    search = search.source(["title"]).extra(collapse={"field": "title.keyword"}, track_total_hits=False)
+    search = search.source(["title", "creators"]).extra(collapse={"field": "title.keyword"}, track_total_hits=False)
     return search[0:limit].to_dict()

@@ -30,10 +30,16 @@ from search.results import (
 logger = logging.getLogger(__name__)
 # Short: when the engine is down the site answers from the embedded index instead of waiting.
 REQUEST_TIMEOUT = 5
+# Shorter still for what is asked on every keystroke (suggestions) and for corrections: a hung engine must not
+# hold up typing; the embedded index answers instead.
+SUGGEST_TIMEOUT = 1
 # Index management and bulk writes run in workers, not in front of a member: a busy node may take longer to
 # create an index or allocate its shards, and failing them early only costs a retry.
 ADMIN_TIMEOUT = 60
-MAX_RESULT_WINDOW = bodies.MAX_RESULT_WINDOW
+# Bulk writes keep BULK_THREADS requests of BULK_CHUNK documents in flight: the next documents are analysed and
+# serialized here while the node indexes the previous ones (a rebuild's chunk of 500 goes as two requests).
+BULK_THREADS = 2
+BULK_CHUNK = 250
 SNIPPET_CHARS = bodies.FRAGMENT_CHARS
 # The engines cut fragments at sentence ends; a text without punctuation would come back whole, so longer
 # fragments are clipped to this many characters around the first match.
@@ -56,7 +62,8 @@ def _ignorable(error: dict) -> bool:
 
 
 class ClusterEngine:
-    """Everything but the client: subclasses supply `_make_client`, `_bulk` and their exception types."""
+    """Everything but the client: subclasses supply `_make_client`, `_bulk`, `_search` (with a per-call timeout)
+    and their exception types."""
 
     name = "cluster"
     unavailable_errors: tuple[type[Exception], ...] = ()
@@ -70,6 +77,9 @@ class ClusterEngine:
         self._client = None
         self._admin = None
         self._index_checked = False
+        # Set once the live alias has been seen (or made) by this process: after that, a missing alias is an
+        # accident to repair with search_rebuild, never a first start.
+        self._alias_seen = False
 
     @property
     def max_retries(self) -> int:
@@ -122,12 +132,32 @@ class ClusterEngine:
     def indices_behind_alias(self) -> list[str]:
         return self._behind(self.alias)
 
+    def _ours_exist(self) -> bool:
+        """Whether any index of ours exists (live, being built, or left behind)."""
+        pattern = f"{self.alias}-*"
+        return self._call(self.admin.indices.exists, index=pattern, allow_no_indices=False, expand_wildcards="all")
+
     def ensure_index(self) -> None:
+        """Make sure the live alias exists; create the first index only on a first start (no index of ours at all).
+
+        A missing alias anywhere else (dropped after a bulk error, an operator's mistake) raises SearchError: an
+        empty new index behind the alias would answer every search from almost nothing, while an error makes the
+        selectors answer from the embedded index and the outbox keep its entries until `search_rebuild` runs.
+        """
         if self._index_checked:
             return
-        if not self._call(self.admin.indices.exists_alias, name=self.alias):
-            self._create(aliases=[self.alias])
-        self._index_checked = True
+        if self._call(self.admin.indices.exists_alias, name=self.alias):
+            self._index_checked = self._alias_seen = True
+            return
+        if self._alias_seen or self._ours_exist():
+            logger.error(
+                "search: the alias %s is missing (it existed, or indices of ours still do); searches use the embedded "
+                "index and changes wait in the outbox until `manage.py search_rebuild` runs",
+                self.alias,
+            )
+            raise SearchError(f"{self.name}: the alias {self.alias} is missing; run search_rebuild")
+        self._create(aliases=[self.alias])
+        self._index_checked = self._alias_seen = True
 
     def create_index(self) -> str:
         """A fresh index for a rebuild, behind the `-building` alias so writes meanwhile also reach it.
@@ -153,7 +183,7 @@ class ClusterEngine:
         for name in dict.fromkeys([*old, *building]):
             if name != index:
                 self._call(self.admin.indices.delete, index=name, ignore_unavailable=True)
-        self._index_checked = True
+        self._index_checked = self._alias_seen = True
 
     def refresh(self) -> None:
         self._call(self.admin.indices.refresh, index=self.alias)
@@ -177,12 +207,17 @@ class ClusterEngine:
         if not documents:
             return
         version = version or time.time_ns()
-        sources = [(document.doc_id, bodies.document_source(document)) for document in documents]
-        for target in self._write_targets(index):
-            actions = [
+        targets = self._write_targets(index)
+        # One target (the usual case): each document is analysed as the bulk helper asks for it, overlapping the
+        # sending of the ones before; two (during a rebuild) share one analysis.
+        sources = ((document.doc_id, bodies.document_source(document)) for document in documents)
+        if len(targets) > 1:
+            sources = list(sources)
+        for target in targets:
+            actions = (
                 {"_op_type": "index", "_index": target, "_id": doc_id, "_source": source} | _versioned(version)
                 for doc_id, source in sources
-            ]
+            )
             self._send(actions, require_alias=index is None)
 
     def delete(self, doc_ids: list[str], *, version: int | None = None) -> None:
@@ -201,7 +236,7 @@ class ClusterEngine:
         try:
             _, errors = self._call(self._bulk, actions, require_alias=require_alias)
         except SearchError:
-            # The index may have been dropped meanwhile: check (and recreate) it on the next try.
+            # The index may have been dropped meanwhile: check it again on the next try (see ensure_index).
             self._index_checked = False
             raise
         errors = [error for error in errors if not _ignorable(error)]
@@ -226,20 +261,42 @@ class ClusterEngine:
         return results
 
     def suggest(self, parsed: ParsedQuery, audience: Audience, *, limit: int) -> list[Suggestion]:
+        """Titles matching what is typed so far (see bodies.suggest_body); gives up after SUGGEST_TIMEOUT."""
         body = bodies.suggest_body(parsed, audience, limit=limit)
         if body is None:
             return []
-        response = self._call(self.client.search, index=self.alias, body=body)
+        response = self._call(self._search, body, timeout=SUGGEST_TIMEOUT)
         return [Suggestion(text=raw["_source"]["title"], url=raw["_source"].get("url", "")) for raw in _rows(response)]
 
     def pinyin_titles(self, pinyin: str, audience: Audience, *, limit: int) -> list[str]:
+        """For "did you mean": "title creators" of each visible document whose pinyin terms (of title and
+        creators) start with `pinyin`, short titles first; gives up after SUGGEST_TIMEOUT."""
         body = bodies.pinyin_titles_body(pinyin, audience, limit=limit)
         if body is None:
             return []
-        response = self._call(self.client.search, index=self.alias, body=body)
-        titles = [raw["_source"]["title"] for raw in _rows(response)]
-        # Best first, short titles first: a short title is closest to what the member typed.
-        return sorted(titles, key=len)
+        response = self._call(self._search, body, timeout=SUGGEST_TIMEOUT)
+        sources = sorted((raw["_source"] for raw in _rows(response)), key=lambda source: len(source["title"]))
+        # Short titles first: a short title is closest to what the member typed.
+        return [f"{source['title']} {source.get('creators') or ''}".strip() for source in sources]
+
+
+def _parallel_bulk(helpers, client, actions, **params) -> tuple[int, list[dict]]:
+    """helpers.parallel_bulk (both clients have it) answered like helpers.bulk: (documents taken, item errors)."""
+    taken, errors = 0, []
+    results = helpers.parallel_bulk(
+        client,
+        actions,
+        thread_count=BULK_THREADS,
+        chunk_size=BULK_CHUNK,
+        raise_on_error=False,
+        raise_on_exception=True,
+        **params,
+    )
+    for ok, item in results:
+        taken += ok
+        if not ok:
+            errors.append(item)
+    return taken, errors
 
 
 def _versioned(version: int) -> dict:
@@ -326,7 +383,10 @@ class OpenSearchEngine(ClusterEngine):
     def _bulk(self, actions, **params):
         from opensearchpy import helpers
 
-        return helpers.bulk(self.admin, actions, raise_on_error=False, raise_on_exception=True, **params)
+        return _parallel_bulk(helpers, self.admin, actions, **params)
+
+    def _search(self, body: dict, *, timeout: float):
+        return self.client.search(index=self.alias, body=body, request_timeout=timeout)
 
 
 class ElasticsearchEngine(ClusterEngine):
@@ -348,4 +408,7 @@ class ElasticsearchEngine(ClusterEngine):
     def _bulk(self, actions, **params):
         from elasticsearch import helpers
 
-        return helpers.bulk(self.admin, actions, raise_on_error=False, raise_on_exception=True, **params)
+        return _parallel_bulk(helpers, self.admin, actions, **params)
+
+    def _search(self, body: dict, *, timeout: float):
+        return self.client.options(request_timeout=timeout).search(index=self.alias, body=body)

@@ -8,7 +8,6 @@ and pinyin); any other database falls back to substring matching on the padded t
 Every SQL statement counts, ranks or groups inside the database: only the ids of one page come back to Python.
 """
 
-import math
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -17,10 +16,19 @@ from django.db import connection
 from django.db.models import Q
 from django.utils import timezone
 
-from search.analysis import ParsedQuery, index_terms, pinyin_match, pinyin_terms
+from search.analysis import ParsedQuery, document_boost, index_terms, is_cjk, pinyin_match, pinyin_terms
 from search.models import IndexEntry
 from search.registry import SearchDocument
-from search.results import Audience, FacetValue, Hit, SearchRequest, SearchResults, Suggestion
+from search.results import (
+    FACET_SIZES,
+    RESULT_WINDOW,
+    Audience,
+    FacetValue,
+    Hit,
+    SearchRequest,
+    SearchResults,
+    Suggestion,
+)
 from search.snippets import highlight
 
 # Field weights: a title match counts this many body matches, a pinyin match (title and creators) like a subtitle.
@@ -37,9 +45,6 @@ FRESHNESS_HALF_DAYS = 365.0
 BODY_TERM_CHARS = 20_000
 EXCERPT_CHARS = 4000
 SNIPPET_CHARS = 120
-# The engines refuse pages past their result window; the embedded index answers the same way.
-RESULT_WINDOW = 10_000
-FACET_SIZES = {"kind": 50, "subject": 50, "year": 50, "unit": 10, "access": 10}
 _FACET_COLUMNS = {"kind": "kind", "subject": "subject", "year": "year", "unit": "unit_id", "access": "access"}
 _TEXT_COLUMNS = {"kind", "subject", "access"}
 _T = IndexEntry._meta.db_table
@@ -58,11 +63,6 @@ def _padded(terms: list[str], *, unique: bool = True) -> str:
     # term in order, so an exact phrase is a run of neighbouring bigrams; bodies keep each term once (size).
     kept = dict.fromkeys(terms) if unique else terms
     return f" {' '.join(kept)} "
-
-
-def _boost(value) -> float:
-    value = float(value if value is not None else 1.0)
-    return max(0.0, value) if math.isfinite(value) else 1.0
 
 
 def _year(value) -> int | None:
@@ -86,7 +86,7 @@ def _entry(document: SearchDocument) -> IndexEntry:
         access_unit_id=document.access_unit_id,
         subject=_clean(document.subject, 100),
         year=_year(document.year),
-        boost=_boost(document.boost),
+        boost=document_boost(document.boost),
         date=document.date,
         facets=document.facets or {},
         title_terms=_padded(index_terms(title), unique=False),
@@ -130,11 +130,12 @@ def _ask(parsed: ParsedQuery) -> _Ask:
 
 
 def _suggest_ask(parsed: ParsedQuery) -> _Ask:
-    """The first alternative on titles, its last word a prefix when it is a Latin word (still being typed)."""
+    """The first alternative on titles, its last run a prefix when it is a word rather than Chinese (still being
+    typed: "pyth", "caf", "Пуш")."""
     if not parsed.alternatives:
         return _Ask((), (), parsed.pinyin, title_only=True)
     runs = parsed.alternatives[0]
-    prefix = runs[-1] if runs[-1].isascii() else ""
+    prefix = "" if is_cjk(runs[-1]) else runs[-1]
     terms = tuple(term for term in parsed.terms(runs[:-1] if prefix else runs) if term != prefix)
     phrases = (tuple(tuple(parsed.terms((run,))) for run in runs),)
     return _Ask(((terms, prefix),), phrases, parsed.pinyin, title_only=True)
@@ -300,6 +301,10 @@ def _chosen_q(request: SearchRequest) -> Q:
         chosen &= Q(year=year) if year is not None else Q(pk__in=[])
     if request.unit_path:
         chosen &= Q(unit_path__startswith=str(request.unit_path))
+    if request.unit_id is not None and request.unit_id != "":
+        # Exactly this owning unit; an id no column can hold matches nothing (never an overflow).
+        unit_id = _int_or_none(request.unit_id)
+        chosen &= Q(unit_id=unit_id) if unit_id is not None and abs(unit_id) < 2**63 else Q(pk__in=[])
     return chosen
 
 
@@ -510,6 +515,11 @@ def _generic_facet(ask: _Ask, condition: Q, dimension: str) -> list[FacetValue]:
 # --- The engine
 
 
+def _in_window(request: SearchRequest) -> bool:
+    """Whether this page may have hits: the engines' rule (RESULT_WINDOW), so both answer a deep page alike."""
+    return max(1, request.page) * request.per_page <= RESULT_WINDOW
+
+
 class EmbeddedEngine:
     name = "embedded"
 
@@ -554,14 +564,14 @@ class EmbeddedEngine:
             results.total, results.facets = _counted(dialect, ask, where)
         else:
             results.total = _count(dialect, ask, where)
-        if results.total > offset and offset < RESULT_WINDOW:
+        if results.total > offset and _in_window(request):
             ranked = _ranked(dialect, ask, where, sort=request.sort, offset=offset, limit=request.per_page)
             results.hits = _hits(ranked, parsed)
         return results
 
     def _generic_search(self, parsed, ask, condition, request, results, offset) -> SearchResults:
         results.total = IndexEntry.objects.filter(condition, _generic_match(ask)).count()
-        if results.total > offset and offset < RESULT_WINDOW:
+        if results.total > offset and _in_window(request):
             ranked = _generic_ranked(ask, condition, sort=request.sort, offset=offset, limit=request.per_page)
             results.hits = _hits(ranked, parsed)
         if request.facets:
@@ -573,31 +583,42 @@ class EmbeddedEngine:
         ask = _suggest_ask(parsed)
         if ask.empty or limit < 1:
             return []
-        rows = _titled(ask, _visible_q(audience), order="match", limit=limit)
-        return [Suggestion(text=title, url=url) for title, url in rows]
+        rows = _titled(ask, _visible_q(audience), order="match", limit=limit, key=_title_of)
+        return [Suggestion(text=title, url=url) for title, url, _creators in rows]
 
     def pinyin_titles(self, pinyin: str, audience: Audience, *, limit: int) -> list[str]:
-        """Titles with a pinyin term starting with `pinyin` (for "did you mean"), short titles first."""
+        """For "did you mean": "title creators" of each visible document with a pinyin term (of its title or
+        creators) starting with `pinyin`, short titles first; the caller looks for the words that sound like
+        the query in either (曹雪琴 → the creator 曹雪芹)."""
         if not pinyin or limit < 1:
             return []
         ask = _Ask((), (), pinyin, title_only=True)
-        return [title for title, _url in _titled(ask, _visible_q(audience), order="short", limit=limit)]
+        rows = _titled(ask, _visible_q(audience), order="short", limit=limit, key=_title_and_creators)
+        return [_title_and_creators(row) for row in rows]
 
 
-def _titled(ask: _Ask, condition: Q, *, order: str, limit: int) -> list[tuple[str, str]]:
-    """(title, url) of the best matches, each title once (many episodes may share one title)."""
-    found: dict[str, str] = {}
+def _title_of(row: tuple[str, str, str]) -> str:
+    return row[0]
+
+
+def _title_and_creators(row: tuple[str, str, str]) -> str:
+    return f"{row[0]} {row[2]}".strip()
+
+
+def _titled(ask: _Ask, condition: Q, *, order: str, limit: int, key) -> list[tuple[str, str, str]]:
+    """(title, url, creators) of the best matches, each `key(row)` once (many episodes may share one title)."""
+    found: dict[str, tuple[str, str, str]] = {}
     # A few pages of rows at most: identical titles are rare beyond that.
     for page in range(4):
         rows = _title_rows(ask, condition, order=order, offset=page * limit * 4, limit=limit * 4)
-        for title, url in rows:
-            found.setdefault(title, url)
+        for row in rows:
+            found.setdefault(key(row), row)
         if len(found) >= limit or len(rows) < limit * 4:
             break
-    return list(found.items())[:limit]
+    return list(found.values())[:limit]
 
 
-def _title_rows(ask: _Ask, condition: Q, *, order: str, offset: int, limit: int) -> list[tuple[str, str]]:
+def _title_rows(ask: _Ask, condition: Q, *, order: str, offset: int, limit: int) -> list[tuple[str, str, str]]:
     dialect = _dialect()
     if dialect is None:
         return _generic_title_rows(ask, condition, order=order, offset=offset, limit=limit)
@@ -608,26 +629,26 @@ def _title_rows(ask: _Ask, condition: Q, *, order: str, offset: int, limit: int)
     body, params = _from_where(dialect, ask, where, titles=True)
     ordering = "score DESC, length(title) ASC" if order == "match" else "length(title) ASC, score DESC"
     inner = (
-        f"SELECT {_T}.title AS title, {_T}.url AS url, {score} AS score, {_T}.boost AS boost, "
-        f"{_T}.date AS date_order {body}"
+        f"SELECT {_T}.title AS title, {_T}.url AS url, {_T}.creators AS creators, {score} AS score, "
+        f"{_T}.boost AS boost, {_T}.date AS date_order {body}"
     )
     sql = (
-        f"SELECT title, url FROM ({inner}) ranked "
+        f"SELECT title, url, creators FROM ({inner}) ranked "
         f"ORDER BY {ordering}, boost DESC, date_order DESC NULLS LAST LIMIT %s OFFSET %s"
     )
-    return [(row[0], row[1]) for row in _fetch(sql, score_params + params + [limit, offset])]
+    return [(row[0], row[1], row[2]) for row in _fetch(sql, score_params + params + [limit, offset])]
 
 
-def _generic_title_rows(ask: _Ask, condition: Q, *, order: str, offset: int, limit: int) -> list[tuple[str, str]]:
+def _generic_title_rows(ask: _Ask, condition: Q, *, order: str, offset: int, limit: int) -> list[tuple[str, str, str]]:
     now, undated = timezone.now(), datetime.min.replace(tzinfo=UTC)
-    rows = list(_generic_rows(ask, condition).values("title", "url", *_GENERIC_SCORE_FIELDS))
+    rows = list(_generic_rows(ask, condition).values("title", "url", "creators", *_GENERIC_SCORE_FIELDS))
 
     def key(row):
         score = _generic_score(row, ask, now, fresh=False)
         first = (-score, len(row["title"])) if order == "match" else (len(row["title"]), -score)
         return (*first, -row["boost"], -(row["date"] or undated).timestamp())
 
-    return [(row["title"], row["url"]) for row in sorted(rows, key=key)[offset : offset + limit]]
+    return [(row["title"], row["url"], row["creators"]) for row in sorted(rows, key=key)[offset : offset + limit]]
 
 
 _GENERIC_SCORE_FIELDS = ("id", "boost", "date", "title_hit", "pinyin_hit", "exact_hit", "first_hit")

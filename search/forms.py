@@ -1,7 +1,9 @@
 """Editors' forms: synonym groups and promoted results, checked and normalized the way searches read them."""
 
 from django import forms
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 from wagtail.admin.forms import WagtailAdminModelForm
 from wagtail.admin.forms.choosers import BaseFilterForm
@@ -10,7 +12,7 @@ from wagtail.admin.widgets.chooser import BaseChooser
 from search.analysis import normalize, parse_query, query_key
 from search.analytics import index_entries_matching
 from search.models import IndexEntry, Promotion, Synonym
-from search.selectors import MAX_QUERY_CHARS
+from search.selectors import MAX_QUERY_CHARS, PROMOTED_QUERIES_CACHE_KEY
 
 # The chooser viewset over the embedded index (registered in wagtail_hooks under this name).
 INDEX_CHOOSER_NAME = "search_index_chooser"
@@ -113,3 +115,11 @@ class PromotionForm(WagtailAdminModelForm):
         if query and doc_id and duplicates.exists():
             self.add_error("doc_id", _("这个搜索词已经推荐了这个内容。"))
         return data
+
+    def save(self, commit=True):
+        # Searches skip queries without promotions using a cached list: a new or changed one shows at once (now,
+        # and after commit, in case a search meanwhile cached the list as it was).
+        promotion = super().save(commit=commit)
+        cache.delete(PROMOTED_QUERIES_CACHE_KEY)
+        transaction.on_commit(lambda: cache.delete(PROMOTED_QUERIES_CACHE_KEY))
+        return promotion

@@ -4,12 +4,13 @@ Apps register themselves from a `search_documents` module (autodiscovered in `Se
 the search app never imports them.
 """
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import NamedTuple
 
-from django.core.exceptions import FieldDoesNotExist
-from django.db import models
+from django.core.exceptions import FieldDoesNotExist, ValidationError
+from django.db import models, transaction
 
 
 @dataclass
@@ -98,32 +99,86 @@ def register(
         connect(model)
 
 
-def unregister(model: type[models.Model]) -> None:
-    from search.signals import disconnect
-
-    _registrations.pop(model._meta.label_lower, None)
-    disconnect(model)
-
-
 def kind_label(kind: str) -> str:
     return str(_kind_labels.get(kind, kind))
 
 
-def is_registered(model_label: str) -> bool:
-    return model_label.lower() in _registrations
+class Lookup(NamedTuple):
+    """What `documents_for` found: pk → document (None: gone, or must not be found), and pk → why it failed (each
+    pk in exactly one of them)."""
+
+    documents: dict[object, SearchDocument | None]
+    errors: dict[object, str]
 
 
-def registered_labels() -> list[str]:
-    return sorted(_registrations)
+def _describe(exc: Exception) -> str:
+    return f"{type(exc).__name__}: {exc}"
 
 
-def document_for(model_label: str, pk) -> SearchDocument | None:
-    """The current document for one object, or None when it is gone or must not be found."""
+def _primary_keys(model: type[models.Model], pks: Iterable) -> tuple[dict, dict]:
+    """Each pk as the database takes it (→ the pk as given), and the pks that cannot be one ("abc" for an int)."""
+    keys, errors = {}, {}
+    for pk in pks:
+        try:
+            key = model._meta.pk.to_python(pk)
+        except (ValidationError, ValueError, TypeError) as exc:
+            errors[pk] = _describe(exc)
+            continue
+        if key in keys:  # "05" next to "5": one object, and the index only knows the canonical doc_id
+            errors[pk] = f"与主键 {keys[key]} 是同一对象"
+        else:
+            keys[key] = pk
+    return keys, errors
+
+
+def _convert(registration: _Registration, instances: list, keys: dict, lookup: Lookup) -> None:
+    """to_document for each instance; one that raises is an error for that pk only.
+
+    A savepoint around the run, taken again after each failure, so a failed query in one to_document (which
+    PostgreSQL answers by aborting the transaction) spoils neither the others nor the caller's transaction.
+    """
+    remaining = instances
+    while remaining:
+        done = 0
+        try:
+            with transaction.atomic():
+                for instance in remaining:
+                    lookup.documents[keys[instance.pk]] = registration.to_document(instance)
+                    done += 1
+            return
+        except Exception as exc:  # one object's bug must not hold up the others
+            if done == len(remaining):  # the savepoint itself failed: nothing to blame on one object
+                raise
+            failed = keys[remaining[done].pk]
+            del lookup.documents[failed]
+            lookup.errors[failed] = _describe(exc)
+            remaining = remaining[done + 1 :]
+
+
+def documents_for(model_label: str, pks: Iterable) -> Lookup:
+    """The current documents of many objects of one model, read with one query (prefetches run once).
+
+    Keys are the pks as given (the strings of doc_ids, or what `iter_pks` yields).
+
+    A pk whose object is gone, outside the registered queryset, or not findable (`to_document` gave None) maps to
+    None; so does every pk of a model that is no longer registered. A pk that is not valid for the model, or whose
+    `to_document` raised, is in `errors` instead, with why.
+    """
+    pks = list(dict.fromkeys(pks))
     registration = _registrations.get(model_label.lower())
     if registration is None:
-        return None
-    instance = registration.queryset().filter(pk=pk).first()
-    return registration.to_document(instance) if instance is not None else None
+        return Lookup(dict.fromkeys(pks), {})
+    keys, errors = _primary_keys(registration.model, pks)
+    lookup = Lookup({}, errors)
+    try:
+        with transaction.atomic():  # a failing query must not abort the caller's transaction (PostgreSQL)
+            instances = list(registration.queryset().filter(pk__in=list(keys)))
+    except Exception as exc:  # noqa: BLE001 — e.g. a broken queryset: these objects wait, not the whole batch
+        lookup.errors.update(dict.fromkeys(keys.values(), _describe(exc)))
+        return lookup
+    lookup.documents.update(dict.fromkeys(keys.values()))
+    _convert(registration, instances, keys, lookup)
+    return lookup
 
 
 def split_doc_id(doc_id: str) -> tuple[str, str]:
@@ -131,17 +186,27 @@ def split_doc_id(doc_id: str) -> tuple[str, str]:
     return model_label, pk
 
 
-def document_for_id(doc_id: str) -> SearchDocument | None:
-    return document_for(*split_doc_id(doc_id))
+def iter_pks(*, chunk_size: int = 500) -> Iterator[tuple[str, list]]:
+    """Every object a full rebuild looks at, as (model label, pks) chunks of one model, in primary-key order.
+
+    Only keys: the rebuild reads the objects themselves (`documents_for`) when it is about to write them.
+    """
+    for label, registration in _registrations.items():
+        chunk = []
+        pks = registration.queryset().prefetch_related(None).order_by("pk").values_list("pk", flat=True)
+        for pk in pks.iterator(chunk_size=chunk_size):
+            chunk.append(pk)
+            if len(chunk) == chunk_size:
+                yield label, chunk
+                chunk = []
+        if chunk:
+            yield label, chunk
 
 
 def iter_documents(*, chunk_size: int = 500) -> Iterator[SearchDocument]:
-    """Every document a full rebuild indexes, streamed in primary-key order."""
-    for registration in _registrations.values():
-        for instance in registration.queryset().order_by("pk").iterator(chunk_size=chunk_size):
-            document = registration.to_document(instance)
-            if document is not None:
-                yield document
+    """Every findable document, read as a rebuild reads them (chunks of `iter_pks`, each through `documents_for`)."""
+    for label, pks in iter_pks(chunk_size=chunk_size):
+        yield from filter(None, documents_for(label, pks).documents.values())
 
 
 def count_objects() -> int:

@@ -36,6 +36,11 @@ class Audience:
 
 SORTS = ("relevance", "newest")
 FACET_DIMENSIONS = ("kind", "subject", "year", "unit", "access")
+# How many values each facet shows, the same on every engine (the unit list is long and only its top matters).
+FACET_SIZES = {"kind": 20, "subject": 20, "year": 20, "unit": 10, "access": 20}
+# The engines refuse to page deeper than this; every engine gives a page hits only when
+# page × per_page <= RESULT_WINDOW (the total is still true beyond it).
+RESULT_WINDOW = 10_000
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,11 @@
 """Reads: search as a given user sees it, on the engine or, when it fails, on the embedded index."""
 
+import hashlib
 import logging
+import time
 from dataclasses import replace
 
+from django.conf import settings
 from django.core.cache import cache
 from django.db.models import Q
 from django.utils import timezone
@@ -12,7 +15,17 @@ from search.analysis import ParsedQuery, parse_query, pinyin_match, spoken_pinyi
 from search.engine import engine_configured, get_cluster_engine, get_embedded_engine
 from search.models import IndexEntry, Promotion, Synonym
 from search.registry import kind_label
-from search.results import Audience, FacetValue, Hit, SearchError, SearchRequest, SearchResults, Suggestion
+from search.results import (
+    RESULT_WINDOW,
+    Audience,
+    FacetValue,
+    Hit,
+    SearchError,
+    SearchRequest,
+    SearchResults,
+    SearchUnavailable,
+    Suggestion,
+)
 from search.snippets import highlight
 
 logger = logging.getLogger(__name__)
@@ -24,6 +37,17 @@ MAX_PAGE = 500
 SYNONYMS_CACHE_KEY = "search:synonyms"
 SYNONYMS_CACHE_SECONDS = 300
 SUGGESTION_LIMIT = 8
+# Without a signal to clear them these short lives bound how stale they get (an editor's new promotion, a renamed
+# unit): see search/signal_handlers.py for what clears them at once.
+PROMOTED_QUERIES_CACHE_KEY = "search:promoted-queries"
+PROMOTED_QUERIES_CACHE_SECONDS = 60
+UNIT_NAME_CACHE_PREFIX = "search:unit-name:"
+UNIT_NAME_CACHE_SECONDS = 300
+# After the cluster could not be reached, searches skip it this long (SEARCH_BREAKER_SECONDS overrides): a hung
+# engine would otherwise make every search and every keystroke's suggestion wait for its timeout.
+BREAKER_SECONDS = 30
+# While one request probes a cluster that was down, the others keep skipping it at most this long.
+PROBE_SECONDS = 15
 ACCESS_LABELS = {"public": _("公开"), "members": _("党员"), "unit": _("本单位")}
 
 
@@ -52,22 +76,57 @@ def read_query(query: str) -> ParsedQuery:
     return parse_query(query, synonyms=synonyms(), max_chars=MAX_QUERY_CHARS)
 
 
-def _engines() -> list:
-    """Engines to try in order: the cluster (when configured), then the embedded index."""
-    return [get_cluster_engine(), get_embedded_engine()] if engine_configured() else [get_embedded_engine()]
+def _breaker_key(engine) -> str:
+    # Per cluster (nodes and index): a test's closed port, or another site sharing the cache, trips only its own.
+    identity = f"{engine.name}|{','.join(engine.nodes)}|{engine.alias}"
+    return "search:breaker:" + hashlib.sha1(identity.encode()).hexdigest()[:16]
+
+
+def _cluster_state(key: str) -> str:
+    """ "up"; "resting" while a recently failed cluster is skipped; "probe" for the one request (the first to take
+    the probe key) that tries it again once its rest is over: the others keep skipping it until that probe ends."""
+    retry_at = cache.get(key)
+    if retry_at is None:
+        return "up"
+    if time.time() < retry_at or not cache.add(f"{key}:probe", 1, PROBE_SECONDS):
+        return "resting"
+    return "probe"
+
+
+def _trip(key: str) -> None:
+    seconds = float(getattr(settings, "SEARCH_BREAKER_SECONDS", BREAKER_SECONDS))
+    # Kept well past the rest, so the "one probe at a time" rule holds after it; cleared by a good answer.
+    cache.set(key, time.time() + seconds, timeout=int(seconds) + 3600)
+    cache.delete(f"{key}:probe")
+
+
+def _reset(key: str) -> None:
+    cache.delete_many([key, f"{key}:probe"])
 
 
 def _ask(method: str, *args, **kwargs):
-    """Call `method` on the first engine that answers; returns (answer, degraded)."""
-    engines = _engines()
-    for position, engine in enumerate(engines):
+    """Call `method` on the cluster, or on the embedded index when the cluster fails or is resting after an
+    outage (circuit breaker); returns (answer, degraded)."""
+    if not engine_configured():
+        return getattr(get_embedded_engine(), method)(*args, **kwargs), False
+    cluster = get_cluster_engine()
+    key = _breaker_key(cluster)
+    state = _cluster_state(key)
+    if state != "resting":
         try:
-            return getattr(engine, method)(*args, **kwargs), position > 0
+            answer = getattr(cluster, method)(*args, **kwargs)
+        except SearchUnavailable as exc:
+            _trip(key)
+            logger.warning("search engine unreachable, skipping it for a while: %s", exc)
         except SearchError as exc:
-            if position == len(engines) - 1:
-                raise
+            if state == "probe":
+                _reset(key)  # it answered (an error about this request only): it is up again
             logger.warning("search engine failed, answering from the embedded index: %s", exc)
-    raise AssertionError("unreachable")
+        else:
+            if state == "probe":
+                _reset(key)
+            return answer, False
+    return getattr(get_embedded_engine(), method)(*args, **kwargs), True
 
 
 def _run(parsed: ParsedQuery, request: SearchRequest) -> SearchResults:
@@ -95,8 +154,21 @@ def correction(parsed: ParsedQuery, audience: Audience) -> str:
     return ""
 
 
+def _promoted_queries() -> frozenset[str]:
+    """Every query key that has a promotion (whatever its dates), cached briefly: most searches have none, and
+    then need no database query at all."""
+    queries = cache.get(PROMOTED_QUERIES_CACHE_KEY)
+    if queries is None:
+        queries = frozenset(Promotion.objects.values_list("query", flat=True).distinct())
+        cache.set(PROMOTED_QUERIES_CACHE_KEY, queries, PROMOTED_QUERIES_CACHE_SECONDS)
+    return queries
+
+
 def promoted_hits(parsed: ParsedQuery, audience: Audience) -> list[Hit]:
-    """Editors' promoted results for this exact (normalized) query that this audience may see."""
+    """Editors' promoted results for this exact (normalized) query that this audience may see, highlighted like
+    ranked hits (synonyms included)."""
+    if parsed.normalized not in _promoted_queries():
+        return []
     now = timezone.now()
     doc_ids = list(
         Promotion.objects.filter(query=parsed.normalized)
@@ -117,9 +189,10 @@ def promoted_hits(parsed: ParsedQuery, audience: Audience) -> list[Hit]:
                     kind=entry.kind,
                     title=entry.title,
                     url=entry.url,
-                    snippet=highlight(entry.excerpt or entry.subtitle, parsed.text, width=120),
+                    snippet=highlight(entry.excerpt or entry.subtitle, parsed, width=120),
                     score=0.0,
                     date=entry.date,
+                    title_html=highlight(entry.title, parsed),
                     promoted=True,
                 )
             )
@@ -127,12 +200,20 @@ def promoted_hits(parsed: ParsedQuery, audience: Audience) -> list[Hit]:
 
 
 def _unit_labels(values: list[FacetValue]) -> None:
+    """Unit facet values get the unit's name; names are cached a few minutes (units are renamed rarely)."""
     from cms.models import OrgUnit
 
     ids = [value.value for value in values if value.value.isdigit()]
-    names = dict(OrgUnit.objects.filter(pk__in=ids).values_list("pk", "name"))
+    keys = {unit_id: f"{UNIT_NAME_CACHE_PREFIX}{unit_id}" for unit_id in ids}
+    cached = cache.get_many(list(keys.values()))
+    names = {unit_id: cached[key] for unit_id, key in keys.items() if key in cached}
+    missing = [unit_id for unit_id in ids if unit_id not in names]
+    if missing:
+        found = {str(pk): name for pk, name in OrgUnit.objects.filter(pk__in=missing).values_list("pk", "name")}
+        cache.set_many({keys[unit_id]: name for unit_id, name in found.items()}, UNIT_NAME_CACHE_SECONDS)
+        names.update(found)
     for value in values:
-        value.label = names.get(int(value.value), value.value) if value.value.isdigit() else value.value
+        value.label = names.get(value.value, value.value)
 
 
 def _labelled(results: SearchResults) -> SearchResults:
@@ -182,7 +263,8 @@ def search(*, query: str, user, exact: bool = False, **filters) -> SearchResults
     elif parsed.pinyin and results.hits:
         results.did_you_mean = pinyin_match(results.hits[0].title, parsed.pinyin)
     if request.page == 1 and not _has_filters(request):
-        results.promoted = promoted_hits(read_query(results.query), request.audience)
+        shown = parsed if results.query == parsed.text else read_query(results.query)
+        results.promoted = promoted_hits(shown, request.audience)
         promoted_ids = {hit.doc_id for hit in results.promoted}
         results.hits = [hit for hit in results.hits if hit.doc_id not in promoted_ids]
     return _labelled(results)
@@ -201,6 +283,12 @@ def _clean_request(request: SearchRequest) -> SearchRequest:
         year=_small_int(request.year, upper=9999),
         unit_id=_small_int(request.unit_id, upper=2**62),
     )
+
+
+def last_page(results: SearchResults) -> int:
+    """The last page worth a link: past the engines' result window every page is empty, and past MAX_PAGE
+    pages are refused."""
+    return max(1, min(results.num_pages, MAX_PAGE, RESULT_WINDOW // max(1, results.per_page)))
 
 
 def _small_int(value, *, upper: int) -> int | None:

@@ -7,15 +7,21 @@ How nothing gets lost:
   while the engine is down. Only the engine part waits and retries (attempts, last_error, back-off).
 - Engine writes carry a version taken *before* the documents were read; the engine ignores a write older than
   what it stores (and keeps tombstones), so a slow worker or a rebuild never brings back older data.
-- The embedded index has no versions, so reading documents and writing it happen under one lock (_index_lock).
+- The embedded index has no versions, so reading documents and writing it happen under one lock (_index_lock),
+  for drains and rebuild chunks alike: whichever comes later reads the later state.
+- An object that cannot be read (a bad key, a bug in its to_document) waits with its own back-off; the others go on.
 """
 
+import hashlib
 import logging
 import time
+import uuid
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 
+from django.conf import settings
+from django.core.cache import cache
 from django.db import IntegrityError, connection, models, transaction
 from django.db.models import Min
 from django.utils import timezone
@@ -33,6 +39,10 @@ RETRY_MAX_SECONDS = 600
 # Marks entries that wait because the engine could not be reached (not because it refused a document). While one
 # of them waits, later batches skip the engine instead of each paying a connection timeout, and join that retry.
 UNAVAILABLE_MARK = "[引擎不可用] "
+# Marks entries whose object could not be read (see registry.documents_for): a bug to fix, not an outage.
+UNREADABLE_MARK = "[读取失败] "
+# A rebuild holds its lock this long past its last chunk: a rebuild that died blocks the next one no longer.
+REBUILD_LOCK_SECONDS = 600
 # Any fixed number, the same in every process: the PostgreSQL advisory lock behind _index_lock.
 _LOCK_KEY = 5_045_170
 
@@ -63,10 +73,21 @@ def _enqueue_drain() -> None:
     search_outbox_drain_task.enqueue()
 
 
-def _record(*, doc_id: str, op: str) -> OutboxEntry:
-    entry = OutboxEntry.objects.create(doc_id=doc_id, op=op)
+def _drain_after_commit() -> None:
+    """Enqueue one drain when the transaction commits, however many changes it records (one drain takes them all).
+
+    Asks the connection rather than keeping a flag: a callback dropped with a rolled-back savepoint is gone from
+    `run_on_commit`, so the next change registers it again.
+    """
+    if any(callback is _enqueue_drain for _savepoints, callback, _robust in connection.run_on_commit):
+        return
     # robust: a queue that is down must not undo the change that was just committed; the entry waits.
     transaction.on_commit(_enqueue_drain, robust=True)
+
+
+def _record(*, doc_id: str, op: str) -> OutboxEntry:
+    entry = OutboxEntry.objects.create(doc_id=doc_id, op=op)
+    _drain_after_commit()
     return entry
 
 
@@ -80,7 +101,7 @@ def search_documents_changed(*, model_label: str, pks: Iterable) -> int:
     entries = [OutboxEntry(doc_id=registry.make_doc_id(model_label, pk), op=OutboxEntry.Op.UPSERT) for pk in pks]
     OutboxEntry.objects.bulk_create(entries, batch_size=1000)
     if entries:
-        transaction.on_commit(_enqueue_drain, robust=True)
+        _drain_after_commit()
     return len(entries)
 
 
@@ -106,16 +127,26 @@ def _due_batch(limit: int) -> dict[str, list[int]]:
     return batch
 
 
-def _read(doc_ids: Iterable[str]) -> tuple[list[SearchDocument], list[str]]:
-    """The documents as the database holds them now, and the doc_ids that must no longer be found."""
-    documents, removed = [], []
+def _read(doc_ids: Iterable[str]) -> tuple[list[SearchDocument], list[str], dict[str, str]]:
+    """The documents as the database holds them now, the doc_ids that must no longer be found, and the doc_ids
+    that could not be read (with why): one query per model, and one object's failure is its own."""
+    by_model: dict[str, dict[str, str]] = {}
     for doc_id in doc_ids:
-        document = registry.document_for_id(doc_id)
-        if document is None:
-            removed.append(doc_id)
-        else:
-            documents.append(document)
-    return documents, removed
+        model_label, pk = registry.split_doc_id(doc_id)
+        by_model.setdefault(model_label, {})[pk] = doc_id
+    documents, removed, unreadable = [], [], {}
+    for model_label, doc_id_of in by_model.items():
+        lookup = registry.documents_for(model_label, doc_id_of)
+        for pk, doc_id in doc_id_of.items():
+            if pk in lookup.errors:
+                unreadable[doc_id] = UNREADABLE_MARK + lookup.errors[pk]
+            elif (document := lookup.documents.get(pk)) is None:
+                removed.append(doc_id)
+            else:
+                documents.append(document)
+    if unreadable:
+        logger.error("search outbox: %d documents could not be read, they wait: %s", len(unreadable), unreadable)
+    return documents, removed, unreadable
 
 
 def _apply(engine, documents: list[SearchDocument], removed: list[str], *, version: int) -> None:
@@ -149,6 +180,8 @@ def _one_by_one(engine, documents: list[SearchDocument], removed: list[str], *, 
 def _to_engine(documents: list[SearchDocument], removed: list[str], *, version: int) -> dict[str, str]:
     """Apply a batch to the engine; return the doc_ids it did not take, each with why."""
     doc_ids = [document.doc_id for document in documents] + removed
+    if not doc_ids:
+        return {}
     if _engine_resting_until() is not None:
         return dict.fromkeys(doc_ids, UNAVAILABLE_MARK + "等待引擎恢复后重试")
     engine = get_cluster_engine()
@@ -185,9 +218,10 @@ def _drain_batch(*, limit: int) -> tuple[int, int]:
         if not batch:
             return 0, 0
         version = time.time_ns()  # before reading: see the module docstring
-        documents, removed = _read(batch)
+        documents, removed, failed = _read(batch)
         _apply(get_embedded_engine(), documents, removed, version=version)
-    failed = _to_engine(documents, removed, version=version) if engine_configured() else {}
+    if engine_configured():
+        failed.update(_to_engine(documents, removed, version=version))
     by_error: dict[str, list[int]] = {}
     for doc_id, error in failed.items():
         by_error.setdefault(error, []).extend(batch[doc_id])
@@ -202,8 +236,8 @@ def _drain_batch(*, limit: int) -> tuple[int, int]:
 def search_outbox_drain(*, limit: int = 500) -> int:
     """Apply one batch of due outbox entries to every index; return how many documents reached them all.
 
-    The embedded index always takes the batch. Documents the engine did not take keep their entries (attempts,
-    last_error, next_attempt_at) and a later drain retries them; the rest are forgotten.
+    The embedded index always takes the batch. Documents the engine did not take, or that could not be read, keep
+    their entries (attempts, last_error, next_attempt_at) and a later drain retries them; the rest are forgotten.
     """
     return _drain_batch(limit=limit)[1]
 
@@ -226,6 +260,42 @@ def search_outbox_retry_now() -> int:
 # --- Rebuilding everything
 
 
+class RebuildInProgress(Exception):
+    """Another rebuild of the same indexes is running (its create_index would drop ours, or ours its)."""
+
+
+def _rebuild_lock_key() -> str:
+    # One lock per database and engine prefix: what two rebuilds would both write.
+    where = f"{connection.settings_dict['NAME']}|{settings.SEARCH_INDEX_PREFIX}"
+    return "search:rebuild:" + hashlib.sha256(where.encode()).hexdigest()[:24]
+
+
+@contextmanager
+def _rebuild_lock() -> Iterator[Callable[[], None]]:
+    """Hold the rebuild lock (shared cache, so every process and machine sees it); yield `renew`, called per chunk.
+
+    The lock expires REBUILD_LOCK_SECONDS after its last renewal, so a rebuild that was killed blocks the next one
+    no longer than that; a rebuild that finds its lock taken over stops rather than write beside the other.
+    """
+    key, token = _rebuild_lock_key(), uuid.uuid4().hex
+    if not cache.add(key, token, REBUILD_LOCK_SECONDS):
+        raise RebuildInProgress(
+            "另一个搜索索引重建正在进行，请等它完成后再运行。"
+            f"如果上次重建被强行中断，最多 {REBUILD_LOCK_SECONDS // 60} 分钟后即可重新运行。"
+        )
+
+    def renew() -> None:
+        if cache.get(key) != token:
+            raise RebuildInProgress("本次重建停顿太久，锁已过期并被另一个重建接管，本次重建已停止。")
+        cache.touch(key, REBUILD_LOCK_SECONDS)
+
+    try:
+        yield renew
+    finally:
+        if cache.get(key) == token:
+            cache.delete(key)
+
+
 def _chunks(items: Iterable, size: int) -> Iterator[list]:
     chunk = []
     for item in items:
@@ -237,40 +307,45 @@ def _chunks(items: Iterable, size: int) -> Iterator[list]:
         yield chunk
 
 
-def _rebuild_may_write(doc_id: str, *, written: dict[str, datetime], existed: set[str], started_at: datetime) -> bool:
-    """May the rebuild's snapshot replace what the embedded index holds for `doc_id`?
+def _rebuild_chunk(model_label: str, pks: list, *, embedded: bool, cluster, index: str | None) -> int:
+    """Read one chunk and write it; return how many documents it indexed.
 
-    Not when a drain wrote the row since the rebuild began (fresher data), nor when the row existed then and is
-    gone now (a drain removed it: bringing it back could show a withdrawn item).
+    Read under the index lock, as a drain reads: a drain that removed an object before this read is seen by it, and
+    one after it comes later; so an unpublished or deleted object never comes back from an older snapshot.
     """
-    if doc_id in written:
-        return written[doc_id] < started_at
-    return doc_id not in existed
-
-
-def _rebuild_embedded(chunk: list[SearchDocument], *, existed: set[str], started_at: datetime, version: int) -> None:
-    """Write a chunk to the embedded index, except where drains meanwhile wrote fresher data."""
     with _index_lock():
-        doc_ids = [document.doc_id for document in chunk]
-        written = dict(IndexEntry.objects.filter(doc_id__in=doc_ids).values_list("doc_id", "indexed_at"))
-        fresh = [
-            d for d in chunk if _rebuild_may_write(d.doc_id, written=written, existed=existed, started_at=started_at)
-        ]
-        get_embedded_engine().index(fresh, version=version)
-
-
-def _remove_stale(*, seen: set[str], started_at: datetime, chunk_size: int) -> int:
-    """Remove embedded rows of objects the rebuild did not find (gone, or no longer findable), except rows written
-    since it started (a drain put them there with fresher data)."""
-    rows = IndexEntry.objects.filter(indexed_at__lt=started_at).values_list("doc_id", flat=True)
-    stale = [doc_id for doc_id in rows.iterator(chunk_size=chunk_size) if doc_id not in seen]
-    for chunk in _chunks(stale, chunk_size):
-        with _index_lock():
-            gone = list(
-                IndexEntry.objects.filter(doc_id__in=chunk, indexed_at__lt=started_at).values_list("doc_id", flat=True)
-            )
+        version = time.time_ns()  # before reading: a drain's later write (newer data) wins over ours
+        lookup = registry.documents_for(model_label, pks)
+        documents = [document for document in lookup.documents.values() if document is not None]
+        if embedded:
+            gone = [
+                registry.make_doc_id(model_label, pk) for pk, document in lookup.documents.items() if document is None
+            ]
+            get_embedded_engine().index(documents)
             get_embedded_engine().delete(gone)
-    return len(stale)
+    if lookup.errors:
+        logger.error(
+            "search rebuild: %d %s objects could not be read: %s", len(lookup.errors), model_label, lookup.errors
+        )
+    if cluster:
+        cluster.index(documents, version=version, index=index)
+    return len(documents)
+
+
+def _remove_stale(*, seen: set[str], chunk_size: int, renew: Callable[[], None]) -> int:
+    """Check again, under the lock, every embedded row of an object the rebuild did not look at: the object gone or
+    no longer findable → the row goes; findable (added while the rebuild ran) → rewritten; unreadable → left."""
+    rows = IndexEntry.objects.order_by().values_list("doc_id", flat=True)
+    candidates = [doc_id for doc_id in rows.iterator(chunk_size=chunk_size) if doc_id not in seen]
+    removed = 0
+    for chunk in _chunks(candidates, chunk_size):
+        with _index_lock():
+            documents, gone, _unreadable = _read(chunk)
+            get_embedded_engine().index(documents)
+            get_embedded_engine().delete(gone)
+        removed += len(gone)
+        renew()
+    return removed
 
 
 def _abandon(cluster, index: str) -> None:
@@ -298,32 +373,29 @@ def search_rebuild(
     one in one alias swap: searches never see a half-built index. If the rebuild fails, the live alias stays and
     the new index is dropped. The embedded index is refreshed in place and loses the rows of objects that are gone.
     Outbox entries stay: they replay harmlessly (versions), and one committed during the rebuild may not be in it.
-    `embedded=False` / `engine=False` skip one side. Raises SearchError when the engine cannot be reached.
+    `progress(objects looked at, objects in all)` runs after each chunk. `embedded=False` / `engine=False` skip one
+    side. Raises RebuildInProgress when another rebuild runs, SearchError when the engine cannot be reached. An
+    object that cannot be read is logged and skipped (its embedded row stays as it was).
     """
-    cluster = get_cluster_engine() if engine and engine_configured() else None
-    new_index = cluster.create_index() if cluster else None
-    started_at = timezone.now()
-    existed = set(IndexEntry.objects.values_list("doc_id", flat=True)) if embedded else set()
-    version = time.time_ns()  # before reading: a drain's later write (newer data) wins over ours
-    total, done, seen = registry.count_objects(), 0, set()
-    try:
-        for chunk in _chunks(registry.iter_documents(chunk_size=chunk_size), chunk_size):
-            if embedded:
-                _rebuild_embedded(chunk, existed=existed, started_at=started_at, version=version)
+    with _rebuild_lock() as renew:
+        cluster = get_cluster_engine() if engine and engine_configured() else None
+        new_index = cluster.create_index() if cluster else None
+        total, done, seen = registry.count_objects(), 0, set()
+        try:
+            for model_label, pks in registry.iter_pks(chunk_size=chunk_size):
+                done += _rebuild_chunk(model_label, pks, embedded=embedded, cluster=cluster, index=new_index)
+                seen.update(registry.make_doc_id(model_label, pk) for pk in pks)
+                renew()
+                if progress:
+                    progress(len(seen), total)
             if cluster:
-                cluster.index(chunk, version=version, index=new_index)
-            seen.update(document.doc_id for document in chunk)
-            done += len(chunk)
-            if progress:
-                progress(done, total)
-        if cluster:
-            cluster.switch_alias(new_index)
-    except BaseException:
-        if cluster:
-            _abandon(cluster, new_index)
-        raise
-    if embedded:
-        _remove_stale(seen=seen, started_at=started_at, chunk_size=chunk_size)
+                cluster.switch_alias(new_index)
+        except BaseException:
+            if cluster:
+                _abandon(cluster, new_index)
+            raise
+        if embedded:
+            _remove_stale(seen=seen, chunk_size=chunk_size, renew=renew)
     return done
 
 

@@ -25,8 +25,3 @@ def _uid(model, action: str) -> str:
 def connect(model) -> None:
     post_save.connect(_saved, sender=model, dispatch_uid=_uid(model, "save"))
     post_delete.connect(_deleted, sender=model, dispatch_uid=_uid(model, "delete"))
-
-
-def disconnect(model) -> None:
-    post_save.disconnect(sender=model, dispatch_uid=_uid(model, "save"))
-    post_delete.disconnect(sender=model, dispatch_uid=_uid(model, "delete"))

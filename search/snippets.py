@@ -6,7 +6,7 @@ from functools import lru_cache
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
-from search.analysis import ParsedQuery, fold_char, query_fragments, query_terms
+from search.analysis import ParsedQuery, fold_char, is_cjk, parse_query
 
 _fold = lru_cache(maxsize=65536)(fold_char)
 
@@ -25,14 +25,13 @@ def needles(query: str | ParsedQuery, also: Iterable[str] = ()) -> list[str]:
     """What to mark for a query: its whole runs first, then their bigrams (the bigrams of a run may be scattered
     in the text). A ParsedQuery gives every alternative's, so a synonym's matches are marked too; `also` adds
     words found another way (the title words a pinyin query spells)."""
-    if isinstance(query, ParsedQuery):
-        terms = [term for runs in query.alternatives for term in query.terms(runs)]
-        found = [*query.fragments, *terms]
-    else:
-        found = [*query_fragments(query), *query_terms(query)]
-    # A lone Latin letter would light up half a sentence; it still matches, it is just not marked.
+    parsed = query if isinstance(query, ParsedQuery) else parse_query(query)
+    terms = [term for runs in parsed.alternatives for term in parsed.terms(runs)]
+    found = [*parsed.fragments, *terms]
+    # A lone letter (not a Chinese character) would light up half a sentence; it still matches, it is just not
+    # marked.
     return [
-        needle for needle in dict.fromkeys([*found, *also]) if needle and not (len(needle) == 1 and needle.isascii())
+        needle for needle in dict.fromkeys([*found, *also]) if needle and not (len(needle) == 1 and not is_cjk(needle))
     ]
 
 

@@ -27,11 +27,12 @@ def search_outbox_drain_task() -> int:
     """Drain everything due; if entries are left waiting, schedule the next try.
 
     A run that found nothing due schedules nothing, so the retry chains of many runs enqueued during an outage
-    merge into one instead of multiplying. A run that dies leaves its entries due: the next run, or
-    `manage.py search_drain` (cron), picks them up.
+    merge into one instead of multiplying. A run that dies still schedules the retries of what waits (then fails);
+    what it left due, the next run or `manage.py search_drain` (cron) picks up.
     """
     had_work = _due()
-    drained = search_outbox_drain_all()
-    if had_work:
-        _schedule_retry()
-    return drained
+    try:
+        return search_outbox_drain_all()
+    finally:
+        if had_work:
+            _schedule_retry()

@@ -9,14 +9,20 @@ from django import forms
 from django.shortcuts import render
 from django.utils.translation import gettext_lazy as _
 
+from cms.selectors import unit_path
+from search.counting import record_search
 from search.results import SearchError, SearchResults
-from search.selectors import MAX_PAGE, MAX_QUERY_CHARS, search
-from search.services import search_query_record
+from search.selectors import MAX_PAGE, MAX_QUERY_CHARS, last_page, search
 
 logger = logging.getLogger(__name__)
 
 PER_PAGE = 20
-FILTERS = ("kind", "subject", "year", "unit", "access")
+# owner: exactly this owning unit (what the unit facet counts and links to); unit: this unit and its subtree.
+FILTERS = ("kind", "subject", "year", "owner", "unit", "access")
+# The facet dimension → the parameter its links set.
+FACET_PARAMS = {"kind": "kind", "subject": "subject", "year": "year", "unit": "owner", "access": "access"}
+# Links that refine a search already counted (facets, sort, pages) carry this; the search box does not.
+REFINE_MARKER = "r"
 FACET_TITLES = {"kind": _("类型"), "subject": _("主题"), "year": _("年份"), "unit": _("单位"), "access": _("访问范围")}
 SORT_LABELS = {"relevance": _("最相关"), "newest": _("最新")}
 PAGER_RADIUS = 2  # page numbers shown either side of the current one
@@ -30,12 +36,15 @@ class SearchParams(forms.Form):
     q = forms.CharField(required=False)
     kind = forms.CharField(required=False, max_length=32)
     subject = forms.CharField(required=False, max_length=100)
-    year = forms.IntegerField(required=False, min_value=1000, max_value=2100)
+    # Any year the index holds (an old text's 618 included): the facet offers what is indexed.
+    year = forms.IntegerField(required=False, min_value=0, max_value=9999)
+    owner = forms.IntegerField(required=False, min_value=1, max_value=BIGGEST_ID)
     unit = forms.IntegerField(required=False, min_value=1, max_value=BIGGEST_ID)
     access = forms.ChoiceField(required=False, choices=[("public", ""), ("members", ""), ("unit", "")])
     sort = forms.ChoiceField(required=False, choices=list(SORT_LABELS.items()))
     page = forms.IntegerField(required=False, min_value=1)
     exact = forms.BooleanField(required=False)
+    r = forms.BooleanField(required=False)
 
 
 @dataclass(frozen=True)
@@ -48,44 +57,25 @@ class Params:
     page: int = 1
     exact: bool = False
 
-    def href(self, **changes) -> str:
-        """A link to this search with `changes` (None drops a parameter); the page resets unless given."""
+    def href(self, *, refine: bool = True, **changes) -> str:
+        """A link to this search with `changes` (None drops a parameter); the page resets unless given. It is
+        marked as refining the search already counted unless `refine` is False (a new query)."""
         values = {"q": self.q, **self.filters, "sort": None if self.sort == "relevance" else self.sort}
         values["exact"] = "1" if self.exact else None
+        values[REFINE_MARKER] = "1" if refine else None
         values.update(changes)
         return "?" + urlencode({name: value for name, value in values.items() if value not in (None, "")})
 
 
-def unit_path_for(unit_id: int | None) -> str | None:
-    """The org path of unit `unit_id` (its subtree is the filter), or None when there is no such unit."""
-    if not unit_id:
-        return None
-    from cms.models import OrgUnit
-
-    return OrgUnit.objects.filter(pk=unit_id).values_list("path", flat=True).first()
-
-
-def is_fresh_search(*, page: int, filters: dict, sort: str, exact: bool) -> bool:
-    """A search as typed, counted for analytics: later pages, filters, sort and "still search" links refine one
-    search already counted, so they are not counted again."""
-    return page == 1 and not any(filters.values()) and sort == "relevance" and not exact
-
-
-def record_search(*, query: str, results: SearchResults) -> None:
-    """Count one searched query (nothing for empty or unsearchable input, e.g. bots or punctuation)."""
-    if query.strip() and results.notice != "empty":
-        search_query_record(query=query, total=results.total)
-
-
-def _read_params(request) -> tuple[Params, str | None]:
+def _read_params(request) -> tuple[Params, str | None, bool]:
     form = SearchParams(request.GET)
     form.is_valid()  # only the valid fields reach cleaned_data
     data = form.cleaned_data
     # NUL bytes cannot be stored or searched (PostgreSQL refuses them); nobody types them.
     query = " ".join(str(request.GET.get("q", "")).replace("\x00", "").split())
-    unit_path = unit_path_for(data.get("unit"))
+    subtree = unit_path(data.get("unit"))
     filters = {name: str(data[name]) for name in FILTERS if data.get(name) not in (None, "")}
-    if unit_path is None:
+    if subtree is None:
         filters.pop("unit", None)  # an unknown unit is ignored like any other bad parameter
     params = Params(
         q=query,
@@ -94,20 +84,21 @@ def _read_params(request) -> tuple[Params, str | None]:
         page=min(data.get("page") or 1, MAX_PAGE),
         exact=bool(data.get("exact")),
     )
-    return params, unit_path
+    return params, subtree, bool(data.get(REFINE_MARKER))
 
 
 def _facet_groups(params: Params, results: SearchResults) -> list[dict]:
     groups = []
     for name, title in FACET_TITLES.items():
-        chosen = params.filters.get(name)
+        parameter = FACET_PARAMS[name]
+        chosen = params.filters.get(parameter)
         values = [
             {
                 "label": value.label or value.value,
                 "count": value.count,
                 "active": value.value == chosen,
                 # Choosing the chosen value again removes it.
-                "href": params.href(**{name: None if value.value == chosen else value.value}),
+                "href": params.href(**{parameter: None if value.value == chosen else value.value}),
             }
             for value in results.facets.get(name, [])
         ]
@@ -117,7 +108,7 @@ def _facet_groups(params: Params, results: SearchResults) -> list[dict]:
 
 
 def _pager(params: Params, results: SearchResults) -> dict | None:
-    last = min(results.num_pages, MAX_PAGE)
+    last = last_page(results)
     if last <= 1 or not results.hits:
         return None
     current = results.page
@@ -136,7 +127,7 @@ def _pager(params: Params, results: SearchResults) -> dict | None:
 
 
 def _links(params: Params, results: SearchResults) -> dict:
-    last = min(results.num_pages, MAX_PAGE)
+    last = last_page(results)
     return {
         "facet_groups": _facet_groups(params, results),
         "pager": _pager(params, results),
@@ -148,7 +139,10 @@ def _links(params: Params, results: SearchResults) -> dict:
             }
             for key, label in SORT_LABELS.items()
         ],
-        "did_you_mean_href": params.href(q=results.did_you_mean, exact=None) if results.did_you_mean else "",
+        # A new query the member chose: counted like a typed one.
+        "did_you_mean_href": params.href(q=results.did_you_mean, exact=None, refine=False)
+        if results.did_you_mean
+        else "",
         # "Still search" what was typed: exact=1 stops the selectors from replacing it with the correction.
         "exact_href": params.href(q=results.corrected_from, exact="1") if results.corrected_from else "",
         "first_page_href": params.href(),
@@ -157,7 +151,7 @@ def _links(params: Params, results: SearchResults) -> dict:
 
 
 def search_view(request):
-    params, unit_path = _read_params(request)
+    params, subtree, refining = _read_params(request)
     context = {
         "query": params.q[:MAX_QUERY_CHARS],
         "max_query_chars": MAX_QUERY_CHARS,
@@ -170,23 +164,24 @@ def search_view(request):
     if not params.q:
         return render(request, "search/search.html", context)
     try:
-        results = search(**_search_arguments(params, unit_path, request.user))
+        results = search(**_search_arguments(params, subtree, request.user))
     except SearchError:
         logger.exception("search failed on every engine")
         return render(request, "search/search.html", {**context, "unavailable": True}, status=503)
-    if is_fresh_search(page=params.page, filters=params.filters, sort=params.sort, exact=params.exact):
-        record_search(query=params.q, results=results)
-    return render(request, "search/search.html", {**context, "results": results, **_links(params, results)})
+    response = render(request, "search/search.html", {**context, "results": results, **_links(params, results)})
+    record_search(response, query=params.q, results=results, page=params.page, refining=refining)
+    return response
 
 
-def _search_arguments(params: Params, unit_path: str | None, user) -> dict:
+def _search_arguments(params: Params, subtree: str | None, user) -> dict:
     return {
         "query": params.q,
         "user": user,
         "kind": params.filters.get("kind"),
         "subject": params.filters.get("subject"),
         "year": int(params.filters["year"]) if "year" in params.filters else None,
-        "unit_path": unit_path,
+        "unit_path": subtree,
+        "unit_id": int(params.filters["owner"]) if "owner" in params.filters else None,
         "access": params.filters.get("access"),
         "page": params.page,
         "per_page": PER_PAGE,

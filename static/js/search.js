@@ -91,13 +91,15 @@
 
     function ask() {
       var text = input.value.trim();
+      // Whatever is still on its way answers an older text: forget it (a late reply must not reopen the list).
+      if (controller) controller.abort();
+      var mine = ++asked;
       if (!text) {
+        controller = null;
         show([]);
         return;
       }
-      if (controller) controller.abort();
       controller = typeof AbortController === "function" ? new AbortController() : null;
-      var mine = ++asked;
       fetch(suggestUrl + "?q=" + encodeURIComponent(text.slice(0, 100)), {
         credentials: "same-origin",
         headers: { Accept: "application/json" },
@@ -117,7 +119,9 @@
 
     input.addEventListener("input", function () {
       clearTimeout(timer);
-      timer = setTimeout(ask, DEBOUNCE_MS);
+      // An emptied box closes the list at once; typing waits for a pause.
+      if (input.value.trim()) timer = setTimeout(ask, DEBOUNCE_MS);
+      else ask();
     });
 
     input.addEventListener("keydown", function (event) {
@@ -173,6 +177,8 @@
 
   function onArrow(event) {
     if (event.altKey || event.ctrlKey || event.metaKey || event.shiftKey) return;
+    // A Chinese input method is still composing: its arrow keys pick among the candidates.
+    if (event.isComposing || event.keyCode === 229) return;
     var element = event.target;
     var group = element.getAttribute && element.getAttribute("data-nav");
     var key = event.key;

@@ -90,3 +90,45 @@ def test_arrow_keys_move_between_results_and_into_the_filters(live_server, brows
     with page.expect_navigation():
         page.keyboard.press("Enter")
     assert "/library/" in page.url
+
+
+def test_a_late_suggestion_reply_does_not_reopen_the_list_over_an_emptied_box(live_server, browser_page, indexed):
+    """When the member empties the box while suggestions are still on their way, the late reply is dropped: the
+    list stays closed."""
+    indexed("红楼梦有声书")
+    page = browser_page
+    held = []
+    # The reply is held back, as on a slow rural network, and let through after the box was emptied.
+    page.route("**/api/v1/search/suggest**", lambda route: held.append(route))
+    page.goto(f"{live_server.url}/search/")
+    box = page.locator("#search-q")
+    box.press_sequentially("红楼", delay=50)
+    while not held:
+        page.wait_for_timeout(50)
+    box.fill("")
+    page.evaluate("() => new Promise(resolve => setTimeout(resolve, 400))")  # past the typing pause
+    for route in held:
+        try:
+            route.continue_()
+        except Exception:  # noqa: BLE001 — the page already gave up on it, which is the point
+            pass
+    page.wait_for_load_state("networkidle")
+    page.evaluate("() => new Promise(resolve => setTimeout(resolve, 200))")  # let a reply's handlers run
+    assert page.locator("#search-suggestions").is_hidden()
+    assert box.get_attribute("aria-expanded") == "false"
+
+
+def test_arrow_down_while_an_input_method_composes_stays_in_the_box(live_server, browser_page, indexed):
+    """ArrowDown in the box moves to the first result, except while a Chinese input method is composing (the
+    arrows then pick among its candidates)."""
+    indexed("党史学习读本")
+    page = browser_page
+    page.goto(f"{live_server.url}/search/?q=党史")
+    page.locator("[data-nav=result]").first.wait_for()
+    box = page.locator("#search-q")
+    box.focus()
+    composing = "new KeyboardEvent('keydown', {key: 'ArrowDown', isComposing: true, bubbles: true, cancelable: true})"
+    box.evaluate(f"element => element.dispatchEvent({composing})")
+    assert box.evaluate("element => element === document.activeElement")
+    box.press("ArrowDown")
+    assert page.evaluate("document.activeElement.getAttribute('data-nav')") == "result"

@@ -6,13 +6,17 @@ from io import StringIO
 import pytest
 from django.core.files.base import ContentFile
 from django.core.management import call_command
+from django.db import DatabaseError
 from django_tasks_db.models import DBTaskResult
 
 from cms.models import LighthouseDocument, OrgUnit
+from library import services
 from library.models import LibraryItem
-from library.text_extraction import MAX_FULLTEXT_CHARS, clean_text, library_item_fulltext_refresh
+from library.services import library_item_fulltext_refresh
+from library.text_extraction import MAX_FULLTEXT_CHARS, clean_text, item_text
 from media_pipeline.models import Caption, MediaAsset
-from media_pipeline.synthetic_documents import chinese_epub, chinese_pdf, encrypted_pdf
+from media_pipeline.services import caption_attach
+from media_pipeline.synthetic_documents import chinese_epub, chinese_pdf, encrypted_pdf, pdf_from_objects
 from search.models import OutboxEntry
 
 pytestmark = pytest.mark.django_db
@@ -127,7 +131,8 @@ def test_extraction_is_queued_after_commit_when_the_source_changes(unit, django_
         item.title = "新标题"
         item.save()
     assert _queued_ids() == []
-    video = _item(unit, kind="video", media_asset=MediaAsset.objects.create(file="uploads/v.mp4", kind="video"))
+    with django_capture_on_commit_callbacks(execute=True):  # its own transaction, committed
+        video = _item(unit, kind="video", media_asset=MediaAsset.objects.create(file="uploads/v.mp4", kind="video"))
     DBTaskResult.objects.all().delete()
     with django_capture_on_commit_callbacks(execute=True):
         Caption.objects.create(asset=video.media_asset, file=ContentFile(SRT.encode(), name="v.srt"))
@@ -143,7 +148,8 @@ def test_replacing_the_document_file_queues_its_items(unit, django_capture_on_co
     """A new file for a document already attached queues extraction for the items using it; editing only its
     title does not."""
     document = _document("book.pdf", chinese_pdf())
-    item = _item(unit, document=document)
+    with django_capture_on_commit_callbacks(execute=True):
+        item = _item(unit, document=document)
     DBTaskResult.objects.all().delete()
     with django_capture_on_commit_callbacks(execute=True):
         document.title = "改名"
@@ -167,3 +173,133 @@ def test_management_command_fills_missing_text_and_goes_on_after_a_bad_file(unit
     assert "灯塔照亮前路" in texts[good.pk] and "红船精神" in texts[captioned.pk]
     assert texts[bad.pk] == "" and texts[plain.pk] == ""
     assert "3 个条目" in out.getvalue()
+
+
+def _editor_changes_during_the_read(monkeypatch, change) -> None:
+    """The extraction reads the files as it does in production, and the editor's change lands while it reads
+    (a race that cannot be timed for real in a test: the change is made between the read and the write)."""
+
+    def read_then_change(item):
+        extracted = item_text(item)
+        change()
+        OutboxEntry.objects.all().delete()  # the editor's own save records the item; the extraction must not
+        return extracted
+
+    monkeypatch.setattr(services, "item_text", read_then_change)
+
+
+def _replace_document(item, old):
+    item.document = _document("new.txt", "新文件的文字".encode())
+    item.save()
+
+
+def _replace_file(item, old):
+    old.file = ContentFile("新文件的文字".encode(), name="replaced.txt")
+    old.save()
+
+
+def _replace_captions(item, old):
+    caption = item.media_asset.captions.get()
+    caption.file = ContentFile("1\n00:00:01,000 --> 00:00:02,000\n新文件的文字\n".encode(), name="new.srt")
+    caption.save()
+
+
+@pytest.mark.parametrize("change", [_replace_document, _replace_file, _replace_captions])
+def test_an_extraction_that_read_an_old_file_stores_nothing(unit, monkeypatch, change):
+    """When the item's document, the document's file or the asset's captions change while an extraction is still
+    reading the old ones, that stale extraction writes neither text nor outbox entry; the extraction queued by the
+    change (run here afterwards) stores the new text."""
+    if change is _replace_captions:
+        item = _item(unit, kind="video", media_asset=_asset_with_captions(SRT))
+        old = None
+    else:
+        old = _document("old.txt", "旧文件的文字".encode())
+        item = _item(unit, document=old)
+    OutboxEntry.objects.all().delete()
+    _editor_changes_during_the_read(monkeypatch, lambda: change(LibraryItem.objects.get(pk=item.pk), old))
+    assert library_item_fulltext_refresh(item_id=item.pk) == ""
+    item.refresh_from_db()
+    assert (item.fulltext, item.fulltext_source) == ("", "")
+    assert not OutboxEntry.objects.filter(doc_id=f"library.libraryitem:{item.pk}").exists()
+    monkeypatch.undo()
+    assert library_item_fulltext_refresh(item_id=item.pk)
+    assert LibraryItem.objects.get(pk=item.pk).fulltext == "新文件的文字"
+
+
+def test_the_text_is_not_stored_without_its_outbox_entry(unit, monkeypatch):
+    """The text and the search outbox entry are one transaction: when recording the entry fails (a fault injected
+    here: the database refusing the insert), the item keeps its old text, so the index never misses a change."""
+
+    def refuse(*, instance):
+        raise DatabaseError("outbox insert refused")
+
+    item = _item(unit, document=_document("a.pdf", chinese_pdf()))
+    monkeypatch.setattr(services, "search_document_changed", refuse)
+    with pytest.raises(DatabaseError):
+        library_item_fulltext_refresh(item_id=item.pk)
+    item.refresh_from_db()
+    assert (item.fulltext, item.fulltext_source) == ("", "")
+
+
+@pytest.mark.usefixtures("db_tasks")
+def test_saving_the_document_column_by_name_queues_extraction(unit, django_capture_on_commit_callbacks):
+    """`save(update_fields=["document_id"])` (the column's name, not the field's) is a change of source too."""
+    with django_capture_on_commit_callbacks(execute=True):
+        item = _item(unit)
+    with django_capture_on_commit_callbacks(execute=True):
+        item.document = _document("book.pdf", chinese_pdf())
+        item.save(update_fields=["document_id"])
+    assert _queued_ids() == [item.pk]
+
+
+@pytest.mark.usefixtures("db_tasks")
+def test_a_caption_upload_queues_one_extraction(unit, django_capture_on_commit_callbacks):
+    """Attaching captions saves the caption row twice (created, then its file saved), and attaching them through
+    the item's editor saves the item too: each item is still queued once per transaction."""
+    asset = MediaAsset.objects.create(file="uploads/v.mp4", kind="video", state="ready", sha256="ab" * 32)
+    with django_capture_on_commit_callbacks(execute=True):
+        item = _item(unit, kind="video", media_asset=asset)
+    DBTaskResult.objects.all().delete()
+    with django_capture_on_commit_callbacks(execute=True):
+        caption_attach(asset=asset, file=ContentFile(SRT.encode(), name="talk.srt"))
+    assert _queued_ids() == [item.pk]
+    DBTaskResult.objects.all().delete()
+    with django_capture_on_commit_callbacks(execute=True):
+        caption_attach(asset=asset, file=ContentFile(SRT.encode(), name="talk.srt"))
+        item.document = _document("book.pdf", chinese_pdf())
+        item.save()
+    assert _queued_ids() == [item.pk]
+
+
+def _scanned_pdf() -> bytes:
+    """A one-page PDF with no text layer (what a scanner makes)."""
+    return pdf_from_objects(
+        [
+            "<< /Type /Catalog /Pages 2 0 R >>",
+            "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+            "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 420 595] >>",
+        ],
+        "/Root 1 0 R",
+    )
+
+
+def test_a_file_without_text_is_read_once_not_on_every_run(unit):
+    """A scanned PDF (no text layer) is remembered as read and empty ("none:pdf:<id>"): the next `library_fulltext`
+    run skips it, `--all` reads it again, and so does a plain run once the item points at another document."""
+    scan = _document("scan.pdf", _scanned_pdf())
+    item = _item(unit, document=scan)
+
+    def run(*args) -> str:
+        out = StringIO()
+        call_command("library_fulltext", *args, stdout=out, stderr=StringIO())
+        return out.getvalue()
+
+    assert "已处理 1 个条目，其中 0 个" in run()
+    item.refresh_from_db()
+    assert (item.fulltext, item.fulltext_source) == ("", f"none:pdf:{scan.pk}")
+    assert "已处理 0 个条目" in run()
+    assert "已处理 1 个条目" in run("--all")
+    other = _document("scan-2.pdf", _scanned_pdf())
+    LibraryItem.objects.filter(pk=item.pk).update(document=other)  # a bulk import: no signals
+    assert "已处理 1 个条目" in run()
+    assert LibraryItem.objects.get(pk=item.pk).fulltext_source == f"none:pdf:{other.pk}"

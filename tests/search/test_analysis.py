@@ -1,4 +1,10 @@
-from search.analysis import index_terms, normalize, query_terms, words
+from search.analysis import index_terms, normalize, parse_query, words
+
+
+def query_terms(query: str) -> list[str]:
+    """The terms a query's first alternative needs (ParsedQuery.terms), or none."""
+    parsed = parse_query(query)
+    return parsed.terms(parsed.alternatives[0]) if parsed.alternatives else []
 
 
 def test_index_terms_are_characters_and_bigrams():
@@ -125,3 +131,58 @@ def test_synonym_map_folds_words_and_ignores_single_word_groups():
     from search.analysis import synonym_map
 
     assert synonym_map([["黨史", "ＤＳ"], ["孤单"]]) == {"党史": ("ds",), "ds": ("党史",)}
+
+
+# --- One rule for "is this run Chinese", Latin-word synonyms, boosts
+
+
+def test_non_chinese_words_are_whole_terms_as_the_index_stores_them():
+    """café, Пушкин and ポケモン are words, not Chinese runs: a query needs them whole, exactly as `index_terms`
+    stores them (never bigrams such as "ca", "af", "fé" that no document has)."""
+    from search.analysis import is_cjk
+
+    parsed = parse_query("Café Пушкин ポケモン 红楼梦 党")
+    assert parsed.terms(parsed.alternatives[0]) == ["café", "пушкин", "ポケモン", "红楼", "楼梦", "党"]
+    assert set(parsed.terms(parsed.alternatives[0])) <= set(index_terms("Café Пушкин ポケモン 红楼梦 党"))
+    assert is_cjk("红楼梦") and is_cjk("党") and not is_cjk("café") and not is_cjk("ポケモン") and not is_cjk("é")
+
+
+def test_a_latin_synonym_is_swapped_only_as_a_whole_word():
+    """AI ↔ 人工智能 rewrites "ai 教程" and "学习AI技术" but never the letters inside "email" or "ai5"; a Chinese
+    synonym is still swapped inside a longer Chinese run."""
+    from search.analysis import synonym_map
+
+    mapping = synonym_map([["AI", "人工智能"], ["党史", "中国共产党历史"]])
+    assert parse_query("email", synonyms=mapping).alternatives == (("email",),)
+    assert parse_query("ai5 email", synonyms=mapping).alternatives == (("ai5", "email"),)
+    assert parse_query("AI 教程", synonyms=mapping).alternatives == (("ai", "教程"), ("人工智能", "教程"))
+    assert parse_query("学习AI技术", synonyms=mapping).alternatives[1] == ("学习人工智能技术",)
+    assert parse_query("人工智能教程", synonyms=mapping).alternatives[1] == ("ai", "教程")
+    assert parse_query("党史学习", synonyms=mapping).alternatives[1] == ("中国共产党历史学习",)
+
+
+def test_synonym_map_lists_longest_words_first():
+    """The map is ordered longest word first, the order rewrites try them in (sorted once, not per query)."""
+    from search.analysis import synonym_map
+
+    mapping = synonym_map([["AI", "人工智能"], ["党史", "中国共产党历史"], ["共产党", "中共"]])
+    assert [len(word) for word in mapping] == sorted((len(word) for word in mapping), reverse=True)
+    assert next(iter(mapping)) == "中国共产党历史"
+
+
+def test_document_boost_is_a_finite_number_of_at_least_zero():
+    """Every engine reads a boost the same way: negative → 0, NaN/infinite/missing/not a number → 1."""
+    from search.analysis import document_boost
+
+    assert document_boost(2.5) == 2.5 and document_boost("1.5") == 1.5 and document_boost(-3) == 0.0
+    assert [document_boost(value) for value in (None, float("nan"), float("inf"), "很多", [1])] == [1.0] * 5
+
+
+def test_pinyin_terms_of_a_remembered_run_are_not_shared():
+    """The pinyin of a run is remembered, but each call gets its own list: a caller changing it changes nothing
+    for the next document."""
+    from search.analysis import pinyin_terms
+
+    first = pinyin_terms("红楼梦 曹雪芹")
+    first.clear()
+    assert "hongloumeng" in pinyin_terms("红楼梦 曹雪芹") and "cxq" in pinyin_terms("曹雪芹")

@@ -131,6 +131,8 @@ def test_a_page_past_the_end_has_no_hits_and_the_true_total(client, items):
         ({"q": "党" * 10_000}, "q"),
         ({"q": "党史\x00"}, "q"),
         ({"q": "党史", "year": "abc"}, "year"),
+        ({"q": "党史", "year": "10000"}, "year"),
+        ({"q": "党史", "owner": "0"}, "owner"),
         ({"q": "党史", "page": "0"}, "page"),
         ({"q": "党史", "page": "-1"}, "page"),
         ({"q": "党史", "page": "501"}, "page"),
@@ -177,10 +179,12 @@ def test_suggestion_limits_are_validated(client, items):
 
 
 def test_searches_are_counted_once_and_suggestions_not_at_all(client, items):
-    """A page-1 search is counted; later pages, filtered searches and suggestions are not; empty queries neither."""
+    """A page-1 search is counted; later pages, refinements (refine=true) and suggestions are not; empty queries
+    neither."""
     _get(client, SEARCH, q="党史")
     _get(client, SEARCH, q="党史", page=2)
-    _get(client, SEARCH, q="党史", kind="ebook")
+    _get(client, SEARCH, q="党史", kind="ebook", refine="true")
+    _get(client, SEARCH, q="党史", sort="newest", refine="true")
     _get(client, SUGGEST, q="党史")
     _get(client, SUGGEST, q="航天")
     _get(client, SEARCH, q="")
@@ -194,8 +198,97 @@ def test_openapi_documents_both_routes_in_chinese(client):
     suggest = schema["paths"]["/api/v1/search/suggest"]["get"]
     assert "搜索" in search["summary"] and "建议" in suggest["summary"]
     names = {parameter["name"] for parameter in search["parameters"]}
-    assert {"q", "kind", "subject", "year", "unit", "access", "sort", "page", "per_page", "facets", "exact"} <= names
+    assert {"q", "kind", "subject", "year", "unit", "owner", "access", "sort", "page", "per_page", "facets"} <= names
+    assert {"exact", "refine"} <= names
     fields = schema["components"]["schemas"]["SearchOut"]["properties"]
     assert {"hits", "total", "page", "num_pages", "facets", "did_you_mean", "corrected_from", "promoted"} <= set(fields)
     assert "编辑推荐" in fields["promoted"]["description"]
     assert {} in search["security"]  # anonymous allowed (public results)
+
+
+def test_a_new_query_with_filters_is_counted_and_promotions_count_as_found(client, items):
+    """A new query arriving with filters is counted (only refine=true marks a refinement); a query answered only
+    by an editor's promotion is recorded as found, not as a miss."""
+    _get(client, SEARCH, q="红楼梦", kind="audio")
+    Promotion.objects.create(query="古典名著", doc_id=_doc_id("红楼梦有声书"))
+    data = _get(client, SEARCH, q="古典名著")
+    assert data["total"] == 0 and [hit["title"] for hit in data["promoted"]] == ["红楼梦有声书"]
+    rows = set(QueryStat.objects.values_list("query", "searches", "no_results", "last_total"))
+    assert rows == {("红楼梦", 1, 0, 1), ("古典名著", 1, 0, 1)}
+
+
+def test_promoted_hits_have_a_marked_title(client, items):
+    """A promoted hit's title_html is the escaped title with the query marked, like a ranked hit's."""
+    Promotion.objects.create(query="红楼梦", doc_id=_doc_id("红楼梦有声书"))
+    (hit,) = _get(client, SEARCH, q="红楼梦")["promoted"]
+    assert hit["title_html"] == "<mark>红楼梦</mark>有声书"
+
+
+def test_any_indexed_year_filters(client, items, make_item, drain):
+    """The year facet lists whatever is indexed (618 included) and that value filters: years 0–9999 are accepted."""
+    make_item("党史与唐代史料", year=618)
+    drain()
+    data = _get(client, SEARCH, q="党史")
+    assert {"value": "618", "label": "618", "count": 1} in data["facets"]["year"]
+    assert [hit["title"] for hit in _get(client, SEARCH, q="党史", year=618)["hits"]] == ["党史与唐代史料"]
+
+
+def test_unit_facet_values_filter_as_owner(client, embedded, library_page, unit, drain):
+    """A unit facet value counts what that unit itself owns; passed back as owner=<id> it gives exactly that
+    count, while unit=<id> takes the unit and everything below it."""
+    from cms.services import org_unit_create
+
+    city = org_unit_create(parent=unit, name="济南市", code="jn-api", level="city")
+    county = org_unit_create(parent=city, name="历下区", code="lx-api", level="county")
+    LibraryItem.objects.create(title="党史济南读本", kind=LibraryItem.Kind.EBOOK, owning_unit=city)
+    LibraryItem.objects.create(title="党史历下读本", kind=LibraryItem.Kind.EBOOK, owning_unit=county)
+    drain()
+    facet = {row["value"]: row for row in _get(client, SEARCH, q="党史")["facets"]["unit"]}[str(city.pk)]
+    assert facet["label"] == "济南市" and facet["count"] == 1
+    owned = _get(client, SEARCH, q="党史", owner=facet["value"])
+    assert owned["total"] == 1 and [hit["title"] for hit in owned["hits"]] == ["党史济南读本"]
+    assert _get(client, SEARCH, q="党史", unit=city.pk)["total"] == 2
+
+
+def test_num_pages_stops_at_the_result_window(rf):
+    """num_pages never promises pages past the engines' result window (10,000 results), which are always empty:
+    50 a page gives 200 pages however many matched."""
+    from search.api import _results
+    from search.results import SearchResults
+
+    data = _results(rf.get("/"), SearchResults(hits=[], total=1_000_000, page=1, per_page=50))
+    assert data["num_pages"] == 200
+
+
+def test_the_schema_says_what_total_counts(client):
+    """The schema says total counts ranked matches, a promoted document that also matched included."""
+    schema = _get(client, "/api/v1/openapi.json")
+    total = schema["components"]["schemas"]["SearchOut"]["properties"]["total"]["description"]
+    assert "编辑推荐" in total and "计入" in total and "不计入" in total
+
+
+def test_a_search_is_counted_once_its_answer_has_been_sent(rf, items):
+    """The analytics write happens when the server closes the sent response, so the member never waits for it."""
+    from django.contrib.auth.models import AnonymousUser
+    from django.core.signals import request_finished
+    from django.db import close_old_connections
+    from django.urls import resolve
+
+    request = rf.get(SEARCH, {"q": "党史"})
+    request.user = AnonymousUser()
+    response = resolve(SEARCH).func(request)
+    assert response.status_code == 200 and not QueryStat.objects.exists()
+    # As the test client does: closing a response must not close the test's database connection.
+    request_finished.disconnect(close_old_connections)
+    try:
+        response.close()
+    finally:
+        request_finished.connect(close_old_connections)
+    assert QueryStat.objects.values_list("query", "searches").get() == ("党史", 1)
+
+
+def test_the_response_argument_is_not_a_parameter(client):
+    """The view's django-ninja response argument does not show up as a query parameter in the schema."""
+    schema = _get(client, "/api/v1/openapi.json")
+    names = {parameter["name"] for parameter in schema["paths"]["/api/v1/search/"]["get"]["parameters"]}
+    assert "response" not in names

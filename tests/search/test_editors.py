@@ -237,6 +237,21 @@ def test_chooser_finds_index_entries_by_chinese_title_and_returns_the_doc_id(emb
     assert chosen.json()["result"]["title"] == "灯塔大课堂"
 
 
+def test_chooser_lists_the_newest_entries_before_anything_is_typed(embedded, admin_client, documents):
+    """Opened without a query, the chooser lists index entries newest first (an indexed order: a title sort would
+    read the whole index on every open)."""
+    html = admin_client.get("/admin/search_index_chooser/results/").content.decode()
+    positions = [html.index(title) for title in ("支部内部材料", "中国共产党历史讲座", "灯塔大课堂")]
+    assert positions == sorted(positions)
+
+
+def test_a_new_promotion_shows_at_once_after_searches_cached_the_promoted_queries(embedded, admin_client, documents):
+    """Searches remember which queries have promotions; saving one in the admin is used by the very next search."""
+    assert selectors.search(query="灯塔", user=None).promoted == []
+    assert admin_client.post("/admin/search_promotions/new/", _promotion()).status_code == 302
+    assert [hit.doc_id for hit in selectors.search(query="灯塔", user=None).promoted] == ["test.doc:1"]
+
+
 def test_chooser_is_refused_to_editors_without_promotion_permissions(client, documents):
     """The chooser lists members-only titles, so an admin user without promotion permissions is refused."""
     client.force_login(_editor("view_querystat"))

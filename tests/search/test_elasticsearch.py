@@ -8,6 +8,7 @@ answers like Elasticsearch (including the X-Elastic-Product header the client in
 import json
 import socket
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -25,12 +26,15 @@ class _Recorder(BaseHTTPRequestHandler):
 
     def _answer(self, status: int, payload: dict | None):
         data = json.dumps(payload).encode() if payload is not None else b""
-        self.send_response(status)
-        self.send_header("X-Elastic-Product", "Elasticsearch")
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        try:
+            self.send_response(status)
+            self.send_header("X-Elastic-Product", "Elasticsearch")
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client gave up waiting (a timeout test)
 
     def _bulk(self, raw: str):
         items = [json.loads(line) for line in raw.splitlines() if line.strip()]
@@ -40,8 +44,10 @@ class _Recorder(BaseHTTPRequestHandler):
         return self._answer(200, {"errors": any(s >= 300 for s in statuses), "took": 1, "items": results})
 
     def _search(self):
+        # A node that is slow to answer (search_delay seconds), as a hung engine is.
+        time.sleep(self.server.search_delay)
         hit = {"_id": "library.libraryitem:1", "_score": 2.5, "_source": {"kind": "ebook", "title": "红楼梦<有声书>"}}
-        hit["_source"].update(url="/library/item/1/", date="2024-05-01T08:00:00+08:00")
+        hit["_source"].update(url="/library/item/1/", date="2024-05-01T08:00:00+08:00", creators="曹雪芹")
         hit["highlight"] = {"title": ["<mark>红楼梦</mark>&lt;有声书&gt;"], "body": ["<mark>红楼梦</mark>……"]}
         aggregations = {"kind": {"buckets": [{"key": "ebook", "doc_count": 3}]}, "year": {"buckets": []}}
         aggregations["unit"] = {"buckets": [{"key": 7, "doc_count": 2}, {"key": "", "doc_count": 1}]}
@@ -67,7 +73,7 @@ class _Recorder(BaseHTTPRequestHandler):
 @pytest.fixture
 def fake_server():
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Recorder)
-    server.recorded, server.bulk_statuses = [], []
+    server.recorded, server.bulk_statuses, server.search_delay = [], [], 0
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield server
@@ -335,3 +341,86 @@ def test_every_node_down_is_search_unavailable(settings, closed_port_url):
     settings.SEARCH_INDEX_PREFIX = "estest-down"
     with pytest.raises(SearchUnavailable):
         get_cluster_engine().search(parse_query("党史"), SearchRequest())
+
+
+# --- One "is this Chinese" rule, the owning unit, the result window, facet sizes, shared analysis, boosts
+
+
+def test_a_lone_letter_that_is_not_chinese_uses_the_word_fields():
+    """Only a lone Chinese character searches the unigram subfields; é is a word like any other, and a word being
+    typed in any script (Пуш) completes as a prefix in suggestions."""
+    matching, _ = _matching(_body("é"))
+    fields = matching["should"][0]["bool"]["must"][0]["bool"]["must"][0]["multi_match"]["fields"]
+    assert fields and not any(".uni" in name for name in fields)
+    title_query = suggest_body(parse_query("Пуш"), Audience(), limit=5)["query"]["bool"]["should"][0]
+    assert '{"prefix": {"title.uni": "пуш"}}' in json.dumps(title_query, ensure_ascii=False)
+    chinese = suggest_body(parse_query("灯塔"), Audience(), limit=5)["query"]["bool"]["should"][0]
+    assert "prefix" not in set(_walk(chinese))
+
+
+def test_search_body_filters_by_the_exact_owning_unit():
+    """unit_id is an exact term on the owning unit, beside the unit_path subtree."""
+    _, filters = _matching(_body(unit_id=7, unit_path="0001"))
+    assert {"term": {"unit_id": 7}} in filters and {"prefix": {"unit_path": "0001"}} in filters
+    _, without = _matching(_body())
+    assert not any("unit_id" in str(clause) for clause in without[1:])
+
+
+def test_result_window_and_facet_sizes_are_the_embedded_ones():
+    """A page has hits only when page × per_page <= 10,000, and facets ask for 20 values (units 10): the rule and
+    sizes the embedded index uses too."""
+    from search.results import FACET_SIZES, RESULT_WINDOW
+
+    assert _body(per_page=RESULT_WINDOW)["size"] == RESULT_WINDOW
+    assert _body(per_page=RESULT_WINDOW + 1)["size"] == 0 and _body(page=2, per_page=5_001)["size"] == 0
+    aggs = _body(facets=True)["aggs"]
+    assert {name: agg["terms"]["size"] for name, agg in aggs.items()} == FACET_SIZES
+    assert FACET_SIZES == {"kind": 20, "subject": 20, "year": 20, "unit": 10, "access": 20}
+
+
+def test_the_admin_index_analyses_chinese_with_our_definitions():
+    """Wagtail's admin index gets the very char filter and bigram analyzer of our own index (one definition)."""
+    from search.admin_backends.engine_analysis import index_settings
+
+    ours = index_body("lh-1")["settings"]["analysis"]
+    admin = index_settings()["settings"]["analysis"]
+    assert admin["char_filter"]["lighthouse_t2s"] == ours["char_filter"]["lighthouse_t2s"]
+    assert admin["analyzer"]["standard"] == admin["analyzer"]["default_search"] == ours["analyzer"]["lighthouse_cjk"]
+    assert "lighthouse_chars_and_bigrams" in admin["analyzer"]["default"]["filter"]
+
+
+def test_a_boost_that_is_no_number_indexes_as_one():
+    """A document whose boost is NaN, infinite, negative or not a number is still indexed (1, or 0 if
+    negative), never a failed write."""
+    from search.bodies import document_source
+
+    def boost(value):
+        return document_source(SearchDocument(doc_id="t:1", kind="ebook", title="党史", url="/", boost=value))["boost"]
+
+    assert [boost(value) for value in (float("nan"), float("inf"), "很多", None, -2, 1.5)] == [1, 1, 1, 1, 0, 1.5]
+
+
+@pytest.mark.parametrize("engine_name", ["elasticsearch", "opensearch"])
+def test_suggestions_give_up_on_a_slow_engine_where_searches_wait(settings, fake_elasticsearch, engine_name):
+    """A node that takes longer than SUGGEST_TIMEOUT to answer: suggest() and pinyin_titles() give up with
+    SearchUnavailable (the embedded index answers instead), while a search still waits for it."""
+    from search.cluster import REQUEST_TIMEOUT, SUGGEST_TIMEOUT
+
+    settings.SEARCH_ENGINE = engine_name
+    fake_elasticsearch.search_delay = SUGGEST_TIMEOUT + 1
+    assert fake_elasticsearch.search_delay < REQUEST_TIMEOUT
+    engine = get_cluster_engine()
+    with pytest.raises(SearchUnavailable):
+        engine.suggest(parse_query("红楼"), Audience(), limit=5)
+    with pytest.raises(SearchUnavailable):
+        engine.pinyin_titles("hongloumeng", Audience(), limit=5)
+    assert engine.search(parse_query("红楼"), SearchRequest()).total == 1
+
+
+def test_pinyin_titles_read_title_and_creators(fake_elasticsearch):
+    """pinyin_titles answers "title creators" for each document (the correction looks in both) and asks for
+    nothing else."""
+    engine = get_cluster_engine()
+    assert engine.pinyin_titles("caoxueqin", Audience(), limit=5) == ["红楼梦<有声书> 曹雪芹"]
+    sent = next(json.loads(raw) for _, path, raw, _ in fake_elasticsearch.recorded if path.endswith("_search"))
+    assert sent["_source"] == ["title", "creators"]

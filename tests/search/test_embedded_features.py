@@ -424,3 +424,61 @@ def test_fts_migration_reverses_and_refills(embedded):
     else:
         assert "title_vector" in _columns("search_indexentry")
     assert _titles(engine, "dtdk") == ["灯塔大课堂"] and _titles(engine, "课堂") == ["灯塔大课堂"]
+
+
+# --- Words that are not Chinese, the owning-unit filter, the result window, facet sizes, corrections
+
+
+def test_words_that_are_not_chinese_are_found_and_suggested(engine):
+    """café, Пушкин and ポケモン are stored as whole words and searched as whole words (not as Chinese bigrams),
+    and the word being typed completes as a prefix whatever its script."""
+    engine.index(
+        [
+            _doc(1, "Café 文化", body="巴黎的咖啡馆"),
+            _doc(2, "Пушкин 诗选"),
+            _doc(3, "ポケモン 图鉴"),
+            _doc(4, "咖啡入门", body="cafe"),
+        ]
+    )
+    assert _titles(engine, "café") == ["Café 文化"]
+    assert _titles(engine, "ПУШКИН") == ["Пушкин 诗选"]
+    assert _titles(engine, "ポケモン") == ["ポケモン 图鉴"]
+    assert [s.text for s in engine.suggest(parse_query("caf"), Audience(), limit=5)] == ["Café 文化"]
+    assert [s.text for s in engine.suggest(parse_query("Пуш"), Audience(), limit=5)] == ["Пушкин 诗选"]
+    assert "<mark>Café</mark>" in _search(engine, "café").hits[0].title_html
+
+
+def test_owning_unit_filter_is_exact_and_unit_path_takes_the_subtree(catalogue):
+    """unit_id keeps only documents owned by exactly that unit; unit_path keeps the unit and those below it."""
+    assert [hit.title for hit in _search(catalogue, "党史", unit_id=2).hits] == ["党史音频二"]
+    assert _search(catalogue, "党史", unit_id=1).total == 1
+    assert _search(catalogue, "党史", unit_path="0001").total == 3
+    assert _search(catalogue, "党史", unit_id=1, unit_path="0001").total == 1
+    assert _search(catalogue, "党史", unit_id=99).total == 0
+    assert _search(catalogue, "党史", unit_id=2**70).total == 0  # no column holds it: nothing, never an error
+
+
+def test_a_page_has_hits_only_within_the_result_window(catalogue):
+    """The engines' rule: a page has hits only when page × per_page <= 10,000 (the true total either way)."""
+    assert len(_search(catalogue, "党史", per_page=10_000).hits) == 4
+    beyond = _search(catalogue, "党史", per_page=10_001)
+    assert beyond.hits == [] and beyond.total == 4
+    assert _search(catalogue, "党史", page=2, per_page=5_001).hits == []
+
+
+def test_facets_show_twenty_values_and_ten_units(engine):
+    """Each facet lists its 20 most frequent values (the unit facet 10), like the engines."""
+    engine.index([_doc(n, f"党史{n}", subject=f"主题{n:02}", unit_id=n, year=1990 + n) for n in range(30)])
+    facets = _search(engine, "党史", facets=True).facets
+    assert [len(facets[dimension]) for dimension in ("subject", "year", "unit")] == [20, 20, 10]
+
+
+def test_pinyin_titles_give_title_and_creators(engine):
+    """ "Did you mean" reads title and creators together, so a misspelt author (曹雪琴) is corrected to the creator
+    of a visible document (曹雪芹)."""
+    from search.selectors import correction
+
+    engine.index([_doc(1, "红楼梦", creators="曹雪芹"), _doc(2, "曹操传", creators="佚名", access="members")])
+    assert engine.pinyin_titles("caoxueqin", Audience(), limit=5) == ["红楼梦 曹雪芹"]
+    assert engine.pinyin_titles("cao", Audience(), limit=5) == ["红楼梦 曹雪芹"]
+    assert correction(parse_query("曹雪琴"), Audience()) == "曹雪芹"

@@ -454,3 +454,62 @@ def test_bad_input_on_opensearch(opensearch, make_item, query):
     results = search_items(query=query, user=None, page=5000)
     assert results.backend in ("opensearch", "") and not results.degraded
     assert _find(opensearch, query, page=3).hits == []
+
+
+# --- Review fixes: non-Chinese words, owning unit, corrections by creator, a lost alias
+
+
+def test_words_that_are_not_chinese_are_found(opensearch):
+    """café, Пушкин and ポケモン find their documents on the engine as on the embedded index; a lone non-Chinese
+    letter is a word, not a unigram search."""
+    _put(opensearch, _doc(1, "Café 文化"), _doc(2, "Пушкин 诗选"), _doc(3, "ポケモン 图鉴"), _doc(4, "咖啡"))
+    assert _titles(opensearch, "café") == ["Café 文化"]
+    assert _titles(opensearch, "пушкин") == ["Пушкин 诗选"]
+    assert _titles(opensearch, "ポケモン") == ["ポケモン 图鉴"]
+    assert [s.text for s in opensearch.suggest(parse_query("Пуш"), Audience(), limit=5)] == ["Пушкин 诗选"]
+
+
+def test_owning_unit_filter_is_exact(opensearch):
+    """unit_id keeps documents owned by exactly that unit; unit_path the unit and those below it."""
+    _access_documents(opensearch)
+    everyone = Audience(levels=("public", "members"), all_units=True)
+    assert _titles(opensearch, "党史", audience=everyone, unit_id=7) == ["党史支部材料"]
+    assert _find(opensearch, "党史", audience=everyone, unit_path="00010002").total == 2
+    assert _find(opensearch, "党史", audience=everyone, unit_id=99).total == 0
+
+
+def test_a_misspelt_creator_is_corrected_through_the_engine(opensearch):
+    """pinyin_titles gives "title creators", so the site's correction finds 曹雪芹 for 曹雪琴 on the engine."""
+    from search.selectors import correction
+
+    _put(opensearch, _doc(1, "红楼梦", creators="曹雪芹"), _doc(2, "西游记", creators="吴承恩"))
+    assert opensearch.pinyin_titles("caoxueqin", Audience(), limit=5) == ["红楼梦 曹雪芹"]
+    assert correction(parse_query("曹雪琴"), Audience()) == "曹雪芹"
+
+
+def _ours(engine) -> list[str]:
+    return sorted(engine.admin.indices.get(index=f"{engine.alias}-*", expand_wildcards="all", filter_path="*.settings"))
+
+
+def test_a_lost_alias_is_an_error_not_a_new_empty_index(opensearch, caplog):
+    """First start (no index of ours): ensure_index creates one. Later, with the alias gone but its index still
+    there, a fresh engine raises SearchError and logs an error instead of putting an empty index behind the
+    alias; the engine that saw the alias raises too even when nothing is left; search_rebuild repairs it."""
+    from search.cluster import OpenSearchEngine
+
+    _put(opensearch, _doc(1, "党史"))
+    (index,) = _ours(opensearch)
+    opensearch.admin.indices.delete_alias(index=index, name=opensearch.alias)
+    fresh = OpenSearchEngine(url=OPENSEARCH_URL, prefix=opensearch.alias.removesuffix("-documents"))
+    with pytest.raises(SearchError), caplog.at_level("ERROR", logger="search.cluster"):
+        fresh.ensure_index()
+    assert _ours(opensearch) == [index] and "search_rebuild" in caplog.text
+    opensearch.admin.indices.delete(index=index)
+    with pytest.raises(SearchError):
+        opensearch.index([_doc(2, "党史二")])  # the alias is gone: a bulk error
+    with pytest.raises(SearchError):
+        opensearch.ensure_index()
+    assert _ours(opensearch) == []
+    opensearch.switch_alias(opensearch.create_index())  # what search_rebuild does
+    opensearch.ensure_index()
+    assert len(_ours(opensearch)) == 1 and opensearch.count() == 0

@@ -5,7 +5,8 @@ import time
 import uuid
 
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
@@ -14,8 +15,15 @@ from search import registry
 from search.engine import get_cluster_engine
 from search.models import IndexEntry, OutboxEntry
 from search.selectors import search_items
-from search.services import UNAVAILABLE_MARK, search_outbox_drain, search_outbox_drain_all
+from search.services import (
+    UNAVAILABLE_MARK,
+    UNREADABLE_MARK,
+    search_documents_changed,
+    search_outbox_drain,
+    search_outbox_drain_all,
+)
 from search.tasks import search_outbox_drain_task
+from tests.search.test_registry import register_items, registrations, simple_document  # noqa: F401 — a fixture
 
 pytestmark = pytest.mark.django_db
 OPENSEARCH_URL = os.environ.get("SEARCH_URL", "")
@@ -23,6 +31,7 @@ needs_opensearch = pytest.mark.skipif(
     not OPENSEARCH_URL or os.environ.get("SEARCH_ENGINE", "opensearch") != "opensearch",
     reason="needs a real OpenSearch node: SEARCH_URL is unset (run `make test`, or source var/services/env)",
 )
+LABEL = "library.libraryitem"
 TASK_PATH = f"{search_outbox_drain_task.func.__module__}.{search_outbox_drain_task.func.__qualname__}"
 
 
@@ -89,6 +98,25 @@ def test_drain_is_enqueued_after_commit(embedded, make_item, django_capture_on_c
     assert len(callbacks) == 1 and _titles("水浒") == []
     callbacks[0]()
     assert _titles("水浒") == ["水浒传"]
+
+
+def test_one_drain_is_enqueued_per_transaction(embedded, make_item, django_capture_on_commit_callbacks):
+    """100 saves (and a bulk change) in one transaction enqueue one drain, not 101: one drain takes them all."""
+    with django_capture_on_commit_callbacks(execute=False) as callbacks, transaction.atomic():
+        items = [make_item(f"党史读本第{number}卷") for number in range(100)]
+        search_documents_changed(model_label=LABEL, pks=[item.pk for item in items])
+    assert len(callbacks) == 1 and OutboxEntry.objects.count() == 200
+
+
+def test_a_drain_dropped_with_a_savepoint_is_registered_again(embedded, make_item, django_capture_on_commit_callbacks):
+    """The drain registered inside a savepoint that rolls back goes with it; the next change in the transaction
+    registers it again, so a committed change always gets its drain."""
+    with django_capture_on_commit_callbacks(execute=False) as callbacks, transaction.atomic():
+        with pytest.raises(RuntimeError), transaction.atomic():
+            make_item("撤销的修改")
+            raise RuntimeError
+        search_documents_changed(model_label=LABEL, pks=[1])
+    assert len(callbacks) == 1
 
 
 def test_rolled_back_change_leaves_nothing(embedded, unit):
@@ -171,6 +199,72 @@ def test_a_failed_drain_schedules_one_retry_and_idle_runs_schedule_none(settings
     assert scheduled.count() == 1
 
 
+def test_an_unreadable_entry_waits_alone_and_blocks_nothing(embedded, make_item):
+    """An entry whose object cannot be read (a key that is no key, "abc") gets attempts, its error and a back-off;
+    the changes behind it are drained as usual, then and later."""
+    OutboxEntry.objects.create(doc_id=f"{LABEL}:abc", op="upsert")
+    make_item("红楼梦有声书")
+    assert search_outbox_drain() == 1
+    assert _embedded_titles() == ["红楼梦有声书"]
+    entry = OutboxEntry.objects.get()
+    assert entry.doc_id == f"{LABEL}:abc" and entry.attempts == 1 and entry.next_attempt_at > timezone.now()
+    assert entry.last_error.startswith(UNREADABLE_MARK)
+    make_item("西游记连环画")
+    assert search_outbox_drain() == 1 and OutboxEntry.objects.get().attempts == 1
+    assert _embedded_titles() == ["红楼梦有声书", "西游记连环画"]
+
+
+@pytest.mark.usefixtures("registrations")
+def test_a_bug_in_one_document_holds_up_no_other(embedded, make_item):
+    """An object whose to_document raises waits (attempts, its error); the other objects of the batch reach the
+    index, a delete in the same batch too."""
+    broken, fine, gone = make_item("坏页面"), make_item("红楼梦有声书"), make_item("西游记连环画")
+    search_outbox_drain_all()
+
+    def to_document(item):
+        if item.pk == broken.pk:
+            raise RuntimeError("get_url 出错")
+        return simple_document(item)
+
+    register_items(to_document)
+    for item in (broken, fine):
+        item.title += "（修订）"
+        item.save()
+    gone.delete()
+    assert search_outbox_drain() == 1 + 1
+    assert _embedded_titles() == ["坏页面", "红楼梦有声书（修订）"]
+    entry = OutboxEntry.objects.get()
+    assert entry.doc_id == f"{LABEL}:{broken.pk}" and entry.attempts == 1
+    assert entry.last_error == UNREADABLE_MARK + "RuntimeError: get_url 出错"
+
+
+def test_a_run_with_an_unreadable_entry_still_schedules_its_retry(embedded, make_item, db_tasks):
+    """The drain task does not die on an entry it cannot read: it drains the rest and schedules one run for
+    when that entry's retry is due."""
+    OutboxEntry.objects.create(doc_id=f"{LABEL}:abc", op="upsert")
+    make_item("红楼梦有声书")
+    DBTaskResult.objects.all().delete()
+    assert search_outbox_drain_task.call() == 1
+    scheduled = DBTaskResult.objects.filter(task_path=TASK_PATH)
+    assert [result.run_after for result in scheduled] == [OutboxEntry.objects.get().next_attempt_at]
+
+
+@pytest.mark.usefixtures("registrations")
+def test_a_drain_reads_each_model_with_the_same_queries_for_3_or_30(embedded, make_item):
+    """A drain reads the objects of one model with one query (and its prefetches once), however many changed:
+    no query per document."""
+    register_items()
+
+    def queries_for(count: int) -> int:
+        for number in range(count):
+            make_item(f"党史读本第{number}卷").tags.add("党史")
+        with CaptureQueriesContext(connection) as captured:
+            assert search_outbox_drain(limit=500) == count
+        return len(captured)
+
+    assert queries_for(3) == queries_for(30)
+
+
 @pytest.mark.services
 @needs_opensearch
 def test_drain_applies_to_both_indexes(opensearch, make_item):
@@ -208,7 +302,7 @@ def test_a_stale_write_does_not_overwrite_a_newer_drain(opensearch, make_item):
     it read) is older than the drain's, and the engine ignores it."""
     item = make_item("初稿")
     search_outbox_drain()
-    stale_version, stale_document = time.time_ns(), registry.document_for_id(registry.doc_id_for(item))
+    stale_version, stale_document = time.time_ns(), registry.documents_for(LABEL, [item.pk]).documents[item.pk]
     item.title = "定稿"
     item.save()
     search_outbox_drain()

@@ -2,17 +2,21 @@
 nothing changed meanwhile lost."""
 
 import os
+import threading
+import time
 import uuid
 from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import connection
 
 from search.engine import get_cluster_engine
 from search.models import IndexEntry, OutboxEntry
 from search.results import SearchError
 from search.selectors import search_items
-from search.services import search_outbox_drain_all, search_rebuild
+from search.services import RebuildInProgress, search_outbox_drain_all, search_rebuild
+from tests.search.test_registry import register_items, registrations, simple_document  # noqa: F401 — a fixture
 
 pytestmark = pytest.mark.django_db
 OPENSEARCH_URL = os.environ.get("SEARCH_URL", "")
@@ -95,6 +99,73 @@ def test_changes_during_a_rebuild_survive_in_the_embedded_index(embedded, make_i
     hook = _changes_during_rebuild(make_item)
     search_rebuild(progress=hook, chunk_size=1)
     assert _embedded_titles() == ["党史读本丁", "党史读本丙（修订）", "党史读本甲"]
+
+
+def test_a_second_rebuild_at_the_same_time_is_refused(embedded, make_item):
+    """While a rebuild runs, another one (service or command) is refused with a clear message instead of
+    rebuilding beside it; once it has finished, or failed, the next rebuild runs."""
+    make_item("红楼梦有声书")
+    refusals = []
+
+    def second(done, total):
+        with pytest.raises(RebuildInProgress, match="另一个搜索索引重建正在进行") as refused:
+            search_rebuild()
+        refusals.append(str(refused.value))
+        with pytest.raises(CommandError, match="另一个搜索索引重建正在进行"):
+            _run("search_rebuild")
+
+    assert search_rebuild(progress=second) == 1 and len(refusals) == 1
+
+    def fail(done, total):
+        raise RuntimeError("worker killed")
+
+    with pytest.raises(RuntimeError):
+        search_rebuild(progress=fail)
+    assert search_rebuild() == 1
+
+
+def _waits_for_the_index_lock() -> bool:
+    """Whether another session of this database waits for an advisory lock (the drain's index lock)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+            " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+        )
+        return cursor.fetchone()[0] > 0
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.usefixtures("registrations")
+def test_an_object_unpublished_while_a_rebuild_reads_it_stays_out(embedded, make_item):
+    """A drain that unpublishes an object while a rebuild is reading it (another worker, its own connection)
+    cannot be undone by the rebuild writing its older snapshot afterwards: the object stays out of the index.
+    (PostgreSQL: the other worker really runs beside the rebuild.)"""
+    if connection.vendor != "postgresql":
+        pytest.skip("needs two sessions that run at once: PostgreSQL")
+    item = make_item("即将下架的书")  # its outbox entry is not drained yet: the index does not know it
+
+    def unpublish_and_drain():
+        try:
+            type(item).objects.filter(pk=item.pk).update(is_published=False)
+            search_outbox_drain_all()
+        finally:
+            connection.close()
+
+    def to_document(instance):
+        document = simple_document(instance)  # the rebuild has read the object, still published
+        if instance.pk == item.pk:
+            worker = threading.Thread(target=unpublish_and_drain)
+            worker.start()
+            deadline = time.monotonic() + 60  # only against a hang; the test asserts no timing
+            while worker.is_alive() and not _waits_for_the_index_lock() and time.monotonic() < deadline:
+                time.sleep(0.01)
+            to_document.worker = worker
+        return document
+
+    register_items(to_document)
+    search_rebuild()
+    to_document.worker.join(timeout=60)
+    assert _embedded_titles() == []
 
 
 def test_rebuild_reports_progress_per_chunk(embedded, make_item):

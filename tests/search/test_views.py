@@ -142,7 +142,10 @@ def test_facets_link_with_counts_and_keep_the_other_parameters(get, mixed):
     html = get(q="党史", sort="newest", year="2021")
     assert re.search(r"电子书<span class=\"count\">（3）</span>", html)
     assert re.search(r"视频<span class=\"count\">（1）</span>", html)
-    assert _params(_facet_link(html, "视频")) == {"q": "党史", "kind": "video", "year": "2021", "sort": "newest"}
+    assert _params(_facet_link(html, "视频")) == {
+        **{"q": "党史", "kind": "video", "year": "2021", "sort": "newest"},
+        "r": "1",  # refines the search already counted
+    }
 
 
 def test_choosing_a_facet_filters_and_marks_it(get, mixed):
@@ -150,14 +153,14 @@ def test_choosing_a_facet_filters_and_marks_it(get, mixed):
     html = get(q="党史", kind="video")
     assert "共找到 2 条结果" in html and "党史读本" not in html
     assert re.search(r'aria-current="true"[^>]*>\s*<span aria-hidden="true">✓ </span>视频', html)
-    assert _params(_facet_link(html, "视频")) == {"q": "党史"}
+    assert _params(_facet_link(html, "视频")) == {"q": "党史", "r": "1"}
 
 
 def test_clear_filters_keeps_the_query(get, mixed):
     """ "清除筛选" drops every filter but keeps the query and sort; without filters there is no such link."""
     html = get(q="党史", kind="video", year="2019", sort="newest")
     clear = re.search(r'class="search-clear" data-nav="facet" href="([^"]*)">清除筛选', html)
-    assert _params(unescape(clear.group(1))) == {"q": "党史", "sort": "newest"}
+    assert _params(unescape(clear.group(1))) == {"q": "党史", "sort": "newest", "r": "1"}
     assert "清除筛选" not in get(q="党史")
 
 
@@ -185,7 +188,7 @@ def test_sort_links_keep_filters(get, mixed):
     """The sort links keep the query and filters; the current one is marked."""
     html = get(q="党史", kind="ebook")
     newest = re.search(r'<a href="([^"]*)"\s*>最新</a>', html)
-    assert _params(unescape(newest.group(1))) == {"q": "党史", "kind": "ebook", "sort": "newest"}
+    assert _params(unescape(newest.group(1))) == {"q": "党史", "kind": "ebook", "sort": "newest", "r": "1"}
     assert re.search(r'aria-current="true">最相关</a>', html)
 
 
@@ -262,7 +265,7 @@ def test_a_corrected_query_says_so_and_offers_the_original(get, make_item, drain
     html = get(q="红楼孟")
     assert "已为您显示“红楼梦”的结果。" in html and "红楼梦</mark>有声书" in html
     still = re.search(r'<a href="([^"]*)">仍然搜索“红楼孟”</a>', html)
-    assert _params(unescape(still.group(1))) == {"q": "红楼孟", "exact": "1"}
+    assert _params(unescape(still.group(1))) == {"q": "红楼孟", "exact": "1", "r": "1"}
     exact = get(q="红楼孟", exact="1")
     assert "没有找到" in exact and "已为您显示" not in exact
     assert re.search(r"你是不是要找：<a href=\"[^\"]*\">红楼梦</a>", exact)
@@ -289,12 +292,14 @@ def test_degraded_notice_when_the_engine_is_down(get, settings, closed_port_url,
 
 
 def test_a_search_is_counted_once(get, mixed):
-    """A page-1 search counts once; later pages, facet, sort and exact links refine it without counting again."""
-    get(q="党史")
+    """A page-1 search counts once; later pages, facet, sort and exact links (marked r=1) refine it without
+    counting again."""
+    html = get(q="党史")
     get(q="党史", page="2")
-    get(q="党史", kind="video")
-    get(q="党史", sort="newest")
-    get(q="党史", exact="1")
+    for href in [_facet_link(html, "视频"), *_links(html, 'data-nav="pager"')]:
+        get(**_params(href))
+    get(q="党史", sort="newest", r="1")
+    get(q="党史", exact="1", r="1")
     stat = QueryStat.objects.get()
     assert (stat.query, stat.searches, stat.no_results, stat.last_total) == ("党史", 1, 0, 5)
 
@@ -310,3 +315,68 @@ def test_empty_or_unsearchable_queries_are_not_counted(get, params):
     """Bots sending empty queries, and queries with nothing searchable, leave no analytics."""
     get(**params)
     assert not QueryStat.objects.exists()
+
+
+def test_a_new_query_typed_within_filters_is_counted(get, mixed):
+    """A query typed into the box while filters are chosen (the box carries them as hidden fields, without the
+    r marker) is a new search and is counted once."""
+    html = get(q="党史", kind="video", r="1")
+    assert '<input type="hidden" name="kind" value="video">' in html and 'name="r"' not in html
+    assert not QueryStat.objects.exists()
+    get(q="纪录片", kind="video")
+    assert QueryStat.objects.values_list("query", "searches", "no_results").get() == ("纪录片", 1, 0)
+
+
+def test_a_query_answered_only_by_promotions_is_not_a_miss(get, make_item, drain):
+    """A query nothing matches but an editor promoted a document for is recorded with that result, not as a
+    query without results."""
+    promoted = make_item("中国共产党历史读本")
+    drain()
+    Promotion.objects.create(query="建党百年", doc_id=f"library.libraryitem:{promoted.pk}")
+    html = get(q="建党百年")
+    assert "search-promoted" in html
+    stat = QueryStat.objects.get()
+    assert (stat.query, stat.searches, stat.no_results, stat.last_total) == ("建党百年", 1, 0, 1)
+
+
+def test_year_facet_links_work_for_any_indexed_year(get, make_item, drain):
+    """The year facet lists whatever is indexed (a Tang text's 618 included) and its link filters by it, like
+    any year up to 9999; a year out of that range is ignored."""
+    make_item("唐代史料汇编", year=618)
+    make_item("唐代史话", year=2020)
+    drain()
+    link = _facet_link(get(q="唐代"), "618")
+    assert _params(link)["year"] == "618"
+    html = get(**_params(link))
+    assert "共找到 1 条结果" in html and "汇编" in html and "史话" not in html
+    assert "共找到 2 条结果" in get(q="唐代", year="10000")
+
+
+def test_unit_facet_links_to_the_owning_unit_exactly(get, unit, drain):
+    """The unit facet counts what each unit itself owns, so its link filters by owner=<id> (that unit only) and
+    gives the same count; unit=<id> still takes the unit and everything below it."""
+    city = org_unit_create(parent=unit, name="济南市", code="jn2", level="city")
+    county = org_unit_create(parent=city, name="历下区", code="lx2", level="county")
+    LibraryItem.objects.create(title="党史济南读本", kind=Kind.EBOOK, owning_unit=city)
+    LibraryItem.objects.create(title="党史历下读本", kind=Kind.EBOOK, owning_unit=county)
+    drain()
+    html = get(q="党史")
+    assert re.search(r"济南市<span class=\"count\">（1）</span>", html)
+    link = _params(_facet_link(html, "济南市"))
+    assert link["owner"] == str(city.pk) and "unit" not in link
+    chosen = get(**link)
+    assert "共找到 1 条结果" in chosen and "历下读本" not in chosen
+    assert re.search(r'aria-current="true"[^>]*>\s*<span aria-hidden="true">✓ </span>济南市', chosen)
+    assert "共找到 2 条结果" in get(q="党史", unit=str(city.pk))
+
+
+def test_the_pager_never_offers_pages_past_the_result_window():
+    """With more matches than the engines page through (10,000), the pager's last page is the last one that
+    can have hits."""
+    from search.results import SearchResults
+    from search.views import Params, _pager
+
+    results = SearchResults(hits=[object()], total=1_000_000, page=1, per_page=20)
+    pager = _pager(Params(q="党史"), results)
+    last = [page["number"] for page in pager["pages"] if "number" in page][-1]
+    assert last == 10_000 // 20

@@ -8,7 +8,7 @@ from tqdm import tqdm
 
 from search.engine import engine_configured
 from search.results import SearchError
-from search.services import search_rebuild
+from search.services import RebuildInProgress, search_rebuild
 
 # Without a terminal (cron, CI logs) a plain progress line at most this often.
 LOG_EVERY_SECONDS = 10
@@ -39,7 +39,7 @@ class _Bar:
         self.bar = tqdm(total=0, unit="个", desc="重建索引", file=stream, dynamic_ncols=True)
 
     def __call__(self, done: int, total: int) -> None:
-        # total counts objects; some may not be findable, so `done` can stay below it.
+        # Both count objects looked at; objects created while the rebuild runs can take `done` past the first total.
         self.bar.total = max(total, done)
         self.bar.update(done - self.bar.n)
 
@@ -66,6 +66,8 @@ class Command(BaseCommand):
             indexed = search_rebuild(
                 progress=progress, chunk_size=chunk_size, embedded=not engine_only, engine=not embedded_only
             )
+        except RebuildInProgress as exc:
+            raise CommandError(str(exc)) from exc
         except SearchError as exc:
             raise CommandError(
                 "重建失败：搜索引擎无法连接或出错，正在使用的索引没有改动。"
