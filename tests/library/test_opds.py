@@ -455,9 +455,11 @@ def counted(settings, unit):
     return member_create(username="wang", password=PASSWORD, real_name="王五", org_unit=unit)
 
 
-def test_a_passed_password_check_is_remembered_until_the_password_changes(client, counted):
+def test_a_passed_password_check_is_remembered_until_the_password_changes(client, counted, settings):
     """A reading app sends the password with every request: it is checked once, then remembered (no password
     hash per request); a changed password ends that at once, for the old password, and the new one works."""
+    # Django's in-memory cache, so the test can look at every stored key and value.
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     for _index in range(3):
         assert client.get("/opds/", **_basic("wang")).status_code == 200
     assert CountingHasher.checks == 1

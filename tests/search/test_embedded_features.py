@@ -406,7 +406,7 @@ def _old_index_finds(term: str) -> bool:
         return cursor.fetchone()[0] > 0
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_fts_migration_reverses_and_refills(embedded):
     """Migration 0004 goes back to the 0002 index (refilled from the rows) and forward again (the pinyin index
     refilled too), on SQLite and on PostgreSQL."""
