@@ -28,6 +28,8 @@ from search.results import (
 )
 
 logger = logging.getLogger(__name__)
+# Connections kept open to each node (bulk threads, threaded web workers).
+POOL_SIZE = 10
 # Short: when the engine is down the site answers from the embedded index instead of waiting.
 REQUEST_TIMEOUT = 5
 # Shorter still for what is asked on every keystroke (suggestions) and for corrections: a hung engine must not
@@ -378,7 +380,15 @@ class OpenSearchEngine(ClusterEngine):
     def _make_client(self, *, timeout: float):
         from opensearchpy import OpenSearch
 
-        return OpenSearch(hosts=self.nodes, timeout=timeout, max_retries=self.max_retries, retry_on_timeout=True)
+        # urllib3 keeps one connection per node unless told otherwise: bulk threads and threaded web workers
+        # would then open (and drop) a connection per request.
+        return OpenSearch(
+            hosts=self.nodes,
+            timeout=timeout,
+            max_retries=self.max_retries,
+            retry_on_timeout=True,
+            pool_maxsize=POOL_SIZE,
+        )
 
     def _bulk(self, actions, **params):
         from opensearchpy import helpers
