@@ -1,5 +1,8 @@
 """Organisation tree, members, media models and the site-wide page types."""
 
+import os
+import secrets
+
 from django.contrib.auth.models import AbstractUser
 from django.core.validators import RegexValidator
 from django.db import models
@@ -84,6 +87,15 @@ class Member(AbstractUser):
 class LighthouseImage(AbstractImage):
     caption = models.CharField(_("说明"), max_length=255, blank=True)
     admin_form_fields = Image.admin_form_fields + ("caption",)
+
+    def get_upload_to(self, filename):
+        """Wagtail's name with 64 random bits in it (``cover-3f9a…c1.jpg``), so its renditions carry them too.
+
+        Images are the one kind of stored file served without a signature (pages cache them for weak networks),
+        and a cover belongs to its item, which may be members-only: an unguessable name is what keeps such a
+        cover from being found by spelling out an upload's name (docs/security.md)."""
+        stem, extension = os.path.splitext(super().get_upload_to(filename))
+        return f"{stem[:60]}-{secrets.token_hex(8)}{extension}"
 
     class Meta(AbstractImage.Meta):
         verbose_name = _("图片")

@@ -10,7 +10,17 @@ ROLE_PAGE_PERMISSIONS = {
     UnitRole.Role.EDITOR: ["add_page", "change_page", "publish_page"],
     UnitRole.Role.ADMINISTRATOR: ["add_page", "change_page", "publish_page", "bulk_delete_page", "lock_page"],
 }
-ROLE_COLLECTION_PERMISSIONS = ["add_image", "change_image", "choose_image", "add_document", "change_document"]
+# On the unit's own collection: editors upload, change and choose its pictures and documents (an e-book or a
+# periodical issue is a document the item form chooses: without choose_document they could not publish one).
+# Existing databases get choose_document from migration cms 0003.
+ROLE_COLLECTION_PERMISSIONS = [
+    "add_image",
+    "change_image",
+    "choose_image",
+    "add_document",
+    "change_document",
+    "choose_document",
+]
 ROLE_MODEL_PERMISSIONS = [
     ("wagtailadmin", "access_admin"),
     ("library", "add_libraryitem"),

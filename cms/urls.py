@@ -26,8 +26,10 @@ urlpatterns = [
     path("robots.txt", TemplateView.as_view(template_name="robots.txt", content_type="text/plain")),
 ]
 
-# Local media (the embedded default): masters and renditions only with a signed, expiring URL. With S3 the
-# storage hands out presigned S3 URLs and nothing is stored under MEDIA_ROOT, so this serves nothing there.
+# Local media (the embedded default), deny by default: Wagtail's images as they are, every other file (masters,
+# renditions, captions, documents) only by its exact path with a signed, expiring URL. With S3 the storage hands
+# out presigned S3 URLs and nothing is stored under MEDIA_ROOT, so this serves nothing there. Wagtail documents
+# are served by /documents/<id>/<name> above, after the library's before_serve_document check.
 urlpatterns += [path("media/<path:path>", media_file, name="media_file")]
 
 urlpatterns += [path("", include(wagtail_urls))]

@@ -22,6 +22,7 @@ from wagtail.admin.views.generic.history import HistoryView
 from wagtail.admin.views.generic.usage import UsageView
 from wagtail.admin.viewsets.model import ModelViewSet
 
+from .admin_export import SafeExportMixin
 from .admin_scoping import scoped
 from .admin_selectors import issue_articles, issue_pages_managed_by, items_managed_by
 from .admin_services import article_areas_set, issue_page_save
@@ -55,7 +56,7 @@ class SaveMixin:
         return issue_page_save(page=self.form.instance)
 
 
-class IssuePageIndexView(IssueScopedMixin, generic.IndexView):
+class IssuePageIndexView(IssueScopedMixin, SafeExportMixin, generic.IndexView):
     def get_base_queryset(self):
         pages = issue_pages_managed_by(self.request.user)
         issue = self.request.GET.get("issue", "")

@@ -8,6 +8,7 @@ from wagtail.admin.views.generic.history import HistoryView
 from wagtail.admin.views.generic.usage import UsageView
 from wagtail.admin.viewsets.model import ModelViewSet
 
+from .admin_export import SafeExportMixin
 from .admin_scoping import scoped
 from .admin_selectors import item_lists_managed_by, items_choosable_by, units_for_editor
 from .models import ItemList
@@ -46,7 +47,7 @@ class ListScopedMixin:
         return item_lists_managed_by(self.request.user)
 
 
-class ItemListIndexView(generic.IndexView):
+class ItemListIndexView(SafeExportMixin, generic.IndexView):
     def get_base_queryset(self):
         return item_lists_managed_by(self.request.user).select_related("owning_unit")
 

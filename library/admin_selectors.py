@@ -4,7 +4,11 @@ Management follows the organisation tree (cms.selectors.units_managed_by); who m
 question, answered only by library.selectors.
 """
 
+from datetime import datetime
+
+from django.contrib.contenttypes.models import ContentType
 from django.db.models import Q, QuerySet
+from wagtail.models import ModelLogEntry
 
 from cms.models import OrgUnit
 from cms.selectors import units_managed_by
@@ -81,3 +85,28 @@ def item_lists_managed_by(user) -> QuerySet[ItemList]:
 
 def units_for_editor(user) -> QuerySet[OrgUnit]:
     return units_managed_by(user).order_by("path")
+
+
+def item_version(item: LibraryItem) -> str:
+    """The version an edit form carries: the row's last-saved time, exact to the microsecond. Every write that
+    changes what the form shows moves it (the form, bulk actions, imports); counters and extracted text do not."""
+    return item.updated_at.isoformat() if item.updated_at else ""
+
+
+def version_parse(version: str | None) -> datetime | None:
+    try:
+        parsed = datetime.fromisoformat(version or "")
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo is not None else None
+
+
+def item_last_saved(*, item: LibraryItem, since: datetime | None) -> tuple[str, datetime]:
+    """Who saved the item (from the admin's action log, when the save came after ``since``) and when."""
+    entries = ModelLogEntry.objects.filter(
+        content_type=ContentType.objects.get_for_model(LibraryItem), object_id=str(item.pk)
+    )
+    if since is not None:
+        entries = entries.filter(timestamp__gte=since)
+    entry = entries.order_by("-timestamp", "-pk").first()
+    return (entry.user_display_name if entry else ""), item.updated_at

@@ -1,4 +1,5 @@
-"""Writes the library admin makes beyond one item's form: bulk changes on selected items, article areas of a page.
+"""Writes the library admin makes beyond one item's form: bulk changes on selected items, article areas of a page,
+and the claim that stops a stale item form from overwriting another editor's save (optimistic concurrency).
 
 Bulk ``.update()`` sends no post_save, so every bulk change tells search's outbox itself, and browse counts are
 refreshed through library_changed(); deletes go row by row through the ORM's collector, whose post_delete signals
@@ -16,14 +17,47 @@ from django.utils.translation import gettext as _
 
 from cms.models import OrgUnit
 from cms.selectors import units_managed_by
-from search.services import search_documents_changed
 
-from .admin_selectors import items_managed_by
+from .admin_selectors import item_last_saved, item_version, items_managed_by, version_parse
 from .models import ArticleArea, IssuePage, LibraryItem
-from .services import descendant_ids, library_changed
+from .services import library_changed, library_items_opening_changed
 
 logger = logging.getLogger(__name__)
 ITEM_LABEL = LibraryItem._meta.label_lower
+
+
+class EditConflict(Exception):
+    """Another editor saved the item after this form was opened; ``version`` is the item's version now."""
+
+    def __init__(self, message: str, version: str):
+        super().__init__(message)
+        self.message, self.version = message, version
+
+
+def library_item_claim_version(*, item_id: int, version: str | None) -> None:
+    """Call first inside the form's save transaction: take the row if it is still at the version the editor's form
+    was opened at, else raise EditConflict (who saved it and when, if known). One conditional UPDATE, not a read
+    then a write: of two saves racing from the same version, the second waits on the first's row lock, then finds
+    the version moved. A post without a version (an old tab, a hand-made request) cannot overwrite blindly."""
+    loaded = version_parse(version)
+    claimed = loaded is not None and (
+        LibraryItem.objects.filter(pk=item_id, updated_at=loaded).update(updated_at=timezone.now()) == 1
+    )
+    if not claimed:
+        current = LibraryItem.objects.get(pk=item_id)
+        raise EditConflict(_conflict_message(item=current, since=loaded), item_version(current))
+
+
+def _conflict_message(*, item: LibraryItem, since) -> str:
+    who, when = item_last_saved(item=item, since=since)
+    when_text = timezone.localtime(when).strftime("%Y-%m-%d %H:%M:%S")
+    if who:
+        saved = _("（%(who)s 于 %(when)s 保存）") % {"who": who, "when": when_text}
+    else:
+        saved = _("（最后保存于 %(when)s）") % {"when": when_text}
+    return _("此条目已被其他编辑修改，请刷新后重试%(saved)s。如确认用您填写的内容覆盖，请再次点击保存。") % {
+        "saved": saved
+    }
 
 
 def _managed_ids(*, user, item_ids: Iterable[int]) -> list[int]:
@@ -39,9 +73,7 @@ def _updated(*, user, item_ids: Iterable[int], action: str, **values) -> int:
     with transaction.atomic():
         pks = _managed_ids(user=user, item_ids=item_ids)
         count = LibraryItem.objects.filter(pk__in=pks).update(**values, updated_at=timezone.now())
-        # Children follow their parent's opening (selectors.items_visible_to), so their documents change too.
-        search_documents_changed(model_label=ITEM_LABEL, pks=[*pks, *descendant_ids(item_ids=pks)])
-        library_changed()
+        library_items_opening_changed(item_ids=pks)  # the items, their children (search) and browse counts
     logger.info("library bulk %s by %s: %d items", action, getattr(user, "pk", None), count)
     return count
 

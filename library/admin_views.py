@@ -1,5 +1,6 @@
 """The admin views of library items: a list that stays one page of queries at 300,000 rows, the item form, and
-a series/title/issue's children with links that add the next one."""
+a series/title/issue's children with links that add the next one. A stale edit form (another editor saved since
+it was opened) is re-shown with the editor's values and the conflict, never saved over the other's work."""
 
 from urllib.parse import urlencode
 
@@ -10,9 +11,11 @@ from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 from wagtail.admin.ui.tables import BulkActionsCheckboxColumn, Column, TitleColumn
 from wagtail.admin.views import generic
+from wagtail.log_actions import log
 
 from media_pipeline.models import MediaAsset
 
+from .admin_export import SafeExportMixin
 from .admin_selectors import (
     child_role,
     children_for_admin,
@@ -20,6 +23,7 @@ from .admin_selectors import (
     next_child_position,
     parents_managed_by,
 )
+from .admin_services import EditConflict, library_item_claim_version
 from .models import LISTED, LibraryItem
 from .playback import item_playback
 from .services import library_item_delete, library_item_save
@@ -39,7 +43,7 @@ class UnitScopedMixin:
         return items_managed_by(self.request.user)
 
 
-class ItemIndexView(generic.IndexView):
+class ItemIndexView(SafeExportMixin, generic.IndexView):
     template_name = "library/admin/item_index.html"
 
     def get_base_queryset(self):
@@ -71,9 +75,15 @@ class ItemIndexView(generic.IndexView):
 
 
 class ItemSaveMixin:
+    logged_action = "wagtail.create"  # in the item's history; an edit conflict names the last editor from it
+
+    def claim(self, form):
+        """Edit views check the form's version here, first thing in the save's transaction (new items: nothing)."""
+
     def save_instance(self):
         form = self.form
         with transaction.atomic():  # the item, its credits, tags and related items: all or nothing
+            self.claim(form)
             item = library_item_save(
                 item=form.save(commit=False),
                 user=self.request.user,
@@ -85,6 +95,7 @@ class ItemSaveMixin:
                 edited_fields=form.edited_fields(),
             )
             form.save_m2m()
+            log(instance=item, action=self.logged_action, user=self.request.user)
         return item
 
 
@@ -118,6 +129,19 @@ class ItemCopyView(ItemSaveMixin, generic.CopyView):
 
 class ItemEditView(ItemSaveMixin, UnitScopedMixin, generic.EditView):
     template_name = "library/admin/item_edit.html"
+    logged_action = "wagtail.edit"
+
+    def claim(self, form):
+        library_item_claim_version(item_id=self.object.pk, version=form.cleaned_data.get("version"))
+
+    def form_valid(self, form):
+        try:
+            return super().form_valid(form)
+        except EditConflict as conflict:  # the transaction rolled back: nothing of this save was kept
+            form.add_error(None, conflict.message)
+            form.reshow_at_version(conflict.version)
+            self.produced_error_message, self.produced_error_code = conflict.message, "conflict"
+            return self.form_invalid(form)
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
@@ -175,3 +199,38 @@ ITEM_COLUMNS = [
     Column("published_at", label=_("发布时间"), accessor="published_at", sort_key="published_at"),
     TitleColumn("children", label=_("下级"), accessor=children_link, get_url=children_url),
 ]
+# The list's CSV/XLSX export (Wagtail's ?export=): the catalogue fields an editor works with in a spreadsheet.
+ITEM_EXPORT = [
+    "id",
+    "title",
+    "get_kind_display",
+    "get_role_display",
+    "parent_id",
+    "owning_unit",
+    "get_access_display",
+    "get_download_display",
+    "is_published",
+    "published_at",
+    "creators",
+    "isbn",
+    "issn",
+    "source",
+    "external_id",
+]
+ITEM_EXPORT_HEADINGS = {
+    "id": _("编号"),
+    "title": _("标题"),
+    "get_kind_display": _("类型"),
+    "get_role_display": _("层级"),
+    "parent_id": _("上级编号"),
+    "owning_unit": _("所属单位"),
+    "get_access_display": _("阅读权限"),
+    "get_download_display": _("下载权限"),
+    "is_published": _("已发布"),
+    "published_at": _("发布时间"),
+    "creators": _("作者"),
+    "isbn": "ISBN",
+    "issn": "ISSN",
+    "source": _("导入来源"),
+    "external_id": _("外部编号"),
+}

@@ -5,8 +5,9 @@ the file links those feeds hand out.
 Apps send the password with every request (a feed, then each cover and enclosure), and checking it costs a slow
 password hash each time, so a check that passed is remembered for a few minutes (under an HMAC that includes the
 stored password hash, so changing the password ends it; the password itself is never kept). Wrong passwords are
-counted per username and address: after ``MAX_FAILURES`` in ``FAILURE_WINDOW`` seconds the credentials are not even
-checked, which stops both password guessing and burning CPU on hashes.
+throttled like every other sign-in (django-axes, rules in ``cms.login_throttle``): a locked-out requester's
+credentials are not even checked (no hash burnt, and the remembered check is not consulted either, so it cannot
+confirm a guess).
 """
 
 import base64
@@ -22,10 +23,10 @@ from django.utils.cache import patch_cache_control, patch_vary_headers
 from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext as _
 
+from cms import login_throttle
+
 logger = logging.getLogger(__name__)
 
-MAX_FAILURES = 10
-FAILURE_WINDOW = 5 * 60  # seconds; also how long a throttled requester waits
 CHECKED_FOR = 5 * 60  # seconds a passed check is remembered
 
 
@@ -34,7 +35,7 @@ class BadCredentials(Exception):
 
 
 class TooManyFailures(Exception):
-    """Too many wrong passwords for this username from this address lately; the credentials were not checked."""
+    """Too many wrong passwords lately (cms.login_throttle); the credentials were not checked."""
 
 
 def basic_credentials(request: HttpRequest) -> tuple[str, str] | None:
@@ -58,39 +59,25 @@ def basic_credentials(request: HttpRequest) -> tuple[str, str] | None:
 
 def feed_user(request: HttpRequest):
     """The requester: the member whose Basic credentials came with this request (no session is made), else the
-    session's user (possibly anonymous). Raises BadCredentials for a wrong password, TooManyFailures when this
-    username has had too many wrong ones from this address lately."""
+    session's user (possibly anonymous). Raises BadCredentials for a wrong password, TooManyFailures when sign-in
+    is throttled for this requester (cms.login_throttle)."""
     credentials = basic_credentials(request)
     if credentials is None:
         return request.user
     username, password = credentials
-    failures_key = _failures_key(request, username)
-    if cache.get(failures_key, 0) >= MAX_FAILURES:
+    # Throttling first: a locked-out requester must not learn anything, not even from the remembered check.
+    if not login_throttle.sign_in_allowed(request, username):
         raise TooManyFailures
     if (user := _recently_checked(username, password)) is not None:
         return user
-    user = authenticate(request, username=username, password=password)
+    user = authenticate(request, username=username, password=password)  # axes counts a failure
     if user is None or not user.is_active:
-        logger.info("feeds: wrong Basic credentials for %r from %s", username, request.META.get("REMOTE_ADDR"))
-        _count_failure(failures_key)
+        logger.info("feeds: wrong Basic credentials for %r", username)
+        if login_throttle.locked_out(request):
+            raise TooManyFailures
         raise BadCredentials
     cache.set(_checked_key(user, username, password), True, CHECKED_FOR)
-    cache.delete(failures_key)
     return user
-
-
-def _failures_key(request: HttpRequest, username: str) -> str:
-    who = salted_hmac("library.basic_auth.failures", f"{username.casefold()}\0{request.META.get('REMOTE_ADDR', '')}")
-    return f"feeds:basic-failures:{who.hexdigest()}"
-
-
-def _count_failure(key: str) -> None:
-    # add() starts the window on the first failure; incr() never moves it, so it ends FAILURE_WINDOW after that.
-    cache.add(key, 0, FAILURE_WINDOW)
-    try:
-        cache.incr(key)
-    except ValueError:  # expired between add() and incr()
-        cache.set(key, 1, FAILURE_WINDOW)
 
 
 def _checked_key(user, username: str, password: str) -> str:
@@ -122,10 +109,9 @@ def basic_challenge() -> HttpResponse:
 
 
 def too_many_failures() -> HttpResponse:
-    """429: the password is not checked again until the window has passed."""
-    message = _("密码错误次数过多，请 %(minutes)d 分钟后再试。") % {"minutes": FAILURE_WINDOW // 60}
-    response = HttpResponse(message, status=429, content_type="text/plain; charset=utf-8")
-    response["Retry-After"] = str(FAILURE_WINDOW)
+    """429 in plain text (what reading and podcast apps show): no password is checked until the cool-off ends."""
+    response = HttpResponse(login_throttle.locked_out_message(), status=429, content_type="text/plain; charset=utf-8")
+    response["Retry-After"] = str(login_throttle.cool_off_seconds())
     return response
 
 

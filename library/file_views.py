@@ -35,7 +35,9 @@ def item_download(request: HttpRequest, user, item_id: int) -> HttpResponseRedir
 
 @require_GET
 def item_read(request: HttpRequest, item_id: int) -> HttpResponseRedirect:
-    """A fresh signed URL of a readable item's document (PDF/EPUB), for readers whose URL expired mid-book.
+    """A fresh reading link of a readable item's document (PDF/EPUB), for readers whose link expired mid-book:
+    served inline, never cached, for minutes (links.asset_master_url). Reading is not the download right: the
+    attachment link comes only from ``item_download``, and no parameter added to this one makes it one.
 
     Only documents: a video's or audio programme's master is read through its streams, and handing it out here
     would let anyone who may play it download it."""

@@ -1,6 +1,12 @@
 """The editor's item form: the whole shared description, the serial tree, access and rights, credits as one line,
-plus the media file to upload (with its captions and public-screen options)."""
+plus the media file to upload (with its captions and public-screen options).
 
+It also carries the version the item was opened at (admin_services.library_item_claim_version refuses a stale
+save), strips control and bidirectional-override characters from text (text_cleaning.clean_text), and answers a
+malformed rich-text body with an error on the field instead of a 500.
+"""
+
+import functools
 import re
 
 from django import forms
@@ -18,10 +24,11 @@ from media_pipeline.uploads import upload_take
 
 from .admin_choosers import parent_chooser_widget
 from .admin_credits import credits_format, credits_parse
-from .admin_selectors import PARENT_ROLES, child_role, items_choosable_by, parents_managed_by
+from .admin_selectors import PARENT_ROLES, child_role, item_version, items_choosable_by, parents_managed_by
 from .clc import CLC_CHOICES, clc_validate
 from .identifiers import cn_serial_normalise, isbn_normalise, issn_normalise
 from .models import LibraryItem
+from .text_cleaning import clean_text
 
 MEDIA_KINDS = {LibraryItem.Kind.VIDEO, LibraryItem.Kind.AUDIO}
 CHILD_ROLES = {LibraryItem.Role.EPISODE, LibraryItem.Role.ISSUE, LibraryItem.Role.ARTICLE}
@@ -29,7 +36,30 @@ CHILD_ROLES = {LibraryItem.Role.EPISODE, LibraryItem.Role.ISSUE, LibraryItem.Rol
 # Fields an editor may leave empty: the model's default applies (single item, position 0, Chinese, no download).
 DEFAULTED_FIELDS = ("role", "position", "language", "download")
 PASTED_LENGTHS = {"isbn": 32, "issn": 24, "cn_serial": 32, "clc": 64}
-NOT_ITEM_FIELDS = {"upload", "upload_id", "captions", "public_screens", "portrait_fill", "focal_x"}
+NOT_ITEM_FIELDS = {"upload", "upload_id", "captions", "public_screens", "portrait_fill", "focal_x", "version"}
+# What Draftail's converter raises on a body that is not its JSON (broken, wrong types, nested past the stack).
+RICH_TEXT_ERRORS = (ValueError, TypeError, AttributeError, KeyError, IndexError, RecursionError)
+
+
+class MalformedRichTextGuard:
+    """Mixed into the body's editor widget: a posted body the converter cannot read becomes an empty value and a
+    flag the form turns into a field error, instead of an exception (a 500) while the form reads its data."""
+
+    malformed = False
+
+    def value_from_datadict(self, data, files, name):
+        try:
+            value = super().value_from_datadict(data, files, name)
+        except RICH_TEXT_ERRORS:
+            self.malformed = True
+            return ""
+        self.malformed = False
+        return value
+
+
+@functools.cache
+def _guarded_widget_class(widget_class: type) -> type:
+    return type(f"Guarded{widget_class.__name__}", (MalformedRichTextGuard, widget_class), {})
 
 
 class ClcInput(forms.TextInput):
@@ -123,6 +153,7 @@ class LibraryItemForm(WagtailAdminModelForm):
             "每位一项：姓名:责任方式，用“；”隔开，如“曹雪芹:著；高鹗:编”。责任方式可用：著、编、译、注、播讲、主讲、导演、绘、其他；不写则为“著”。"
         ),
     )
+    version = forms.CharField(required=False, widget=forms.HiddenInput)
     related_items = ItemIdsField(
         label=_("相关条目"),
         queryset=LibraryItem.objects.none(),
@@ -166,6 +197,8 @@ class LibraryItemForm(WagtailAdminModelForm):
     def __init__(self, *args, for_user=None, **kwargs):
         super().__init__(*args, for_user=for_user, **kwargs)
         self.fields["parent"].widget = parent_chooser_widget()
+        body = self.fields["body"].widget
+        body.__class__ = _guarded_widget_class(type(body))
         for name in DEFAULTED_FIELDS:
             self.fields[name].required = False
         for name, length in PASTED_LENGTHS.items():
@@ -183,6 +216,7 @@ class LibraryItemForm(WagtailAdminModelForm):
             self._limit_to_choosable(for_user)
         if self.instance.pk:
             self.initial.setdefault("credits", credits_format(self.instance.credits.all()))
+            self.initial.setdefault("version", item_version(self.instance))
         asset = self.instance.media_asset if self.instance.media_asset_id else None
         if asset is not None:
             self.initial.setdefault("public_screens", "screens" in asset.options.get("groups", []))
@@ -222,6 +256,41 @@ class LibraryItemForm(WagtailAdminModelForm):
             raise forms.ValidationError(_("文件太大，最大允许 %(limit)s。") % {"limit": limit})
         return upload
 
+    def clean_body(self):
+        if self.fields["body"].widget.malformed:
+            raise forms.ValidationError(_("正文格式不正确，无法读取。请在编辑器中重新输入正文后再保存。"))
+        return self.cleaned_data.get("body")
+
+    def clean_title(self):
+        title = self._clean_text("title")
+        if not title:
+            raise forms.ValidationError(_("请填写标题（不能只有空格或不可见字符）。"))
+        return title
+
+    def clean_subtitle(self):
+        return self._clean_text("subtitle")
+
+    def clean_number(self):
+        return self._clean_text("number")
+
+    def clean_summary(self):
+        return self._clean_text("summary")
+
+    def clean_publisher(self):
+        return self._clean_text("publisher")
+
+    def clean_rights_note(self):
+        return self._clean_text("rights_note")
+
+    def _clean_text(self, name):
+        return clean_text(self.cleaned_data.get(name) or "").strip()
+
+    def reshow_at_version(self, version: str) -> None:
+        """After an edit conflict: the editor's values stay as posted, the version becomes the item's current one,
+        so saving again is a deliberate overwrite and not a repeat of the same refusal."""
+        self.data = self.data.copy()
+        self.data[self.add_prefix("version")] = version
+
     def clean_isbn(self):
         return self._identifier("isbn", isbn_normalise)
 
@@ -239,7 +308,7 @@ class LibraryItemForm(WagtailAdminModelForm):
         return normalise(value) if value else ""
 
     def clean_credits(self):
-        return credits_parse(self.cleaned_data.get("credits") or "")
+        return credits_parse(clean_text(self.cleaned_data.get("credits") or ""))
 
     def credits_list(self) -> list[tuple[str, str]] | None:
         """The credits to store, or None when the editor left them as they were (imported rows stay untouched)."""

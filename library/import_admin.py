@@ -1,5 +1,6 @@
 """The admin import screen: upload a CSV/JSON/MARC file for one of the editor's units (dry run or real), see recent
-batches refresh while they run, and open a batch's row report or download its rejections as CSV.
+batches refresh while they run, and open a batch's row report or download its rejections as CSV. An interrupted
+batch says how many rows went in and how many did not, and offers "继续导入" (resume from the next chunk).
 
 The upload is saved in the media work folder and run by ``import_batch_run_task`` after the request commits;
 editors see only the batches of units they manage."""
@@ -17,7 +18,7 @@ from django.template.response import TemplateResponse
 from django.urls import include, path, reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST
 from wagtail import hooks
 from wagtail.admin.menu import MenuItem
 
@@ -25,7 +26,15 @@ from cms.models import OrgUnit
 from cms.selectors import units_managed_by
 
 from .import_readers import FORMATS
-from .importing import batch_kept, batch_rejections, import_batch_queue, report_write_rejections
+from .importing import (
+    batch_kept,
+    batch_rejections,
+    batch_resumable_in_admin,
+    batch_rows_processed,
+    import_batch_queue,
+    import_batch_resume_queue,
+    report_write_rejections,
+)
 from .models import ImportBatch
 
 RECENT_BATCHES = 30
@@ -106,14 +115,31 @@ def import_detail(request: HttpRequest, batch_id: int) -> HttpResponse:
     _require_editor(request)
     batch = get_object_or_404(import_batches_visible_to(request.user), pk=batch_id)
     page = Paginator(batch_rejections(batch), REPORT_PER_PAGE).get_page(request.GET.get("p"))
+    processed = batch_rows_processed(batch)
     context = {
         "batch": batch,
         "page": page,
         "kept": batch_kept(batch)[:REPORT_PER_PAGE],
         "kept_count": len(batch_kept(batch)),
         "refresh": REFRESH_SECONDS if batch.state == ImportBatch.State.RUNNING else None,
+        "applied": batch.created + batch.updated,
+        "processed": processed,
+        "remaining": max(batch.total - processed, 0),
+        "resumable": batch_resumable_in_admin(batch),
     }
     return TemplateResponse(request, "library/admin/import_detail.html", context)
+
+
+@require_POST
+def import_resume(request: HttpRequest, batch_id: int) -> HttpResponse:
+    """继续导入: an interrupted batch goes back to the queue and resumes from its first uncommitted chunk."""
+    _require_editor(request)
+    batch = get_object_or_404(import_batches_visible_to(request.user), pk=batch_id)
+    if import_batch_resume_queue(batch=batch):
+        messages.success(request, _("已重新排队，将从中断处继续导入“%(name)s”。") % {"name": batch.file_name})
+    else:
+        messages.error(request, _("这个批次现在不能继续导入（可能已在运行或已结束）。"))
+    return redirect("library_import:detail", batch_id=batch.pk)
 
 
 @require_GET
@@ -137,6 +163,7 @@ urls = [
     path("", import_index, name="index"),
     path("<int:batch_id>/", import_detail, name="detail"),
     path("<int:batch_id>/rejected.csv", import_rejections_csv, name="rejections_csv"),
+    path("<int:batch_id>/resume/", import_resume, name="resume"),
 ]
 
 

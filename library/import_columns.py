@@ -24,6 +24,7 @@ from cms.models import OrgUnit
 from .clc import clc_validate
 from .identifiers import cn_serial_normalise, isbn_normalise, issn_normalise
 from .models import ItemCredit, LibraryItem
+from .text_cleaning import clean_text
 
 if TYPE_CHECKING:
     from .importing import _Import
@@ -31,9 +32,6 @@ if TYPE_CHECKING:
 BODY_TAGS = {"p", "br", "h2", "h3", "h4", "strong", "em", "ul", "ol", "li", "blockquote", "img"}
 BODY_ATTRIBUTES = {"img": {"src", "alt"}}
 HTML_TAG = re.compile(r"<[a-zA-Z!/]")
-# Characters XML 1.0 forbids (C0 controls other than tab and line breaks, and two non-characters): stored, they
-# would break every RSS/OPDS feed and sitemap the item later appears in.
-XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 # An <img> as nh3 writes it (every value double-quoted, quotes inside escaped), to drop those left without a src.
 IMG_TAG = re.compile(r'<img((?:\s+[\w:-]+="[^"]*")*)\s*/?>')
 IMG_ATTRIBUTE = re.compile(r'\s+([\w:-]+)="[^"]*"')
@@ -121,17 +119,19 @@ def _choice(column: str, label: str):
 
 
 def _plain(value: str) -> str:
-    """Titles and other plain-text fields: markup is dropped (script content included), never kept to run."""
-    value = XML_INVALID.sub("", value)
+    """Titles and other plain-text fields: markup is dropped (script content included), never kept to run; control
+    and bidirectional characters go too (text_cleaning: stored, they break feeds or disguise a title)."""
+    value = clean_text(value)
     if "<" not in value and "&" not in value:
-        return value
-    return XML_INVALID.sub("", html.unescape(nh3.clean(value, tags=set()))).strip()
+        return value.strip()
+    # A character reference (&#1;, &#x202E;) comes out of the parser as the character itself: clean again.
+    return clean_text(html.unescape(nh3.clean(value, tags=set()))).strip()
 
 
 def rich_text_clean(value: str) -> str:
     """A body as rich text: a short whitelist of tags, no scripts, handlers or javascript: URLs, and images only
     from our own site or media host. Plain text with line breaks becomes paragraphs."""
-    value = XML_INVALID.sub("", value)
+    value = clean_text(value)
     if not HTML_TAG.search(value):
         paragraphs = [line.strip() for line in value.splitlines() if line.strip()]
         return "".join(f"<p>{html.escape(line, quote=False)}</p>" for line in paragraphs)
@@ -144,7 +144,7 @@ def rich_text_clean(value: str) -> str:
         link_rel=None,
     )
     # A character reference (&#1;) comes out of the parser as the character itself.
-    return IMG_TAG.sub(_image_kept, XML_INVALID.sub("", cleaned))
+    return IMG_TAG.sub(_image_kept, clean_text(cleaned))
 
 
 def _image_source_filter(element: str, attribute: str, value: str) -> str | None:
@@ -177,14 +177,23 @@ def _own_hosts() -> set[str]:
     return {urlsplit(url).hostname for url in urls if url and urlsplit(url).hostname}
 
 
-def _text(attribute: str, label: str, *, limit: int | None = None):
+def _text(attribute: str, label: str, *, limit: int | None = None, required: bool = False):
     def clean(run: "_Import", plan: Planned, raw: str) -> None:
         value = _plain(raw)
+        if required and raw and not value:
+            raise ValidationError(_emptied(label, raw))
         if limit and len(value) > limit:
             raise ValidationError(_("%(label)s不能超过 %(limit)d 个字") % {"label": label, "limit": limit})
         plan.fields[attribute] = value
 
     return clean
+
+
+def _emptied(label: str, raw: str) -> str:
+    """Why a required field that had something in it is empty after cleaning: say what it held, not "missing"."""
+    if HTML_TAG.search(raw) or "&" in raw:
+        return _("%(label)s只有 HTML 标记，清理后为空") % {"label": label}
+    return _("%(label)s只有控制字符或不可见字符，清理后为空") % {"label": label}
 
 
 def _clean_body(run: "_Import", plan: Planned, raw: str) -> None:
@@ -340,7 +349,7 @@ CLEANERS: dict[str, Callable[["_Import", Planned, str], None]] = {
     "parent_external_id": _clean_parent,
     "position": _clean_position,
     "number": _text("number", "期号", limit=32),
-    "title": _text("title", "标题", limit=255),
+    "title": _text("title", "标题", limit=255, required=True),
     "subtitle": _text("subtitle", "副标题", limit=255),
     "summary": _text("summary", "简介"),
     "body": _clean_body,

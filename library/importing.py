@@ -3,20 +3,24 @@
 A run is idempotent by (source, external_id): new rows are created, changed rows updated field by field, the rest
 counted unchanged, and fields an editor changed by hand (``item.edited_fields``) are kept as the editor left them.
 Rows go in by chunks of ``CHUNK_SIZE``, parents before children, each chunk in one transaction with the batch's
-counts and row report, so a crash leaves a true account of what got in. Bulk writes send no ``post_save``: search's
-outbox is told of the rows explicitly, and browse counts are refreshed once per batch.
+counts, row report and ``steps_done``, so a crash leaves a true account of what got in and where to go on from.
+Bulk writes send no ``post_save``: search's outbox is told of the rows explicitly (and, for rows whose opening
+changed, of everything under them), and browse counts are refreshed once per batch.
 
-Stale batches: while a batch runs, ``finished_at`` holds the time of its last saved chunk (its heartbeat; the model
-has no separate field for it). A running batch that has read its file (``total > 0``) and saved nothing for
-``STALE_AFTER`` is taken for dead, and so is a queued one (``total == 0``) that no worker started within
-``QUEUED_STALE_AFTER``: every run, from the command or the admin, first marks such batches failed. Rows a dead
-batch committed stay; importing the file again skips them as unchanged.
+Interrupted batches: the process running a batch holds it under a lease (``import_leases``), renewed with every
+chunk. A batch whose process is gone (its lease ran out, or it ran on this machine and no longer exists) becomes
+"中断": every import start looks for such batches, and so does ``import_batch_check_task``, which each running batch
+schedules on the ordinary workers. An interrupted batch resumes from its first uncommitted chunk ("继续导入" in the
+admin, ``library_import --resume ID``): the chunks before it are skipped, rows that went in one by one inside that
+chunk are skipped too, and the counts and report carry on, so the finished batch counts every row once. The file is
+read again and must be the same bytes (``run_options["sha256"]``). A dry run that was interrupted starts again.
 
 Each column's checks and the words they understand are in ``import_columns``; comparing a row with the stored item
 and the bulk writes of credits and tags are in ``import_writes``.
 """
 
 import csv
+import hashlib
 import logging
 import uuid
 from collections.abc import Callable
@@ -28,6 +32,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.images import ImageFile, get_image_dimensions
 from django.db import DatabaseError, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from wagtail.utils.file import hash_filelike
@@ -39,19 +44,23 @@ from media_pipeline.ingest import FolderSource, StorageSource
 
 from .identifiers import isbn_normalise
 from .import_columns import CLEANERS, Planned, choice_maps, guess_kind
+from .import_leases import worker_gone, worker_id
 from .import_readers import ImportReadError, Row, format_from_name, read_rows
 from .import_writes import DRY_RUN_NEW, credits_line, credits_write, current_credits_and_tags, item_diff, tags_write
 from .models import ImportBatch, ItemCredit, LibraryItem
-from .services import item_year, library_changed
+from .services import OPENING_FIELDS, item_year, library_changed, library_items_opening_changed
+from .text_cleaning import neutralise_formula
 
 logger = logging.getLogger(__name__)
 
 CHUNK_SIZE = 1000
 REPORT_LIMIT = 50_000  # report entries kept; a file rejected wholesale should not make a 100 MB JSON column
+# A running batch's lease: renewed by every chunk, so a chunk (with its media files) may take this long.
 STALE_AFTER = timedelta(minutes=15)
-QUEUED_STALE_AFTER = timedelta(hours=24)
+QUEUED_STALE_AFTER = timedelta(hours=24)  # an admin upload no worker started
+CHECK_EVERY = timedelta(minutes=1)  # how often a running batch's check task looks for a dead process
 MODEL_LABEL = "library.libraryitem"
-SAVED_FIELDS = ["created", "updated", "unchanged", "rejected", "report", "total", "encoding", "finished_at"]
+State = ImportBatch.State
 Progress = Callable[[int, int], object]
 
 
@@ -61,6 +70,10 @@ class RowError(Exception):
     def __init__(self, errors: dict[str, list[str]]):
         super().__init__(errors)
         self.errors = errors
+
+
+class LeaseLost(Exception):
+    """Another process has the batch now (this one was taken for dead): stop without writing anything more."""
 
 
 # --- Services ---------------------------------------------------------------------------------------------------
@@ -81,8 +94,11 @@ def import_file(
 ) -> ImportBatch:
     """Import a catalogue file; returns its batch (state done, or failed with ``error`` when the file as a whole
     could not be read). ``files_root`` (a folder) or ``s3_prefix`` is where the rows' ``file``/``cover`` paths are."""
-    path = Path(path)
-    import_batches_fail_stale()
+    path = Path(path).absolute()
+    import_batches_interrupt_stale()
+    owner, now = worker_id(), timezone.now()
+    options = {"path": str(path), "encoding": encoding, "s3_prefix": s3_prefix, "origin": "command"}
+    options["files_root"] = str(Path(files_root).absolute()) if files_root else None
     batch = ImportBatch.objects.create(
         source=source,
         file_name=path.name[:255],
@@ -90,10 +106,13 @@ def import_file(
         dry_run=dry_run,
         owning_unit=unit,
         started_by=user if getattr(user, "is_authenticated", False) else None,
-        finished_at=timezone.now(),
+        finished_at=now,
+        lease_owner=owner,
+        lease_expires_at=now + STALE_AFTER,
+        run_options=options,
     )
-    files = FolderSource(Path(files_root)) if files_root else StorageSource(s3_prefix) if s3_prefix else None
-    _Import(batch=batch, files=files, progress=progress).run(path=path, encoding=encoding)
+    _check_soon(batch.pk)
+    _run(batch, owner=owner, progress=progress)
     return batch
 
 
@@ -116,6 +135,8 @@ def import_batch_queue(*, upload, file_format: str, source: str, unit: OrgUnit, 
             owning_unit=unit,
             started_by=user,
             finished_at=timezone.now(),
+            lease_expires_at=timezone.now() + QUEUED_STALE_AFTER,
+            run_options={"path": str(target), "origin": "admin"},
         )
         transaction.on_commit(lambda: import_batch_run_task.enqueue(batch.pk, str(target)))
     return batch
@@ -123,27 +144,106 @@ def import_batch_queue(*, upload, file_format: str, source: str, unit: OrgUnit, 
 
 def import_batch_run_saved(*, batch_id: int, path: str) -> None:
     """Run a batch queued from the admin. Admin imports carry no media files (no folder or prefix to find them
-    in): a row naming a ``file`` or ``cover`` is rejected with a message that says to use the command."""
-    import_batches_fail_stale()
-    batch = ImportBatch.objects.filter(pk=batch_id).first()
-    try:
-        if batch is None or batch.state != ImportBatch.State.RUNNING:
-            logger.warning("Import batch %s is not waiting to run; skipped", batch_id)
-            return
-        _Import(batch=batch, files=None, progress=None).run(path=Path(path), encoding=None)
-    finally:
-        Path(path).unlink(missing_ok=True)
+    in): a row naming a ``file`` or ``cover`` is rejected with a message that says to use the command. The saved
+    file is deleted once the batch is done or failed, and kept while it can still resume."""
+    import_batches_interrupt_stale()
+    owner = worker_id()
+    batch = _claim(batch_id=batch_id, owner=owner, queued_only=True)
+    if batch is None:
+        logger.warning("Import batch %s is not waiting to run; skipped", batch_id)
+        if not ImportBatch.objects.filter(pk=batch_id).exists():
+            Path(path).unlink(missing_ok=True)
+        return
+    if not batch.run_options.get("path"):  # queued before batches remembered their file
+        batch.run_options = {"path": path, "origin": "admin"}
+        ImportBatch.objects.filter(pk=batch.pk).update(run_options=batch.run_options)
+    _run(batch, owner=owner)
 
 
-def import_batches_fail_stale(*, now: datetime | None = None) -> int:
-    """Mark batches whose process died as failed (see the module's note on heartbeats); returns how many."""
+def import_batch_resume_queue(*, batch: ImportBatch) -> bool:
+    """The editor's "继续导入": an interrupted batch goes back to the queue and a worker resumes it from its first
+    uncommitted chunk. False when the batch is not interrupted (any more) or cannot resume from the admin."""
+    from .tasks import import_batch_resume_task
+
+    if not batch_resumable_in_admin(batch):
+        return False
+    now = timezone.now()
+    with transaction.atomic():
+        queued = ImportBatch.objects.filter(pk=batch.pk, state=State.INTERRUPTED).update(
+            state=State.RUNNING, error="", lease_owner="", lease_expires_at=now + QUEUED_STALE_AFTER, finished_at=now
+        )
+        if queued:
+            transaction.on_commit(lambda: import_batch_resume_task.enqueue(batch.pk))
+    return bool(queued)
+
+
+def import_batch_resume(*, batch_id: int, progress: Progress | None = None) -> ImportBatch | None:
+    """Resume a batch: one the admin queued again, or an interrupted one (``library_import --resume``). None when
+    the batch is neither (done, failed, or running in a live process)."""
+    import_batches_interrupt_stale()
+    owner = worker_id()
+    batch = _claim(batch_id=batch_id, owner=owner, queued_only=False)
+    if batch is None:
+        return None
+    _run(batch, owner=owner, progress=progress)
+    return batch
+
+
+def import_batches_interrupt_stale(*, now: datetime | None = None) -> int:
+    """Mark running batches whose process is gone as interrupted (see the module's note); returns how many."""
     now = now or timezone.now()
-    running = ImportBatch.objects.filter(state=ImportBatch.State.RUNNING)
-    stale = running.filter(total__gt=0, finished_at__lt=now - STALE_AFTER) | running.filter(
-        total=0, finished_at__lt=now - QUEUED_STALE_AFTER
-    )
-    message = _("导入进程中断（长时间没有进展）。已写入的行保留；再次导入同一文件会跳过未变的行。")
-    return stale.update(state=ImportBatch.State.FAILED, error=message, finished_at=now)
+    running = ImportBatch.objects.filter(state=State.RUNNING)
+    expired = Q(lease_expires_at__lt=now) | Q(lease_expires_at__isnull=True, finished_at__lt=now - STALE_AFTER)
+    gone = [pk for pk, owner in running.exclude(lease_owner="").values_list("pk", "lease_owner") if worker_gone(owner)]
+    message = _("导入进程中断（处理它的进程已停止）。已写入的行保留，其余的行尚未导入。")
+    stale = running.filter(expired | Q(pk__in=gone))
+    count = stale.update(state=State.INTERRUPTED, error=message, lease_owner="", lease_expires_at=None, finished_at=now)
+    if count:
+        logger.warning("Marked %d import batch(es) interrupted: their process is gone", count)
+    return count
+
+
+def import_batch_check(*, batch_id: int) -> None:
+    """The check a running batch schedules on the ordinary workers: interrupted batches are marked, and while the
+    batch still runs, the next check is scheduled."""
+    import_batches_interrupt_stale()
+    if ImportBatch.objects.filter(pk=batch_id, state=State.RUNNING).exists():
+        _check_soon(batch_id)
+
+
+def _claim(*, batch_id: int, owner: str, queued_only: bool) -> ImportBatch | None:
+    """Take the batch for this process (one conditional UPDATE: of two processes, one wins)."""
+    claimable = Q(state=State.RUNNING, lease_owner="")
+    if not queued_only:
+        claimable |= Q(state=State.INTERRUPTED)
+    lease = {"lease_owner": owner, "lease_expires_at": timezone.now() + STALE_AFTER}
+    if not ImportBatch.objects.filter(claimable, pk=batch_id).update(state=State.RUNNING, error="", **lease):
+        return None
+    _check_soon(batch_id)
+    return ImportBatch.objects.select_related("owning_unit", "started_by").get(pk=batch_id)
+
+
+def _check_soon(batch_id: int) -> None:
+    from .tasks import import_batch_check_task
+
+    run_after = timezone.now() + CHECK_EVERY
+    # robust: a queue that is down must not stop the import; the next import's start checks as well.
+    transaction.on_commit(lambda: import_batch_check_task.using(run_after=run_after).enqueue(batch_id), robust=True)
+
+
+def _run(batch: ImportBatch, *, owner: str, progress: Progress | None = None) -> None:
+    options = batch.run_options
+    files = None
+    if options.get("files_root"):
+        files = FolderSource(Path(options["files_root"]))
+    elif options.get("s3_prefix"):
+        files = StorageSource(options["s3_prefix"])
+    run = _Import(batch=batch, owner=owner, files=files, progress=progress)
+    try:
+        run.run(path=Path(options["path"]), encoding=options.get("encoding"))
+    finally:
+        if batch.state in (State.DONE, State.FAILED) and options.get("origin") == "admin":
+            Path(options["path"]).unlink(missing_ok=True)  # the admin's saved upload: no longer needed
 
 
 # --- Reading the batch's report ----------------------------------------------------------------------------------
@@ -158,8 +258,21 @@ def batch_kept(batch: ImportBatch) -> list[dict]:
     return [entry for entry in batch.report if entry.get("kept")]
 
 
+def batch_rows_processed(batch: ImportBatch) -> int:
+    """Rows of the file the batch has accounted for (in the library, unchanged, or rejected)."""
+    return batch.created + batch.updated + batch.unchanged + batch.rejected
+
+
+def batch_resumable_in_admin(batch: ImportBatch) -> bool:
+    """An interrupted batch a worker can resume: not one whose media files are in a folder on the machine that ran
+    the command (a worker may not see it; the command's ``--resume`` does)."""
+    options = batch.run_options or {}
+    return batch.state == State.INTERRUPTED and bool(options.get("path")) and not options.get("files_root")
+
+
 def report_write_rejections(*, batch: ImportBatch, stream) -> None:
-    """The rejected rows as CSV (row, external_id, reasons), for the editor to fix and import again."""
+    """The rejected rows as CSV (row, external_id, reasons), for the editor to fix and import again. Every cell
+    comes from the file one way or another, so none may start a spreadsheet formula (text_cleaning)."""
     writer = csv.writer(stream)
     writer.writerow(["row", "external_id", "errors"])
     for entry in batch_rejections(batch):
@@ -167,7 +280,8 @@ def report_write_rejections(*, batch: ImportBatch, stream) -> None:
             f"{column}: {' '.join(messages)}" if column != "__all__" else " ".join(messages)
             for column, messages in entry["errors"].items()
         )
-        writer.writerow([entry.get("row") or "", entry.get("external_id") or "", reasons])
+        cells = [str(entry.get("row") or ""), entry.get("external_id") or "", reasons]
+        writer.writerow([neutralise_formula(cell) for cell in cells])
 
 
 # --- The run -----------------------------------------------------------------------------------------------------
@@ -191,12 +305,13 @@ class Outcome:
 
 
 class _Import:
-    def __init__(self, *, batch: ImportBatch, files, progress: Progress | None):
-        self.batch, self.files, self.progress = batch, files, progress
+    def __init__(self, *, batch: ImportBatch, owner: str, files, progress: Progress | None):
+        self.batch, self.owner, self.files, self.progress = batch, owner, files, progress
         self.source, self.dry_run = batch.source, batch.dry_run
         self.now = timezone.now()
         self.totals = Outcome()
         self.rejected = 0
+        self.steps, self.step_lines = batch.steps_done, list(batch.step_lines)  # see _save
         self.user = batch.started_by
         self.unit = batch.owning_unit
         self.unit_ids: dict[str, int | None] = {}  # access_unit codes seen so far (the tree may be large)
@@ -206,25 +321,38 @@ class _Import:
         self.credit_labels = {value: str(label) for value, label in ItemCredit.Role.choices}
 
     def run(self, *, path: Path, encoding: str | None) -> None:
-        logger.info("Import batch %s (%s, source %s) started", self.batch.pk, path.name, self.source)
+        logger.info(
+            "Import batch %s (%s, source %s) started at step %s", self.batch.pk, path.name, self.source, self.steps
+        )
+        self._restore()
         try:
-            rows, used = read_rows(data=path.read_bytes(), file_format=self.batch.file_format, encoding=encoding)
-        except (ImportReadError, OSError) as exc:
-            return self._fail(str(exc) if isinstance(exc, ImportReadError) else _("无法读取文件：%s") % exc)
+            data = path.read_bytes()
+            rows, used = read_rows(data=data, file_format=self.batch.file_format, encoding=encoding)
+        except ImportReadError as exc:
+            return self._end(State.FAILED, str(exc))
+        except OSError:
+            logger.exception("Import batch %s: cannot read its file", self.batch.pk)
+            return self._end(State.FAILED, self._unreadable())
+        if not self._same_file(hashlib.sha256(data).hexdigest()):
+            message = _("文件在中断后被改动过，不能接着导入。请重新导入：已写入的行会计为“未变”，不会重复。")
+            return self._end(State.FAILED, message)
         self.batch.encoding, self.batch.total = used, len(rows)
         try:
             self._run_rows(rows)
-        except Exception as exc:
-            logger.exception("Import batch %s failed", self.batch.pk)
-            self._fail(_("导入中断：%(reason)s。已写入的行保留。") % {"reason": exc})
+        except LeaseLost:
+            logger.warning("Import batch %s: another process took it over; this one stops", self.batch.pk)
+            return
+        except Exception:
+            logger.exception("Import batch %s interrupted", self.batch.pk)
+            message = _("导入出错而中断（原因已记入服务器日志）。已写入的行保留，其余的行尚未导入。")
+            self._end(State.INTERRUPTED, message)
             raise
         finally:
             # Chunks committed before a crash are in the library too: their browse counts must not stay stale.
             if not self.dry_run and (self.totals.created or self.totals.updated):
                 library_changed()
-        self.batch.state, self.batch.finished_at = ImportBatch.State.DONE, timezone.now()
-        self.batch.report = sorted(self.batch.report, key=lambda entry: entry.get("row") or 0)
-        self.batch.save()
+        self.totals.report.sort(key=lambda entry: entry.get("row") or 0)
+        self._end(State.DONE)
         logger.info("Import batch %s done: %s", self.batch.pk, self.summary())
 
     def unit_managed(self, unit_id: int) -> bool:
@@ -240,18 +368,60 @@ class _Import:
         b = self.batch
         return f"created {b.created}, updated {b.updated}, unchanged {b.unchanged}, rejected {b.rejected}"
 
-    def _fail(self, message: str) -> None:
-        self.batch.refresh_from_db(fields=["created", "updated", "unchanged", "rejected", "report"])
-        self.batch.state, self.batch.error, self.batch.finished_at = ImportBatch.State.FAILED, message, timezone.now()
-        self.batch.save()
+    # -- the batch row: owned by this process while it runs --
+
+    def _owned(self):
+        return ImportBatch.objects.filter(pk=self.batch.pk, state=State.RUNNING, lease_owner=self.owner)
+
+    def _unreadable(self) -> str:
+        if self.steps:
+            return _("原文件已无法读取，不能接着导入。请重新导入同一文件：已写入的行会计为“未变”，不会重复。")
+        return _("无法读取文件（原因已记入服务器日志）。")
+
+    def _same_file(self, digest: str) -> bool:
+        """The first run remembers the file's digest; a resumed one must read the same bytes."""
+        known = self.batch.run_options.get("sha256")
+        if known is None:
+            self.batch.run_options = {**self.batch.run_options, "sha256": digest}
+            self._owned().update(run_options=self.batch.run_options)
+        return known in (None, digest)
+
+    def _restore(self) -> None:
+        """A resumed batch carries on with its committed counts and report; a dry run starts again."""
+        b, t = self.batch, self.totals
+        if self.dry_run or not self.steps:
+            self.steps, self.step_lines = 0, []
+            return
+        t.created, t.updated, t.unchanged, t.report = b.created, b.updated, b.unchanged, list(b.report)
+        self.rejected = b.rejected
+        for entry in b.report:
+            if entry.get("errors") and entry.get("external_id") and not entry.get("duplicate"):
+                t.failed.setdefault(entry["external_id"], entry["row"])
+
+    def _end(self, state: str, error: str = "") -> None:
+        """Record how the run ended, with the committed counts (never those of a chunk that was rolled back)."""
+        b, t = self.batch, self.totals
+        b.created, b.updated, b.unchanged, b.rejected = t.created, t.updated, t.unchanged, self.rejected
+        b.report, b.state, b.error, b.finished_at = t.report[:REPORT_LIMIT], state, error, timezone.now()
+        b.steps_done, b.step_lines, b.lease_owner, b.lease_expires_at = self.steps, self.step_lines, "", None
+        names = ["created", "updated", "unchanged", "rejected", "report", "state", "error", "finished_at"]
+        names += ["steps_done", "step_lines", "lease_owner", "lease_expires_at", "total", "encoding"]
+        if not self._owned().update(**{name: getattr(b, name) for name in names}):
+            logger.warning("Import batch %s: no longer this process's; its end (%s) is not recorded", b.pk, state)
 
     def _run_rows(self, rows: list[Row]) -> None:
         early, chunks = _prepass(rows)
-        self._commit(early)
+        if self.steps == 0:
+            self._commit(early, step_done=True)
         done = len(early.report)
         self._tick(done, len(rows))
-        for indexes in chunks:
-            plans, outcome = self._plan_rows([rows[i] for i in indexes])
+        for step, indexes in enumerate(chunks, start=2):  # step 1 was the early rejections
+            if step <= self.steps:
+                done += len(indexes)
+                continue  # committed before the interruption
+            committed = set(self.step_lines)  # rows of this chunk that went in one by one before it
+            todo = [i for i in indexes if rows[i].line not in committed]
+            plans, outcome = self._plan_rows([rows[i] for i in todo])
             for i in indexes:
                 rows[i] = None  # this chunk's raw values are no longer needed: 100,000 rows add up
             self._apply_chunk(plans, outcome)
@@ -274,47 +444,65 @@ class _Import:
         return plans, outcome
 
     def _apply_chunk(self, plans: list[Planned], outcome: Outcome) -> None:
-        """The chunk in one transaction; if the database refuses it, row by row, so one bad row costs only itself."""
+        """The chunk in one transaction; if the database refuses it, row by row, so one bad row costs only itself
+        (with only the rows the planning rejected: what the refused attempt counted was rolled back)."""
+        planned = Outcome(failed=dict(outcome.failed), report=list(outcome.report))
         try:
             with transaction.atomic():
                 self._apply(plans, outcome)
-                self._save(outcome)
+                self._save(outcome, step_done=True)
         except DatabaseError:
             logger.warning("Import batch %s: a chunk failed; retrying its rows one by one", self.batch.pk)
-            self._apply_rows(plans, outcome)
+            self._apply_rows(plans, planned)
             return
-        self._merge(outcome)
+        self._merge(outcome, step_done=True)
 
     def _apply_rows(self, plans: list[Planned], rejected: Outcome) -> None:
-        self._commit(rejected)
+        """Row by row, each row's line recorded with it, so that a resume skips exactly the rows already in."""
+        self._commit(rejected, lines=[entry["row"] for entry in rejected.report])
         for plan in plans:
             outcome = Outcome()
             try:
                 with transaction.atomic():
                     self._apply([plan], outcome)
-                    self._save(outcome)
+                    self._save(outcome, lines=[plan.line])
             except DatabaseError as exc:
+                logger.warning("Import batch %s: the database refused line %s: %s", self.batch.pk, plan.line, exc)
                 outcome = Outcome()
-                outcome.reject(plan.line, plan.external_id, {"__all__": [_("数据库拒绝了这一行：%s") % exc]})
-                self._commit(outcome)
+                outcome.reject(
+                    plan.line, plan.external_id, {"__all__": [_("数据库拒绝了这一行（原因已记入服务器日志）")]}
+                )
+                self._commit(outcome, lines=[plan.line])
                 continue
-            self._merge(outcome)
+            self._merge(outcome, lines=[plan.line])
+        self._commit(Outcome(), step_done=True)
 
-    def _commit(self, outcome: Outcome) -> None:
+    def _commit(self, outcome: Outcome, *, lines: list[int] = (), step_done: bool = False) -> None:
         with transaction.atomic():
-            self._save(outcome)
-        self._merge(outcome)
+            self._save(outcome, lines=lines, step_done=step_done)
+        self._merge(outcome, lines=lines, step_done=step_done)
 
-    def _save(self, outcome: Outcome) -> None:
-        b, t = self.batch, self.totals
-        b.created, b.updated, b.unchanged = t.created + outcome.created, t.updated + outcome.updated, t.unchanged
-        b.unchanged += outcome.unchanged
-        b.rejected = self.rejected + sum(1 for entry in outcome.report if entry.get("errors"))
-        b.report = (t.report + outcome.report)[:REPORT_LIMIT]
-        b.finished_at = timezone.now()  # the heartbeat while running
-        b.save(update_fields=SAVED_FIELDS)
+    def _save(self, outcome: Outcome, *, lines: list[int] = (), step_done: bool = False) -> None:
+        """The batch's counts, report and progress as they will be once this outcome commits, and the lease renewed;
+        LeaseLost (rolling the chunk back) when another process has the batch now."""
+        t, now = self.totals, timezone.now()
+        fields = {
+            "created": t.created + outcome.created,
+            "updated": t.updated + outcome.updated,
+            "unchanged": t.unchanged + outcome.unchanged,
+            "rejected": self.rejected + sum(1 for entry in outcome.report if entry.get("errors")),
+            "report": (t.report + outcome.report)[:REPORT_LIMIT],
+            "total": self.batch.total,
+            "encoding": self.batch.encoding,
+            "steps_done": self.steps + 1 if step_done else self.steps,
+            "step_lines": [] if step_done else [*self.step_lines, *lines],
+            "finished_at": now,  # the last progress, shown while it runs
+            "lease_expires_at": now + STALE_AFTER,
+        }
+        if not self._owned().update(**fields):
+            raise LeaseLost(self.batch.pk)
 
-    def _merge(self, outcome: Outcome) -> None:
+    def _merge(self, outcome: Outcome, *, lines: list[int] = (), step_done: bool = False) -> None:
         t = self.totals
         t.created, t.updated, t.unchanged = t.created + outcome.created, t.updated + outcome.updated, t.unchanged
         t.unchanged += outcome.unchanged
@@ -322,6 +510,9 @@ class _Import:
         t.report.extend(outcome.report)
         t.done.update(outcome.done)
         t.failed.update(outcome.failed)
+        self.steps, self.step_lines = (self.steps + 1, []) if step_done else (self.steps, [*self.step_lines, *lines])
+        b = self.batch
+        b.created, b.updated, b.unchanged, b.rejected = t.created, t.updated, t.unchanged, self.rejected
 
     def _apply(self, plans: list[Planned], outcome: Outcome) -> None:
         plans = self._resolve_parents(plans, outcome)
@@ -379,7 +570,11 @@ class _Import:
         existing = {item.pk for item, _fields in changed}
         credits_write(replace_credits, existing=existing)
         tags_write(replace_tags, existing=existing)
-        pks = [item.pk for _plan, item in new] + [item.pk for item, _fields in changed]
+        # A series or title closed or unpublished by the file closes its episodes, issues and articles too: those
+        # rows go through the service the item form and bulk actions use; the others just need their own document.
+        opened = {item.pk for item, fields in changed if set(OPENING_FIELDS).intersection(fields)}
+        library_items_opening_changed(item_ids=opened)
+        pks = [item.pk for _plan, item in new] + [item.pk for item, _fields in changed if item.pk not in opened]
         if pks:
             from search.services import search_documents_changed
 
@@ -552,7 +747,9 @@ def _prepass(rows: list[Row]) -> tuple[Outcome, list[list[int]]]:
             continue  # rejected when planned (reader errors), with its line
         if external_id and external_id in first_id:
             message = _("外部编号与第 %(line)d 行重复") % {"line": first_id[external_id]}
-            early.report.append({"row": row.line, "external_id": external_id, "errors": {"external_id": [message]}})
+            # Not in ``failed``: the first row with this id stands, and its children with it (also on resume).
+            entry = {"row": row.line, "external_id": external_id, "errors": {"external_id": [message]}}
+            early.report.append(entry | {"duplicate": True})
             continue
         if isbn and isbn in first_isbn:
             message = _("ISBN 与第 %(line)d 行重复") % {"line": first_isbn[isbn]}

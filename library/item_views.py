@@ -6,6 +6,8 @@ only then are the signed file URLs in ``readers`` made.
 
 import logging
 
+from csp.constants import SELF, UNSAFE_INLINE, WASM_UNSAFE_EVAL
+from csp.decorators import csp_update
 from django.http import Http404
 from django.template.response import TemplateResponse
 
@@ -15,14 +17,20 @@ from .readers import ReaderRequest, item_page_extras, reader_context
 
 logger = logging.getLogger(__name__)
 
-# Books and rich text are editors' and publishers' files: nothing in them may run as our page. The e-book reader
-# shows EPUB chapters in same-origin frames, which inherit this policy, so a <script> inside a book never runs.
-# Workers: hls.js and pdf.js start theirs from blob: or our own static files.
-CONTENT_SECURITY_POLICY = (
-    "script-src 'self' 'wasm-unsafe-eval'; worker-src 'self' blob:; object-src 'none'; base-uri 'self'"
-)
+# The site's policy (CONTENT_SECURITY_POLICY in settings) plus what the readers need. Books are publishers' files
+# and show in same-origin frames (blob: documents) that inherit this policy: script-src stays 'self', so a <script>
+# inside a book never runs; but books carry inline styles and <style> elements, and foliate-js styles its shadow DOM
+# and each chapter the same way, so styles may be inline or blob: here (and fonts blob:). pdf.js decodes some images
+# and colour profiles with WebAssembly ('wasm-unsafe-eval' allows compiling WebAssembly, not eval()).
+READER_POLICY = {
+    "script-src": [WASM_UNSAFE_EVAL],
+    "style-src": [UNSAFE_INLINE, "blob:"],
+    "font-src": ["blob:"],
+    "frame-src": [SELF, "blob:"],
+}
 
 
+@csp_update(READER_POLICY)
 def item_detail(request, *, page, item_id):
     item = selectors.item_visible_to(request.user, item_id)
     if item is None:
@@ -38,7 +46,6 @@ def item_detail(request, *, page, item_id):
         **item_page_extras(item=item, user=request.user, library_page=page),
     }
     response = TemplateResponse(request, "library/item_detail.html", context)
-    response["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
     return response
 
 

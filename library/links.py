@@ -1,35 +1,46 @@
 """Short-lived signed links to an item's protected files, after the member's rights are checked by the caller.
 
 The files themselves live with the media pipeline (masters under ``uploads/``, renditions under ``renditions/``):
-on S3 they are presigned URLs, on local disk URLs signed by ``media_pipeline.storage``. Ask the selectors
-``item_readable`` / ``item_downloadable`` first; these functions only make the link.
+on S3 they are presigned URLs, on local disk URLs signed by ``media_pipeline.storage``. Both sign the response
+parameters with the name, so nobody turns a read link into a download by adding or changing one. Ask the
+selectors ``item_readable`` / ``item_downloadable`` first; these functions only make the link.
+
+Reading is not downloading, but it is not nothing either: a reader (pdf.js, foliate-js) needs the document's
+bytes, so the read link serves them, inline, uncached and for minutes. A determined member who may read can still
+keep what the browser was given (save the PDF the tab shows, copy the EPUB out of the developer tools); that is
+accepted. What is not: a plain download of the master through an unsigned or altered parameter, or a link that
+keeps working for an hour after the page was left.
 """
 
+import re
 from pathlib import PurePosixPath
-from urllib.parse import quote
 
 from django.utils.http import content_disposition_header
-from storages.backends.s3 import S3Storage
 
 from media_pipeline.models import MediaAsset
 
 from .models import LibraryItem
 
+READ_LINK_SECONDS = 900  # a reader whose link expired asks the item's read route for a fresh one
+READ_PARAMETERS = {"ResponseContentDisposition": "inline", "ResponseCacheControl": "private, no-store"}
+_UNSAFE_IN_NAME = re.compile(r"[\x00-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-\u2069/\\]")
+
 
 def asset_master_url(asset: MediaAsset) -> str:
-    """The uploaded file itself (a PDF or EPUB for readers; they fetch it with HTTP range requests)."""
-    return asset.file.url
+    """The uploaded document for a reader (a PDF or EPUB; pdf.js fetches it with HTTP range requests): shown
+    inline, never stored by a cache, valid for minutes."""
+    return asset.file.storage.url(asset.file.name, parameters=dict(READ_PARAMETERS), expire=READ_LINK_SECONDS)
 
 
 def download_name(item: LibraryItem) -> str:
     suffix = PurePosixPath(item.media_asset.original_name or item.media_asset.file.name).suffix.lower()
-    return f"{item.title}{suffix}"
+    # Control and direction characters or a path in a title would break the header or mislead the save dialog.
+    title = _UNSAFE_IN_NAME.sub("", item.title).strip() or "download"
+    return f"{title[:150]}{suffix}"
 
 
 def asset_download_url(asset: MediaAsset, *, filename: str) -> str:
-    """The master as an attachment named ``filename`` (the browser saves it instead of opening it)."""
-    storage = asset.file.storage
+    """The master as an attachment named ``filename`` (the browser saves it instead of opening it); the
+    disposition and its name are part of the signature (presigned on S3, signed on local disk)."""
     disposition = content_disposition_header(True, filename)
-    if isinstance(storage, S3Storage):
-        return storage.url(asset.file.name, parameters={"ResponseContentDisposition": disposition})
-    return f"{asset.file.url}&dl={quote(filename)}"
+    return asset.file.storage.url(asset.file.name, parameters={"ResponseContentDisposition": disposition})

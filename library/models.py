@@ -404,6 +404,7 @@ class ImportBatch(models.Model):
         RUNNING = "running", _("导入中")
         DONE = "done", _("已完成")
         FAILED = "failed", _("失败")
+        INTERRUPTED = "interrupted", _("中断")  # its process died: the committed chunks stay, the rest can resume
 
     source = models.CharField(_("来源"), max_length=64)
     file_name = models.CharField(_("文件"), max_length=255)
@@ -425,6 +426,15 @@ class ImportBatch(models.Model):
     )
     started_at = models.DateTimeField(default=timezone.now)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # Resuming (library.importing): chunks committed so far (the file's early rejections count as the first), the
+    # lines committed one by one inside the next chunk, the process holding the batch and until when, and how to
+    # read the file again ({"path", "sha256", "encoding", "files_root", "s3_prefix", "origin"}; server paths, never
+    # shown to editors).
+    steps_done = models.PositiveIntegerField(default=0)
+    step_lines = models.JSONField(default=list, blank=True)
+    lease_owner = models.CharField(max_length=200, blank=True)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    run_options = models.JSONField(default=dict, blank=True)
 
     class Meta:
         verbose_name = _("导入批次")

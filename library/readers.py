@@ -302,8 +302,9 @@ def polygon_points(raw) -> str:
 
 
 def document_context(*, item: LibraryItem) -> dict | None:
-    """What the PDF or EPUB reader needs: the master's signed URL (the item is readable: the page checked), the
-    URL that signs a fresh one, the outline, and whether the 文字版 exists."""
+    """What the PDF or EPUB reader needs: the master's reading link (signed, inline, never cached, short-lived;
+    the item is readable: the page checked), the URL that signs a fresh one, the outline, and whether the 文字版
+    exists."""
     asset = item.media_asset
     if asset is None:
         return None

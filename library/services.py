@@ -63,8 +63,7 @@ def library_item_save(
         opening_changed = _opening_changed(item)
         item.save()  # search's outbox hears of it through the registry's post_save handler
         if opening_changed:
-            # Children are never more open than their parent: their search documents follow the parent's change.
-            search_documents_changed(model_label="library.libraryitem", pks=descendant_ids(item_ids=[item.pk]))
+            library_items_opening_changed(item_ids=[item.pk])
         if credits is not None:
             library_item_credits_set(item=item, credits=credits)
         if item.media_asset is not None and media_options is not None:
@@ -121,7 +120,10 @@ def _document_removed(item: LibraryItem) -> bool:
     return previous is not None
 
 
-OPENING_FIELDS = ("access", "access_unit_id", "is_published")
+# What decides who may open an item beyond its own row: a child is never more open than its parent, so moving an
+# issue to another title changes who may open its articles.
+OPENING_FIELDS = ("access", "access_unit_id", "is_published", "parent_id")
+ITEM_LABEL = "library.libraryitem"
 
 
 def _opening_changed(item: LibraryItem) -> bool:
@@ -132,10 +134,24 @@ def _opening_changed(item: LibraryItem) -> bool:
 
 
 def descendant_ids(*, item_ids: list[int]) -> list[int]:
-    """Ids of the children and grandchildren of these items (trees are at most three deep)."""
-    children = list(LibraryItem.objects.filter(parent_id__in=item_ids).values_list("pk", flat=True))
-    grandchildren = list(LibraryItem.objects.filter(parent_id__in=children).values_list("pk", flat=True))
-    return children + grandchildren
+    """Ids of the children and grandchildren of these items (trees are at most three deep). Two queries on the
+    given ids, never one on the children's ids: a series may have tens of thousands of episodes."""
+    children = LibraryItem.objects.filter(parent_id__in=item_ids).values_list("pk", flat=True)
+    grandchildren = LibraryItem.objects.filter(parent__parent_id__in=item_ids).values_list("pk", flat=True)
+    return list(children) + list(grandchildren)
+
+
+def library_items_opening_changed(*, item_ids: Iterable[int]) -> int:
+    """Who may open these items changed (access, its unit, publication or parent), whichever path wrote it: the
+    item form, a bulk action, an import. Their search documents and those of everything under them are queued for
+    the index in the caller's transaction (children follow their parent: ``selectors.items_visible_to``), and browse
+    counts refresh after commit. Returns how many documents were queued."""
+    ids = list(dict.fromkeys(item_ids))
+    if not ids:
+        return 0
+    queued = search_documents_changed(model_label=ITEM_LABEL, pks=[*ids, *descendant_ids(item_ids=ids)])
+    library_changed()
+    return queued
 
 
 def _asset_for_document(*, item: LibraryItem, user):

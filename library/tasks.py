@@ -24,3 +24,19 @@ def library_item_fulltext_refresh_task(item_id: int) -> str:
     from .services import library_item_fulltext_refresh
 
     return library_item_fulltext_refresh(item_id=item_id)
+
+
+@task(queue_name="default")
+def import_batch_resume_task(batch_id: int) -> None:
+    """Resume an interrupted import an editor sent back to the queue ("继续导入")."""
+    from .importing import import_batch_resume
+
+    import_batch_resume(batch_id=batch_id)
+
+
+@task(queue_name="default")
+def import_batch_check_task(batch_id: int) -> None:
+    """While an import runs, look every minute on the ordinary workers for imports whose process died."""
+    from .importing import import_batch_check
+
+    import_batch_check(batch_id=batch_id)

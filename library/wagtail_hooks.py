@@ -12,6 +12,8 @@ from wagtail.admin.views.generic.history import HistoryView
 from wagtail.admin.views.generic.usage import UsageView
 from wagtail.admin.viewsets.base import ViewSetGroup
 from wagtail.admin.viewsets.model import ModelViewSet
+from wagtail.log_actions import registry as log_registry
+from wagtail.models import ModelLogEntry
 from wagtail.permission_policies import ModelPermissionPolicy
 from wagtail.permissions import register_permission_policy
 
@@ -23,7 +25,16 @@ from .admin_issues import IssuePageViewSet
 from .admin_lists import ItemListViewSet
 from .admin_scoping import scoped
 from .admin_selectors import items_managed_by
-from .admin_views import ITEM_COLUMNS, ItemCopyView, ItemCreateView, ItemDeleteView, ItemEditView, ItemIndexView
+from .admin_views import (
+    ITEM_COLUMNS,
+    ITEM_EXPORT,
+    ITEM_EXPORT_HEADINGS,
+    ItemCopyView,
+    ItemCreateView,
+    ItemDeleteView,
+    ItemEditView,
+    ItemIndexView,
+)
 from .forms import LibraryItemForm
 from .models import IssuePage, ItemList, LibraryItem
 
@@ -31,6 +42,8 @@ from .models import IssuePage, ItemList, LibraryItem
 # curated lists are part of the same work, so the same permissions open them (which rows: the views' querysets).
 register_permission_policy(IssuePage, ModelPermissionPolicy(IssuePage, auth_model=LibraryItem), exact_class=True)
 register_permission_policy(ItemList, ModelPermissionPolicy(ItemList, auth_model=LibraryItem), exact_class=True)
+# The item form's saves are logged (who, when): the history view shows them, and an edit conflict names who saved.
+log_registry.register_model(LibraryItem, ModelLogEntry)
 
 
 class LibraryItemViewSet(ModelViewSet):
@@ -45,6 +58,9 @@ class LibraryItemViewSet(ModelViewSet):
     usage_view_class = scoped(UsageView, items_managed_by)
     copy_view_class = scoped(ItemCopyView, items_managed_by)
     list_display = ITEM_COLUMNS
+    list_export = ITEM_EXPORT
+    export_headings = ITEM_EXPORT_HEADINGS
+    export_filename = "library-items"
     filterset_class = LibraryItemFilterSet
     search_fields = ["title", "creators", "isbn", "external_id"]
     list_per_page = 50

@@ -42,7 +42,7 @@ def ranged_response(request, path: Path, response: HttpResponse) -> HttpResponse
     handle = path.open("rb")
     handle.seek(first)
     partial = FileResponse(_limited(handle, last - first + 1), status=206)
-    for name in ("Content-Type", "Cache-Control", "Last-Modified"):
+    for name in ("Content-Type", "Cache-Control", "Last-Modified", "Content-Disposition", "X-Content-Type-Options"):
         if name in response:
             partial[name] = response[name]
     partial["Content-Range"] = f"bytes {first}-{last}/{size}"

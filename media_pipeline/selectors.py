@@ -1,14 +1,25 @@
-"""Reads: the current jobs of an asset and what to tell an editor about them; renditions for players."""
+"""Reads: the current jobs of an asset and what to tell an editor about them; renditions for players.
+
+Which jobs an editor may see is not media_pipeline's to know (it knows no library items or units): the setting
+``MEDIA_ADMIN_ASSET_SCOPE = "library.<module>.<function>"`` names a function ``(*, user) -> ids of the assets that
+user manages`` (a queryset of ids, or any iterable). Unset, only superusers see jobs: the screens fail closed.
+Whatever an editor is shown of a job's error is cleaned of server paths (``server_paths_hidden``); the raw log
+tail is for superusers.
+"""
 
 import hmac
+import re
+import tempfile
 import time
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.core.files.storage import default_storage
 from django.core.signing import Signer
 from django.db.models import QuerySet
 from django.urls import reverse
+from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 
 from .models import MediaAsset, Rendition, TranscodeJob
@@ -37,6 +48,42 @@ def transcode_job_list() -> QuerySet[TranscodeJob]:
     return TranscodeJob.objects.select_related("asset").order_by("-created_at", "-id")
 
 
+def media_assets_managed_by(user) -> QuerySet[MediaAsset]:
+    """The assets whose jobs and status this user may see and act on: all for a superuser, what the
+    MEDIA_ADMIN_ASSET_SCOPE function returns for anyone else, nothing when the setting is missing."""
+    if getattr(user, "is_superuser", False):
+        return MediaAsset.objects.all()
+    scope_path = getattr(settings, "MEDIA_ADMIN_ASSET_SCOPE", "")
+    if not scope_path or not getattr(user, "is_authenticated", False):
+        return MediaAsset.objects.none()
+    return MediaAsset.objects.filter(pk__in=import_string(scope_path)(user=user))
+
+
+def transcode_jobs_managed_by(user) -> QuerySet[TranscodeJob]:
+    """The jobs list and every job screen or action: jobs of the assets the user manages."""
+    return transcode_job_list().filter(asset__in=media_assets_managed_by(user))
+
+
+def _path_prefixes() -> list[str]:
+    roots = {str(settings.MEDIA_ROOT), str(getattr(settings, "MEDIA_WORK_DIR", "")), tempfile.gettempdir()}
+    return sorted((root.rstrip("/") for root in roots if root and root != "/"), key=len, reverse=True)
+
+
+# An absolute path left after the known roots are gone (another temp or work folder, a tool's install path):
+# reduced to its last part, which is the file's own name and tells the editor which file failed.
+ABSOLUTE_PATH = re.compile(r"(?<![\w:/.])/(?:[^\s'\"/:]+/)+([^\s'\"/:]*)")
+
+
+def server_paths_hidden(text: str) -> str:
+    """The text with every server path cut down to the file's name: no MEDIA_ROOT, MEDIA_WORK_DIR or temp path
+    in anything an editor sees (errors and log tails name the files ffmpeg was working on)."""
+    if not text:
+        return text
+    for prefix in _path_prefixes():
+        text = re.sub(re.escape(prefix) + r"/(?:[^\s'\"]*/)?", "", text)
+    return ABSOLUTE_PATH.sub(r"\1", text)
+
+
 def asset_jobs_current(*, asset: MediaAsset) -> list[TranscodeJob]:
     """The latest analysis and, per group, the latest job it started (a retry replaces a failed one)."""
     analysis = transcode_job_latest(asset=asset, group="analyse")
@@ -54,7 +101,8 @@ def asset_progress(*, asset: MediaAsset) -> AssetProgress:
         return AssetProgress(MediaAsset.State.PENDING, 0.0, "", ())
     analysis, children = jobs[0], jobs[1:]
     if analysis.state in (State.FAILED, State.CANCELLED):
-        return AssetProgress(MediaAsset.State.FAILED, 0.0, analysis.error or analysis.get_state_display(), tuple(jobs))
+        reason = server_paths_hidden(analysis.error) or analysis.get_state_display()
+        return AssetProgress(MediaAsset.State.FAILED, 0.0, reason, tuple(jobs))
     if analysis.state != State.DONE:
         state = MediaAsset.State.PENDING if analysis.state == State.QUEUED else MediaAsset.State.PROCESSING
         return AssetProgress(state, analysis.progress * ANALYSE_SHARE, "", tuple(jobs))
@@ -64,7 +112,7 @@ def asset_progress(*, asset: MediaAsset) -> AssetProgress:
         sum(1.0 if job.state == State.DONE else job.progress for job in children) / len(children) if children else 1
     )
     if failed:
-        reason = failed[0].error or failed[0].get_state_display()
+        reason = server_paths_hidden(failed[0].error) or failed[0].get_state_display()
         return AssetProgress(MediaAsset.State.FAILED, progress, reason, tuple(jobs))
     if any(job.state == State.QUEUED or job.state in TranscodeJob.ACTIVE_STATES for job in children):
         return AssetProgress(MediaAsset.State.PROCESSING, progress, "", tuple(jobs))
@@ -162,7 +210,7 @@ def transcode_job_state_display(*, job: TranscodeJob | None) -> str:
     if job.state in TranscodeJob.ACTIVE_STATES:
         return _("%(state)s %(percent)d%%") % {"state": job.get_state_display(), "percent": round(job.progress * 100)}
     if job.state == TranscodeJob.State.FAILED:
-        return _("转码失败：%(error)s") % {"error": job.error}
+        return _("转码失败：%(error)s") % {"error": server_paths_hidden(job.error)}
     return job.get_state_display()
 
 
@@ -176,7 +224,7 @@ def transcode_job_status(*, job: TranscodeJob) -> dict:
         "state_display": transcode_job_state_display(job=job),
         "progress": round(job.progress, 4),
         "attempts": job.attempts,
-        "error": job.error,
+        "error": server_paths_hidden(job.error),
     }
 
 

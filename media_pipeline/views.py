@@ -10,7 +10,7 @@ content within a rendition).
 
 import posixpath
 from pathlib import Path
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from django.conf import settings
 from django.core.files.storage import default_storage
@@ -18,14 +18,13 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
-from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_GET
 from django.views.static import serve
 
 from .access import playback_allowed
 from .commands import PLAYLIST_NAME
 from .iframes import IFRAME_PLAYLIST_NAME
-from .models import MediaAsset, Rendition, TranscodeJob
+from .models import MediaAsset, Rendition
 from .playlists import (
     is_plain_file_name,
     resolve_inside,
@@ -35,8 +34,22 @@ from .playlists import (
     subtitle_uri,
 )
 from .ranges import ranged_response
-from .selectors import playback_token_valid, rendition_file_url, rendition_poster_get, transcode_job_status
-from .storage import URL_GRANULARITY_SECONDS, is_protected, object_parameters, signature_valid
+from .selectors import (
+    playback_token_valid,
+    rendition_file_url,
+    rendition_poster_get,
+    transcode_job_status,
+    transcode_jobs_managed_by,
+)
+from .storage import (
+    URL_GRANULARITY_SECONDS,
+    is_canonical_name,
+    is_canonical_request_path,
+    is_protected,
+    object_parameters,
+    response_parameters,
+    signature_valid,
+)
 
 HLS_CONTENT_TYPE = "application/vnd.apple.mpegurl"
 
@@ -149,23 +162,61 @@ def poster(request: HttpRequest, asset_id: int) -> HttpResponse:
 def job_status(request: HttpRequest, job_id: int) -> JsonResponse:
     if not request.user.has_perm("wagtailadmin.access_admin"):
         return JsonResponse({"error": "forbidden"}, status=403)
-    job = get_object_or_404(TranscodeJob, pk=job_id)
+    job = get_object_or_404(transcode_jobs_managed_by(request.user), pk=job_id)  # another unit's job: a 404
     response = JsonResponse(transcode_job_status(job=job), json_dumps_params={"ensure_ascii": False})
     add_never_cache_headers(response)
     return response
 
 
+# The response parameters a signed local URL may carry (named as S3 names them) and the header each one sets.
+SIGNED_HEADERS = {"response-content-disposition": "Content-Disposition", "response-cache-control": "Cache-Control"}
+
+
 @require_GET
 def media_file(request: HttpRequest, path: str) -> HttpResponse:
-    """Local media (the embedded default): protected files only with a valid, unexpired signature."""
-    if is_protected(path):
-        if not signature_valid(path, request.GET.get("e", ""), request.GET.get("s", "")):
-            raise Http404  # no hint whether the file exists
-    response = serve(request, path, document_root=settings.MEDIA_ROOT)
-    response["Content-Type"] = object_parameters(path)["ContentType"]
-    if is_protected(path):
+    """Local media (the embedded default), deny by default: Wagtail's images as they are; any other file only
+    by the exact path storage wrote and a valid, unexpired signature for that name and its response parameters.
+    Everything else is the same 404 as a missing file: no hint whether it exists."""
+    name = _requested_name(request, path)
+    if name is None:
+        raise Http404
+    signed_headers = _signed_headers_or_404(request, name) if is_protected(name) else None
+    response = serve(request, name, document_root=settings.MEDIA_ROOT)
+    response["Content-Type"] = object_parameters(name)["ContentType"]
+    if signed_headers is not None:
         response["Cache-Control"] = f"private, max-age={URL_GRANULARITY_SECONDS}"
-    if request.GET.get("dl"):
-        # A download link (library.links.asset_download_url): the browser saves the file under this name.
-        response["Content-Disposition"] = content_disposition_header(True, request.GET["dl"][:200])
-    return ranged_response(request, Path(settings.MEDIA_ROOT) / path, response)
+        response["X-Content-Type-Options"] = "nosniff"
+        for parameter, value in signed_headers.items():
+            response[SIGNED_HEADERS[parameter]] = value
+    return ranged_response(request, Path(settings.MEDIA_ROOT) / name, response)
+
+
+def _signed_headers_or_404(request: HttpRequest, name: str) -> dict[str, str]:
+    """The response parameters of a correctly signed request for ``name`` (a reader link's "inline, no-store", a
+    download link's attachment and file name); 404 when the signature does not cover exactly these."""
+    parameters = response_parameters(request.GET)
+    if not signature_valid(name, request.GET.get("e", ""), request.GET.get("s", ""), response=parameters):
+        raise Http404
+    return parameters
+
+
+def _requested_name(request: HttpRequest, path: str) -> str | None:
+    """The storage name a /media/ request asks for, or None when the path is not spelled the one way storage
+    URLs spell it. ``//``, ``/./``, ``/../``, backslashes, NUL and trailing dots show in the decoded path too;
+    where the server passes the undecoded one on (gunicorn's RAW_URI, uwsgi's REQUEST_URI) any encoding that
+    changes under decoding (``%2F``, ``%2e``) is refused as well. Decided before the file system is asked."""
+    if not is_canonical_name(path):
+        return None
+    raw = _raw_path(request)
+    if raw is not None and not is_canonical_request_path(raw, request.path):
+        return None
+    return path
+
+
+def _raw_path(request: HttpRequest) -> str | None:
+    raw = request.META.get("RAW_URI") or request.META.get("REQUEST_URI")
+    if not raw:
+        return None  # runserver and the test client decode before we see it: the decoded checks stand alone
+    target = raw.split("#", 1)[0].split("?", 1)[0]
+    # An absolute-form request-target ("http://host/media/…"); "//…" is a path here, not a host.
+    return target if target.startswith("/") else urlsplit(target).path

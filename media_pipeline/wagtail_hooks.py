@@ -1,17 +1,27 @@
-"""Admin: transcode jobs (转码任务) with state, progress, retry, cancel and premiere priority."""
+"""Admin: transcode jobs (转码任务) with state, progress, retry, cancel and premiere priority.
 
+Every screen (list, job page, history, usage, export) shows only the jobs of assets the editor manages
+(selectors.transcode_jobs_managed_by, fed by the MEDIA_ADMIN_ASSET_SCOPE seam): another unit's job is a 404.
+Errors are shown without server paths, and the log tail only to superusers.
+"""
+
+from django.contrib.admin.utils import unquote
 from django.middleware.csrf import get_token
+from django.shortcuts import get_object_or_404
 from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 from wagtail import hooks
 from wagtail.admin.ui.tables import Column
+from wagtail.admin.views import generic
+from wagtail.admin.views.generic.history import HistoryView
+from wagtail.admin.views.generic.usage import UsageView
 from wagtail.admin.viewsets.model import ModelViewSet
 from wagtail.permission_policies.base import ModelPermissionPolicy
 from wagtail.permissions import register_permission_policy
 
 from . import admin_views
 from .models import TranscodeJob
-from .selectors import transcode_job_state_display
+from .selectors import server_paths_hidden, transcode_job_state_display, transcode_jobs_managed_by
 
 
 class ReadOnlyPermissionPolicy(ModelPermissionPolicy):
@@ -41,6 +51,36 @@ class JobActionsColumn(Column):
         return context
 
 
+class ScopedJobsMixin:
+    """The one-job screens find the job among the user's own: another unit's job is a 404."""
+
+    def get_base_object_queryset(self):
+        return transcode_jobs_managed_by(self.request.user)
+
+
+class JobIndexView(generic.IndexView):
+    def setup(self, request, *args, **kwargs):
+        super().setup(request, *args, **kwargs)
+        self.is_export = self.is_export and bool(self.list_export)  # no columns to export: no file of blank lines
+
+    def get_base_queryset(self):
+        return transcode_jobs_managed_by(self.request.user)
+
+
+class JobInspectView(generic.InspectView):
+    def get_object(self, queryset=None):
+        return get_object_or_404(transcode_jobs_managed_by(self.request.user), pk=unquote(str(self.pk)))
+
+    def get_error_display_value(self):
+        return server_paths_hidden(self.object.error) or "-"
+
+    def get_log_tail_display_value(self):
+        # ffmpeg's own words name files, folders and the machine's layout: for the people who run the servers.
+        if not self.request.user.is_superuser:
+            return _("（仅系统管理员可见）")
+        return server_paths_hidden(self.object.log_tail) or "-"
+
+
 class TranscodeJobViewSet(ModelViewSet):
     model = TranscodeJob
     icon = "media"
@@ -48,6 +88,10 @@ class TranscodeJobViewSet(ModelViewSet):
     menu_order = 160
     add_to_admin_menu = True
     inspect_view_enabled = True
+    index_view_class = JobIndexView
+    inspect_view_class = JobInspectView
+    history_view_class = type("JobHistoryView", (ScopedJobsMixin, HistoryView), {})
+    usage_view_class = type("JobUsageView", (ScopedJobsMixin, UsageView), {})
     copy_view_enabled = False
     form_fields = ["priority"]  # required by ModelViewSet; the edit view is never reachable
     list_display = [
@@ -78,9 +122,6 @@ class TranscodeJobViewSet(ModelViewSet):
         "started_at",
         "finished_at",
     ]
-
-    def get_queryset(self, request):
-        return TranscodeJob.objects.select_related("asset")
 
 
 register_permission_policy(TranscodeJob, ReadOnlyPermissionPolicy(TranscodeJob))

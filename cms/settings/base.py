@@ -7,9 +7,12 @@ database-backed task worker, all under ``var/``.
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
+from csp.constants import NONE, SELF
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = Path(os.environ.get("LIGHTHOUSE_VAR_DIR", BASE_DIR / "var"))
@@ -60,11 +63,15 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.sitemaps",
+    "axes",
+    "csp",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Early, so it sees every response on the way out (including axes' lockout page).
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "cms.middleware.ChosenLanguageMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -73,6 +80,9 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "wagtail.contrib.redirects.middleware.RedirectMiddleware",
+    "cms.middleware.TrustedDeviceMiddleware",
+    # Last, as axes requires: it turns a locked-out sign-in into the lockout response.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "cms.urls"
@@ -240,6 +250,31 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 LOGIN_URL = "wagtailadmin_login"
 
+# --- Sign-in throttling (django-axes; the rules and why: cms/login_throttle.py). Axes' backend comes first so a
+# locked-out attempt is refused before any password hash; every authenticate() caller must pass the request.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Failures are rows in the database (shared by every process and machine, on SQLite and PostgreSQL alike).
+AXES_HANDLER = "cms.login_throttle.SignInThrottleHandler"
+# Wrong passwords within AXES_COOLOFF_TIME before further attempts are refused until it has passed.
+SIGN_IN_LIMITS = {
+    "address": int(os.environ.get("SIGN_IN_LIMIT_ADDRESS", "20")),  # any usernames, one address
+    "account_address": int(os.environ.get("SIGN_IN_LIMIT_ACCOUNT_ADDRESS", "5")),  # one username, one address
+    "account": int(os.environ.get("SIGN_IN_LIMIT_ACCOUNT", "30")),  # one username, any address (untrusted clients)
+}
+AXES_FAILURE_LIMIT = 100  # percent of a rule's limit: the handler reports the worst rule as a percentage
+AXES_LOCKOUT_PARAMETERS = ["ip_address", ["username", "ip_address"], "username"]  # for axes' reset commands
+AXES_COOLOFF_TIME = timedelta(minutes=15)
+# A refused attempt does not start the cool-off again: the lockout ends on time, and refusals write nothing.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_LOCKOUT_CALLABLE = "cms.login_throttle.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "cms.login_throttle.client_ip_address"
+AXES_ENABLE_ADMIN = False  # no django.contrib.admin here
+# Reverse proxies in front of Django that append the client's address to X-Forwarded-For (production: 1).
+TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "0"))
+
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
@@ -255,6 +290,9 @@ WAGTAILADMIN_BASE_URL = os.environ.get("WAGTAILADMIN_BASE_URL", "http://127.0.0.
 WAGTAILIMAGES_IMAGE_MODEL = "cms.LighthouseImage"
 WAGTAILDOCS_DOCUMENT_MODEL = "cms.LighthouseDocument"
 WAGTAILDOCS_EXTENSIONS = ["pdf", "epub", "txt", "docx", "xlsx", "pptx", "zip"]
+# Documents are streamed by Wagtail's view after the before_serve_document hook (library/admin_documents.py), never
+# redirected to the storage URL: a presigned S3 link could be passed on, and /media/documents/ is signed-only.
+WAGTAILDOCS_SERVE_METHOD = "serve_view"
 WAGTAILIMAGES_EXTENSIONS = ["gif", "jpg", "jpeg", "png", "webp", "avif"]
 WAGTAIL_ENABLE_UPDATE_CHECK = False
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 10_000
@@ -275,5 +313,51 @@ LOGGING = {
 }
 
 
+def s3_origins(*, bucket: str, endpoint_url: str, custom_domain: str, region: str) -> list[str]:
+    """Where the browser fetches presigned media from when S3 is configured: the endpoint (path-style and
+    virtual-hosted-style), a custom domain, or AWS's own hosts."""
+    if not bucket:
+        return []
+    origins = [f"https://{custom_domain}"] if custom_domain else []
+    if endpoint_url:
+        parts = urlsplit(endpoint_url)
+        origins += [f"{parts.scheme}://{parts.netloc}", f"{parts.scheme}://{bucket}.{parts.netloc}"]
+    else:
+        origins += [f"https://{bucket}.s3.amazonaws.com"]
+        origins += [f"https://{bucket}.s3.{region}.amazonaws.com"] if region else []
+    return origins
+
+
+# --- Content-Security-Policy (django-csp). No inline script anywhere on the site: our scripts are static files,
+# data for them is in data- attributes or <script type="application/json">. The Wagtail admin is excluded: it
+# runs inline scripts of its own that we cannot change, and is used only by signed-in editors. Item pages add to
+# this policy (library/item_views.py) what the readers need.
+S3_ORIGINS = s3_origins(
+    bucket=S3_BUCKET,
+    endpoint_url=os.environ.get("S3_ENDPOINT_URL", ""),
+    custom_domain=os.environ.get("S3_CUSTOM_DOMAIN", ""),
+    region=os.environ.get("S3_REGION", ""),
+)
+CONTENT_SECURITY_POLICY = {
+    "EXCLUDE_URL_PREFIXES": ["/admin/"],
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:", "blob:", *S3_ORIGINS],
+        # hls.js plays through MediaSource (blob:) and gives its caption <track>s an empty "data:,WEBVTT".
+        "media-src": [SELF, "blob:", "data:", *S3_ORIGINS],
+        "connect-src": [SELF, *S3_ORIGINS],  # hls.js segments, pdf.js ranges, EPUB files
+        "font-src": [SELF, "data:"],  # pdf.js may load a PDF's embedded fonts as data: URLs
+        "worker-src": [SELF, "blob:"],  # pdf.js and hls.js workers
+        "frame-ancestors": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+    },
+}
+
 # Who may stream a media asset: the library decides (media_pipeline knows nothing of items).
 MEDIA_PLAYBACK_ACCESS_CHECK = "library.access.playback_allowed"
+# Whose transcode jobs an editor sees and acts on: the assets of items they manage (unset: superusers only).
+MEDIA_ADMIN_ASSET_SCOPE = "library.admin_scoping.media_assets_managed_by"

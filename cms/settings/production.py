@@ -21,3 +21,7 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = True
 SECURE_HSTS_PRELOAD = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+# Production runs behind a reverse proxy (see SECURE_PROXY_SSL_HEADER): sign-in throttling counts the client's
+# address from X-Forwarded-For as that proxy wrote it, not the proxy's own. Set to the number of proxies that append
+# to X-Forwarded-For (0 when Django is reached directly, or clients could write their own address).
+TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "1"))

@@ -86,7 +86,9 @@ def test_bad_file_fails_with_reason_then_replacement_plays(client, demo, good_cl
     listing = client.get("/admin/library_items/").content.decode()
     assert "失败" in listing  # the list's 转码状态 column, read in the same query as the page
 
-    response = client.post(f"/admin/library_items/edit/{item.pk}/", _form("shandong", upload=good_clip))
+    item.refresh_from_db()  # the form carries the version it was opened at (a stale one is refused)
+    data = _form("shandong", upload=good_clip, version=item.updated_at.isoformat())
+    response = client.post(f"/admin/library_items/edit/{item.pk}/", data)
     assert response.status_code == 302
     job = TranscodeJob.objects.exclude(pk=failed.pk).get()
     assert transcode_job_run(job_id=job.pk, worker_id="test").state == "done"

@@ -105,7 +105,11 @@ def test_credits_are_saved_in_order_with_roles_and_edits_are_remembered(client, 
     page = client.get(edit).content.decode()
     assert "曹雪芹:著；高鹗:编" in page
     data = _form(
-        title="红楼梦（校注本）", credits="曹雪芹:著；脂砚斋:注", tags="古典, 小说", related_items=str(related.pk)
+        title="红楼梦（校注本）",
+        credits="曹雪芹:著；脂砚斋:注",
+        tags="古典, 小说",
+        related_items=str(related.pk),
+        version=item.updated_at.isoformat(),  # the version the form was opened at (a stale one is refused)
     )
     assert client.post(edit, data).status_code == 302
     item.refresh_from_db()

@@ -88,7 +88,7 @@ def test_download_only_where_the_item_allows_it(local_media, client, unit, membe
     assert f'href="/library-files/items/{book.pk}/download/"' in html
     response = client.get(f"/library-files/items/{book.pk}/download/")
     assert response.status_code == 302 and "no-cache" in response["Cache-Control"]
-    assert "dl=" in response["Location"] and "&s=" in response["Location"]
+    assert "response-content-disposition=attachment" in response["Location"] and "&s=" in response["Location"]
     file_response = client.get(response["Location"])
     assert file_response.status_code == 200
     assert "attachment" in file_response["Content-Disposition"]
@@ -96,13 +96,15 @@ def test_download_only_where_the_item_allows_it(local_media, client, unit, membe
 
 
 def test_read_link_signs_documents_only(local_media, client, unit):
-    """The read link redirects to a fresh signed URL of a document; it never hands out a video's master."""
+    """The read link redirects to a fresh signed URL of a document, served inline and never cached (reading,
+    not downloading); it never hands out a video's master."""
     asset = _document_asset(chinese_pdf(), "book.pdf")
     book = _item(unit, kind="ebook", title="读本", media_asset=asset)
     response = client.get(f"/library-files/items/{book.pk}/read/")
     assert response.status_code == 302 and re.search(r"/media/uploads/.+\?e=\d+&s=", response["Location"])
     ranged = client.get(response["Location"], HTTP_RANGE="bytes=0-4")
     assert ranged.status_code == 206 and b"".join(ranged.streaming_content) == b"%PDF-"
+    assert ranged["Content-Disposition"] == "inline" and "no-store" in ranged["Cache-Control"]
 
     video_asset = MediaAsset.objects.create(file="uploads/2026/01/clip.mp4", kind=MediaAsset.Kind.VIDEO)
     video = _item(unit, kind="video", title="微课", media_asset=video_asset, download="none")

@@ -77,11 +77,21 @@ def test_premiere_button_raises_priority(client, demo):
     assert job.priority == 100
 
 
-def test_asset_status_json_for_the_item_page(client, demo, failed_job):
-    """The item page polls this: overall state, Chinese display text, progress and every current job."""
+def assets_of_nobody_but_failed(*, user):
+    """A stand-in for the library's scope: the assets with a failed job."""
+    return MediaAsset.objects.filter(transcode_jobs__state=State.FAILED).values("pk")
+
+
+def test_asset_status_json_for_the_item_page(client, demo, failed_job, settings):
+    """The item page polls this: overall state, Chinese display text, progress and every current job, for an
+    editor whose scope (MEDIA_ADMIN_ASSET_SCOPE) holds the asset; outside it, a 404."""
+    settings.MEDIA_ADMIN_ASSET_SCOPE = "tests.media_pipeline.test_admin.assets_of_nobody_but_failed"
     client.force_login(Member.objects.get(username="sheng_editor"))
     data = client.get(f"/admin/media-pipeline/assets/{failed_job.asset_id}/status/").json()
     assert data["state"] == MediaAsset.State.FAILED and data["state_display"].startswith("转码失败")
     assert [job["group"] for job in data["jobs"]] == ["analyse"]
     client.logout()
     assert client.get(f"/admin/media-pipeline/assets/{failed_job.asset_id}/status/").status_code in (302, 403)
+    other = media_asset_create(file=ContentFile(b"z" * 100, name="other-unit.mp4"))
+    client.force_login(Member.objects.get(username="sheng_editor"))
+    assert client.get(f"/admin/media-pipeline/assets/{other.pk}/status/").status_code == 404

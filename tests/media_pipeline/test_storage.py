@@ -84,10 +84,14 @@ def test_expired_signature_is_refused():
 
 @pytest.mark.django_db
 def test_public_media_needs_no_signature(client, local_storage):
-    """Wagtail's images and documents keep plain URLs."""
+    """Wagtail's images keep plain URLs; its documents do not (they are served by /documents/<id>/ after the
+    library's check, tests/security/test_files.py)."""
     name = default_storage.save("original_images/logo.png", ContentFile(b"\x89PNG"))
     assert "?" not in default_storage.url(name)
     assert client.get(f"/media/{name}").status_code == 200
+    document = default_storage.save("documents/handbook.pdf", ContentFile(b"%PDF-1.4"))
+    assert "?e=" in default_storage.url(document)
+    assert client.get(f"/media/{document}").status_code == 404
 
 
 @pytest.mark.django_db

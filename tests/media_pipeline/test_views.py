@@ -192,3 +192,14 @@ def test_tampered_expired_or_foreign_tokens_are_404(client, rendition_with_extra
     assert client.get(url, playback_token(asset_id=asset_id, now=time.time() - 3 * 3600)).status_code == 404
     assert client.get(url, playback_token(asset_id=asset_id + 1)).status_code == 404
     assert not playback_token_valid(asset_id=asset_id, expires="soon", token=token["t"])
+
+
+def test_playback_fails_closed_without_an_access_rule(settings):
+    """A deployment whose settings lost MEDIA_PLAYBACK_ACCESS_CHECK plays nothing to anyone (it used to play
+    everything): the seam fails closed."""
+    from django.contrib.auth.models import AnonymousUser
+
+    from media_pipeline.access import playback_allowed
+
+    settings.MEDIA_PLAYBACK_ACCESS_CHECK = ""
+    assert playback_allowed(user=AnonymousUser(), asset=MediaAsset()) is False

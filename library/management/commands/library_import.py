@@ -1,5 +1,7 @@
 """Bulk import of library items: ``library_import FILE --source NAME --unit CODE [--format csv|json|marc|marcxml]
-[--encoding auto|utf-8|gb18030] [--files DIR | --s3-prefix PREFIX] [--dry-run] [--report out.csv]``.
+[--encoding auto|utf-8|gb18030] [--files DIR | --s3-prefix PREFIX] [--dry-run] [--report out.csv]``, or
+``library_import --resume BATCH_ID [--report out.csv]`` to continue an interrupted batch from its first uncommitted
+chunk (same file, same options).
 
 Exits with status 1 when any row was rejected (the reasons are in the ``--report`` CSV and the batch's report in
 the admin), so a script notices, like ``media_ingest``.
@@ -13,7 +15,7 @@ from tqdm import tqdm
 
 from cms.selectors import unit_by_code
 from library.import_readers import ENCODINGS, FORMATS
-from library.importing import batch_kept, import_file, report_write_rejections
+from library.importing import batch_kept, import_batch_resume, import_file, report_write_rejections
 from library.models import ImportBatch
 
 # A report the editor opens in Excel on Chinese Windows: with a BOM, Excel reads it as UTF-8.
@@ -24,9 +26,10 @@ class Command(BaseCommand):
     help = "从 CSV、JSON、MARC（MARC21/CNMARC）或 MARCXML 文件批量导入馆藏条目；按来源和外部编号去重，可重复运行"
 
     def add_arguments(self, parser):
-        parser.add_argument("file", type=Path, help="要导入的文件")
-        parser.add_argument("--source", required=True, help="来源名称（与外部编号一起识别条目，如 cnki、library-2026）")
-        parser.add_argument("--unit", required=True, help="条目所属单位的代码")
+        parser.add_argument("file", type=Path, nargs="?", help="要导入的文件")
+        parser.add_argument("--resume", type=int, metavar="BATCH_ID", help="继续一个中断的导入批次（同一文件）")
+        parser.add_argument("--source", help="来源名称（与外部编号一起识别条目，如 cnki、library-2026）")
+        parser.add_argument("--unit", help="条目所属单位的代码")
         parser.add_argument("--format", choices=FORMATS, help="文件格式（默认按扩展名判断）")
         parser.add_argument("--encoding", choices=ENCODINGS, default="auto", help="文本编码（默认自动识别）")
         where = parser.add_mutually_exclusive_group()
@@ -36,7 +39,11 @@ class Command(BaseCommand):
         parser.add_argument("--report", type=Path, help="被拒绝行的报告（CSV）")
         parser.add_argument("--user", help="记为导入者的用户名")
 
-    def handle(self, *args, file: Path, source: str, unit: str, **options):
+    def handle(self, *args, file: Path | None, source: str | None, unit: str | None, **options):
+        if options.get("resume") is not None:
+            return self._resume(options["resume"], options.get("report"))
+        if file is None or not source or not unit:
+            raise CommandError("请给出要导入的文件、--source 和 --unit，或用 --resume 继续中断的批次")
         if not file.is_file():
             raise CommandError(f"文件不存在：{file}")
         if options.get("files") is not None and not options["files"].is_dir():
@@ -61,6 +68,13 @@ class Command(BaseCommand):
             )
         self._finish(batch, options.get("report"))
 
+    def _resume(self, batch_id: int, report: Path | None) -> None:
+        with tqdm(total=None, unit="行", file=self.stderr._out, disable=None) as bar:
+            batch = import_batch_resume(batch_id=batch_id, progress=lambda done, total: _advance(bar, done, total))
+        if batch is None:
+            raise CommandError(f"批次 #{batch_id} 不存在、已结束或仍在运行，不能继续")
+        self._finish(batch, report)
+
     def _user(self, username: str | None):
         if not username:
             return None
@@ -73,8 +87,10 @@ class Command(BaseCommand):
         if report is not None:
             with report.open("w", encoding=REPORT_ENCODING, newline="") as stream:
                 report_write_rejections(batch=batch, stream=stream)
-        if batch.state == ImportBatch.State.FAILED:
-            raise CommandError(f"导入失败（批次 #{batch.pk}）：{batch.error}", returncode=1)
+        if batch.state != ImportBatch.State.DONE:
+            raise CommandError(
+                f"导入未完成（批次 #{batch.pk}，{batch.get_state_display()}）：{batch.error}", returncode=1
+            )
         prefix = "（试运行，未写入）" if batch.dry_run else ""
         self.stdout.write(
             f"{prefix}导入完成（批次 #{batch.pk}，编码 {batch.encoding or '-'}）：共 {batch.total} 行，"

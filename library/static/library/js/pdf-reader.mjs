@@ -1,8 +1,8 @@
 // The PDF reader (e-books, periodical issues): pdf.js reads the master file with HTTP range requests, so the
 // first page shows after a few small requests however big the book is, and a page is fetched only when turned
 // to. Chinese PDFs that rely on the reader's fonts (STSong-Light and friends) need pdf.js's CMaps.
-// The master's URL is signed and expires; when it has, the reader asks the item's read URL for a fresh one and
-// carries on at the same page. root.dataset.state ("loading", "rendered", "error") is for tools and tests.
+// The master's URL is a reading link (signed, inline, never cached) that expires within minutes; when it has, the
+// reader asks the item's read URL for a fresh one and carries on at the same page. root.dataset.state ("loading", "rendered", "error") is for tools and tests.
 
 const root = document.getElementById("pdf-reader");
 if (root) start(root);
@@ -16,7 +16,7 @@ async function start(root) {
   const itemId = parseInt(root.dataset.item, 10);
   const zoomKey = "lh-pdf-zoom";
   let url = root.dataset.url;
-  let pdf = null, pageNumber = 1, renderTask = null, refreshed = false;
+  let pdf = null, pageNumber = 1, renderTask = null, refreshing = false;
   let zoom = Math.min(4, Math.max(0.5, parseFloat(localStorage.getItem(zoomKey) || "1") || 1));
   let lastActivity = Date.now();
   root.dataset.state = "loading";
@@ -45,19 +45,24 @@ async function start(root) {
   }
 
   // A signed URL that expired answers 403/404: sign a fresh one through the item's read URL, once per failure.
+  // Reading links last minutes, not hours (they are not downloads), so a long read renews them many times.
   async function withFreshUrl(action) {
     try {
       return await action();
     } catch (error) {
-      if (refreshed || !root.dataset.readUrl) throw error;
-      refreshed = true;
-      const response = await fetch(root.dataset.readUrl, { headers: { Range: "bytes=0-0" } });
-      if (!response.ok) throw error;
-      url = response.url;
-      if (pdf) await pdf.destroy();
-      pdf = null;
-      await open();
-      return await action();
+      if (refreshing || !root.dataset.readUrl) throw error;
+      refreshing = true;
+      try {
+        const response = await fetch(root.dataset.readUrl, { headers: { Range: "bytes=0-0" } });
+        if (!response.ok) throw error;
+        url = response.url;
+        if (pdf) await pdf.destroy();
+        pdf = null;
+        await open();
+        return await action();
+      } finally {
+        refreshing = false;
+      }
     }
   }
 
