@@ -100,6 +100,8 @@ class LighthouseImage(AbstractImage):
     class Meta(AbstractImage.Meta):
         verbose_name = _("图片")
         verbose_name_plural = _("图片")
+        # Local disk asks, per image request, whether the file is a page of a closed issue (library.access).
+        indexes = [models.Index(fields=["file"], name="cms_image_file")]
 
 
 class LighthouseRendition(AbstractRendition):
@@ -107,6 +109,7 @@ class LighthouseRendition(AbstractRendition):
 
     class Meta:
         unique_together = (("image", "filter_spec", "focal_point_key"),)
+        indexes = [models.Index(fields=["file"], name="cms_rendition_file")]
 
 
 class LighthouseDocument(AbstractDocument):

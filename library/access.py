@@ -1,8 +1,27 @@
-"""The library's rule for who may stream an asset, plugged into media_pipeline (MEDIA_PLAYBACK_ACCESS_CHECK)."""
+"""The library's rules for the pipeline's files: who may stream an asset (MEDIA_PLAYBACK_ACCESS_CHECK) and which
+image files are public (MEDIA_IMAGE_PUBLIC_CHECK)."""
 
+from django.contrib.auth.models import AnonymousUser
+
+from cms.models import LighthouseImage, LighthouseRendition
+
+from .models import IssuePage
 from .selectors import items_visible_to
 
 
 def playback_allowed(*, user, asset) -> bool:
     """A member may stream an asset when at least one item they may open uses it."""
     return items_visible_to(user).filter(media_asset=asset).exists()
+
+
+def image_file_public(*, name: str) -> bool:
+    """Whether local disk may serve a Wagtail image file (MEDIA_IMAGE_PUBLIC_CHECK) without a signature: not when
+    it shows a page (版面) of an issue that not everyone may open (members-only, one unit's, unpublished, or under a
+    closed title), whose pages the reader hands out as signed URLs. Covers and the site's pictures stay public."""
+    if name.startswith("original_images/"):
+        images = LighthouseImage.objects.filter(file=name).values("pk")
+    else:
+        images = LighthouseRendition.objects.filter(file=name).values("image_id")
+    if not IssuePage.objects.filter(image__in=images).exists():
+        return True
+    return items_visible_to(AnonymousUser()).filter(pages__image__in=images).exists()

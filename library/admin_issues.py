@@ -27,7 +27,7 @@ from .admin_scoping import scoped
 from .admin_selectors import issue_articles, issue_pages_managed_by, items_managed_by
 from .admin_services import article_areas_set, issue_page_save
 from .models import IssuePage, LibraryItem
-from .readers import image_rendition_url
+from .readers import page_image_url
 
 
 class IssuePageForm(WagtailAdminModelForm):
@@ -111,7 +111,7 @@ def areas_edit(request, pk):
         "articles": articles,
         "areas_json": request.POST.get("areas") if error else json.dumps(current),
         "error": error,
-        "image_url": image_rendition_url(page.image, "max-1600x2400") if page.image_id else "",
+        "image_url": page_image_url(page.image, "max-1600x2400").get("url", "") if page.image_id else "",
         "header_title": _("文章区域"),
     }
     return TemplateResponse(request, "library/admin/issue_areas.html", context, status=400 if error else 200)

@@ -6,6 +6,7 @@ question, answered only by library.selectors.
 
 from datetime import datetime
 
+from django.contrib.auth.models import AnonymousUser
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import Q, QuerySet
 from wagtail.models import ModelLogEntry
@@ -14,6 +15,7 @@ from cms.models import OrgUnit
 from cms.selectors import units_managed_by
 
 from .models import IssuePage, ItemList, LibraryItem
+from .selectors import visible_q
 
 # Which role a child of each role has, and which role its parent must have.
 CHILD_ROLE = {
@@ -45,11 +47,11 @@ def parents_managed_by(user, *, kind: str | None = None) -> QuerySet[LibraryItem
 
 
 def items_choosable_by(user) -> QuerySet[LibraryItem]:
-    """Items an editor may put in a curated list or link as related: their own, and anything published and public."""
+    """Items an editor may put in a curated list or link as related: their own, and anything anyone may open
+    (published and public, and so is every series, title or issue that holds it)."""
     if getattr(user, "is_superuser", False):
         return LibraryItem.objects.all()
-    public = Q(access=LibraryItem.Access.PUBLIC, is_published=True)
-    return LibraryItem.objects.filter(public | Q(owning_unit__in=units_managed_by(user)))
+    return LibraryItem.objects.filter(visible_q(AnonymousUser()) | Q(owning_unit__in=units_managed_by(user)))
 
 
 def child_role(parent: LibraryItem) -> str | None:

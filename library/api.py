@@ -37,9 +37,10 @@ from .api_schemas import (
     SortChoice,
 )
 from .clc import clc_label
-from .links import asset_master_url
+from .links import asset_master_url, master_allowed
 from .models import ArticleArea, ItemProgress, LibraryItem, LibraryPage
 from .playback import item_playback
+from .readers import page_image_url
 
 logger = logging.getLogger(__name__)
 
@@ -369,9 +370,11 @@ def _captions(request: HttpRequest, asset: MediaAsset) -> list[dict]:
 
 def _document(request, item, asset, pages: Rendition, text: Rendition | None) -> dict:
     fmt = pages.meta.get("format", "pdf")
+    # The master only for who may download it or manages the item (issue 11, item 5); readers use the pages.
+    whole = master_allowed(user=api_user(request), item=item)
     return {
         "format": fmt,
-        "file_url": _absolute(request, asset_master_url(asset)),
+        "file_url": _absolute(request, asset_master_url(asset)) if whole else "",
         "manifest_url": _file_url(request, pages.path),
         "text_url": _file_url(request, text.path) if text is not None else "",
         "page_count": pages.meta.get("page_count"),
@@ -390,7 +393,9 @@ def _issue_pages(request: HttpRequest, item: LibraryItem) -> list[dict]:
         {
             "number": page.number,
             "name": page.name,
-            "image_url": _image_url(request, page.image, ISSUE_PAGE_IMAGE),
+            "image_url": _absolute(request, page_image_url(page.image, ISSUE_PAGE_IMAGE).get("url", ""))
+            if page.image
+            else "",
             "areas": [{"article_id": area.article_id, "points": area.points} for area in page.areas.all()],
         }
         for page in pages

@@ -188,9 +188,19 @@ def _csv_row(line: int, names: list[str], cells: list[str]) -> Row:
 
 
 def json_rows(text: str) -> list[Row]:
-    """A list of objects, an object with an ``items`` list, or JSON Lines (one object per line)."""
+    """A list of objects, an object with an ``items`` list, or JSON Lines (one object per line).
+
+    Valid JSON can still be no catalogue: nesting thousands deep (RecursionError in the parser) or a number of
+    more than 4,300 digits (Python refuses to convert it) is refused as a whole, with a message, not a 500."""
     try:
-        document = json.loads(text)
+        return _json_document_rows(text)
+    except RecursionError as exc:
+        raise ImportReadError(_("JSON 嵌套层数过多，不是可导入的目录")) from exc
+
+
+def _json_document_rows(text: str) -> list[Row]:
+    try:
+        document = _loads(text)
     except json.JSONDecodeError as exc:
         if exc.msg != "Extra data":
             raise ImportReadError(
@@ -213,12 +223,22 @@ def _json_lines(text: str) -> list[Row]:
         if not line.strip():
             continue
         try:
-            entry = json.loads(line)
+            entry = _loads(line)
         except json.JSONDecodeError as exc:
             rows.append(Row(number, {}, {"__all__": [_("这一行不是有效的 JSON：%(reason)s") % {"reason": exc.msg}]}))
             continue
         rows.append(_json_row(number, entry))
     return rows
+
+
+def _loads(text: str):
+    """json.loads, with a number too long to convert reported as the JSON error it is."""
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        if isinstance(exc, json.JSONDecodeError):
+            raise
+        raise ImportReadError(_("JSON 中有过长的数字，不是可导入的目录")) from exc
 
 
 def _json_row(number: int, entry) -> Row:
@@ -319,7 +339,7 @@ def _marc_error(exc: Exception) -> str:
 def marcxml_rows(data: bytes) -> list[Row]:
     try:
         records = pymarc.parse_xml_to_array(io.BytesIO(data), strict=False)
-    except (SAXException, ValueError) as exc:
+    except (SAXException, ValueError, pymarc.exceptions.PymarcException) as exc:
         raise ImportReadError(_("不是有效的 MARCXML：%(reason)s") % {"reason": exc}) from exc
     return [Row(number, marc_values(record)) for number, record in enumerate(records, start=1) if record]
 

@@ -58,6 +58,7 @@ REPORT_LIMIT = 50_000  # report entries kept; a file rejected wholesale should n
 # A running batch's lease: renewed by every chunk, so a chunk (with its media files) may take this long.
 STALE_AFTER = timedelta(minutes=15)
 QUEUED_STALE_AFTER = timedelta(hours=24)  # an admin upload no worker started
+RESUME_DAYS = 7  # an interrupted admin batch keeps its upload this long for "继续导入"
 CHECK_EVERY = timedelta(minutes=1)  # how often a running batch's check task looks for a dead process
 MODEL_LABEL = "library.libraryitem"
 State = ImportBatch.State
@@ -145,8 +146,9 @@ def import_batch_queue(*, upload, file_format: str, source: str, unit: OrgUnit, 
 def import_batch_run_saved(*, batch_id: int, path: str) -> None:
     """Run a batch queued from the admin. Admin imports carry no media files (no folder or prefix to find them
     in): a row naming a ``file`` or ``cover`` is rejected with a message that says to use the command. The saved
-    file is deleted once the batch is done or failed, and kept while it can still resume."""
+    file is deleted once the batch is done or failed, and kept while it can still resume (``RESUME_DAYS``)."""
     import_batches_interrupt_stale()
+    import_uploads_sweep()
     owner = worker_id()
     batch = _claim(batch_id=batch_id, owner=owner, queued_only=True)
     if batch is None:
@@ -203,10 +205,36 @@ def import_batches_interrupt_stale(*, now: datetime | None = None) -> int:
     return count
 
 
+def import_uploads_sweep(*, now: datetime | None = None) -> int:
+    """Admin uploads kept in the work folder that nothing will read again: a batch interrupted more than
+    ``RESUME_DAYS`` ago gives up (failed, with a message) and loses its file, and a file no running or interrupted
+    batch names (its batch row never committed) goes once it is a day old. Returns how many files were removed."""
+    now = now or timezone.now()
+    abandoned = ImportBatch.objects.filter(state=State.INTERRUPTED, finished_at__lt=now - timedelta(days=RESUME_DAYS))
+    message = _("中断超过 %(days)d 天未继续，已放弃；请重新上传文件导入其余的行。") % {"days": RESUME_DAYS}
+    abandoned.update(state=State.FAILED, error=message)
+    folder = Path(settings.MEDIA_WORK_DIR) / "imports"
+    if not folder.is_dir():
+        return 0
+    live = ImportBatch.objects.filter(state__in=(State.RUNNING, State.INTERRUPTED))
+    kept = {options.get("path") for options in live.values_list("run_options", flat=True) if options}
+    removed = 0
+    for path in folder.iterdir():
+        if str(path) in kept or not path.is_file():
+            continue
+        if path.stat().st_mtime < (now - timedelta(days=1)).timestamp():
+            path.unlink(missing_ok=True)
+            removed += 1
+    if removed:
+        logger.info("Removed %d import upload(s) no batch will read again", removed)
+    return removed
+
+
 def import_batch_check(*, batch_id: int) -> None:
     """The check a running batch schedules on the ordinary workers: interrupted batches are marked, and while the
     batch still runs, the next check is scheduled."""
     import_batches_interrupt_stale()
+    import_uploads_sweep()
     if ImportBatch.objects.filter(pk=batch_id, state=State.RUNNING).exists():
         _check_soon(batch_id)
 

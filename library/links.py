@@ -5,11 +5,12 @@ on S3 they are presigned URLs, on local disk URLs signed by ``media_pipeline.sto
 parameters with the name, so nobody turns a read link into a download by adding or changing one. Ask the
 selectors ``item_readable`` / ``item_downloadable`` first; these functions only make the link.
 
-Reading is not downloading, but it is not nothing either: a reader (pdf.js, foliate-js) needs the document's
-bytes, so the read link serves them, inline, uncached and for minutes. A determined member who may read can still
-keep what the browser was given (save the PDF the tab shows, copy the EPUB out of the developer tools); that is
-accepted. What is not: a plain download of the master through an unsigned or altered parameter, or a link that
-keeps working for an hour after the page was left.
+Reading is not downloading (issue 11, item 5). The master itself goes only to who may take the whole file
+(``master_allowed``: the download right, or an editor who manages the item); for them the read link serves it
+inline, uncached and for minutes, so pdf.js and foliate-js read it as before. Everyone else who may read gets what
+reading needs and never the master's bytes: a PDF's page images from the pipeline (``readers.document_pages``) and
+an EPUB's parts one by one (``epub_parts``). What a reader was shown can still be kept (a screenshot, a page image);
+that is accepted. What is not: the master by a read link, a page, the API or any parameter.
 """
 
 import re
@@ -19,11 +20,21 @@ from django.utils.http import content_disposition_header
 
 from media_pipeline.models import MediaAsset
 
+from . import selectors
+from .admin_selectors import items_managed_by
 from .models import LibraryItem
 
 READ_LINK_SECONDS = 900  # a reader whose link expired asks the item's read route for a fresh one
 READ_PARAMETERS = {"ResponseContentDisposition": "inline", "ResponseCacheControl": "private, no-store"}
 _UNSAFE_IN_NAME = re.compile(r"[\x00-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-\u2069/\\]")
+
+
+def master_allowed(*, user, item: LibraryItem) -> bool:
+    """Whether ``user`` may be handed the master of ``item``, an item they may read (the caller checked, e.g. with
+    ``selectors.item_visible_to``): with the download right, or as an editor of the item (checking their file)."""
+    if selectors.item_downloadable(user=user, item=item, known_readable=True):
+        return True
+    return getattr(user, "is_authenticated", False) and items_managed_by(user).filter(pk=item.pk).exists()
 
 
 def asset_master_url(asset: MediaAsset) -> str:

@@ -10,16 +10,22 @@ import logging
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
+from django.core.cache import cache
 from django.core.files.storage import default_storage
 from django.core.paginator import Paginator
 from django.db.models import Q, QuerySet
 from django.urls import reverse
 
 from media_pipeline.models import Rendition
-from media_pipeline.selectors import asset_playback_urls, rendition_file_url, renditions_by_profile
+from media_pipeline.selectors import (
+    asset_playback_urls,
+    rendition_file_url,
+    renditions_by_profile,
+    stored_file_signed_url,
+)
 
 from . import selectors
-from .links import asset_master_url
+from .links import asset_master_url, master_allowed
 from .models import LISTED, ArticleArea, IssuePage, LibraryItem, LibraryPage
 from .playback import item_playback
 
@@ -32,7 +38,11 @@ CHILDREN_PER_PAGE = 50
 ISSUES_PER_PAGE = 48
 RELATED_COUNT = 6
 AUDIO_PROFILES = ("audio_m4a", "audio_mp3")  # the audio edition: M4A for today's phones, MP3 for old ones
+ISSUE_PAGE_SPEC = "width-1600"
 TEXT_PART_MAX_BYTES = 400_000  # one page or chapter of the 文字版; a bigger one is cut rather than sent whole
+PAGES_PER_REQUEST = 20  # page images the PDF page reader asks for at once (signed URLs, valid about an hour)
+MANIFEST_MAX_BYTES = 4_000_000  # a 3,000-page manifest is ~0.5 MB
+MANIFEST_CACHE_SECONDS = 3600  # a rendition's files never change (a new job writes a new folder)
 
 
 @dataclass(frozen=True)
@@ -63,7 +73,7 @@ def reader_context(*, item: LibraryItem, user, request: ReaderRequest | None = N
     if item.kind == Kind.AUDIO:
         return _audio_context(item=item, user=user, urls=urls)
     if item.kind == Kind.EBOOK:
-        return {"template": "library/items/ebook.html", "document": document_context(item=item)}
+        return {"template": "library/items/ebook.html", "document": document_context(item=item, user=user)}
     return {"template": "library/items/article.html", "shows_body": True, "printed_on": []}
 
 
@@ -217,6 +227,18 @@ def image_rendition_url(image, spec: str) -> str:
         return ""
 
 
+def page_image_url(image, spec: str) -> dict:
+    """A 版面's image ({url, width, height}) as a short-lived signed URL: local disk refuses the plain URL of a page
+    of an issue not everyone may read (library.access.image_file_public), so pages are always handed out signed.
+    Empty when the original is missing or broken."""
+    try:
+        rendition = image.get_rendition(spec)
+    except OSError:
+        logger.warning("Cannot render image %s as %s", image.pk, spec, exc_info=True)
+        return {}
+    return {"url": stored_file_signed_url(file=rendition.file), "width": rendition.width, "height": rendition.height}
+
+
 def _artwork_url(item: LibraryItem) -> str:
     """A picture for the lock screen: the item's cover, else the series' cover, else the video poster."""
     for source in (item, item.parent if item.parent_id else None):
@@ -247,7 +269,7 @@ def _issue_context(*, item, user, request: ReaderRequest, urls: _Urls) -> dict:
     # A newspaper is read by its 版面 (with article areas); a periodical by its PDF when it has one.
     has_pages = item.pages.exists()
     if item.media_asset_id and not (has_pages and item.kind == Kind.NEWSPAPER):
-        context["document"] = document_context(item=item)
+        context["document"] = document_context(item=item, user=user)
     else:
         context["pages"] = issue_pages_context(item=item, user=user, number=request.page, urls=urls)
     return context
@@ -269,6 +291,7 @@ def issue_pages_context(*, item: LibraryItem, user, number: int, urls: _Urls) ->
     return {
         "all": pages,
         "current": current,
+        "picture": page_image_url(current.image, ISSUE_PAGE_SPEC) if current is not None and current.image else {},
         "previous": pages[index - 1] if current is not None and index > 0 else None,
         "next": pages[index + 1] if current is not None and index + 1 < len(pages) else None,
         "areas": areas,
@@ -301,23 +324,86 @@ def polygon_points(raw) -> str:
 # --- Documents: the PDF/EPUB reader and the 文字版 ---------------------------------------------------------------
 
 
-def document_context(*, item: LibraryItem) -> dict | None:
-    """What the PDF or EPUB reader needs: the master's reading link (signed, inline, never cached, short-lived;
-    the item is readable: the page checked), the URL that signs a fresh one, the outline, and whether the 文字版
-    exists."""
+def document_context(*, item: LibraryItem, user) -> dict | None:
+    """What the PDF or EPUB reader needs (the item is readable: the page checked), by what this member may have.
+
+    ``source`` "master": who may download the item or manages it reads the master itself (pdf.js by ranges,
+    foliate-js on the whole EPUB) through a reading link (signed, inline, never cached, short-lived) and the URL
+    that signs a fresh one. Everyone else never gets the master's URL: "pages" for a PDF (the pipeline's page images,
+    ``pages_ready`` false while they are being made) or "parts" for an EPUB (its members one by one, epub_parts)."""
     asset = item.media_asset
     if asset is None:
         return None
     renditions = renditions_by_profile(asset=asset)
     pages, text = renditions.get("document"), renditions.get("document_text")
+    fmt = document_format(asset=asset, pages=pages)
+    whole = master_allowed(user=user, item=item)
     return {
-        "format": document_format(asset=asset, pages=pages),
-        "url": asset_master_url(asset),
-        "read_url": reverse("library_files:read", args=[item.pk]),
+        "format": fmt,
+        "source": "master" if whole else ("parts" if fmt == "epub" else "pages"),
+        "url": asset_master_url(asset) if whole else "",
+        "read_url": reverse("library_files:read", args=[item.pk]) if whole else "",
+        "pages_url": reverse("library_files:pages", args=[item.pk]) if fmt == "pdf" and not whole else "",
+        "parts_url": reverse("library_files:epub_index", args=[item.pk]) if fmt == "epub" and not whole else "",
+        "pages_ready": pages is not None,
         "toc": (pages.meta.get("toc") or [])[:500] if pages else [],
         "page_count": pages.meta.get("page_count") if pages else None,
         "has_text": text is not None,
     }
+
+
+def document_pages(*, item: LibraryItem, start: int, count: int = PAGES_PER_REQUEST) -> dict | None:
+    """Page images of a readable PDF item from ``start`` (1-based), each at every width the pipeline made, as
+    signed URLs that expire (S3 presigned, local disk signed): what the page reader shows instead of the master.
+    None when the item has no PDF page rendition (yet). Names follow the pipeline's layout
+    (``pages/<width>/p0001.jpg``, as the API's pages route builds them); the manifest only adds each page's size."""
+    pages = renditions_by_profile(asset=item.media_asset).get("document") if item.media_asset_id else None
+    if pages is None or document_format(asset=item.media_asset, pages=pages) != "pdf":
+        return None
+    total = int(pages.meta.get("page_count") or 0)
+    widths = sorted(int(width) for width in pages.meta.get("widths") or [])
+    start = min(max(start, 1), max(total, 1))
+    folder = pages.path.rsplit("/", 1)[0]  # …/pages
+    sizes = _page_sizes(pages)
+    numbers = range(start, min(start + count, total + 1))
+    return {
+        "page_count": total,
+        "start": start,
+        "pages": [_page_entry(number, widths, folder, sizes.get(number)) for number in numbers],
+        "next_start": start + count if start + count <= total else None,
+    }
+
+
+def _page_entry(number: int, widths: list[int], folder: str, size: tuple[int, int] | None) -> dict:
+    return {
+        "number": number,
+        "width": size[0] if size else None,
+        "height": size[1] if size else None,
+        "images": [
+            {"url": default_storage.url(f"{folder}/{width}/p{number:04d}.jpg"), "width": width} for width in widths
+        ],
+    }
+
+
+def _page_sizes(pages: Rendition) -> dict[int, tuple[int, int]]:
+    """{page number: (width, height) of its widest image} from the manifest, kept in the cache (the reader asks
+    for 20 pages at a time and the file never changes); {} when the manifest has none."""
+    key = f"library:pdf-page-sizes:{pages.pk}"
+    sizes = cache.get(key)
+    if sizes is None:
+        try:
+            manifest = json.loads(_read_storage_text(pages.path, limit=MANIFEST_MAX_BYTES) or "{}")
+        except ValueError:
+            manifest = {}
+        sizes = {}
+        for entry in manifest.get("pages", []) if isinstance(manifest, dict) else []:
+            try:
+                widest = max(entry["sizes"].values(), key=lambda found: int(found["width"]))
+                sizes[int(entry["number"])] = (int(widest["width"]), int(widest["height"]))
+            except (KeyError, TypeError, ValueError, AttributeError):
+                continue  # a page without sizes: the reader sizes it once the image has loaded
+        cache.set(key, sizes, MANIFEST_CACHE_SECONDS)
+    return sizes
 
 
 def document_format(*, asset, pages: Rendition | None = None) -> str:
@@ -373,10 +459,10 @@ def _epub_chapter_titles(pages: Rendition | None) -> dict[int, str]:
     return {chapter["number"]: chapter.get("title", "") for chapter in manifest.get("chapters", [])}
 
 
-def _read_storage_text(name: str) -> str:
+def _read_storage_text(name: str, *, limit: int = TEXT_PART_MAX_BYTES) -> str:
     try:
         with default_storage.open(name, "rb") as handle:
-            return handle.read(TEXT_PART_MAX_BYTES).decode("utf-8", errors="replace")
+            return handle.read(limit).decode("utf-8", errors="replace")
     except OSError:
         logger.warning("Document text %s is missing from storage", name)
         return ""

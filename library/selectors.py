@@ -33,14 +33,19 @@ def _open_q(user, *, prefix: str = "") -> Q:
     return Q(**{f"{prefix}is_published": True}) & access_q(user, prefix=prefix)
 
 
+def visible_q(user) -> Q:
+    """The condition of ``items_visible_to``, for combining with another (the admin's chooser)."""
+    parent_open = Q(parent__isnull=True) | (
+        _open_q(user, prefix="parent__") & (Q(parent__parent__isnull=True) | _open_q(user, prefix="parent__parent__"))
+    )
+    return _open_q(user) & parent_open
+
+
 def items_visible_to(user) -> QuerySet[LibraryItem]:
     """Published items the user may open. A child (episode, issue, article) is never more open than what holds
     it: closing or unpublishing a series, title or issue closes everything under it (trees are at most three
     deep: title → issue → article)."""
-    parent_open = Q(parent__isnull=True) | (
-        _open_q(user, prefix="parent__") & (Q(parent__parent__isnull=True) | _open_q(user, prefix="parent__parent__"))
-    )
-    return LibraryItem.objects.filter(_open_q(user) & parent_open)
+    return LibraryItem.objects.filter(visible_q(user))
 
 
 def listed_items_visible_to(user) -> QuerySet[LibraryItem]:

@@ -1,12 +1,16 @@
-"""Item file links: read and download redirects to short-lived signed URLs (OWNER: readers helper).
-Mounted at /library-files/ by cms/urls."""
+"""Item file links (OWNER: readers helper): read and download redirects to short-lived signed URLs, and what a
+reader without the download right reads instead (a PDF's page images, an EPUB's parts). Mounted at /library-files/
+by cms/urls."""
 
 from django.urls import path
 
-from .file_views import item_download, item_read
+from .file_views import epub_index, epub_member, item_download, item_pages, item_read
 
 app_name = "library_files"
 urlpatterns = [
     path("items/<int:item_id>/download/", item_download, name="download"),
     path("items/<int:item_id>/read/", item_read, name="read"),
+    path("items/<int:item_id>/pages/", item_pages, name="pages"),
+    path("items/<int:item_id>/epub/", epub_index, name="epub_index"),
+    path("items/<int:item_id>/epub/<path:name>", epub_member, name="epub_member"),
 ]

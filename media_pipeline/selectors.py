@@ -23,7 +23,7 @@ from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 
 from .models import MediaAsset, Rendition, TranscodeJob
-from .storage import URL_GRANULARITY_SECONDS, URL_LIFETIME_SECONDS
+from .storage import URL_GRANULARITY_SECONDS, URL_LIFETIME_SECONDS, signed_url
 
 State = TranscodeJob.State
 ANALYSE_SHARE = 0.05  # of the overall progress: probing and measuring loudness are quick next to encoding
@@ -156,6 +156,12 @@ def renditions_by_profile(*, asset: MediaAsset) -> dict[str, Rendition]:
 def rendition_file_url(*, rendition: Rendition) -> str:
     """Storage URL of a single-file rendition (presigned on S3, so it expires)."""
     return default_storage.url(rendition.path)
+
+
+def stored_file_signed_url(*, file) -> str:
+    """A short-lived URL of a stored file (a FieldFile, e.g. a Wagtail image rendition's) that works even where its
+    plain URL is refused: the page image of an issue not everyone may read (library.access.image_file_public)."""
+    return signed_url(file.storage, file.name)
 
 
 def asset_playback_urls(*, asset: MediaAsset) -> dict[str, str]:

@@ -139,15 +139,26 @@ def response_parameters(query) -> dict[str, str]:
     return {key: query[key] for key in RESPONSE_PARAMETERS.values() if key in query}
 
 
+def signed_url(storage, name: str, *, expire: int | None = None) -> str:
+    """A short-lived URL for ``name`` that works even where its plain URL is refused: signed on local disk also
+    for an image name (a page image of an issue not everyone may read), presigned on S3 as every URL there is."""
+    if isinstance(storage, SignedFileSystemStorage):
+        return storage.signed_url(name, expire=expire)
+    return storage.url(name, expire=expire)
+
+
 class SignedFileSystemStorage(FileSystemStorage):
     """Local media: every name but Wagtail's images gets ``?e=<expiry>&s=<signature>`` (checked by
     ``views.media_file``). Like ``S3Storage.url``, ``parameters`` (ResponseContentDisposition,
     ResponseCacheControl) set headers of the response and ``expire`` the lifetime; both are signed."""
 
     def url(self, name, parameters=None, expire=None):
-        url = super().url(name)
         if not name or is_public(name):
-            return url
+            return super().url(name)
+        return self.signed_url(name, parameters=parameters, expire=expire)
+
+    def signed_url(self, name, parameters=None, expire=None):
+        url = super().url(name)
         response = {RESPONSE_PARAMETERS[key]: value for key, value in (parameters or {}).items()}
         expires, signature = sign_name(name, lifetime=expire or URL_LIFETIME_SECONDS, response=response)
         return f"{url}?{urlencode({'e': expires, 's': signature, **dict(sorted(response.items()))})}"

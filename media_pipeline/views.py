@@ -21,7 +21,7 @@ from django.utils.cache import add_never_cache_headers
 from django.views.decorators.http import require_GET
 from django.views.static import serve
 
-from .access import playback_allowed
+from .access import image_file_public, playback_allowed
 from .commands import PLAYLIST_NAME
 from .iframes import IFRAME_PLAYLIST_NAME
 from .models import MediaAsset, Rendition
@@ -174,13 +174,15 @@ SIGNED_HEADERS = {"response-content-disposition": "Content-Disposition", "respon
 
 @require_GET
 def media_file(request: HttpRequest, path: str) -> HttpResponse:
-    """Local media (the embedded default), deny by default: Wagtail's images as they are; any other file only
-    by the exact path storage wrote and a valid, unexpired signature for that name and its response parameters.
+    """Local media (the embedded default), deny by default: Wagtail's images as they are, unless the library says
+    one is a page of an issue not everyone may read; any other file (and such an image) only by the exact path
+    storage wrote and a valid, unexpired signature for that name and its response parameters.
     Everything else is the same 404 as a missing file: no hint whether it exists."""
     name = _requested_name(request, path)
     if name is None:
         raise Http404
-    signed_headers = _signed_headers_or_404(request, name) if is_protected(name) else None
+    private = is_protected(name) or not image_file_public(name=name)
+    signed_headers = _signed_headers_or_404(request, name) if private else None
     response = serve(request, name, document_root=settings.MEDIA_ROOT)
     response["Content-Type"] = object_parameters(name)["ContentType"]
     if signed_headers is not None:

@@ -359,5 +359,7 @@ CONTENT_SECURITY_POLICY = {
 
 # Who may stream a media asset: the library decides (media_pipeline knows nothing of items).
 MEDIA_PLAYBACK_ACCESS_CHECK = "library.access.playback_allowed"
+# Which Wagtail image files local disk serves unsigned: not the pages of an issue not everyone may read.
+MEDIA_IMAGE_PUBLIC_CHECK = "library.access.image_file_public"
 # Whose transcode jobs an editor sees and acts on: the assets of items they manage (unset: superusers only).
 MEDIA_ADMIN_ASSET_SCOPE = "library.admin_scoping.media_assets_managed_by"

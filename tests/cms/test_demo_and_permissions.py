@@ -9,12 +9,6 @@ from cms.models import EducationBasePage, HomePage, Member, OrgUnit, SectionPage
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def demo():
-    """The demo structure (organisation, roles, pages, editors) without its media, which other tests cover."""
-    call_command("load_demo", "--no-media")
-
-
 def _can_edit(username, page):
     user = Member.objects.get(username=username)
     return page.permissions_for_user(user).can_edit()

@@ -1,14 +1,8 @@
 """The public site skeleton: Chinese first, accessible chrome, large type, sitemap and robots."""
 
 import pytest
-from django.core.management import call_command
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def demo():
-    call_command("load_demo", "--no-media")
 
 
 def test_home_is_chinese_with_skip_link_and_city_sections(client, demo):

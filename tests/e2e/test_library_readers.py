@@ -182,9 +182,10 @@ def _padded_pdf() -> bytes:
 
 
 def test_pdf_opens_by_range_requests_and_renders_page_one(live_server, browser_page, unit):
-    """pdf.js reads the signed master with HTTP range requests (206) and draws page 1 on a canvas; 下一页 turns."""
+    """For who may download, pdf.js reads the signed master with HTTP range requests (206) and draws page 1 on a
+    canvas; 下一页 turns."""
     asset = _processed(ContentFile(_padded_pdf(), name="shouce.pdf"), ["document"])
-    book = _item(unit, kind="ebook", title="灯塔学习手册", media_asset=asset)
+    book = _item(unit, kind="ebook", title="灯塔学习手册", media_asset=asset, download="readers")
     page, statuses = browser_page, []
     page.on("response", lambda response: statuses.append(response.status) if "/uploads/" in response.url else None)
     page.goto(live_server.url + item_url(book))
@@ -203,12 +204,43 @@ def test_pdf_opens_by_range_requests_and_renders_page_one(live_server, browser_p
     page.wait_for_selector("#pdf-reader[data-page='3']")
 
 
+def test_pdf_page_reader_for_readers_without_the_download_right(live_server, browser_page, unit, member):
+    """A member who may read but not download a PDF reads its page images: page 1 shows, 下一页, the outline and the
+    page box turn pages, the saved place comes back on the next visit, and no request ever asks for the master."""
+    asset = _processed(ContentFile(chinese_pdf(), name="shouce.pdf"), ["document"])
+    book = _item(unit, kind="ebook", title="灯塔学习手册", media_asset=asset, access="members", download="none")
+    page, requested = browser_page, []
+    page.on("request", lambda request: requested.append(request.url))
+    _signed_in(page, live_server, member)
+    page.goto(live_server.url + item_url(book))
+    page.wait_for_selector("#pdf-reader[data-state=rendered][data-page='1']")
+    assert page.evaluate("() => document.querySelector('#pdf-reader img').naturalWidth") > 0
+    assert page.locator("#pdf-reader .page-count").inner_text() == "3"
+    page.click("[data-pdf=next]")
+    page.wait_for_selector("#pdf-reader[data-state=rendered][data-page='2']")
+    page.click(".document-toc [data-goto-page='3']")
+    page.wait_for_selector("#pdf-reader[data-state=rendered][data-page='3']")
+    page.keyboard.press("Home")
+    page.wait_for_selector("#pdf-reader[data-state=rendered][data-page='1']")
+    page.fill("#pdf-reader input[name=page]", "2")
+    page.dispatch_event("#pdf-reader input[name=page]", "change")
+    page.wait_for_selector("#pdf-reader[data-state=rendered][data-page='2']")
+    page.goto(live_server.url + "/")  # leaving sends the last heartbeat with the page reached
+    _wait_for(lambda: ItemProgress.objects.filter(member=member, item=book, position=2).exists())
+    page.goto(live_server.url + item_url(book))  # back at page 2 (the last page would count as finished)
+    page.wait_for_selector("#pdf-reader[data-state=rendered][data-page='2']")
+    assert any("/renditions/" in url for url in requested)
+    assert not [url for url in requested if "/uploads/" in url or "/read/" in url]
+
+
 def test_epub_shows_its_chapter_text_and_runs_no_book_script(live_server, browser_page, unit, tmp_path):
-    """foliate-js opens the EPUB; choosing a chapter in the contents shows its text; the book's <script> never runs."""
+    """foliate-js opens the EPUB part by part (no download right: the .epub itself is never fetched); choosing a
+    chapter in the contents shows its text; the book's <script> never runs."""
     asset = _processed(_clip_file(chinese_epub(tmp_path / "duben.epub")), ["document"])
     book = _item(unit, kind="ebook", title="灯塔学习读本", media_asset=asset)
-    page, dialogs = browser_page, []
+    page, dialogs, requested = browser_page, [], []
     page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    page.on("request", lambda request: requested.append(request.url))
     page.goto(live_server.url + item_url(book))
     page.wait_for_selector("#epub-reader[data-state=ready]")
     page.click("#epub-toc-list a:has-text('第一章 灯塔')")
@@ -217,6 +249,20 @@ def test_epub_shows_its_chapter_text_and_runs_no_book_script(live_server, browse
     )
     page.wait_for_function("() => document.getElementById('epub-reader').dataset.chapter === '第一章 灯塔'")
     assert dialogs == []
+    assert any(f"/library-files/items/{book.pk}/epub/" in url and url.endswith(".xhtml") for url in requested)
+    assert not [url for url in requested if "/uploads/" in url or "/read/" in url]
+
+
+def test_epub_master_reader_for_who_may_download(live_server, browser_page, unit, tmp_path):
+    """Who may download the book still opens the whole .epub in foliate-js through the reading link."""
+    asset = _processed(_clip_file(chinese_epub(tmp_path / "duben.epub")), ["document"])
+    book = _item(unit, kind="ebook", title="灯塔学习读本", media_asset=asset, download="readers")
+    page, requested = browser_page, []
+    page.on("request", lambda request: requested.append(request.url))
+    page.goto(live_server.url + item_url(book))
+    page.wait_for_selector("#epub-reader[data-state=ready]")
+    assert any("/uploads/" in url for url in requested)
+    assert not [url for url in requested if "/epub/" in url and "/library-files/" in url]
 
 
 def _text(frame) -> str:

@@ -2,7 +2,6 @@
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.core.management import call_command
 
 from cms.models import Member, OrgUnit
 from library.models import LibraryItem
@@ -11,11 +10,6 @@ from media_pipeline.services import transcode_job_run
 from media_pipeline.synthetic import make_clip
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def demo():
-    call_command("load_demo", "--no-media")
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 every page."""
 
 import pytest
-from django.core.management import call_command
 
 from cms.models import Member, OrgUnit
 from library.models import LibraryItem
@@ -10,11 +9,6 @@ from search.models import OutboxEntry
 
 pytestmark = pytest.mark.django_db
 BULK = "/admin/bulk/library/libraryitem"
-
-
-@pytest.fixture
-def demo():
-    call_command("load_demo", "--no-media")
 
 
 def _login(client, username):

@@ -5,7 +5,6 @@ import json
 
 import pytest
 from django.core.files.images import ImageFile
-from django.core.management import call_command
 from PIL import Image as PILImage
 
 from cms.models import LighthouseImage, Member, OrgUnit
@@ -13,11 +12,6 @@ from library.models import ArticleArea, IssuePage, LibraryItem
 
 pytestmark = pytest.mark.django_db
 RECT = [[0.1, 0.1], [0.5, 0.1], [0.5, 0.4], [0.1, 0.4]]
-
-
-@pytest.fixture
-def demo():
-    call_command("load_demo", "--no-media")
 
 
 @pytest.fixture

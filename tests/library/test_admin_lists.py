@@ -2,17 +2,11 @@
 
 import pytest
 from django.core.files.base import ContentFile
-from django.core.management import call_command
 
 from cms.models import LighthouseDocument, Member, OrgUnit
 from library.models import ItemList, LibraryItem
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def demo():
-    call_command("load_demo", "--no-media")
 
 
 def _login(client, username):

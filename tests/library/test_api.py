@@ -200,7 +200,7 @@ def test_document_renditions_and_pages(client, units):
         ],
         kind="document",
     )
-    item = _item(units, kind="ebook", media_asset=asset)
+    item = _item(units, kind="ebook", media_asset=asset, download="readers")  # the file only with the download right
     document = client.get(f"{API}/items/{item.pk}/renditions").json()["document"]
     assert document["format"] == "pdf" and document["page_count"] == 45
     assert document["outline"] == meta["toc"] and "s=" in document["file_url"]

@@ -7,7 +7,6 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from django.core.files.images import ImageFile
-from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -24,11 +23,6 @@ URL = "/library/"
 # Wagtail's routing (site, pages, view restrictions: 6), a member's session, user and unit (3), then the page's
 # own: items, facet counts, unit names, tag names, 本月推荐 (5). Cover renditions add one when there are covers.
 MAX_QUERIES = 14
-
-
-@pytest.fixture
-def demo():
-    call_command("load_demo", "--no-media")
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 import threading
 
 import pytest
-from django.core.management import call_command
 from django.db import DatabaseError, connection
 from django_tasks_db.models import DBTaskResult
 
@@ -17,11 +16,6 @@ from library.services import library_changed
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("db_tasks")]
 
 TASK_PATH = "library.tasks.facet_counts_refresh_task"
-
-
-@pytest.fixture
-def demo():
-    call_command("load_demo", "--no-media")
 
 
 def _unit(code):

@@ -36,11 +36,6 @@ IGNORED = [{"author": "重复", "paragraphs": ["不该读到。"], "title": "错
 
 
 @pytest.fixture
-def demo():
-    call_command("load_demo", "--no-media")
-
-
-@pytest.fixture
 def poetry_tgz(tmp_path):
     path = tmp_path / "chinese-poetry-test.tgz"
     members = {

@@ -18,11 +18,6 @@ GOOD = "external_id,title,creators,isbn\nC1,党章学习十讲,张三 主讲,\nC
 BAD = GOOD + "C3,坏书号,王五,9787020002208\n"
 
 
-@pytest.fixture
-def demo():
-    call_command("load_demo", "--no-media")
-
-
 def command(path, *args):
     out, err = io.StringIO(), io.StringIO()
     call_command("library_import", str(path), "--source", "cmd", "--unit", "shandong", *args, stdout=out, stderr=err)

@@ -11,14 +11,11 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import time
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.core.management import call_command
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
@@ -34,10 +31,10 @@ from library.importing import (
 )
 from library.models import ImportBatch, LibraryItem
 from tests.library.test_import import good_row, write_csv
+from tests.processes import MANAGE, embedded_env, manage, wait_for
 
 pytestmark = pytest.mark.django_db
 
-MANAGE = Path(settings.BASE_DIR) / "manage.py"
 ROWS = 10_000
 
 
@@ -52,37 +49,16 @@ def _csv_bytes(count: int) -> bytes:
 
 @pytest.fixture
 def command_env(tmp_path):
-    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL", "S3_BUCKET"}}
-    env.update(
-        LIGHTHOUSE_VAR_DIR=str(tmp_path / "var"),
-        MEDIA_ROOT=str(tmp_path / "var" / "media"),
-        MEDIA_WORK_DIR=str(tmp_path / "var" / "work"),
-        DJANGO_SETTINGS_MODULE=os.environ.get("DJANGO_SETTINGS_MODULE", "cms.settings.test"),
-    )
-    (tmp_path / "var").mkdir()
-    return env
+    return embedded_env(tmp_path)
 
 
 def _manage(env, *args, timeout=180, check=True) -> subprocess.CompletedProcess:
-    done = subprocess.run(
-        [sys.executable, str(MANAGE), *args], env=env, capture_output=True, text=True, timeout=timeout
-    )
-    assert not check or done.returncode == 0, done.stderr[-3000:]
-    return done
+    return manage(env, *args, timeout=timeout, check=check)
 
 
 def _query(db: Path, sql: str) -> list[tuple]:
     with sqlite3.connect(db, timeout=10) as connection:
         return connection.execute(sql).fetchall()
-
-
-def _wait_for(predicate, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if value := predicate():
-            return value
-        time.sleep(0.02)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 @pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs Linux /proc")
@@ -104,7 +80,7 @@ def test_import_killed_mid_way_is_interrupted_then_resumes_to_every_row_once(com
     process = subprocess.Popen(args, env=command_env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         steps = "SELECT steps_done FROM library_importbatch"
-        _wait_for(lambda: (_query(db, steps) or [(0,)])[0][0] >= 4, 120, "three chunks to commit")
+        wait_for(lambda: (_query(db, steps) or [(0,)])[0][0] >= 4, 120, "three chunks to commit")
         process.send_signal(signal.SIGKILL)
         process.wait(timeout=10)
     finally:
@@ -288,11 +264,6 @@ def test_a_process_taken_for_dead_stops_without_writing(tmp_path, unit, monkeypa
     assert LibraryItem.objects.count() == 2
 
 
-@pytest.fixture
-def demo():
-    call_command("load_demo", "--no-media")
-
-
 @pytest.mark.usefixtures("db_tasks")
 def test_admin_shows_an_interrupted_batch_and_resumes_it(client, demo, monkeypatch, django_capture_on_commit_callbacks):
     """The batch page says plainly how many rows went in and how many did not, and that published ones are live;
@@ -333,3 +304,41 @@ def test_admin_shows_an_interrupted_batch_and_resumes_it(client, demo, monkeypat
     batch.refresh_from_db()
     assert (batch.state, batch.created, LibraryItem.objects.filter(source="web").count()) == ("done", 5, 5)
     assert not saved.exists() and "/resume/" not in client.get(f"/admin/library-import/{batch.pk}/").content.decode()
+
+
+def test_uploads_no_batch_will_read_again_are_swept(unit, settings):
+    """An interrupted admin batch keeps its upload for RESUME_DAYS, then gives up (failed, with a message) and
+    loses it; an upload whose batch row never committed goes once it is a day old; a fresh one and the file of a
+    batch that can still resume stay."""
+    folder = Path(settings.MEDIA_WORK_DIR) / "imports"
+    folder.mkdir(parents=True)
+    now = timezone.now()
+    old = (now - timedelta(days=2)).timestamp()
+
+    def upload(name: str, *, aged: bool) -> Path:
+        path = folder / name
+        path.write_bytes(b"external_id,title\n")
+        if aged:
+            os.utime(path, (old, old))
+        return path
+
+    def batch(path: Path, *, interrupted_days: int) -> ImportBatch:
+        return ImportBatch.objects.create(
+            source="admin",
+            file_name="x.csv",
+            file_format="csv",
+            owning_unit=unit,
+            state=ImportBatch.State.INTERRUPTED,
+            finished_at=now - timedelta(days=interrupted_days),
+            run_options={"path": str(path), "origin": "admin"},
+        )
+
+    resumable, given_up = upload("resumable.csv", aged=True), upload("given-up.csv", aged=True)
+    orphan, fresh = upload("orphan.csv", aged=True), upload("fresh.csv", aged=False)
+    still, stale = batch(resumable, interrupted_days=1), batch(given_up, interrupted_days=importing.RESUME_DAYS + 1)
+    assert importing.import_uploads_sweep(now=now) == 2
+    assert resumable.exists() and fresh.exists() and not orphan.exists() and not given_up.exists()
+    still.refresh_from_db()
+    stale.refresh_from_db()
+    assert still.state == "interrupted"
+    assert stale.state == "failed" and "已放弃" in stale.error

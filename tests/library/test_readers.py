@@ -2,13 +2,18 @@
 
 import io
 import json
+import os
 import re
+import time
+import uuid
+import zipfile
+from urllib.parse import parse_qs, quote, urlsplit
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AnonymousUser
 from django.core.files.base import ContentFile
-from django.core.management import call_command
+from django.core.files.storage import default_storage
 from PIL import Image
 
 from cms.models import LighthouseImage, OrgUnit
@@ -22,11 +27,6 @@ from media_pipeline.synthetic_documents import chinese_epub, chinese_pdf
 
 pytestmark = pytest.mark.django_db
 State = TranscodeJob.State
-
-
-@pytest.fixture
-def demo():
-    call_command("load_demo", "--no-media")
 
 
 @pytest.fixture
@@ -96,10 +96,10 @@ def test_download_only_where_the_item_allows_it(local_media, client, unit, membe
 
 
 def test_read_link_signs_documents_only(local_media, client, unit):
-    """The read link redirects to a fresh signed URL of a document, served inline and never cached (reading,
-    not downloading); it never hands out a video's master."""
+    """For who may download, the read link redirects to a fresh signed URL of a document, served inline and never
+    cached; it never hands out a video's master."""
     asset = _document_asset(chinese_pdf(), "book.pdf")
-    book = _item(unit, kind="ebook", title="读本", media_asset=asset)
+    book = _item(unit, kind="ebook", title="读本", media_asset=asset, download="readers")
     response = client.get(f"/library-files/items/{book.pk}/read/")
     assert response.status_code == 302 and re.search(r"/media/uploads/.+\?e=\d+&s=", response["Location"])
     ranged = client.get(response["Location"], HTTP_RANGE="bytes=0-4")
@@ -112,9 +112,10 @@ def test_read_link_signs_documents_only(local_media, client, unit):
 
 
 def test_pdf_ebook_page_has_the_reader_outline_and_text_version(local_media, client, unit):
-    """A PDF e-book opens in the PDF reader with its signed master URL and outline; the 文字版 shows a page's text."""
+    """A PDF e-book anyone may download opens in the pdf.js reader with its signed master URL and outline; the 文字版
+    shows a page's text."""
     asset = _document_asset(chinese_pdf(), "book.pdf")
-    book = _item(unit, kind="ebook", title="灯塔学习手册", media_asset=asset)
+    book = _item(unit, kind="ebook", title="灯塔学习手册", media_asset=asset, download="readers")
     response, html = _page(client, book)
     assert 'id="pdf-reader"' in html and "pdf.worker.mjs" in html and "cmaps/" in html
     assert re.search(r'data-url="/media/uploads/[^"]+\?e=\d+&amp;s=', html)
@@ -128,12 +129,15 @@ def test_pdf_ebook_page_has_the_reader_outline_and_text_version(local_media, cli
 
 
 def test_epub_ebook_gets_the_epub_reader_and_chapter_text(client, unit, tmp_path):
-    """An EPUB opens in the foliate-js reader; its 文字版 goes chapter by chapter, without the book's script."""
+    """An EPUB opens in the foliate-js reader (by its parts for a reader without the download right); its 文字版
+    goes chapter by chapter, without the book's script."""
     path = chinese_epub(tmp_path / "book.epub")
     asset = _document_asset(path.read_bytes(), "book.epub")
     book = _item(unit, kind="ebook", title="灯塔学习读本", media_asset=asset)
     _response, html = _page(client, book)
     assert 'id="epub-reader"' in html and "foliate-js/view.js" in html and "pdf-reader" not in html
+    assert 'data-source="parts"' in html and f'data-parts-url="/library-files/items/{book.pk}/epub/"' in html
+    assert "/uploads/" not in html and "data-read-url" not in html
     _response, text = _page(client, book, view="text", part=1)
     assert "灯塔照亮前路" in text and "第一章 灯塔" in text and "alert(1)" not in text
 
@@ -298,3 +302,238 @@ def test_area_editor_opens_for_a_page_whose_image_file_is_missing(client, unit):
     client.force_login(admin)
     response = client.get(f"/admin/library_issue_pages/areas/{page.pk}/")
     assert response.status_code == 200 and response.context["image_url"] == ""
+
+
+# --- Reading is not downloading (issue 11, item 5) ---------------------------------------------------------------
+
+
+def _bytes(response) -> bytes:
+    return b"".join(response.streaming_content) if response.streaming else response.content
+
+
+def _editor(username: str):
+    return get_user_model().objects.get(username=username)
+
+
+def test_read_only_member_never_gets_the_pdf_master(local_media, client, unit, member):
+    """A member who may read but not download a PDF (download "none") gets no master: the read link is 404 with any
+    parameter, the page embeds no master URL and uses the page reader, and the API's file_url is empty. Before the
+    fix the read link redirected them to the signed master and the page embedded its URL."""
+    asset = _document_asset(chinese_pdf(), "book.pdf")
+    book = _item(unit, kind="ebook", title="党员手册", access="members", download="none", media_asset=asset)
+    client.force_login(member)
+    for query in ("", "?dl=book.pdf", "?download=1", "?response-content-disposition=attachment", "?whole=1"):
+        assert client.get(f"/library-files/items/{book.pk}/read/{query}").status_code == 404, query
+    _response, html = _page(client, book)
+    assert asset.file.name not in html and "/media/uploads/" not in html and "data-read-url" not in html
+    assert 'data-source="pages"' in html and f'data-pages-url="/library-files/items/{book.pk}/pages/"' in html
+    assert "page-reader.mjs" in html and "pdf.worker.mjs" not in html
+    assert 'data-goto-page="2"' in html  # the outline still works with pages
+    for api in (f"/api/v1/library/items/{book.pk}", f"/api/v1/library/items/{book.pk}/renditions"):
+        answer = client.get(api).content.decode()
+        assert asset.file.name not in answer and "/media/uploads/" not in answer, api
+    assert client.get(f"/api/v1/library/items/{book.pk}/renditions").json()["document"]["file_url"] == ""
+
+
+def test_page_reader_gets_signed_expiring_page_images_at_every_width(local_media, client, unit, member):
+    """The page reader's JSON lists each page with an image per width the pipeline made (srcset), as signed URLs
+    valid for about an hour that serve JPEGs; an altered or expired signature is refused; outsiders get 404."""
+    asset = _document_asset(chinese_pdf(), "book.pdf")
+    book = _item(unit, kind="ebook", title="党员手册", access="members", download="none", media_asset=asset)
+    assert client.get(f"/library-files/items/{book.pk}/pages/").status_code == 404  # anonymous: not readable
+    client.force_login(member)
+    response = client.get(f"/library-files/items/{book.pk}/pages/")
+    assert response.status_code == 200 and "no-store" in response["Cache-Control"]
+    data = response.json()
+    assert data["page_count"] == 3 and [page["number"] for page in data["pages"]] == [1, 2, 3]
+    images = data["pages"][0]["images"]
+    assert [image["width"] for image in images] == [400, 1600]
+    for image in images:
+        url = image["url"]
+        assert url.startswith("/media/renditions/") and "/uploads/" not in url
+        query = parse_qs(urlsplit(url).query)
+        assert int(query["e"][0]) - time.time() <= 3600 + 600  # expires within the hour (rounded up)
+        served = client.get(url)
+        assert served.status_code == 200 and _bytes(served)[:3] == b"\xff\xd8\xff"  # a JPEG
+        assert client.get(url.replace("&s=", "&s=x")).status_code == 404
+        path = urlsplit(url).path.removeprefix("/media/")
+        assert client.get(f"/media/{path}").status_code == 404  # no stable URL
+    expired = client.get(f"/media/{path}?e={int(time.time()) - 60}&s={query['s'][0]}")
+    assert expired.status_code == 404
+    assert client.get(f"/library-files/items/{book.pk}/pages/", {"start": 3}).json()["pages"][0]["number"] == 3
+    assert client.get(f"/library-files/items/{book.pk}/pages/", {"start": "x"}).status_code == 200
+
+
+def test_downloaders_and_the_items_editors_keep_the_master_reader(local_media, client, unit, member):
+    """Who may download (download "members": a signed-in member) or manages the item (its province editor, even
+    with download "none") still reads the master in pdf.js through the read link; a visitor who may only read a
+    public item with download "members" gets the page reader."""
+    asset = _document_asset(chinese_pdf(), "book.pdf")
+    book = _item(unit, kind="ebook", title="学习读本", download="members", media_asset=asset)
+    _response, html = _page(client, book)
+    assert 'data-source="pages"' in html and "/media/uploads/" not in html
+    assert client.get(f"/library-files/items/{book.pk}/read/").status_code == 404
+    client.force_login(member)
+    _response, html = _page(client, book)
+    assert 'data-source="master"' in html and re.search(r'data-url="/media/uploads/[^"]+\?e=\d+&amp;s=', html)
+    location = client.get(f"/library-files/items/{book.pk}/read/")["Location"]
+    assert _bytes(client.get(location)).startswith(b"%PDF")
+
+    LibraryItem.objects.filter(pk=book.pk).update(download="none")
+    assert client.get(f"/library-files/items/{book.pk}/read/").status_code == 404
+    client.force_login(_editor("sheng_editor"))
+    _response, html = _page(client, book)
+    assert 'data-source="master"' in html
+    assert client.get(f"/library-files/items/{book.pk}/read/").status_code == 302
+
+
+def test_pdf_still_processing_says_so_and_offers_the_text_version(local_media, client, unit):
+    """Without page images yet, a reader without the download right is told in Chinese that the document is being
+    processed (and offered the 文字版 when it exists), never given the master."""
+    asset = MediaAsset.objects.create(
+        file="uploads/2026/01/book.pdf", original_name="book.pdf", kind=MediaAsset.Kind.DOCUMENT
+    )
+    book = _item(unit, kind="ebook", title="新书", media_asset=asset)
+    _response, html = _page(client, book)
+    assert "文档正在处理中" in html and "/media/uploads/" not in html and "文字版（省流量）" not in html
+    assert client.get(f"/library-files/items/{book.pk}/pages/").status_code == 404
+    job = TranscodeJob.objects.create(asset=asset, state=State.DONE)
+    asset.renditions.create(job=job, profile="document_text", kind="text", path="renditions/x/text/all.txt")
+    _response, html = _page(client, book)
+    assert "现在可以先阅读文字版" in html and "?view=text" in html
+
+
+@pytest.fixture
+def epub_book(unit, tmp_path):
+    """A members-only EPUB e-book through the real pipeline, download "none"."""
+    path = chinese_epub(tmp_path / "book.epub")
+    asset = _document_asset(path.read_bytes(), "book.epub")
+    book = _item(unit, kind="ebook", title="灯塔学习读本", access="members", download="none", media_asset=asset)
+    return book, zipfile.ZipFile(path)
+
+
+def _part_url(book, name: str) -> str:
+    return f"/library-files/items/{book.pk}/epub/{quote(name)}"
+
+
+def test_epub_parts_are_served_to_readers_only(local_media, client, member, epub_book):
+    """A reader without the download right gets the EPUB's index (names, sizes) and each part's exact bytes, inline,
+    never stored, nosniff, under a policy that runs no script (sandbox); the read link stays 404. Anonymous
+    visitors get 404 for the index and every part."""
+    book, archive = epub_book
+    names = [info.filename for info in archive.infolist() if not info.is_dir()]
+    chapter = next(name for name in names if name.endswith("c1.xhtml"))
+    assert client.get(f"/library-files/items/{book.pk}/epub/").status_code == 404
+    assert client.get(_part_url(book, chapter)).status_code == 404
+    client.force_login(member)
+    assert client.get(f"/library-files/items/{book.pk}/read/").status_code == 404
+    index = client.get(f"/library-files/items/{book.pk}/epub/")
+    assert index.status_code == 200 and "no-store" in index["Cache-Control"]
+    assert {m["name"]: m["size"] for m in index.json()["members"]} == {
+        info.filename: info.file_size for info in archive.infolist() if not info.is_dir()
+    }
+    part = client.get(_part_url(book, chapter))
+    assert part.status_code == 200 and _bytes(part) == archive.read(chapter)
+    assert part["Content-Type"] == "application/xhtml+xml" and part["X-Content-Type-Options"] == "nosniff"
+    assert part["Content-Disposition"] == "inline" and "no-store" in part["Cache-Control"]
+    policy = part["Content-Security-Policy"]
+    assert "sandbox" in policy and "default-src 'none'" in policy and "script-src" not in policy
+    assert _bytes(client.get(_part_url(book, "META-INF/container.xml"))) == archive.read("META-INF/container.xml")
+
+
+def test_epub_part_names_are_only_the_archives_own(local_media, client, member, epub_book):
+    """Only a name the archive lists is served: ``../``, absolute, backslash, encoded dot-segments and slashes,
+    NUL, folders and unknown names are 404; so is the EPUB route of a PDF or video item."""
+    book, archive = epub_book
+    chapter = next(info.filename for info in archive.infolist() if info.filename.endswith("c1.xhtml"))
+    folder = chapter.rsplit("/", 1)[0]
+    client.force_login(member)
+    base = f"/library-files/items/{book.pk}/epub/"
+    tricks = [
+        f"{folder}/../{chapter}",
+        f"../{book.pk}/epub/{chapter}",
+        "/etc/passwd",
+        f"/{chapter}",
+        f"{folder}\\c1.xhtml",
+        f"{folder}/%2e%2e/{chapter}",
+        f"%2e%2e%2f{chapter}",
+        f"{folder}/./c1.xhtml",
+        f"{folder}//c1.xhtml",
+        f"{chapter}%00",
+        f"{folder}/",
+        "c1.xhtml",
+        "nothing.xhtml",
+        "mimetype/",
+    ]
+    for trick in tricks:
+        assert client.get(base + trick).status_code == 404, trick
+    assert client.get(base + chapter).status_code == 200
+    # Behind gunicorn the undecoded path decides too: an encoding that changes under decoding is refused.
+    for raw in (f"{folder}%2Fc1.xhtml", f"{folder}/c1%2Exhtml", f"{folder}/%631.xhtml"):
+        assert client.get(base + chapter, RAW_URI=base + raw).status_code == 404, raw
+    assert client.get(base + chapter, RAW_URI=base + chapter).status_code == 200
+    pdf = _item(book.owning_unit, kind="ebook", media_asset=_document_asset(chinese_pdf(), "b.pdf"))
+    assert client.get(f"/library-files/items/{pdf.pk}/epub/").status_code == 404
+    video_asset = MediaAsset.objects.create(file="uploads/2026/01/clip.mp4", kind=MediaAsset.Kind.VIDEO)
+    video = _item(book.owning_unit, kind="video", media_asset=video_asset)
+    assert client.get(f"/library-files/items/{video.pk}/epub/").status_code == 404
+
+
+def test_an_epub_the_vetting_refuses_is_not_served(local_media, client, member, unit):
+    """An archive with an unsafe member name (as the pipeline would refuse it) serves no index and no part."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("mimetype", "application/epub+zip")
+        archive.writestr("../evil.xhtml", "<html/>")
+    asset = MediaAsset.objects.create(
+        file=default_storage.save("uploads/2026/01/evil.epub", ContentFile(buffer.getvalue())),
+        original_name="evil.epub",
+        kind=MediaAsset.Kind.DOCUMENT,
+    )
+    book = _item(unit, kind="ebook", title="坏书", media_asset=asset)
+    client.force_login(member)
+    assert client.get(f"/library-files/items/{book.pk}/epub/").status_code == 404
+    assert client.get(f"/library-files/items/{book.pk}/epub/mimetype").status_code == 404
+
+
+S3_ENV = ("S3_BUCKET", "S3_ENDPOINT_URL", "S3_ACCESS_KEY_ID", "S3_SECRET_ACCESS_KEY", "S3_REGION")
+
+
+@pytest.fixture
+def s3_media(settings, tmp_path):
+    """The S3 server `make test` starts, as the default storage (whatever this run configured)."""
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {
+            "BACKEND": "media_pipeline.storage.MediaS3Storage",
+            "OPTIONS": {
+                "bucket_name": os.environ["S3_BUCKET"],
+                "endpoint_url": os.environ.get("S3_ENDPOINT_URL") or None,
+                "access_key": os.environ.get("S3_ACCESS_KEY_ID") or None,
+                "secret_key": os.environ.get("S3_SECRET_ACCESS_KEY") or None,
+                "region_name": os.environ.get("S3_REGION") or None,
+            },
+        },
+    }
+    settings.EPUB_READER_CACHE_DIR = tmp_path / "epub-cache"
+
+
+@pytest.mark.skipif(not os.environ.get("S3_BUCKET"), reason="needs the S3 server `make test` starts")
+def test_epub_parts_on_s3_copy_the_book_once(s3_media, settings, client, unit, member, tmp_path):
+    """On S3 the parts come from one local copy of the vetted book: after the first request the object can be gone
+    from the bucket and every part is still served (no download of the whole EPUB per part). The page embeds no
+    presigned master URL for a reader without the download right."""
+    path = chinese_epub(tmp_path / "book.epub")
+    name = default_storage.save(f"uploads/test-{uuid.uuid4().hex[:8]}/book.epub", ContentFile(path.read_bytes()))
+    asset = MediaAsset.objects.create(file=name, original_name="book.epub", kind=MediaAsset.Kind.DOCUMENT)
+    book = _item(unit, kind="ebook", title="灯塔学习读本", access="members", media_asset=asset)
+    client.force_login(member)
+    _response, html = _page(client, book)
+    assert 'data-source="parts"' in html and name not in html and "X-Amz" not in html
+    members = client.get(f"/library-files/items/{book.pk}/epub/").json()["members"]
+    default_storage.delete(name)
+    archive = zipfile.ZipFile(path)
+    for member_entry in members:
+        response = client.get(_part_url(book, member_entry["name"]))
+        assert response.status_code == 200 and _bytes(response) == archive.read(member_entry["name"])
+    assert len(list(settings.EPUB_READER_CACHE_DIR.glob("*.epub"))) == 1

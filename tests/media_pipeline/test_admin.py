@@ -2,7 +2,6 @@
 
 import pytest
 from django.core.files.base import ContentFile
-from django.core.management import call_command
 
 from cms.models import Member
 from media_pipeline.models import MediaAsset, TranscodeJob
@@ -10,11 +9,6 @@ from media_pipeline.services import media_asset_create, transcode_job_run
 
 pytestmark = pytest.mark.django_db
 State = TranscodeJob.State
-
-
-@pytest.fixture
-def demo():
-    call_command("load_demo", "--no-media")
 
 
 @pytest.fixture

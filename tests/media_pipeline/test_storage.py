@@ -50,16 +50,8 @@ def test_s3_objects_carry_the_headers():
         default_storage.delete(segment)
 
 
-@pytest.fixture
-def local_storage(settings):
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "default": {"BACKEND": "media_pipeline.storage.SignedFileSystemStorage"},
-    }
-
-
 @pytest.mark.django_db
-def test_local_rendition_urls_are_signed_and_checked(client, local_storage):
+def test_local_rendition_urls_are_signed_and_checked(client, local_media):
     """On local disk a rendition is served only through its signed URL; unsigned, tampered or expired
     links get 404, and the response carries the right type and a private cache lifetime."""
     name = default_storage.save("renditions/1/2/hls_web/360p/seg_00000.m4s", ContentFile(b"segment"))
@@ -83,7 +75,7 @@ def test_expired_signature_is_refused():
 
 
 @pytest.mark.django_db
-def test_public_media_needs_no_signature(client, local_storage):
+def test_public_media_needs_no_signature(client, local_media):
     """Wagtail's images keep plain URLs; its documents do not (they are served by /documents/<id>/ after the
     library's check, tests/security/test_files.py)."""
     name = default_storage.save("original_images/logo.png", ContentFile(b"\x89PNG"))
@@ -95,7 +87,7 @@ def test_public_media_needs_no_signature(client, local_storage):
 
 
 @pytest.mark.django_db
-def test_local_media_answers_byte_ranges(client, local_storage):
+def test_local_media_answers_byte_ranges(client, local_media):
     """Players seek with Range: a signed local file answers 206 with the asked bytes, 416 past the end."""
     data = bytes(range(256)) * 4
     name = default_storage.save("renditions/1/2/tv_1080p/tv_1080p.mp4", ContentFile(data))

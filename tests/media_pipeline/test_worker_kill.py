@@ -4,7 +4,6 @@ Runs `manage.py db_worker` processes against a file-based SQLite database of the
 of pytest-django is invisible to other processes).
 """
 
-import os
 import signal
 import sqlite3
 import subprocess
@@ -13,36 +12,22 @@ import time
 from pathlib import Path
 
 import pytest
-from django.conf import settings
 
 from media_pipeline.synthetic import make_clip
+from tests.processes import MANAGE, embedded_env, manage, wait_for
 
-MANAGE = Path(settings.BASE_DIR) / "manage.py"
 JOBS = "media_pipeline_transcodejob"
 WORKER_LEASE_SECONDS = 15
 
 
 @pytest.fixture
 def worker_env(tmp_path):
-    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL", "S3_BUCKET"}}
-    env.update(
-        LIGHTHOUSE_VAR_DIR=str(tmp_path / "var"),
-        MEDIA_ROOT=str(tmp_path / "var" / "media"),
-        MEDIA_WORK_DIR=str(tmp_path / "var" / "work"),
-        DJANGO_SETTINGS_MODULE=os.environ.get("DJANGO_SETTINGS_MODULE", "cms.settings.test"),
-        # Long enough that starting a `manage.py` process on a busy machine cannot outlast a live lease.
-        MEDIA_JOB_LEASE_SECONDS=str(WORKER_LEASE_SECONDS),
-    )
-    (tmp_path / "var").mkdir()
-    return env
+    # A lease long enough that starting a `manage.py` process on a busy machine cannot outlast a live one.
+    return embedded_env(tmp_path, MEDIA_JOB_LEASE_SECONDS=str(WORKER_LEASE_SECONDS))
 
 
 def _manage(env, *args, timeout=120) -> str:
-    done = subprocess.run(
-        [sys.executable, str(MANAGE), *args], env=env, capture_output=True, text=True, timeout=timeout
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    return done.stdout
+    return manage(env, *args, timeout=timeout).stdout
 
 
 def _job(db: Path, job_id: int) -> tuple[str, float, int]:
@@ -65,15 +50,6 @@ def _alive(pid: int) -> bool:
     return state != "Z"
 
 
-def _wait_for(predicate, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if value := predicate():
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 @pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs Linux /proc")
 def test_killed_worker_is_recovered(worker_env, clip_long):
     """SIGKILL the worker while ffmpeg encodes: ffmpeg dies too, the lease expires, `media_watchdog --once`
@@ -86,8 +62,8 @@ def test_killed_worker_is_recovered(worker_env, clip_long):
         [sys.executable, str(MANAGE), *worker_args], env=worker_env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
     )
     try:
-        _wait_for(lambda: _job(db, job_id)[0] == "encoding" and _job(db, job_id)[1] > 0, 60, "encoding progress")
-        encoders = _wait_for(lambda: _children(worker.pid), 10, "the ffmpeg child")
+        wait_for(lambda: _job(db, job_id)[0] == "encoding" and _job(db, job_id)[1] > 0, 60, "encoding progress")
+        encoders = wait_for(lambda: _children(worker.pid), 10, "the ffmpeg child")
         worker.send_signal(signal.SIGKILL)
         worker.wait(timeout=10)
     finally:
@@ -95,7 +71,7 @@ def test_killed_worker_is_recovered(worker_env, clip_long):
             worker.kill()
             worker.wait()
     # PR_SET_PDEATHSIG: the kernel kills the orphaned ffmpeg instead of letting it encode for nobody.
-    _wait_for(lambda: not any(_alive(pid) for pid in encoders), 10, "ffmpeg to die with its worker")
+    wait_for(lambda: not any(_alive(pid) for pid in encoders), 10, "ffmpeg to die with its worker")
     state, progress, attempts = _job(db, job_id)
     assert state == "encoding" and 0 < progress < 1 and attempts == 1
 
@@ -118,7 +94,7 @@ def test_two_workers_share_one_uploads_jobs(worker_env, clip_short):
     workers = _start_workers(worker_env, 2)
     try:
         finished = f"SELECT count(*) FROM {JOBS} WHERE state IN ('done', 'failed')"
-        _wait_for(lambda: _query(db, finished)[0][0] == 5, 240, "all five jobs to finish")
+        wait_for(lambda: _query(db, finished)[0][0] == 5, 240, "all five jobs to finish")
     finally:
         _stop_workers(workers)
     rows = _query(db, f"SELECT state, lease_owner FROM {JOBS}")
@@ -136,7 +112,7 @@ def test_two_workers_share_the_chunks_of_a_long_source(worker_env, tmp_path):
     workers = _start_workers(env, 2)
     try:
         finished = f"SELECT count(*) FROM {JOBS} WHERE state IN ('done', 'failed')"
-        _wait_for(lambda: _query(db, finished)[0][0] == 2, 300, "the analysis and the ladder to finish")
+        wait_for(lambda: _query(db, finished)[0][0] == 2, 300, "the analysis and the ladder to finish")
     finally:
         _stop_workers(workers)
     assert {state for (state,) in _query(db, f"SELECT state FROM {JOBS}")} == {"done"}

@@ -12,46 +12,16 @@ import pytest
 from django.apps import apps
 from django.contrib.auth.models import Permission
 from django.core.files.base import ContentFile
-from django.core.management import call_command
 from django.urls import reverse
 from wagtail.models import GroupCollectionPermission
 
-from cms.models import LighthouseDocument, Member, OrgUnit, UnitRole
+from cms.models import LighthouseDocument, Member, UnitRole
 from library.models import LibraryItem
 from media_pipeline.models import MediaAsset, TranscodeJob
 from media_pipeline.services import media_asset_create
+from tests.library.admin_forms import NEW_ITEM, item_form, login_as, unit_by_code
 
 pytestmark = pytest.mark.django_db
-NEW = "/admin/library_items/new/"
-
-
-@pytest.fixture
-def demo():
-    call_command("load_demo", "--no-media")
-
-
-def _login(client, username):
-    client.force_login(Member.objects.get(username=username))
-
-
-def _unit(code):
-    return OrgUnit.objects.get(code=code)
-
-
-def _form(unit_code="zouping", **extra):
-    data = {
-        "kind": "ebook",
-        "role": "item",
-        "title": "党员手册",
-        "owning_unit": _unit(unit_code).pk,
-        "access": "public",
-        "download": "none",
-        "language": "zh",
-        "position": "0",
-        "published_at": "2026-11-01 10:00:00",
-        "is_published": "on",
-    }
-    return data | extra
 
 
 def _edit_url(item):
@@ -69,19 +39,21 @@ def test_a_stale_edit_form_does_not_silently_win(client, demo):
     """Two editors open one item; the first saves; the second's stale form is refused with "此条目已被其他编辑修改，
     请刷新后重试" naming who saved, re-shown with the second editor's values, and the first editor's change stays.
     Saving the re-shown form again (a deliberate choice, after seeing the conflict) goes through."""
-    item = LibraryItem.objects.create(kind="ebook", title="原标题", owning_unit=_unit("zouping"), access="public")
-    _login(client, "zouping_editor")
+    item = LibraryItem.objects.create(
+        kind="ebook", title="原标题", owning_unit=unit_by_code("zouping"), access="public"
+    )
+    login_as(client, "zouping_editor")
     first_version = _version(client.get(_edit_url(item)))
-    _login(client, "binzhou_editor")
+    login_as(client, "binzhou_editor")
     second_version = _version(client.get(_edit_url(item)))
     assert first_version and first_version == second_version
 
-    _login(client, "zouping_editor")
-    saved = client.post(_edit_url(item), _form(title="第一位编辑的标题", version=first_version))
+    login_as(client, "zouping_editor")
+    saved = client.post(_edit_url(item), item_form(title="第一位编辑的标题", version=first_version))
     assert saved.status_code == 302, saved.context and saved.context["form"].errors
 
-    _login(client, "binzhou_editor")
-    stale = client.post(_edit_url(item), _form(title="第二位编辑的标题", version=second_version))
+    login_as(client, "binzhou_editor")
+    stale = client.post(_edit_url(item), item_form(title="第二位编辑的标题", version=second_version))
     assert stale.status_code == 200
     page = stale.content.decode()
     assert "此条目已被其他编辑修改，请刷新后重试" in page and "邹平市编辑" in page
@@ -89,7 +61,7 @@ def test_a_stale_edit_form_does_not_silently_win(client, demo):
     item.refresh_from_db()
     assert item.title == "第一位编辑的标题"
 
-    again = client.post(_edit_url(item), _form(title="第二位编辑的标题", version=_version(stale)))
+    again = client.post(_edit_url(item), item_form(title="第二位编辑的标题", version=_version(stale)))
     assert again.status_code == 302
     item.refresh_from_db()
     assert item.title == "第二位编辑的标题"
@@ -97,9 +69,11 @@ def test_a_stale_edit_form_does_not_silently_win(client, demo):
 
 def test_an_edit_form_without_a_version_is_refused(client, demo):
     """A post that carries no version (an old tab, a hand-made request) cannot overwrite blindly either."""
-    item = LibraryItem.objects.create(kind="ebook", title="原标题", owning_unit=_unit("zouping"), access="public")
-    _login(client, "zouping_editor")
-    response = client.post(_edit_url(item), _form(title="盲改"))
+    item = LibraryItem.objects.create(
+        kind="ebook", title="原标题", owning_unit=unit_by_code("zouping"), access="public"
+    )
+    login_as(client, "zouping_editor")
+    response = client.post(_edit_url(item), item_form(title="盲改"))
     assert response.status_code == 200 and "此条目已被其他编辑修改" in response.content.decode()
     item.refresh_from_db()
     assert item.title == "原标题"
@@ -114,7 +88,9 @@ def unit_jobs(demo, settings):
     jobs = {}
     for code in ("zouping", "yinan"):
         asset = media_asset_create(file=ContentFile(f"{code} 母版".encode() * 40, name=f"{code}-secret.mp4"))
-        LibraryItem.objects.create(kind="video", title=f"{code} 视频", owning_unit=_unit(code), media_asset=asset)
+        LibraryItem.objects.create(
+            kind="video", title=f"{code} 视频", owning_unit=unit_by_code(code), media_asset=asset
+        )
         job = asset.transcode_jobs.get()
         TranscodeJob.objects.filter(pk=job.pk).update(
             state=TranscodeJob.State.FAILED,
@@ -134,7 +110,7 @@ def test_city_editor_sees_only_jobs_of_their_units(client, unit_jobs):
     """滨州's editor sees the 邹平 job (a county of theirs) in the list, its page, its status JSON and its asset's
     status JSON; the 沂南 job is absent from the list and a 404/403 everywhere else."""
     mine, theirs = unit_jobs["zouping"], unit_jobs["yinan"]
-    _login(client, "binzhou_editor")
+    login_as(client, "binzhou_editor")
     listing = client.get(reverse("transcode_jobs:index")).content.decode()
     assert "zouping-secret.mp4" in listing and "yinan-secret.mp4" not in listing
     assert client.get(reverse("transcode_jobs:inspect", args=[mine.pk])).status_code == 200
@@ -167,10 +143,10 @@ def test_without_the_scope_setting_only_superusers_see_jobs(client, unit_jobs, s
     """The seam fails closed: with MEDIA_ADMIN_ASSET_SCOPE unset, an editor sees no job and no status; the
     superuser still sees all."""
     settings.MEDIA_ADMIN_ASSET_SCOPE = ""
-    _login(client, "binzhou_editor")
+    login_as(client, "binzhou_editor")
     assert "zouping-secret.mp4" not in client.get(reverse("transcode_jobs:index")).content.decode()
     assert client.get(reverse("media_pipeline:job_status", args=[unit_jobs["zouping"].pk])).status_code == 404
-    _login(client, "admin")
+    login_as(client, "admin")
     listing = client.get(reverse("transcode_jobs:index")).content.decode()
     assert "zouping-secret.mp4" in listing and "yinan-secret.mp4" in listing
 
@@ -180,7 +156,7 @@ def test_editors_see_no_server_path_and_no_log_tail(client, unit_jobs, settings)
     failure without MEDIA_ROOT, MEDIA_WORK_DIR or /tmp paths; the raw log tail is for superusers only."""
     job = unit_jobs["zouping"]
     item = LibraryItem.objects.get(media_asset=job.asset)
-    _login(client, "zouping_editor")
+    login_as(client, "zouping_editor")
     pages = {
         "list": client.get(reverse("transcode_jobs:index")).content.decode(),
         "inspect": client.get(reverse("transcode_jobs:inspect", args=[job.pk])).content.decode(),
@@ -192,7 +168,7 @@ def test_editors_see_no_server_path_and_no_log_tail(client, unit_jobs, settings)
         assert _no_server_path(text, settings), name
     assert "zouping-secret.mp4" in pages["inspect"]  # the file's own name still helps the editor
     assert "No space left on device" not in pages["inspect"]  # the log tail: superusers only
-    _login(client, "admin")
+    login_as(client, "admin")
     inspect = client.get(reverse("transcode_jobs:inspect", args=[job.pk])).content.decode()
     assert "No space left on device" in inspect and _no_server_path(inspect, settings)
 
@@ -204,20 +180,20 @@ def _document(unit_code, title):
     return LighthouseDocument.objects.create(
         title=title,
         file=ContentFile(b"%PDF-1.4\n%%EOF\n", name=f"{unit_code}.pdf"),
-        collection=_unit(unit_code).collection,
+        collection=unit_by_code(unit_code).collection,
     )
 
 
 def test_county_editor_uploads_and_attaches_a_document_to_an_ebook(client, demo):
     """邹平's editor uploads a PDF into 邹平's collection, finds it in the document chooser and files it on an e-book;
     沂南's document is neither offered nor accepted."""
-    _login(client, "zouping_editor")
+    login_as(client, "zouping_editor")
     upload = client.post(
         reverse("wagtaildocs:add"),
         {
             "title": "邹平党员手册",
             "file": ContentFile(b"%PDF-1.4\n%%EOF\n", name="shouce.pdf"),
-            "collection": _unit("zouping").collection_id,
+            "collection": unit_by_code("zouping").collection_id,
         },
     )
     assert upload.status_code == 302, upload.context and upload.context["form"].errors
@@ -226,9 +202,9 @@ def test_county_editor_uploads_and_attaches_a_document_to_an_ebook(client, demo)
     chooser = client.get(reverse("wagtaildocs_chooser:choose")).json()["html"]
     assert "邹平党员手册" in chooser and "沂南内部资料" not in chooser
 
-    refused = client.post(NEW, _form(document=other.pk))
+    refused = client.post(NEW_ITEM, item_form(document=other.pk))
     assert refused.status_code == 200 and "document" in refused.context["form"].errors
-    saved = client.post(NEW, _form(document=own.pk))
+    saved = client.post(NEW_ITEM, item_form(document=own.pk))
     assert saved.status_code == 302, saved.context and saved.context["form"].errors
     assert LibraryItem.objects.get().document_id == own.pk
 
@@ -266,8 +242,8 @@ def test_migration_grants_choose_document_to_existing_role_groups(demo):
 def test_malformed_rich_text_is_a_validation_error(client, demo, body):
     """Whatever arrives as the body, the form answers with a Chinese error on the body (or accepts clean text),
     never a 500."""
-    _login(client, "zouping_editor")
-    response = client.post(NEW, _form(body=body))
+    login_as(client, "zouping_editor")
+    response = client.post(NEW_ITEM, item_form(body=body))
     assert response.status_code in (200, 302)
     if response.status_code == 200:
         assert "正文格式不正确" in str(response.context["form"].errors.get("body"))
@@ -276,12 +252,12 @@ def test_malformed_rich_text_is_a_validation_error(client, demo, body):
 def test_control_and_bidi_override_characters_are_stripped_from_titles(client, demo):
     """A title with a right-to-left override, zero-width and control characters is stored without them; a title
     of nothing but such characters is refused as missing."""
-    _login(client, "zouping_editor")
-    saved = client.post(NEW, _form(title="\u202e党员\u0007手册", subtitle="\u2066副\u2069标题\x1b[31m"))
+    login_as(client, "zouping_editor")
+    saved = client.post(NEW_ITEM, item_form(title="\u202e党员\u0007手册", subtitle="\u2066副\u2069标题\x1b[31m"))
     assert saved.status_code == 302, saved.context and saved.context["form"].errors
     item = LibraryItem.objects.get()
     assert item.title == "党员手册" and "\u2066" not in item.subtitle and "\x1b" not in item.subtitle
-    empty = client.post(NEW, _form(title="\u202e\u0007"))
+    empty = client.post(NEW_ITEM, item_form(title="\u202e\u0007"))
     assert empty.status_code == 200 and "title" in empty.context["form"].errors
 
 
@@ -292,15 +268,15 @@ HOSTILE_TITLES = ['=HYPERLINK("http://evil.example","点我")', "=cmd|' /C calc'
 def hostile_items(demo):
     for title in HOSTILE_TITLES:
         LibraryItem.objects.create(
-            kind="article", title=title, summary="第一行\r\n第二行", owning_unit=_unit("zouping")
+            kind="article", title=title, summary="第一行\r\n第二行", owning_unit=unit_by_code("zouping")
         )
-    LibraryItem.objects.create(kind="article", title="沂南的条目", owning_unit=_unit("yinan"))
+    LibraryItem.objects.create(kind="article", title="沂南的条目", owning_unit=unit_by_code("yinan"))
 
 
 def test_item_list_csv_export_has_no_blank_lines_and_no_formulas(client, hostile_items):
     """The item list's CSV export has a header and one line per item (it used to write only blank lines), only the
     editor's items, and every cell that a spreadsheet would run as a formula starts with an apostrophe."""
-    _login(client, "zouping_editor")
+    login_as(client, "zouping_editor")
     response = client.get(reverse("library_items:index") + "?export=csv")
     text = b"".join(response.streaming_content).decode("utf-8-sig")
     rows = list(csv.reader(io.StringIO(text)))
@@ -313,7 +289,7 @@ def test_item_list_csv_export_has_no_blank_lines_and_no_formulas(client, hostile
 
 def test_item_list_xlsx_export_has_no_formulas(client, hostile_items):
     """The XLSX export keeps every hostile title as text, neutralised the same way."""
-    _login(client, "zouping_editor")
+    login_as(client, "zouping_editor")
     response = client.get(reverse("library_items:index") + "?export=xlsx")
     workbook = openpyxl.load_workbook(io.BytesIO(b"".join(response.streaming_content)))
     values = [cell.value for row in workbook.active.iter_rows(min_row=2) for cell in row if isinstance(cell.value, str)]
@@ -324,7 +300,7 @@ def test_item_list_xlsx_export_has_no_formulas(client, hostile_items):
 def test_index_views_without_an_export_refuse_to_write_blank_files(client, unit_jobs):
     """Lists that offer no export (curated lists) answer ?export=csv with the ordinary page, not a file of blank
     lines."""
-    _login(client, "zouping_editor")
+    login_as(client, "zouping_editor")
     response = client.get(reverse("library_lists:index") + "?export=csv")
     assert response.status_code == 200 and response["Content-Type"].startswith("text/html")
 
@@ -332,5 +308,5 @@ def test_index_views_without_an_export_refuse_to_write_blank_files(client, unit_
 def test_asset_ids_are_not_a_side_door(client, unit_jobs):
     """An asset no item uses (an orphan upload) is the superuser's alone."""
     orphan = MediaAsset.objects.create(original_name="orphan.mp4", file="uploads/orphan.mp4")
-    _login(client, "sheng_editor")
+    login_as(client, "sheng_editor")
     assert client.get(reverse("media_pipeline_admin:asset_status", args=[orphan.pk])).status_code == 404

@@ -7,7 +7,6 @@ from html.parser import HTMLParser
 
 import pytest
 from django.core.files.base import ContentFile
-from django.core.management import call_command
 from wagtail.models import Page
 
 from cms.models import OrgUnit
@@ -22,17 +21,6 @@ from media_pipeline.synthetic_documents import chinese_epub, chinese_pdf
 pytestmark = pytest.mark.django_db
 
 DATA_SCRIPT_TYPES = {"application/json", "application/ld+json"}  # data, never executed
-
-
-@pytest.fixture
-def demo():
-    call_command("load_demo", "--no-media")
-
-
-@pytest.fixture
-def local_media(settings):
-    """Files on local disk behind signed URLs (the embedded default), whatever `make test` configured."""
-    settings.STORAGES = {**settings.STORAGES, "default": {"BACKEND": "media_pipeline.storage.SignedFileSystemStorage"}}
 
 
 class _InlineFinder(HTMLParser):

@@ -12,6 +12,7 @@ import time
 from urllib.parse import parse_qs, quote, unquote, urlencode, urlsplit
 
 import pytest
+from django.contrib.auth.models import AnonymousUser
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.test.testcases import _MediaFilesHandler
@@ -22,12 +23,20 @@ from cms.models import LighthouseDocument, OrgUnit
 from cms.services import member_create
 from library.links import asset_download_url, asset_master_url
 from library.models import LibraryItem
+from library.readers import document_context
 from media_pipeline.models import MediaAsset
 from media_pipeline.storage import sign_name
 
 from .matrix import COUNTS
 
 pytestmark = pytest.mark.django_db  # a 404 asks Wagtail's redirects table
+
+
+@pytest.fixture(autouse=True)
+def _on_local_disk(local_media):
+    """These files live on local disk behind ``/media/``, whatever `make test` configured (S3 links are presigned
+    by boto3 and checked by S3 itself: test_s3_links_are_presigned_with_their_disposition)."""
+
 
 # Files of a unit-only item: its master, a playlist and a segment of its HLS rendition, its captions; an e-book's
 # Wagtail document. Each holds a marker, so a test can tell whether its bytes came back.
@@ -244,9 +253,26 @@ def ebook(county):
     return LibraryItem.objects.create(owning_unit=county, kind="ebook", title="学习读本", media_asset=asset)
 
 
+def test_read_link_gives_no_master_without_the_download_right(client, ebook, county):
+    """A reader without the download right ("download: none") never gets the master's bytes: the read link is 404
+    with or without parameters, for visitors and members alike, and what the item page embeds has no URL of the
+    master (the page reader gets the pipeline's page images instead; tests/library/test_readers.py renders it).
+    Before the fix the read link redirected anyone who may read to the signed master."""
+    member = member_create(username="reader", password="pw-123456", real_name="读者", org_unit=county)
+    for who in (None, member):
+        if who is not None:
+            client.force_login(who)
+        for query in ("", "?dl=book.pdf", "?response-content-disposition=attachment", "?download=1"):
+            response = client.get(f"/library-files/items/{ebook.pk}/read/{query}")
+            assert response.status_code == 404 and b"BOOK-BYTES" not in _body(response), query
+        reader = document_context(item=ebook, user=who or AnonymousUser())  # what the item page embeds
+        assert reader["source"] == "pages" and reader["url"] == "" and reader["read_url"] == ""
+
+
 def test_read_link_is_inline_private_and_short_lived(client, ebook):
-    """The read link of an item without the download right serves the bytes the reader needs (with ranges),
-    inline, never stored by caches, for minutes rather than an hour."""
+    """For who may download, the read link serves the bytes the reader needs (with ranges), inline, never stored by
+    caches, for minutes rather than an hour."""
+    LibraryItem.objects.filter(pk=ebook.pk).update(download="readers")
     response = client.get(f"/library-files/items/{ebook.pk}/read/")
     assert response.status_code == 302
     location = response["Location"]
@@ -262,6 +288,7 @@ def test_read_link_is_inline_private_and_short_lived(client, ebook):
 def test_unsigned_parameters_never_turn_a_read_link_into_a_download(client, ebook):
     """``dl=`` or a Content-Disposition parameter added to a signed read link is not obeyed: the link is
     refused (altered) or served inline, never as an attachment."""
+    LibraryItem.objects.filter(pk=ebook.pk).update(download="readers")
     location = client.get(f"/library-files/items/{ebook.pk}/read/")["Location"]
     for extra in ("&dl=book.pdf", "&response-content-disposition=attachment", "&response-cache-control=public"):
         response = client.get(location + extra)

@@ -1,5 +1,8 @@
 // The EPUB reader: foliate-js's <foliate-view> paginates the book; around it a table of contents, previous/next
-// page and the shared A+/A- text size (item.js). The place in the book (an EPUB CFI) is saved through
+// page and the shared A+/A- text size (item.js). Who may download the book or manages it (data-source="master")
+// opens the whole .epub through its reading link; every other reader (data-source="parts") never gets the file:
+// foliate-js's EPUB class reads the book through a loader that fetches each part (chapter, stylesheet, picture)
+// from the item's parts URL when it is needed (library/epub_parts.py). The place in the book (an EPUB CFI) is saved through
 // progress.js, so reading resumes there on any device. Chapters show in same-origin frames: the page's
 // Content-Security-Policy keeps any script inside a book from running.
 // root.dataset.state ("loading", "ready", "error") and dataset.chapter are for tools and tests.
@@ -24,11 +27,12 @@ async function start(root) {
   const view = document.createElement("foliate-view");
   stage.append(view);
 
-  // An expired signed URL: ask the item's read URL for a fresh one and try once more.
   try {
-    await view.open(root.dataset.url);
+    await view.open(root.dataset.source === "parts" ? await partsBook(root) : root.dataset.url);
   } catch (error) {
     try {
+      // An expired signed URL: ask the item's read URL for a fresh one and try once more.
+      if (root.dataset.source !== "master") throw error;
       const response = await fetch(root.dataset.readUrl);
       if (!response.ok) throw error;
       await view.open(new File([await response.blob()], "book.epub"));
@@ -107,6 +111,34 @@ async function start(root) {
     await view.init({ showTextStart: true }); // a saved place from an older edition of the book
   }
   root.dataset.state = "ready"; // after init: until then a chapter chosen in the contents could be overridden
+}
+
+// The book as foliate-js's EPUB class sees it, read part by part from our server: the index names every member
+// and its size (getSize); loadText and loadBlob fetch one member (null for a name the book does not have, as
+// foliate's own zip loader answers).
+async function partsBook(root) {
+  const base = root.dataset.partsUrl;
+  const response = await fetch(base, { credentials: "same-origin" });
+  if (!response.ok) throw new Error(`parts ${response.status}`);
+  const sizes = new Map((await response.json()).members.map((member) => [member.name, member.size]));
+  const member = async (name) => {
+    if (!sizes.has(name)) return null;
+    const part = await fetch(base + name.split("/").map(encodeURIComponent).join("/"), { credentials: "same-origin" });
+    if (!part.ok) throw new Error(`part ${part.status}: ${name}`);
+    return part;
+  };
+  const loader = {
+    loadText: async (name) => { const part = await member(name); return part ? part.text() : null; },
+    loadBlob: async (name, type) => {
+      const part = await member(name);
+      if (!part) return null;
+      const blob = await part.blob();
+      return type ? new Blob([blob], { type }) : blob;
+    },
+    getSize: (name) => sizes.get(name) ?? 0,
+  };
+  const { EPUB } = await import(root.dataset.epubJs);
+  return new EPUB(loader).init();
 }
 
 function buildToc(items, list) {

@@ -1,11 +1,12 @@
-// The PDF reader (e-books, periodical issues): pdf.js reads the master file with HTTP range requests, so the
-// first page shows after a few small requests however big the book is, and a page is fetched only when turned
+// The PDF reader (e-books, periodical issues) for who may have the whole file: the download right, or an editor of
+// the item (data-source="master"; everyone else reads page images, page-reader.mjs). pdf.js reads the master file
+// with HTTP range requests, so the first page shows after a few small requests however big the book is, and a page is fetched only when turned
 // to. Chinese PDFs that rely on the reader's fonts (STSong-Light and friends) need pdf.js's CMaps.
 // The master's URL is a reading link (signed, inline, never cached) that expires within minutes; when it has, the
 // reader asks the item's read URL for a fresh one and carries on at the same page. root.dataset.state ("loading", "rendered", "error") is for tools and tests.
 
 const root = document.getElementById("pdf-reader");
-if (root) start(root);
+if (root && root.dataset.source === "master") start(root);
 
 async function start(root) {
   const canvas = root.querySelector("canvas");

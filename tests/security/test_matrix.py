@@ -1,0 +1,890 @@
+"""The permission matrix of issue 11: every role × every object access setting × every surface that can return an
+object, a count or a byte, against one oracle (tests/security/matrix.py, the rule of docs/library.md).
+
+A *leak* is a cell where a role the oracle refuses gets the object: a 200 with it, its token in a list, a count
+that includes it, or its bytes. Cells are built once per class (class-scoped world in one transaction rolled back
+at the end); raw ``/media/`` paths go through a live server with ``http.client`` so that dot-segments and encoded
+slashes reach Django exactly as an attacker sends them. ``test_every_route_has_a_matrix_row`` walks the URL
+resolver (Django, django-ninja's API, Wagtail's admin and the library page's own routes): a new route without a
+row here, or a reasoned place in the allow-list, fails the suite.
+"""
+
+import http.client
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from urllib.parse import quote, urlsplit
+
+import pytest
+from django.conf import settings
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.test import Client, override_settings
+from django.test.testcases import _MediaFilesHandler
+from django.urls import URLPattern, URLResolver, get_resolver
+from wagtail.contrib.routable_page.models import RoutablePageMixin
+from wagtail.models import Page, get_page_models
+
+from library.models import Favourite, ItemCredit, ItemList, ItemListEntry, LibraryItem
+from library.selectors import item_url
+from media_pipeline.storage import sign_name
+
+from .matrix import (
+    COUNTS,
+    TITLE_WORD,
+    Obj,
+    Principal,
+    _open,
+    build_world,
+    may_download,
+    may_fetch_file,
+    may_manage,
+    may_read,
+    public_stable_url_allowed,
+)
+
+CREATOR = "矩阵作者"
+LIST_SLUG = "mx-matrix"
+
+
+@pytest.fixture(autouse=True)
+def _media_root():
+    """Replaces the suite's per-test media folder: the class-scoped world keeps its files for the whole class."""
+
+
+def _finish_world(world: dict) -> None:
+    """Credits, a curated list and favourites for every object, search drained, browse counts refreshed."""
+    from library.facets import facet_counts_refresh
+    from search.services import search_outbox_drain_all
+
+    items = [obj.item for obj in world["objects"]]
+    ItemCredit.objects.bulk_create([ItemCredit(item=item, name=CREATOR, role="author") for item in items])
+    curated = ItemList.objects.create(title="矩阵专题", slug=LIST_SLUG, owning_unit=world["units"]["mx-sd"])
+    ItemListEntry.objects.bulk_create(
+        [ItemListEntry(list=curated, item=item, sort_order=number) for number, item in enumerate(items)]
+    )
+    for principal in world["principals"]:
+        if principal.user is not None:
+            Favourite.objects.bulk_create([Favourite(member=principal.user, item=item) for item in items])
+    search_outbox_drain_all()
+    facet_counts_refresh()
+
+
+@pytest.fixture(scope="class")
+def world(django_db_setup, django_db_blocker, tmp_path_factory):
+    """Built once for the class inside one transaction that is rolled back afterwards (nothing leaks into other
+    tests); media files on local disk in a folder of their own; the embedded search index (no engine)."""
+    media_root = tmp_path_factory.mktemp("matrix-media")
+    local_disk = {**settings.STORAGES, "default": {"BACKEND": "media_pipeline.storage.SignedFileSystemStorage"}}
+    overrides = override_settings(
+        MEDIA_ROOT=media_root, MEDIA_WORK_DIR=media_root / "work", SEARCH_URL="", STORAGES=local_disk
+    )
+    overrides.enable()
+    try:
+        with django_db_blocker.unblock(), transaction.atomic():
+            built = build_world(media_root)
+            _finish_world(built)
+            built["media_root"] = str(media_root)
+            yield built
+            transaction.set_rollback(True)
+    finally:
+        overrides.disable()
+
+
+# --- Cells ---------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Cell:
+    surface: str
+    role: str
+    obj: str
+    exposed: bool
+    allowed: bool
+
+    @property
+    def leak(self) -> bool:
+        return self.exposed and not self.allowed
+
+
+class Ledger:
+    """Every cell checked; leaks and over-blocked cells listed by surface for the failure message."""
+
+    def __init__(self):
+        self.cells: list[Cell] = []
+
+    def add(self, surface: str, principal: Principal, obj: Obj | str, *, exposed: bool, allowed: bool) -> None:
+        key = obj if isinstance(obj, str) else obj.key
+        self.cells.append(Cell(surface, principal.key, key, bool(exposed), bool(allowed)))
+
+    def report(self, name: str, *, strict_surfaces: tuple[str, ...] = ()) -> str:
+        """Counts into COUNTS; returns the failure text (empty when no leak, and no refusal on a strict surface)."""
+        leaks = [cell for cell in self.cells if cell.leak]
+        blocked = [c for c in self.cells if c.allowed and not c.exposed and c.surface in strict_surfaces]
+        COUNTS[f"matrix cells ({name})"] += len(self.cells)
+        COUNTS["matrix leaks"] += len(leaks)
+        lines = [f"LEAK {c.surface} | {c.role} | {c.obj}" for c in leaks]
+        lines += [f"REFUSED (oracle allows) {c.surface} | {c.role} | {c.obj}" for c in blocked]
+        return "\n".join([f"{len(leaks)} leaks, {len(blocked)} wrongly refused in {len(self.cells)} cells"] + lines)
+
+    def failed(self, *, strict_surfaces: tuple[str, ...] = ()) -> bool:
+        return any(c.leak for c in self.cells) or any(
+            c.allowed and not c.exposed and c.surface in strict_surfaces for c in self.cells
+        )
+
+
+class MemoClient(Client):
+    """A test client that remembers plain GETs: several cells read the same answer (the read link's redirect,
+    its target) and the matrix must stay fast on two shared cores."""
+
+    def __init__(self):
+        super().__init__()
+        self.memo = {}
+
+    def get(self, path, data=None, **extra):
+        if data or extra:
+            return super().get(path, data, **extra)
+        if path not in self.memo:
+            self.memo[path] = super().get(path)
+        return self.memo[path]
+
+
+def _conclude(ledger: Ledger, name: str, *, strict: tuple[str, ...] = ()) -> None:
+    """Counts the cells, prints the summary, and fails with every leak listed."""
+    text = ledger.report(name, strict_surfaces=strict)
+    print(text)
+    assert not ledger.failed(strict_surfaces=strict), text
+
+
+def _client(principal: Principal) -> Client:
+    client = MemoClient()
+    if principal.user is not None:
+        client.force_login(principal.user)
+    return client
+
+
+def _body(response) -> bytes:
+    if getattr(response, "streaming", False):
+        return b"".join(response.streaming_content)
+    return response.content
+
+
+def _follow_file(client: Client, response) -> tuple[bytes, object]:
+    """The bytes a redirect to our /media/ leads to (b"" when it leads nowhere readable)."""
+    if response.status_code not in (301, 302):
+        return (_body(response) if response.status_code == 200 else b""), response
+    location = response["Location"].removeprefix("http://testserver")
+    if not location.startswith("/media/"):
+        return b"", response
+    target = client.get(location)
+    return (_body(target) if target.status_code in (200, 206) else b""), target
+
+
+def _stored(name: str) -> bytes:
+    with default_storage.open(name, "rb") as handle:
+        return handle.read()
+
+
+# --- Object surfaces: one request per role × object × surface ------------------------------------------------
+
+Check = Callable[[Client, Obj, "Principal"], tuple[bool, bool]]  # → (exposed, allowed)
+
+
+def _ok(client, url, *codes) -> bool:
+    return client.get(url).status_code in (codes or (200,))
+
+
+def _has_files(obj: Obj) -> bool:
+    return obj.asset is not None and obj.state != "withdrawn"
+
+
+OBJECT_SURFACES: dict[str, tuple[tuple[str, ...], Callable[[Obj], bool], Check]] = {}
+# Surfaces whose answer depends on the download setting: they run on every download variant. The others depend
+# only on access, publication and the parent chain, so each access setting is checked once (download "readers")
+# and the matrix stays fast; the oracle is the same either way.
+DOWNLOAD_SENSITIVE = {
+    "files: reader routes give the master",
+    "files: read link gives the master",
+    "files: read link + unsigned dl=",
+    "files: download link",
+    "wagtail: /documents/<id>/<name>",
+}
+
+
+def _needed(name: str, obj: Obj) -> bool:
+    return name in DOWNLOAD_SENSITIVE or obj.item.download == LibraryItem.Download.READERS
+
+
+def surface(name: str, routes: tuple[str, ...], applies: Callable[[Obj], bool] = lambda obj: True):
+    """Registers an object surface: the route patterns it covers, which objects it applies to, and its check."""
+
+    def register(check: Check) -> Check:
+        OBJECT_SURFACES[name] = (routes, lambda obj: _needed(name, obj) and applies(obj), check)
+        return check
+
+    return register
+
+
+@surface("site: item page", ("<LibraryPage>item/<int:item_id>/",))
+def _item_page(client, obj, who):
+    return _ok(client, item_url(obj.item)), may_read(who, obj)
+
+
+@surface("site: item text version", ("<LibraryPage>item/<int:item_id>/",), lambda obj: obj.document is not None)
+def _item_text(client, obj, who):
+    response = client.get(item_url(obj.item), {"view": "text", "part": 1})
+    return response.status_code == 200 and obj.token in response.content.decode(errors="replace"), may_read(who, obj)
+
+
+@surface("api: item", ("api/v1/library/items/<item_id>",))
+def _api_item(client, obj, who):
+    return _ok(client, f"/api/v1/library/items/{obj.item.pk}"), may_read(who, obj)
+
+
+@surface("api: renditions", ("api/v1/library/items/<item_id>/renditions",))
+def _api_renditions(client, obj, who):
+    return _ok(client, f"/api/v1/library/items/{obj.item.pk}/renditions"), may_read(who, obj)
+
+
+@surface("api: pages", ("api/v1/library/items/<item_id>/pages",), lambda obj: obj.document is not None)
+def _api_pages(client, obj, who):
+    return _ok(client, f"/api/v1/library/items/{obj.item.pk}/pages"), may_read(who, obj)
+
+
+@surface("api: children of parent", ("api/v1/library/items/<item_id>/children",), lambda o: o.item.parent_id)
+def _api_children(client, obj, who):
+    response = client.get(f"/api/v1/library/items/{obj.item.parent_id}/children?limit=100")
+    return obj.token in response.content.decode(), may_read(who, obj)
+
+
+@surface(
+    "api: member writes",
+    (
+        "api/v1/library/items/<item_id>/progress",
+        "api/v1/library/items/<item_id>/open",
+        "api/v1/library/items/<item_id>/favourite",
+    ),
+)
+def _api_member_reads(client, obj, who):
+    # The member routes answer 404 for an item the caller may not read (GET progress is the read-only one).
+    return _ok(client, f"/api/v1/library/items/{obj.item.pk}/progress"), may_read(who, obj) and who.authenticated
+
+
+@surface("files: read link", ("library-files/items/<int:item_id>/read/",), _has_files)
+def _read_link(client, obj, who):
+    response = client.get(f"/library-files/items/{obj.item.pk}/read/")
+    return response.status_code in (200, 302), may_read(who, obj)
+
+
+@surface("files: read link gives the master", ("library-files/items/<int:item_id>/read/",), _has_files)
+def _read_master(client, obj, who):
+    data, _response = _follow_file(client, client.get(f"/library-files/items/{obj.item.pk}/read/"))
+    return bool(data) and data == _stored(obj.files["master"]), may_fetch_file(who, obj)
+
+
+@surface("files: read link + unsigned dl=", ("library-files/items/<int:item_id>/read/",), _has_files)
+def _read_as_download(client, obj, who):
+    response = client.get(f"/library-files/items/{obj.item.pk}/read/")
+    if response.status_code != 302:
+        return False, may_download(who, obj)
+    target = client.get(response["Location"].removeprefix("http://testserver") + "&dl=book.pdf")
+    return "attachment" in target.get("Content-Disposition", ""), may_download(who, obj)
+
+
+@surface("files: PDF page images", ("library-files/items/<int:item_id>/pages/",), _has_files)
+def _page_images(client, obj, who):
+    # The page reader of who may read but not download: signed page images, never the master.
+    response = client.get(f"/library-files/items/{obj.item.pk}/pages/")
+    if response.status_code != 200:
+        return False, may_read(who, obj)
+    url = response.json()["pages"][0]["images"][0]["url"].removeprefix("http://testserver")
+    image = client.get(url)
+    exposed = image.status_code == 200 and _body(image) == _stored(obj.files["page-image"])
+    return exposed and obj.files["master"] not in response.content.decode(), may_read(who, obj)
+
+
+@surface(
+    "files: EPUB parts",
+    ("library-files/items/<int:item_id>/epub/", "library-files/items/<int:item_id>/epub/<path:name>"),
+    _has_files,
+)
+def _epub_parts(client, obj, who):
+    # The EPUB reader of who may read but not download: the vetted archive's parts one by one (the matrix's
+    # stand-in EPUB is no zip, so no role gets an index: a refusal, never a leak).
+    index = client.get(f"/library-files/items/{obj.item.pk}/epub/")
+    return index.status_code == 200, may_read(who, obj)
+
+
+@surface("files: reader routes give the master", ("library-files/items/<int:item_id>/pages/",), _has_files)
+def _reader_master(client, obj, who):
+    master = _stored(obj.files["master"])
+    bodies = [client.get(f"/library-files/items/{obj.item.pk}/{route}") for route in ("pages/", "epub/")]
+    exposed = any(r.status_code == 200 and master in _body(r) for r in bodies)
+    return exposed, may_fetch_file(who, obj)
+
+
+@surface("files: download link", ("library-files/items/<int:item_id>/download/",), _has_files)
+def _download(client, obj, who):
+    data, _response = _follow_file(client, client.get(f"/library-files/items/{obj.item.pk}/download/"))
+    return bool(data) and data == _stored(obj.files["master"]), may_download(who, obj)
+
+
+def may_choose(who: Principal, obj: Obj) -> bool:
+    """The item chooser (curated lists, related items): the editor's own items and whatever anyone may read."""
+    return may_manage(who, obj) or (who.authenticated and may_read(Principal("anonymous"), obj))
+
+
+def may_play(who: Principal, obj: Obj) -> bool:
+    """Streams and posters: as reading, but a withdrawn item's old media plays for nobody."""
+    return obj.state != "withdrawn" and may_read(who, obj)
+
+
+def _is_video(obj: Obj) -> bool:
+    return obj.hls is not None
+
+
+@surface("hls: master", ("media-pipeline/hls/<int:rendition_id>/master.m3u8",), _is_video)
+def _hls_master(client, obj, who):
+    return _ok(client, f"/media-pipeline/hls/{obj.hls.pk}/master.m3u8"), may_play(who, obj)
+
+
+@surface("hls: variant", ("media-pipeline/hls/<int:rendition_id>/<slug:variant>/index.m3u8",), _is_video)
+def _hls_variant(client, obj, who):
+    return _ok(client, f"/media-pipeline/hls/{obj.hls.pk}/360p/index.m3u8"), may_play(who, obj)
+
+
+@surface("hls: i-frames", ("media-pipeline/hls/<int:rendition_id>/iframes/<slug:variant>.m3u8",), _is_video)
+def _hls_iframes(client, obj, who):
+    return _ok(client, f"/media-pipeline/hls/{obj.hls.pk}/iframes/360p.m3u8"), may_play(who, obj)
+
+
+@surface("hls: subtitles", ("media-pipeline/hls/<int:rendition_id>/subs/<slug:language>.m3u8",), _is_video)
+def _hls_subtitles(client, obj, who):
+    return _ok(client, f"/media-pipeline/hls/{obj.hls.pk}/subs/zh-Hans.m3u8"), may_play(who, obj)
+
+
+@surface("hls: segment via variant", ("media-pipeline/hls/<int:rendition_id>/<slug:variant>/index.m3u8",), _is_video)
+def _hls_segment(client, obj, who):
+    response = client.get(f"/media-pipeline/hls/{obj.hls.pk}/360p/index.m3u8")
+    lines = [line for line in response.content.decode().splitlines() if line.startswith("http")]
+    if response.status_code != 200 or not lines:
+        return False, may_play(who, obj)
+    segment = client.get(lines[0].removeprefix("http://testserver"))
+    return segment.status_code == 200 and _body(segment) == _stored(obj.files["hls-segment"]), may_play(who, obj)
+
+
+@surface("media: poster", ("media-pipeline/assets/<int:asset_id>/poster.jpg",), _is_video)
+def _poster(client, obj, who):
+    return _ok(client, f"/media-pipeline/assets/{obj.asset.pk}/poster.jpg", 200, 302), may_play(who, obj)
+
+
+def _is_audio(obj: Obj) -> bool:
+    return obj.kind == "audio" and _has_files(obj)
+
+
+@surface("podcast: episode audio", ("podcasts/episodes/<int:item_id>/audio.<str:extension>",), _is_audio)
+def _episode_audio(client, obj, who):
+    return _ok(client, f"/podcasts/episodes/{obj.item.pk}/audio.m4a", 200, 302), may_play(who, obj)
+
+
+@surface("podcast: transcript", ("podcasts/episodes/<int:item_id>/transcript.vtt",), _is_audio)
+def _episode_transcript(client, obj, who):
+    return _ok(client, f"/podcasts/episodes/{obj.item.pk}/transcript.vtt", 200, 302), may_play(who, obj)
+
+
+@surface("podcast: chapters", ("podcasts/episodes/<int:item_id>/chapters.json",), lambda o: o.kind == "audio")
+def _episode_chapters(client, obj, who):
+    return _ok(client, f"/podcasts/episodes/{obj.item.pk}/chapters.json", 200, 302), may_read(who, obj)
+
+
+@surface("podcast: series feed", ("podcasts/<int:series_id>.xml",), lambda o: o.kind == "audio" and o.item.parent_id)
+def _podcast_feed(client, obj, who):
+    response = client.get(f"/podcasts/{obj.item.parent_id}.xml")
+    return obj.token in response.content.decode(errors="replace"), may_read(who, obj)
+
+
+@surface("opds: issues of a title", ("opds/periodicals/<int:item_id>/",), lambda o: o.kind == "periodical")
+def _opds_issues(client, obj, who):
+    response = client.get(f"/opds/periodicals/{obj.item.parent_id}/")
+    return obj.token in response.content.decode(errors="replace"), may_read(who, obj)
+
+
+@surface("wagtail: /documents/<id>/<name>", ("documents/^(\\d+)/(.*)$",), lambda obj: obj.document is not None)
+def _wagtail_document(client, obj, who):
+    response = client.get(obj.document.url)
+    data = _body(response) if response.status_code == 200 else b""
+    return bool(data) and data == _stored(obj.document.file.name), may_fetch_file(who, obj)
+
+
+ITEM_ADMIN_VIEWS = ("edit",)  # delete, history, usage and copy use the same scoped lookup (admin_scoping.scoped)
+
+
+@surface(
+    "admin: item views",
+    tuple(
+        f"admin/library_items/{view}/<int:pk>/"
+        for view in ("edit", "delete", "history", "usage", "copy", "history-results")
+    ),
+)
+def _admin_item(client, obj, who):
+    exposed = any(_ok(client, f"/admin/library_items/{view}/{obj.item.pk}/") for view in ITEM_ADMIN_VIEWS)
+    return exposed, may_manage(who, obj)
+
+
+@surface(
+    "admin: choosers' chosen item",
+    (
+        "admin/library_item_chooser/chosen/<str:pk>/",
+        "admin/library_item_chooser/chosen-multiple/",
+        "admin/library_parent_chooser/chosen/<str:pk>/",
+        "admin/library_parent_chooser/chosen-multiple/",
+    ),
+)
+def _admin_chosen(client, obj, who):
+    urls = [f"/admin/library_item_chooser/chosen/{obj.item.pk}/"]
+    exposed = any(obj.token in _pages(client, url) for url in urls)
+    return exposed, may_choose(who, obj)
+
+
+@surface(
+    "admin: wagtail document",
+    (
+        "admin/documents/edit/<int:document_id>/",
+        "admin/documents/usage/<int:document_id>/",
+        "admin/documents/chooser/chosen/<str:pk>/",
+    ),
+    lambda obj: obj.document is not None,
+)
+def _admin_document(client, obj, who):
+    urls = [f"/admin/documents/edit/{obj.document.pk}/"]
+    return any(_ok(client, url) for url in urls), may_manage(who, obj)
+
+
+@surface(
+    "admin: wagtail page image",
+    ("admin/images/<int:image_id>/", "admin/images/chooser/chosen/<str:pk>/"),
+    lambda obj: bool(obj.public_files.get("page-image")),
+)
+def _admin_image(client, obj, who):
+    image = obj.item.pages.first().image
+    urls = [f"/admin/images/{image.pk}/"]
+    return any(_ok(client, url) for url in urls), may_manage(who, obj)
+
+
+@surface(
+    "admin: transcode job",
+    (
+        "admin/transcode_jobs/edit/<int:pk>/",
+        "admin/transcode_jobs/inspect/<int:pk>/",
+        "admin/transcode_jobs/delete/<int:pk>/",
+        "admin/transcode_jobs/history/<int:pk>/",
+        "admin/transcode_jobs/history-results/<int:pk>/",
+        "admin/transcode_jobs/usage/<int:pk>/",
+        "media-pipeline/jobs/<int:job_id>/status.json",
+    ),
+    lambda obj: obj.job is not None,
+)
+def _admin_job(client, obj, who):
+    urls = [f"/admin/transcode_jobs/edit/{obj.job.pk}/"]
+    exposed = any(_ok(client, url) for url in [*urls, f"/media-pipeline/jobs/{obj.job.pk}/status.json"])
+    return exposed, may_manage(who, obj)
+
+
+@surface(
+    "admin: issue pages and areas",
+    (
+        "admin/library_issue_pages/edit/<int:pk>/",
+        "admin/library_issue_pages/areas/<int:pk>/",
+        "admin/library_issue_pages/delete/<int:pk>/",
+        "admin/library_issue_pages/history/<int:pk>/",
+        "admin/library_issue_pages/history-results/<int:pk>/",
+        "admin/library_issue_pages/usage/<int:pk>/",
+    ),
+    lambda obj: obj.item.pages.exists(),
+)
+def _admin_issue_page(client, obj, who):
+    page = obj.item.pages.first()
+    urls = [f"/admin/library_issue_pages/{view}/{page.pk}/" for view in ("edit", "areas")]
+    return any(_ok(client, url) for url in urls), may_manage(who, obj)
+
+
+STRICT = ("site: item page", "api: item", "files: download link", "hls: master", "admin: item views")
+
+
+@pytest.mark.django_db
+class TestMatrix:
+    def test_object_surfaces(self, world):
+        """Every role × object × object surface: nobody the oracle refuses gets a page, a playlist, a redirect to a
+        file or the file's bytes; on the core surfaces everyone the oracle allows does get them."""
+        ledger = Ledger()
+        for principal in world["principals"]:
+            client = _client(principal)
+            for obj in world["objects"]:
+                for name, (_routes, applies, check) in OBJECT_SURFACES.items():
+                    if applies(obj):
+                        exposed, allowed = check(client, obj, principal)
+                        ledger.add(name, principal, obj, exposed=exposed, allowed=allowed)
+        _conclude(ledger, "object surfaces", strict=STRICT)
+
+    def test_list_surfaces(self, world):
+        """Every list a role can read (browse, API list, search page/API/suggestions, OPDS, podcasts, curated
+        list, author page, 我的图书馆, admin list, chooser and job list, sitemap): an object's token appears only
+        where the oracle lets that role see it (read for the site, manage for the admin)."""
+        ledger = Ledger()
+        for principal in world["principals"]:
+            client = _client(principal)
+            for name, (urls, rule) in _list_surfaces(world).items():
+                text = "".join(_pages(client, url) for url in urls)
+                for obj in world["objects"]:
+                    if _listable(name, obj):
+                        ledger.add(name, principal, obj, exposed=obj.token in text, allowed=rule(principal, obj))
+        _conclude(ledger, "list surfaces")
+
+    def test_counts_never_include_hidden_objects(self, world):
+        """Browse facet counts and search totals/facets are never higher than what the role may open."""
+        ledger = Ledger()
+        rows = list(LibraryItem.objects.select_related("parent", "parent__parent"))
+        for principal in world["principals"]:
+            client = _client(principal)
+            readable = [item for item in rows if _chain_open(principal, item)]
+            listed = sum(1 for item in readable if item.parent_id is None)
+            browse = client.get("/library/").content.decode()
+            shown = re.search(r'全部\s*<span class="count">(\d+)</span>', browse)
+            if shown:
+                ledger.add("site: browse count", principal, "all", exposed=int(shown[1]) > listed, allowed=False)
+            found = client.get("/api/v1/search/", {"q": TITLE_WORD, "per_page": 50}).json()
+            matching = sum(1 for item in readable if TITLE_WORD in item.title)
+            ledger.add("search: total", principal, "all", exposed=found.get("total", 0) > matching, allowed=False)
+            facet_total = sum(value["count"] for value in found.get("facets", {}).get("kind", []))
+            ledger.add("search: kind facets", principal, "all", exposed=facet_total > matching, allowed=False)
+        _conclude(ledger, "counts")
+
+    def test_no_server_path_in_anything_an_editor_sees(self, world):
+        """The job screens and status JSON an editor opens never show the server's absolute paths (item 8)."""
+        ledger = Ledger()
+        jobs = [obj for obj in world["objects"] if obj.job is not None][:6]
+        for principal in world["principals"]:
+            client = _client(principal)
+            for obj in jobs:
+                urls = [f"/admin/transcode_jobs/{view}/{obj.job.pk}/" for view in ("edit", "inspect")]
+                urls += [f"/media-pipeline/jobs/{obj.job.pk}/status.json", "/admin/transcode_jobs/"]
+                text = "".join(client.get(url).content.decode(errors="replace") for url in urls)
+                shown = world["media_root"] in text
+                ledger.add("admin: server path", principal, obj, exposed=shown, allowed=False)
+        _conclude(ledger, "server paths")
+
+    def test_signed_links_expired_altered_replayed(self, world):
+        """A signed /media/ link works as issued; expired, altered, used for another file, or with an unsigned
+        ``dl=`` that turns it into a download, it gives nothing (items 1 and 5)."""
+        ledger = Ledger()
+        nobody = Principal("anonymous")
+        client = Client()
+        signed = [obj for obj in world["objects"] if obj.files and obj.state == "open"]
+        for obj in signed:
+            for label, name in obj.files.items():
+                other = signed[(signed.index(obj) + 1) % len(signed)].files["master"]
+                expires, signature = sign_name(name)
+                old_expires, old_signature = sign_name(name, now=time.time() - 3 * 3600)
+                _e, other_signature = sign_name(other)
+                base = f"/media/{quote(name)}"
+                served = _served(client, f"{base}?e={expires}&s={signature}", name)
+                ledger.add(f"signed: as issued ({label})", nobody, obj, exposed=served, allowed=True)
+                for case, url in {
+                    "expired": f"{base}?e={old_expires}&s={old_signature}",
+                    "altered": f"{base}?e={expires}&s={signature[:-1]}{'A' if signature[-1] != 'A' else 'B'}",
+                    "replayed for another file": f"{base}?e={expires}&s={other_signature}",
+                    "longer expiry": f"{base}?e={expires + 86400}&s={signature}",
+                }.items():
+                    ledger.add(f"signed: {case}", nobody, obj, exposed=_served(client, url, name), allowed=False)
+                response = client.get(f"{base}?e={expires}&s={signature}&dl=x.pdf")
+                attachment = "attachment" in response.get("Content-Disposition", "")
+                ledger.add("signed: unsigned dl= makes a download", nobody, obj, exposed=attachment, allowed=False)
+        strict = tuple(f"signed: as issued ({label})" for label in ("master", "hls-segment"))
+        _conclude(ledger, "signed links", strict=strict)
+
+    def test_admin_urls_without_parameters_send_anonymous_to_login(self, world):
+        """Every admin URL that takes no parameter redirects an anonymous visitor to the login page."""
+        client, refused = Client(), []
+        for pattern in _routes():
+            if pattern.startswith("admin/") and "<" not in pattern and "(" not in pattern and "^" not in pattern:
+                if pattern in ADMIN_PUBLIC:
+                    continue
+                response = client.get("/" + pattern)
+                COUNTS["matrix cells (admin anonymous)"] += 1
+                if not (response.status_code in (302, 301) and "login" in response.get("Location", "")):
+                    refused.append(f"/{pattern} → {response.status_code}")
+        assert not refused, "admin URLs that do not send anonymous to the login page:\n" + "\n".join(refused)
+
+
+def _chain_open(principal: Principal, item: LibraryItem) -> bool:
+    chain = [item, item.parent, item.parent.parent if item.parent else None]
+    return all(_open(principal, link) for link in chain if link is not None)
+
+
+def _listable(surface_name: str, obj: Obj) -> bool:
+    """Lists of top-level rows only show top-level objects; the others show every level."""
+    top_level_only = ("site: browse", "api: items", "opds: newest", "podcasts: index")
+    if surface_name.startswith(top_level_only):
+        return obj.item.parent_id is None
+    return True
+
+
+def _list_surfaces(world) -> dict[str, tuple[list[str], Callable]]:
+    kinds = LibraryItem.Kind.values
+    return {
+        "site: browse": ([f"/library/?kind={kind}" for kind in kinds], may_read),
+        "site: author page": ([f"/library/creator/{CREATOR}/"], may_read),
+        "site: curated list": ([f"/library/list/{LIST_SLUG}/"], may_read),
+        "site: my library": (["/library/me/"], may_read),
+        "api: items": ([f"/api/v1/library/items?kind={kind}&limit=50" for kind in kinds], may_read),
+        "api: my favourites": (["/api/v1/library/me/favourites?limit=50"], may_read),
+        "search: page": ([f"/search/?q={TITLE_WORD}"], may_read),
+        "search: api": ([f"/api/v1/search/?q={TITLE_WORD}&per_page=50&page={n}" for n in (1, 2, 3, 4)], may_read),
+        "search: suggestions": ([f"/api/v1/search/suggest?q={TITLE_WORD}&limit=20"], may_read),
+        "opds: newest": (["/opds/new/ebook/", "/opds/new/periodical/", "/opds/"], may_read),
+        "opds: search": ([f"/opds/search?q={TITLE_WORD}"], may_read),
+        "podcasts: index": (["/podcasts/"], may_read),
+        "sitemap": (["/sitemap.xml"], may_read),
+        "admin: item list": ([f"/admin/library_items/?kind={kind}" for kind in kinds], may_manage),
+        "admin: item chooser": ([f"/admin/library_item_chooser/?q={TITLE_WORD}"], may_choose),
+        "admin: parent chooser": ([f"/admin/library_parent_chooser/?q={TITLE_WORD}"], may_manage),
+        "admin: job list": ([f"/admin/transcode_jobs/?p={n}" for n in (1, 2, 3, 4, 5, 6)], may_manage),
+        "admin: issue pages": (
+            [f"/admin/library_issue_pages/?issue={obj.item.pk}" for obj in world["objects"] if obj.item.pages.exists()],
+            may_manage,
+        ),
+    }
+
+
+LIST_ROUTES = {
+    "<LibraryPage>",
+    "<LibraryPage>creator/<str:name>/",
+    "<LibraryPage>list/<slug:slug>/",
+    "<LibraryPage>me/",
+    "api/v1/library/items",
+    "api/v1/library/me/favourites",
+    "search/",
+    "api/v1/search/",
+    "api/v1/search/suggest",
+    "opds/",
+    "opds/new/<str:kind>/",
+    "opds/search",
+    "podcasts/",
+    "sitemap.xml",
+    "admin/library_items/",
+    "admin/library_items/results/",
+    "admin/library_item_chooser/",
+    "admin/library_item_chooser/results/",
+    "admin/library_parent_chooser/",
+    "admin/library_parent_chooser/results/",
+    "admin/transcode_jobs/",
+    "admin/transcode_jobs/results/",
+    "admin/library_issue_pages/",
+    "admin/library_issue_pages/results/",
+}
+
+
+def _pages(client: Client, url: str) -> str:
+    response = client.get(url)
+    return response.content.decode(errors="replace") if response.status_code == 200 else ""
+
+
+def _served(client: Client, url: str, name: str) -> bool:
+    response = client.get(url)
+    return response.status_code in (200, 206) and _body(response) == _stored(name)
+
+
+# --- Raw /media/ paths through a live server ----------------------------------------------------------------
+
+
+def _raw_variants(name: str) -> dict[str, str]:
+    """The same file asked for in ways a path normaliser or decoder would turn into ``name``."""
+    head, _sep, rest = name.partition("/")
+    return {
+        "as stored": f"/media/{name}",
+        "double slash": f"/media//{name}",
+        "dot segment": f"/media/./{name}",
+        "dot-dot through documents": f"/media/documents/../{name}",
+        "encoded leading slash": f"/media/%2F{name}",
+        "encoded inner slash": f"/media/{head}%2F{rest}",
+        "encoded dot segment": f"/media/%2e/{name}",
+        "encoded dot-dot": f"/media/documents/%2e%2e/{name}",
+        "backslash": f"/media/{head}%5C{rest}",
+        "trailing dot segment": f"/media/{name}/.",
+    }
+
+
+def _stable_url_allowed(label: str, obj: Obj) -> bool:
+    """A Wagtail document is the whole file (download right); a newspaper page image is what readers read."""
+    if label == "page-image":
+        return may_read(Principal("anonymous"), obj)
+    return public_stable_url_allowed(obj)
+
+
+def _raw_get(address: str, path: str) -> tuple[int, bytes]:
+    host, port = urlsplit(address).hostname, urlsplit(address).port
+    connection = http.client.HTTPConnection(host, port, timeout=10)
+    try:
+        connection.putrequest("GET", path, skip_accept_encoding=True)  # sent byte for byte, never normalised
+        connection.endheaders()
+        response = connection.getresponse()
+        return response.status, response.read()
+    finally:
+        connection.close()
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_raw_media_paths_through_a_live_server(live_server, settings, local_media, tmp_path, monkeypatch):
+    """Every stored file of every object, asked for anonymously at ``/media/`` with dot-segments, doubled and
+    encoded slashes and backslashes (sent as-is with http.client): only a file anyone may download is ever served
+    at a stable URL, and only at its plain name (items 1 and 2)."""
+    # Django's live server answers /media/ itself (whole files, no checks): off, so our view answers as in production.
+    monkeypatch.setattr(_MediaFilesHandler, "_should_handle", lambda self, path: False)
+    settings.MEDIA_ROOT, settings.MEDIA_WORK_DIR, settings.SEARCH_URL = tmp_path / "media", tmp_path / "work", ""
+    world = build_world(tmp_path / "media")
+    ledger, nobody = Ledger(), Principal("anonymous")
+    for obj in world["objects"]:
+        for label, name in {**obj.files, **obj.public_files}.items():
+            stored = _stored(name)
+            plain_allowed = label in obj.public_files and _stable_url_allowed(label, obj)
+            for variant, path in _raw_variants(name).items():
+                status, body = _raw_get(live_server.url, path)
+                exposed = status in (200, 206) and body == stored
+                # Another spelling of a file anyone may see leaks nothing (test_files.py holds the spelling rule).
+                allowed = plain_allowed
+                ledger.add(f"raw /media/: {label}, {variant}", nobody, obj, exposed=exposed, allowed=allowed)
+            if label in obj.files:  # the positive control: the signed canonical URL does serve the file
+                expires, signature = sign_name(name)
+                status, body = _raw_get(live_server.url, f"/media/{quote(name)}?e={expires}&s={signature}")
+                ledger.add("raw /media/: signed as issued", nobody, obj, exposed=body == stored, allowed=True)
+    _conclude(ledger, "raw media paths", strict=("raw /media/: signed as issued",))
+
+
+# --- The enumeration: every route has a row -----------------------------------------------------------------
+
+# Routes that return no library object, count or byte — each with the reason it is not a matrix row.
+NOT_OBJECT_SURFACES = {
+    "i18n/setlang/": "language switch: a redirect, no content",
+    "preferences/large-type/": "large-type toggle: sets a cookie and redirects",
+    "robots.txt": "static text",
+    "api/v1/openapi.json": "the API's schema: no object (fuzzed by test_api_fuzz.py)",
+    "api/v1/docs": "Swagger UI page: no object",
+    "api/v1/": "ninja's root: no object",
+    "api/v1/auth/token": "sign-in: trades a password for a token (throttling: tests/security/test_login_throttle.py)",
+    "opds/login/": "asks for credentials, then the root catalogue (covered as opds/)",
+    "opds/opensearch.xml": "OpenSearch description: a URL template, no object",
+    "opds/clc/": "CLC class index: class names and links; classes' items covered as opds/clc/<letter>/",
+    "opds/clc/<str:letter>/": "same items as opds/new/ filtered by class (opds_items), no access rule of its own",
+    "opds/lists/": "curated lists' names (lists themselves covered as the library page's list route)",
+    "opds/lists/<slug:slug>/": "a curated list for OPDS: item_list_items, the same selector as the list page",
+    "media-pipeline/uploads/": "tus upload endpoint for editors: writes, returns no stored object",
+    "media-pipeline/uploads/<uuid:upload_id>": "an editor's own resumable upload (random id), no library object",
+    "media/<path:path>": "raw paths: test_raw_media_paths_through_a_live_server and signed-link cells",
+    "documents/authenticate_with_password/<int:restriction_id>/": "Wagtail collection password form: unused",
+    "_util/authenticate_with_password/<int:page_view_restriction_id>/<int:page_id>/": "page password form",
+    "_util/login/": "Wagtail's front-end login for private pages",
+    "^((?:[\\w\\-]+/)*)$": "Wagtail page serving: the library page's routes are listed as <LibraryPage>…",
+    "api/v1/library/me/history": "the caller's own history (only items they opened, filtered like favourites)",
+    "api/v1/library/me/continue": "the caller's own progress (the same selector as history)",
+    "admin/library_items/new/": "empty add form: no object",
+    "admin/library_issue_pages/new/": "empty add form (the issue is chosen in it): no object",
+    "admin/transcode_jobs/new/": "jobs are made by the pipeline; the add view shows an empty form",
+    "admin/library_item_chooser/create/": "the chooser's create form: no object",
+    "admin/library_parent_chooser/create/": "the chooser's create form: no object",
+}
+# Admin URL groups (the first segment after admin/) that show no library object: all behind the admin login,
+# which test_admin_urls_without_parameters_send_anonymous_to_login checks for every parameterless one.
+ADMIN_GROUPS = {
+    "pages",
+    "workflows",
+    "images",
+    "reports",
+    "api",
+    "sites",
+    "users",
+    "groups",
+    "redirects",
+    "collections",
+    "forms",
+    "search_synonyms",
+    "search_promotions",
+    "search_index_chooser",
+    "choose-page",
+    "password_reset",
+    "tag-autocomplete",
+    "editing-sessions",
+    "embeds",
+    "",
+    "test404",
+    "failwhale",
+    "bulk",
+    "choose-external-link",
+    "choose-email-link",
+    "choose-phone-link",
+    "choose-anchor-link",
+    "account",
+    "logout",
+    "dismissibles",
+    "block-preview",
+    "snippets",
+    "search_report",
+    "search_status",
+    "sprite",
+    "login",
+    "jsi18n",
+    "^.*",
+    "media-pipeline",
+    "library_lists",
+    "library-import",
+    "documents",
+}
+# Admin pages an anonymous visitor may open (the login itself and what it needs).
+ADMIN_PUBLIC = {
+    "admin/login/",
+    "admin/password_reset/",
+    "admin/password_reset/done/",
+    "admin/password_reset/complete/",
+    "admin/jsi18n/",
+    "admin/sprite/",
+    "admin/test404/",
+    "admin/failwhale/",
+    "admin/logout/",
+}
+
+
+def _walk(resolver: URLResolver, prefix: str = ""):
+    for entry in resolver.url_patterns:
+        if isinstance(entry, URLResolver):
+            yield from _walk(entry, prefix + str(entry.pattern))
+        elif isinstance(entry, URLPattern):
+            yield prefix + str(entry.pattern)
+
+
+def _routes() -> set[str]:
+    """Every route: Django's resolver (ninja's API and Wagtail's admin included) and the routes of every routable
+    page model, written ``<Model>pattern``."""
+    found = set(_walk(get_resolver()))
+    for model in get_page_models():
+        if issubclass(model, RoutablePageMixin) and model is not Page:
+            found |= {f"<{model.__name__}>{entry.pattern}" for entry in model.get_subpage_urls()}
+    return found
+
+
+def test_every_route_has_a_matrix_row():
+    """Each route is an object surface of the matrix, a list surface, a reasoned non-object route, or an admin
+    URL in a known group; a route added without a row fails here."""
+    covered = set(LIST_ROUTES) | set(NOT_OBJECT_SURFACES)
+    for routes, _applies, _check in OBJECT_SURFACES.values():
+        covered |= set(routes)
+    missing = []
+    for route in sorted(_routes()):
+        if route in covered:
+            continue
+        if route.startswith("admin/") and route.removeprefix("admin/").split("/")[0] in ADMIN_GROUPS:
+            continue
+        missing.append(route)
+    COUNTS["routes enumerated"] = len(_routes())
+    assert not missing, "routes with no matrix row (add a surface or a reasoned allow-list entry):\n" + "\n".join(
+        missing
+    )
