@@ -13,8 +13,9 @@ Anyone else gets a 404, and an anonymous visitor the login page first (they may 
 from django.contrib.auth.views import redirect_to_login
 from django.contrib.contenttypes.models import ContentType
 from django.http import Http404
-from wagtail.documents.permissions import permission_policy
+from wagtail.documents import get_document_model
 from wagtail.models import Page, ReferenceIndex
+from wagtail.permissions import policy_registry
 
 from .admin_selectors import items_managed_by
 from .models import LibraryItem
@@ -43,9 +44,8 @@ def _may_fetch_library_document(user, document) -> bool:
 
 
 def _editor_of(user, document) -> bool:
-    return user.is_authenticated and permission_policy.user_has_any_permission_for_instance(
-        user, ["change", "choose"], document
-    )
+    policy = policy_registry.get_by_type(get_document_model())
+    return user.is_authenticated and policy.user_has_any_permission_for_instance(user, ["change", "choose"], document)
 
 
 def _linked_from_a_public_page(document) -> bool:

@@ -7,6 +7,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from django.contrib.auth import get_user_model
 from django.urls import reverse
+from django.utils.timezone import localtime
 from wagtail.models import Site
 
 from cms.services import org_unit_create
@@ -68,7 +69,8 @@ def test_results_show_link_kind_date_and_highlights(get, make_item, drain):
     url = IndexEntry.objects.get(doc_id=f"library.libraryitem:{item.pk}").url
     assert url.startswith("/library/")
     assert f'data-nav="result" href="{url}"><mark>红楼梦</mark>有声书</a>' in html
-    assert "电子书" in html and item.published_at.strftime("%Y-%m-%d") in html
+    # The page shows the date in the site's time zone (Asia/Shanghai), which is the next day after 16:00 UTC.
+    assert "电子书" in html and localtime(item.published_at).strftime("%Y-%m-%d") in html
     assert "<mark>红楼梦</mark>名家演播" in html
     assert "autofocus" not in html
 

@@ -7,6 +7,8 @@
 // large type (大字模式) starts zoomed in. root.dataset.state ("loading", "rendered", "error") and dataset.page are
 // for tools and tests.
 
+import { bindPageControls, clampZoom, keepZoom, savedZoom } from "./reader-controls.mjs";
+
 const BATCH = 20;
 const URL_LIFETIME_MS = 40 * 60 * 1000; // under the signed URLs' hour: ask again before they run out
 
@@ -25,14 +27,10 @@ function start(root) {
   const pages = new Map(); // number -> {entry, fetchedAt}
   let total = parseInt(root.dataset.pageCount, 10) || 0;
   let pageNumber = 1, shown = 0, retried = 0, lastActivity = Date.now();
-  let zoom = savedZoom();
+  let zoom = savedZoom(zoomKey, largeType ? 1.5 : 1);
   root.dataset.state = "loading";
   Object.assign(image.style, { display: "block", margin: "0 auto", maxWidth: "none", background: "#fff" });
 
-  function savedZoom() {
-    const saved = parseFloat(localStorage.getItem(zoomKey) || "");
-    return Math.min(4, Math.max(0.5, saved || (largeType ? 1.5 : 1)));
-  }
   function say(text) { status.textContent = text; status.hidden = !text; }
 
   async function batch(number) {
@@ -120,32 +118,17 @@ function start(root) {
     else failed(new Error(`page ${pageNumber} did not load`));
   });
 
-  root.addEventListener("click", (event) => {
-    const button = event.target.closest("[data-pdf]");
-    if (!button) return;
-    const action = button.dataset.pdf;
-    if (action === "prev") show(pageNumber - 1);
-    if (action === "next") show(pageNumber + 1);
-    if (action === "zoom-in" || action === "zoom-out") {
-      zoom = Math.min(4, Math.max(0.5, zoom + (action === "zoom-in" ? 0.25 : -0.25)));
-      try { localStorage.setItem(zoomKey, String(zoom)); } catch (e) { /* private mode */ }
+  bindPageControls({
+    root,
+    pageInput,
+    show,
+    current: () => pageNumber,
+    last: () => total,
+    zoomBy(delta) {
+      zoom = clampZoom(zoom + delta);
+      keepZoom(zoomKey, zoom);
       show(pageNumber);
-    }
-  });
-  document.addEventListener("click", (event) => {
-    const link = event.target.closest("[data-goto-page]");
-    if (!link) return;
-    event.preventDefault();
-    show(parseInt(link.dataset.gotoPage, 10));
-    root.scrollIntoView({ block: "start" });
-  });
-  pageInput.addEventListener("change", () => show(parseInt(pageInput.value, 10)));
-  document.addEventListener("keydown", (event) => {
-    if (event.target.closest("input, select, textarea")) return;
-    if (event.key === "ArrowLeft" || event.key === "PageUp") show(pageNumber - 1);
-    if (event.key === "ArrowRight" || event.key === "PageDown") show(pageNumber + 1);
-    if (event.key === "Home") show(1);
-    if (event.key === "End") show(total);
+    },
   });
   let resizeTimer = null;
   window.addEventListener("resize", () => {

@@ -5,6 +5,8 @@
 // The master's URL is a reading link (signed, inline, never cached) that expires within minutes; when it has, the
 // reader asks the item's read URL for a fresh one and carries on at the same page. root.dataset.state ("loading", "rendered", "error") is for tools and tests.
 
+import { bindPageControls, clampZoom, keepZoom, savedZoom } from "./reader-controls.mjs";
+
 const root = document.getElementById("pdf-reader");
 if (root && root.dataset.source === "master") start(root);
 
@@ -18,7 +20,7 @@ async function start(root) {
   const zoomKey = "lh-pdf-zoom";
   let url = root.dataset.url;
   let pdf = null, pageNumber = 1, renderTask = null, refreshing = false;
-  let zoom = Math.min(4, Math.max(0.5, parseFloat(localStorage.getItem(zoomKey) || "1") || 1));
+  let zoom = savedZoom(zoomKey);
   let lastActivity = Date.now();
   root.dataset.state = "loading";
 
@@ -113,31 +115,17 @@ async function start(root) {
     say(root.dataset.errorLabel);
   }
 
-  root.addEventListener("click", (event) => {
-    const button = event.target.closest("[data-pdf]");
-    if (!button) return;
-    const action = button.dataset.pdf;
-    if (action === "prev") show(pageNumber - 1);
-    if (action === "next") show(pageNumber + 1);
-    if (action === "zoom-in" || action === "zoom-out") {
-      zoom = Math.min(4, Math.max(0.5, zoom + (action === "zoom-in" ? 0.25 : -0.25)));
-      try { localStorage.setItem(zoomKey, String(zoom)); } catch (e) { /* private mode */ }
+  bindPageControls({
+    root,
+    pageInput,
+    show,
+    current: () => pageNumber,
+    last: () => pdf ? pdf.numPages : 0,
+    zoomBy(delta) {
+      zoom = clampZoom(zoom + delta);
+      keepZoom(zoomKey, zoom);
       show(pageNumber);
-    }
-  });
-  // The outline (目录) beside the reader: its links name pages.
-  document.addEventListener("click", (event) => {
-    const link = event.target.closest("[data-goto-page]");
-    if (!link) return;
-    event.preventDefault();
-    show(parseInt(link.dataset.gotoPage, 10));
-    root.scrollIntoView({ block: "start" });
-  });
-  pageInput.addEventListener("change", () => show(parseInt(pageInput.value, 10)));
-  document.addEventListener("keydown", (event) => {
-    if (event.target.closest("input, select, textarea")) return;
-    if (event.key === "ArrowLeft" || event.key === "PageUp") show(pageNumber - 1);
-    if (event.key === "ArrowRight" || event.key === "PageDown") show(pageNumber + 1);
+    },
   });
   let resizeTimer = null;
   window.addEventListener("resize", () => {
