@@ -45,7 +45,7 @@ def check_media_tools(app_configs, **kwargs):
 @register("lighthouse", deploy=True)
 def check_services(app_configs, **kwargs):
     """Reach each configured service once; only runs with --deploy or the `lighthouse` tag."""
-    from cms.services_health import service_probes
+    from .health import service_probes
 
     return [
         Warning(f"无法连接已配置的服务 {name}：{reason}", id="lighthouse.W001")

@@ -1,4 +1,4 @@
-"""OPDS catalogue and podcast feeds (OWNER: feeds helper). Mounted at /opds/ and /podcasts/ by cms/urls."""
+"""OPDS catalogue and podcast feeds (OWNER: feeds helper). Mounted at /opds/ and /podcasts/ by cms/project/urls."""
 
 from django.urls import path
 

@@ -1,6 +1,6 @@
 """Item file links (OWNER: readers helper): read and download redirects to short-lived signed URLs, and what a
 reader without the download right reads instead (a PDF's page images, an EPUB's parts). Mounted at /library-files/
-by cms/urls."""
+by cms/project/urls."""
 
 from django.urls import path
 

@@ -1,5 +1,5 @@
 """The tus endpoint for resumable master uploads. Mount it with
-``path("media-pipeline/uploads/", include("media_pipeline.upload_urls"))`` in cms/urls.py."""
+``path("media-pipeline/uploads/", include("media_pipeline.upload_urls"))`` in cms/project/urls.py."""
 
 from django.urls import path
 

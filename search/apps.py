@@ -13,3 +13,5 @@ class SearchConfig(AppConfig):
 
         autodiscover_modules("search_documents")
         import search.signal_handlers  # noqa: F401  (connects the editors' cache handlers)
+
+        from . import checks  # noqa: F401  (registers the engine probe)

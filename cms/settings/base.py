@@ -85,7 +85,7 @@ MIDDLEWARE = [
     "axes.middleware.AxesMiddleware",
 ]
 
-ROOT_URLCONF = "cms.urls"
+ROOT_URLCONF = "cms.project.urls"
 WSGI_APPLICATION = "cms.wsgi.application"
 
 TEMPLATES = [
@@ -133,7 +133,7 @@ TASK_QUEUES = ["search", "default", "media_light", "media"]
 if REDIS_URL:
     INSTALLED_APPS += ["django_rq"]
     RQ_QUEUES = {name: {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 6 * 3600} for name in TASK_QUEUES}
-    TASKS = {"default": {"BACKEND": "cms.task_backends.PriorityRQBackend", "QUEUES": TASK_QUEUES}}
+    TASKS = {"default": {"BACKEND": "cms.project.task_backends.PriorityRQBackend", "QUEUES": TASK_QUEUES}}
 else:
     TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": TASK_QUEUES}}
 

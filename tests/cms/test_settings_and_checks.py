@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 from cms.checks import check_media_tools
-from cms.services_health import service_probes
+from cms.health import service_probes
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -46,3 +46,12 @@ def test_unreachable_redis_is_reported(settings):
     settings.REDIS_URL = "redis://127.0.0.1:1/0"
     failures = dict(service_probes())
     assert failures["redis"]
+
+
+def test_unreachable_search_engine_is_reported(settings):
+    """A configured search engine that does not answer is a deploy warning from the search app's own check."""
+    from search.checks import check_search_engine
+
+    settings.SEARCH_URL = "http://127.0.0.1:1"  # a closed port: the engine is built per URL, never cached across
+    warnings = check_search_engine(None)
+    assert [w.id for w in warnings] == ["lighthouse.W002"]

@@ -20,10 +20,10 @@ from cms.models import Member
 from media_pipeline.models import MediaAsset, Upload
 from media_pipeline.uploads import upload_asset_create, upload_expire_stale, upload_path, upload_take
 
-# The lead mounts media_pipeline.upload_urls in cms/urls.py; until then these tests mount it themselves.
+# The lead mounts media_pipeline.upload_urls in cms/project/urls.py; until then these tests mount it themselves.
 urlpatterns = [
     path("media-pipeline/uploads/", include("media_pipeline.upload_urls")),
-    path("", include("cms.urls")),
+    path("", include("cms.project.urls")),
 ]
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls(__name__)]

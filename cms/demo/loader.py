@@ -13,11 +13,7 @@ from PIL import Image as PILImage
 from PIL import ImageDraw, ImageFont
 from wagtail.models import Page, Site
 
-from media_pipeline.synthetic import make_clip
-from media_pipeline.synthetic_documents import chinese_epub, chinese_pdf
-
-from . import demo_data as data
-from .models import (
+from cms.models import (
     EducationBasePage,
     HomePage,
     LighthouseDocument,
@@ -27,7 +23,11 @@ from .models import (
     SectionPage,
     StandardPage,
 )
-from .services import member_create, org_unit_create, org_unit_ensure_roles, org_unit_set_section_page
+from cms.services import member_create, org_unit_create, org_unit_ensure_roles, org_unit_set_section_page
+from media_pipeline.synthetic import make_clip
+from media_pipeline.synthetic_documents import chinese_epub, chinese_pdf
+
+from . import data
 
 CJK_FONT = Path("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc")
 

@@ -5,7 +5,7 @@ from wagtail.admin import urls as wagtailadmin_urls
 from wagtail.contrib.sitemaps.views import sitemap
 from wagtail.documents import urls as wagtaildocs_urls
 
-from cms.api import api
+from cms.project.api import api
 from cms.views import large_type_toggle
 from library.feed_urls import opds_urlpatterns, podcast_urlpatterns
 from media_pipeline.views import media_file

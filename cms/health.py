@@ -1,4 +1,5 @@
-"""Probes for the external services the environment configured (used by checks and the status page)."""
+"""Probes for the services the environment configured under the organisation app: database, Redis, S3.
+The search engine's probe is search's own check (search/checks.py), so this app knows no feature app."""
 
 from django.conf import settings
 
@@ -33,16 +34,6 @@ def _probe_s3() -> str:
     return ""
 
 
-def _probe_search() -> str:
-    from search.engine import get_engine
-
-    try:
-        get_engine().ping()
-    except Exception as exc:  # noqa: BLE001
-        return str(exc)
-    return ""
-
-
 def service_probes() -> list[tuple[str, str]]:
     """(service name, failure reason or "") for every configured integration."""
     probes = [("database", _probe_database())]
@@ -50,6 +41,4 @@ def service_probes() -> list[tuple[str, str]]:
         probes.append(("redis", _probe_redis()))
     if settings.S3_BUCKET:
         probes.append(("s3", _probe_s3()))
-    if settings.SEARCH_URL:
-        probes.append(("search", _probe_search()))
     return probes
