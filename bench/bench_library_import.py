@@ -1,4 +1,5 @@
-"""Bulk import of library items (``library.importing.import_file``) at scale, beside a raw insert of the same rows.
+"""Bulk import of library items (``library.imports.importer.import_file``) at scale, beside a raw insert of the
+same rows.
 
 Generates ``--rows`` catalogue rows (default 100,000; deterministic made-up Chinese text, valid ISBNs and CLC
 codes, two creators with roles, three tags from a pool of 200, a short HTML body), writes them as a UTF-8 CSV and a
@@ -99,7 +100,7 @@ def isbn13(n: int) -> str:
 
 
 def generate_csv(count: int) -> str:
-    from library.generator import SURNAMES, synthetic_poems
+    from library.management.generator import SURNAMES, synthetic_poems
 
     rng = random.Random(1)
     poems = synthetic_poems(seed=1)
@@ -138,7 +139,7 @@ def reference_insert(path: Path) -> int:
     """The rows' columns straight into a scratch table: the database's own cost of taking this many rows."""
     from django.db import connection, transaction
 
-    from library.import_readers import read_rows
+    from library.imports.readers import read_rows
 
     rows, _encoding = read_rows(data=path.read_bytes(), file_format="csv")
     values = [[row.values.get(column, "") for column in COLUMNS] for row in rows]
@@ -162,7 +163,7 @@ def reference_insert(path: Path) -> int:
 
 
 def timed_import(label: str, path: Path, *, source: str, unit, count: int) -> float:
-    from library.importing import import_file
+    from library.imports.importer import import_file
 
     with measure() as cost:
         batch = import_file(path=path, file_format="csv", source=source, unit=unit)
@@ -202,7 +203,7 @@ def main() -> None:
     try:
         setup_django(var, database_url)
         print(machine(count), flush=True)
-        from library.import_readers import read_rows
+        from library.imports.readers import read_rows
 
         text = generate_csv(count)
         utf8, gb = var / "items-utf8.csv", var / "items-gb18030.csv"

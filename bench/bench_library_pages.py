@@ -422,7 +422,7 @@ def show_slowest(full: dict[str, Measured], missed: list[str]) -> None:
 
 
 def generate(*, count: int, source: str) -> None:
-    from library.generator import library_generate
+    from library.management.generator import library_generate
 
     started = time.perf_counter()
 

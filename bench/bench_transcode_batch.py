@@ -42,14 +42,14 @@ TIMEOUT_SECONDS = 1800
 
 def make_batch(folder: Path, scale: float) -> dict[str, Path]:
     """The four uploads; the PDF comes from the document tests' fixture (skipped if it cannot be imported)."""
-    from media_pipeline.synthetic import make_clip
+    from media_pipeline.synthetic.media import make_clip
 
     batch = {
         "talk_720p.mp4": make_clip(folder / "talk_720p.mp4", size="1280x720", seconds=round(10 * scale, 1)),
         "programme.m4a": make_clip(folder / "programme.m4a", video=False, seconds=round(30 * scale, 1)),
         "portrait.mp4": make_clip(folder / "portrait.mp4", size="720x1280", seconds=round(8 * scale, 1)),
     }
-    from media_pipeline.synthetic_documents import chinese_pdf
+    from media_pipeline.synthetic.documents import chinese_pdf
 
     pdf = folder / "handbook.pdf"
     pdf.write_bytes(chinese_pdf())

@@ -1,4 +1,4 @@
-"""The chunked ladder: ``chunking.chunked_speedup``'s model for N workers next to what this machine measures.
+"""The chunked ladder: ``chunked_ladder.chunked_speedup``'s model for N workers next to what this machine measures.
 
 On a generated 640x360p25 clip with audio (3 × ``BENCH_SECONDS``, default 60 s), the web ladder's rungs that
 fit (360p, 234p, plus the audio-only rung), chunks of 12 s (``ChunkPolicy(min_source_seconds=0, ...)``):
@@ -34,8 +34,8 @@ MEASURED_WORKERS = (1, 2)
 
 
 def single_process(source: Path, probe, profile, out: Path) -> Cost:
-    from media_pipeline.commands import hls_ladder_command
-    from media_pipeline.runner import check_run, run_ffmpeg
+    from media_pipeline.ffmpeg.commands import hls_ladder_command
+    from media_pipeline.ffmpeg.runner import check_run, run_ffmpeg
 
     args = hls_ladder_command(profile=profile, probe=probe, source=source, out_dir=fresh_dir(out))
     with measure() as cost:
@@ -45,30 +45,30 @@ def single_process(source: Path, probe, profile, out: Path) -> Cost:
 
 def parts_one_at_a_time(source: Path, probe, profile, policy, work: Path) -> tuple[list[tuple], Cost, Cost]:
     """Every chunk alone, then the audio alone, then the join: ([(chunk, cost)], audio cost, join cost)."""
-    from media_pipeline import chunking
-    from media_pipeline.ladder import plan_variants, video_only
-    from media_pipeline.runner import check_run, run_ffmpeg
+    from media_pipeline.ffmpeg.ladder import plan_variants, video_only
+    from media_pipeline.ffmpeg.runner import check_run, run_ffmpeg
+    from media_pipeline.steps import chunked_ladder
 
     fresh_dir(work)
     chunks = []
-    for chunk, args in chunking.chunk_commands(
+    for chunk, args in chunked_ladder.chunk_commands(
         source=source, probe=probe, profile=profile, work_dir=work, policy=policy
     ):
         with measure() as cost:
             check_run(run_ffmpeg(args, duration=chunk.length))
         chunks.append((chunk, cost))
     out = work / "out"
-    audio_args = chunking.audio_command(source=source, probe=probe, profile=profile, out_dir=out)
+    audio_args = chunked_ladder.audio_command(source=source, probe=probe, profile=profile, out_dir=out)
     with measure() as audio:
         check_run(run_ffmpeg(audio_args, duration=probe.duration))
     variants = video_only(plan_variants(profile, probe))
     with measure() as join:
-        chunking.join_chunks(chunks=[c for c, _cost in chunks], variants=variants, work_dir=work, out_dir=out)
+        chunked_ladder.join_chunks(chunks=[c for c, _cost in chunks], variants=variants, work_dir=work, out_dir=out)
     return chunks, audio, join
 
 
 def chunked(source: Path, probe, profile, policy, out: Path, workers: int) -> Cost:
-    from media_pipeline.chunking import encode_chunked
+    from media_pipeline.steps.chunked_ladder import encode_chunked
 
     fresh_dir(out)
     with measure() as cost:
@@ -79,11 +79,11 @@ def chunked(source: Path, probe, profile, policy, out: Path, workers: int) -> Co
 def main() -> None:
     seconds = 3 * bench_seconds(20)
     var = setup_django(prefix="lh-bench-chunked-", migrate=False)
-    from media_pipeline.chunking import chunked_speedup
-    from media_pipeline.ladder import plan_variants
-    from media_pipeline.probe import probe_file
-    from media_pipeline.profiles import HLS_WEB, ChunkPolicy
-    from media_pipeline.synthetic import make_clip
+    from media_pipeline.ffmpeg.ladder import plan_variants
+    from media_pipeline.ffmpeg.probe import probe_file
+    from media_pipeline.steps.chunked_ladder import chunked_speedup
+    from media_pipeline.steps.profiles import HLS_WEB, ChunkPolicy
+    from media_pipeline.synthetic.media import make_clip
 
     print(machine_line())
     print(f"making the source: {seconds:g} s 640x360p25 testsrc2 + 440 Hz tone …", flush=True)

@@ -140,13 +140,15 @@ def _check_outputs(out: Path) -> None:
 
 def phase_timer() -> PhaseTimer:
     """Wrap the pipeline's parts, so one run of the real jobs also says where their time goes."""
-    from media_pipeline import analysis, hls, loudness, producers, publishing, verify, web_hls
+    from media_pipeline.ffmpeg import loudness
+    from media_pipeline.jobs import analysis, producers, publishing, verify
+    from media_pipeline.steps import master_playlist, web_hls
 
     timer = PhaseTimer()
     timer.wrap(analysis, "probe_file", "probe (ffprobe)")
     timer.wrap(loudness, "loudness_measure", "loudness pass 1 (loudnorm analysis)")
     timer.wrap(web_hls, "run_ffmpeg", "ladder encode (incl. loudnorm pass 2)")
-    timer.wrap(hls, "write_master", "master + I-frame playlists (measured)")
+    timer.wrap(master_playlist, "write_master", "master + I-frame playlists (measured)")
     timer.wrap(producers, "verify_outputs", "verify (playlists, ffprobe, ebur128)")
     timer.wrap(verify, "run_ffmpeg", "  of which ebur128 on the audio rung")
     timer.wrap(publishing, "store_outputs", "store renditions")
@@ -220,9 +222,9 @@ def main() -> None:
     var = setup_django(prefix="lh-bench-ladder-")
     from django.conf import settings
 
-    from media_pipeline import profiles
-    from media_pipeline.probe import probe_file
-    from media_pipeline.synthetic import make_clip
+    from media_pipeline.ffmpeg.probe import probe_file
+    from media_pipeline.steps import profiles
+    from media_pipeline.synthetic.media import make_clip
 
     four = replace(profiles.HLS_WEB, video_rungs=profiles.HLS_WEB.video_rungs[:4])
     profile_rungs = tuple((r.name, r.width, r.height, r.video_bitrate, r.audio_bitrate) for r in four.video_rungs)

@@ -177,7 +177,7 @@ class RequestRecorder:
 
 
 def poetry_archive() -> Path:
-    from library.generator import poetry_archive as fetch
+    from library.management.generator import poetry_archive as fetch
 
     given = os.environ.get("BENCH_POETRY_ARCHIVE")
     return Path(given) if given else fetch(cache_dir=ROOT / "var" / "cache")
@@ -187,7 +187,7 @@ def poetry_documents(count: int) -> list:
     """`count` poems as SearchDocuments, in package order (deterministic)."""
     from django.utils import timezone
 
-    from library.generator import poetry_poems
+    from library.management.generator import poetry_poems
     from search.registry import SearchDocument
 
     now = timezone.now().replace(microsecond=0)

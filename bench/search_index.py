@@ -87,8 +87,8 @@ def measure_engine(documents: list) -> dict:
     machine's other load falls on both alike; each side's refresh at the end counts for it."""
     from opensearchpy import OpenSearch
 
-    from search.cluster import ADMIN_TIMEOUT
-    from search.engine import get_cluster_engine
+    from search.engines.choice import get_cluster_engine
+    from search.engines.cluster import ADMIN_TIMEOUT
 
     engine = get_cluster_engine()
     client = engine.admin
@@ -138,7 +138,7 @@ class Tally(Cost):
 
 
 def measure_embedded(documents: list):
-    from search.embedded import EmbeddedEngine
+    from search.engines.embedded import EmbeddedEngine
     from search.models import IndexEntry
 
     engine = EmbeddedEngine()

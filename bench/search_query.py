@@ -109,13 +109,13 @@ def prefix_mix(documents: list, count: int) -> list[str]:
 
 
 def fill(documents: list, *, with_engine: bool) -> None:
-    from search.embedded import EmbeddedEngine
+    from search.engines.embedded import EmbeddedEngine
 
     embedded = EmbeddedEngine()
     for chunk in chunks(documents, 500):
         embedded.index(chunk)
     if with_engine:
-        from search.engine import get_cluster_engine
+        from search.engines.choice import get_cluster_engine
 
         engine = get_cluster_engine()
         engine.ensure_index()
@@ -127,7 +127,7 @@ def fill(documents: list, *, with_engine: bool) -> None:
 def engine_requests(queries: list[tuple[str, str]]) -> tuple[list[tuple], float]:
     """Each query's first `_search` request as our search sends it (same arguments as the API's defaults), and
     how many requests one search sends to the engine on average."""
-    from search.engine import get_cluster_engine
+    from search.engines.choice import get_cluster_engine
     from search.selectors import search
 
     client = get_cluster_engine().client

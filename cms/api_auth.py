@@ -1,4 +1,4 @@
-"""Who is calling the JSON API (OWNER: API helper): the web players' session, or an app's bearer token.
+"""Who is calling the JSON API: the web players' session, or an app's bearer token.
 
 Web pages call with the session cookie and must send ``X-CSRFToken`` on unsafe methods (the CSRF check runs only
 when a session is really logged in, so an anonymous POST is a plain 401). The phone and TV apps trade a username

@@ -11,6 +11,7 @@ from treebeard.mp_tree import MP_Node
 from wagtail.admin.panels import FieldPanel
 from wagtail.documents.models import AbstractDocument, Document
 from wagtail.fields import RichTextField
+from wagtail.images import get_image_model_string
 from wagtail.images.models import AbstractImage, AbstractRendition, Image
 from wagtail.models import Page
 from wagtail.search import index
@@ -170,7 +171,7 @@ class EducationBasePage(Page):
     opening_hours = models.CharField(_("开放时间"), max_length=255, blank=True)
     body = RichTextField(_("介绍"), blank=True)
     image = models.ForeignKey(
-        "cms.LighthouseImage",
+        get_image_model_string(),
         verbose_name=_("图片"),
         null=True,
         blank=True,

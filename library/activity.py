@@ -1,6 +1,6 @@
-"""Member activity in the library: services AND selectors for favourites, history, resume and honest study time
-(OWNER: API/activity helper). Writes and reads live together here because they share one small vocabulary
-(a member's progress rows and their keyset cursors); every access decision still goes through library.selectors.
+"""Member activity in the library: services AND selectors for favourites, history, resume and honest study time.
+Writes and reads live together here because they share one small vocabulary (a member's progress rows and their
+keyset cursors); every access decision still goes through library.selectors.
 
 Honest study time: a client sends a heartbeat every ``HEARTBEAT_SECONDS`` only while playback really runs or the
 reader is really reading, saying how many seconds were active since its previous beat. The server never believes

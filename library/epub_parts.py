@@ -30,10 +30,9 @@ from pathlib import Path
 
 from django.conf import settings
 
-from media_pipeline.documents_epub import check_epub_archive, is_safe_member_name
 from media_pipeline.errors import BadInputError
 from media_pipeline.models import MediaAsset
-from media_pipeline.profiles import DOCUMENT
+from media_pipeline.selectors import DOCUMENT, check_epub_archive, is_safe_member_name
 
 logger = logging.getLogger(__name__)
 

@@ -17,6 +17,7 @@ from taggit.managers import TaggableManager
 from taggit.models import ItemBase, TagBase
 from wagtail.contrib.routable_page.models import RoutablePageMixin, path
 from wagtail.fields import RichTextField
+from wagtail.images import get_image_model_string
 from wagtail.models import Page
 
 from .clc import clc_validate
@@ -116,7 +117,7 @@ class LibraryItem(models.Model):
     rights_note = models.TextField(_("版权说明"), blank=True)
 
     cover = models.ForeignKey(
-        "cms.LighthouseImage",
+        get_image_model_string(),
         verbose_name=_("封面"),
         null=True,
         blank=True,
@@ -230,7 +231,7 @@ class IssuePage(models.Model):
     number = models.PositiveSmallIntegerField(_("版次/页码"))
     name = models.CharField(_("版名"), max_length=64, blank=True, help_text=_("如“要闻”“理论”。"))
     image = models.ForeignKey(
-        "cms.LighthouseImage",
+        get_image_model_string(),
         verbose_name=_("版面图"),
         null=True,
         blank=True,
@@ -277,7 +278,7 @@ class ItemList(ClusterableModel):
     kind = models.CharField(_("类型"), max_length=16, choices=Kind.choices, default=Kind.CURATED)
     summary = models.TextField(_("简介"), blank=True)
     cover = models.ForeignKey(
-        "cms.LighthouseImage",
+        get_image_model_string(),
         verbose_name=_("封面"),
         null=True,
         blank=True,
@@ -426,7 +427,7 @@ class ImportBatch(models.Model):
     )
     started_at = models.DateTimeField(default=timezone.now)
     finished_at = models.DateTimeField(null=True, blank=True)
-    # Resuming (library.importing): chunks committed so far (the file's early rejections count as the first), the
+    # Resuming (library.imports.importer): chunks committed so far (the file's early rejections count as the first), the
     # lines committed one by one inside the next chunk, the process holding the batch and until when, and how to
     # read the file again ({"path", "sha256", "encoding", "files_root", "s3_prefix", "origin"}; server paths, never
     # shown to editors).
@@ -457,30 +458,30 @@ class LibraryPage(RoutablePageMixin, Page):
 
     @path("")
     def index_route(self, request):
-        from library.views import item_list
+        from library.site.browse import item_list
 
         return item_list(request, page=self)
 
     @path("item/<int:item_id>/")
     def item_route(self, request, item_id):
-        from library.item_views import item_detail
+        from library.site.item import item_detail
 
         return item_detail(request, page=self, item_id=item_id)
 
     @path("creator/<str:name>/")
     def creator_route(self, request, name):
-        from library.views import creator_items
+        from library.site.browse import creator_items
 
         return creator_items(request, page=self, name=name)
 
     @path("list/<slug:slug>/")
     def list_route(self, request, slug):
-        from library.views import item_list_detail
+        from library.site.browse import item_list_detail
 
         return item_list_detail(request, page=self, slug=slug)
 
     @path("me/")
     def me_route(self, request):
-        from library.activity_views import my_library
+        from library.site.my_library import my_library
 
         return my_library(request, page=self)

@@ -12,8 +12,8 @@ from media_pipeline.services import (
     media_asset_create,
     media_asset_replace_file,
     media_asset_set_options,
+    upload_release,
 )
-from media_pipeline.uploads import upload_release
 from search.services import search_document_changed, search_documents_changed
 
 from .models import ItemCredit, LibraryItem

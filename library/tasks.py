@@ -13,7 +13,7 @@ def facet_counts_refresh_task() -> None:
 @task(queue_name="default")
 def import_batch_run_task(batch_id: int, path: str) -> None:
     """Run an import an editor started in the admin (the file was saved at ``path``)."""
-    from .importing import import_batch_run_saved
+    from .imports.importer import import_batch_run_saved
 
     import_batch_run_saved(batch_id=batch_id, path=path)
 
@@ -29,7 +29,7 @@ def library_item_fulltext_refresh_task(item_id: int) -> str:
 @task(queue_name="default")
 def import_batch_resume_task(batch_id: int) -> None:
     """Resume an interrupted import an editor sent back to the queue ("继续导入")."""
-    from .importing import import_batch_resume
+    from .imports.importer import import_batch_resume
 
     import_batch_resume(batch_id=batch_id)
 
@@ -37,6 +37,6 @@ def import_batch_resume_task(batch_id: int) -> None:
 @task(queue_name="default")
 def import_batch_check_task(batch_id: int) -> None:
     """While an import runs, look every minute on the ordinary workers for imports whose process died."""
-    from .importing import import_batch_check
+    from .imports.importer import import_batch_check
 
     import_batch_check(batch_id=batch_id)

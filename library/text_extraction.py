@@ -2,11 +2,14 @@
 
 Readers only: the write (the item's `fulltext` and a search outbox entry) is `library_item_fulltext_refresh` in
 library/services.py, run by `library_item_fulltext_refresh_task` in library/tasks.py.
-Parsing is left to the libraries the media pipeline already uses (pypdfium2, EbookLib, webvtt-py), through
-the pipeline's own safety checks (EPUB zip-bomb guard, caption decoding), so a file the pipeline refuses is
-refused here for the same reason. A bad file raises ExtractionError; the caller logs it and stores nothing.
+A PDF or EPUB the pipeline has processed (the item's media asset, made from this very file) is read as the text the
+pipeline stored (`stored_document_text`): nothing is parsed twice. Only a document it has not processed (not yet, or
+never: an item saved outside the item form) is parsed, by the pipeline's own readers and safety checks
+(`document_file_text`), so a file the pipeline refuses is refused here for the same reason. Captions are decoded as
+the pipeline decodes them (`clean_vtt`). A bad file raises ExtractionError; the caller logs it and stores nothing.
 """
 
+import hashlib
 import html
 import re
 import shutil
@@ -15,16 +18,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import pypdfium2 as pdfium
 import webvtt
-from ebooklib import epub
 
-from media_pipeline.captions import clean_vtt
-from media_pipeline.documents import document_kind
-from media_pipeline.documents_epub import EPUB_READ_ERRORS, check_epub_archive, html_to_text
-from media_pipeline.documents_pdf import PDFIUM_LOCK, page_text  # PDFium is process-global: one lock for all
 from media_pipeline.errors import BadInputError
-from media_pipeline.profiles import DOCUMENT
+from media_pipeline.selectors import DocumentText, clean_vtt, document_file_text, stored_document_text
 
 # Search needs the words, not the whole of a 3,000-page book: the engines index all of this, the embedded index
 # the first 20,000 characters. The cap also bounds the row and the outbox drain's memory.
@@ -36,6 +33,7 @@ TEXT_EXTENSIONS = {"txt", "text"}
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
 _SPACES = re.compile(r"[ \t\u3000]+")
 _BLANK_LINES = re.compile(r"\n{3,}")
+COPY_CHUNK = 1024 * 1024
 
 
 class ExtractionError(Exception):
@@ -61,7 +59,7 @@ def clean_text(text: str, *, limit: int = MAX_FULLTEXT_CHARS) -> str:
 def item_text(item) -> Extracted:
     """The item's searchable text: its document's, else its media asset's captions, else nothing."""
     if item.document_id:
-        return document_text(item.document)
+        return document_text(item.document, asset=item.media_asset)
     if item.media_asset_id:
         return captions_text(item.media_asset)
     return NOTHING
@@ -70,17 +68,51 @@ def item_text(item) -> Extracted:
 # --- Documents --------------------------------------------------------------------------------------------------
 
 
-def document_text(document) -> Extracted:
-    """Text of a Wagtail document (PDF, EPUB or plain text); other formats give nothing."""
-    with _local_copy(document.file) as path:
-        if document.file_extension.lower() in TEXT_EXTENSIONS:
+def document_text(document, *, asset=None) -> Extracted:
+    """Text of a Wagtail document (PDF, EPUB or plain text); other formats give nothing. ``asset`` is the media
+    asset the pipeline made from the document (the item's), if any: where it holds the document's stored text, that
+    is read instead of the file."""
+    if document.file_extension.lower() in TEXT_EXTENSIONS:
+        with _local_copy(document.file) as path:
             return Extracted(plain_text(path.read_bytes()), f"text:{document.pk}")
-        try:
-            kind = document_kind(path)
-        except BadInputError:
-            return NOTHING  # a Word file, a picture: nothing we can read, and nothing wrong either
-        reader = pdf_text if kind == "pdf" else epub_text
-        return Extracted(reader(path), f"{kind}:{document.pk}")
+    found = _processed_text(document, asset)
+    if found is None:
+        with _local_copy(document.file) as path:
+            found = _parsed_text(path)
+    if found is None:
+        return NOTHING  # a Word file, a picture: nothing we can read, and nothing wrong either
+    return Extracted(clean_text(found.text), f"{found.kind}:{document.pk}")
+
+
+def _processed_text(document, asset) -> DocumentText | None:
+    """The text the pipeline stored for ``asset``, if it made any and made it from the document's current file.
+
+    The document's file can be replaced in Wagtail's document editor after the asset was made from it: the stored
+    text is then another file's, and the file is read instead. The bytes decide (the asset's SHA-256), not a name."""
+    if asset is None:
+        return None
+    stored = stored_document_text(asset=asset, limit=MAX_FULLTEXT_CHARS)
+    if stored is None or _sha256(document.file) != asset.sha256:
+        return None
+    return stored
+
+
+def _sha256(field_file) -> str:
+    digest = hashlib.sha256()
+    try:
+        with field_file.open("rb") as handle:
+            while chunk := handle.read(COPY_CHUNK):
+                digest.update(chunk)
+    except FileNotFoundError as exc:  # the record outlived its file: nothing to read, nothing to retry
+        raise ExtractionError(f"file missing: {field_file.name}") from exc
+    return digest.hexdigest()
+
+
+def _parsed_text(path: Path) -> DocumentText | None:
+    try:
+        return document_file_text(path=path, limit=MAX_FULLTEXT_CHARS)
+    except BadInputError as exc:
+        raise ExtractionError(exc.reason or exc.message) from exc
 
 
 @contextmanager
@@ -90,59 +122,10 @@ def _local_copy(field_file):
         path = Path(folder) / "source"
         try:
             with field_file.open("rb") as source, path.open("wb") as target:
-                shutil.copyfileobj(source, target, length=1024 * 1024)
+                shutil.copyfileobj(source, target, length=COPY_CHUNK)
         except FileNotFoundError as exc:  # the record outlived its file: nothing to read, nothing to retry
             raise ExtractionError(f"file missing: {field_file.name}") from exc
         yield path
-
-
-def pdf_text(path: Path, *, limit: int = MAX_FULLTEXT_CHARS) -> str:
-    """The text layer of each page in order, until `limit` characters (a scanned PDF without one gives "")."""
-    with PDFIUM_LOCK:
-        try:
-            pdf = pdfium.PdfDocument(path)
-        except pdfium.PdfiumError as exc:
-            raise ExtractionError(f"PDF cannot be opened ({exc})") from exc
-        try:
-            return clean_text("\n".join(_pages(pdf, limit)), limit=limit)
-        except pdfium.PdfiumError as exc:
-            raise ExtractionError(f"PDF page cannot be read ({exc})") from exc
-        finally:
-            pdf.close()
-
-
-def _pages(pdf, limit: int):
-    total = 0
-    for index in range(len(pdf)):
-        page = pdf[index]
-        try:
-            text = page_text(page)
-        finally:
-            page.close()
-        yield text
-        total += len(text)
-        if total >= limit:
-            return
-
-
-def epub_text(path: Path, *, limit: int = MAX_FULLTEXT_CHARS) -> str:
-    """Chapter texts in reading (spine) order, after the pipeline's zip-bomb and encryption checks."""
-    try:
-        check_epub_archive(source=path, profile=DOCUMENT)
-        book = epub.read_epub(str(path), options={"ignore_ncx": True})
-    except BadInputError as exc:
-        raise ExtractionError(exc.reason or exc.message) from exc
-    except EPUB_READ_ERRORS as exc:
-        raise ExtractionError(f"EPUB cannot be read ({type(exc).__name__}: {exc})") from exc
-    texts, total = [], 0
-    for idref, _linear in book.spine:
-        item = book.get_item_with_id(idref)
-        if isinstance(item, epub.EpubHtml) and not isinstance(item, epub.EpubNav) and item.content:
-            texts.append(html_to_text(item.content))
-            total += len(texts[-1])
-            if total >= limit:
-                break
-    return clean_text("\n".join(texts), limit=limit)
 
 
 def plain_text(data: bytes, *, limit: int = MAX_FULLTEXT_CHARS) -> str:

@@ -1,10 +1,10 @@
-"""Item file links (OWNER: readers helper): read and download redirects to short-lived signed URLs, and what a
-reader without the download right reads instead (a PDF's page images, an EPUB's parts). Mounted at /library-files/
-by cms/project/urls."""
+"""Item file links: read and download redirects to short-lived signed URLs, and what a reader without the download
+right reads instead (a PDF's page images, an EPUB's parts). Mounted at /library-files/ by cms/project/urls; the
+views are in library/site/files.py."""
 
 from django.urls import path
 
-from .file_views import epub_index, epub_member, item_download, item_pages, item_read
+from .site.files import epub_index, epub_member, item_download, item_pages, item_read
 
 app_name = "library_files"
 urlpatterns = [

@@ -1,8 +1,8 @@
 """The library in the Wagtail admin: items, serial trees, issue pages with article areas, curated lists.
 
-Editors see and change only items of their part of the organisation tree (admin_selectors.items_managed_by);
+Editors see and change only items of their part of the organisation tree (admin.selectors.items_managed_by);
 another unit's item is a 404 in edit, delete and bulk actions. Items stay a ModelViewSet at /admin/library_items/
-(Wagtail's bulk-action framework works for any model, see admin_bulk), under one "数字图书馆" menu with the
+(Wagtail's bulk-action framework works for any model, see admin/bulk.py), under one "数字图书馆" menu with the
 curated lists.
 """
 
@@ -17,15 +17,16 @@ from wagtail.models import ModelLogEntry
 from wagtail.permission_policies import ModelPermissionPolicy
 from wagtail.permissions import register_permission_policy
 
-from .admin_bulk import BULK_ACTIONS
-from .admin_choosers import item_chooser_viewset, parent_chooser_viewset
-from .admin_documents import library_document_guard
-from .admin_filters import LibraryItemFilterSet
-from .admin_issues import IssuePageViewSet
-from .admin_lists import ItemListViewSet
-from .admin_scoping import scoped
-from .admin_selectors import items_managed_by
-from .admin_views import (
+from .admin.bulk import BULK_ACTIONS
+from .admin.choosers import item_chooser_viewset, parent_chooser_viewset
+from .admin.documents import library_document_guard
+from .admin.filters import LibraryItemFilterSet
+from .admin.forms import LibraryItemForm
+from .admin.issues import IssuePageViewSet
+from .admin.lists import ItemListViewSet
+from .admin.scoping import scoped
+from .admin.selectors import items_managed_by
+from .admin.views import (
     ITEM_COLUMNS,
     ITEM_EXPORT,
     ITEM_EXPORT_HEADINGS,
@@ -35,7 +36,6 @@ from .admin_views import (
     ItemEditView,
     ItemIndexView,
 )
-from .forms import LibraryItemForm
 from .models import IssuePage, ItemList, LibraryItem
 
 # Unit editors hold the library item permissions (cms.services.ROLE_MODEL_PERMISSIONS); pages of an issue and
@@ -95,5 +95,5 @@ def guard_library_documents(document, request):
     return library_document_guard(document, request)
 
 
-# The import screen registers its own admin URLs and menu item (library/import_admin.py).
-from . import import_admin  # noqa: E402, F401
+# The import screen registers its own admin URLs and menu item (library/imports/admin.py).
+from .imports import admin as import_screen  # noqa: E402, F401

@@ -70,7 +70,7 @@ class TranscodeJob(models.Model):
     asset = models.ForeignKey(
         MediaAsset, verbose_name=_("媒体文件"), on_delete=models.CASCADE, related_name="transcode_jobs"
     )
-    # "analyse" probes the master and measures loudness, then starts one job per group in profiles.JOB_GROUPS.
+    # "analyse" probes the master and measures loudness, then starts one job per group in steps.profiles.JOB_GROUPS.
     group = models.CharField(_("任务组"), max_length=32, default="analyse")
     parent = models.ForeignKey(
         "self",
@@ -167,7 +167,7 @@ class Caption(models.Model):
         return f"{self.asset} · {self.label}"
 
 
-# --- Resumable uploads (uploads.py) ---
+# --- Resumable uploads (uploads/resumable.py) ---
 
 
 class Upload(models.Model):
@@ -202,7 +202,7 @@ class Upload(models.Model):
 
 
 class TranscodeChunk(models.Model):
-    """One slice of a long source's ladder, encoded by whichever worker claims it (see chunks.py)."""
+    """One slice of a long source's ladder, encoded by whichever worker claims it (see jobs/chunks.py)."""
 
     class State(models.TextChoices):
         QUEUED = "queued", _("排队中")

@@ -5,8 +5,13 @@ Which jobs an editor may see is not media_pipeline's to know (it knows no librar
 user manages`` (a queryset of ids, or any iterable). Unset, only superusers see jobs: the screens fail closed.
 Whatever an editor is shown of a job's error is cleaned of server paths (``server_paths_hidden``); the raw log
 tail is for superusers.
+
+This module is also the pipeline's front door for reads by other apps (``__all__``): besides its own reads it hands
+out the few pure checks and formats they share with the pipeline (the EPUB archive vetting, caption decoding,
+canonical request paths, the document profile and a document file's text), so that nobody imports its internals.
 """
 
+import codecs
 import hmac
 import re
 import tempfile
@@ -23,11 +28,51 @@ from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 
 from .models import MediaAsset, Rendition, TranscodeJob
-from .storage import URL_GRANULARITY_SECONDS, URL_LIFETIME_SECONDS, signed_url
+from .steps.captions import clean_vtt
+from .steps.documents.epub import check_epub_archive, is_safe_member_name
+from .steps.documents.text import DocumentText, document_file_text
+from .steps.profiles import DOCUMENT
+from .storage import URL_GRANULARITY_SECONDS, URL_LIFETIME_SECONDS, is_canonical_request_path, signed_url
+
+__all__ = [
+    "DOCUMENT",
+    "AssetProgress",
+    "DocumentText",
+    "asset_jobs_current",
+    "asset_playback_urls",
+    "asset_progress",
+    "asset_state_display",
+    "asset_status",
+    "check_epub_archive",
+    "clean_vtt",
+    "document_file_text",
+    "is_canonical_request_path",
+    "is_safe_member_name",
+    "media_assets_managed_by",
+    "playback_token",
+    "playback_token_query",
+    "playback_token_valid",
+    "rendition_file_url",
+    "rendition_hls_get",
+    "rendition_latest",
+    "rendition_poster_get",
+    "rendition_previews",
+    "renditions_by_profile",
+    "server_paths_hidden",
+    "stored_document_text",
+    "stored_file_signed_url",
+    "transcode_job_latest",
+    "transcode_job_list",
+    "transcode_job_state_display",
+    "transcode_job_status",
+    "transcode_jobs_managed_by",
+]
 
 State = TranscodeJob.State
 ANALYSE_SHARE = 0.05  # of the overall progress: probing and measuring loudness are quick next to encoding
 WEB_HLS_PROFILE = "hls_web"
+DOCUMENT_TEXT_PROFILE = f"{DOCUMENT.name}_text"  # the text rendition the document step writes (text/all.txt)
+UTF8_MAX_BYTES = 4  # per character: reading limit × 4 bytes gives at least ``limit`` characters
 
 
 @dataclass(frozen=True)
@@ -156,6 +201,23 @@ def renditions_by_profile(*, asset: MediaAsset) -> dict[str, Rendition]:
 def rendition_file_url(*, rendition: Rendition) -> str:
     """Storage URL of a single-file rendition (presigned on S3, so it expires)."""
     return default_storage.url(rendition.path)
+
+
+def stored_document_text(*, asset: MediaAsset, limit: int) -> DocumentText | None:
+    """The text the document step stored for this asset (its ``text/all.txt``), at least ``limit`` characters of it
+    where it is that long; None where the pipeline has made none (not a document, not processed yet, or failed) or
+    the stored file is gone. Nothing is parsed: a 3,000-page book is read as the text it already is."""
+    rendition = rendition_latest(asset=asset, kind=Rendition.Kind.TEXT, profile=DOCUMENT_TEXT_PROFILE)
+    if rendition is None:
+        return None
+    try:
+        with default_storage.open(rendition.path, "rb") as handle:
+            data = handle.read(limit * UTF8_MAX_BYTES)
+    except OSError:
+        return None
+    # The read may stop inside a character: the incremental decoder keeps such a tail back instead of mangling it.
+    text = codecs.getincrementaldecoder("utf-8")(errors="replace").decode(data, final=False)
+    return DocumentText(kind="epub" if "chapters" in rendition.meta else "pdf", text=text)
 
 
 def stored_file_signed_url(*, file) -> str:

@@ -1,9 +1,13 @@
 """Writes: uploading assets and captions, queueing jobs, and running a job from claim to published renditions.
 
 An upload starts one "analyse" job (light queue): it probes the master, measures its loudness once, and
-then starts one job per applicable group of profiles (``profiles.JOB_GROUPS``). Each group job runs its
+then starts one job per applicable group of profiles (``steps.profiles.JOB_GROUPS``). Each group job runs its
 steps into a work folder, checks every output, stores every file, and only then creates Rendition rows, in
 the same transaction that marks it done: nothing half-written is ever served.
+
+This module is also the pipeline's front door for writes by other apps (``__all__``): besides its own services it
+hands out taking and releasing a resumable upload (``uploads/resumable.py``) and the bulk-ingest sources
+(``uploads/ingest.py``), so that nobody imports its internals.
 """
 
 import hashlib
@@ -21,15 +25,35 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from . import analysis, producers, publishing
-from .chunks import ChunkCoordinator
 from .errors import Cancelled, EncodeError, MediaPipelineError
-from .leases import advance, claim, keep_alive, owned, progress_reporter
+from .jobs import analysis, producers, publishing
+from .jobs.chunks import ChunkCoordinator
+from .jobs.leases import advance, claim, keep_alive, owned, progress_reporter
+from .jobs.sources import local_copy
 from .models import Caption, MediaAsset, Rendition, TranscodeJob
-from .profiles import GROUPS, QUEUE_LIGHT
 from .selectors import asset_progress, transcode_job_latest
-from .sources import local_copy
-from .steps import StepContext
+from .steps.contract import StepContext
+from .steps.profiles import GROUPS, QUEUE_LIGHT
+from .uploads.ingest import FolderSource, StorageSource
+from .uploads.resumable import upload_release, upload_take
+
+__all__ = [
+    "FolderSource",
+    "StorageSource",
+    "caption_attach",
+    "media_asset_create",
+    "media_asset_refresh_state",
+    "media_asset_replace_file",
+    "media_asset_set_options",
+    "transcode_job_cancel",
+    "transcode_job_enqueue",
+    "transcode_job_prioritise",
+    "transcode_job_retry",
+    "transcode_job_run",
+    "transcode_jobs_requeue_stale",
+    "upload_release",
+    "upload_take",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -372,7 +396,7 @@ def _local_source(job: TranscodeJob, worker_id: str, work_dir: Path) -> Path:
 
 
 def _local_captions(asset: MediaAsset, work_dir: Path) -> tuple:
-    from .steps import CaptionTrack
+    from .steps.contract import CaptionTrack
 
     tracks = []
     for caption in asset.captions.order_by("-is_default", "language"):

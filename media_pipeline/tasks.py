@@ -19,8 +19,8 @@ def transcode_job_task(job_id: int) -> None:
 
 @task(queue_name="media")
 def transcode_chunk_task(chunk_id: int) -> None:
-    # One slice of a long ladder (chunks.py); whoever claims it first encodes it, the others do nothing.
-    from .chunks import transcode_chunk_run
+    # One slice of a long ladder (jobs/chunks.py); whoever claims it first encodes it, the others do nothing.
+    from .jobs.chunks import transcode_chunk_run
 
     worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
     transcode_chunk_run(chunk_id=chunk_id, worker_id=worker_id)

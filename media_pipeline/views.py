@@ -21,11 +21,8 @@ from django.utils.cache import add_never_cache_headers
 from django.views.decorators.http import require_GET
 from django.views.static import serve
 
-from .access import image_file_public, playback_allowed
-from .commands import PLAYLIST_NAME
-from .iframes import IFRAME_PLAYLIST_NAME
-from .models import MediaAsset, Rendition
-from .playlists import (
+from .delivery.access import image_file_public, playback_allowed
+from .delivery.playlists import (
     is_plain_file_name,
     resolve_inside,
     rewrite_master,
@@ -33,7 +30,9 @@ from .playlists import (
     subtitle_key,
     subtitle_uri,
 )
-from .ranges import ranged_response
+from .delivery.ranges import ranged_response
+from .ffmpeg.commands import PLAYLIST_NAME
+from .models import MediaAsset, Rendition
 from .selectors import (
     playback_token_valid,
     rendition_file_url,
@@ -41,6 +40,7 @@ from .selectors import (
     transcode_job_status,
     transcode_jobs_managed_by,
 )
+from .steps.iframes import IFRAME_PLAYLIST_NAME
 from .storage import (
     URL_GRANULARITY_SECONDS,
     is_canonical_name,

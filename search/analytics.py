@@ -7,10 +7,10 @@ from datetime import date, datetime, timedelta
 from django.db.models import Case, IntegerField, Max, Min, OuterRef, QuerySet, Subquery, Sum, Value, When
 from django.utils import timezone
 
-from search.analysis import parse_query
-from search.engine import engine_configured, get_cluster_engine, get_embedded_engine
+from search.engines.analysis import parse_query
+from search.engines.choice import engine_configured, get_cluster_engine, get_embedded_engine
+from search.engines.results import Audience, SearchRequest
 from search.models import IndexEntry, OutboxEntry, Promotion, QueryStat
-from search.results import Audience, SearchRequest
 
 logger = logging.getLogger(__name__)
 PERIODS = (7, 30, 90)

@@ -8,7 +8,7 @@ def engine_probe() -> str:
     """Why the configured engine cannot be reached, or "" (also "" when the embedded index is in use)."""
     if not settings.SEARCH_URL:
         return ""
-    from .engine import get_engine
+    from search.engines.choice import get_engine
 
     try:
         get_engine().ping()

@@ -5,7 +5,7 @@ from functools import partial
 
 from django.http.response import HttpResponseBase
 
-from search.results import SearchResults
+from search.engines.results import SearchResults
 from search.services import search_query_record
 
 logger = logging.getLogger(__name__)

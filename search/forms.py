@@ -9,8 +9,8 @@ from wagtail.admin.forms import WagtailAdminModelForm
 from wagtail.admin.forms.choosers import BaseFilterForm
 from wagtail.admin.widgets.chooser import BaseChooser
 
-from search.analysis import normalize, parse_query, query_key
 from search.analytics import index_entries_matching
+from search.engines.analysis import normalize, parse_query, query_key
 from search.models import IndexEntry, Promotion, Synonym
 from search.selectors import MAX_QUERY_CHARS, PROMOTED_QUERIES_CACHE_KEY
 

@@ -94,9 +94,9 @@ def register(
         make_queryset = queryset
     _registrations[label] = _Registration(model, to_document, make_queryset)
     if signals:
-        from search.signals import connect
+        from search.signals import connect_outbox
 
-        connect(model)
+        connect_outbox(model)
 
 
 def kind_label(kind: str) -> str:

@@ -11,11 +11,9 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from search.analysis import ParsedQuery, parse_query, pinyin_match, spoken_pinyins, synonym_map
-from search.engine import engine_configured, get_cluster_engine, get_embedded_engine
-from search.models import IndexEntry, Promotion, Synonym
-from search.registry import kind_label
-from search.results import (
+from search.engines.analysis import ParsedQuery, parse_query, pinyin_match, spoken_pinyins, synonym_map
+from search.engines.choice import engine_configured, get_cluster_engine, get_embedded_engine
+from search.engines.results import (
     RESULT_WINDOW,
     Audience,
     FacetValue,
@@ -26,7 +24,9 @@ from search.results import (
     SearchUnavailable,
     Suggestion,
 )
-from search.snippets import highlight
+from search.engines.snippets import highlight
+from search.models import IndexEntry, Promotion, Synonym
+from search.registry import kind_label
 
 logger = logging.getLogger(__name__)
 # Longer queries are cut: nobody types more, and each extra character is one more term to AND.
@@ -38,7 +38,7 @@ SYNONYMS_CACHE_KEY = "search:synonyms"
 SYNONYMS_CACHE_SECONDS = 300
 SUGGESTION_LIMIT = 8
 # Without a signal to clear them these short lives bound how stale they get (an editor's new promotion, a renamed
-# unit): see search/signal_handlers.py for what clears them at once.
+# unit): see search/signals.py for what clears them at once.
 PROMOTED_QUERIES_CACHE_KEY = "search:promoted-queries"
 PROMOTED_QUERIES_CACHE_SECONDS = 60
 UNIT_NAME_CACHE_PREFIX = "search:unit-name:"

@@ -27,10 +27,10 @@ from django.db.models import Min
 from django.utils import timezone
 
 from search import registry
-from search.engine import engine_configured, get_cluster_engine, get_embedded_engine
+from search.engines.choice import engine_configured, get_cluster_engine, get_embedded_engine
+from search.engines.results import SearchError, SearchUnavailable
 from search.models import IndexEntry, OutboxEntry
 from search.registry import SearchDocument
-from search.results import SearchError, SearchUnavailable
 
 logger = logging.getLogger(__name__)
 # A failed entry waits this long, doubled per attempt, up to the cap, before the next try.
@@ -406,7 +406,7 @@ def search_query_record(*, query: str, total: int) -> None:
     """
     from django.db.models import F
 
-    from search.analysis import query_key
+    from search.engines.analysis import query_key
     from search.models import QueryStat
 
     text = query_key(query)

@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from cms.selectors import unit_path
 from search.counting import record_search
-from search.results import SearchError, SearchResults
+from search.engines.results import SearchError, SearchResults
 from search.selectors import MAX_PAGE, MAX_QUERY_CHARS, last_page, search
 
 logger = logging.getLogger(__name__)

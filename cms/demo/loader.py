@@ -24,8 +24,8 @@ from cms.models import (
     StandardPage,
 )
 from cms.services import member_create, org_unit_create, org_unit_ensure_roles, org_unit_set_section_page
-from media_pipeline.synthetic import make_clip
-from media_pipeline.synthetic_documents import chinese_epub, chinese_pdf
+from media_pipeline.synthetic.documents import chinese_epub, chinese_pdf
+from media_pipeline.synthetic.media import make_clip
 
 from . import data
 

@@ -1,5 +1,5 @@
-"""One JSON API for the phone and TV apps, described by OpenAPI at /api/v1/openapi.json (OWNER: API helper).
-Each app adds its router here; search and courses will add theirs.
+"""One JSON API for the phone and TV apps, described by OpenAPI at /api/v1/openapi.json.
+Each app adds its router here (courses and screens will add theirs).
 
 Errors always come back as JSON with a Chinese ``detail`` a person can read (members are told what to fix, not
 shown a stack trace): 401 not logged in, 403 CSRF, 404 not found (or not readable — never which), 422 bad input
@@ -15,7 +15,7 @@ from ninja.errors import AuthenticationError, HttpError, Throttled, ValidationEr
 from ninja.renderers import JSONRenderer
 
 from cms.api_auth import router as auth_router
-from library.api import router as library_router
+from library.api.routes import router as library_router
 from search.api import router as search_router
 
 logger = logging.getLogger(__name__)

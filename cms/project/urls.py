@@ -7,7 +7,7 @@ from wagtail.documents import urls as wagtaildocs_urls
 
 from cms.project.api import api
 from cms.views import large_type_toggle
-from library.feed_urls import opds_urlpatterns, podcast_urlpatterns
+from library.feeds.urls import opds_urlpatterns, podcast_urlpatterns
 from media_pipeline.views import media_file
 
 urlpatterns = [
@@ -18,7 +18,7 @@ urlpatterns = [
     path("opds/", include(opds_urlpatterns)),
     path("podcasts/", include(podcast_urlpatterns)),
     path("library-files/", include("library.urls")),
-    path("media-pipeline/uploads/", include("media_pipeline.upload_urls")),
+    path("media-pipeline/uploads/", include("media_pipeline.uploads.urls")),
     path("media-pipeline/", include("media_pipeline.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("preferences/large-type/", large_type_toggle, name="cms_large_type"),

@@ -210,7 +210,7 @@ def wagtail_search_backends(url: str, engine: str, prefix: str) -> dict:
         return {"default": {"BACKEND": "search.admin_backends.database"}}
     return {
         "default": {
-            "BACKEND": "search.admin_backends.cluster",
+            "BACKEND": "search.admin_backends.engine",
             "ENGINE": engine,
             "URLS": [node.strip() for node in url.split(",") if node.strip()],
             "INDEX_PREFIX": f"{prefix}-admin-",
@@ -290,7 +290,7 @@ WAGTAILADMIN_BASE_URL = os.environ.get("WAGTAILADMIN_BASE_URL", "http://127.0.0.
 WAGTAILIMAGES_IMAGE_MODEL = "cms.LighthouseImage"
 WAGTAILDOCS_DOCUMENT_MODEL = "cms.LighthouseDocument"
 WAGTAILDOCS_EXTENSIONS = ["pdf", "epub", "txt", "docx", "xlsx", "pptx", "zip"]
-# Documents are streamed by Wagtail's view after the before_serve_document hook (library/admin_documents.py), never
+# Documents are streamed by Wagtail's view after the before_serve_document hook (library/admin/documents.py), never
 # redirected to the storage URL: a presigned S3 link could be passed on, and /media/documents/ is signed-only.
 WAGTAILDOCS_SERVE_METHOD = "serve_view"
 WAGTAILIMAGES_EXTENSIONS = ["gif", "jpg", "jpeg", "png", "webp", "avif"]
@@ -331,7 +331,7 @@ def s3_origins(*, bucket: str, endpoint_url: str, custom_domain: str, region: st
 # --- Content-Security-Policy (django-csp). No inline script anywhere on the site: our scripts are static files,
 # data for them is in data- attributes or <script type="application/json">. The Wagtail admin is excluded: it
 # runs inline scripts of its own that we cannot change, and is used only by signed-in editors. Item pages add to
-# this policy (library/item_views.py) what the readers need.
+# this policy (library/site/item.py) what the readers need.
 S3_ORIGINS = s3_origins(
     bucket=S3_BUCKET,
     endpoint_url=os.environ.get("S3_ENDPOINT_URL", ""),
@@ -362,4 +362,4 @@ MEDIA_PLAYBACK_ACCESS_CHECK = "library.access.playback_allowed"
 # Which Wagtail image files local disk serves unsigned: not the pages of an issue not everyone may read.
 MEDIA_IMAGE_PUBLIC_CHECK = "library.access.image_file_public"
 # Whose transcode jobs an editor sees and acts on: the assets of items they manage (unset: superusers only).
-MEDIA_ADMIN_ASSET_SCOPE = "library.admin_scoping.media_assets_managed_by"
+MEDIA_ADMIN_ASSET_SCOPE = "library.admin.scoping.media_assets_managed_by"

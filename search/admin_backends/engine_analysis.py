@@ -1,5 +1,5 @@
 """Index settings giving modelsearch's Elasticsearch/OpenSearch mappings the CJK analysis of our own index
-(search/bodies.py): full-width folding, lowercase, character bigrams, OpenCC traditional → simplified.
+(search/engines/bodies.py): full-width folding, lowercase, character bigrams, OpenCC traditional → simplified.
 
 modelsearch maps search fields with the index's default analyzer and autocomplete fields with
 `edgengram_analyzer` (searched with `standard`): we define those names, so its mappings need no change. The
@@ -15,7 +15,7 @@ CHARS_AND_BIGRAMS = "lighthouse_chars_and_bigrams"
 def index_settings() -> dict:
     """INDEX_SETTINGS for modelsearch: text is stored as characters and bigrams, a query is read as bigrams
     (a lone character stays one), so 党史 matches only where 党史 is written, and 党 still finds it."""
-    from search.bodies import cjk_analyzers
+    from search.engines.bodies import cjk_analyzers
 
     bigram_analyzer, _unigrams = cjk_analyzers()
     shared = bigram_analyzer.get_analysis_definition()  # the t2s char filter, by the name the analyzer uses

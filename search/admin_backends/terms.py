@@ -1,9 +1,9 @@
-"""Text and queries as the terms the database backends store and match (see search.analysis)."""
+"""Text and queries as the terms the database backends store and match (see search.engines.analysis)."""
 
 from django.utils.encoding import force_str
 from modelsearch.query import And, Boost, MatchAll, Not, Or, Phrase, PlainText, SearchQuery
 
-from search.analysis import index_terms, parse_query
+from search.engines.analysis import index_terms, parse_query
 
 # Like our own embedded index: enough for any title and the start of a long body, and it keeps a
 # PostgreSQL tsvector far below its 1 MB limit.

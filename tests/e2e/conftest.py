@@ -51,7 +51,7 @@ def search_index(settings):
     settings.SEARCH_INDEX_PREFIX = f"lighthouse-e2e-{uuid.uuid4().hex[:8]}"
     yield settings.SEARCH_INDEX_PREFIX
     if settings.SEARCH_URL:
-        from search.engine import get_cluster_engine
+        from search.engines.choice import get_cluster_engine
 
         engine = get_cluster_engine()
         engine.client.indices.delete(index=f"{engine.alias}-*", params={"ignore_unavailable": "true"}, ignore=[404])

@@ -21,8 +21,8 @@ from library.models import ArticleArea, IssuePage, ItemProgress, LibraryItem
 from library.selectors import item_url
 from media_pipeline.models import MediaAsset, TranscodeJob
 from media_pipeline.services import caption_attach, media_asset_create, transcode_job_run
-from media_pipeline.synthetic import make_clip
-from media_pipeline.synthetic_documents import chinese_epub, chinese_pdf
+from media_pipeline.synthetic.documents import chinese_epub, chinese_pdf
+from media_pipeline.synthetic.media import make_clip
 
 pytestmark = [pytest.mark.browser]
 State = TranscodeJob.State
@@ -79,7 +79,8 @@ def _item(unit, **fields) -> LibraryItem:
 
 def test_video_plays_with_captions_speed_and_a_heartbeat(live_server, browser_page, unit, member, tmp_path):
     """hls.js plays a series episode (currentTime advances) with captions and speed controls and a next-episode
-    link; the signed-in member's progress reaches the server while it plays."""
+    link; the page's script puts the episode in the member's history (the GET does not) and the member's progress
+    reaches the server while it plays."""
     clip = make_clip(tmp_path / "weike.mp4", size="320x180", seconds=6)
     asset = _processed(_clip_file(clip), ["ladder"], captions=CAPTIONS)
     series = _item(unit, kind="video", role="series", title="党史微课")
@@ -90,6 +91,8 @@ def test_video_plays_with_captions_speed_and_a_heartbeat(live_server, browser_pa
 
     page.goto(live_server.url + item_url(episode))
     page.wait_for_selector("video#player")
+    opened = _wait_for(lambda: ItemProgress.objects.filter(member=member, item=episode).first(), page=page)
+    assert opened.last_heartbeat_at is None  # written by item.js's POST …/open, before any heartbeat
     page.evaluate("() => { const v = document.getElementById('player'); v.muted = true; return v.play(); }")
     page.wait_for_function(
         "() => { const v = document.getElementById('player');"

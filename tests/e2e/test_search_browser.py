@@ -7,7 +7,7 @@ from wagtail.models import Site
 from cms.models import OrgUnit
 from library.models import LibraryItem, LibraryPage
 from library.selectors import item_url
-from search.engine import engine_configured, get_cluster_engine
+from search.engines.choice import engine_configured, get_cluster_engine
 from search.services import search_outbox_drain_all
 
 # serialized_rollback: the browser tests before this one flushed the database; it brings back Wagtail's root page.

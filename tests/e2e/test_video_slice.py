@@ -8,7 +8,7 @@ from django.core.management import call_command
 
 from library.models import LibraryItem
 from media_pipeline.models import MediaAsset
-from media_pipeline.synthetic import make_clip
+from media_pipeline.synthetic.media import make_clip
 from search.selectors import search_items
 
 # serialized_rollback: the browser tests before this one flushed the database; it brings back Wagtail's root page.

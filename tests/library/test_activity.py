@@ -9,8 +9,8 @@ from wagtail.models import Site
 from cms.models import OrgUnit
 from cms.services import member_create, org_unit_create
 from library import activity
-from library.activity_views import HISTORY_PER_PAGE
 from library.models import ItemProgress, LibraryItem, LibraryPage, StudyDay
+from library.site.my_library import HISTORY_PER_PAGE
 
 pytestmark = pytest.mark.django_db
 

@@ -7,7 +7,7 @@ from cms.models import Member, OrgUnit
 from library.models import LibraryItem
 from media_pipeline.models import TranscodeJob
 from media_pipeline.services import transcode_job_run
-from media_pipeline.synthetic import make_clip
+from media_pipeline.synthetic.media import make_clip
 
 pytestmark = pytest.mark.django_db
 

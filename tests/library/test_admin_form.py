@@ -3,7 +3,7 @@ editor changed by hand."""
 
 import pytest
 
-from library.admin_credits import credits_parse
+from library.admin.credits import credits_parse
 from library.models import ItemCredit, LibraryItem
 from tests.library.admin_forms import NEW_ITEM, item_form, login_as, unit_by_code
 

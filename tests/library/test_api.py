@@ -1,5 +1,5 @@
 """The JSON API at /api/v1/: browsing, players' URLs, member activity, auth (session + CSRF, bearer tokens),
-keyset pagination, OpenAPI and refusal of bad input (library/api.py, cms/project/api.py, cms/api_auth.py)."""
+keyset pagination, OpenAPI and refusal of bad input (library/api/routes.py, cms/project/api.py, cms/api_auth.py)."""
 
 import json
 import time

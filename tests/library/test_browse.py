@@ -15,7 +15,7 @@ from cms.models import LighthouseImage, OrgUnit
 from cms.services import member_create
 from library.facets import facet_counts_refresh
 from library.models import ItemCredit, ItemList, ItemListEntry, LibraryItem
-from media_pipeline.synthetic_documents import png_bytes
+from media_pipeline.synthetic.documents import png_bytes
 
 pytestmark = pytest.mark.django_db
 

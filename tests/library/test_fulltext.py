@@ -1,22 +1,24 @@
 """Full text for search from an item's files: PDF, EPUB, plain text and captions, queued when they change."""
 
+import hashlib
 import logging
 from io import StringIO
 
 import pytest
 from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 from django.core.management import call_command
 from django.db import DatabaseError
 from django_tasks_db.models import DBTaskResult
 
 from cms.models import LighthouseDocument, OrgUnit
-from library import services
+from library import services, text_extraction
 from library.models import LibraryItem
 from library.services import library_item_fulltext_refresh
 from library.text_extraction import MAX_FULLTEXT_CHARS, clean_text, item_text
-from media_pipeline.models import Caption, MediaAsset
+from media_pipeline.models import Caption, MediaAsset, TranscodeJob
 from media_pipeline.services import caption_attach
-from media_pipeline.synthetic_documents import chinese_epub, chinese_pdf, encrypted_pdf, pdf_from_objects
+from media_pipeline.synthetic.documents import chinese_epub, chinese_pdf, encrypted_pdf, pdf_from_objects
 from search.models import OutboxEntry
 
 pytestmark = pytest.mark.django_db
@@ -303,3 +305,47 @@ def test_a_file_without_text_is_read_once_not_on_every_run(unit):
     LibraryItem.objects.filter(pk=item.pk).update(document=other)  # a bulk import: no signals
     assert "已处理 1 个条目" in run()
     assert LibraryItem.objects.get(pk=item.pk).fulltext_source == f"none:pdf:{other.pk}"
+
+
+def _processed(document: LighthouseDocument, text: str, *, meta: dict, sha256: str = "") -> MediaAsset:
+    """The media asset the pipeline made from `document` (the item form makes one when a document is chosen), with
+    the text its document step stored: a finished job's text rendition, as the step writes it (parts separated by
+    form feeds). `sha256` stands for another file's bytes."""
+    with document.file.open("rb") as handle:
+        digest = sha256 or hashlib.sha256(handle.read()).hexdigest()
+    asset = MediaAsset.objects.create(file="uploads/2026/01/book", kind="document", state="ready", sha256=digest)
+    job = TranscodeJob.objects.create(asset=asset, state=TranscodeJob.State.DONE)
+    path = default_storage.save(f"renditions/{asset.pk}/{job.pk}/document/text/all.txt", ContentFile(text.encode()))
+    asset.renditions.create(job=job, profile="document_text", kind="text", path=path, meta=meta)
+    return asset
+
+
+def _parse_nothing(*, path, limit):
+    raise AssertionError("the document was parsed again although the pipeline had stored its text")
+
+
+@pytest.mark.parametrize(("name", "data", "meta"), [("book.pdf", chinese_pdf, {"pages": 2}),
+                                                    ("book.epub", None, {"chapters": 2})])  # fmt: skip
+def test_a_document_the_pipeline_processed_is_read_from_its_stored_text(unit, monkeypatch, tmp_path, name, data, meta):
+    """Where the pipeline has turned the item's PDF or EPUB into text, search gets that stored text, with the same
+    source as a parsed file ("pdf:<document id>", "epub:<document id>"); the file is not parsed again."""
+    raw = data() if data else chinese_epub(tmp_path / "b.epub").read_bytes()
+    document = _document(name, raw)
+    asset = _processed(document, "管道存好的第一部分\f管道存好的第二部分", meta=meta)
+    item = _item(unit, document=document, media_asset=asset)
+    monkeypatch.setattr(text_extraction, "document_file_text", _parse_nothing)
+    kind = name.rsplit(".", 1)[1]
+    assert library_item_fulltext_refresh(item_id=item.pk) == f"{kind}:{document.pk}"
+    item.refresh_from_db()
+    assert item.fulltext == "管道存好的第一部分\n管道存好的第二部分"
+
+
+def test_a_document_replaced_since_it_was_processed_is_read_from_its_file(unit):
+    """Once the document's file was replaced (its bytes are no longer the asset's), the stored text is another
+    file's: the file itself is read instead."""
+    document = _document("book.pdf", chinese_pdf())
+    asset = _processed(document, "旧文件的文字", meta={"pages": 1}, sha256="0" * 64)
+    item = _item(unit, document=document, media_asset=asset)
+    assert library_item_fulltext_refresh(item_id=item.pk) == f"pdf:{document.pk}"
+    item.refresh_from_db()
+    assert item.fulltext == "第一页 序言\n第二页 灯塔照亮前路\n第三页 结语"

@@ -9,14 +9,14 @@ from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 from PIL import Image
 
-import library.importing as importing
+import library.imports.importer as importing
 from cms.models import LighthouseImage, OrgUnit
 from cms.services import org_unit_create
-from library.import_columns import parse_credits, rich_text_clean
-from library.importing import import_batches_interrupt_stale, import_file
+from library.imports.columns import parse_credits, rich_text_clean
+from library.imports.importer import import_batches_interrupt_stale, import_file
 from library.models import FacetCount, ImportBatch, ItemCredit, LibraryItem
 from media_pipeline.models import MediaAsset
-from media_pipeline.synthetic_documents import encrypted_pdf
+from media_pipeline.synthetic.documents import encrypted_pdf
 from search.models import OutboxEntry
 from tests.cms.factories import editor
 

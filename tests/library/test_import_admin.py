@@ -9,7 +9,7 @@ from django.core.management import CommandError, call_command
 from django_tasks_db.models import DBTaskResult
 
 from cms.models import Member, OrgUnit
-from library.importing import import_batch_run_saved
+from library.imports.importer import import_batch_run_saved
 from library.models import ImportBatch, LibraryItem
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("db_tasks")]

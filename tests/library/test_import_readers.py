@@ -4,7 +4,7 @@ import pymarc
 import pytest
 from pymarc import Field, Indicators, RawField, Record, Subfield
 
-from library.import_readers import ImportReadError, decode_text, format_from_name, read_rows
+from library.imports.readers import ImportReadError, decode_text, format_from_name, read_rows
 
 CSV_TEXT = "external_id,title,creators\nA1,红楼梦,曹雪芹 著；高鹗 续\nA2,三国演义,罗贯中 著\n"
 

@@ -19,16 +19,16 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
-import library.importing as importing
+import library.imports.importer as importing
 from cms.models import Member, OrgUnit
-from library.import_leases import _namespace, _start_time, worker_id
-from library.importing import (
+from library.imports.importer import (
     import_batch_check,
     import_batch_resume,
     import_batch_run_saved,
     import_batches_interrupt_stale,
     import_file,
 )
+from library.imports.leases import _namespace, _start_time, worker_id
 from library.models import ImportBatch, LibraryItem
 from tests.library.test_import import good_row, write_csv
 from tests.processes import MANAGE, embedded_env, manage, wait_for

@@ -21,7 +21,7 @@ from library.models import LibraryItem, LibraryPage
 from media_pipeline.models import TranscodeJob
 from media_pipeline.selectors import renditions_by_profile
 from media_pipeline.services import caption_attach, media_asset_create, transcode_job_run
-from media_pipeline.synthetic import make_clip
+from media_pipeline.synthetic.media import make_clip
 
 pytestmark = pytest.mark.django_db
 

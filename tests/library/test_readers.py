@@ -19,11 +19,11 @@ from PIL import Image
 from cms.models import LighthouseImage, OrgUnit
 from cms.services import member_create
 from library.models import ArticleArea, IssuePage, ItemProgress, LibraryItem
-from library.readers import episode_window, polygon_points, reader_context
 from library.selectors import item_url
+from library.site.readers import episode_window, polygon_points, reader_context
 from media_pipeline.models import MediaAsset, TranscodeJob
 from media_pipeline.services import media_asset_create, transcode_job_run
-from media_pipeline.synthetic_documents import chinese_epub, chinese_pdf
+from media_pipeline.synthetic.documents import chinese_epub, chinese_pdf
 
 pytestmark = pytest.mark.django_db
 State = TranscodeJob.State
@@ -240,7 +240,7 @@ def test_rendition_state_is_shown_while_media_are_being_made(client, unit):
 
 def test_article_page_related_items_rights_and_history(client, unit, member):
     """An article shows its rich text, the related items the visitor may open, the rights note; opening it signed in
-    puts it in the member's history."""
+    puts it in the member's history, through the POST its page makes when it loads (the GET itself writes nothing)."""
     other = _item(unit, title="相关文章")
     hidden = _item(unit, title="内部相关", access="members")
     article = _item(unit, title="主文章", body="<p>正文<b>加粗</b></p>", rights_note="本文版权归灯塔所有")
@@ -250,7 +250,9 @@ def test_article_page_related_items_rights_and_history(client, unit, member):
     assert "本文版权归灯塔所有" in html and 'data-text-size="1"' in html
     assert not ItemProgress.objects.exists()  # anonymous visits leave no history
     client.force_login(member)
-    _page(client, article)
+    _response, html = _page(client, article)
+    assert not ItemProgress.objects.exists() and f'data-opened-item="{article.pk}"' in html
+    assert client.post(f"/api/v1/library/items/{article.pk}/open").status_code == 200  # what item.js sends
     assert ItemProgress.objects.filter(member=member, item=article).exists()
 
 

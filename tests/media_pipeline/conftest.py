@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from media_pipeline.probe import ProbeResult
-from media_pipeline.synthetic import make_clip
+from media_pipeline.ffmpeg.probe import ProbeResult
+from media_pipeline.synthetic.media import make_clip
 
 
 def _generate(path: Path, *, size: str, seconds: float, audio: bool, rate: int = 25) -> Path:
@@ -75,4 +75,4 @@ def make_probe():
 @pytest.fixture(autouse=True)
 def _no_library_access_rule(settings):
     """media_pipeline is tested on its own: the library's playback rule is tested in tests/library."""
-    settings.MEDIA_PLAYBACK_ACCESS_CHECK = "media_pipeline.access.allow_all"
+    settings.MEDIA_PLAYBACK_ACCESS_CHECK = "media_pipeline.delivery.access.allow_all"

@@ -6,13 +6,13 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-from media_pipeline.audio_edition import audio_edition_command, produce
 from media_pipeline.errors import BadInputError
-from media_pipeline.loudness import loudness_check, loudness_measure
-from media_pipeline.probe import ffprobe_json, probe_file
-from media_pipeline.profiles import AUDIO_M4A, AUDIO_MP3, LOUDNESS_AUDIO, LOUDNESS_TOLERANCE_LU
-from media_pipeline.steps import LoudnessMeasurement, StepContext
-from media_pipeline.verify import top_level_boxes
+from media_pipeline.ffmpeg.loudness import loudness_check, loudness_measure
+from media_pipeline.ffmpeg.probe import ffprobe_json, probe_file
+from media_pipeline.jobs.verify import top_level_boxes
+from media_pipeline.steps.audio_edition import audio_edition_command, produce
+from media_pipeline.steps.contract import LoudnessMeasurement, StepContext
+from media_pipeline.steps.profiles import AUDIO_M4A, AUDIO_MP3, LOUDNESS_AUDIO, LOUDNESS_TOLERANCE_LU
 
 SOURCE, OUT = Path("/in/source.mp4"), Path("/out/audio_m4a/audio_m4a.m4a")
 MEASURED = LoudnessMeasurement(input_i=-29.98, input_tp=-25.25, input_lra=3.5, input_thresh=-39.98, target_offset=0.01)

@@ -7,11 +7,17 @@ import m3u8
 import pytest
 import webvtt
 
-from media_pipeline import captions
-from media_pipeline.captions import caption_segments, clean_vtt, decode_captions, sanitize_cue_text, subtitle_media
 from media_pipeline.errors import BadInputError, Cancelled
-from media_pipeline.profiles import CAPTIONS
-from media_pipeline.steps import CaptionTrack, StepContext
+from media_pipeline.steps import captions
+from media_pipeline.steps.captions import (
+    caption_segments,
+    clean_vtt,
+    decode_captions,
+    sanitize_cue_text,
+    subtitle_media,
+)
+from media_pipeline.steps.contract import CaptionTrack, StepContext
+from media_pipeline.steps.profiles import CAPTIONS
 
 SRT = (
     "1\r\n00:00:01,000 --> 00:00:04,500\r\n欢迎收看灯塔课堂\r\n\r\n"

@@ -9,8 +9,12 @@ import m3u8
 import pytest
 from django.conf import settings
 
-from media_pipeline import chunking, hls, iframes
-from media_pipeline.chunking import (
+from media_pipeline.errors import Cancelled, EncodeError
+from media_pipeline.ffmpeg.commands import PLAYLIST_NAME, hls_ladder_command
+from media_pipeline.ffmpeg.ladder import Variant, audio_renditions, plan_variants, video_only
+from media_pipeline.ffmpeg.probe import probe_file
+from media_pipeline.steps import chunked_ladder, iframes, master_playlist
+from media_pipeline.steps.chunked_ladder import (
     Chunk,
     audio_command,
     chunk_commands,
@@ -20,12 +24,8 @@ from media_pipeline.chunking import (
     join_media_playlists,
     should_chunk,
 )
-from media_pipeline.commands import PLAYLIST_NAME, hls_ladder_command
-from media_pipeline.errors import Cancelled, EncodeError
-from media_pipeline.ladder import Variant, audio_renditions, plan_variants, video_only
-from media_pipeline.probe import probe_file
-from media_pipeline.profiles import CHUNKING, HLS_WEB, ChunkPolicy, VideoRung
-from media_pipeline.synthetic import make_clip
+from media_pipeline.steps.profiles import CHUNKING, HLS_WEB, ChunkPolicy, VideoRung
+from media_pipeline.synthetic.media import make_clip
 
 SOURCE, WORK, OUT = Path("/in/long.mp4"), Path("/work"), Path("/out/hls")
 TWELVE = ChunkPolicy(min_source_seconds=10, chunk_seconds=12)
@@ -228,12 +228,12 @@ def test_join_refuses_chunks_with_different_init_segments(tmp_path):
     """Chunks whose init segments differ (another encoder build) cannot share one EXT-X-MAP: refused."""
     chunks = [Chunk(0, 0, 12, 0), Chunk(1, 12, 24.52, 2)]
     for chunk, text, init in zip(chunks, (CHUNK_0, CHUNK_1), (b"avcC-A", b"avcC-B"), strict=True):
-        folder = chunking.chunk_dir(tmp_path, chunk) / "180p"
+        folder = chunked_ladder.chunk_dir(tmp_path, chunk) / "180p"
         folder.mkdir(parents=True)
         (folder / PLAYLIST_NAME).write_text(text)
         (folder / "init_0.mp4").write_bytes(init)
     with pytest.raises(EncodeError, match="180p: chunk 1"):
-        chunking.join_chunks(
+        chunked_ladder.join_chunks(
             chunks=chunks, variants=[Variant("180p", 320, 180, 300_000, 0)], work_dir=tmp_path, out_dir=tmp_path
         )
 
@@ -242,7 +242,7 @@ def test_join_refuses_chunks_with_different_init_segments(tmp_path):
 
 
 def _stats(variant, peak, codecs):
-    return hls.VariantStats(variant, peak, peak // 2, codecs, 25.0)
+    return master_playlist.VariantStats(variant, peak, peak // 2, codecs, 25.0)
 
 
 def test_master_names_audio_groups_and_video_variants_use_them():
@@ -250,8 +250,11 @@ def test_master_names_audio_groups_and_video_variants_use_them():
     video = _stats(Variant("180p", 320, 180, 300_000, 96_000), 500_000, "avc1.64000d,mp4a.40.2")
     audio_only = _stats(Variant("audio", 0, 0, 0, 64_000), 70_000, "mp4a.40.2")
     audio_96 = _stats(Variant("audio_96k", 0, 0, 0, 96_000), 100_000, "mp4a.40.2")
-    text = chunking.with_audio_groups(
-        hls.master_playlist([video, audio_only]), stats=[video, audio_only], audio=[audio_96, audio_only], channels=2
+    text = chunked_ladder.with_audio_groups(
+        master_playlist.master_playlist([video, audio_only]),
+        stats=[video, audio_only],
+        audio=[audio_96, audio_only],
+        channels=2,
     )
     lines = text.splitlines()
     assert lines[3] == (
@@ -268,7 +271,7 @@ def test_master_names_audio_groups_and_video_variants_use_them():
 
 def test_first_failure_stops_the_rest_and_is_raised():
     """One job failing cancels the others (they see it at their next progress report); its error is raised."""
-    progress = chunking._Progress({"a": 1.0, "b": 1.0})
+    progress = chunked_ladder._Progress({"a": 1.0, "b": 1.0})
     report = progress.reporter("b")
 
     def fail():
@@ -280,12 +283,12 @@ def test_first_failure_stops_the_rest_and_is_raised():
         raise Cancelled()
 
     with pytest.raises(EncodeError, match="disk full"):
-        chunking._run_all([fail, wait_for_cancel], workers=2, progress=progress, on_progress=None)
+        chunked_ladder._run_all([fail, wait_for_cancel], workers=2, progress=progress, on_progress=None)
 
 
 def test_cancel_from_progress_callback_raises_cancelled():
     """The job engine's progress callback returning False stops every job and raises Cancelled."""
-    progress = chunking._Progress({"a": 1.0})
+    progress = chunked_ladder._Progress({"a": 1.0})
     report = progress.reporter("a")
 
     def job():
@@ -300,7 +303,7 @@ def test_cancel_from_progress_callback_raises_cancelled():
         return False
 
     with pytest.raises(Cancelled):
-        chunking._run_all([job], workers=1, progress=progress, on_progress=engine_says_stop)
+        chunked_ladder._run_all([job], workers=1, progress=progress, on_progress=engine_says_stop)
     assert len(seen) == 1
 
 
@@ -343,7 +346,7 @@ def ladders(tmp_path_factory):
         source=source, probe=probe, profile=SMALL, out_dir=chunked, policy=TWELVE, on_progress=reported.append
     )
     variants = plan_variants(SMALL, probe)
-    stats = chunking.write_master(chunked, variants, frame_rate=25.0, channels=2)
+    stats = chunked_ladder.write_master(chunked, variants, frame_rate=25.0, channels=2)
     return {"single": single, "chunked": chunked, "chunks": chunks, "stats": stats, "reported": reported}
 
 
@@ -376,7 +379,7 @@ def test_real_chunked_run_joins_into_one_playlist_per_variant(ladders):
         folder = ladders["chunked"] / name
         assert [p.name for p in folder.glob("init*.mp4")] == [_playlist(folder).segment_map[0].uri]
         assert len(list(folder.glob("seg_*.m4s"))) == len(_playlist(folder).segments) == 4
-    assert not (ladders["chunked"] / chunking.CHUNKS_DIR).exists()
+    assert not (ladders["chunked"] / chunked_ladder.CHUNKS_DIR).exists()
     reported = ladders["reported"]
     assert reported == sorted(reported) and all(0 <= fraction <= 1 for fraction in reported)
 
@@ -424,7 +427,7 @@ def test_real_audio_matches_and_stays_in_sync(ladders):
     # shift), the chunked one at 0; what must not change is audio against video (edit lists are in ms).
     offsets = [
         _first_frame_time(playlist, "a:0") - _first_frame_time(playlist, "v:0")
-        for playlist in (ladders["single"] / "180p" / PLAYLIST_NAME, ladders["chunked"] / hls.MASTER_NAME)
+        for playlist in (ladders["single"] / "180p" / PLAYLIST_NAME, ladders["chunked"] / master_playlist.MASTER_NAME)
     ]
     assert offsets[1] == pytest.approx(offsets[0], abs=0.001)
 
@@ -438,13 +441,13 @@ def _first_frame_time(playlist: Path, stream: str) -> float:
 
 def test_real_master_declares_demuxed_audio(ladders):
     """The master lists the audio renditions, video variants point at their group, bandwidth includes audio."""
-    text = (ladders["chunked"] / hls.MASTER_NAME).read_text()
+    text = (ladders["chunked"] / master_playlist.MASTER_NAME).read_text()
     assert text.count("#EXT-X-MEDIA:TYPE=AUDIO") == 2
     playlist = m3u8.loads(text)
     by_name = {p.uri.split("/")[0]: p for p in playlist.playlists}
     assert by_name["180p"].stream_info.audio == "aac-96k" and by_name["90p"].stream_info.audio == "aac-64k"
     assert "mp4a.40.2" in by_name["180p"].stream_info.codecs and by_name["audio"].stream_info.audio is None
-    audio_peak = hls.measure_variant(
+    audio_peak = master_playlist.measure_variant(
         ladders["chunked"] / "audio_96k", Variant("audio_96k", 0, 0, 0, 96_000), frame_rate=25.0
     ).peak_bandwidth
     assert by_name["180p"].stream_info.bandwidth > audio_peak

@@ -4,11 +4,11 @@ import pytest
 from django.core.files import File
 from django.core.files.storage import default_storage
 
-from media_pipeline.chunking import Chunk
-from media_pipeline.chunks import ChunkCoordinator, transcode_chunk_run
+from media_pipeline.jobs.chunks import ChunkCoordinator, transcode_chunk_run
 from media_pipeline.models import MediaAsset, TranscodeChunk, TranscodeJob
 from media_pipeline.selectors import rendition_hls_get
 from media_pipeline.services import media_asset_create, transcode_job_run
+from media_pipeline.steps.chunked_ladder import Chunk
 
 pytestmark = pytest.mark.django_db
 State = TranscodeJob.State

@@ -3,9 +3,9 @@
 from dataclasses import replace
 from pathlib import Path
 
-from media_pipeline.commands import hls_ladder_command
-from media_pipeline.ladder import plan_variants
-from media_pipeline.profiles import HLS_WEB
+from media_pipeline.ffmpeg.commands import hls_ladder_command
+from media_pipeline.ffmpeg.ladder import plan_variants
+from media_pipeline.steps.profiles import HLS_WEB
 
 SOURCE, OUT = Path("/in/source.mp4"), Path("/out/hls")
 

@@ -6,15 +6,15 @@ from pathlib import Path
 
 import pytest
 
-from media_pipeline.commands import hls_ladder_command
 from media_pipeline.errors import ProbeError
-from media_pipeline.hls import MASTER_NAME, write_master
-from media_pipeline.ladder import plan_variants
-from media_pipeline.probe import probe_file
-from media_pipeline.profiles import HLS_WEB
-from media_pipeline.runner import check_run, run_ffmpeg
-from media_pipeline.synthetic import BAD_KINDS, CORPUS_KINDS, CORPUS_SUFFIXES, make_corpus_clip
-from media_pipeline.verify import verify_hls
+from media_pipeline.ffmpeg.commands import hls_ladder_command
+from media_pipeline.ffmpeg.ladder import plan_variants
+from media_pipeline.ffmpeg.probe import probe_file
+from media_pipeline.ffmpeg.runner import check_run, run_ffmpeg
+from media_pipeline.jobs.verify import verify_hls
+from media_pipeline.steps.master_playlist import MASTER_NAME, write_master
+from media_pipeline.steps.profiles import HLS_WEB
+from media_pipeline.synthetic.media import BAD_KINDS, CORPUS_KINDS, CORPUS_SUFFIXES, make_corpus_clip
 
 # What probe_file must report for each good kind (only the properties that kind is about, plus the basics).
 EXPECTED = {

@@ -14,18 +14,19 @@ import pytest
 from ebooklib import epub
 from PIL import Image
 
-from media_pipeline.documents import document_kind, produce
-from media_pipeline.documents_epub import (
+from media_pipeline.errors import BadInputError, Cancelled
+from media_pipeline.steps.contract import StepContext
+from media_pipeline.steps.documents.epub import (
     check_epub_archive,
     epub_process,
     html_to_text,
     is_safe_member_name,
 )
-from media_pipeline.documents_pdf import MAX_PAGE_PIXELS, MAX_PAGE_SIDE, pdf_process, render_scale
-from media_pipeline.errors import BadInputError, Cancelled
-from media_pipeline.profiles import DOCUMENT
-from media_pipeline.steps import StepContext
-from media_pipeline.synthetic_documents import (
+from media_pipeline.steps.documents.pdf import MAX_PAGE_PIXELS, MAX_PAGE_SIDE, pdf_process, render_scale
+from media_pipeline.steps.documents.step import document_kind, produce
+from media_pipeline.steps.documents.text import DocumentText
+from media_pipeline.steps.profiles import DOCUMENT
+from media_pipeline.synthetic.documents import (
     CONTAINER_XML,
     PAGE_TEXTS,
     chinese_epub,
@@ -472,3 +473,46 @@ def test_epub2_with_ncx_and_meta_cover(tmp_path):
     ]
     assert (outputs["document_cover"].width, outputs["document_cover"].height) == (300, 400)  # never enlarged
     assert "先锋队" in (tmp_path / "out/text/c0001.txt").read_text(encoding="utf-8")
+
+
+# --- A document's text for search (selectors.document_file_text, selectors.stored_document_text) -------------------
+
+
+def test_a_document_files_text_is_what_the_step_stores(pdf_file, epub_file, pdf_run, epub_run, tmp_path):
+    """Read from the file itself, a PDF's and an EPUB's text is the step's all.txt; a file that is neither gives
+    None, and one the step refuses is refused here too."""
+    from media_pipeline.selectors import document_file_text
+
+    for path, (outputs, out_dir, _progress), kind in ((pdf_file, pdf_run, "pdf"), (epub_file, epub_run, "epub")):
+        stored = (out_dir / outputs["document_text"].path).read_text(encoding="utf-8")
+        assert document_file_text(path=path, limit=1_000_000) == DocumentText(kind=kind, text=stored)
+    assert document_file_text(path=pdf_file, limit=1).text == PAGE_TEXTS[0]  # stops after the page that reaches it
+    other = tmp_path / "notes.docx"
+    other.write_bytes(b"PK\x03\x04 not an epub")
+    assert document_file_text(path=other, limit=100) is None
+    encrypted = tmp_path / "locked.pdf"
+    encrypted.write_bytes(encrypted_pdf())
+    assert "密码" in _refusal(lambda: document_file_text(path=encrypted, limit=100)).message
+
+
+@pytest.mark.django_db
+def test_the_stored_text_is_read_as_it_is_cut_on_a_whole_character():
+    """The text rendition's file is read as stored, at least ``limit`` characters of it and never half a character
+    (a UTF-8 Chinese character is three bytes); an asset without one, or whose file is gone, has none."""
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+
+    from media_pipeline.models import MediaAsset, TranscodeJob
+    from media_pipeline.selectors import stored_document_text
+
+    asset = MediaAsset.objects.create(file="uploads/book.epub", kind=MediaAsset.Kind.DOCUMENT)
+    assert stored_document_text(asset=asset, limit=10) is None
+    job = TranscodeJob.objects.create(asset=asset, state=TranscodeJob.State.DONE)
+    path = default_storage.save("renditions/1/2/document/text/all.txt", ContentFile(("灯塔" * 50).encode()))
+    asset.renditions.create(job=job, profile="document_text", kind="text", path=path, meta={"chapters": 1})
+    whole = stored_document_text(asset=asset, limit=1000)
+    assert whole == DocumentText(kind="epub", text="灯塔" * 50)
+    cut = stored_document_text(asset=asset, limit=5)
+    assert len(cut.text) >= 5 and "\ufffd" not in cut.text and ("灯塔" * 50).startswith(cut.text)
+    default_storage.delete(path)
+    assert stored_document_text(asset=asset, limit=10) is None

@@ -14,12 +14,13 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management import call_command
 
-from media_pipeline import encoders, screens, tv
-from media_pipeline.commands import hls_ladder_command
-from media_pipeline.encoders import NVENC, X264, encoder_in_force, nvenc_available, video_encoder_options
-from media_pipeline.profiles import HLS_WEB, SCREEN_PORTRAIT, TV_1080P
-from media_pipeline.steps import StepContext
-from media_pipeline.synthetic import make_clip
+from media_pipeline.ffmpeg import encoders
+from media_pipeline.ffmpeg.commands import hls_ladder_command
+from media_pipeline.ffmpeg.encoders import NVENC, X264, encoder_in_force, nvenc_available, video_encoder_options
+from media_pipeline.steps import screens, tv
+from media_pipeline.steps.contract import StepContext
+from media_pipeline.steps.profiles import HLS_WEB, SCREEN_PORTRAIT, TV_1080P
+from media_pipeline.synthetic.media import make_clip
 
 SOURCE = Path("/in/source.mp4")
 # Options only one encoder understands: none of them may leak into the other's command.

@@ -4,7 +4,11 @@ from pathlib import Path
 
 import m3u8
 
-from media_pipeline.hls import (
+from media_pipeline.delivery.playlists import resolve_inside, rewrite_master, rewrite_media, subtitle_key, subtitle_uri
+from media_pipeline.ffmpeg.ladder import Variant
+from media_pipeline.ffmpeg.runner import progress_fraction, run_ffmpeg
+from media_pipeline.steps.iframes import IFrameStats
+from media_pipeline.steps.master_playlist import (
     SubtitleMedia,
     VariantStats,
     avc1_codec,
@@ -12,10 +16,6 @@ from media_pipeline.hls import (
     measure_variant,
     parse_media_playlist,
 )
-from media_pipeline.iframes import IFrameStats
-from media_pipeline.ladder import Variant
-from media_pipeline.playlists import resolve_inside, rewrite_master, rewrite_media, subtitle_key, subtitle_uri
-from media_pipeline.runner import progress_fraction, run_ffmpeg
 
 MEDIA_PLAYLIST = """#EXTM3U
 #EXT-X-VERSION:7

@@ -9,9 +9,12 @@ import m3u8
 import pytest
 from django.conf import settings
 
-from media_pipeline import hls
-from media_pipeline.commands import hls_ladder_command
-from media_pipeline.iframes import (
+from media_pipeline.ffmpeg.commands import hls_ladder_command
+from media_pipeline.ffmpeg.ladder import Variant, plan_variants
+from media_pipeline.ffmpeg.probe import probe_file
+from media_pipeline.ffmpeg.runner import check_run, run_ffmpeg
+from media_pipeline.steps import master_playlist
+from media_pipeline.steps.iframes import (
     IFRAME_PLAYLIST_NAME,
     Fragment,
     IFrame,
@@ -25,11 +28,8 @@ from media_pipeline.iframes import (
     video_track,
     write_iframe_playlists,
 )
-from media_pipeline.ladder import Variant, plan_variants
-from media_pipeline.probe import probe_file
-from media_pipeline.profiles import HLS_WEB
-from media_pipeline.runner import check_run, run_ffmpeg
-from media_pipeline.synthetic import make_clip
+from media_pipeline.steps.profiles import HLS_WEB
+from media_pipeline.synthetic.media import make_clip
 
 
 def _sample(offset, size, decode_time, sync, duration=10):
@@ -196,9 +196,11 @@ def test_every_byte_range_decodes_to_its_keyframe(ladder_8s, tmp_path):
 def test_master_names_iframe_streams_and_subtitles(ladder_8s):
     """write_master(iframes=True, subtitles=…) gives a master m3u8 reads with both kinds of extra entries."""
     hls_dir, variants = ladder_8s
-    media = hls.SubtitleMedia(name="中文", language="zh-Hans", uri="../captions/zh-Hans/index.m3u8", default=True)
-    hls.write_master(hls_dir, variants, frame_rate=25.0, subtitles=[media], iframes=True)
-    master = m3u8.load(str(hls_dir / hls.MASTER_NAME))
+    media = master_playlist.SubtitleMedia(
+        name="中文", language="zh-Hans", uri="../captions/zh-Hans/index.m3u8", default=True
+    )
+    master_playlist.write_master(hls_dir, variants, frame_rate=25.0, subtitles=[media], iframes=True)
+    master = m3u8.load(str(hls_dir / master_playlist.MASTER_NAME))
     (iframe,) = master.iframe_playlists
     assert iframe.uri == f"{variants[0].name}/{IFRAME_PLAYLIST_NAME}"
     assert iframe.iframe_stream_info.codecs.startswith("avc1.") and "mp4a" not in iframe.iframe_stream_info.codecs

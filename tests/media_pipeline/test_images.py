@@ -7,8 +7,10 @@ import pytest
 from django.conf import settings
 from PIL import Image, ImageStat
 
-from media_pipeline import images
-from media_pipeline.images import (
+from media_pipeline.ffmpeg.probe import probe_file
+from media_pipeline.steps import images
+from media_pipeline.steps.contract import StepContext
+from media_pipeline.steps.images import (
     PosterAttempt,
     cards_command,
     cards_meta,
@@ -18,10 +20,8 @@ from media_pipeline.images import (
     sprite_plan,
     sprite_vtt,
 )
-from media_pipeline.probe import probe_file
-from media_pipeline.profiles import CARDS, POSTER, SPRITE
-from media_pipeline.steps import StepContext
-from media_pipeline.synthetic import make_clip
+from media_pipeline.steps.profiles import CARDS, POSTER, SPRITE
+from media_pipeline.synthetic.media import make_clip
 
 SOURCE = Path("/in/source.mp4")
 OPENING = PosterAttempt(0.0, skip_dark=True)

@@ -11,14 +11,14 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import FileSystemStorage, default_storage
 from django.core.management import CommandError, call_command
 
-from media_pipeline.ingest import (
+from media_pipeline.models import MediaAsset, TranscodeJob
+from media_pipeline.uploads.ingest import (
     FolderSource,
     ManifestError,
     StorageSource,
     manifest_read,
     media_ingest,
 )
-from media_pipeline.models import MediaAsset, TranscodeJob
 
 pytestmark = pytest.mark.django_db
 

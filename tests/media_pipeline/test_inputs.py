@@ -10,8 +10,8 @@ from django.core.files.storage import default_storage
 from media_pipeline.models import MediaAsset, TranscodeJob
 from media_pipeline.selectors import renditions_by_profile
 from media_pipeline.services import caption_attach, media_asset_create, transcode_job_run
-from media_pipeline.synthetic import CORPUS_SUFFIXES, make_clip, make_corpus_clip
-from media_pipeline.synthetic_documents import chinese_epub, chinese_pdf, encrypted_pdf
+from media_pipeline.synthetic.documents import chinese_epub, chinese_pdf, encrypted_pdf
+from media_pipeline.synthetic.media import CORPUS_SUFFIXES, make_clip, make_corpus_clip
 
 pytestmark = pytest.mark.django_db
 State = TranscodeJob.State

@@ -303,3 +303,16 @@ def test_new_captions_while_the_ladder_waits_make_no_second_job(clip_short):
     _ladder_job(asset)
     caption_attach(asset=asset, file=ContentFile(b"1\n00:00:00,000 --> 00:00:01,000\nA\n", name="a.srt"))
     assert TranscodeJob.objects.filter(asset=asset, group="ladder").count() == 1
+
+
+def test_every_profile_a_group_runs_has_a_step():
+    """The registry is keyed by the profile's class: every profile of every job group finds its step, and the step
+    it names can be imported."""
+    from django.utils.module_loading import import_string
+
+    from media_pipeline.jobs.producers import PRODUCERS
+    from media_pipeline.steps.profiles import JOB_GROUPS, PROFILES
+
+    for group in JOB_GROUPS:
+        for name in group.profiles:
+            assert callable(import_string(PRODUCERS[type(PROFILES[name])])), name

@@ -7,7 +7,7 @@ import ffmpeg
 import pytest
 from django.conf import settings
 
-from media_pipeline.loudness import (
+from media_pipeline.ffmpeg.loudness import (
     MIN_MEASURED_LRA,
     is_normalisable,
     loudness_check,
@@ -19,9 +19,9 @@ from media_pipeline.loudness import (
     parse_ebur128_summary,
     parse_loudnorm_json,
 )
-from media_pipeline.probe import probe_file
-from media_pipeline.profiles import LOUDNESS_AUDIO, LOUDNESS_MOBILE, LOUDNESS_TV
-from media_pipeline.steps import LoudnessMeasurement
+from media_pipeline.ffmpeg.probe import probe_file
+from media_pipeline.steps.contract import LoudnessMeasurement
+from media_pipeline.steps.profiles import LOUDNESS_AUDIO, LOUDNESS_MOBILE, LOUDNESS_TV
 
 SOURCE = Path("/in/source.mp4")
 

@@ -3,7 +3,7 @@
 import pytest
 
 from media_pipeline.errors import ProbeError
-from media_pipeline.probe import parse_probe, probe_file
+from media_pipeline.ffmpeg.probe import parse_probe, probe_file
 
 
 def test_probe_reads_a_real_clip(clip_landscape):
@@ -167,7 +167,7 @@ def test_moving_video_and_motion_jpeg_are_not_stills():
 
 def test_old_recorded_probe_dicts_still_load():
     """A ProbeResult saved before the new fields existed loads with their defaults."""
-    from media_pipeline.probe import ProbeResult
+    from media_pipeline.ffmpeg.probe import ProbeResult
 
     saved = parse_probe({"format": {"duration": "1.0"}, "streams": [_video_stream()]}).to_dict()
     for new_field in ("interlaced", "pixel_format", "audio_streams", "is_still"):

@@ -7,19 +7,19 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageChops, ImageStat
 
-from media_pipeline import screens
 from media_pipeline.errors import BadInputError
-from media_pipeline.probe import probe_file
-from media_pipeline.profiles import SCREEN_LANDSCAPE, SCREEN_PORTRAIT, SCREEN_PORTRAIT_ROTATED
-from media_pipeline.screens import (
+from media_pipeline.ffmpeg.probe import probe_file
+from media_pipeline.steps import screens
+from media_pipeline.steps.contract import CaptionTrack, StepContext
+from media_pipeline.steps.profiles import SCREEN_LANDSCAPE, SCREEN_PORTRAIT, SCREEN_PORTRAIT_ROTATED
+from media_pipeline.steps.screens import (
     caption_style,
     focal_crop,
     loop_fade_timing,
     picture_size,
     screen_command,
 )
-from media_pipeline.steps import CaptionTrack, StepContext
-from media_pipeline.synthetic import make_clip
+from media_pipeline.synthetic.media import make_clip
 
 SOURCE, OUT = Path("/in/source.mp4"), Path("/out/screen.mp4")
 

@@ -105,7 +105,7 @@ def test_local_media_answers_byte_ranges(client, local_media):
 
 def test_range_header_parsing():
     """Open-ended, suffix and clipped ranges; empty or unsatisfiable ones are refused."""
-    from media_pipeline.ranges import parse_range
+    from media_pipeline.delivery.ranges import parse_range
 
     assert parse_range("bytes=0-", 10) == (0, 9)
     assert parse_range("bytes=5-100", 10) == (5, 9)

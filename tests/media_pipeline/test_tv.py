@@ -9,12 +9,12 @@ import pytest
 from django.conf import settings
 
 from media_pipeline.errors import BadInputError
-from media_pipeline.loudness import loudness_check, loudness_measure
-from media_pipeline.probe import ffprobe_json, probe_file
-from media_pipeline.profiles import LOUDNESS_TOLERANCE_LU, LOUDNESS_TV, TV_1080P
-from media_pipeline.steps import LoudnessMeasurement, StepContext
-from media_pipeline.tv import fitted_size, produce, tv_hls_command, tv_mp4_command
-from media_pipeline.verify import top_level_boxes
+from media_pipeline.ffmpeg.loudness import loudness_check, loudness_measure
+from media_pipeline.ffmpeg.probe import ffprobe_json, probe_file
+from media_pipeline.jobs.verify import top_level_boxes
+from media_pipeline.steps.contract import LoudnessMeasurement, StepContext
+from media_pipeline.steps.profiles import LOUDNESS_TOLERANCE_LU, LOUDNESS_TV, TV_1080P
+from media_pipeline.steps.tv import fitted_size, produce, tv_hls_command, tv_mp4_command
 
 SOURCE, OUT = Path("/in/source.mp4"), Path("/out/tv_1080p/tv_1080p.mp4")
 MEASURED = LoudnessMeasurement(input_i=-29.98, input_tp=-25.25, input_lra=3.5, input_thresh=-39.98, target_offset=0.01)

@@ -18,11 +18,11 @@ from django.utils import timezone
 
 from cms.models import Member
 from media_pipeline.models import MediaAsset, Upload
-from media_pipeline.uploads import upload_asset_create, upload_expire_stale, upload_path, upload_take
+from media_pipeline.uploads.resumable import upload_asset_create, upload_expire_stale, upload_path, upload_take
 
-# The lead mounts media_pipeline.upload_urls in cms/project/urls.py; until then these tests mount it themselves.
+# cms/project/urls.py mounts media_pipeline.uploads.urls; these tests mount it themselves, ahead of the project.
 urlpatterns = [
-    path("media-pipeline/uploads/", include("media_pipeline.upload_urls")),
+    path("media-pipeline/uploads/", include("media_pipeline.uploads.urls")),
     path("", include("cms.project.urls")),
 ]
 

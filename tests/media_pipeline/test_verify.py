@@ -8,15 +8,12 @@ from pathlib import Path
 import m3u8
 import pytest
 
-from media_pipeline.commands import hls_ladder_command
 from media_pipeline.errors import MediaPipelineError
-from media_pipeline.hls import MASTER_NAME, write_master
-from media_pipeline.ladder import plan_variants
-from media_pipeline.probe import probe_file
-from media_pipeline.profiles import AUDIO_M4A, AUDIO_MP3, HLS_WEB, TV_1080P
-from media_pipeline.runner import check_run, run_ffmpeg
-from media_pipeline.synthetic import make_clip, make_corpus_clip
-from media_pipeline.verify import (
+from media_pipeline.ffmpeg.commands import hls_ladder_command
+from media_pipeline.ffmpeg.ladder import plan_variants
+from media_pipeline.ffmpeg.probe import probe_file
+from media_pipeline.ffmpeg.runner import check_run, run_ffmpeg
+from media_pipeline.jobs.verify import (
     VerifyError,
     audio_expectations,
     compare_facts,
@@ -31,6 +28,9 @@ from media_pipeline.verify import (
     video_expectations,
     video_facts,
 )
+from media_pipeline.steps.master_playlist import MASTER_NAME, write_master
+from media_pipeline.steps.profiles import AUDIO_M4A, AUDIO_MP3, HLS_WEB, TV_1080P
+from media_pipeline.synthetic.media import make_clip, make_corpus_clip
 
 # ffprobe's JSON for a 1 s 320×180 25 fps High@4.0 MP4 with 48 kHz stereo AAC (trimmed to what is read).
 RECORDED_MP4 = {

@@ -194,12 +194,23 @@ def test_tampered_expired_or_foreign_tokens_are_404(client, rendition_with_extra
     assert not playback_token_valid(asset_id=asset_id, expires="soon", token=token["t"])
 
 
-def test_playback_fails_closed_without_an_access_rule(settings):
-    """A deployment whose settings lost MEDIA_PLAYBACK_ACCESS_CHECK plays nothing to anyone (it used to play
-    everything): the seam fails closed."""
+@pytest.mark.parametrize("rule", ["", None], ids=["empty", "missing"])
+def test_access_seams_fail_closed_without_a_rule(settings, client, local_media, rule):
+    """A deployment whose settings lost (or emptied) MEDIA_PLAYBACK_ACCESS_CHECK or MEDIA_IMAGE_PUBLIC_CHECK refuses:
+    nothing plays to anyone (it used to play everything), and local disk serves no image file without a signature
+    (it used to serve every one); a signed link to the image still works."""
     from django.contrib.auth.models import AnonymousUser
 
-    from media_pipeline.access import playback_allowed
+    from media_pipeline.delivery.access import image_file_public, playback_allowed
+    from media_pipeline.storage import signed_url
 
-    settings.MEDIA_PLAYBACK_ACCESS_CHECK = ""
+    for setting in ("MEDIA_PLAYBACK_ACCESS_CHECK", "MEDIA_IMAGE_PUBLIC_CHECK"):
+        if rule is None:
+            delattr(settings, setting)
+        else:
+            setattr(settings, setting, rule)
     assert playback_allowed(user=AnonymousUser(), asset=MediaAsset()) is False
+    name = default_storage.save("original_images/logo.png", ContentFile(b"IMAGE"))
+    assert image_file_public(name=name) is False
+    assert client.get(default_storage.url(name)).status_code == 404
+    assert b"".join(client.get(signed_url(default_storage, name)).streaming_content) == b"IMAGE"

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from media_pipeline.synthetic import make_clip
+from media_pipeline.synthetic.media import make_clip
 from tests.processes import MANAGE, embedded_env, manage, wait_for
 
 JOBS = "media_pipeline_transcodejob"

@@ -14,7 +14,7 @@ from wagtail.search.backends import get_search_backend
 
 from cms.models import LighthouseDocument, LighthouseImage, Member, StandardPage
 from cms.settings.base import wagtail_search_backends
-from search.admin_backends.cluster import SearchBackend as engine_backend
+from search.admin_backends.engine import SearchBackend as engine_backend
 from search.admin_backends.engine_analysis import index_settings
 
 SEARCH_URL = os.environ.get("SEARCH_URL", "")
@@ -32,7 +32,7 @@ def index_at_once(settings):
 
 
 def _engine_settings(urls: list[str], prefix: str) -> dict:
-    return {"BACKEND": "search.admin_backends.cluster", "ENGINE": "opensearch", "URLS": urls, "INDEX_PREFIX": prefix}
+    return {"BACKEND": "search.admin_backends.engine", "ENGINE": "opensearch", "URLS": urls, "INDEX_PREFIX": prefix}
 
 
 @pytest.fixture(
@@ -182,7 +182,7 @@ def test_settings_pick_the_backend_from_the_environment():
     admin's own index prefix."""
     assert wagtail_search_backends("", "opensearch", "lh") == {"default": {"BACKEND": "search.admin_backends.database"}}
     engine = wagtail_search_backends("http://a:9200, http://b:9200", "opensearch", "lh")["default"]
-    assert engine["BACKEND"] == "search.admin_backends.cluster" and engine["ENGINE"] == "opensearch"
+    assert engine["BACKEND"] == "search.admin_backends.engine" and engine["ENGINE"] == "opensearch"
     assert engine["URLS"] == ["http://a:9200", "http://b:9200"] and engine["INDEX_PREFIX"] == "lh-admin-"
 
 

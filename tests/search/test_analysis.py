@@ -1,4 +1,4 @@
-from search.analysis import index_terms, normalize, parse_query, words
+from search.engines.analysis import index_terms, normalize, parse_query, words
 
 
 def query_terms(query: str) -> list[str]:
@@ -55,7 +55,7 @@ def test_words_segments_with_rjieba():
 
 def test_pinyin_terms_cover_full_spelling_and_initials_from_every_syllable():
     """灯塔大课堂 is findable by `dengta`, `dtdk` and by spelling that starts inside the title (`ketang`)."""
-    from search.analysis import pinyin_terms
+    from search.engines.analysis import pinyin_terms
 
     terms = pinyin_terms("灯塔大课堂")
     assert any(term.startswith("dengta") for term in terms)
@@ -65,14 +65,14 @@ def test_pinyin_terms_cover_full_spelling_and_initials_from_every_syllable():
 
 def test_pinyin_terms_skip_latin_text():
     """Only Chinese runs are spelled out; other words are left to the text fields."""
-    from search.analysis import pinyin_terms
+    from search.engines.analysis import pinyin_terms
 
     assert pinyin_terms("Python 3") == []
 
 
 def test_query_pinyin_accepts_letters_with_spaces_and_apostrophes_only():
     """`Deng Ta` and `xi'an` read as pinyin; Chinese, digits or a single letter do not."""
-    from search.analysis import query_pinyin
+    from search.engines.analysis import query_pinyin
 
     assert query_pinyin("Deng Ta") == "dengta"
     assert query_pinyin("xi'an") == "xian"
@@ -83,14 +83,14 @@ def test_query_pinyin_accepts_letters_with_spaces_and_apostrophes_only():
 
 def test_spoken_pinyin_makes_homophone_typos_equal():
     """A homophone slip (红楼孟 for 红楼梦) spells the same as the intended words."""
-    from search.analysis import spoken_pinyin
+    from search.engines.analysis import spoken_pinyin
 
     assert spoken_pinyin("红楼孟") == spoken_pinyin("红楼梦") == "hongloumeng"
 
 
 def test_pinyin_match_returns_whole_words():
     """Did-you-mean offers whole words: `dengta` → 灯塔, `dtdk` → 灯塔大课堂, `hongloumeng` → 红楼梦."""
-    from search.analysis import pinyin_match
+    from search.engines.analysis import pinyin_match
 
     assert pinyin_match("灯塔大课堂", "dengta") == "灯塔"
     assert pinyin_match("灯塔大课堂", "dtdk") == "灯塔大课堂"
@@ -100,7 +100,7 @@ def test_pinyin_match_returns_whole_words():
 
 def test_parse_query_drops_syntax_punctuation_and_emoji():
     """Lucene/DSL syntax, HTML and emoji are plain text: only letters, digits and Chinese remain as runs."""
-    from search.analysis import parse_query
+    from search.engines.analysis import parse_query
 
     parsed = parse_query('title:* AND ( <script>alert("x")</script> 😀')
     assert parsed.alternatives == (("title", "and", "script", "alert", "x"),)
@@ -110,7 +110,7 @@ def test_parse_query_drops_syntax_punctuation_and_emoji():
 
 def test_parse_query_cuts_long_queries():
     """A 10,000-character query is cut to the first `max_chars` characters."""
-    from search.analysis import parse_query
+    from search.engines.analysis import parse_query
 
     parsed = parse_query("党" * 10_000, max_chars=100)
     assert len(parsed.text) == 100
@@ -119,7 +119,7 @@ def test_parse_query_cuts_long_queries():
 
 def test_synonyms_add_alternatives_after_the_query_itself():
     """党史 also searches 中国共产党历史 (and the reverse); the query as typed stays first."""
-    from search.analysis import parse_query, synonym_map
+    from search.engines.analysis import parse_query, synonym_map
 
     mapping = synonym_map([["党史", "中国共产党历史"]])
     assert parse_query("党史学习", synonyms=mapping).alternatives == (("党史学习",), ("中国共产党历史学习",))
@@ -128,7 +128,7 @@ def test_synonyms_add_alternatives_after_the_query_itself():
 
 def test_synonym_map_folds_words_and_ignores_single_word_groups():
     """Editors' words are normalized (traditional, width); a group of one word maps nothing."""
-    from search.analysis import synonym_map
+    from search.engines.analysis import synonym_map
 
     assert synonym_map([["黨史", "ＤＳ"], ["孤单"]]) == {"党史": ("ds",), "ds": ("党史",)}
 
@@ -139,7 +139,7 @@ def test_synonym_map_folds_words_and_ignores_single_word_groups():
 def test_non_chinese_words_are_whole_terms_as_the_index_stores_them():
     """café, Пушкин and ポケモン are words, not Chinese runs: a query needs them whole, exactly as `index_terms`
     stores them (never bigrams such as "ca", "af", "fé" that no document has)."""
-    from search.analysis import is_cjk
+    from search.engines.analysis import is_cjk
 
     parsed = parse_query("Café Пушкин ポケモン 红楼梦 党")
     assert parsed.terms(parsed.alternatives[0]) == ["café", "пушкин", "ポケモン", "红楼", "楼梦", "党"]
@@ -150,7 +150,7 @@ def test_non_chinese_words_are_whole_terms_as_the_index_stores_them():
 def test_a_latin_synonym_is_swapped_only_as_a_whole_word():
     """AI ↔ 人工智能 rewrites "ai 教程" and "学习AI技术" but never the letters inside "email" or "ai5"; a Chinese
     synonym is still swapped inside a longer Chinese run."""
-    from search.analysis import synonym_map
+    from search.engines.analysis import synonym_map
 
     mapping = synonym_map([["AI", "人工智能"], ["党史", "中国共产党历史"]])
     assert parse_query("email", synonyms=mapping).alternatives == (("email",),)
@@ -163,7 +163,7 @@ def test_a_latin_synonym_is_swapped_only_as_a_whole_word():
 
 def test_synonym_map_lists_longest_words_first():
     """The map is ordered longest word first, the order rewrites try them in (sorted once, not per query)."""
-    from search.analysis import synonym_map
+    from search.engines.analysis import synonym_map
 
     mapping = synonym_map([["AI", "人工智能"], ["党史", "中国共产党历史"], ["共产党", "中共"]])
     assert [len(word) for word in mapping] == sorted((len(word) for word in mapping), reverse=True)
@@ -172,7 +172,7 @@ def test_synonym_map_lists_longest_words_first():
 
 def test_document_boost_is_a_finite_number_of_at_least_zero():
     """Every engine reads a boost the same way: negative → 0, NaN/infinite/missing/not a number → 1."""
-    from search.analysis import document_boost
+    from search.engines.analysis import document_boost
 
     assert document_boost(2.5) == 2.5 and document_boost("1.5") == 1.5 and document_boost(-3) == 0.0
     assert [document_boost(value) for value in (None, float("nan"), float("inf"), "很多", [1])] == [1.0] * 5
@@ -181,7 +181,7 @@ def test_document_boost_is_a_finite_number_of_at_least_zero():
 def test_pinyin_terms_of_a_remembered_run_are_not_shared():
     """The pinyin of a run is remembered, but each call gets its own list: a caller changing it changes nothing
     for the next document."""
-    from search.analysis import pinyin_terms
+    from search.engines.analysis import pinyin_terms
 
     first = pinyin_terms("红楼梦 曹雪芹")
     first.clear()

@@ -254,7 +254,7 @@ def test_num_pages_stops_at_the_result_window(rf):
     """num_pages never promises pages past the engines' result window (10,000 results), which are always empty:
     50 a page gives 200 pages however many matched."""
     from search.api import _results
-    from search.results import SearchResults
+    from search.engines.results import SearchResults
 
     data = _results(rf.get("/"), SearchResults(hits=[], total=1_000_000, page=1, per_page=50))
     assert data["num_pages"] == 200

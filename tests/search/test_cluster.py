@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from django.db import connection
 
-from search.cluster import split_nodes
-from search.engine import get_cluster_engine
+from search.engines.choice import get_cluster_engine
+from search.engines.cluster import split_nodes
 from search.models import OutboxEntry
 from search.selectors import search
 from search.services import search_outbox_drain_all

@@ -1,7 +1,7 @@
 """The cluster engines' own helpers, without a server: node lists, snippet clipping, the engine cache."""
 
-from search.cluster import clip_fragment, split_nodes
-from search.engine import get_cluster_engine
+from search.engines.choice import get_cluster_engine
+from search.engines.cluster import clip_fragment, split_nodes
 
 
 def test_search_url_lists_nodes_separated_by_commas():

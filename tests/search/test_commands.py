@@ -7,7 +7,7 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
-from search.engine import get_cluster_engine
+from search.engines.choice import get_cluster_engine
 from search.models import OutboxEntry
 from search.services import search_outbox_drain
 

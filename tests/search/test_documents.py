@@ -14,7 +14,7 @@ from library.models import LibraryItem, LibraryPage
 from library.search_documents import MAX_BOOST, item_document
 from library.services import library_item_fulltext_refresh
 from media_pipeline.models import Caption, MediaAsset
-from media_pipeline.synthetic_documents import chinese_pdf
+from media_pipeline.synthetic.documents import chinese_pdf
 from search import registry
 from search.models import IndexEntry, OutboxEntry
 from search.selectors import search

@@ -13,11 +13,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from search.analysis import parse_query, synonym_map
-from search.bodies import index_body, search_body, suggest_body
-from search.engine import get_cluster_engine
+from search.engines.analysis import parse_query, synonym_map
+from search.engines.bodies import index_body, search_body, suggest_body
+from search.engines.choice import get_cluster_engine
+from search.engines.results import Audience, SearchError, SearchRequest, SearchUnavailable
 from search.registry import SearchDocument
-from search.results import Audience, SearchError, SearchRequest, SearchUnavailable
 
 
 class _Recorder(BaseHTTPRequestHandler):
@@ -369,7 +369,7 @@ def test_search_body_filters_by_the_exact_owning_unit():
 def test_result_window_and_facet_sizes_are_the_embedded_ones():
     """A page has hits only when page × per_page <= 10,000, and facets ask for 20 values (units 10): the rule and
     sizes the embedded index uses too."""
-    from search.results import FACET_SIZES, RESULT_WINDOW
+    from search.engines.results import FACET_SIZES, RESULT_WINDOW
 
     assert _body(per_page=RESULT_WINDOW)["size"] == RESULT_WINDOW
     assert _body(per_page=RESULT_WINDOW + 1)["size"] == 0 and _body(page=2, per_page=5_001)["size"] == 0
@@ -392,7 +392,7 @@ def test_the_admin_index_analyses_chinese_with_our_definitions():
 def test_a_boost_that_is_no_number_indexes_as_one():
     """A document whose boost is NaN, infinite, negative or not a number is still indexed (1, or 0 if
     negative), never a failed write."""
-    from search.bodies import document_source
+    from search.engines.bodies import document_source
 
     def boost(value):
         return document_source(SearchDocument(doc_id="t:1", kind="ebook", title="党史", url="/", boost=value))["boost"]
@@ -404,7 +404,7 @@ def test_a_boost_that_is_no_number_indexes_as_one():
 def test_suggestions_give_up_on_a_slow_engine_where_searches_wait(settings, fake_elasticsearch, engine_name):
     """A node that takes longer than SUGGEST_TIMEOUT to answer: suggest() and pinyin_titles() give up with
     SearchUnavailable (the embedded index answers instead), while a search still waits for it."""
-    from search.cluster import REQUEST_TIMEOUT, SUGGEST_TIMEOUT
+    from search.engines.cluster import REQUEST_TIMEOUT, SUGGEST_TIMEOUT
 
     settings.SEARCH_ENGINE = engine_name
     fake_elasticsearch.search_delay = SUGGEST_TIMEOUT + 1

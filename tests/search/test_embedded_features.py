@@ -9,11 +9,11 @@ from django.core.management import call_command
 from django.db import connection
 from django.utils import timezone
 
-from search.analysis import ParsedQuery, parse_query, synonym_map
-from search.embedded import BODY_TERM_CHARS, EmbeddedEngine
+from search.engines.analysis import ParsedQuery, parse_query, synonym_map
+from search.engines.embedded import BODY_TERM_CHARS, EmbeddedEngine
+from search.engines.results import Audience, SearchRequest
 from search.models import IndexEntry
 from search.registry import SearchDocument
-from search.results import Audience, SearchRequest
 
 pytestmark = pytest.mark.django_db
 
@@ -26,7 +26,7 @@ def engine(request, embedded, monkeypatch):
     """The engine on this database's full-text index, and on the generic path any other database gets (run here
     on the same database, so both paths must give the same answers)."""
     if request.param == "generic":
-        monkeypatch.setattr("search.embedded._dialect", lambda: None)
+        monkeypatch.setattr("search.engines.embedded._dialect", lambda: None)
     return EmbeddedEngine()
 
 

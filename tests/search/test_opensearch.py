@@ -12,12 +12,12 @@ import pytest
 from django.contrib.auth import get_user_model
 
 from library.models import LibraryItem
-from search.analysis import parse_query, synonym_map
-from search.cluster import split_nodes
-from search.engine import get_cluster_engine
+from search.engines.analysis import parse_query, synonym_map
+from search.engines.choice import get_cluster_engine
+from search.engines.cluster import split_nodes
+from search.engines.results import Audience, SearchError, SearchRequest, SearchUnavailable
 from search.models import OutboxEntry
 from search.registry import SearchDocument
-from search.results import Audience, SearchError, SearchRequest, SearchUnavailable
 from search.selectors import search_items
 from search.services import search_outbox_drain, search_rebuild
 
@@ -495,13 +495,13 @@ def test_a_lost_alias_is_an_error_not_a_new_empty_index(opensearch, caplog):
     """First start (no index of ours): ensure_index creates one. Later, with the alias gone but its index still
     there, a fresh engine raises SearchError and logs an error instead of putting an empty index behind the
     alias; the engine that saw the alias raises too even when nothing is left; search_rebuild repairs it."""
-    from search.cluster import OpenSearchEngine
+    from search.engines.cluster import OpenSearchEngine
 
     _put(opensearch, _doc(1, "党史"))
     (index,) = _ours(opensearch)
     opensearch.admin.indices.delete_alias(index=index, name=opensearch.alias)
     fresh = OpenSearchEngine(url=OPENSEARCH_URL, prefix=opensearch.alias.removesuffix("-documents"))
-    with pytest.raises(SearchError), caplog.at_level("ERROR", logger="search.cluster"):
+    with pytest.raises(SearchError), caplog.at_level("ERROR", logger="search.engines.cluster"):
         fresh.ensure_index()
     assert _ours(opensearch) == [index] and "search_rebuild" in caplog.text
     opensearch.admin.indices.delete(index=index)

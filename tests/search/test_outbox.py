@@ -12,7 +12,7 @@ from django_tasks_db.models import DBTaskResult
 
 from library.models import LibraryItem
 from search import registry
-from search.engine import get_cluster_engine
+from search.engines.choice import get_cluster_engine
 from search.models import IndexEntry, OutboxEntry
 from search.selectors import search_items
 from search.services import (

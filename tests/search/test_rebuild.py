@@ -11,9 +11,9 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
 
-from search.engine import get_cluster_engine
+from search.engines.choice import get_cluster_engine
+from search.engines.results import SearchError
 from search.models import IndexEntry, OutboxEntry
-from search.results import SearchError
 from search.selectors import search_items
 from search.services import RebuildInProgress, search_outbox_drain_all, search_rebuild
 from tests.search.test_registry import register_items, registrations, simple_document  # noqa: F401 — a fixture

@@ -127,7 +127,7 @@ def check(name: str, outcomes: list[Outcome]) -> None:
 def test_relevance_on_the_embedded_index(embedded, synonym, capsys):
     """The embedded index (SQLite FTS5, or PostgreSQL full-text) finds the expected items: success@1 and MRR@10
     overall stay at or above the measured floors."""
-    from search.embedded import EmbeddedEngine
+    from search.engines.embedded import EmbeddedEngine
 
     EmbeddedEngine().index(corpus_documents())
     outcomes = run_queries()
@@ -139,7 +139,7 @@ def test_relevance_on_the_embedded_index(embedded, synonym, capsys):
 @pytest.fixture
 def opensearch(settings):
     """The configured OpenSearch node on a fresh index prefix; its indices are deleted afterwards."""
-    from search.engine import get_cluster_engine
+    from search.engines.choice import get_cluster_engine
 
     settings.SEARCH_URL = OPENSEARCH_URL
     settings.SEARCH_ENGINE = "opensearch"

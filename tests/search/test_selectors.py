@@ -8,8 +8,8 @@ import uuid
 import pytest
 
 from search import selectors
+from search.engines.results import SearchResults
 from search.models import Promotion, Synonym
-from search.results import SearchResults
 
 pytestmark = pytest.mark.django_db
 

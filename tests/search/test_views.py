@@ -375,7 +375,7 @@ def test_unit_facet_links_to_the_owning_unit_exactly(get, unit, drain):
 def test_the_pager_never_offers_pages_past_the_result_window():
     """With more matches than the engines page through (10,000), the pager's last page is the last one that
     can have hits."""
-    from search.results import SearchResults
+    from search.engines.results import SearchResults
     from search.views import Params, _pager
 
     results = SearchResults(hits=[object()], total=1_000_000, page=1, per_page=20)

@@ -442,7 +442,7 @@ class Builder:
 def import_closed_series(*, unit: OrgUnit, workdir: Path) -> tuple[list[LibraryItem], list[LibraryItem]]:
     """A series and its episode come in by CSV; a second CSV closes the series (members only), then one
     unpublishes another: the write path of issue 11 item 3. Returns (closed parents, their episodes)."""
-    from library.importing import import_file
+    from library.imports.importer import import_file
 
     header = ["external_id", "title", "kind", "role", "parent_external_id", "access", "is_published", "download"]
 

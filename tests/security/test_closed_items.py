@@ -14,7 +14,7 @@ from wagtail.models import ReferenceIndex, Site
 
 from cms.models import LighthouseDocument, LighthouseImage, OrgUnit, StandardPage
 from cms.services import member_create, org_unit_create
-from library.admin_selectors import items_choosable_by
+from library.admin.selectors import items_choosable_by
 from library.models import IssuePage, LibraryItem, LibraryPage
 
 pytestmark = pytest.mark.django_db

@@ -16,7 +16,7 @@ from library.models import LibraryItem
 from library.selectors import item_url
 from media_pipeline.models import MediaAsset, Rendition, TranscodeJob
 from media_pipeline.services import media_asset_create, transcode_job_run
-from media_pipeline.synthetic_documents import chinese_epub, chinese_pdf
+from media_pipeline.synthetic.documents import chinese_epub, chinese_pdf
 
 pytestmark = pytest.mark.django_db
 

@@ -21,9 +21,9 @@ from hypothesis import strategies as st
 
 from cms.models import LighthouseDocument, OrgUnit
 from cms.services import member_create
-from library.links import asset_download_url, asset_master_url
 from library.models import LibraryItem
-from library.readers import document_context
+from library.site.links import asset_download_url, asset_master_url
+from library.site.readers import document_context
 from media_pipeline.models import MediaAsset
 from media_pipeline.storage import sign_name
 

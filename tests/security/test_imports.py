@@ -11,7 +11,7 @@ from django.contrib.auth.models import AnonymousUser
 
 from cms.models import OrgUnit
 from cms.services import org_unit_create
-from library.importing import import_file, report_write_rejections
+from library.imports.importer import import_file, report_write_rejections
 from library.models import LibraryItem
 from library.text_cleaning import clean_text, neutralise_formula
 from search.selectors import search_items

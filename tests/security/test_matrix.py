@@ -423,7 +423,7 @@ def _wagtail_document(client, obj, who):
     return bool(data) and data == _stored(obj.document.file.name), may_fetch_file(who, obj)
 
 
-ITEM_ADMIN_VIEWS = ("edit",)  # delete, history, usage and copy use the same scoped lookup (admin_scoping.scoped)
+ITEM_ADMIN_VIEWS = ("edit",)  # delete, history, usage and copy use the same scoped lookup (admin.scoping.scoped)
 
 
 @surface(

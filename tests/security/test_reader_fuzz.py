@@ -1,4 +1,4 @@
-"""Property-based fuzzing of the importers' readers (library/import_readers.py), issue 11.
+"""Property-based fuzzing of the importers' readers (library/imports/readers.py), issue 11.
 
 An editor (or whoever stole an editor's login) can hand the importer any bytes. Whatever comes in — well-formed
 catalogues in UTF-8, UTF-8 with BOM or GB18030, the same files truncated anywhere, damaged records, random
@@ -17,7 +17,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from library.import_readers import FORMATS, HEADER_ALIASES, ImportReadError, Row, read_rows
+from library.imports.readers import FORMATS, HEADER_ALIASES, ImportReadError, Row, read_rows
 
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 ENCODINGS = ("auto", "utf-8", "gb18030")

@@ -3,7 +3,7 @@ import time
 
 from django.core.management.base import BaseCommand, CommandError
 
-from library.generator import GeneratorError, library_generate
+from library.management.generator import GeneratorError, library_generate
 
 
 class Command(BaseCommand):

@@ -14,8 +14,8 @@ from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from cms.selectors import unit_by_code
-from library.import_readers import ENCODINGS, FORMATS
-from library.importing import batch_kept, import_batch_resume, import_file, report_write_rejections
+from library.imports.importer import batch_kept, import_batch_resume, import_file, report_write_rejections
+from library.imports.readers import ENCODINGS, FORMATS
 from library.models import ImportBatch
 
 # A report the editor opens in Excel on Chinese Windows: with a BOM, Excel reads it as UTF-8.

@@ -14,12 +14,12 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from media_pipeline import encoders
-from media_pipeline.probe import ffprobe_json, probe_file
-from media_pipeline.profiles import TV_1080P
-from media_pipeline.runner import check_run, run_ffmpeg
-from media_pipeline.synthetic import make_clip
-from media_pipeline.tv import tv_mp4_command
+from media_pipeline.ffmpeg import encoders
+from media_pipeline.ffmpeg.probe import ffprobe_json, probe_file
+from media_pipeline.ffmpeg.runner import check_run, run_ffmpeg
+from media_pipeline.steps.profiles import TV_1080P
+from media_pipeline.steps.tv import tv_mp4_command
+from media_pipeline.synthetic.media import make_clip
 
 # The stream facts that show both encoders keep the same contract (High, level 40, 4:2:0, 25p, the rate).
 SUMMARY_FIELDS = ("codec_name", "profile", "level", "pix_fmt", "width", "height", "avg_frame_rate", "bit_rate")

@@ -10,7 +10,7 @@ from pathlib import Path
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
-from media_pipeline.ingest import (
+from media_pipeline.uploads.ingest import (
     FolderSource,
     IngestReport,
     ManifestError,

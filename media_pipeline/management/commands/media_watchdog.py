@@ -7,7 +7,7 @@ import time
 from django.core.management.base import BaseCommand
 
 from media_pipeline.services import transcode_jobs_requeue_stale
-from media_pipeline.uploads import upload_expire_stale
+from media_pipeline.uploads.resumable import upload_expire_stale
 
 logger = logging.getLogger("media_pipeline.watchdog")
 

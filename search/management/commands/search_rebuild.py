@@ -6,8 +6,8 @@ import time
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from search.engine import engine_configured
-from search.results import SearchError
+from search.engines.choice import engine_configured
+from search.engines.results import SearchError
 from search.services import RebuildInProgress, search_rebuild
 
 # Without a terminal (cron, CI logs) a plain progress line at most this often.

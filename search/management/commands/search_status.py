@@ -6,9 +6,9 @@ from django.db.models import Max, Min, Q
 from django.utils import timezone
 
 from search import registry
-from search.engine import engine_configured, get_cluster_engine, get_embedded_engine
+from search.engines.choice import engine_configured, get_cluster_engine, get_embedded_engine
+from search.engines.results import SearchError
 from search.models import OutboxEntry
-from search.results import SearchError
 
 _HEALTH = {"green": "正常（green）", "yellow": "部分副本未分配（yellow）", "red": "有分片不可用（red）"}
 

@@ -4,9 +4,9 @@ Run once by hand; the output is committed so the tests need no network:
 
     .venv/bin/python tests/search/relevance/make_corpus.py PATH/TO/chinese-poetry-2.0.1.tgz
 
-(`library.generator.poetry_archive` downloads and checks that file). The corpus is: well-known poems the queries
-aim at, poems that share their titles or words (so ranking matters), a seeded random sample of the rest, and
-hand-written library-like items. Tang and Song shi stay in traditional characters as the package has them, the
+(`library.management.generator.poetry_archive` downloads and checks that file). The corpus is: well-known poems
+the queries aim at, poems that share their titles or words (so ranking matters), a seeded random sample of the rest,
+and hand-written library-like items. Tang and Song shi stay in traditional characters as the package has them, the
 Song ci are simplified: queries in the other script test the folding.
 
 queries.json is written from QUERIES below: each entry names its expected ids, or a rule ("creator:NAME",
@@ -377,7 +377,7 @@ def expand(expected: list[str], documents: list[dict], fold) -> list[str]:
 
 def main() -> None:
     sys.path.insert(0, str(HERE.parents[2]))
-    from search.analysis import normalize
+    from search.engines.analysis import normalize
 
     documents = build(Path(sys.argv[1]))
     (HERE / "corpus.json").write_text(json.dumps(documents, ensure_ascii=False, indent=0) + "\n", "utf-8")

@@ -39,6 +39,13 @@
     favourite.hidden = false;
   }
 
+  // History: a signed-in member's visit enters their history with one POST (progress.js is loaded only for them),
+  // so the page's GET writes nothing.
+  var opened = document.querySelector("[data-opened-item]");
+  if (opened && window.LighthouseProgress) {
+    window.LighthouseProgress.opened(parseInt(opened.dataset.openedItem, 10));
+  }
+
   // Reading progress of a text page: how far down the member has read; "active" only while the page is in
   // front and they scrolled or pressed a key in the last half minute.
   var text = document.querySelector("[data-progress-text]");

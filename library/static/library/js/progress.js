@@ -1,6 +1,6 @@
 /*
  * Lighthouse progress and favourites for the web players and readers (plain script, no build step).
- * OWNER: API/activity helper. Talks to the JSON API at /api/v1/library/ with the page's session.
+ * Talks to the JSON API at /api/v1/library/ with the page's session.
  *
  * Resume and honest study time
  * ----------------------------
@@ -30,6 +30,11 @@
  * since the last one; on pagehide / when the tab is hidden it sends one more with fetch keepalive. The server
  * credits no more than the wall clock allows across all the member's tabs and devices. When offline, unsent
  * seconds are kept and sent with the next beat (the server still caps them); errors never reach the member.
+ *
+ * History
+ * -------
+ *   LighthouseProgress.opened(123);     // the member opened the item's page: it enters (or moves to the top of)
+ *                                       // their history; the page's own GET never writes it
  *
  * Favourites
  * ----------
@@ -214,6 +219,17 @@
     return saved;
   }
 
+  // One POST per page view (not a beat): a GET of the page stays free of writes, and errors never reach the member.
+  function opened(itemId, options) {
+    return request(options || {}, "POST", "/items/" + encodeURIComponent(itemId) + "/open")
+      .then(function (response) {
+        return response.ok ? response.json() : null;
+      })
+      .catch(function () {
+        return null;
+      });
+  }
+
   // --- Favourites ----------------------------------------------------------------------------------------
 
   var LABEL_OFF = "收藏";
@@ -280,7 +296,7 @@
     }
   }
 
-  window.LighthouseProgress = { start: start, BEAT_SECONDS: BEAT_SECONDS };
+  window.LighthouseProgress = { start: start, opened: opened, BEAT_SECONDS: BEAT_SECONDS };
   window.LighthouseFavourite = { bind: bind, bindAll: bindAll };
   if (document.readyState === "loading") {
     document.addEventListener("DOMContentLoaded", bindAll);

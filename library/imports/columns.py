@@ -1,0 +1,370 @@
+"""The import's column cleaners and the words they understand: one raw cell in, a checked value on the row's plan
+out (or a ValidationError in the editor's language). ``CLEANERS`` maps each column a catalogue file may have to its
+cleaner; columns not in it are ignored."""
+
+import html
+import re
+import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import PurePosixPath
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
+
+import nh3
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext as _
+
+from cms.models import OrgUnit
+from library.clc import clc_validate
+from library.identifiers import cn_serial_normalise, isbn_normalise, issn_normalise
+from library.models import ItemCredit, LibraryItem
+from library.text_cleaning import clean_text
+
+if TYPE_CHECKING:
+    from .importer import _Import
+
+BODY_TAGS = {"p", "br", "h2", "h3", "h4", "strong", "em", "ul", "ol", "li", "blockquote", "img"}
+BODY_ATTRIBUTES = {"img": {"src", "alt"}}
+HTML_TAG = re.compile(r"<[a-zA-Z!/]")
+# An <img> as nh3 writes it (every value double-quoted, quotes inside escaped), to drop those left without a src.
+IMG_TAG = re.compile(r'<img((?:\s+[\w:-]+="[^"]*")*)\s*/?>')
+IMG_ATTRIBUTE = re.compile(r'\s+([\w:-]+)="[^"]*"')
+URL_IGNORED = re.compile(r"[\t\n\r]")  # browsers drop these anywhere in a URL
+CREDIT_SPLIT = re.compile(r"[；;/、]")
+TAG_SPLIT = re.compile(r"[；;，,、]")
+DYNASTY = re.compile(r"^[\[(（〔【][^\])）〕】]{1,6}[\])）〕】]\s*")  # "[清]曹雪芹", "（英）莎士比亚"
+# Longest first, so "主编" is not read as a name ending in "编".
+ROLE_WORDS = (
+    ("播讲", ItemCredit.Role.NARRATOR),
+    ("主讲", ItemCredit.Role.PRESENTER),
+    ("导演", ItemCredit.Role.DIRECTOR),
+    ("主编", ItemCredit.Role.EDITOR),
+    ("编著", ItemCredit.Role.AUTHOR),
+    ("编译", ItemCredit.Role.TRANSLATOR),
+    ("译注", ItemCredit.Role.ANNOTATOR),
+    ("著", ItemCredit.Role.AUTHOR),
+    ("撰", ItemCredit.Role.AUTHOR),
+    ("编", ItemCredit.Role.EDITOR),
+    ("译", ItemCredit.Role.TRANSLATOR),
+    ("注", ItemCredit.Role.ANNOTATOR),
+    ("绘", ItemCredit.Role.ILLUSTRATOR),
+    ("续", ItemCredit.Role.CONTINUATOR),
+)
+EXTRA_WORDS = {
+    "access": {"仅党员": "members", "党员": "members", "指定单位": "unit", "指定单位及下级": "unit"},
+    "download": {"否": "none", "不可下载": "none", "是": "readers", "可下载": "readers", "仅党员": "members"},
+    "kind": {"图书": "ebook", "期刊": "periodical", "报纸": "newspaper", "文章": "article"},
+    "role": {"系列": "series", "刊名": "series", "报名": "series", "期": "issue", "集": "episode"},
+}
+TRUE_WORDS = {"1", "true", "t", "yes", "y", "是", "已发布", "发布"}
+FALSE_WORDS = {"0", "false", "f", "no", "n", "否", "未发布", "不发布"}
+LANGUAGES = {"chi": "zh", "zho": "zh", "中文": "zh", "汉语": "zh", "eng": "en", "英文": "en", "tib": "bo", "bod": "bo"}
+LANGUAGES |= {"藏文": "bo", "uig": "ug", "维吾尔文": "ug", "mon": "mn", "蒙古文": "mn", "jpn": "ja", "rus": "ru"}
+LANGUAGES |= {"fre": "fr", "fra": "fr", "ger": "de", "deu": "de", "kor": "ko"}
+FILE_KINDS = {".mp4": "video", ".mov": "video", ".mkv": "video", ".mpg": "video", ".ts": "video", ".avi": "video"}
+FILE_KINDS |= {".mp3": "audio", ".m4a": "audio", ".wav": "audio", ".aac": "audio", ".flac": "audio"}
+FILE_KINDS |= {".pdf": "ebook", ".epub": "ebook"}
+
+
+@dataclass(slots=True)
+class Planned:
+    """A row checked and cleaned: model attributes to set (only the columns the row has), and the rest."""
+
+    line: int
+    external_id: str
+    fields: dict
+    credits: list[tuple[str, str]] | None = None
+    tags: list[str] | None = None
+    parent_ref: str | None = None  # None: no parent column; "": top level
+    file: str = ""
+    cover: str = ""
+
+
+# --- Column cleaners: (run, plan, raw value) → set plan.fields / plan.* or raise ValidationError -----------------
+
+
+def choice_maps() -> dict[str, dict[str, str]]:
+    """Values and their Chinese labels → the stored value, per column (built per run: labels are translations)."""
+    maps = {}
+    for column, choices in (
+        ("kind", LibraryItem.Kind.choices),
+        ("role", LibraryItem.Role.choices),
+        ("access", LibraryItem.Access.choices),
+        ("download", LibraryItem.Download.choices),
+    ):
+        mapping = {value: value for value, _label in choices} | {str(label): value for value, label in choices}
+        maps[column] = mapping | EXTRA_WORDS.get(column, {})
+    return maps
+
+
+def _choice(column: str, label: str):
+    def clean(run: "_Import", plan: Planned, raw: str) -> None:
+        if not raw:
+            return  # empty: the default on a new item, left alone on an existing one
+        value = run.choices[column].get(raw) or run.choices[column].get(raw.lower())
+        if value is None:
+            allowed = "、".join(sorted({v for v in run.choices[column].values()}))
+            raise ValidationError(
+                _("%(label)s “%(value)s” 无效，可选：%(allowed)s") % {"label": label, "value": raw, "allowed": allowed}
+            )
+        plan.fields[column] = value
+
+    return clean
+
+
+def _plain(value: str) -> str:
+    """Titles and other plain-text fields: markup is dropped (script content included), never kept to run; control
+    and bidirectional characters go too (text_cleaning: stored, they break feeds or disguise a title)."""
+    value = clean_text(value)
+    if "<" not in value and "&" not in value:
+        return value.strip()
+    # A character reference (&#1;, &#x202E;) comes out of the parser as the character itself: clean again.
+    return clean_text(html.unescape(nh3.clean(value, tags=set()))).strip()
+
+
+def rich_text_clean(value: str) -> str:
+    """A body as rich text: a short whitelist of tags, no scripts, handlers or javascript: URLs, and images only
+    from our own site or media host. Plain text with line breaks becomes paragraphs."""
+    value = clean_text(value)
+    if not HTML_TAG.search(value):
+        paragraphs = [line.strip() for line in value.splitlines() if line.strip()]
+        return "".join(f"<p>{html.escape(line, quote=False)}</p>" for line in paragraphs)
+    cleaned = nh3.clean(
+        value,
+        tags=BODY_TAGS,
+        attributes=BODY_ATTRIBUTES,
+        attribute_filter=_image_source_filter,
+        url_schemes={"http", "https"},
+        link_rel=None,
+    )
+    # A character reference (&#1;) comes out of the parser as the character itself.
+    return IMG_TAG.sub(_image_kept, clean_text(cleaned))
+
+
+def _image_source_filter(element: str, attribute: str, value: str) -> str | None:
+    if element == "img" and attribute == "src" and not _own_image_url(value):
+        return None
+    return value
+
+
+def _image_kept(match: re.Match) -> str:
+    """An image whose src was refused (external, javascript:) goes entirely, not as an empty box."""
+    return match[0] if "src" in IMG_ATTRIBUTE.findall(match[1]) else ""
+
+
+def _own_image_url(url: str) -> bool:
+    """Relative URLs, or absolute ones on our own site or media host. An image from anywhere else would tell its
+    host the IP address of every member who opens the page."""
+    # Read the way a browser does: "/\evil.example" and "/<tab>/evil.example" are both "//evil.example".
+    url = URL_IGNORED.sub("", url).strip(" \x00\x0c").replace("\\", "/")
+    parts = urlsplit(url)
+    if not parts.scheme and not parts.netloc:
+        return True
+    return parts.scheme in {"http", "https"} and (parts.hostname or "") in _own_hosts()
+
+
+def _own_hosts() -> set[str]:
+    options = settings.STORAGES.get("default", {}).get("OPTIONS", {})
+    urls = [settings.MEDIA_URL, getattr(settings, "WAGTAILADMIN_BASE_URL", "")]
+    if options.get("custom_domain"):
+        urls.append(f"//{options['custom_domain']}")
+    return {urlsplit(url).hostname for url in urls if url and urlsplit(url).hostname}
+
+
+def _text(attribute: str, label: str, *, limit: int | None = None, required: bool = False):
+    def clean(run: "_Import", plan: Planned, raw: str) -> None:
+        value = _plain(raw)
+        if required and raw and not value:
+            raise ValidationError(_emptied(label, raw))
+        if limit and len(value) > limit:
+            raise ValidationError(_("%(label)s不能超过 %(limit)d 个字") % {"label": label, "limit": limit})
+        plan.fields[attribute] = value
+
+    return clean
+
+
+def _emptied(label: str, raw: str) -> str:
+    """Why a required field that had something in it is empty after cleaning: say what it held, not "missing"."""
+    if HTML_TAG.search(raw) or "&" in raw:
+        return _("%(label)s只有 HTML 标记，清理后为空") % {"label": label}
+    return _("%(label)s只有控制字符或不可见字符，清理后为空") % {"label": label}
+
+
+def _clean_body(run: "_Import", plan: Planned, raw: str) -> None:
+    plan.fields["body"] = rich_text_clean(raw)
+
+
+def _clean_position(run: "_Import", plan: Planned, raw: str) -> None:
+    value = unicodedata.normalize("NFKC", raw) or "0"
+    if not value.isdigit() or int(value) > 2_147_483_647:
+        raise ValidationError(_("序号必须是不小于 0 的整数"))
+    plan.fields["position"] = int(value)
+
+
+def _identifier(attribute: str, normalise):
+    def clean(run: "_Import", plan: Planned, raw: str) -> None:
+        plan.fields[attribute] = normalise(raw) if raw else ""
+
+    return clean
+
+
+def _clean_clc(run: "_Import", plan: Planned, raw: str) -> None:
+    value = clc_validate(raw) if raw else ""
+    if len(value) > 32:
+        raise ValidationError(_("中图法分类号不能超过 32 个字符"))
+    plan.fields["clc"] = value
+
+
+def _clean_language(run: "_Import", plan: Planned, raw: str) -> None:
+    value = unicodedata.normalize("NFKC", raw).strip().lower() or "zh"
+    value = LANGUAGES.get(value, value)
+    if not re.fullmatch(r"[a-z]{2,3}(-[a-z0-9]{1,8})*", value) or len(value) > 16:
+        raise ValidationError(_("语种应为 ISO 639 代码，如 zh、en、bo"))
+    plan.fields["language"] = value
+
+
+def parse_issued(raw: str) -> date | None:
+    """'2026', '2026-03', '2026-03-05', '2026年3月', '2026年3月5日', '2026.3.5', '20260305' → a date (the first
+    day of the year or month when only those are known); raises ValidationError otherwise."""
+    value = unicodedata.normalize("NFKC", raw).strip().rstrip("日").strip()
+    if not value:
+        return None
+    match = re.fullmatch(r"(\d{4})(?:[-./年](\d{1,2})月?(?:[-./月](\d{1,2}))?)?年?", value) or re.fullmatch(
+        r"(\d{4})(\d{2})(\d{2})", value
+    )
+    try:
+        if not match:
+            raise ValueError(value)
+        return date(int(match[1]), int(match[2] or 1), int(match[3] or 1))
+    except ValueError:
+        raise ValidationError(
+            _("日期“%(value)s”无法识别（可写 2026、2026-03、2026-03-05 或 2026年3月）") % {"value": raw}
+        ) from None
+
+
+def _clean_issued(run: "_Import", plan: Planned, raw: str) -> None:
+    plan.fields["issued"] = parse_issued(raw)
+
+
+def _clean_published_at(run: "_Import", plan: Planned, raw: str) -> None:
+    if not raw:
+        return
+    value = parse_datetime(unicodedata.normalize("NFKC", raw).replace("/", "-"))
+    if value is None:
+        day = parse_issued(raw)
+        value = datetime(day.year, day.month, day.day) if day else None
+    if value is None:
+        raise ValidationError(_("发布时间无法识别（可写 2026-03-05 10:00）"))
+    plan.fields["published_at"] = timezone.make_aware(value) if timezone.is_naive(value) else value
+
+
+def _clean_is_published(run: "_Import", plan: Planned, raw: str) -> None:
+    word = raw.lower()
+    if not word:
+        return
+    if word not in TRUE_WORDS | FALSE_WORDS:
+        raise ValidationError(_("“已发布”应填 是/否（或 true/false、1/0）"))
+    plan.fields["is_published"] = word in TRUE_WORDS
+
+
+def _clean_access_unit(run: "_Import", plan: Planned, raw: str) -> None:
+    if not raw:
+        plan.fields["access_unit_id"] = None
+        return
+    if raw not in run.unit_ids:
+        run.unit_ids[raw] = OrgUnit.objects.filter(code=raw).values_list("pk", flat=True).first()
+    unit_id = run.unit_ids[raw]
+    if unit_id is None:
+        raise ValidationError(_("找不到单位代码“%(code)s”") % {"code": raw})
+    if not run.unit_managed(unit_id):
+        raise ValidationError(_("单位“%(code)s”不在导入者管理的范围内，不能指定为可阅读单位") % {"code": raw})
+    plan.fields["access_unit_id"] = unit_id
+
+
+def parse_credits(raw: str) -> list[tuple[str, str]]:
+    """'曹雪芹 著；高鹗 续' → [("曹雪芹", "author"), ("高鹗", "continuator")]; a name without a role word is an
+    author."""
+    credits = []
+    for part in CREDIT_SPLIT.split(_plain(raw)):
+        part = DYNASTY.sub("", part.strip()).strip()
+        if not part:
+            continue
+        role = ItemCredit.Role.AUTHOR
+        for word, word_role in ROLE_WORDS:
+            if part.endswith(word) and len(part) > len(word):
+                part, role = part[: -len(word)].strip(), word_role
+                break
+        if part:
+            credits.append((part[:100], str(role)))
+    return credits
+
+
+def _clean_creators(run: "_Import", plan: Planned, raw: str) -> None:
+    plan.credits = parse_credits(raw)
+
+
+def _clean_tags(run: "_Import", plan: Planned, raw: str) -> None:
+    names = list(dict.fromkeys(name.strip() for name in TAG_SPLIT.split(_plain(raw)) if name.strip()))
+    if any(len(name) > 100 for name in names):
+        raise ValidationError(_("标签不能超过 100 个字"))
+    plan.tags = names
+
+
+def _clean_parent(run: "_Import", plan: Planned, raw: str) -> None:
+    plan.parent_ref = raw
+
+
+def _clean_path(attribute: str):
+    def clean(run: "_Import", plan: Planned, raw: str) -> None:
+        if raw and ".." in PurePosixPath(raw.replace("\\", "/")).parts:
+            raise ValidationError(_("文件路径不能包含“..”"))
+        setattr(plan, attribute, raw.replace("\\", "/").lstrip("/"))  # Windows exports write backslashes
+
+    return clean
+
+
+def guess_kind(plan: Planned) -> str:
+    """A new row without a kind: the file's type says it, else an ISBN means a book, an ISSN a periodical."""
+    by_file = FILE_KINDS.get(PurePosixPath(plan.file).suffix.lower()) if plan.file else None
+    if by_file:
+        return by_file
+    if plan.fields.get("isbn"):
+        return LibraryItem.Kind.EBOOK
+    if plan.fields.get("issn") or plan.fields.get("cn_serial"):
+        return LibraryItem.Kind.PERIODICAL
+    return LibraryItem.Kind.ARTICLE
+
+
+CLEANERS: dict[str, Callable[["_Import", Planned, str], None]] = {
+    "kind": _choice("kind", "类型"),
+    "role": _choice("role", "层级"),
+    "access": _choice("access", "阅读权限"),
+    "download": _choice("download", "下载权限"),
+    "parent_external_id": _clean_parent,
+    "position": _clean_position,
+    "number": _text("number", "期号", limit=32),
+    "title": _text("title", "标题", limit=255, required=True),
+    "subtitle": _text("subtitle", "副标题", limit=255),
+    "summary": _text("summary", "简介"),
+    "body": _clean_body,
+    "creators": _clean_creators,
+    "publisher": _text("publisher", "出版者", limit=128),
+    "issued": _clean_issued,
+    "language": _clean_language,
+    "isbn": _identifier("isbn", isbn_normalise),
+    "issn": _identifier("issn", issn_normalise),
+    "cn_serial": _identifier("cn_serial", cn_serial_normalise),
+    "clc": _clean_clc,
+    "tags": _clean_tags,
+    "access_unit": _clean_access_unit,
+    "rights_note": _text("rights_note", "版权说明"),
+    "published_at": _clean_published_at,
+    "is_published": _clean_is_published,
+    "file": _clean_path("file"),
+    "cover": _clean_path("cover"),
+}

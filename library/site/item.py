@@ -1,0 +1,58 @@
+"""An item's own page: the player or reader for its kind.
+
+The page is the access check: ``selectors.item_visible_to`` answers 404 for an item the member may not open, and
+only then are the signed file URLs in ``readers`` made. Showing the page writes nothing: a signed-in member's visit
+enters their history through one POST the page makes when it loads (item.js → POST /api/v1/library/items/<id>/open),
+so crawlers, link previews and prefetches of a GET never touch anyone's history or an item's read count.
+"""
+
+import logging
+
+from csp.constants import SELF, UNSAFE_INLINE, WASM_UNSAFE_EVAL
+from csp.decorators import csp_update
+from django.http import Http404
+from django.template.response import TemplateResponse
+
+from library import selectors
+from library.activity import is_favourite
+
+from .readers import ReaderRequest, item_page_extras, page_number, reader_context
+
+logger = logging.getLogger(__name__)
+
+# The site's policy (CONTENT_SECURITY_POLICY in settings) plus what the readers need. Books are publishers' files
+# and show in same-origin frames (blob: documents) that inherit this policy: script-src stays 'self', so a <script>
+# inside a book never runs; but books carry inline styles and <style> elements, and foliate-js styles its shadow DOM
+# and each chapter the same way, so styles may be inline or blob: here (and fonts blob:). pdf.js decodes some images
+# and colour profiles with WebAssembly ('wasm-unsafe-eval' allows compiling WebAssembly, not eval()).
+READER_POLICY = {
+    "script-src": [WASM_UNSAFE_EVAL],
+    "style-src": [UNSAFE_INLINE, "blob:"],
+    "font-src": ["blob:"],
+    "frame-src": [SELF, "blob:"],
+}
+
+
+@csp_update(READER_POLICY)
+def item_detail(request, *, page, item_id):
+    item = selectors.item_visible_to(request.user, item_id)
+    if item is None:
+        raise Http404
+    reader = reader_context(item=item, user=request.user, request=_reader_request(request), library_page=page)
+    context = {
+        "page": page,
+        "item": item,
+        "reader": reader,
+        "is_favourite": is_favourite(member=request.user, item=item),
+        **item_page_extras(item=item, user=request.user, library_page=page),
+    }
+    response = TemplateResponse(request, "library/item_detail.html", context)
+    return response
+
+
+def _reader_request(request) -> ReaderRequest:
+    return ReaderRequest(
+        page=page_number(request.GET.get("p")),
+        view="text" if request.GET.get("view") == "text" else "",
+        part=page_number(request.GET.get("part")),
+    )

@@ -1,0 +1,42 @@
+"""System checks of the media pipeline: tell an operator plainly when ffmpeg or ffprobe is missing or too old."""
+
+import re
+import shutil
+import subprocess
+
+from django.conf import settings
+from django.core.checks import Error, register
+
+MIN_FFMPEG = (5, 1)
+
+
+def _tool_version(binary: str) -> tuple[int, int] | None:
+    out = subprocess.run([binary, "-version"], capture_output=True, text=True, timeout=10).stdout
+    match = re.search(r"version n?(\d+)\.(\d+)", out)
+    return (int(match.group(1)), int(match.group(2))) if match else None
+
+
+@register("lighthouse")
+def check_media_tools(app_configs, **kwargs):
+    problems = []
+    for setting in ("FFMPEG_BINARY", "FFPROBE_BINARY"):
+        binary = getattr(settings, setting)
+        if not shutil.which(binary):
+            problems.append(
+                Error(
+                    f"找不到 {binary}（{setting}），无法转码音视频。",
+                    hint="在 Debian 上运行 `apt-get install ffmpeg`，或用 "
+                    f"{setting} 指向 ffmpeg {MIN_FFMPEG[0]}.{MIN_FFMPEG[1]} 及以上版本。",
+                    id="lighthouse.E001",
+                )
+            )
+            continue
+        version = _tool_version(binary)
+        if version is not None and version < MIN_FFMPEG:
+            problems.append(
+                Error(
+                    f"{binary} 版本 {version[0]}.{version[1]} 过旧，需要 {MIN_FFMPEG[0]}.{MIN_FFMPEG[1]} 及以上。",
+                    id="lighthouse.E002",
+                )
+            )
+    return problems

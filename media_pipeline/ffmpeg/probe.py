@@ -1,0 +1,193 @@
+"""Ask ffprobe what a file is, and refuse what it is not.
+
+Interlacing is read from the stream's ``field_order`` only. Many encoders leave it "unknown" (or even say
+"progressive") for interlaced material; such files are treated as progressive. Detecting those would take
+decoding frames with the ``idet`` filter, which costs seconds per file, so it is not done here.
+"""
+
+import json
+import subprocess
+from dataclasses import asdict, dataclass
+from fractions import Fraction
+from pathlib import Path
+
+from django.conf import settings
+from django.utils.translation import gettext as _
+
+from ..errors import ProbeError
+
+PROBE_TIMEOUT_SECONDS = 120
+INTERLACED_FIELD_ORDERS = frozenset({"tt", "bb", "tb", "bt"})
+# Demuxers that only ever hold one picture per file ("image2" for JPEG/BMP/TIFF, "png_pipe", "webp_pipe", …).
+STILL_IMAGE_FORMATS = frozenset({"image2"})
+STILL_IMAGE_FORMAT_SUFFIX = "_pipe"
+# Picture codecs that, in a file with no duration, mean a single picture rather than moving video.
+STILL_IMAGE_CODECS = frozenset({"png", "mjpeg", "webp", "bmp", "tiff", "jpeg2000"})
+
+
+@dataclass(frozen=True)
+class ProbeResult:
+    duration: float
+    width: int  # as displayed, i.e. after rotation
+    height: int
+    fps: float
+    has_video: bool
+    has_audio: bool
+    video_codec: str
+    audio_codec: str
+    rotation: int  # degrees, as the display matrix says
+    audio_channels: int
+    audio_sample_rate: int
+    format_name: str
+    # Filled by parse_probe; defaults keep recorded probe JSON from before these fields loadable.
+    interlaced: bool = False  # field_order tt/bb/tb/bt: deinterlace before encoding progressive output
+    pixel_format: str = ""  # e.g. yuv420p, yuv422p10le
+    audio_streams: int = 0  # how many audio tracks (the first is used)
+    is_still: bool = False  # a single picture (PNG/JPEG), not moving video
+
+    @property
+    def kind(self) -> str:
+        # An MP3 with cover art has a video stream (an attached picture): it is still audio.
+        if self.has_video:
+            return "video"
+        return "audio" if self.has_audio else "unknown"
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def probe_file(path: Path) -> ProbeResult:
+    """Run ffprobe on a local file; raise ProbeError with a clear reason if it is not usable media."""
+    if not path.exists() or path.stat().st_size == 0:
+        raise ProbeError(_("文件为空，无法处理"), _("文件大小为 0 字节"))
+    data = ffprobe_json(path)
+    result = parse_probe(data)
+    if not result.has_video and not result.has_audio:
+        raise ProbeError(_("文件中没有可用的音视频流"), data.get("format", {}).get("format_name", ""))
+    # A picture has no running time: only moving media without a duration is damaged.
+    if result.duration <= 0 and not result.is_still:
+        raise ProbeError(_("无法确定媒体时长，文件可能已损坏"))
+    return result
+
+
+def ffprobe_json(path: Path) -> dict:
+    """ffprobe's ``-show_format -show_streams`` JSON for a local file; ProbeError if it cannot read it."""
+    args = [settings.FFPROBE_BINARY, "-v", "error", "-print_format", "json", "-show_format", "-show_streams"]
+    try:
+        done = subprocess.run(
+            [*args, str(path)], capture_output=True, text=True, timeout=PROBE_TIMEOUT_SECONDS, check=False
+        )
+    except subprocess.TimeoutExpired as exc:
+        raise ProbeError(_("探测媒体文件超时"), str(exc)) from exc
+    reason = _last_line(done.stderr)
+    if done.returncode != 0:
+        raise ProbeError(_failure_message(path, done.stderr), reason)
+    try:
+        return json.loads(done.stdout or "{}")
+    except json.JSONDecodeError as exc:
+        raise ProbeError(_("无法解析探测结果"), reason or str(exc)) from exc
+
+
+def _failure_message(path: Path, stderr: str) -> str:
+    # ffprobe says "moov atom not found" both for a cut-off MP4 and for a text file named .mp4;
+    # an ISO-BMFF header ("ftyp" box) tells the two apart.
+    if "moov atom not found" in stderr and _looks_like_mp4(path):
+        return _("文件不完整（可能上传中断或被截断），请重新上传")
+    return _("不是可识别的音视频文件，或文件已损坏")
+
+
+def _looks_like_mp4(path: Path) -> bool:
+    with path.open("rb") as handle:
+        return handle.read(12)[4:8] == b"ftyp"
+
+
+def _last_line(text: str) -> str:
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return lines[-1] if lines else ""
+
+
+def parse_probe(data: dict) -> ProbeResult:
+    """Turn ffprobe's JSON into a ProbeResult (pure, so it can be tested with recorded JSON)."""
+    streams = data.get("streams", [])
+    video = next((s for s in streams if s.get("codec_type") == "video" and not _is_attached_picture(s)), None)
+    audio = next((s for s in streams if s.get("codec_type") == "audio"), None)
+    rotation = _rotation(video) if video else 0
+    width, height = (int(video.get("width") or 0), int(video.get("height") or 0)) if video else (0, 0)
+    if video:
+        # Non-square pixels: plan in display pixels; the ladder's scale filters output square ones.
+        width = round(width * _sample_aspect_ratio(video))
+    if rotation % 180:
+        width, height = height, width  # ffmpeg autorotates when decoding, so we plan for the displayed shape
+    still = _is_still(data, video, audio)
+    return ProbeResult(
+        # A still image has no running time or frame rate, whatever the image demuxer makes up (JPEG: 0.04 s).
+        duration=0.0 if still else _duration(data, video or audio),
+        width=width,
+        height=height,
+        fps=_fps(video) if video and not still else 0.0,
+        has_video=video is not None,
+        has_audio=audio is not None,
+        video_codec=(video or {}).get("codec_name", ""),
+        audio_codec=(audio or {}).get("codec_name", ""),
+        rotation=rotation,
+        audio_channels=int((audio or {}).get("channels") or 0),
+        audio_sample_rate=int((audio or {}).get("sample_rate") or 0),
+        format_name=data.get("format", {}).get("format_name", ""),
+        interlaced=(video or {}).get("field_order", "") in INTERLACED_FIELD_ORDERS,
+        pixel_format=(video or {}).get("pix_fmt", ""),
+        audio_streams=sum(1 for s in streams if s.get("codec_type") == "audio"),
+        is_still=still,
+    )
+
+
+def _is_still(data: dict, video: dict | None, audio: dict | None) -> bool:
+    """One picture: an image demuxer, a single-frame stream, or a picture codec with no duration."""
+    # One frame over a soundtrack is a programme with a static picture: its duration and audio matter.
+    if video is None or audio is not None:
+        return False
+    formats = set(data.get("format", {}).get("format_name", "").split(","))
+    if formats & STILL_IMAGE_FORMATS or any(name.endswith(STILL_IMAGE_FORMAT_SUFFIX) for name in formats):
+        return True
+    if str(video.get("nb_frames", "")) == "1":
+        return True
+    return video.get("codec_name") in STILL_IMAGE_CODECS and _duration(data, video) <= 0
+
+
+def _is_attached_picture(stream: dict) -> bool:
+    return bool(stream.get("disposition", {}).get("attached_pic"))
+
+
+def _rotation(stream: dict) -> int:
+    for side_data in stream.get("side_data_list", []):
+        if "rotation" in side_data:
+            return int(float(side_data["rotation"])) % 360
+    return int(float(stream.get("tags", {}).get("rotate", 0))) % 360
+
+
+def _sample_aspect_ratio(stream: dict) -> Fraction:
+    try:
+        ratio = Fraction(stream.get("sample_aspect_ratio", "1:1").replace(":", "/"))
+    except (ValueError, ZeroDivisionError):
+        return Fraction(1)
+    return ratio if ratio > 0 else Fraction(1)
+
+
+def _fps(stream: dict) -> float:
+    for key in ("avg_frame_rate", "r_frame_rate"):
+        value = stream.get(key, "0/0")
+        try:
+            rate = Fraction(value)
+        except (ValueError, ZeroDivisionError):
+            continue
+        if rate > 0:
+            return float(rate)
+    return 0.0
+
+
+def _duration(data: dict, stream: dict | None) -> float:
+    for source in (data.get("format", {}), stream or {}):
+        try:
+            return float(source["duration"])
+        except (KeyError, TypeError, ValueError):
+            continue
+    return 0.0
