@@ -235,3 +235,17 @@ def _fulltext_store(*, item: LibraryItem, read_from: tuple, text: str, source: s
         LibraryItem.objects.filter(pk=item.pk).update(fulltext=text, fulltext_source=source)
         search_document_changed(instance=item)
     return True
+
+
+def library_items_asset_published(*, asset_id: int) -> list[int]:
+    """The pipeline published renditions of an asset (media_pipeline.events.renditions_published): the items
+    that use it get their search text read again (a document's text is now stored) and their index entries
+    refreshed (what can be played or read changed). Returns the items' ids."""
+    from .signal_handlers import fulltext_refresh_soon
+
+    ids = list(LibraryItem.objects.filter(media_asset_id=asset_id).values_list("pk", flat=True))
+    if ids:
+        with transaction.atomic():
+            search_documents_changed(model_label=ITEM_LABEL, pks=ids)
+            fulltext_refresh_soon(item_ids=ids)
+    return ids

@@ -8,6 +8,8 @@ comparison is done before the save (one small query) so that editing a title nev
 from django.db import transaction
 from django.db.models.signals import post_delete, post_save, pre_delete, pre_save
 
+from media_pipeline.events import renditions_published
+
 from .models import LibraryItem
 
 ITEM_SOURCES = ("document_id", "media_asset_id")
@@ -108,6 +110,12 @@ def _caption_changed(sender, instance, raw=False, **kwargs):
         fulltext_refresh_soon(item_ids=ids)
 
 
+def _renditions_published(sender, *, asset_id, **kwargs):
+    from .services import library_items_asset_published
+
+    library_items_asset_published(asset_id=asset_id)
+
+
 def connect() -> None:
     """Wire the handlers (idempotent: each has a dispatch_uid)."""
     uid = "library:fulltext:"
@@ -118,3 +126,5 @@ def connect() -> None:
     pre_delete.connect(_document_pre_delete, sender="cms.LighthouseDocument", dispatch_uid=uid + "document-delete")
     post_save.connect(_caption_changed, sender="media_pipeline.Caption", dispatch_uid=uid + "caption-save")
     post_delete.connect(_caption_changed, sender="media_pipeline.Caption", dispatch_uid=uid + "caption-delete")
+    # The end of a transcode: the one event the pipeline sends; the library decides what follows.
+    renditions_published.connect(_renditions_published, dispatch_uid="library:renditions-published")

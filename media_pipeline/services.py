@@ -15,6 +15,7 @@ import logging
 import re
 import shutil
 import tempfile
+from functools import partial
 from pathlib import Path, PurePosixPath
 
 from django.conf import settings
@@ -25,6 +26,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from . import events
 from .errors import Cancelled, EncodeError, MediaPipelineError
 from .jobs import analysis, producers, publishing
 from .jobs.chunks import ChunkCoordinator
@@ -385,7 +387,13 @@ def _run_group(job: TranscodeJob, worker_id: str, work_dir: Path) -> None:
     with transaction.atomic():
         _finish(job, worker_id, State.STORING)
         Rendition.objects.bulk_create(renditions)
+        transaction.on_commit(partial(_announce, asset_id=asset.pk, group=job.group), robust=True)
     ctx.chunks.cleanup()  # chunks other workers stored for a long ladder: joined and published now
+
+
+def _announce(*, asset_id: int, group: str) -> None:
+    """After commit: a listener that fails (logged by Django's robust on_commit) never undoes published renditions."""
+    events.renditions_published.send(sender=MediaAsset, asset_id=asset_id, group=group)
 
 
 def _local_source(job: TranscodeJob, worker_id: str, work_dir: Path) -> Path:

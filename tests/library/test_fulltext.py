@@ -349,3 +349,23 @@ def test_a_document_replaced_since_it_was_processed_is_read_from_its_file(unit):
     assert library_item_fulltext_refresh(item_id=item.pk) == f"pdf:{document.pk}"
     item.refresh_from_db()
     assert item.fulltext == "第一页 序言\n第二页 灯塔照亮前路\n第三页 结语"
+
+
+@pytest.mark.usefixtures("db_tasks")
+def test_published_renditions_refresh_the_items_text_and_index_entries(unit, django_capture_on_commit_callbacks):
+    """The end of a transcode reaches the library: when the pipeline announces an asset's renditions
+    (media_pipeline.events.renditions_published), every item using that asset is queued for its text once and
+    gets a fresh search outbox entry; items on other assets are untouched."""
+    from media_pipeline.events import renditions_published
+
+    asset = MediaAsset.objects.create(file="uploads/book.pdf", kind="document", state="ready", sha256="cd" * 32)
+    other = MediaAsset.objects.create(file="uploads/other.pdf", kind="document", state="ready", sha256="ef" * 32)
+    with django_capture_on_commit_callbacks(execute=True):
+        item = _item(unit, media_asset=asset)
+        _item(unit, media_asset=other)
+    DBTaskResult.objects.all().delete()
+    OutboxEntry.objects.all().delete()
+    with django_capture_on_commit_callbacks(execute=True):
+        renditions_published.send(sender=MediaAsset, asset_id=asset.pk, group="documents")
+    assert _queued_ids() == [item.pk]
+    assert list(OutboxEntry.objects.values_list("doc_id", flat=True)) == [f"library.libraryitem:{item.pk}"]

@@ -10,6 +10,7 @@ from django.core.files import File
 from django.core.files.storage import default_storage
 from django.utils import timezone
 
+from media_pipeline.events import renditions_published
 from media_pipeline.models import MediaAsset, Rendition, TranscodeJob
 from media_pipeline.selectors import (
     asset_progress,
@@ -316,3 +317,24 @@ def test_every_profile_a_group_runs_has_a_step():
     for group in JOB_GROUPS:
         for name in group.profiles:
             assert callable(import_string(PRODUCERS[type(PROFILES[name])])), name
+
+
+def test_a_finished_job_announces_its_renditions_after_commit(clip_short, django_capture_on_commit_callbacks):
+    """The end of a transcode is the one event the pipeline sends (media_pipeline.events.renditions_published):
+    once per finished job, after the renditions it describes are committed, naming the asset and the group."""
+    heard = []
+
+    def listener(sender, *, asset_id, group, **kwargs):
+        heard.append((asset_id, group, Rendition.objects.filter(asset_id=asset_id).exists()))
+
+    renditions_published.connect(listener, dispatch_uid="test:renditions-published")
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            asset = _upload(clip_short, options=LADDER_ONLY)
+        while job := TranscodeJob.objects.filter(asset=asset, state=State.QUEUED).order_by("pk").first():
+            with django_capture_on_commit_callbacks(execute=True):
+                transcode_job_run(job_id=job.pk, worker_id="w1")
+    finally:
+        renditions_published.disconnect(dispatch_uid="test:renditions-published")
+    assert (asset.pk, "ladder", True) in heard
+    assert len(heard) == TranscodeJob.objects.filter(asset=asset, state=State.DONE).exclude(group="analyse").count()
