@@ -112,9 +112,15 @@ def api_user(request: HttpRequest):
 # --- POST /auth/token --------------------------------------------------------------------------------------
 
 
+# No control characters in a username, no NUL in a password: PostgreSQL text cannot hold NUL, and Django's own
+# sign-in forms refuse it too (ProhibitNullCharactersValidator), so such a request is a 422, never a 500.
+USERNAME_PATTERN = r"^[^\x00-\x1f\x7f]+$"
+PASSWORD_PATTERN = r"^[^\x00]+$"
+
+
 class TokenIn(Schema):
-    username: str = Field(min_length=1, max_length=150)
-    password: str = Field(min_length=1, max_length=256)
+    username: str = Field(min_length=1, max_length=150, pattern=USERNAME_PATTERN)
+    password: str = Field(min_length=1, max_length=256, pattern=PASSWORD_PATTERN)
 
 
 class TokenMember(Schema):

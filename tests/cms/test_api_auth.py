@@ -109,6 +109,18 @@ def test_an_empty_or_missing_field_is_a_422_naming_it(client, member):
     assert response.status_code == 422 and [e["field"] for e in response.json()["errors"]] == ["password"]
 
 
+@pytest.mark.parametrize(
+    ("username", "password", "field"),
+    [("\x00", "pw-123456", "username"), ("wa\nng", "pw-123456", "username"), ("wang", "pw\x00123456", "password")],
+)
+def test_control_characters_are_a_422_not_a_500(client, member, username, password, field):
+    """A NUL (which PostgreSQL text cannot hold) or a control character in the username, or a NUL in the password,
+    is refused as bad input naming the field, before any sign-in check or throttle record touches the database
+    (found by the API fuzzing on PostgreSQL)."""
+    response = client.post(TOKEN_URL, {"username": username, "password": password}, content_type="application/json")
+    assert response.status_code == 422 and [e["field"] for e in response.json()["errors"]] == [field]
+
+
 # --- What a token stands for --------------------------------------------------------------------------------
 
 
