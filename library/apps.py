@@ -13,7 +13,7 @@ class LibraryConfig(AppConfig):
         # The readers (pdf.js, foliate-js) are ES modules: browsers run a module only when it is served as
         # JavaScript, and Python 3.11's table does not know ".mjs".
         mimetypes.add_type("text/javascript", ".mjs")
-        # Full-text extraction is queued when an item's document, media asset or captions change.
+        # What the library hears from the media pipeline and from Wagtail's document model.
         from . import signal_handlers
 
         signal_handlers.connect()

@@ -2,6 +2,7 @@
 its outbox; browse counts are refreshed in the background after a change."""
 
 import logging
+import threading
 from collections.abc import Iterable
 
 from django.core.files.uploadedfile import UploadedFile
@@ -48,6 +49,7 @@ def library_item_save(
     item.year = item_year(item)
     if not item._state.adding:
         item.edited_fields = sorted(set(item.edited_fields) | set(edited_fields))
+    previous = _previous(item)
     with transaction.atomic():
         if upload is not None:
             try:
@@ -56,14 +58,15 @@ def library_item_save(
                 upload.close()
             if upload_id is not None:
                 upload_release(upload_id=upload_id)  # the resumable upload's leftovers, after commit
-        elif item.document_id and _document_changed(item):
+        elif item.document_id and (item.media_asset_id is None or previous.get("document_id") != item.document_id):
             item.media_asset = _asset_for_document(item=item, user=user)
-        elif item.document_id is None and _document_removed(item):
+        elif item.document_id is None and previous.get("document_id") and item.kind not in MEDIA_KINDS:
             item.media_asset = None  # a withdrawn book (a takedown) must stop being served at once
-        opening_changed = _opening_changed(item)
-        item.save()  # search's outbox hears of it through the registry's post_save handler
-        if opening_changed:
+        item.save()  # search's outbox hears of the row itself through the registry's post_save handler
+        if previous and _changed(previous, item, OPENING_FIELDS):  # a new item has nothing under it yet
             library_items_opening_changed(item_ids=[item.pk])
+        if _changed(previous, item, TEXT_SOURCES):
+            fulltext_refresh_soon(item_ids=[item.pk])
         if credits is not None:
             library_item_credits_set(item=item, credits=credits)
         if item.media_asset is not None and media_options is not None:
@@ -106,31 +109,24 @@ def library_item_credits_set(*, item: LibraryItem, credits: list[tuple[str, str]
             item.save(update_fields=["creators", "updated_at"])
 
 
-def _document_changed(item: LibraryItem) -> bool:
-    if item._state.adding or item.media_asset_id is None:
-        return True
-    previous = LibraryItem.objects.filter(pk=item.pk).values_list("document_id", flat=True).first()
-    return previous != item.document_id
-
-
-def _document_removed(item: LibraryItem) -> bool:
-    if item._state.adding or item.media_asset_id is None or item.kind in MEDIA_KINDS:
-        return False
-    previous = LibraryItem.objects.filter(pk=item.pk).values_list("document_id", flat=True).first()
-    return previous is not None
-
-
 # What decides who may open an item beyond its own row: a child is never more open than its parent, so moving an
 # issue to another title changes who may open its articles.
 OPENING_FIELDS = ("access", "access_unit_id", "is_published", "parent_id")
+# What an item's search text is read from (its captions come with the media asset: see captions_changed).
+TEXT_SOURCES = ("document_id", "media_asset_id")
 ITEM_LABEL = "library.libraryitem"
 
 
-def _opening_changed(item: LibraryItem) -> bool:
+def _previous(item: LibraryItem) -> dict:
+    """The stored values the save compares against, in one query ({} for a new item)."""
     if item._state.adding:
-        return False
-    previous = LibraryItem.objects.filter(pk=item.pk).values(*OPENING_FIELDS).first() or {}
-    return any(previous.get(name) != getattr(item, name) for name in OPENING_FIELDS)
+        return {}
+    return LibraryItem.objects.filter(pk=item.pk).values(*OPENING_FIELDS, *TEXT_SOURCES).first() or {}
+
+
+def _changed(previous: dict, item: LibraryItem, fields: tuple[str, ...]) -> bool:
+    # A new item compares against nothing ({}): a document it was given is a change.
+    return any(previous.get(name) != getattr(item, name) for name in fields)
 
 
 def descendant_ids(*, item_ids: list[int]) -> list[int]:
@@ -241,11 +237,57 @@ def library_items_asset_published(*, asset_id: int) -> list[int]:
     """The pipeline published renditions of an asset (media_pipeline.events.renditions_published): the items
     that use it get their search text read again (a document's text is now stored) and their index entries
     refreshed (what can be played or read changed). Returns the items' ids."""
-    from .signal_handlers import fulltext_refresh_soon
-
     ids = list(LibraryItem.objects.filter(media_asset_id=asset_id).values_list("pk", flat=True))
     if ids:
         with transaction.atomic():
             search_documents_changed(model_label=ITEM_LABEL, pks=ids)
             fulltext_refresh_soon(item_ids=ids)
     return ids
+
+
+def library_items_captions_changed(*, asset_id: int) -> None:
+    """An asset's caption tracks changed (media_pipeline.events.captions_changed): the items that play it read
+    their transcript again."""
+    fulltext_refresh_soon(item_ids=LibraryItem.objects.filter(media_asset_id=asset_id).values_list("pk", flat=True))
+
+
+def library_items_document_changed(*, document_id: int) -> None:
+    """A Wagtail document's file was replaced or the document is being deleted: the items that use it read their
+    text again (the reading finds the new file, or none)."""
+    fulltext_refresh_soon(item_ids=LibraryItem.objects.filter(document_id=document_id).values_list("pk", flat=True))
+
+
+def fulltext_refresh_soon(*, item_ids: Iterable[int]) -> None:
+    """Enqueue one extraction per item once the current transaction commits (robust: a queue that is down must not
+    undo the editor's committed change; `manage.py library_fulltext` catches up).
+
+    One upload can name the same item more than once in a transaction: the ids travel with their own on-commit
+    callback (so ids recorded in a savepoint that rolls back are dropped with it), and the callbacks of one commit
+    share one record of what they queued, so each item is queued once.
+    """
+    ids = list(dict.fromkeys(item_ids))
+    if not ids:
+        return
+
+    def queue_items():  # a function, not a partial: Django names a failed robust callback by its __qualname__
+        _enqueue_once(ids)
+
+    _commit_round.fresh = True
+    transaction.on_commit(queue_items, robust=True)
+
+
+# Per thread (a thread runs one transaction at a time): the items queued by the callbacks of the commit now running.
+# The first callback after a new recording starts a fresh record; the rest of that commit's callbacks add to it.
+_commit_round = threading.local()
+
+
+def _enqueue_once(ids: list[int]) -> None:
+    from .tasks import library_item_fulltext_refresh_task
+
+    if getattr(_commit_round, "fresh", True):
+        _commit_round.fresh = False
+        _commit_round.queued = set()
+    for item_id in ids:
+        if item_id not in _commit_round.queued:
+            _commit_round.queued.add(item_id)
+            library_item_fulltext_refresh_task.enqueue(item_id)

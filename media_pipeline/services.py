@@ -15,7 +15,6 @@ import logging
 import re
 import shutil
 import tempfile
-from functools import partial
 from pathlib import Path, PurePosixPath
 
 from django.conf import settings
@@ -148,6 +147,9 @@ def caption_attach(*, asset: MediaAsset, file: File, language: str = "zh-Hans", 
         for group in analysis.groups_for(asset=asset):
             if group in analysis.CAPTION_GROUPS:
                 _rerun_group(asset, group)
+        # Inside the transaction: receivers only record what to do after commit, so one editor's save that attaches
+        # captions and changes an item is one piece of work for them, and nothing happens if it rolls back.
+        events.captions_changed.send(sender=MediaAsset, asset_id=asset.pk)
     return caption
 
 
@@ -387,13 +389,18 @@ def _run_group(job: TranscodeJob, worker_id: str, work_dir: Path) -> None:
     with transaction.atomic():
         _finish(job, worker_id, State.STORING)
         Rendition.objects.bulk_create(renditions)
-        transaction.on_commit(partial(_announce, asset_id=asset.pk, group=job.group), robust=True)
+        _announce_after_commit(events.renditions_published, asset_id=asset.pk, group=job.group)
     ctx.chunks.cleanup()  # chunks other workers stored for a long ladder: joined and published now
 
 
-def _announce(*, asset_id: int, group: str) -> None:
-    """After commit: a listener that fails (logged by Django's robust on_commit) never undoes published renditions."""
-    events.renditions_published.send(sender=MediaAsset, asset_id=asset_id, group=group)
+def _announce_after_commit(signal, **arguments) -> None:
+    """Send one of the pipeline's events after commit: a listener that fails is logged by Django's robust on_commit
+    and never undoes what was committed."""
+
+    def announce():  # a function, not a partial: Django names a failed robust callback by its __qualname__
+        signal.send(sender=MediaAsset, **arguments)
+
+    transaction.on_commit(announce, robust=True)
 
 
 def _local_source(job: TranscodeJob, worker_id: str, work_dir: Path) -> Path:

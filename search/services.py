@@ -14,6 +14,7 @@ How nothing gets lost:
 
 import hashlib
 import logging
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
@@ -76,13 +77,23 @@ def _enqueue_drain() -> None:
 def _drain_after_commit() -> None:
     """Enqueue one drain when the transaction commits, however many changes it records (one drain takes them all).
 
-    Asks the connection rather than keeping a flag: a callback dropped with a rolled-back savepoint is gone from
-    `run_on_commit`, so the next change registers it again.
+    Each change registers its own callback, so a change in a savepoint that rolls back takes only its own callback
+    with it; the first callback to run after a new change enqueues the drain and the rest of that commit's skip.
     """
-    if any(callback is _enqueue_drain for _savepoints, callback, _robust in connection.run_on_commit):
-        return
+    _drain_round.wanted = True
     # robust: a queue that is down must not undo the change that was just committed; the entry waits.
-    transaction.on_commit(_enqueue_drain, robust=True)
+    transaction.on_commit(_enqueue_drain_once, robust=True)
+
+
+# Per thread (a thread runs one transaction at a time): whether a change was recorded since the last drain was
+# enqueued.
+_drain_round = threading.local()
+
+
+def _enqueue_drain_once() -> None:
+    if getattr(_drain_round, "wanted", False):
+        _drain_round.wanted = False
+        _enqueue_drain()
 
 
 def _record(*, doc_id: str, op: str) -> OutboxEntry:

@@ -8,13 +8,13 @@ import pytest
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.core.management import call_command
-from django.db import DatabaseError
+from django.db import DatabaseError, transaction
 from django_tasks_db.models import DBTaskResult
 
 from cms.models import LighthouseDocument, OrgUnit
 from library import services, text_extraction
 from library.models import LibraryItem
-from library.services import library_item_fulltext_refresh
+from library.services import library_item_fulltext_refresh, library_item_save
 from library.text_extraction import MAX_FULLTEXT_CHARS, clean_text, item_text
 from media_pipeline.models import Caption, MediaAsset, TranscodeJob
 from media_pipeline.services import caption_attach
@@ -118,26 +118,27 @@ def test_text_is_cleaned_and_capped():
 
 @pytest.mark.usefixtures("db_tasks")
 def test_extraction_is_queued_after_commit_when_the_source_changes(unit, django_capture_on_commit_callbacks):
-    """Attaching a document queues one extraction after commit; editing the title does not; adding captions to
-    an item's media asset queues it; running the queued task stores the text."""
+    """Attaching a document through the item service queues one extraction after commit; editing the title does
+    not; attaching captions to an item's media asset queues it (the pipeline's captions_changed event); running the
+    queued task stores the text."""
     document = _document("book.pdf", chinese_pdf())
     with django_capture_on_commit_callbacks(execute=True):
-        item = _item(unit)
+        item = library_item_save(item=LibraryItem(title="学习手册", owning_unit=unit, kind="ebook"), user=None)
     assert _queued_ids() == []
     with django_capture_on_commit_callbacks(execute=True):
         item.document = document
-        item.save()
+        library_item_save(item=item, user=None)
     assert _queued_ids() == [item.pk]
     DBTaskResult.objects.all().delete()
     with django_capture_on_commit_callbacks(execute=True):
         item.title = "新标题"
-        item.save()
+        library_item_save(item=item, user=None)
     assert _queued_ids() == []
     with django_capture_on_commit_callbacks(execute=True):  # its own transaction, committed
         video = _item(unit, kind="video", media_asset=MediaAsset.objects.create(file="uploads/v.mp4", kind="video"))
     DBTaskResult.objects.all().delete()
     with django_capture_on_commit_callbacks(execute=True):
-        Caption.objects.create(asset=video.media_asset, file=ContentFile(SRT.encode(), name="v.srt"))
+        caption_attach(asset=video.media_asset, file=ContentFile(SRT.encode(), name="v.srt"))
     assert _queued_ids() == [video.pk]
     from library.tasks import library_item_fulltext_refresh_task
 
@@ -244,20 +245,23 @@ def test_the_text_is_not_stored_without_its_outbox_entry(unit, monkeypatch):
 
 
 @pytest.mark.usefixtures("db_tasks")
-def test_saving_the_document_column_by_name_queues_extraction(unit, django_capture_on_commit_callbacks):
-    """`save(update_fields=["document_id"])` (the column's name, not the field's) is a change of source too."""
+def test_withdrawing_the_document_queues_extraction(unit, django_capture_on_commit_callbacks):
+    """An editor who takes an e-book's document away (a takedown) queues extraction, so its old text leaves the
+    index with it."""
     with django_capture_on_commit_callbacks(execute=True):
-        item = _item(unit)
+        book = LibraryItem(title="学习手册", owning_unit=unit, kind="ebook", document=_document("a.pdf", chinese_pdf()))
+        item = library_item_save(item=book, user=None)
+    DBTaskResult.objects.all().delete()
     with django_capture_on_commit_callbacks(execute=True):
-        item.document = _document("book.pdf", chinese_pdf())
-        item.save(update_fields=["document_id"])
+        item.document = None
+        library_item_save(item=item, user=None)
     assert _queued_ids() == [item.pk]
 
 
 @pytest.mark.usefixtures("db_tasks")
 def test_a_caption_upload_queues_one_extraction(unit, django_capture_on_commit_callbacks):
-    """Attaching captions saves the caption row twice (created, then its file saved), and attaching them through
-    the item's editor saves the item too: each item is still queued once per transaction."""
+    """Attaching captions saves the caption row twice (created, then its file saved), and one editor's save can
+    attach captions and change the item's sources at once: each item is still queued once per transaction."""
     asset = MediaAsset.objects.create(file="uploads/v.mp4", kind="video", state="ready", sha256="ab" * 32)
     with django_capture_on_commit_callbacks(execute=True):
         item = _item(unit, kind="video", media_asset=asset)
@@ -266,11 +270,29 @@ def test_a_caption_upload_queues_one_extraction(unit, django_capture_on_commit_c
         caption_attach(asset=asset, file=ContentFile(SRT.encode(), name="talk.srt"))
     assert _queued_ids() == [item.pk]
     DBTaskResult.objects.all().delete()
-    with django_capture_on_commit_callbacks(execute=True):
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
         caption_attach(asset=asset, file=ContentFile(SRT.encode(), name="talk.srt"))
-        item.document = _document("book.pdf", chinese_pdf())
-        item.save()
+        item.media_asset = MediaAsset.objects.create(file="uploads/w.mp4", kind="video", sha256="cd" * 32)
+        library_item_save(item=item, user=None)
+        caption_attach(asset=item.media_asset, file=ContentFile(SRT.encode(), name="talk.srt"))
     assert _queued_ids() == [item.pk]
+
+
+@pytest.mark.usefixtures("db_tasks")
+def test_an_item_recorded_only_in_a_rolled_back_savepoint_is_not_queued(unit, django_capture_on_commit_callbacks):
+    """Ids travel with their own on-commit callback: a change undone by a savepoint is not queued, while the
+    transaction's other changes still are."""
+    kept = _item(unit, document=_document("a.pdf", chinese_pdf()))
+    dropped = _item(unit, document=_document("b.pdf", chinese_pdf()))
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        services.fulltext_refresh_soon(item_ids=[kept.pk])
+        try:
+            with transaction.atomic():
+                services.fulltext_refresh_soon(item_ids=[dropped.pk, kept.pk])
+                raise DatabaseError("undone")
+        except DatabaseError:
+            pass
+    assert _queued_ids() == [kept.pk]
 
 
 def _scanned_pdf() -> bytes:
