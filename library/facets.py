@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.models import Count, Q, QuerySet
 
-from .clc import CLC_SECOND, CLC_TOP
+from .catalogue.clc import CLC_SECOND, CLC_TOP
 from .models import LISTED, FacetCount, LibraryItem, LibraryItemTag
 
 logger = logging.getLogger(__name__)

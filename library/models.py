@@ -20,8 +20,8 @@ from wagtail.fields import RichTextField
 from wagtail.images import get_image_model_string
 from wagtail.models import Page
 
-from .clc import clc_validate
-from .identifiers import validate_cn_serial, validate_isbn, validate_issn
+from .catalogue.clc import clc_validate
+from .catalogue.identifiers import validate_cn_serial, validate_isbn, validate_issn
 
 LISTED = Q(parent__isnull=True)  # the rows browse lists show: standalone items, series and serial titles
 

@@ -3,7 +3,7 @@
 Every item is findable, children included (episodes, issues, and the articles inside periodical and newspaper
 issues). Items opened to one unit and below are indexed with access "unit" and the unit they are opened to
 (`access_unit_id`); search shows them only where its access rules allow (never to others, never in public facet
-counts). The body carries the text extracted from the item's files (`fulltext`, see text_extraction).
+counts). The body carries the text extracted from the item's files (`fulltext`, see text.extraction).
 
 A rebuild reads 300,000 items in chunks: the queryset joins what every document needs (owning unit, the parent
 chain and the units it is opened to, for the effective opening) and prefetches tags per chunk, so the query count
@@ -19,7 +19,7 @@ from wagtail.signals import page_published
 
 from search.registry import SearchDocument, register
 
-from .clc import CLC_TOP, clc_label, clc_validate
+from .catalogue.clc import CLC_TOP, clc_label, clc_validate
 from .models import LibraryItem, LibraryPage
 from .selectors import library_page
 

@@ -18,7 +18,7 @@ from media_pipeline.services import (
 from search.services import search_document_changed, search_documents_changed
 
 from .models import ItemCredit, LibraryItem
-from .text_extraction import NOTHING, ExtractionError, item_sources, item_text
+from .text.extraction import NOTHING, ExtractionError, item_sources, item_text
 
 logger = logging.getLogger(__name__)
 

@@ -20,7 +20,9 @@ from wagtail.admin.viewsets.base import ViewSet
 from wagtail.admin.viewsets.chooser import ChooserViewSet
 from wagtail.permissions import policy_registry
 
-from search.analytics import (
+from search.forms import IndexEntryFilterForm
+from search.models import IndexEntry, OutboxEntry, Promotion, QueryStat
+from search.selectors import (
     PERIODS,
     period_start,
     promotions_with_titles,
@@ -28,8 +30,6 @@ from search.analytics import (
     top_queries,
     zero_result_queries,
 )
-from search.forms import IndexEntryFilterForm
-from search.models import IndexEntry, OutboxEntry, Promotion, QueryStat
 
 REPORT_PER_PAGE = 50
 REPORTS = {"top": top_queries, "zero": zero_result_queries}

@@ -16,9 +16,9 @@ from pydantic import Field
 
 from cms.api_auth import PUBLIC_AUTH, PUBLIC_OPENAPI, ErrorOut, api_user
 from cms.selectors import unit_path
-from search.counting import record_search
 from search.engines.results import FACET_DIMENSIONS, Hit, SearchError, SearchResults
 from search.selectors import MAX_PAGE, SUGGESTION_LIMIT, last_page, search, suggestions
+from search.services import record_search
 
 router = Router(tags=["search"])
 

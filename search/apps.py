@@ -12,6 +12,6 @@ class SearchConfig(AppConfig):
         from django.utils.module_loading import autodiscover_modules
 
         autodiscover_modules("search_documents")
-        import search.signals  # noqa: F401  (connects the editors' cache receivers)
+        import search.signal_handlers  # noqa: F401  (connects the editors' cache receivers)
 
         from . import checks  # noqa: F401  (registers the engine probe)

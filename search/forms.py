@@ -9,10 +9,9 @@ from wagtail.admin.forms import WagtailAdminModelForm
 from wagtail.admin.forms.choosers import BaseFilterForm
 from wagtail.admin.widgets.chooser import BaseChooser
 
-from search.analytics import index_entries_matching
 from search.engines.analysis import normalize, parse_query, query_key
 from search.models import IndexEntry, Promotion, Synonym
-from search.selectors import MAX_QUERY_CHARS, PROMOTED_QUERIES_CACHE_KEY
+from search.selectors import MAX_QUERY_CHARS, PROMOTED_QUERIES_CACHE_KEY, index_entries_matching
 
 # The chooser viewset over the embedded index (registered in wagtail_hooks under this name).
 INDEX_CHOOSER_NAME = "search_index_chooser"

@@ -94,7 +94,7 @@ def register(
         make_queryset = queryset
     _registrations[label] = _Registration(model, to_document, make_queryset)
     if signals:
-        from search.signals import connect_outbox
+        from search.signal_handlers import connect_outbox
 
         connect_outbox(model)
 

@@ -10,9 +10,9 @@ from django.shortcuts import render
 from django.utils.translation import gettext_lazy as _
 
 from cms.selectors import unit_path
-from search.counting import record_search
 from search.engines.results import SearchError, SearchResults
 from search.selectors import MAX_PAGE, MAX_QUERY_CHARS, last_page, search
+from search.services import record_search
 
 logger = logging.getLogger(__name__)
 

@@ -2,7 +2,7 @@
 
 Wagtail answers ?export= on every index view; a view with no export columns used to write a file of blank lines
 (one empty row per item). Exports go to editors' spreadsheets, so a cell that would run as a formula
-(``=HYPERLINK(…)``, ``=cmd|…``, ``+``, ``-``, ``@``, tab, CR) is written as text (text_cleaning.neutralise_formula),
+(``=HYPERLINK(…)``, ``=cmd|…``, ``+``, ``-``, ``@``, tab, CR) is written as text (text.cleaning.neutralise_formula),
 in CSV and XLSX alike, and the CSV starts with a byte-order mark so that Excel reads its Chinese as UTF-8.
 The CSV streams; the XLSX (a zip, written at the end) goes through a temporary file rather than memory, so an
 export of the whole catalogue (hundreds of thousands of rows) does not hold the workbook in a web process.
@@ -12,7 +12,7 @@ import tempfile
 
 from django.http import FileResponse
 
-from library.text_cleaning import neutralise_formula
+from library.text.cleaning import neutralise_formula
 
 UTF8_BOM = "\ufeff".encode()
 XLSX_IN_MEMORY_BYTES = 4 * 1024 * 1024  # a small export stays in memory; a larger one spills to disk

@@ -6,7 +6,7 @@ from django.utils.translation import gettext_lazy as _
 from wagtail.admin.filters import WagtailFilterSet
 
 from cms.models import OrgUnit
-from library.clc import CLC_TOP
+from library.catalogue.clc import CLC_TOP
 from library.models import LibraryItem
 
 from .selectors import units_for_editor

@@ -2,7 +2,7 @@
 plus the media file to upload (with its captions and public-screen options).
 
 It also carries the version the item was opened at (admin.services.library_item_claim_version refuses a stale
-save), strips control and bidirectional-override characters from text (text_cleaning.clean_text), and answers a
+save), strips control and bidirectional-override characters from text (text.cleaning.clean_text), and answers a
 malformed rich-text body with an error on the field instead of a 500.
 """
 
@@ -19,10 +19,10 @@ from django.utils.translation import gettext_lazy as _
 from wagtail.admin.forms import WagtailAdminModelForm
 
 from cms.selectors import units_managed_by
-from library.clc import CLC_CHOICES, clc_validate
-from library.identifiers import cn_serial_normalise, isbn_normalise, issn_normalise
+from library.catalogue.clc import CLC_CHOICES, clc_validate
+from library.catalogue.identifiers import cn_serial_normalise, isbn_normalise, issn_normalise
 from library.models import LibraryItem
-from library.text_cleaning import clean_text
+from library.text.cleaning import clean_text
 from media_pipeline.services import upload_take
 from media_pipeline.widgets import ResumableFileInput
 

@@ -20,7 +20,7 @@ from wagtail.rich_text import expand_db_html
 
 from cms.api_auth import MEMBER_AUTH, PUBLIC_AUTH, PUBLIC_OPENAPI, api_user
 from library import activity, selectors
-from library.clc import clc_label
+from library.catalogue.clc import clc_label
 from library.models import ArticleArea, ItemProgress, LibraryItem, LibraryPage
 from library.site.links import asset_master_url, master_allowed
 from library.site.playback import item_playback

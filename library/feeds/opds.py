@@ -28,7 +28,7 @@ from django.views.decorators.http import require_GET
 from lxml import etree
 
 from cms.models import LighthouseImage
-from library.clc import CLC_TOP, clc_label
+from library.catalogue.clc import CLC_TOP, clc_label
 from library.models import LISTED, ItemCredit, ItemList, LibraryItem
 from library.selectors import (
     item_children,

@@ -20,10 +20,10 @@ from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
 from cms.models import OrgUnit
-from library.clc import clc_validate
-from library.identifiers import cn_serial_normalise, isbn_normalise, issn_normalise
+from library.catalogue.clc import clc_validate
+from library.catalogue.identifiers import cn_serial_normalise, isbn_normalise, issn_normalise
 from library.models import ItemCredit, LibraryItem
-from library.text_cleaning import clean_text
+from library.text.cleaning import clean_text
 
 if TYPE_CHECKING:
     from .importer import _Import
@@ -119,7 +119,7 @@ def _choice(column: str, label: str):
 
 def _plain(value: str) -> str:
     """Titles and other plain-text fields: markup is dropped (script content included), never kept to run; control
-    and bidirectional characters go too (text_cleaning: stored, they break feeds or disguise a title)."""
+    and bidirectional characters go too (text.cleaning: stored, they break feeds or disguise a title)."""
     value = clean_text(value)
     if "<" not in value and "&" not in value:
         return value.strip()

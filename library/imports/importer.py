@@ -39,10 +39,10 @@ from wagtail.utils.file import hash_filelike
 
 from cms.models import LighthouseImage, OrgUnit
 from cms.selectors import units_managed_by
-from library.identifiers import isbn_normalise
+from library.catalogue.identifiers import isbn_normalise
 from library.models import ImportBatch, ItemCredit, LibraryItem
 from library.services import OPENING_FIELDS, item_year, library_changed, library_items_opening_changed
-from library.text_cleaning import neutralise_formula
+from library.text.cleaning import neutralise_formula
 from media_pipeline.errors import MediaPipelineError
 from media_pipeline.services import FolderSource, StorageSource, media_asset_create
 
@@ -300,7 +300,7 @@ def batch_resumable_in_admin(batch: ImportBatch) -> bool:
 
 def report_write_rejections(*, batch: ImportBatch, stream) -> None:
     """The rejected rows as CSV (row, external_id, reasons), for the editor to fix and import again. Every cell
-    comes from the file one way or another, so none may start a spreadsheet formula (text_cleaning)."""
+    comes from the file one way or another, so none may start a spreadsheet formula (text.cleaning)."""
     writer = csv.writer(stream)
     writer.writerow(["row", "external_id", "errors"])
     for entry in batch_rejections(batch):

@@ -34,7 +34,7 @@ from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
 from cms.models import OrgUnit
-from library.identifiers import isbn_is_valid, issn_normalise
+from library.catalogue.identifiers import isbn_is_valid, issn_normalise
 from library.models import ArticleArea, IssuePage, ItemCredit, LibraryItem, LibraryItemTag, LibraryTag
 from library.services import credits_display, item_year
 

@@ -2,8 +2,8 @@
 
 import django.db.models.deletion
 import django.utils.timezone
-import library.clc
-import library.identifiers
+import library.catalogue.clc
+import library.catalogue.identifiers
 import modelcluster.fields
 import taggit.managers
 import wagtail.fields
@@ -196,12 +196,12 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='libraryitem',
             name='clc',
-            field=models.CharField(blank=True, db_index=True, help_text='如 D261.4', max_length=32, validators=[library.clc.clc_validate], verbose_name='中图法分类号'),
+            field=models.CharField(blank=True, db_index=True, help_text='如 D261.4', max_length=32, validators=[library.catalogue.clc.clc_validate], verbose_name='中图法分类号'),
         ),
         migrations.AddField(
             model_name='libraryitem',
             name='cn_serial',
-            field=models.CharField(blank=True, max_length=16, validators=[library.identifiers.validate_cn_serial], verbose_name='国内统一刊号'),
+            field=models.CharField(blank=True, max_length=16, validators=[library.catalogue.identifiers.validate_cn_serial], verbose_name='国内统一刊号'),
         ),
         migrations.AddField(
             model_name='libraryitem',
@@ -221,12 +221,12 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='libraryitem',
             name='isbn',
-            field=models.CharField(blank=True, db_index=True, max_length=13, validators=[library.identifiers.validate_isbn], verbose_name='ISBN'),
+            field=models.CharField(blank=True, db_index=True, max_length=13, validators=[library.catalogue.identifiers.validate_isbn], verbose_name='ISBN'),
         ),
         migrations.AddField(
             model_name='libraryitem',
             name='issn',
-            field=models.CharField(blank=True, max_length=9, validators=[library.identifiers.validate_issn], verbose_name='ISSN'),
+            field=models.CharField(blank=True, max_length=9, validators=[library.catalogue.identifiers.validate_issn], verbose_name='ISSN'),
         ),
         migrations.AddField(
             model_name='libraryitem',

@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 
 from cms.models import LighthouseRendition, OrgUnit
 from library import selectors
-from library.clc import CLC_SECOND, CLC_TOP, clc_label, clc_validate
+from library.catalogue.clc import CLC_SECOND, CLC_TOP, clc_label, clc_validate
 from library.facets import facet_rows
 from library.models import FacetCount, ItemList, LibraryItem, LibraryTag
 

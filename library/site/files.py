@@ -15,9 +15,10 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.utils.cache import add_never_cache_headers, patch_cache_control
 from django.views.decorators.http import require_GET
 
-from library import epub_parts, selectors
+from library import selectors
 from library.feeds.basic_auth import with_feed_user
 from library.models import LibraryItem
+from library.site import epub_parts
 from media_pipeline.models import MediaAsset
 from media_pipeline.selectors import is_canonical_request_path
 

@@ -3,7 +3,7 @@
 import pytest
 from django.core.exceptions import ValidationError
 
-from library.clc import CLC_CHOICES, CLC_SECOND, CLC_TOP, clc_label, clc_parent, clc_validate
+from library.catalogue.clc import CLC_CHOICES, CLC_SECOND, CLC_TOP, clc_label, clc_parent, clc_validate
 
 
 def test_there_are_22_basic_classes_in_scheme_order():

@@ -12,10 +12,11 @@ from django.db import DatabaseError, transaction
 from django_tasks_db.models import DBTaskResult
 
 from cms.models import LighthouseDocument, OrgUnit
-from library import services, text_extraction
+from library import services
 from library.models import LibraryItem
 from library.services import library_item_fulltext_refresh, library_item_save
-from library.text_extraction import MAX_FULLTEXT_CHARS, clean_text, item_text
+from library.text import extraction as text_extraction
+from library.text.extraction import MAX_FULLTEXT_CHARS, clean_text, item_text
 from media_pipeline.models import Caption, MediaAsset, TranscodeJob
 from media_pipeline.services import caption_attach
 from media_pipeline.synthetic.documents import chinese_epub, chinese_pdf, encrypted_pdf, pdf_from_objects
@@ -96,7 +97,7 @@ def test_a_broken_or_encrypted_pdf_is_logged_and_leaves_no_text(unit, caplog, da
     """A damaged, truncated or password-protected PDF is logged; the item keeps no full text (not even the text of
     the file it had before) and nothing is raised to the worker."""
     item = _item(unit, document=_document("bad.pdf", data), fulltext="旧文件的文字", fulltext_source="pdf:1")
-    with caplog.at_level(logging.WARNING, logger="library.text_extraction"):
+    with caplog.at_level(logging.WARNING, logger="library.text.extraction"):
         assert library_item_fulltext_refresh(item_id=item.pk) == ""
     item.refresh_from_db()
     assert (item.fulltext, item.fulltext_source) == ("", "")

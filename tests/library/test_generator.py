@@ -9,8 +9,8 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from cms.models import OrgUnit
-from library.clc import clc_validate
-from library.identifiers import isbn_is_valid, issn_normalise
+from library.catalogue.clc import clc_validate
+from library.catalogue.identifiers import isbn_is_valid, issn_normalise
 from library.management import generator
 from library.management.generator import GeneratorError, library_generate, poetry_poems
 from library.models import ArticleArea, FacetCount, ItemCredit, LibraryItem

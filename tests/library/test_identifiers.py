@@ -7,7 +7,7 @@ share anything with library.identifiers, so a wrong example from memory fails lo
 import pytest
 from django.core.exceptions import ValidationError
 
-from library.identifiers import (
+from library.catalogue.identifiers import (
     CN_REGION_CODES,
     cn_serial_normalise,
     isbn_is_valid,

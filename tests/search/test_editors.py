@@ -10,10 +10,10 @@ from django.utils import timezone
 
 from cms.models import Member
 from search import selectors
-from search.analytics import period_start, top_queries, zero_result_queries
 from search.engines.choice import get_embedded_engine
 from search.models import IndexEntry, OutboxEntry, Promotion, QueryStat, Synonym
 from search.registry import SearchDocument
+from search.selectors import period_start, top_queries, zero_result_queries
 from search.services import search_query_record
 
 pytestmark = pytest.mark.django_db

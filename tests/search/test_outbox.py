@@ -52,6 +52,12 @@ def db_tasks(settings):
     settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": settings.TASK_QUEUES}}
 
 
+def _drains_queued() -> int:
+    from django_tasks_db.models import DBTaskResult
+
+    return DBTaskResult.objects.filter(task_path="search.tasks.search_outbox_drain_task").count()
+
+
 def _titles(query, **kwargs):
     return [hit.title for hit in search_items(query=query, user=None, **kwargs).hits]
 
@@ -100,23 +106,25 @@ def test_drain_is_enqueued_after_commit(embedded, make_item, django_capture_on_c
     assert _titles("水浒") == ["水浒传"]
 
 
+@pytest.mark.usefixtures("db_tasks")
 def test_one_drain_is_enqueued_per_transaction(embedded, make_item, django_capture_on_commit_callbacks):
     """100 saves (and a bulk change) in one transaction enqueue one drain, not 101: one drain takes them all."""
-    with django_capture_on_commit_callbacks(execute=False) as callbacks, transaction.atomic():
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
         items = [make_item(f"党史读本第{number}卷") for number in range(100)]
         search_documents_changed(model_label=LABEL, pks=[item.pk for item in items])
-    assert len(callbacks) == 1 and OutboxEntry.objects.count() == 200
+    assert _drains_queued() == 1 and OutboxEntry.objects.count() == 200
 
 
+@pytest.mark.usefixtures("db_tasks")
 def test_a_drain_dropped_with_a_savepoint_is_registered_again(embedded, make_item, django_capture_on_commit_callbacks):
     """The drain registered inside a savepoint that rolls back goes with it; the next change in the transaction
     registers it again, so a committed change always gets its drain."""
-    with django_capture_on_commit_callbacks(execute=False) as callbacks, transaction.atomic():
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
         with pytest.raises(RuntimeError), transaction.atomic():
             make_item("撤销的修改")
             raise RuntimeError
         search_documents_changed(model_label=LABEL, pks=[1])
-    assert len(callbacks) == 1
+    assert _drains_queued() == 1
 
 
 def test_rolled_back_change_leaves_nothing(embedded, unit):

@@ -13,7 +13,7 @@ from cms.models import OrgUnit
 from cms.services import org_unit_create
 from library.imports.importer import import_file, report_write_rejections
 from library.models import LibraryItem
-from library.text_cleaning import clean_text, neutralise_formula
+from library.text.cleaning import clean_text, neutralise_formula
 from search.selectors import search_items
 from search.services import search_outbox_drain_all
 from tests.library.test_import import errors_by_id, write_csv

@@ -11,7 +11,7 @@ import unicodedata
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
-from library.clc import CLC_SECOND, CLC_TOP
+from library.catalogue.clc import CLC_SECOND, CLC_TOP
 
 # Province-level region codes (GB/T 2260) that the CN serial number starts with (GB/T 9999.1).
 CN_REGION_CODES: dict[str, str] = {
