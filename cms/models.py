@@ -129,7 +129,13 @@ class HomePage(Page):
 
     intro = RichTextField(_("导语"), blank=True)
     content_panels = Page.content_panels + [FieldPanel("intro")]
-    subpage_types = ["cms.SectionPage", "cms.StandardPage", "cms.EducationBasePage", "library.LibraryPage"]
+    subpage_types = [
+        "cms.SectionPage",
+        "cms.StandardPage",
+        "cms.EducationBasePage",
+        "library.LibraryPage",
+        "courses.CourseIndexPage",
+    ]
     max_count = 1
 
     class Meta:

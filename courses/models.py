@@ -1,1 +1,426 @@
-"""灯塔大课堂 (monthly course, branch study, quiz) — built in a later issue on top of library items."""
+"""灯塔大课堂: the monthly course pages, their lessons (library items) and quiz, the question bank, and what members
+do (quiz attempts and answers, lesson completions). docs/courses.md explains the model and its rules."""
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from modelcluster.fields import ParentalKey
+from modelcluster.models import ClusterableModel
+from wagtail.admin.panels import FieldPanel, FieldRowPanel, InlinePanel, MultiFieldPanel, ObjectList, TabbedInterface
+from wagtail.contrib.routable_page.models import RoutablePageMixin, path
+from wagtail.fields import RichTextField
+from wagtail.images import get_image_model_string
+from wagtail.models import Orderable, Page
+
+from .forms import CoursePageForm
+
+
+class QuestionKind(models.TextChoices):
+    SINGLE = "single", _("单选题")
+    MULTIPLE = "multiple", _("多选题")
+    TRUEFALSE = "truefalse", _("判断题")
+    BLANK = "blank", _("填空题")
+
+
+class Difficulty(models.IntegerChoices):
+    EASY = 1, _("易")
+    MEDIUM = 2, _("中")
+    HARD = 3, _("难")
+
+
+OPTION_LABELS = "ABCDEF"
+
+
+# --- Pages ----------------------------------------------------------------------------------------------------
+
+
+class CourseIndexPage(Page):
+    """灯塔大课堂: the list of monthly courses, the current one first."""
+
+    intro = RichTextField(_("导语"), blank=True)
+    content_panels = Page.content_panels + [FieldPanel("intro")]
+    parent_page_types = ["cms.HomePage"]
+    subpage_types = ["courses.CoursePage"]
+
+    class Meta:
+        verbose_name = _("大课堂栏目")
+        verbose_name_plural = _("大课堂栏目")
+
+    def get_context(self, request, *args, **kwargs):
+        from .site.views import course_index_context
+
+        return super().get_context(request, *args, **kwargs) | course_index_context(request, page=self)
+
+
+class CoursePage(RoutablePageMixin, Page):
+    """One month's course: lessons from the library, a discussion guide and a quiz (docs/courses.md)."""
+
+    issue_number = models.PositiveIntegerField(_("期数"), help_text=_("第几期，所有课程中唯一。"))
+    theme = models.CharField(_("主题"), max_length=200)
+    summary = models.TextField(_("导语"), blank=True)
+    cover = models.ForeignKey(
+        get_image_model_string(),
+        verbose_name=_("封面"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    premiere_at = models.DateTimeField(_("首播时间"), help_text=_("首播前页面显示倒计时；测验从首播开始。"))
+    study_closes_at = models.DateTimeField(_("学习截止"))
+    makeup_deadline = models.DateTimeField(_("补学截止"), help_text=_("之后学习和测验都不再计入本期。"))
+    discussion_guide = RichTextField(_("讨论提纲"), blank=True)
+    audience_unit = models.ForeignKey(
+        "cms.OrgUnit",
+        verbose_name=_("面向单位"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text=_("留空面向全省；否则面向该单位及下级单位的党员。"),
+    )
+    question_bank = models.ForeignKey(
+        "courses.QuestionBank",
+        verbose_name=_("题库"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text=_("留空则本期没有测验。"),
+    )
+    pass_mark = models.PositiveSmallIntegerField(
+        _("及格分（百分制）"), default=60, validators=[MinValueValidator(1), MaxValueValidator(100)]
+    )
+    attempts_allowed = models.PositiveSmallIntegerField(
+        _("答题次数"), default=2, validators=[MinValueValidator(1), MaxValueValidator(10)]
+    )
+    time_limit_minutes = models.PositiveSmallIntegerField(
+        _("答题限时（分钟）"), default=30, validators=[MinValueValidator(1), MaxValueValidator(180)]
+    )
+    results_release_at = models.DateTimeField(
+        _("成绩公布时间"), null=True, blank=True, help_text=_("留空：交卷后立即显示成绩。")
+    )
+    answers_release_at = models.DateTimeField(
+        _("答案与解析公布时间"), null=True, blank=True, help_text=_("留空：补学截止后公布。")
+    )
+
+    parent_page_types = ["courses.CourseIndexPage"]
+    subpage_types = []
+
+    content_panels = Page.content_panels + [
+        FieldRowPanel([FieldPanel("issue_number"), FieldPanel("theme")]),
+        FieldPanel("summary"),
+        FieldPanel("cover"),
+        MultiFieldPanel(
+            [FieldPanel("premiere_at"), FieldPanel("study_closes_at"), FieldPanel("makeup_deadline")],
+            heading=_("时间安排"),
+        ),
+        FieldPanel("audience_unit"),
+        InlinePanel("lessons", heading=_("课程内容"), label=_("一课"), min_num=1),
+        FieldPanel("discussion_guide"),
+    ]
+    quiz_panels = [
+        FieldPanel("question_bank"),
+        InlinePanel("quiz_rules", heading=_("组卷规则"), label=_("一条规则")),
+        FieldRowPanel([FieldPanel("pass_mark"), FieldPanel("attempts_allowed"), FieldPanel("time_limit_minutes")]),
+        FieldRowPanel([FieldPanel("results_release_at"), FieldPanel("answers_release_at")]),
+    ]
+    edit_handler = TabbedInterface(
+        [
+            ObjectList(content_panels, heading=_("内容")),
+            ObjectList(quiz_panels, heading=_("测验")),
+            ObjectList(Page.promote_panels, heading=_("推广")),
+            ObjectList(Page.settings_panels, heading=_("设置")),
+        ],
+        base_form_class=CoursePageForm,
+    )
+
+    class Meta:
+        verbose_name = _("大课堂课程")
+        verbose_name_plural = _("大课堂课程")
+        indexes = [models.Index(fields=["premiere_at"], name="courses_course_premiere")]
+
+    def __str__(self):
+        return self.label
+
+    @property
+    def label(self) -> str:
+        return f"第{self.issue_number}期 {self.theme}"
+
+    @property
+    def has_quiz(self) -> bool:
+        return bool(self.question_bank_id) and self.quiz_rules.exists()
+
+    @property
+    def answers_released_at(self):
+        """When the key and explanations become visible: the editor's time, else the make-up deadline."""
+        return self.answers_release_at or self.makeup_deadline
+
+    def get_context(self, request, *args, **kwargs):
+        from .site.views import course_page_context
+
+        return super().get_context(request, *args, **kwargs) | course_page_context(request, page=self)
+
+    @path("quiz/")
+    def quiz_route(self, request):
+        from .site.views import quiz_page
+
+        return quiz_page(request, page=self)
+
+    @path("quiz/start/")
+    def quiz_start_route(self, request):
+        from .site.views import quiz_start
+
+        return quiz_start(request, page=self)
+
+    @path("quiz/submit/")
+    def quiz_submit_route(self, request):
+        from .site.views import quiz_submit
+
+        return quiz_submit(request, page=self)
+
+    @path("quiz/result/<int:attempt_id>/")
+    def quiz_result_route(self, request, attempt_id):
+        from .site.views import quiz_result
+
+        return quiz_result(request, page=self, attempt_id=attempt_id)
+
+    @path("practice/")
+    def practice_route(self, request):
+        from .site.views import practice_page
+
+        return practice_page(request, page=self)
+
+
+class CourseLesson(Orderable):
+    """One lesson of a course: a library item, required (必学) or optional (选学)."""
+
+    page = ParentalKey(CoursePage, on_delete=models.CASCADE, related_name="lessons")
+    item = models.ForeignKey(
+        "library.LibraryItem", verbose_name=_("馆藏条目"), on_delete=models.CASCADE, related_name="+"
+    )
+    required = models.BooleanField(_("必学"), default=True)
+    study_minutes = models.PositiveSmallIntegerField(
+        _("学习时长要求（分钟）"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(600)],
+        help_text=_("留空按内容自动计算：音视频须学满时长的六成，图文按篇幅。"),
+    )
+    note = models.CharField(_("说明"), max_length=200, blank=True)
+
+    panels = [
+        FieldPanel("item"),
+        FieldRowPanel([FieldPanel("required"), FieldPanel("study_minutes")]),
+        FieldPanel("note"),
+    ]
+
+    class Meta(Orderable.Meta):
+        verbose_name = _("课程内容")
+        verbose_name_plural = _("课程内容")
+
+
+class QuizRule(Orderable):
+    """One line of the quiz blueprint: how many questions of a type (and topic, difficulty) and their points."""
+
+    page = ParentalKey(CoursePage, on_delete=models.CASCADE, related_name="quiz_rules")
+    kind = models.CharField(_("题型"), max_length=16, choices=QuestionKind.choices)
+    topic = models.CharField(_("知识点"), max_length=64, blank=True, help_text=_("留空：不限知识点。"))
+    difficulty = models.PositiveSmallIntegerField(
+        _("难度"), choices=Difficulty.choices, null=True, blank=True, help_text=_("留空：不限难度。")
+    )
+    count = models.PositiveSmallIntegerField(_("题数"), validators=[MinValueValidator(1), MaxValueValidator(100)])
+    points = models.PositiveSmallIntegerField(
+        _("每题分值"), default=2, validators=[MinValueValidator(1), MaxValueValidator(100)]
+    )
+
+    panels = [
+        FieldRowPanel([FieldPanel("kind"), FieldPanel("topic"), FieldPanel("difficulty")]),
+        FieldRowPanel([FieldPanel("count"), FieldPanel("points")]),
+    ]
+
+    class Meta(Orderable.Meta):
+        verbose_name = _("组卷规则")
+        verbose_name_plural = _("组卷规则")
+
+
+# --- Question bank ----------------------------------------------------------------------------------------------
+
+
+class QuestionBank(models.Model):
+    """题库: a set of questions an owning unit's editors maintain and courses draw from."""
+
+    name = models.CharField(_("名称"), max_length=100)
+    code = models.SlugField(_("代码"), max_length=64, unique=True, help_text=_("导入时用它指明题库。"))
+    owning_unit = models.ForeignKey(
+        "cms.OrgUnit", verbose_name=_("所属单位"), on_delete=models.PROTECT, related_name="+"
+    )
+    description = models.TextField(_("说明"), blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("题库")
+        verbose_name_plural = _("题库")
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class Question(ClusterableModel):
+    bank = models.ForeignKey(QuestionBank, verbose_name=_("题库"), on_delete=models.CASCADE, related_name="questions")
+    key = models.CharField(_("编号"), max_length=64, help_text=_("题库内唯一；重复导入按它更新。"))
+    kind = models.CharField(_("题型"), max_length=16, choices=QuestionKind.choices)
+    stem = models.TextField(_("题干"))
+    answer = models.CharField(
+        _("答案"),
+        max_length=500,
+        help_text=_("单选如 B；多选如 ACD；判断为 T（对）或 F（错）；填空各空用“；”分隔，同一空的多个答案用“|”分隔。"),
+    )
+    explanation = models.TextField(_("解析"), blank=True)
+    difficulty = models.PositiveSmallIntegerField(_("难度"), choices=Difficulty.choices, default=Difficulty.MEDIUM)
+    topic = models.CharField(_("知识点"), max_length=64, blank=True)
+    is_practice = models.BooleanField(
+        _("用于练习"), default=False, help_text=_("练习题会即时公布答案，因此不会被抽进正式测验。")
+    )
+    is_active = models.BooleanField(_("启用"), default=True)
+    keep_option_order = models.BooleanField(
+        _("选项不打乱"), default=False, help_text=_("选项含“以上”“上述”等字样时须保持原顺序。")
+    )
+    content_hash = models.CharField(max_length=64, blank=True, editable=False)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    panels = [
+        FieldPanel("bank"),
+        FieldRowPanel([FieldPanel("kind"), FieldPanel("difficulty"), FieldPanel("topic")]),
+        FieldPanel("stem"),
+        InlinePanel("options", heading=_("选项"), label=_("选项"), max_num=6),
+        FieldPanel("answer"),
+        FieldPanel("explanation"),
+        FieldRowPanel([FieldPanel("is_practice"), FieldPanel("is_active"), FieldPanel("keep_option_order")]),
+        FieldPanel("key"),
+    ]
+
+    class Meta:
+        verbose_name = _("试题")
+        verbose_name_plural = _("试题")
+        constraints = [models.UniqueConstraint(fields=["bank", "key"], name="courses_question_bank_key")]
+        indexes = [
+            # A blueprint rule's pool: one bank's active exam (or practice) questions of a type.
+            models.Index(fields=["bank", "is_active", "is_practice", "kind"], name="courses_question_pool"),
+            models.Index(fields=["bank", "topic"], name="courses_question_topic"),
+        ]
+
+    def __str__(self):
+        return self.stem[:40]
+
+
+class QuestionOption(Orderable):
+    question = ParentalKey(Question, on_delete=models.CASCADE, related_name="options")
+    label = models.CharField(_("选项"), max_length=1, choices=[(label, label) for label in OPTION_LABELS])
+    text = models.CharField(_("内容"), max_length=500)
+
+    panels = [FieldRowPanel([FieldPanel("label"), FieldPanel("text")])]
+
+    class Meta(Orderable.Meta):
+        verbose_name = _("选项")
+        verbose_name_plural = _("选项")
+
+
+# --- What members do -------------------------------------------------------------------------------------------
+
+
+class QuizAttempt(models.Model):
+    """One member's attempt at a course's quiz: the drawn set, the server's deadline and, once closed, the grade."""
+
+    class State(models.TextChoices):
+        IN_PROGRESS = "in_progress", _("答题中")
+        SUBMITTED = "submitted", _("已交卷")
+        TIMED_OUT = "timed_out", _("超时自动交卷")
+
+    course = models.ForeignKey(CoursePage, on_delete=models.PROTECT, related_name="quiz_attempts")
+    member = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="quiz_attempts")
+    # The member's unit when the attempt started: reports roll up by it, even after the member moves branch.
+    unit = models.ForeignKey("cms.OrgUnit", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    number = models.PositiveSmallIntegerField()
+    state = models.CharField(max_length=16, choices=State.choices, default=State.IN_PROGRESS)
+    started_at = models.DateTimeField()
+    deadline = models.DateTimeField()
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    questions = models.JSONField()  # [{"q": question id, "o": ["C", "A", …] shown order, "p": points}, …]
+    nonce = models.CharField(max_length=32)  # the attempt's secret in its refs and option ids
+    score = models.PositiveSmallIntegerField(null=True, blank=True)
+    max_score = models.PositiveSmallIntegerField(default=0)
+    percent = models.PositiveSmallIntegerField(null=True, blank=True)
+    passed = models.BooleanField(null=True, blank=True)
+    late = models.BooleanField(default=False)  # started after the study window: 补考
+
+    class Meta:
+        verbose_name = _("答题记录")
+        verbose_name_plural = _("答题记录")
+        constraints = [
+            models.UniqueConstraint(fields=["member", "course", "number"], name="courses_attempt_number"),
+            # Double presses, two devices and racing starts all end in one open attempt.
+            models.UniqueConstraint(
+                fields=["member", "course"], condition=Q(state="in_progress"), name="courses_attempt_one_open"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["course", "unit"], name="courses_attempt_course_unit"),
+            models.Index(fields=["state", "deadline"], name="courses_attempt_due"),
+        ]
+
+    def __str__(self):
+        return f"{self.member_id}·{self.course_id}·{self.number}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.state == self.State.IN_PROGRESS
+
+
+class QuizAnswer(models.Model):
+    """A member's current response to one question of an attempt, with the client write that set it."""
+
+    attempt = models.ForeignKey(QuizAttempt, on_delete=models.CASCADE, related_name="answers")
+    position = models.PositiveSmallIntegerField()
+    question = models.ForeignKey(Question, on_delete=models.PROTECT, related_name="+")
+    response = models.JSONField()  # {"options": ["A", "C"]} (original labels) or {"blanks": ["…", "…"]}
+    answer_id = models.UUIDField()  # the client's id of the write that set this response
+    seq = models.BigIntegerField()  # the client's server-synced clock (ms): a later write wins
+    saved_at = models.DateTimeField()
+    correct = models.BooleanField(null=True, blank=True)
+    points = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["attempt", "position"], name="courses_answer_position")]
+
+    def __str__(self):
+        return f"{self.attempt_id}·{self.position + 1}"
+
+
+class LessonCompletion(models.Model):
+    """A member finished a lesson of a course by the honest study clock (docs/courses.md, Progress)."""
+
+    course = models.ForeignKey(CoursePage, on_delete=models.PROTECT, related_name="completions")
+    member = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    item = models.ForeignKey("library.LibraryItem", on_delete=models.CASCADE, related_name="+")
+    unit = models.ForeignKey("cms.OrgUnit", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    completed_at = models.DateTimeField()
+    study_seconds = models.PositiveIntegerField(default=0)
+    late = models.BooleanField(default=False)  # after the study window, before the make-up deadline: 补学
+
+    class Meta:
+        verbose_name = _("课程完成记录")
+        verbose_name_plural = _("课程完成记录")
+        constraints = [
+            models.UniqueConstraint(fields=["course", "member", "item"], name="courses_completion_unique"),
+        ]
+        indexes = [models.Index(fields=["course", "unit"], name="courses_completion_unit")]
+
+    def __str__(self):
+        return f"{self.member_id}·{self.course_id}·{self.item_id}"

@@ -21,6 +21,7 @@ from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from .events import study_credited
 from .models import Favourite, ItemProgress, LibraryItem, StudyDay
 from .selectors import items_visible_to
 
@@ -158,8 +159,18 @@ def progress_heartbeat(
         progress.save()
         if credit:
             _study_day_add(member=member, item=item, now=now, seconds=credit)
+            _study_credited_on_commit(member_id=member.pk, item_id=item.pk, seconds=credit, at=now)
     logger.debug("heartbeat member=%s item=%s claimed=%s credited=%s", member.pk, item.pk, active_seconds, credit)
     return progress
+
+
+def _study_credited_on_commit(*, member_id: int, item_id: int, seconds: int, at: datetime) -> None:
+    """Tell whoever listens (courses: lessons done) after commit; a listener's failure never fails the beat."""
+
+    def announce():
+        study_credited.send(sender=ItemProgress, member_id=member_id, item_id=item_id, seconds=seconds, at=at)
+
+    transaction.on_commit(announce, robust=True)
 
 
 def _study_day_add(*, member, item: LibraryItem, now: datetime, seconds: int) -> None:

@@ -1,13 +1,14 @@
 """Reads for the library. Who may read or download an item is decided here, and every surface asks these
 (pages, admin previews, the JSON API, OPDS, podcast feeds, signed links, search)."""
 
-from datetime import datetime
+from datetime import date, datetime
 
-from django.db.models import Q, QuerySet
+from django.db.models import Q, QuerySet, Sum
+from django.db.models.functions import Length
 
 from cms.selectors import unit_and_ancestors
 
-from .models import LISTED, ItemCredit, ItemList, LibraryItem, LibraryPage
+from .models import LISTED, ItemCredit, ItemList, LibraryItem, LibraryPage, StudyDay
 
 Cursor = tuple[datetime | int, int]  # (published_at or read_count, id) of the last row shown
 
@@ -142,3 +143,25 @@ def item_url(item: LibraryItem, page: LibraryPage | None = None) -> str:
     if page is None:
         return ""
     return page.url + page.reverse_subpage("item_route", kwargs={"item_id": item.pk})
+
+
+def study_seconds_by_item(*, member_ids, item_ids, since: date, until: date) -> dict[tuple[int, int], int]:
+    """Honest study seconds per (member id, item id) on the organisation's local days ``since``..``until`` (both
+    included), from the heartbeat's StudyDay rows (library.activity): one GROUP BY for one member, many, or
+    (``member_ids`` None) everyone."""
+    rows = StudyDay.objects.filter(item_id__in=item_ids, day__gte=since, day__lte=until)
+    if member_ids is not None:
+        rows = rows.filter(member_id__in=member_ids)
+    rows = rows.values("member_id", "item_id").annotate(total=Sum("seconds"))
+    return {(row["member_id"], row["item_id"]): row["total"] for row in rows}
+
+
+def item_study_lengths(item_ids) -> dict[int, dict]:
+    """What decides how long an item takes to study: its kind, its media's duration in seconds (None when unknown)
+    and how many characters of text it has (summary, body and extracted text), per item id."""
+    rows = LibraryItem.objects.filter(pk__in=item_ids).values("pk", "kind", "media_asset__duration")
+    rows = rows.annotate(text_chars=Length("summary") + Length("body") + Length("fulltext"))
+    return {
+        row["pk"]: {"kind": row["kind"], "duration": row["media_asset__duration"], "text_chars": row["text_chars"] or 0}
+        for row in rows
+    }

@@ -1,0 +1,1 @@
+"""The courses' JSON API (mounted at /api/v1/courses/ by cms/project/api.py)."""

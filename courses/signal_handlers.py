@@ -1,0 +1,32 @@
+"""What the courses hear from other apps, handed to their services:
+
+- the library's ``study_credited`` (a heartbeat credited honest study time): a lesson may now be done;
+- Wagtail's page publishing: a course's lessons may have changed (cached lookups forgotten, completions
+  back-filled).
+"""
+
+from wagtail.signals import page_published, page_unpublished
+
+from library.events import study_credited
+
+
+def _study_credited(sender, *, member_id, item_id, at, **kwargs):
+    from .services import lesson_study_credited
+
+    lesson_study_credited(member_id=member_id, item_id=item_id, at=at)
+
+
+def _course_published(sender, instance, **kwargs):
+    from .services import course_lessons_changed
+
+    course_lessons_changed(course=instance)
+
+
+def connect() -> None:
+    """Wire the receivers (idempotent: each has a dispatch_uid)."""
+    from .models import CoursePage
+
+    uid = "courses:"
+    study_credited.connect(_study_credited, dispatch_uid=uid + "study-credited")
+    page_published.connect(_course_published, sender=CoursePage, dispatch_uid=uid + "course-published")
+    page_unpublished.connect(_course_published, sender=CoursePage, dispatch_uid=uid + "course-unpublished")

@@ -1,0 +1,1 @@
+"""Member pages of the courses: the course page, the quiz, results and practice."""

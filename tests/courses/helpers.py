@@ -1,0 +1,25 @@
+"""Helpers for the courses' tests: answering an attempt the way a client does (by refs and sealed option ids)."""
+
+import uuid
+
+from courses import selectors
+from courses.models import Question
+from courses.quiz.sealing import option_id
+from courses.services import AnswerWrite
+
+
+def write_for(attempt, position, *, correct=True, seq=1, answer_id=None):
+    """A client's write for the question at ``position``: the right answer (or a wrong one)."""
+    entry = attempt.questions[position]
+    question = Question.objects.get(pk=entry["q"])
+    ref = selectors.attempt_questions(attempt=attempt)[position]["ref"]
+    answer_id = answer_id or uuid.uuid4()
+    if question.kind == "blank":
+        return AnswerWrite(ref=ref, answer_id=answer_id, seq=seq, blanks=["1921" if correct else "1949"])
+    labels = list(question.answer) if correct else [label for label in entry["o"] if label not in question.answer][:1]
+    ids = [option_id(attempt=attempt, question_id=question.pk, label=label) for label in labels]
+    return AnswerWrite(ref=ref, answer_id=answer_id, seq=seq, options=ids)
+
+
+def all_writes(attempt, *, correct=True, seq=1):
+    return [write_for(attempt, position, correct=correct, seq=seq) for position in range(len(attempt.questions))]
