@@ -14,3 +14,21 @@ def check_services(app_configs, **kwargs):
         for name, reason in service_probes()
         if reason
     ]
+
+
+@register("lighthouse", deploy=True)
+def check_sms_backend(app_configs, **kwargs):
+    """A forgotten password's SMS code only reaches the log until a provider's backend is configured."""
+    from django.conf import settings
+
+    from .accounts.sms import LOGGING_BACKEND
+
+    if getattr(settings, "SMS_BACKEND", LOGGING_BACKEND) != LOGGING_BACKEND:
+        return []
+    return [
+        Warning(
+            "SMS_BACKEND 仍是只写日志的默认值：忘记密码的短信验证码不会发到党员手机上（验证码会写进日志）。",
+            hint="接入短信服务商：写一个 cms.accounts.sms.SMSBackend 的子类，用 SMS_BACKEND 指定它。",
+            id="lighthouse.W003",
+        )
+    ]

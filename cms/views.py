@@ -1,4 +1,7 @@
-from django.http import HttpResponseRedirect
+"""Small views of the site's own: the large-type switch and the favicon at the root."""
+
+from django.http import HttpResponsePermanentRedirect, HttpResponseRedirect
+from django.templatetags.static import static
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
@@ -15,3 +18,9 @@ def large_type_toggle(request):
     enable = request.COOKIES.get(LARGE_TYPE_COOKIE) != "1"
     response.set_cookie(LARGE_TYPE_COOKIE, "1" if enable else "0", max_age=365 * 24 * 3600, samesite="Lax")
     return response
+
+
+def favicon(request):
+    """/favicon.ico, which browsers and link previews ask for at the root whatever the page says: the static icon
+    (otherwise every such request would be a page lookup ending in the 404 page)."""
+    return HttpResponsePermanentRedirect(static("favicon.ico"))

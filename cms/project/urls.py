@@ -6,7 +6,7 @@ from wagtail.contrib.sitemaps.views import sitemap
 from wagtail.documents import urls as wagtaildocs_urls
 
 from cms.project.api import api
-from cms.views import large_type_toggle
+from cms.views import favicon, large_type_toggle
 from library.feeds.urls import opds_urlpatterns, podcast_urlpatterns
 from media_pipeline.views import media_file
 
@@ -22,6 +22,8 @@ urlpatterns = [
     path("media-pipeline/", include("media_pipeline.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("preferences/large-type/", large_type_toggle, name="cms_large_type"),
+    path("", include("cms.accounts.urls")),
+    path("favicon.ico", favicon),
     path("sitemap.xml", sitemap),
     path("robots.txt", TemplateView.as_view(template_name="robots.txt", content_type="text/plain")),
 ]

@@ -248,7 +248,13 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-LOGIN_URL = "wagtailadmin_login"
+# Members sign in on the site (cms.accounts, /login/); editors keep Wagtail's /admin/login/, which the admin uses
+# whatever LOGIN_URL says (WAGTAILADMIN_LOGIN_URL stays unset). Private Wagtail pages send visitors here too.
+LOGIN_URL = "cms_sign_in"
+WAGTAIL_FRONTEND_LOGIN_URL = LOGIN_URL
+# How a forgotten password's code reaches the member's phone (cms/accounts/sms.py): the default only writes it to
+# the log; set a provider's backend in production (`check --deploy` warns until then).
+SMS_BACKEND = os.environ.get("SMS_BACKEND", "cms.accounts.sms.LoggingSMSBackend")
 
 # --- Sign-in throttling (django-axes; the rules and why: cms/login_throttle.py). Axes' backend comes first so a
 # locked-out attempt is refused before any password hash; every authenticate() caller must pass the request.
