@@ -63,6 +63,21 @@ def item_visible_to(user, item_id: int) -> LibraryItem | None:
     )
 
 
+class _AnyMember:
+    """A signed-in member of no particular unit: who "members only" opens an item to."""
+
+    is_authenticated = True
+    is_superuser = False
+    org_unit_id = None
+
+
+def item_opens_on_sign_in(item_id: int) -> LibraryItem | None:
+    """The item if any signed-in member may open it: for an anonymous visitor who may not, its page asks them to sign
+    in (showing the title and cover only). Unit-only items, and anything under one, are not among these, so an
+    outsider still cannot tell them from an item that does not exist."""
+    return items_visible_to(_AnyMember()).select_related("cover", "parent").filter(pk=item_id).first()
+
+
 def item_readable(*, user, item: LibraryItem) -> bool:
     return items_visible_to(user).filter(pk=item.pk).exists()
 

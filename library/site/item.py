@@ -1,9 +1,12 @@
 """An item's own page: the player or reader for its kind.
 
 The page is the access check: ``selectors.item_visible_to`` answers 404 for an item the member may not open, and
-only then are the signed file URLs in ``readers`` made. Showing the page writes nothing: a signed-in member's visit
-enters their history through one POST the page makes when it loads (item.js → POST /api/v1/library/items/<id>/open),
-so crawlers, link previews and prefetches of a GET never touch anyone's history or an item's read count.
+only then are the signed file URLs in ``readers`` made. An anonymous visitor at an item any signed-in member may open
+gets a sign-in prompt instead (title and cover only, ``selectors.item_opens_on_sign_in``).
+
+Showing the page writes nothing: a signed-in member's visit enters their history through one POST the page makes
+when it loads (item.js → POST /api/v1/library/items/<id>/open), so crawlers, link previews and prefetches of a GET
+never touch anyone's history or an item's read count.
 """
 
 import logging
@@ -37,7 +40,7 @@ READER_POLICY = {
 def item_detail(request, *, page, item_id):
     item = selectors.item_visible_to(request.user, item_id)
     if item is None:
-        raise Http404
+        return _sign_in_prompt(request, page=page, item_id=item_id)
     reader = reader_context(item=item, user=request.user, request=_reader_request(request), library_page=page)
     context = {
         "page": page,
@@ -48,6 +51,18 @@ def item_detail(request, *, page, item_id):
     }
     response = TemplateResponse(request, "library/item_detail.html", context)
     return response
+
+
+def _sign_in_prompt(request, *, page, item_id):
+    """An anonymous visitor at an item any signed-in member may open: "请登录后阅读" with the sign-in link back to
+    this page, the item's title and cover and nothing else (no reader, text, files or playlists: none are made).
+    Everyone else who may not open it gets the 404 of an item that does not exist (unit-only items included)."""
+    if request.user.is_authenticated:
+        raise Http404
+    item = selectors.item_opens_on_sign_in(item_id)
+    if item is None:
+        raise Http404
+    return TemplateResponse(request, "library/item_sign_in.html", {"page": page, "item": item})
 
 
 def _reader_request(request) -> ReaderRequest:

@@ -61,10 +61,12 @@ def _page(client, item, **params):
 
 
 def test_members_only_item_and_its_files_are_404_for_outsiders(client, unit, member):
-    """An anonymous visitor gets 404 for a members-only item's page, read link and download link alike."""
+    """An anonymous visitor gets 404 for a members-only item's read link and download link alike; its page only asks
+    them to sign in (issue 13: title and cover, no reader or file link)."""
     asset = _document_asset(chinese_pdf(), "book.pdf")
     book = _item(unit, kind="ebook", title="党员手册", access="members", download="readers", media_asset=asset)
-    assert client.get(item_url(book)).status_code == 404
+    prompt = client.get(item_url(book)).content.decode()
+    assert "请登录后阅读" in prompt and "/library-files/" not in prompt
     assert client.get(f"/library-files/items/{book.pk}/read/").status_code == 404
     assert client.get(f"/library-files/items/{book.pk}/download/").status_code == 404
     assert client.get("/library-files/items/999999/read/").status_code == 404  # the same answer as no item

@@ -232,14 +232,45 @@ def surface(name: str, routes: tuple[str, ...], applies: Callable[[Obj], bool] =
     return register
 
 
+def _sign_in_prompt(response) -> bool:
+    """Issue 13: an anonymous visitor at an item any signed-in member may read gets 200 with "请登录后阅读", the
+    title (the object's token is in it) and cover, and a sign-in link; an item page only when it is not this."""
+    return response.status_code == 200 and b"data-sign-in-prompt" in response.content
+
+
+def _prompt_shows_content(response, obj: Obj) -> bool:
+    """Whether a sign-in prompt carries more than title and cover: the item's file routes, stored files, playlists
+    or its text."""
+    text = response.content.decode(errors="replace")
+    markers = [f"/library-files/items/{obj.item.pk}/", "/media-pipeline/", f"全文 {obj.token}", f"版面文字 {obj.token}"]
+    return any(marker in text for marker in [*markers, *obj.files.values()])
+
+
+def may_be_asked_to_sign_in(who: Principal, obj: Obj) -> bool:
+    """The prompt's rule: an anonymous visitor, at an object they may not read and any signed-in member (of no
+    particular unit) may."""
+    return not who.authenticated and not may_read(who, obj) and may_read(Principal("any-member"), obj)
+
+
 @surface("site: item page", ("<LibraryPage>item/<int:item_id>/",))
 def _item_page(client, obj, who):
-    return _ok(client, item_url(obj.item)), may_read(who, obj)
+    response = client.get(item_url(obj.item))
+    if _sign_in_prompt(response):
+        return _prompt_shows_content(response, obj), may_read(who, obj)
+    return response.status_code == 200, may_read(who, obj)
+
+
+@surface("site: sign-in prompt", ("<LibraryPage>item/<int:item_id>/",))
+def _item_sign_in_prompt(client, obj, who):
+    # Existence and title only, and only where signing in opens the object: unit-only stays a 404 for outsiders.
+    return _sign_in_prompt(client.get(item_url(obj.item))), may_be_asked_to_sign_in(who, obj)
 
 
 @surface("site: item text version", ("<LibraryPage>item/<int:item_id>/",), lambda obj: obj.document is not None)
 def _item_text(client, obj, who):
     response = client.get(item_url(obj.item), {"view": "text", "part": 1})
+    if _sign_in_prompt(response):
+        return _prompt_shows_content(response, obj), may_read(who, obj)
     return response.status_code == 200 and obj.token in response.content.decode(errors="replace"), may_read(who, obj)
 
 
@@ -515,7 +546,14 @@ def _admin_issue_page(client, obj, who):
     return any(_ok(client, url) for url in urls), may_manage(who, obj)
 
 
-STRICT = ("site: item page", "api: item", "files: download link", "hls: master", "admin: item views")
+STRICT = (
+    "site: item page",
+    "site: sign-in prompt",
+    "api: item",
+    "files: download link",
+    "hls: master",
+    "admin: item views",
+)
 
 
 @pytest.mark.django_db
@@ -773,6 +811,11 @@ def test_raw_media_paths_through_a_live_server(live_server, settings, local_medi
 NOT_OBJECT_SURFACES = {
     "i18n/setlang/": "language switch: a redirect, no content",
     "preferences/large-type/": "large-type toggle: sets a cookie and redirects",
+    "login/": "members' sign-in form (throttled: tests/cms/test_member_sign_in.py), then a redirect",
+    "logout/": "sign-out: a POST that ends the session and redirects",
+    "login/forgot/": "forgotten password: the secretary's way and a form asking for a mobile number",
+    "login/forgot/code/": "forgotten password: the SMS code and a new password, no object",
+    "favicon.ico": "a redirect to the static icon",
     "robots.txt": "static text",
     "api/v1/openapi.json": "the API's schema: no object (fuzzed by test_api_fuzz.py)",
     "api/v1/docs": "Swagger UI page: no object",
