@@ -140,6 +140,7 @@ class HomePage(Page):
 
     class Meta:
         verbose_name = _("首页")
+        verbose_name_plural = _("首页")
 
 
 class SectionPage(Page):
@@ -155,6 +156,7 @@ class SectionPage(Page):
 
     class Meta:
         verbose_name = _("栏目页")
+        verbose_name_plural = _("栏目页")
 
 
 class StandardPage(Page):
@@ -166,6 +168,7 @@ class StandardPage(Page):
 
     class Meta:
         verbose_name = _("普通页面")
+        verbose_name_plural = _("普通页面")
 
 
 class EducationBasePage(Page):
@@ -197,6 +200,7 @@ class EducationBasePage(Page):
 
     class Meta:
         verbose_name = _("教育基地")
+        verbose_name_plural = _("教育基地")
 
 
 class UnitRole(models.Model):

@@ -1,8 +1,15 @@
-"""Reads about the organisation: one answer to "which units may this person manage or see"."""
+"""Reads about the organisation: one answer to "which units may this person manage or see", and the pages of an
+editor's part of the site that wait for something (the dashboard's drafts and reviews)."""
 
-from django.db.models import Q, QuerySet
+from django.contrib.contenttypes.models import ContentType
+from django.db.models import CharField, Q, QuerySet
+from django.db.models.functions import Cast
+from wagtail.models import Page, WorkflowState
+from wagtail.permission_policies.pages import PagePermissionPolicy
 
 from .models import OrgUnit, UnitRole
+
+page_permission_policy = PagePermissionPolicy()
 
 MANAGING_ROLES = (UnitRole.Role.EDITOR, UnitRole.Role.ADMINISTRATOR)
 
@@ -55,3 +62,40 @@ def unit_path(unit_id: int | None) -> str | None:
     if not unit_id:
         return None
     return OrgUnit.objects.filter(pk=unit_id).values_list("path", flat=True).first()
+
+
+# --- The editor's dashboard: pages of the editor's part of the site that wait for something.
+
+DASHBOARD_ROWS = 8
+
+
+def pages_editable_by(user) -> QuerySet[Page]:
+    """The pages this user may edit: their unit's section page and everything below it (all pages for superusers)."""
+    return page_permission_policy.instances_user_has_permission_for(user, "change")
+
+
+def pages_awaiting_review(user, *, limit: int = DASHBOARD_ROWS) -> list[WorkflowState]:
+    """Pages of the user's part of the site in a moderation workflow (waiting for a reviewer, or sent back for
+    changes), newest submission first, with the page, who submitted it and the task it waits at."""
+    page_ids = pages_editable_by(user).annotate(text_pk=Cast("pk", CharField())).values("text_pk")
+    states = (
+        WorkflowState.objects.active()
+        .filter(base_content_type=ContentType.objects.get_for_model(Page), object_id__in=page_ids)
+        .select_related("requested_by", "current_task_state__task", "workflow")
+        .order_by("-created_at")[:limit]
+    )
+    pages = Page.objects.in_bulk([int(state.object_id) for state in states])
+    for state in states:
+        state.page_in_review = pages.get(int(state.object_id))
+    return [state for state in states if state.page_in_review is not None]
+
+
+def pages_with_drafts(user, *, limit: int = DASHBOARD_ROWS) -> QuerySet[Page]:
+    """Pages of the user's part of the site with changes not yet published (never-published drafts included),
+    most recently edited first."""
+    return (
+        pages_editable_by(user)
+        .filter(has_unpublished_changes=True)
+        .select_related("latest_revision__user")
+        .order_by("-latest_revision_created_at", "-pk")[:limit]
+    )

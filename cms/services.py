@@ -29,6 +29,22 @@ ROLE_MODEL_PERMISSIONS = [
     ("library", "delete_libraryitem"),
     ("media_pipeline", "view_transcodejob"),
 ]
+# Province editors and administrators look after search for the whole province: synonyms, promoted results and the
+# search statistics (search's admin screens open to these model permissions). Granted by app label and codename:
+# the organisation app imports no feature app. Existing databases get them from migration cms 0005.
+ROLE_LEVEL_MODEL_PERMISSIONS = {
+    OrgUnit.Level.PROVINCE: [
+        ("search", "add_synonym"),
+        ("search", "change_synonym"),
+        ("search", "delete_synonym"),
+        ("search", "view_synonym"),
+        ("search", "add_promotion"),
+        ("search", "change_promotion"),
+        ("search", "delete_promotion"),
+        ("search", "view_promotion"),
+        ("search", "view_querystat"),
+    ],
+}
 ROLES_BY_LEVEL = {
     OrgUnit.Level.PROVINCE: [UnitRole.Role.EDITOR, UnitRole.Role.ADMINISTRATOR],
     OrgUnit.Level.CITY: [UnitRole.Role.EDITOR, UnitRole.Role.ADMINISTRATOR],
@@ -79,7 +95,7 @@ def _grant_role_permissions(unit_role: UnitRole) -> None:
     if unit_role.role not in ROLE_PAGE_PERMISSIONS:
         return
     group, unit = unit_role.group, unit_role.unit
-    for app_label, codename in ROLE_MODEL_PERMISSIONS:
+    for app_label, codename in ROLE_MODEL_PERMISSIONS + ROLE_LEVEL_MODEL_PERMISSIONS.get(unit.level, []):
         group.permissions.add(Permission.objects.get(content_type__app_label=app_label, codename=codename))
     if unit.section_page_id:
         for codename in ROLE_PAGE_PERMISSIONS[unit_role.role]:

@@ -1,11 +1,12 @@
 """The "搜索" admin menu: synonyms, promoted results, the query report; the status page under Settings.
 
-Only users holding the models' permissions see them (Wagtail's model permission policy; superusers always).
+Only users holding the models' permissions see them (Wagtail's model permission policy): the province's editors and
+administrators, whose role grants them (cms.services), and superusers.
 """
 
 from django.utils.translation import gettext_lazy as _
 from wagtail import hooks
-from wagtail.admin.ui.tables import Column
+from wagtail.admin.ui.tables import BooleanColumn, Column
 from wagtail.admin.viewsets.base import ViewSetGroup
 from wagtail.admin.viewsets.model import ModelViewSet
 
@@ -27,7 +28,7 @@ class SynonymViewSet(ModelViewSet):
     menu_label = _("同义词")
     add_view_class = SynonymCreateView
     form_fields = ["terms", "is_active"]
-    list_display = ["terms", "is_active", "updated_at"]
+    list_display = ["terms", BooleanColumn("is_active", label=_("启用"), sort_key="is_active"), "updated_at"]
     list_filter = ["is_active"]
     search_fields = ["terms"]
     copy_view_enabled = False

@@ -3,6 +3,7 @@
 from django.utils.translation import gettext_lazy as _
 from wagtail.admin.forms import WagtailAdminModelForm
 from wagtail.admin.panels import FieldPanel, FieldRowPanel, InlinePanel, ObjectList
+from wagtail.admin.ui.tables import BooleanColumn
 from wagtail.admin.views import generic
 from wagtail.admin.views.generic.history import HistoryView
 from wagtail.admin.views.generic.usage import UsageView
@@ -68,7 +69,14 @@ class ItemListViewSet(ModelViewSet):
     index_view_class = ItemListIndexView
     edit_view_class = ItemListEditView
     delete_view_class = ItemListDeleteView
-    list_display = ["title", "kind", "owning_unit", "is_published", "starts_on", "ends_on"]
+    list_display = [
+        "title",
+        "kind",
+        "owning_unit",
+        BooleanColumn("is_published", label=_("已发布"), sort_key="is_published"),  # a tick, not "True"
+        "starts_on",
+        "ends_on",
+    ]
     list_filter = ["kind", "is_published"]
     search_fields = ["title"]
     copy_view_enabled = False
