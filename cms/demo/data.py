@@ -49,6 +49,12 @@ EDITORS = [
     ("changshanzhuang_secretary", "常山庄村支部书记", "yinan-mamuchi-changshanzhuang", "secretary"),
 ]
 
+# Plain members, no role: they sign in on the site (/login/) with the username or the mobile number.
+# (username, real name, mobile number, unit code)
+MEMBERS = [
+    ("dangyuan", "王德明", "13800000001", "zouping-daixi-1"),
+]
+
 # (kind, title, summary, unit code, access): standalone articles
 ITEMS = [
     ("article", "党史学习教育：从红船到复兴号", "回顾中国共产党百年奋斗的重大成就和历史经验。", "shandong", "public"),

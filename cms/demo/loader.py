@@ -39,7 +39,7 @@ def demo_load(*, log=print, media: bool = True, library: bool | None = None) -> 
         home = _site_home()
         units = _org_tree(home, log)
         _pages(home, units)
-        _editors(units, log)
+        _accounts(units, log)
     # Media items enqueue transcode jobs on commit, so they come after the structure is committed.
     if media if library is None else library:
         _library(units, log, media=media)
@@ -101,13 +101,20 @@ def _pages(home: HomePage, units: dict[str, OrgUnit]) -> None:
         home.add_child(instance=LibraryPage(title="数字图书馆", slug="library"))
 
 
-def _editors(units: dict[str, OrgUnit], log) -> None:
+def _accounts(units: dict[str, OrgUnit], log) -> None:
+    """The superuser, one editor per level, a branch secretary and a plain member, all with the demo password."""
     member_create(username="admin", password=data.DEMO_PASSWORD, real_name="系统管理员", is_superuser=True)
     for username, real_name, code, role in data.EDITORS:
         member_create(
             username=username, password=data.DEMO_PASSWORD, real_name=real_name, org_unit=units[code], roles=(role,)
         )
+    for username, real_name, phone, code in data.MEMBERS:
+        member_create(
+            username=username, password=data.DEMO_PASSWORD, real_name=real_name, phone=phone, org_unit=units[code]
+        )
     log(f"演示账号：admin、{'、'.join(e[0] for e in data.EDITORS)}，密码均为 {data.DEMO_PASSWORD}")
+    members = "、".join(f"{username}（手机号 {phone}）" for username, _name, phone, _code in data.MEMBERS)
+    log(f"党员演示账号（在网站右上角“登录”）：{members}，密码 {data.DEMO_PASSWORD}")
 
 
 def _library(units: dict[str, OrgUnit], log, *, media: bool) -> None:
