@@ -437,6 +437,10 @@ def practice_question_get(question_id: int) -> Question | None:
     return Question.objects.prefetch_related("options").filter(pk=question_id, is_active=True, is_practice=True).first()
 
 
+def practice_blank_count(question: Question) -> int:
+    return blank_count(question.answer) if question.kind == QuestionKind.BLANK else 0
+
+
 def practice_options(question: Question) -> list[dict]:
     """A practice question's options in the bank's order, by their own letters (practice hides nothing)."""
     texts = _option_texts(question)

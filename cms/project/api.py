@@ -15,6 +15,7 @@ from ninja.errors import AuthenticationError, HttpError, Throttled, ValidationEr
 from ninja.renderers import JSONRenderer
 
 from cms.api_auth import router as auth_router
+from courses.api.routes import router as courses_router
 from library.api.routes import router as library_router
 from search.api import router as search_router
 
@@ -38,6 +39,7 @@ api = NinjaAPI(
 api.add_router("/auth/", auth_router)
 api.add_router("/library/", library_router)
 api.add_router("/search/", search_router)
+api.add_router("/courses/", courses_router)
 
 
 def _field_message(error: dict) -> str:

@@ -318,3 +318,21 @@ def test_practice_checks_practice_questions_only(course, bank):
         services.practice_check(question_id=practice.pk, options=["Z"])
     drawn = selectors.practice_questions(course=course, count=10)
     assert len(drawn) == 4 and all(q.is_practice for q in drawn)
+
+
+def test_a_racing_insert_that_slips_past_the_lock_is_settled_by_the_constraint(member, course, monkeypatch):
+    """Where no row lock holds (a database without them), the second of two racing starts does not see the first's
+    open attempt and tries to insert its own: the partial unique constraint refuses it, and the service answers with
+    the attempt that won instead of a 500 or a second attempt."""
+    winner, _ = _start(member, course)
+    seen = selectors.attempt_open_of
+    calls = []
+
+    def blind_once(**kwargs):
+        calls.append(kwargs)
+        return None if len(calls) == 1 else seen(**kwargs)
+
+    monkeypatch.setattr(services.selectors, "attempt_open_of", blind_once)
+    attempt, created = _start(member, course, now=DURING + timedelta(seconds=1))
+    assert (attempt.pk, created) == (winner.pk, False)
+    assert QuizAttempt.objects.filter(member=member).count() == 1
