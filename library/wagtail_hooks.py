@@ -19,6 +19,8 @@ from wagtail.permissions import register_permission_policy
 
 from .admin.bulk import BULK_ACTIONS
 from .admin.choosers import item_chooser_viewset, parent_chooser_viewset
+from .admin.dashboard import RecentImportsPanel, UnpublishedItemsPanel
+from .admin.dashboard import asset_labels as dashboard_asset_labels
 from .admin.documents import library_document_guard
 from .admin.filters import LibraryItemFilterSet
 from .admin.forms import LibraryItemForm
@@ -88,6 +90,15 @@ def register_library_viewsets():
 
 for _action in BULK_ACTIONS:
     hooks.register("register_bulk_action", _action)
+
+
+@hooks.register("construct_homepage_panels")
+def dashboard_library_panels(request, panels):
+    panels += [UnpublishedItemsPanel(), RecentImportsPanel()]
+
+
+# The pipeline's job screens name a job by the item whose file it transcodes (the pipeline knows no item).
+hooks.register("media_pipeline_asset_labels", dashboard_asset_labels)
 
 
 @hooks.register("before_serve_document")

@@ -64,6 +64,17 @@ class TranscodeJob(models.Model):
         FAILED = "failed", _("失败")
         CANCELLED = "cancelled", _("已取消")
 
+    class Group(models.TextChoices):
+        """What a job makes: the analysis, then one job per group of profiles (steps.profiles.JOB_GROUPS)."""
+
+        ANALYSE = "analyse", _("分析")
+        LADDER = "ladder", _("网页多码率")
+        TV = "tv", _("电视版")
+        AUDIO_EDITION = "audio_edition", _("音频版")
+        SCREENS = "screens", _("公共屏幕")
+        IMAGES = "images", _("图片")
+        DOCUMENT = "document", _("文档")
+
     # States in which a worker holds the lease; an expired lease there means the worker died.
     ACTIVE_STATES = (State.PROBING, State.ENCODING, State.PACKAGING, State.STORING)
 
@@ -71,7 +82,7 @@ class TranscodeJob(models.Model):
         MediaAsset, verbose_name=_("媒体文件"), on_delete=models.CASCADE, related_name="transcode_jobs"
     )
     # "analyse" probes the master and measures loudness, then starts one job per group in steps.profiles.JOB_GROUPS.
-    group = models.CharField(_("任务组"), max_length=32, default="analyse")
+    group = models.CharField(_("任务组"), max_length=32, choices=Group.choices, default=Group.ANALYSE)
     parent = models.ForeignKey(
         "self",
         verbose_name=_("分析任务"),

@@ -22,7 +22,7 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.core.files.storage import default_storage
 from django.core.signing import Signer
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
 from django.urls import reverse
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
@@ -65,6 +65,7 @@ __all__ = [
     "transcode_job_list",
     "transcode_job_state_display",
     "transcode_job_status",
+    "transcode_jobs_failed",
     "transcode_jobs_managed_by",
 ]
 
@@ -107,6 +108,14 @@ def media_assets_managed_by(user) -> QuerySet[MediaAsset]:
 def transcode_jobs_managed_by(user) -> QuerySet[TranscodeJob]:
     """The jobs list and every job screen or action: jobs of the assets the user manages."""
     return transcode_job_list().filter(asset__in=media_assets_managed_by(user))
+
+
+def transcode_jobs_failed(user, *, limit: int = 8) -> list[TranscodeJob]:
+    """The dashboard's failed transcodes: jobs of the assets the user manages that failed and were not run again
+    since (a retry is a newer job of the same asset and group), newest first."""
+    superseded = TranscodeJob.objects.filter(asset=OuterRef("asset"), group=OuterRef("group"), pk__gt=OuterRef("pk"))
+    jobs = transcode_jobs_managed_by(user).filter(state=State.FAILED).exclude(Exists(superseded))
+    return list(jobs.order_by("-finished_at", "-id")[:limit])
 
 
 def _path_prefixes() -> list[str]:
@@ -288,6 +297,7 @@ def transcode_job_status(*, job: TranscodeJob) -> dict:
         "id": job.pk,
         "asset": job.asset_id,
         "group": job.group,
+        "group_display": job.get_group_display(),
         "state": job.state,
         "state_display": transcode_job_state_display(job=job),
         "progress": round(job.progress, 4),

@@ -13,7 +13,7 @@ from wagtail.models import ModelLogEntry
 
 from cms.models import OrgUnit
 from cms.selectors import units_managed_by
-from library.models import IssuePage, ItemList, LibraryItem
+from library.models import ImportBatch, IssuePage, ItemList, LibraryItem
 from library.selectors import visible_q
 
 # Which role a child of each role has, and which role its parent must have.
@@ -111,3 +111,26 @@ def item_last_saved(*, item: LibraryItem, since: datetime | None) -> tuple[str, 
         entries = entries.filter(timestamp__gte=since)
     entry = entries.order_by("-timestamp", "-pk").first()
     return (entry.user_display_name if entry else ""), item.updated_at
+
+
+# --- The editor's dashboard and the pipeline's job screens.
+
+DASHBOARD_ROWS = 8
+
+
+def items_on_assets(*, user, asset_ids) -> QuerySet[LibraryItem]:
+    """The items the user manages that use these media assets (how the transcode screens name a job)."""
+    return items_managed_by(user).filter(media_asset_id__in=asset_ids).only("id", "title", "media_asset_id")
+
+
+def items_unpublished(user, *, limit: int = DASHBOARD_ROWS) -> QuerySet[LibraryItem]:
+    """Items of the editor's units that are not published yet (drafts, and imports waiting for review), most
+    recently changed first."""
+    items = items_managed_by(user).filter(is_published=False).select_related("owning_unit")
+    return items.order_by("-updated_at", "-pk")[:limit]
+
+
+def import_batches_recent(user, *, limit: int = 5) -> QuerySet[ImportBatch]:
+    """The latest imports into the units the editor manages (every unit's for superusers)."""
+    batches = ImportBatch.objects.filter(owning_unit__in=units_managed_by(user))
+    return batches.select_related("owning_unit").order_by("-started_at", "-pk")[:limit]
