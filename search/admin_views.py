@@ -1,5 +1,7 @@
 """Admin views for search editors: the index chooser for promotions, the query report (with CSV) and the
-status page. Who may open them: Wagtail's model permission policy (superusers have every permission)."""
+status page. Who may open them: Wagtail's model permission policy. Province editors and administrators hold the
+synonym, promotion and statistics permissions through their role (cms.services.ROLE_LEVEL_MODEL_PERMISSIONS); the
+status page is for whoever runs the servers (superusers)."""
 
 import csv
 import io
@@ -22,7 +24,9 @@ from wagtail.permissions import policy_registry
 
 from search.forms import IndexEntryFilterForm
 from search.models import IndexEntry, OutboxEntry, Promotion, QueryStat
+from search.registry import kind_label
 from search.selectors import (
+    ACCESS_LABELS,
     PERIODS,
     period_start,
     promotions_with_titles,
@@ -52,6 +56,10 @@ def _allowed(model, actions: list[str]):
 # --- Choosing a document to promote, from the embedded index (the rows every engine's documents reach).
 
 
+def access_label(entry: IndexEntry) -> str:
+    return str(ACCESS_LABELS.get(entry.access, entry.access))
+
+
 class _PromotionEditorsOnly:
     def dispatch(self, request, *args, **kwargs):
         # The index holds members-only and unit-only titles: only promotion editors browse it.
@@ -74,11 +82,11 @@ class _IndexEntryListing(_PromotionEditorsOnly):
             get_url=lambda entry: self.append_preserved_url_parameters(reverse(self.chosen_url_name, args=(entry.pk,))),
             link_attrs={"data-chooser-modal-choice": True},
         )
+        # Titles and kinds in words: the document's id ("library.libraryitem:28") is for machines, not editors.
         return [
             title,
-            Column("kind", label=gettext_lazy("类型")),
-            Column("access", label=gettext_lazy("访问权限")),
-            Column("doc_id", label=gettext_lazy("文档编号")),
+            Column("kind", label=gettext_lazy("类型"), accessor=lambda entry: kind_label(entry.kind)),
+            Column("access", label=gettext_lazy("访问权限"), accessor=access_label),
         ]
 
 

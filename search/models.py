@@ -111,7 +111,11 @@ class Promotion(models.Model):
         constraints = [models.UniqueConstraint(fields=["query", "doc_id"], name="search_promotion_unique")]
 
     def __str__(self):
-        return f"{self.query} → {self.doc_id}"
+        # Named by the promoted document's title, as editors chose it (lists annotate it: promotions_with_titles).
+        title = getattr(self, "document_title", None)
+        if title is None:
+            title = IndexEntry.objects.filter(doc_id=self.doc_id).values_list("title", flat=True).first()
+        return f"{self.query} → {title or _('（已不在索引中）')}"
 
 
 class QueryStat(models.Model):

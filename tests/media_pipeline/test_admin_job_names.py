@@ -19,7 +19,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def zouping_job(demo):
     zouping = OrgUnit.objects.get(code="zouping")
-    asset = MediaAsset.objects.create(file=ContentFile(b"x", name="hongse.mp4"), original_name="hongse.mp4", kind="video")
+    asset = MediaAsset.objects.create(file=ContentFile(b"x", name="hongse.mp4"), original_name="hongse.mp4")
     item = LibraryItem.objects.create(kind="video", title="邹平红色故事", owning_unit=zouping, media_asset=asset)
     analysis = TranscodeJob.objects.create(asset=asset, group="analyse", state="done", progress=1)
     job = TranscodeJob.objects.create(asset=asset, group="ladder", parent=analysis, state="failed", error="编码失败")
@@ -48,7 +48,7 @@ def test_every_job_group_has_a_chinese_name():
 def test_job_list_names_the_item_and_the_group_in_chinese(zouping_job):
     """The list shows the item's title linked to its edit page, the file's name under it, the group as 网页多码率,
     and the group filter offers the Chinese names."""
-    item, job = zouping_job
+    item, _job = zouping_job
     html = signed_in("zouping_editor").get("/admin/transcode_jobs/").content.decode()
     assert f'<a href="/admin/library_items/edit/{item.pk}/">邹平红色故事</a>' in html
     assert "hongse.mp4" in html and "网页多码率" in html and "分析" in html
@@ -66,7 +66,7 @@ def test_job_page_is_titled_by_item_and_group(zouping_job):
 
 def test_another_countys_editor_neither_sees_nor_opens_the_job(zouping_job):
     """沂南县's editor finds no 邹平 job in the list, and its page is a 404; the city above 邹平 sees it."""
-    item, job = zouping_job
+    _item, job = zouping_job
     yinan = signed_in("yinan_editor")
     assert "邹平红色故事" not in yinan.get("/admin/transcode_jobs/").content.decode()
     assert yinan.get(f"/admin/transcode_jobs/inspect/{job.pk}/").status_code == 404
