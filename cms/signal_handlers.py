@@ -11,13 +11,13 @@ from django.conf import settings
 from django.contrib.auth.management import create_permissions
 from django.db import DEFAULT_DB_ALIAS
 from django.utils import translation
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_noop
 
 BUILTIN_NAMES = {
-    "add": "可以添加%(model)s",
-    "change": "可以修改%(model)s",
-    "delete": "可以删除%(model)s",
-    "view": "可以查看%(model)s",
+    "add": gettext_noop("可以添加%(model)s"),
+    "change": gettext_noop("可以修改%(model)s"),
+    "delete": gettext_noop("可以删除%(model)s"),
+    "view": gettext_noop("可以查看%(model)s"),
 }
 
 
