@@ -2,6 +2,8 @@
 
 import pytest
 
+from tests import factories
+
 
 @pytest.fixture(autouse=True)
 def _media_root(settings, tmp_path):
@@ -12,11 +14,37 @@ def _media_root(settings, tmp_path):
 
 @pytest.fixture
 def demo():
-    """The demo structure (organisation, roles, pages, editors, library) without its media: the world the admin's
-    and the site's tests act in, as `make run` shows it."""
+    """The whole demo structure (the 16 cities' tree, roles, section pages, editors) as `make run` shows it, without
+    its library: for tests about the demo itself or that walk the site. A test that needs a few units, editors or
+    items builds them with tests/factories.py (the fixtures below), in a fraction of the time."""
     from django.core.management import call_command
 
     call_command("load_demo", "--no-media")
+
+
+@pytest.fixture
+def unit(db):
+    """山东省 (``shandong``) alone: the unit a test's items belong to."""
+    return factories.province()
+
+
+@pytest.fixture
+def unit_tree(db):
+    """山东省 → 滨州市 → 邹平市 and 山东省 → 临沂市 → 沂南县, by code (the demo's codes): units above, below and beside
+    each other."""
+    return factories.unit_tree()
+
+
+@pytest.fixture
+def editors(unit_tree):
+    """The demo's editors of that tree, by username: sheng_editor, binzhou_editor, zouping_editor, yinan_editor."""
+    return factories.demo_editors(unit_tree)
+
+
+@pytest.fixture
+def library_page(db):
+    """The library's page under the site's root, so items have URLs."""
+    return factories.library_page()
 
 
 @pytest.fixture

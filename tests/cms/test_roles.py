@@ -17,7 +17,7 @@ from cms.services import (
     org_unit_ensure_roles,
     org_unit_set_section_page,
 )
-from tests.cms.factories import OrgUnitFactory, editor
+from tests.factories import OrgUnitFactory, editor
 
 pytestmark = pytest.mark.django_db
 

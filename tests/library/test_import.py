@@ -18,7 +18,7 @@ from library.models import FacetCount, ImportBatch, ItemCredit, LibraryItem
 from media_pipeline.models import MediaAsset
 from media_pipeline.synthetic.documents import encrypted_pdf
 from search.models import OutboxEntry
-from tests.cms.factories import editor
+from tests.factories import editor
 
 pytestmark = pytest.mark.django_db
 
