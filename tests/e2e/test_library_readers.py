@@ -9,20 +9,19 @@ import time
 import pytest
 from django.core.files import File
 from django.core.files.base import ContentFile
-from django.core.management import call_command
 from django.test import Client
 from django.test.testcases import _MediaFilesHandler
 from PIL import Image, ImageDraw
 from playwright.sync_api import Error as PlaywrightError
 
-from cms.models import LighthouseImage, OrgUnit
-from cms.services import member_create
-from library.models import ArticleArea, IssuePage, ItemProgress, LibraryItem
+from cms.models import LighthouseImage
+from library.models import ArticleArea, IssuePage, ItemProgress
 from library.selectors import item_url
 from media_pipeline.models import MediaAsset, TranscodeJob
 from media_pipeline.services import caption_attach, media_asset_create, transcode_job_run
 from media_pipeline.synthetic.documents import chinese_epub, chinese_pdf
 from media_pipeline.synthetic.media import make_clip
+from tests.factories import AudioFactory, EbookFactory, MemberFactory, NewspaperFactory, VideoFactory, province
 
 pytestmark = [pytest.mark.browser]
 State = TranscodeJob.State
@@ -37,15 +36,14 @@ def _media_through_our_view(monkeypatch):
 
 
 @pytest.fixture
-def unit(transactional_db, django_db_serialized_rollback):
+def unit(transactional_db, django_db_serialized_rollback, library_page):
     # Serialized rollback: the next test again finds Wagtail's root page, which a transactional flush removes.
-    call_command("load_demo", "--no-media")
-    return OrgUnit.objects.get(code="shandong")
+    return province()
 
 
 @pytest.fixture
 def member(unit):
-    return member_create(username="dangyuan", password="pw-123456", real_name="党员甲", org_unit=unit)
+    return MemberFactory(username="dangyuan", real_name="党员甲", org_unit=unit)
 
 
 def _signed_in(page, live_server, member) -> None:
@@ -73,19 +71,17 @@ def _clip_file(path) -> File:
     return File(path.open("rb"), name=path.name)
 
 
-def _item(unit, **fields) -> LibraryItem:
-    return LibraryItem.objects.create(owning_unit=unit, **fields)
-
-
 def test_video_plays_with_captions_speed_and_a_heartbeat(live_server, browser_page, unit, member, tmp_path):
     """hls.js plays a series episode (currentTime advances) with captions and speed controls and a next-episode
     link; the page's script puts the episode in the member's history (the GET does not) and the member's progress
     reaches the server while it plays."""
     clip = make_clip(tmp_path / "weike.mp4", size="320x180", seconds=6)
     asset = _processed(_clip_file(clip), ["ladder"], captions=CAPTIONS)
-    series = _item(unit, kind="video", role="series", title="党史微课")
-    episode = _item(unit, kind="video", role="episode", parent=series, position=1, title="第一集", media_asset=asset)
-    _item(unit, kind="video", role="episode", parent=series, position=2, title="第二集")
+    series = VideoFactory(owning_unit=unit, role="series", title="党史微课")
+    episode = VideoFactory(
+        owning_unit=unit, role="episode", parent=series, position=1, title="第一集", media_asset=asset
+    )
+    VideoFactory(owning_unit=unit, role="episode", parent=series, position=2, title="第二集")
     page = browser_page
     _signed_in(page, live_server, member)
 
@@ -132,15 +128,14 @@ def _wait_for(read, timeout: float = 15, page=None):
 def test_audio_programme_plays_and_moves_to_the_next_episode(live_server, browser_page, unit, tmp_path):
     """The audio edition (M4A) plays in a plain <audio>; 下一集 switches to the next episode in the same element,
     and the lock-screen (Media Session) title follows."""
-    series = _item(unit, kind="audio", role="series", title="有声党课")
+    series = AudioFactory(owning_unit=unit, role="series", title="有声党课")
     episodes = []
     for number, tone in ((1, 440), (2, 660)):
         clip = make_clip(tmp_path / f"lesson{number}.m4a", seconds=3, video=False, tone_hz=tone)
         asset = _processed(_clip_file(clip), ["audio_edition"])
         episodes.append(
-            _item(
-                unit,
-                kind="audio",
+            AudioFactory(
+                owning_unit=unit,
                 role="episode",
                 parent=series,
                 position=number,
@@ -188,7 +183,7 @@ def test_pdf_opens_by_range_requests_and_renders_page_one(live_server, browser_p
     """For who may download, pdf.js reads the signed master with HTTP range requests (206) and draws page 1 on a
     canvas; 下一页 turns."""
     asset = _processed(ContentFile(_padded_pdf(), name="shouce.pdf"), ["document"])
-    book = _item(unit, kind="ebook", title="灯塔学习手册", media_asset=asset, download="readers")
+    book = EbookFactory(owning_unit=unit, title="灯塔学习手册", media_asset=asset, download="readers")
     page, statuses = browser_page, []
     page.on("response", lambda response: statuses.append(response.status) if "/uploads/" in response.url else None)
     page.goto(live_server.url + item_url(book))
@@ -211,7 +206,7 @@ def test_pdf_page_reader_for_readers_without_the_download_right(live_server, bro
     """A member who may read but not download a PDF reads its page images: page 1 shows, 下一页, the outline and the
     page box turn pages, the saved place comes back on the next visit, and no request ever asks for the master."""
     asset = _processed(ContentFile(chinese_pdf(), name="shouce.pdf"), ["document"])
-    book = _item(unit, kind="ebook", title="灯塔学习手册", media_asset=asset, access="members", download="none")
+    book = EbookFactory(owning_unit=unit, title="灯塔学习手册", media_asset=asset, access="members", download="none")
     page, requested = browser_page, []
     page.on("request", lambda request: requested.append(request.url))
     _signed_in(page, live_server, member)
@@ -240,7 +235,7 @@ def test_epub_shows_its_chapter_text_and_runs_no_book_script(live_server, browse
     """foliate-js opens the EPUB part by part (no download right: the .epub itself is never fetched); choosing a
     chapter in the contents shows its text; the book's <script> never runs."""
     asset = _processed(_clip_file(chinese_epub(tmp_path / "duben.epub")), ["document"])
-    book = _item(unit, kind="ebook", title="灯塔学习读本", media_asset=asset)
+    book = EbookFactory(owning_unit=unit, title="灯塔学习读本", media_asset=asset)
     page, dialogs, requested = browser_page, [], []
     page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
     page.on("request", lambda request: requested.append(request.url))
@@ -259,7 +254,7 @@ def test_epub_shows_its_chapter_text_and_runs_no_book_script(live_server, browse
 def test_epub_master_reader_for_who_may_download(live_server, browser_page, unit, tmp_path):
     """Who may download the book still opens the whole .epub in foliate-js through the reading link."""
     asset = _processed(_clip_file(chinese_epub(tmp_path / "duben.epub")), ["document"])
-    book = _item(unit, kind="ebook", title="灯塔学习读本", media_asset=asset, download="readers")
+    book = EbookFactory(owning_unit=unit, title="灯塔学习读本", media_asset=asset, download="readers")
     page, requested = browser_page, []
     page.on("request", lambda request: requested.append(request.url))
     page.goto(live_server.url + item_url(book))
@@ -291,13 +286,13 @@ def _page_image(unit) -> LighthouseImage:
 
 def test_newspaper_page_areas_open_their_articles(live_server, browser_page, unit):
     """On a 版面, clicking an article's area opens the article's text; the other area is reached by keyboard."""
-    title = _item(unit, kind="newspaper", role="series", title="灯塔日报")
-    issue = _item(unit, kind="newspaper", role="issue", parent=title, title="灯塔日报", issued="2026-07-01")
-    first = _item(
-        unit, kind="newspaper", role="article", parent=issue, title="头条新闻", body="<p>头条正文：灯塔照亮前路。</p>"
+    title = NewspaperFactory(owning_unit=unit, role="series", title="灯塔日报")
+    issue = NewspaperFactory(owning_unit=unit, role="issue", parent=title, title="灯塔日报", issued="2026-07-01")
+    first = NewspaperFactory(
+        owning_unit=unit, role="article", parent=issue, title="头条新闻", body="<p>头条正文：灯塔照亮前路。</p>"
     )
-    second = _item(
-        unit, kind="newspaper", role="article", parent=issue, title="理论文章", body="<p>理论正文：不忘初心。</p>"
+    second = NewspaperFactory(
+        owning_unit=unit, role="article", parent=issue, title="理论文章", body="<p>理论正文：不忘初心。</p>"
     )
     ban = IssuePage.objects.create(issue=issue, number=1, name="要闻", image=_page_image(unit))
     ArticleArea.objects.create(page=ban, article=first, points=[[0.05, 0.03], [0.95, 0.03], [0.95, 0.47], [0.05, 0.47]])

@@ -8,6 +8,7 @@ from library.models import LibraryItem
 from media_pipeline.models import TranscodeJob
 from media_pipeline.services import transcode_job_run
 from media_pipeline.synthetic.media import make_clip
+from tests.factories import LibraryItemFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -22,10 +23,6 @@ def _login(client, username):
     client.force_login(Member.objects.get(username=username))
 
 
-def _item(unit_code, title):
-    return LibraryItem.objects.create(kind="article", title=title, owning_unit=OrgUnit.objects.get(code=unit_code))
-
-
 def _form(unit_code, **extra):
     data = {
         "kind": "video",
@@ -38,9 +35,12 @@ def _form(unit_code, **extra):
     return data | extra
 
 
-def test_county_editor_sees_and_edits_only_own_items(client, demo):
+def test_county_editor_sees_and_edits_only_own_items(client, unit_tree, editors):
     """The admin list shows a county editor their county's items only; another county's item is a 404."""
-    own, other = _item("zouping", "邹平本地新闻"), _item("yinan", "沂南本地新闻")
+    own, other = (
+        LibraryItemFactory(owning_unit=unit_tree["zouping"], title="邹平本地新闻"),
+        LibraryItemFactory(owning_unit=unit_tree["yinan"], title="沂南本地新闻"),
+    )
     _login(client, "zouping_editor")
     listing = client.get("/admin/library_items/").content.decode()
     assert own.title in listing and other.title not in listing
@@ -50,7 +50,7 @@ def test_county_editor_sees_and_edits_only_own_items(client, demo):
     assert client.get(f"/admin/library_items/edit/{other.pk}/").status_code == 404
 
 
-def test_county_editor_cannot_file_items_under_the_province(client, demo):
+def test_county_editor_cannot_file_items_under_the_province(client, editors):
     """The owning-unit choice offers only the editor's subtree; posting the province is refused."""
     _login(client, "zouping_editor")
     response = client.post("/admin/library_items/new/", _form("shandong", kind="article"))
@@ -58,7 +58,7 @@ def test_county_editor_cannot_file_items_under_the_province(client, demo):
     assert "选择一个有效的选项" in response.content.decode()
 
 
-def test_zero_byte_upload_is_refused_in_chinese(client, demo):
+def test_zero_byte_upload_is_refused_in_chinese(client, editors):
     """An empty file never reaches the pipeline: the form says so in Chinese."""
     _login(client, "sheng_editor")
     empty = SimpleUploadedFile("empty.mp4", b"", content_type="video/mp4")
@@ -67,7 +67,7 @@ def test_zero_byte_upload_is_refused_in_chinese(client, demo):
     assert not TranscodeJob.objects.exists()
 
 
-def test_bad_file_fails_with_reason_then_replacement_plays(client, demo, good_clip):
+def test_bad_file_fails_with_reason_then_replacement_plays(client, editors, good_clip):
     """A non-video upload gives a failed job whose reason the editor sees; uploading a real video fixes it."""
     _login(client, "sheng_editor")
     text = SimpleUploadedFile("notes.mp4", "这不是视频".encode() * 100, content_type="video/mp4")
@@ -94,7 +94,7 @@ def test_bad_file_fails_with_reason_then_replacement_plays(client, demo, good_cl
     assert "已完成" in edit_page and 'data-profile="poster"' in edit_page and 'data-profile="tv_1080p"' in edit_page
 
 
-def test_editor_asks_for_public_screens_and_adds_captions(client, demo, good_clip):
+def test_editor_asks_for_public_screens_and_adds_captions(client, editors, good_clip):
     """Ticking 制作公共屏幕版本 and attaching an SRT: once the upload is analysed the screens job is queued with
     the chosen portrait fill and focal point, and the captions are stored with the asset."""
     _login(client, "sheng_editor")
@@ -110,10 +110,10 @@ def test_editor_asks_for_public_screens_and_adds_captions(client, demo, good_cli
     assert 'name="public_screens"' in edit_page and "checked" in edit_page.split('name="public_screens"')[1][:80]
 
 
-def test_admin_item_list_queries_do_not_grow_with_rows(client, demo, django_assert_max_num_queries):
+def test_admin_item_list_queries_do_not_grow_with_rows(client, unit_tree, editors, django_assert_max_num_queries):
     """The item list reads units and transcode states in the page's query: 50 rows cost no more than 5."""
     for index in range(60):
-        _item("zouping" if index % 2 else "yinan", f"条目 {index}")
+        LibraryItemFactory(owning_unit=unit_tree["zouping" if index % 2 else "yinan"], title=f"条目 {index}")
     _login(client, "sheng_editor")
     client.get("/admin/library_items/")  # warm caches (permissions, site)
     with django_assert_max_num_queries(25) as captured:

@@ -6,6 +6,7 @@ import pytest
 from cms.models import Member, OrgUnit
 from library.models import LibraryItem
 from search.models import OutboxEntry
+from tests.factories import LibraryItemFactory, VideoFactory
 
 pytestmark = pytest.mark.django_db
 BULK = "/admin/bulk/library/libraryitem"
@@ -15,20 +16,17 @@ def _login(client, username):
     client.force_login(Member.objects.get(username=username))
 
 
-def _item(unit_code, title, **fields):
-    return LibraryItem.objects.create(
-        kind=fields.pop("kind", "article"), title=title, owning_unit=OrgUnit.objects.get(code=unit_code), **fields
-    )
-
-
 def _ids(*items):
     return "&".join(f"id={item.pk}" for item in items)
 
 
-def test_county_editors_cannot_see_or_bulk_change_each_others_items(client, demo):
+def test_county_editors_cannot_see_or_bulk_change_each_others_items(client, unit_tree, editors):
     """Zouping's editor lists only Zouping's items; a bulk action naming a Yinan item is a 404 and changes
     nothing, not even the editor's own items in the same request."""
-    own, other = _item("zouping", "邹平新闻"), _item("yinan", "沂南新闻")
+    own, other = (
+        LibraryItemFactory(owning_unit=unit_tree["zouping"], title="邹平新闻"),
+        LibraryItemFactory(owning_unit=unit_tree["yinan"], title="沂南新闻"),
+    )
     _login(client, "zouping_editor")
     listing = client.get("/admin/library_items/").content.decode()
     assert own.title in listing and other.title not in listing
@@ -45,10 +43,13 @@ def test_county_editors_cannot_see_or_bulk_change_each_others_items(client, demo
     assert other.title in listing and own.title not in listing
 
 
-def test_province_editor_bulk_unpublishes_and_publishes_across_counties(client, demo):
+def test_province_editor_bulk_unpublishes_and_publishes_across_counties(client, unit_tree, editors):
     """The province editor manages every county's items: unpublish then publish both, each change recorded in
     search's outbox (a bulk update sends no post_save)."""
-    first, second = _item("zouping", "邹平新闻"), _item("yinan", "沂南新闻")
+    first, second = (
+        LibraryItemFactory(owning_unit=unit_tree["zouping"], title="邹平新闻"),
+        LibraryItemFactory(owning_unit=unit_tree["yinan"], title="沂南新闻"),
+    )
     OutboxEntry.objects.all().delete()
     _login(client, "sheng_editor")
     confirm = client.get(f"{BULK}/unpublish/?{_ids(first, second)}")
@@ -62,9 +63,9 @@ def test_province_editor_bulk_unpublishes_and_publishes_across_counties(client, 
     assert list(LibraryItem.objects.filter(is_published=True)) == [first]
 
 
-def test_bulk_set_access_requires_a_unit_in_the_editors_subtree(client, demo):
+def test_bulk_set_access_requires_a_unit_in_the_editors_subtree(client, unit_tree, editors):
     """Setting "unit" access needs a unit, and only one the editor manages; public access clears the unit."""
-    item = _item("zouping", "邹平新闻")
+    item = LibraryItemFactory(owning_unit=unit_tree["zouping"], title="邹平新闻")
     zouping, yinan = OrgUnit.objects.get(code="zouping"), OrgUnit.objects.get(code="yinan")
     _login(client, "zouping_editor")
     url = f"{BULK}/set_access/?{_ids(item)}"
@@ -82,11 +83,11 @@ def test_bulk_set_access_requires_a_unit_in_the_editors_subtree(client, demo):
     assert (item.access, item.access_unit) == ("members", None)
 
 
-def test_bulk_delete_takes_children_and_tells_search(client, demo):
+def test_bulk_delete_takes_children_and_tells_search(client, unit_tree, editors):
     """Deleting a series deletes its episodes; search's outbox hears of every removed row."""
-    series = _item("zouping", "党课系列", kind="video", role="series")
-    episode = _item("zouping", "第一集", kind="video", role="episode", parent=series)
-    keep = _item("zouping", "留下")
+    series = VideoFactory(owning_unit=unit_tree["zouping"], title="党课系列", role="series")
+    episode = VideoFactory(owning_unit=unit_tree["zouping"], title="第一集", role="episode", parent=series)
+    keep = LibraryItemFactory(owning_unit=unit_tree["zouping"], title="留下")
     OutboxEntry.objects.all().delete()
     _login(client, "zouping_editor")
     assert client.post(f"{BULK}/delete/?{_ids(series)}").status_code == 302
@@ -95,12 +96,12 @@ def test_bulk_delete_takes_children_and_tells_search(client, demo):
     assert {f"library.libraryitem:{series.pk}", f"library.libraryitem:{episode.pk}"} <= removed
 
 
-def test_list_shows_top_level_rows_children_on_request_and_filters(client, demo):
+def test_list_shows_top_level_rows_children_on_request_and_filters(client, unit_tree, editors):
     """The list shows standalone items and series; a series' episodes show under ?parent= or by level; filters
     for unit (with its subtree), year and CLC class narrow it."""
-    series = _item("zouping", "党课系列", kind="video", role="series", clc="D26", year=2024)
-    _item("zouping", "第一集", kind="video", role="episode", parent=series)
-    _item("binzhou", "滨州新闻", clc="K29", year=2023)
+    series = VideoFactory(owning_unit=unit_tree["zouping"], title="党课系列", role="series", clc="D26", year=2024)
+    VideoFactory(owning_unit=unit_tree["zouping"], title="第一集", role="episode", parent=series)
+    LibraryItemFactory(owning_unit=unit_tree["binzhou"], title="滨州新闻", clc="K29", year=2023)
     _login(client, "sheng_editor")
     listing = client.get("/admin/library_items/").content.decode()
     assert "党课系列" in listing and "第一集" not in listing and f"?parent={series.pk}" in listing
@@ -116,10 +117,14 @@ def test_list_shows_top_level_rows_children_on_request_and_filters(client, demo)
     assert "党课系列" in client.get("/admin/library_items/?q=党课").content.decode()
 
 
-def test_list_query_count_is_the_same_on_every_page(client, demo, django_assert_max_num_queries):
+def test_list_query_count_is_the_same_on_every_page(client, unit_tree, editors, django_assert_max_num_queries):
     """Page 1 and page 3 of 120 rows cost the same number of queries: no per-row lookups."""
     for index in range(120):
-        _item(("zouping", "yinan")[index % 2], f"条目 {index}", kind=("video", "ebook")[index % 2])
+        LibraryItemFactory(
+            kind=("video", "ebook")[index % 2],
+            owning_unit=unit_tree[("zouping", "yinan")[index % 2]],
+            title=f"条目 {index}",
+        )
     _login(client, "sheng_editor")
     client.get("/admin/library_items/")  # warm caches (permissions, site)
     counts = []

@@ -5,16 +5,13 @@ from django.core.files.base import ContentFile
 
 from cms.models import LighthouseDocument, Member, OrgUnit
 from library.models import ItemList, LibraryItem
+from tests.factories import LibraryItemFactory
 
 pytestmark = pytest.mark.django_db
 
 
 def _login(client, username):
     client.force_login(Member.objects.get(username=username))
-
-
-def _item(code, title, **fields):
-    return LibraryItem.objects.create(kind="article", title=title, owning_unit=OrgUnit.objects.get(code=code), **fields)
 
 
 def _entries(items, order=None):
@@ -35,9 +32,13 @@ def _entries(items, order=None):
     return data
 
 
-def test_curated_list_keeps_the_editors_order(client, demo):
+def test_curated_list_keeps_the_editors_order(client, unit_tree, editors):
     """Entries are stored in the order the editor arranged them (the ORDER fields), not the order posted."""
-    first, second, third = _item("zouping", "甲"), _item("zouping", "乙"), _item("shandong", "丙")
+    first, second, third = (
+        LibraryItemFactory(owning_unit=unit_tree["zouping"], title="甲"),
+        LibraryItemFactory(owning_unit=unit_tree["zouping"], title="乙"),
+        LibraryItemFactory(owning_unit=unit_tree["shandong"], title="丙"),
+    )
     _login(client, "zouping_editor")
     data = {
         "title": "本月推荐",
@@ -58,18 +59,18 @@ def test_curated_list_keeps_the_editors_order(client, demo):
     assert "本月推荐" not in client.get("/admin/library_lists/").content.decode()
 
 
-def test_item_chooser_finds_own_and_public_items_by_title(client, demo):
+def test_item_chooser_finds_own_and_public_items_by_title(client, unit_tree, editors):
     """The chooser searches titles and offers the editor's own items and published public ones, never another
     unit's members-only item."""
-    _item("zouping", "邹平党课")
-    _item("yinan", "沂南党课", access="members")
-    _item("yinan", "沂南公开党课")
+    LibraryItemFactory(owning_unit=unit_tree["zouping"], title="邹平党课")
+    LibraryItemFactory(owning_unit=unit_tree["yinan"], title="沂南党课", access="members")
+    LibraryItemFactory(owning_unit=unit_tree["yinan"], title="沂南公开党课")
     _login(client, "zouping_editor")
     html = client.get("/admin/library_item_chooser/results/", {"q": "党课"}).content.decode()
     assert "邹平党课" in html and "沂南公开党课" in html and "沂南党课<" not in html
 
 
-def test_library_documents_are_served_only_to_readers(client, demo):
+def test_library_documents_are_served_only_to_readers(client, unit_tree, editors):
     """A document used by a members-only item is a login redirect for visitors, a 404 for a member of another
     unit when the item is opened to one unit only, and served whole only to those who may download it (a reader
     without the download right reads in the reader instead); other documents are untouched."""
@@ -80,7 +81,9 @@ def test_library_documents_are_served_only_to_readers(client, demo):
     free = LighthouseDocument(title="公开资料")
     free.file.save("gongkai.txt", ContentFile(b"gongkai"), save=False)
     free.save()
-    item = _item("yinan", "沂南内部资料", document=guarded, access="unit", access_unit=yinan)
+    item = LibraryItemFactory(
+        owning_unit=unit_tree["yinan"], title="沂南内部资料", document=guarded, access="unit", access_unit=yinan
+    )
     guarded_url, free_url = guarded.url, free.url  # a name already in the bucket gets a suffix
 
     assert client.get(free_url).status_code in (200, 302)

@@ -12,18 +12,16 @@ from django.core.files.storage import default_storage
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
-from wagtail.models import Site
 
 from cms.api_auth import api_token_for
-from cms.models import OrgUnit
-from cms.services import member_create, org_unit_create
 from library import activity
-from library.models import ArticleArea, Favourite, IssuePage, ItemProgress, LibraryItem, LibraryPage
+from library.models import ArticleArea, Favourite, IssuePage, ItemProgress, LibraryItem
 from library.search_documents import PAGE_URL_CACHE_KEY, item_document
 from library.selectors import item_url
 from library.services import library_item_credits_set
 from media_pipeline.models import MediaAsset, Rendition, TranscodeJob
 from media_pipeline.selectors import playback_token_query
+from tests.factories import EbookFactory, LibraryItemFactory, MemberFactory, NewspaperFactory, VideoFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -32,22 +30,8 @@ T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 @pytest.fixture
-def units():
-    province = org_unit_create(parent=None, name="山东省", code="shandong", level=OrgUnit.Level.PROVINCE)
-    for name, code in (("邹平市", "zouping"), ("沂南县", "yinan")):
-        org_unit_create(parent=province, name=name, code=code, level=OrgUnit.Level.COUNTY)
-    Site.objects.get(is_default_site=True).root_page.add_child(instance=LibraryPage(title="数字图书馆", slug="library"))
-    return {unit.code: unit for unit in OrgUnit.objects.all()}
-
-
-@pytest.fixture
-def member(units):
-    return member_create(username="wang", password="pw-123456", org_unit=units["zouping"])
-
-
-def _item(units, title="党史微课", **extra):
-    fields = {"kind": "video", "title": title, "owning_unit": units["shandong"]} | extra
-    return LibraryItem.objects.create(**fields)
+def member(unit_tree, library_page):
+    return MemberFactory(username="wang", org_unit=unit_tree["zouping"])
 
 
 def _heartbeat(**extra):
@@ -69,11 +53,11 @@ def _walk(client, url, **headers):
 # --- Browsing -------------------------------------------------------------------------------------------------
 
 
-def test_anonymous_lists_public_items_members_see_more(client, units, member):
+def test_anonymous_lists_public_items_members_see_more(client, unit_tree, unit, member):
     """Visitors list public items only; a logged-in member also sees members-only ones; unit-only stays hidden."""
-    public = _item(units, "公开课")
-    members = _item(units, "党员课", access="members")
-    _item(units, "沂南课", access="unit", access_unit=units["yinan"])
+    public = VideoFactory(owning_unit=unit, title="公开课")
+    members = VideoFactory(owning_unit=unit, title="党员课", access="members")
+    VideoFactory(owning_unit=unit, title="沂南课", access="unit", access_unit=unit_tree["yinan"])
     ids = [row["id"] for row in client.get(f"{API}/items").json()["items"]]
     assert ids == [public.pk]
     client.force_login(member)
@@ -82,9 +66,12 @@ def test_anonymous_lists_public_items_members_see_more(client, units, member):
 
 
 @pytest.mark.parametrize("sort", ["newest", "popular"])
-def test_item_list_keyset_pages_have_no_duplicates_or_gaps(client, units, sort):
+def test_item_list_keyset_pages_have_no_duplicates_or_gaps(client, unit, library_page, sort):
     """Walking next_cursor with a small page size yields every listed item exactly once, in order."""
-    items = [_item(units, f"第{n}课", published_at=T0 + timedelta(days=n % 3), read_count=n % 2) for n in range(11)]
+    items = [
+        VideoFactory(owning_unit=unit, title=f"第{n}课", published_at=T0 + timedelta(days=n % 3), read_count=n % 2)
+        for n in range(11)
+    ]
     ids = _walk(client, f"{API}/items?sort={sort}&limit=3")
     assert sorted(ids) == sorted(item.pk for item in items) and len(ids) == len(set(ids))
     key = "read_count" if sort == "popular" else "published_at"
@@ -92,23 +79,25 @@ def test_item_list_keyset_pages_have_no_duplicates_or_gaps(client, units, sort):
     assert ids == list(expected)
 
 
-def test_item_list_filters(client, units):
+def test_item_list_filters(client, unit_tree, unit, library_page):
     """kind, clc (with narrower classes), year, unit and tag narrow the list."""
-    book = _item(units, "红色家书", kind="ebook", clc="D261.4", issued=datetime(2021, 7, 1).date(), year=2021)
+    book = EbookFactory(owning_unit=unit, title="红色家书", clc="D261.4", issued=datetime(2021, 7, 1).date(), year=2021)
     book.tags.add("家风")
-    _item(units, "别的课", owning_unit=units["yinan"], year=2020)
+    VideoFactory(owning_unit=unit_tree["yinan"], title="别的课", year=2020)
     assert [row["id"] for row in client.get(f"{API}/items?kind=ebook").json()["items"]] == [book.pk]
     assert [row["id"] for row in client.get(f"{API}/items?clc=d2").json()["items"]] == [book.pk]
     assert [row["id"] for row in client.get(f"{API}/items?year=2021").json()["items"]] == [book.pk]
     tag = book.tags.first().slug
     assert [row["id"] for row in client.get(f"{API}/items?tag={tag}").json()["items"]] == [book.pk]
-    assert len(client.get(f"{API}/items?unit={units['yinan'].pk}").json()["items"]) == 1
+    assert len(client.get(f"{API}/items?unit={unit_tree['yinan'].pk}").json()["items"]) == 1
 
 
-def test_item_detail_shares_the_description(client, units):
+def test_item_detail_shares_the_description(client, unit, library_page):
     """Detail carries the catalogue description, credits, tags, CLC label, parent and child count."""
-    series = _item(units, "党史故事", role="series")
-    episode = _item(units, "第一集", role="episode", parent=series, position=1, clc="D2", publisher="灯塔出版社")
+    series = VideoFactory(owning_unit=unit, title="党史故事", role="series")
+    episode = VideoFactory(
+        owning_unit=unit, title="第一集", role="episode", parent=series, position=1, clc="D2", publisher="灯塔出版社"
+    )
     library_item_credits_set(item=episode, credits=[("张三", "presenter"), ("李四", "director")])
     episode.tags.add("党史")
     body = client.get(f"{API}/items/{episode.pk}").json()
@@ -123,9 +112,9 @@ def test_item_detail_shares_the_description(client, units):
     assert client.get(f"{API}/items/{series.pk}").json()["children_count"] == 1
 
 
-def test_unreadable_item_is_the_same_404_as_a_missing_one(client, units, member):
+def test_unreadable_item_is_the_same_404_as_a_missing_one(client, unit, member):
     """A members-only item answers anonymous callers exactly like an item that does not exist."""
-    hidden = _item(units, access="members")
+    hidden = VideoFactory(owning_unit=unit, access="members")
     for suffix in ("", "/children", "/renditions"):
         missing = client.get(f"{API}/items/999999{suffix}")
         refused = client.get(f"{API}/items/{hidden.pk}{suffix}")
@@ -133,10 +122,12 @@ def test_unreadable_item_is_the_same_404_as_a_missing_one(client, units, member)
         assert refused.json() == missing.json() == {"detail": "未找到该条目"}
 
 
-def test_children_page_by_position(client, units):
+def test_children_page_by_position(client, unit, library_page):
     """Children come in position order and page by keyset without gaps."""
-    title = _item(units, "学习时报", kind="newspaper", role="series")
-    issues = [_item(units, f"第{n}期", role="issue", parent=title, position=n // 2) for n in range(7)]
+    title = NewspaperFactory(owning_unit=unit, title="学习时报", role="series")
+    issues = [
+        VideoFactory(owning_unit=unit, title=f"第{n}期", role="issue", parent=title, position=n // 2) for n in range(7)
+    ]
     ids = _walk(client, f"{API}/items/{title.pk}/children?limit=2")
     assert ids == [issue.pk for issue in sorted(issues, key=lambda issue: (issue.position, issue.pk))]
 
@@ -152,7 +143,7 @@ def _asset_with(renditions: list[dict], kind="video") -> MediaAsset:
     return asset
 
 
-def test_renditions_give_signed_urls_for_every_player(client, units):
+def test_renditions_give_signed_urls_for_every_player(client, unit, library_page):
     """Video: HLS master, audio edition, TV MP4, captions and sprite, each URL signed and absolute."""
     base = "renditions/1/job"
     asset = _asset_with(
@@ -175,7 +166,7 @@ def test_renditions_give_signed_urls_for_every_player(client, units):
             },
         ]
     )
-    item = _item(units, media_asset=asset)
+    item = VideoFactory(owning_unit=unit, media_asset=asset)
     body = client.get(f"{API}/items/{item.pk}/renditions").json()
     assert body["state"] == "ready" and "/media-pipeline/hls/" in body["hls_url"]
     assert [audio["format"] for audio in body["audio"]] == ["m4a", "mp3"]
@@ -189,7 +180,7 @@ def test_renditions_give_signed_urls_for_every_player(client, units):
         assert local or presigned, url
 
 
-def test_document_renditions_and_pages(client, units):
+def test_document_renditions_and_pages(client, unit, library_page):
     """A PDF gives its file, manifest, text and outline, and its pages page by page with signed image URLs."""
     base = "renditions/2/job"
     meta = {"page_count": 45, "widths": [1600, 400], "toc": [{"title": "第一章", "page": 1}]}
@@ -200,7 +191,8 @@ def test_document_renditions_and_pages(client, units):
         ],
         kind="document",
     )
-    item = _item(units, kind="ebook", media_asset=asset, download="readers")  # the file only with the download right
+    # the file only with the download right
+    item = EbookFactory(owning_unit=unit, media_asset=asset, download="readers")
     document = client.get(f"{API}/items/{item.pk}/renditions").json()["document"]
     assert document["format"] == "pdf" and document["page_count"] == 45
     assert document["outline"] == meta["toc"] and "s=" in document["file_url"]
@@ -210,18 +202,18 @@ def test_document_renditions_and_pages(client, units):
     assert client.get(document["pages_url"] + "?width=333").status_code == 422
 
 
-def test_item_without_media_has_empty_renditions(client, units):
+def test_item_without_media_has_empty_renditions(client, unit, library_page):
     """An article with no file answers with empty fields, not an error."""
-    body = client.get(f"{API}/items/{_item(units, kind='article').pk}/renditions").json()
+    body = client.get(f"{API}/items/{LibraryItemFactory(owning_unit=unit).pk}/renditions").json()
     assert body["hls_url"] == "" and body["audio"] == [] and body["document"] is None
 
 
-def test_issue_pages_show_areas_of_readable_articles_only(client, units, member):
+def test_issue_pages_show_areas_of_readable_articles_only(client, unit, member):
     """The 版面 in /renditions carry article areas only for articles the caller may open, as the web page does."""
-    title = _item(units, "灯塔日报", kind="newspaper", role="series")
-    issue = _item(units, "第1期", kind="newspaper", role="issue", parent=title)
-    public = _item(units, "要闻", kind="newspaper", role="article", parent=issue)
-    private = _item(units, "内部通知", kind="newspaper", role="article", parent=issue, access="members")
+    title = NewspaperFactory(owning_unit=unit, title="灯塔日报", role="series")
+    issue = NewspaperFactory(owning_unit=unit, title="第1期", role="issue", parent=title)
+    public = NewspaperFactory(owning_unit=unit, title="要闻", role="article", parent=issue)
+    private = NewspaperFactory(owning_unit=unit, title="内部通知", role="article", parent=issue, access="members")
     page = IssuePage.objects.create(issue=issue, number=1, name="要闻")
     for article in (public, private):
         ArticleArea.objects.create(page=page, article=article, points=[[0, 0], [1, 0], [1, 1]])
@@ -235,7 +227,7 @@ def test_issue_pages_show_areas_of_readable_articles_only(client, units, member)
     assert area_ids() == [public.pk, private.pk]
 
 
-def _video_with_playlists(units, **extra) -> LibraryItem:
+def _video_with_playlists(unit, **extra) -> LibraryItem:
     """A video whose web HLS master, one variant playlist and a poster are stored like the pipeline stores them."""
     asset = MediaAsset.objects.create(file="uploads/2026/01/v.mp4", kind="video", state="ready")
     job = TranscodeJob.objects.create(asset=asset, state=TranscodeJob.State.DONE)
@@ -246,17 +238,17 @@ def _video_with_playlists(units, **extra) -> LibraryItem:
         default_storage.save(name, ContentFile(text.encode()))
     Rendition.objects.create(asset=asset, job=job, profile="hls_web", kind="hls", path=f"{prefix}/hls/master.m3u8")
     Rendition.objects.create(asset=asset, job=job, profile="poster", kind="poster", path=f"{prefix}/poster.jpg")
-    return _item(units, media_asset=asset, **extra)
+    return VideoFactory(owning_unit=unit, media_asset=asset, **extra)
 
 
 MASTER = '#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=900000,CODECS="avc1.64001e,mp4a.40.2"\n360p/index.m3u8\n'
 VARIANT = "#EXTM3U\n#EXTINF:4.000000,\nseg_00000.m4s\n#EXT-X-ENDLIST\n"
 
 
-def test_bearer_app_plays_members_only_video_without_a_session(units, member):
+def test_bearer_app_plays_members_only_video_without_a_session(unit, member):
     """An app with only a bearer token gets playlist and poster URLs carrying a short-lived token, and can fetch the
     master, the variant it names and the poster with no cookies; without the token the same URLs are 404."""
-    item = _video_with_playlists(units, access="members")
+    item = _video_with_playlists(unit, access="members")
     app = Client()
     headers = {"HTTP_AUTHORIZATION": f"Bearer {api_token_for(member)}"}
     body = app.get(f"{API}/items/{item.pk}/renditions", **headers).json()
@@ -273,10 +265,10 @@ def test_bearer_app_plays_members_only_video_without_a_session(units, member):
     assert app.get(variant_url.split("?")[0]).status_code == 404
 
 
-def test_tampered_or_expired_playback_tokens_are_404(units, member):
+def test_tampered_or_expired_playback_tokens_are_404(unit, member):
     """A token with a changed signature, one for another asset, or one past its expiry plays nothing."""
-    item = _video_with_playlists(units, access="members")
-    other = _video_with_playlists(units, title="另一课", access="members")
+    item = _video_with_playlists(unit, access="members")
+    other = _video_with_playlists(unit, title="另一课", access="members")
     app = Client()
     headers = {"HTTP_AUTHORIZATION": f"Bearer {api_token_for(member)}"}
     master_url = app.get(f"{API}/items/{item.pk}/renditions", **headers).json()["hls_url"]
@@ -301,16 +293,16 @@ def _count_queries(client, url) -> int:
     return len(captured)
 
 
-def test_lists_take_the_same_queries_for_2_or_30_rows(client, units, member, django_assert_max_num_queries):
+def test_lists_take_the_same_queries_for_2_or_30_rows(client, unit_tree, unit, member, django_assert_max_num_queries):
     """Item lists, children and the member's favourites, history and continue lists do not query per row (owning
     unit, library page): 30 rows cost no more queries than 2."""
     client.force_login(member)
-    series = _item(units, "党史故事", role="series")
+    series = VideoFactory(owning_unit=unit, title="党史故事", role="series")
 
     def add(count: int) -> None:
         for _n in range(count):
-            _item(units, "一集", role="episode", parent=series)
-            item = _item(units, "一课", owning_unit=units["yinan"])
+            VideoFactory(owning_unit=unit, title="一集", role="episode", parent=series)
+            item = VideoFactory(owning_unit=unit_tree["yinan"], title="一课")
             activity.favourite_add(member=member, item=item)
             activity.progress_heartbeat(member=member, item=item, position=1, active_seconds=1)
 
@@ -326,10 +318,10 @@ def test_lists_take_the_same_queries_for_2_or_30_rows(client, units, member, dja
         assert len(rows) >= 20, url
 
 
-def test_search_documents_look_the_library_page_up_once(units):
+def test_search_documents_look_the_library_page_up_once(unit, library_page):
     """Indexing many items asks for the library page once (remembered for a minute), with the same item URLs."""
     cache.delete(PAGE_URL_CACHE_KEY)
-    items = [_item(units, f"第{n}课") for n in range(5)]
+    items = [VideoFactory(owning_unit=unit, title=f"第{n}课") for n in range(5)]
     with CaptureQueriesContext(connection) as captured:
         documents = [item_document(item) for item in items]
     # The page itself, not the site root paths Wagtail looks up (and caches) to make any page URL.
@@ -342,9 +334,9 @@ def test_search_documents_look_the_library_page_up_once(units):
 # --- Auth -----------------------------------------------------------------------------------------------------
 
 
-def test_member_routes_need_login(client, units):
+def test_member_routes_need_login(client, unit, library_page):
     """Anonymous calls to member routes are a 401 with a Chinese message."""
-    item = _item(units)
+    item = VideoFactory(owning_unit=unit)
     for method, url in [
         ("get", f"{API}/me/favourites"),
         ("get", f"{API}/me/history"),
@@ -361,11 +353,11 @@ def test_member_routes_need_login(client, units):
         assert response.json()["detail"] == "请先登录"
 
 
-def test_session_writes_need_the_csrf_token(units, member):
+def test_session_writes_need_the_csrf_token(unit, member):
     """With the session cookie, a POST without X-CSRFToken is refused; with it the heartbeat is saved."""
     client = Client(enforce_csrf_checks=True)
     client.force_login(member)
-    item = _item(units)
+    item = VideoFactory(owning_unit=unit)
     url = f"{API}/items/{item.pk}/progress"
     refused = client.post(url, _heartbeat(), content_type="application/json")
     assert refused.status_code == 403 and "CSRF" in refused.json()["detail"]
@@ -378,7 +370,7 @@ def test_session_writes_need_the_csrf_token(units, member):
     assert client.get(url).json()["position"] == 12.5  # GETs need no token
 
 
-def test_bearer_token_from_password_and_revoked_by_password_change(client, units, member):
+def test_bearer_token_from_password_and_revoked_by_password_change(client, unit, member):
     """An app trades username/password for a token that works without cookies or CSRF, until the password changes."""
     wrong = client.post("/api/v1/auth/token", {"username": "wang", "password": "nope"}, content_type="application/json")
     assert wrong.status_code == 401 and wrong.json()["detail"] == "用户名或密码错误"
@@ -388,7 +380,7 @@ def test_bearer_token_from_password_and_revoked_by_password_change(client, units
     assert issued["member"]["username"] == "wang"
     app = Client(enforce_csrf_checks=True)
     headers = {"HTTP_AUTHORIZATION": f"Bearer {issued['token']}"}
-    item = _item(units, access="members")
+    item = VideoFactory(owning_unit=unit, access="members")
     assert app.post(f"{API}/items/{item.pk}/favourite", **headers).status_code == 200
     assert [row["item"]["id"] for row in app.get(f"{API}/me/favourites", **headers).json()["items"]] == [item.pk]
     assert app.get(f"{API}/items/{item.pk}", **headers).json()["is_favourite"] is True
@@ -413,10 +405,10 @@ def test_expired_or_forged_tokens_are_refused(client, member, settings):
 # --- Member activity ------------------------------------------------------------------------------------------
 
 
-def test_progress_resume_and_favourites_over_the_api(client, units, member):
+def test_progress_resume_and_favourites_over_the_api(client, unit, member):
     """Heartbeats save the place for the next device; open/favourite/unfavourite and the /me lists agree."""
     client.force_login(member)
-    item = _item(units)
+    item = VideoFactory(owning_unit=unit)
     assert client.get(f"{API}/items/{item.pk}/progress").json()["started"] is False
     client.post(f"{API}/items/{item.pk}/open")
     beat = client.post(
@@ -434,10 +426,10 @@ def test_progress_resume_and_favourites_over_the_api(client, units, member):
     assert client.get(f"{API}/me/favourites").json()["items"] == []
 
 
-def test_activity_lists_page_without_gaps(client, units, member):
+def test_activity_lists_page_without_gaps(client, unit, member):
     """/me/favourites and /me/history walk every row once through next_cursor."""
     client.force_login(member)
-    items = [_item(units, f"第{n}课") for n in range(8)]
+    items = [VideoFactory(owning_unit=unit, title=f"第{n}课") for n in range(8)]
     for item in items:
         client.post(f"{API}/items/{item.pk}/favourite")
         client.post(f"{API}/items/{item.pk}/open")
@@ -447,10 +439,10 @@ def test_activity_lists_page_without_gaps(client, units, member):
     assert client.get(f"{API}/me/history?cursor=garbage").status_code == 422
 
 
-def test_unreadable_items_refuse_member_writes_with_404(client, units, member):
+def test_unreadable_items_refuse_member_writes_with_404(client, unit_tree, unit, member):
     """Heartbeats and favourites for an item the member may not read are 404s, and nothing is stored."""
     client.force_login(member)
-    hidden = _item(units, access="unit", access_unit=units["yinan"])
+    hidden = VideoFactory(owning_unit=unit, access="unit", access_unit=unit_tree["yinan"])
     assert (
         client.post(f"{API}/items/{hidden.pk}/progress", _heartbeat(), content_type="application/json").status_code
         == 404
@@ -475,10 +467,10 @@ def test_unreadable_items_refuse_member_writes_with_404(client, units, member):
         ("[1, 2]", ""),
     ],
 )
-def test_bad_heartbeats_are_422_with_a_clear_message(client, units, member, body, field):
+def test_bad_heartbeats_are_422_with_a_clear_message(client, unit, member, body, field):
     """Negative, NaN, infinite, huge, wrongly typed or missing values are a 422 naming the field; nothing stored."""
     client.force_login(member)
-    item = _item(units)
+    item = VideoFactory(owning_unit=unit)
     response = client.post(f"{API}/items/{item.pk}/progress", body, content_type="application/json")
     assert response.status_code == 422
     detail = response.json()["detail"]
@@ -486,10 +478,10 @@ def test_bad_heartbeats_are_422_with_a_clear_message(client, units, member, body
     assert not ItemProgress.objects.exists()
 
 
-def test_malformed_json_and_bad_queries_never_500(client, units, member):
+def test_malformed_json_and_bad_queries_never_500(client, unit, member):
     """Broken JSON is a 400 in Chinese; bad list queries are 422s."""
     client.force_login(member)
-    item = _item(units)
+    item = VideoFactory(owning_unit=unit)
     broken = client.post(f"{API}/items/{item.pk}/progress", "{position:", content_type="application/json")
     assert broken.status_code == 400 and broken.json()["detail"] == "请求内容不是有效的 JSON"
     for query in ("kind=poem", "sort=random", "year=abc", "limit=0", "limit=1000", "cursor=nonsense"):

@@ -11,7 +11,7 @@ from django.core.management import call_command
 from django.db import DatabaseError, transaction
 from django_tasks_db.models import DBTaskResult
 
-from cms.models import LighthouseDocument, OrgUnit
+from cms.models import LighthouseDocument
 from library import services
 from library.models import LibraryItem
 from library.services import library_item_fulltext_refresh, library_item_save
@@ -21,6 +21,7 @@ from media_pipeline.models import Caption, MediaAsset, TranscodeJob
 from media_pipeline.services import caption_attach
 from media_pipeline.synthetic.documents import chinese_epub, chinese_pdf, encrypted_pdf, pdf_from_objects
 from search.models import OutboxEntry
+from tests.factories import AudioFactory, EbookFactory, VideoFactory
 
 pytestmark = pytest.mark.django_db
 TASK_PATH = "library.tasks.library_item_fulltext_refresh_task"
@@ -31,18 +32,8 @@ SRT = (
 )
 
 
-@pytest.fixture
-def unit():
-    return OrgUnit.add_root(name="山东省", code="sd", level="province")
-
-
 def _document(name: str, data: bytes) -> LighthouseDocument:
     return LighthouseDocument.objects.create(title=name, file=ContentFile(data, name=name))
-
-
-def _item(unit, **fields) -> LibraryItem:
-    fields.setdefault("kind", "ebook")
-    return LibraryItem.objects.create(title="学习手册", owning_unit=unit, **fields)
 
 
 def _asset_with_captions(text: str, *, name: str = "talk.srt") -> MediaAsset:
@@ -59,7 +50,7 @@ def test_pdf_text_layer_is_stored_with_its_source_and_reaches_the_outbox(unit):
     """A PDF's text layer, every page in order, becomes the item's full text ("pdf:<document id>"), and the change
     is recorded for the search index in the same step."""
     document = _document("book.pdf", chinese_pdf())
-    item = _item(unit, document=document)
+    item = EbookFactory(owning_unit=unit, document=document)
     OutboxEntry.objects.all().delete()
     assert library_item_fulltext_refresh(item_id=item.pk) == f"pdf:{document.pk}"
     item.refresh_from_db()
@@ -70,8 +61,10 @@ def test_pdf_text_layer_is_stored_with_its_source_and_reaches_the_outbox(unit):
 
 def test_epub_chapters_and_gbk_text_files_are_read(unit, tmp_path):
     """EPUB chapters (scripts dropped) and a plain-text file written by a Chinese Windows tool (GB18030) are read."""
-    epub_item = _item(unit, document=_document("book.epub", chinese_epub(tmp_path / "b.epub").read_bytes()))
-    text_item = _item(unit, document=_document("notes.txt", "学习笔记：不忘初心".encode("gb18030")))
+    epub_item = EbookFactory(
+        owning_unit=unit, document=_document("book.epub", chinese_epub(tmp_path / "b.epub").read_bytes())
+    )
+    text_item = EbookFactory(owning_unit=unit, document=_document("notes.txt", "学习笔记：不忘初心".encode("gb18030")))
     library_item_fulltext_refresh(item_id=epub_item.pk)
     library_item_fulltext_refresh(item_id=text_item.pk)
     epub_item.refresh_from_db()
@@ -86,7 +79,7 @@ def test_captions_become_a_transcript(unit):
     """An SRT caption track becomes plain lines of speech: no timings, tags or ASS overrides, entities decoded,
     a line repeated by rolling captions kept once."""
     asset = _asset_with_captions(SRT)
-    item = _item(unit, kind="video", media_asset=asset)
+    item = VideoFactory(owning_unit=unit, media_asset=asset)
     assert library_item_fulltext_refresh(item_id=item.pk) == f"captions:{asset.pk}"
     item.refresh_from_db()
     assert item.fulltext == "同志们，今天学习&讨论红船精神\n开天辟地 敢为人先"
@@ -96,7 +89,9 @@ def test_captions_become_a_transcript(unit):
 def test_a_broken_or_encrypted_pdf_is_logged_and_leaves_no_text(unit, caplog, data):
     """A damaged, truncated or password-protected PDF is logged; the item keeps no full text (not even the text of
     the file it had before) and nothing is raised to the worker."""
-    item = _item(unit, document=_document("bad.pdf", data), fulltext="旧文件的文字", fulltext_source="pdf:1")
+    item = EbookFactory(
+        owning_unit=unit, document=_document("bad.pdf", data), fulltext="旧文件的文字", fulltext_source="pdf:1"
+    )
     with caplog.at_level(logging.WARNING, logger="library.text.extraction"):
         assert library_item_fulltext_refresh(item_id=item.pk) == ""
     item.refresh_from_db()
@@ -106,7 +101,7 @@ def test_a_broken_or_encrypted_pdf_is_logged_and_leaves_no_text(unit, caplog, da
 
 def test_unreadable_formats_and_missing_items_give_nothing(unit):
     """A document that is neither PDF, EPUB nor text gives no full text; an item id that is gone is not an error."""
-    item = _item(unit, document=_document("slides.docx", b"PK\x03\x04 not an epub"))
+    item = EbookFactory(owning_unit=unit, document=_document("slides.docx", b"PK\x03\x04 not an epub"))
     assert library_item_fulltext_refresh(item_id=item.pk) == ""
     assert library_item_fulltext_refresh(item_id=item.pk + 1000) == ""
 
@@ -136,7 +131,9 @@ def test_extraction_is_queued_after_commit_when_the_source_changes(unit, django_
         library_item_save(item=item, user=None)
     assert _queued_ids() == []
     with django_capture_on_commit_callbacks(execute=True):  # its own transaction, committed
-        video = _item(unit, kind="video", media_asset=MediaAsset.objects.create(file="uploads/v.mp4", kind="video"))
+        video = VideoFactory(
+            owning_unit=unit, media_asset=MediaAsset.objects.create(file="uploads/v.mp4", kind="video")
+        )
     DBTaskResult.objects.all().delete()
     with django_capture_on_commit_callbacks(execute=True):
         caption_attach(asset=video.media_asset, file=ContentFile(SRT.encode(), name="v.srt"))
@@ -153,7 +150,7 @@ def test_replacing_the_document_file_queues_its_items(unit, django_capture_on_co
     title does not."""
     document = _document("book.pdf", chinese_pdf())
     with django_capture_on_commit_callbacks(execute=True):
-        item = _item(unit, document=document)
+        item = EbookFactory(owning_unit=unit, document=document)
     DBTaskResult.objects.all().delete()
     with django_capture_on_commit_callbacks(execute=True):
         document.title = "改名"
@@ -167,10 +164,10 @@ def test_replacing_the_document_file_queues_its_items(unit, django_capture_on_co
 
 def test_management_command_fills_missing_text_and_goes_on_after_a_bad_file(unit):
     """`library_fulltext` extracts every item that has a file but no text yet; a damaged file does not stop it."""
-    good = _item(unit, document=_document("a.pdf", chinese_pdf()))
-    bad = _item(unit, document=_document("b.pdf", b"%PDF-1.7 broken"))
-    captioned = _item(unit, kind="audio", media_asset=_asset_with_captions(SRT))
-    plain = _item(unit)
+    good = EbookFactory(owning_unit=unit, document=_document("a.pdf", chinese_pdf()))
+    bad = EbookFactory(owning_unit=unit, document=_document("b.pdf", b"%PDF-1.7 broken"))
+    captioned = AudioFactory(owning_unit=unit, media_asset=_asset_with_captions(SRT))
+    plain = EbookFactory(owning_unit=unit)
     out = StringIO()
     call_command("library_fulltext", stdout=out, stderr=StringIO())
     texts = dict(LibraryItem.objects.values_list("pk", "fulltext"))
@@ -214,11 +211,11 @@ def test_an_extraction_that_read_an_old_file_stores_nothing(unit, monkeypatch, c
     reading the old ones, that stale extraction writes neither text nor outbox entry; the extraction queued by the
     change (run here afterwards) stores the new text."""
     if change is _replace_captions:
-        item = _item(unit, kind="video", media_asset=_asset_with_captions(SRT))
+        item = VideoFactory(owning_unit=unit, media_asset=_asset_with_captions(SRT))
         old = None
     else:
         old = _document("old.txt", "旧文件的文字".encode())
-        item = _item(unit, document=old)
+        item = EbookFactory(owning_unit=unit, document=old)
     OutboxEntry.objects.all().delete()
     _editor_changes_during_the_read(monkeypatch, lambda: change(LibraryItem.objects.get(pk=item.pk), old))
     assert library_item_fulltext_refresh(item_id=item.pk) == ""
@@ -237,7 +234,7 @@ def test_the_text_is_not_stored_without_its_outbox_entry(unit, monkeypatch):
     def refuse(*, instance):
         raise DatabaseError("outbox insert refused")
 
-    item = _item(unit, document=_document("a.pdf", chinese_pdf()))
+    item = EbookFactory(owning_unit=unit, document=_document("a.pdf", chinese_pdf()))
     monkeypatch.setattr(services, "search_document_changed", refuse)
     with pytest.raises(DatabaseError):
         library_item_fulltext_refresh(item_id=item.pk)
@@ -265,7 +262,7 @@ def test_a_caption_upload_queues_one_extraction(unit, django_capture_on_commit_c
     attach captions and change the item's sources at once: each item is still queued once per transaction."""
     asset = MediaAsset.objects.create(file="uploads/v.mp4", kind="video", state="ready", sha256="ab" * 32)
     with django_capture_on_commit_callbacks(execute=True):
-        item = _item(unit, kind="video", media_asset=asset)
+        item = VideoFactory(owning_unit=unit, media_asset=asset)
     DBTaskResult.objects.all().delete()
     with django_capture_on_commit_callbacks(execute=True):
         caption_attach(asset=asset, file=ContentFile(SRT.encode(), name="talk.srt"))
@@ -283,8 +280,8 @@ def test_a_caption_upload_queues_one_extraction(unit, django_capture_on_commit_c
 def test_an_item_recorded_only_in_a_rolled_back_savepoint_is_not_queued(unit, django_capture_on_commit_callbacks):
     """Ids travel with their own on-commit callback: a change undone by a savepoint is not queued, while the
     transaction's other changes still are."""
-    kept = _item(unit, document=_document("a.pdf", chinese_pdf()))
-    dropped = _item(unit, document=_document("b.pdf", chinese_pdf()))
+    kept = EbookFactory(owning_unit=unit, document=_document("a.pdf", chinese_pdf()))
+    dropped = EbookFactory(owning_unit=unit, document=_document("b.pdf", chinese_pdf()))
     with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
         services.fulltext_refresh_soon(item_ids=[kept.pk])
         try:
@@ -312,7 +309,7 @@ def test_a_file_without_text_is_read_once_not_on_every_run(unit):
     """A scanned PDF (no text layer) is remembered as read and empty ("none:pdf:<id>"): the next `library_fulltext`
     run skips it, `--all` reads it again, and so does a plain run once the item points at another document."""
     scan = _document("scan.pdf", _scanned_pdf())
-    item = _item(unit, document=scan)
+    item = EbookFactory(owning_unit=unit, document=scan)
 
     def run(*args) -> str:
         out = StringIO()
@@ -355,7 +352,7 @@ def test_a_document_the_pipeline_processed_is_read_from_its_stored_text(unit, mo
     raw = data() if data else chinese_epub(tmp_path / "b.epub").read_bytes()
     document = _document(name, raw)
     asset = _processed(document, "管道存好的第一部分\f管道存好的第二部分", meta=meta)
-    item = _item(unit, document=document, media_asset=asset)
+    item = EbookFactory(owning_unit=unit, document=document, media_asset=asset)
     monkeypatch.setattr(text_extraction, "document_file_text", _parse_nothing)
     kind = name.rsplit(".", 1)[1]
     assert library_item_fulltext_refresh(item_id=item.pk) == f"{kind}:{document.pk}"
@@ -368,7 +365,7 @@ def test_a_document_replaced_since_it_was_processed_is_read_from_its_file(unit):
     file's: the file itself is read instead."""
     document = _document("book.pdf", chinese_pdf())
     asset = _processed(document, "旧文件的文字", meta={"pages": 1}, sha256="0" * 64)
-    item = _item(unit, document=document, media_asset=asset)
+    item = EbookFactory(owning_unit=unit, document=document, media_asset=asset)
     assert library_item_fulltext_refresh(item_id=item.pk) == f"pdf:{document.pk}"
     item.refresh_from_db()
     assert item.fulltext == "第一页 序言\n第二页 灯塔照亮前路\n第三页 结语"
@@ -384,8 +381,8 @@ def test_published_renditions_refresh_the_items_text_and_index_entries(unit, dja
     asset = MediaAsset.objects.create(file="uploads/book.pdf", kind="document", state="ready", sha256="cd" * 32)
     other = MediaAsset.objects.create(file="uploads/other.pdf", kind="document", state="ready", sha256="ef" * 32)
     with django_capture_on_commit_callbacks(execute=True):
-        item = _item(unit, media_asset=asset)
-        _item(unit, media_asset=other)
+        item = EbookFactory(owning_unit=unit, media_asset=asset)
+        EbookFactory(owning_unit=unit, media_asset=other)
     DBTaskResult.objects.all().delete()
     OutboxEntry.objects.all().delete()
     with django_capture_on_commit_callbacks(execute=True):

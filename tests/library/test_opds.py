@@ -15,13 +15,13 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from lxml import etree
 from PIL import Image
-from wagtail.models import Site
 
-from cms.models import LighthouseImage, OrgUnit
+from cms.models import LighthouseImage
 from cms.services import member_create
-from library.models import ItemList, ItemListEntry, LibraryItem, LibraryPage
+from library.models import ItemList, ItemListEntry, LibraryItem
 from library.services import library_item_credits_set
 from media_pipeline.models import MediaAsset, Rendition, TranscodeJob
+from tests.factories import EbookFactory, MemberFactory, PeriodicalFactory, VideoFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -34,32 +34,14 @@ ACQUIRE = "http://opds-spec.org/acquisition"
 PASSWORD = "pw-123456"
 
 
-@pytest.fixture(autouse=True)
-def _fresh_cache():
-    """Basic-auth failure counts and passed checks live in the cache: none leak into or out of a test."""
-    cache.clear()
-    yield
-    cache.clear()
-
-
-@pytest.fixture
-def unit():
-    return OrgUnit.add_root(name="山东省", code="sd", level="province")
-
-
 @pytest.fixture
 def member(unit):
-    return member_create(username="zhang", password=PASSWORD, real_name="张三", org_unit=unit)
+    return MemberFactory(username="zhang", password=PASSWORD, real_name="张三", org_unit=unit)
 
 
 def _basic(username="zhang", password=PASSWORD) -> dict:
     token = base64.b64encode(f"{username}:{password}".encode()).decode()
     return {"HTTP_AUTHORIZATION": f"Basic {token}"}
-
-
-def _item(unit, title, **fields) -> LibraryItem:
-    fields.setdefault("kind", LibraryItem.Kind.EBOOK)
-    return LibraryItem.objects.create(title=title, owning_unit=unit, **fields)
 
 
 def _pdf_asset(name="book.pdf", document_format="pdf") -> MediaAsset:
@@ -121,8 +103,8 @@ def test_newest_ebooks_page_by_keyset_to_the_end_without_duplicates(client, unit
         for index in range(120)
     ]
     LibraryItem.objects.bulk_create(books)
-    _item(unit, "一段视频", kind="video")
-    _item(unit, "一份期刊", kind="periodical")
+    VideoFactory(owning_unit=unit, title="一段视频")
+    PeriodicalFactory(owning_unit=unit, title="一份期刊")
     seen, url, pages = [], "/opds/new/ebook/", 0
     while url:
         parsed, root = _feed(client.get(url))
@@ -146,8 +128,8 @@ def test_damaged_cursor_is_a_clear_400(client):
 def test_anonymous_sees_public_items_and_a_basic_auth_member_sees_members_items(client, unit, member):
     """Without credentials only public items are listed; with a member's Basic credentials (or their browser
     session) members-only items appear too; a wrong password gets a 401 challenge with realm 灯塔."""
-    _item(unit, "公开读物")
-    _item(unit, "党员读物", access="members")
+    EbookFactory(owning_unit=unit, title="公开读物")
+    EbookFactory(owning_unit=unit, title="党员读物", access="members")
     anonymous = [entry.title for entry in _feed(client.get("/opds/new/ebook/"))[0].entries]
     assert anonymous == ["公开读物"]
     with_basic = [entry.title for entry in _feed(client.get("/opds/new/ebook/", **_basic()))[0].entries]
@@ -175,9 +157,11 @@ def test_acquisition_links_follow_the_download_right(client, unit, member):
     """A public PDF anyone may download gets an open-access link of type application/pdf to the download view;
     an item without download rights gets none; a members-download EPUB gets a plain acquisition link only for a
     signed-in member, its type taken from the file name when the pipeline has not said."""
-    free = _item(unit, "开放下载", download="readers", media_asset=_pdf_asset())
-    _item(unit, "只能在线读", download="none", media_asset=_pdf_asset("b.pdf"))
-    epub = _item(unit, "党员可下载", download="members", media_asset=_pdf_asset("c.epub", document_format=""))
+    free = EbookFactory(owning_unit=unit, title="开放下载", download="readers", media_asset=_pdf_asset())
+    EbookFactory(owning_unit=unit, title="只能在线读", download="none", media_asset=_pdf_asset("b.pdf"))
+    epub = EbookFactory(
+        owning_unit=unit, title="党员可下载", download="members", media_asset=_pdf_asset("c.epub", document_format="")
+    )
 
     entries = _entries_by_title(_feed(client.get("/opds/new/ebook/"))[1])
     (link,) = _links(entries["开放下载"], OPEN_ACCESS)
@@ -196,7 +180,9 @@ def test_acquisition_links_follow_the_download_right(client, unit, member):
 def test_acquisition_link_downloads_with_the_readers_basic_credentials(client, unit, member):
     """A reading app follows the acquisition link with the same Basic credentials it browsed with: the download
     view accepts them (a signed redirect to the file); without them, or with a wrong password, the file stays hidden."""
-    epub = _item(unit, "党员可下载", access="members", download="members", media_asset=_pdf_asset("c.epub"))
+    epub = EbookFactory(
+        owning_unit=unit, title="党员可下载", access="members", download="members", media_asset=_pdf_asset("c.epub")
+    )
     url = f"/library-files/items/{epub.pk}/download/"
     assert client.get(url).status_code == 404
     assert client.get(url, **_basic(password="wrong")).status_code == 401
@@ -216,9 +202,9 @@ def test_entries_carry_the_catalogue_description_and_covers(local_media, client,
     issue date, publisher, the CLC class with its label, the summary, and image/thumbnail links: Wagtail
     renditions of the cover image, else the cover the pipeline took from the document (a signed link)."""
     cover = LighthouseImage.objects.create(title="封面", file=_png())
-    book = _item(
-        unit,
-        "红楼梦",
+    book = EbookFactory(
+        owning_unit=unit,
+        title="红楼梦",
         isbn="9787020002207",
         language="zh",
         issued=timezone.localdate().replace(year=1982, month=3, day=1),
@@ -229,7 +215,9 @@ def test_entries_carry_the_catalogue_description_and_covers(local_media, client,
     )
     library_item_credits_set(item=book, credits=[("曹雪芹", "author"), ("高鹗", "other"), ("启功", "annotator")])
     asset = _pdf_asset()
-    plain = _item(unit, "无封面图的书", media_asset=asset, published_at=timezone.now() - timedelta(days=1))
+    plain = EbookFactory(
+        owning_unit=unit, title="无封面图的书", media_asset=asset, published_at=timezone.now() - timedelta(days=1)
+    )
     job = TranscodeJob.objects.create(asset=asset, group="document", state="done")
     Rendition.objects.create(
         asset=asset, job=job, profile="document_cover", kind="image", path=f"renditions/{asset.pk}/{job.pk}/cover.jpg"
@@ -263,10 +251,10 @@ def test_entries_carry_the_catalogue_description_and_covers(local_media, client,
 def test_classes_and_their_feeds(client, unit):
     """按分类浏览 lists the 22 basic classes; a class feed holds the e-books and periodicals whose code starts with
     its letter; a letter the scheme does not use is a 404."""
-    _item(unit, "党建读本", clc="D261.4")
-    _item(unit, "党史期刊", clc="D2", kind="periodical")
-    _item(unit, "党史视频", clc="D2", kind="video")
-    _item(unit, "马克思选集", clc="A1")
+    EbookFactory(owning_unit=unit, title="党建读本", clc="D261.4")
+    PeriodicalFactory(owning_unit=unit, title="党史期刊", clc="D2")
+    VideoFactory(owning_unit=unit, title="党史视频", clc="D2")
+    EbookFactory(owning_unit=unit, title="马克思选集", clc="A1")
     parsed, root = _feed(client.get("/opds/clc/"), NAVIGATION)
     assert len(parsed.entries) == 22 and parsed.entries[3].title.startswith("D 政治")
     assert _links(root.findall("a:entry", NS)[3])[0].get("href").endswith("/opds/clc/D/")
@@ -278,18 +266,19 @@ def test_classes_and_their_feeds(client, unit):
 def test_periodical_title_leads_to_its_issues(client, unit, member):
     """A periodical title is an entry with a subsection link to a feed of its issues in order; a members-only
     issue is left out for an anonymous reader."""
-    title = _item(unit, "求是", kind="periodical", role="series")
+    title = PeriodicalFactory(owning_unit=unit, title="求是", role="series")
     for position in (1, 2):
-        _item(
-            unit,
-            "求是",
+        PeriodicalFactory(
+            owning_unit=unit,
+            title="求是",
             number=f"2026年第{position}期",
-            kind="periodical",
             role="issue",
             parent=title,
             position=position,
         )
-    _item(unit, "求是", number="内部版", kind="periodical", role="issue", parent=title, position=3, access="members")
+    PeriodicalFactory(
+        owning_unit=unit, title="求是", number="内部版", role="issue", parent=title, position=3, access="members"
+    )
     entry = _entries_by_title(_feed(client.get("/opds/new/periodical/"))[1])["求是"]
     (link,) = _links(entry, "subsection")
     assert link.get("href") == f"http://testserver/opds/periodicals/{title.pk}/" and link.get("type") == ACQUISITION
@@ -302,8 +291,8 @@ def test_periodical_title_leads_to_its_issues(client, unit, member):
 def test_collections_list_their_books(client, unit):
     """专题 lists published collections on show; a collection's feed has its e-books in the editor's order and
     leaves out other kinds."""
-    first, second = _item(unit, "第一本"), _item(unit, "第二本")
-    video = _item(unit, "配套视频", kind="video")
+    first, second = EbookFactory(owning_unit=unit, title="第一本"), EbookFactory(owning_unit=unit, title="第二本")
+    video = VideoFactory(owning_unit=unit, title="配套视频")
     collection = ItemList.objects.create(title="学习二十大", slug="ershida", kind="collection", owning_unit=unit)
     for order, item in enumerate((second, video, first)):
         ItemListEntry.objects.create(list=collection, item=item, sort_order=order)
@@ -327,10 +316,10 @@ def test_opensearch_description_and_search(client, unit, member, settings):
     assert url.get("template") == "http://testserver/opds/search?q={searchTerms}" and url.get("type") == ACQUISITION
     assert description.findtext("os:ShortName", namespaces=NS)
 
-    _item(unit, "红楼梦")
-    _item(unit, "红楼梦研究", access="members")
-    _item(unit, "红楼梦讲座", kind="video")
-    _item(unit, "西游记")
+    EbookFactory(owning_unit=unit, title="红楼梦")
+    EbookFactory(owning_unit=unit, title="红楼梦研究", access="members")
+    VideoFactory(owning_unit=unit, title="红楼梦讲座")
+    EbookFactory(owning_unit=unit, title="西游记")
     search_outbox_drain_all()
     parsed, root = _feed(client.get("/opds/search", {"q": "红楼梦"}))
     assert [entry.title for entry in parsed.entries] == ["红楼梦"]
@@ -371,7 +360,9 @@ def test_control_characters_in_titles_do_not_break_the_feed(client, unit):
     """Characters XML cannot carry (\\x0b, \\x0c, \\x1f from an old import;
     PostgreSQL refuses \\x00 outright) are left out of titles, summaries, credits
     and collection names instead of turning the whole feed into a server error."""
-    book = _item(unit, "红\x0b楼\x08梦", summary="中国\x0c古典小说。", publisher="人民\x1f文学")
+    book = EbookFactory(
+        owning_unit=unit, title="红\x0b楼\x08梦", summary="中国\x0c古典小说。", publisher="人民\x1f文学"
+    )
     library_item_credits_set(item=book, credits=[("曹\x08雪芹", "author")])
     collection = ItemList.objects.create(
         title="学习\x0b二十大", slug="ershida", kind="collection", owning_unit=unit, summary="\x01专题"
@@ -387,7 +378,7 @@ def test_control_characters_in_titles_do_not_break_the_feed(client, unit):
 def test_collections_outside_their_display_window_are_neither_listed_nor_reachable(client, unit):
     """A collection whose 结束展示 has passed, or whose 开始展示 is still to come, is not in 专题 and its feed is a
     404; one whose window includes today is both."""
-    book = _item(unit, "第一本")
+    book = EbookFactory(owning_unit=unit, title="第一本")
     today = timezone.localdate()
     windows = {
         "over": (today - timedelta(days=30), today - timedelta(days=1)),
@@ -408,7 +399,9 @@ def test_collections_outside_their_display_window_are_neither_listed_nor_reachab
 def _books_with_covers(unit, count: int, start: int = 0) -> None:
     for index in range(start, start + count):
         cover = LighthouseImage.objects.create(title=f"封面{index}", file=_png((30, 45)))
-        _item(unit, f"书{index}", cover=cover, published_at=timezone.now() - timedelta(minutes=index))
+        EbookFactory(
+            owning_unit=unit, title=f"书{index}", cover=cover, published_at=timezone.now() - timedelta(minutes=index)
+        )
 
 
 def _feed_queries(client, url: str) -> int:
@@ -421,10 +414,11 @@ def _feed_queries(client, url: str) -> int:
     return len(queries)
 
 
-def test_a_page_of_50_costs_the_queries_of_a_page_of_5(local_media, client, unit, django_assert_max_num_queries):
+def test_a_page_of_50_costs_the_queries_of_a_page_of_5(
+    local_media, client, unit, library_page, django_assert_max_num_queries
+):
     """Covers (image and thumbnail renditions) and the website links of the entries are fetched once per feed,
     not per entry: 50 entries with covers take no more queries than 5."""
-    Site.objects.get(is_default_site=True).root_page.add_child(instance=LibraryPage(title="数字图书馆", slug="library"))
     _books_with_covers(unit, 5)
     five = _feed_queries(client, "/opds/new/ebook/")
     _books_with_covers(unit, 45, start=5)

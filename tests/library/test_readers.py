@@ -16,7 +16,7 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from PIL import Image
 
-from cms.models import LighthouseImage, OrgUnit
+from cms.models import LighthouseImage
 from cms.services import member_create
 from library.models import ArticleArea, IssuePage, ItemProgress, LibraryItem
 from library.selectors import item_url
@@ -24,25 +24,15 @@ from library.site.readers import episode_window, polygon_points, reader_context
 from media_pipeline.models import MediaAsset, TranscodeJob
 from media_pipeline.services import media_asset_create, transcode_job_run
 from media_pipeline.synthetic.documents import chinese_epub, chinese_pdf
+from tests.factories import AudioFactory, EbookFactory, LibraryItemFactory, NewspaperFactory, VideoFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("library_page")]
 State = TranscodeJob.State
-
-
-@pytest.fixture
-def unit(demo):
-    return OrgUnit.objects.get(code="shandong")
 
 
 @pytest.fixture
 def member(unit):
     return member_create(username="dangyuan", password="pw-123456", real_name="党员甲", org_unit=unit)
-
-
-def _item(unit, **fields):
-    fields.setdefault("kind", "article")
-    fields.setdefault("title", "灯塔文章")
-    return LibraryItem.objects.create(owning_unit=unit, **fields)
 
 
 def _document_asset(data: bytes, name: str) -> MediaAsset:
@@ -64,7 +54,7 @@ def test_members_only_item_and_its_files_are_404_for_outsiders(client, unit, mem
     """An anonymous visitor gets 404 for a members-only item's read link and download link alike; its page only asks
     them to sign in (issue 13: title and cover, no reader or file link)."""
     asset = _document_asset(chinese_pdf(), "book.pdf")
-    book = _item(unit, kind="ebook", title="党员手册", access="members", download="readers", media_asset=asset)
+    book = EbookFactory(owning_unit=unit, title="党员手册", access="members", download="readers", media_asset=asset)
     prompt = client.get(item_url(book)).content.decode()
     assert "请登录后阅读" in prompt and "/library-files/" not in prompt
     assert client.get(f"/library-files/items/{book.pk}/read/").status_code == 404
@@ -78,7 +68,7 @@ def test_members_only_item_and_its_files_are_404_for_outsiders(client, unit, mem
 def test_download_only_where_the_item_allows_it(local_media, client, unit, member):
     """No 下载 button and a 404 when downloads are off; on, a 302 to a signed attachment URL that serves the file."""
     asset = _document_asset(chinese_pdf(), "book.pdf")
-    book = _item(unit, kind="ebook", title="学习读本", download="none", media_asset=asset)
+    book = EbookFactory(owning_unit=unit, title="学习读本", download="none", media_asset=asset)
     _response, html = _page(client, book)
     assert "下载" not in html
     assert client.get(f"/library-files/items/{book.pk}/download/").status_code == 404
@@ -101,7 +91,7 @@ def test_read_link_signs_documents_only(local_media, client, unit):
     """For who may download, the read link redirects to a fresh signed URL of a document, served inline and never
     cached; it never hands out a video's master."""
     asset = _document_asset(chinese_pdf(), "book.pdf")
-    book = _item(unit, kind="ebook", title="读本", media_asset=asset, download="readers")
+    book = EbookFactory(owning_unit=unit, title="读本", media_asset=asset, download="readers")
     response = client.get(f"/library-files/items/{book.pk}/read/")
     assert response.status_code == 302 and re.search(r"/media/uploads/.+\?e=\d+&s=", response["Location"])
     ranged = client.get(response["Location"], HTTP_RANGE="bytes=0-4")
@@ -109,7 +99,7 @@ def test_read_link_signs_documents_only(local_media, client, unit):
     assert ranged["Content-Disposition"] == "inline" and "no-store" in ranged["Cache-Control"]
 
     video_asset = MediaAsset.objects.create(file="uploads/2026/01/clip.mp4", kind=MediaAsset.Kind.VIDEO)
-    video = _item(unit, kind="video", title="微课", media_asset=video_asset, download="none")
+    video = VideoFactory(owning_unit=unit, title="微课", media_asset=video_asset, download="none")
     assert client.get(f"/library-files/items/{video.pk}/read/").status_code == 404
 
 
@@ -117,7 +107,7 @@ def test_pdf_ebook_page_has_the_reader_outline_and_text_version(local_media, cli
     """A PDF e-book anyone may download opens in the pdf.js reader with its signed master URL and outline; the 文字版
     shows a page's text."""
     asset = _document_asset(chinese_pdf(), "book.pdf")
-    book = _item(unit, kind="ebook", title="灯塔学习手册", media_asset=asset, download="readers")
+    book = EbookFactory(owning_unit=unit, title="灯塔学习手册", media_asset=asset, download="readers")
     response, html = _page(client, book)
     assert 'id="pdf-reader"' in html and "pdf.worker.mjs" in html and "cmaps/" in html
     assert re.search(r'data-url="/media/uploads/[^"]+\?e=\d+&amp;s=', html)
@@ -135,7 +125,7 @@ def test_epub_ebook_gets_the_epub_reader_and_chapter_text(client, unit, tmp_path
     goes chapter by chapter, without the book's script."""
     path = chinese_epub(tmp_path / "book.epub")
     asset = _document_asset(path.read_bytes(), "book.epub")
-    book = _item(unit, kind="ebook", title="灯塔学习读本", media_asset=asset)
+    book = EbookFactory(owning_unit=unit, title="灯塔学习读本", media_asset=asset)
     _response, html = _page(client, book)
     assert 'id="epub-reader"' in html and "foliate-js/view.js" in html and "pdf-reader" not in html
     assert 'data-source="parts"' in html and f'data-parts-url="/library-files/items/{book.pk}/epub/"' in html
@@ -146,10 +136,10 @@ def test_epub_ebook_gets_the_epub_reader_and_chapter_text(client, unit, tmp_path
 
 def test_newspaper_page_draws_areas_of_readable_articles_only(client, unit, member):
     """A 版面 shows one focusable polygon link per article the visitor may open; a broken area is skipped."""
-    title = _item(unit, kind="newspaper", role="series", title="灯塔日报")
-    issue = _item(unit, kind="newspaper", role="issue", title="灯塔日报", parent=title, number="第100期")
-    public = _item(unit, kind="newspaper", role="article", parent=issue, title="要闻一则", body="<p>全文。</p>")
-    private = _item(unit, kind="newspaper", role="article", parent=issue, title="内部通知", access="members")
+    title = NewspaperFactory(owning_unit=unit, role="series", title="灯塔日报")
+    issue = NewspaperFactory(owning_unit=unit, role="issue", title="灯塔日报", parent=title, number="第100期")
+    public = NewspaperFactory(owning_unit=unit, role="article", parent=issue, title="要闻一则", body="<p>全文。</p>")
+    private = NewspaperFactory(owning_unit=unit, role="article", parent=issue, title="内部通知", access="members")
     image = _image(unit)
     page = IssuePage.objects.create(issue=issue, number=1, name="要闻", image=image)
     ArticleArea.objects.create(page=page, article=public, points=[[0, 0], [0.5, 0], [0.5, 0.5], [0, 0.5]])
@@ -176,10 +166,10 @@ def _image(unit) -> LighthouseImage:
 
 def test_newspaper_title_lists_issues_newest_first_by_page(client, unit):
     """A newspaper title lists its issues by date, newest first, 48 to a page."""
-    title = _item(unit, kind="newspaper", role="series", title="灯塔日报")
+    title = NewspaperFactory(owning_unit=unit, role="series", title="灯塔日报")
     for day in range(1, 51):
         issued = f"2026-01-{day % 28 + 1:02d}"
-        _item(unit, kind="newspaper", role="issue", title="灯塔日报", parent=title, issued=issued, position=day)
+        NewspaperFactory(owning_unit=unit, role="issue", title="灯塔日报", parent=title, issued=issued, position=day)
     _response, html = _page(client, title)
     assert "2026年1月28日" in html and html.index("2026年1月28日") < html.index("2026年1月27日")
     assert "?p=2" in html
@@ -189,34 +179,36 @@ def test_newspaper_title_lists_issues_newest_first_by_page(client, unit):
 
 def test_series_lists_its_visible_episodes_in_order(client, unit):
     """A series page lists its episodes by position and leaves out unpublished or members-only ones."""
-    series = _item(unit, kind="video", role="series", title="党史微课")
+    series = VideoFactory(owning_unit=unit, role="series", title="党史微课")
     for position, (name, extra) in enumerate(
         [("第二集", {}), ("第一集", {}), ("草稿", {"is_published": False}), ("内部", {"access": "members"})]
     ):
-        _item(unit, kind="video", role="episode", parent=series, title=name, position=[2, 1, 3, 4][position], **extra)
+        VideoFactory(
+            owning_unit=unit, role="episode", parent=series, title=name, position=[2, 1, 3, 4][position], **extra
+        )
     _response, html = _page(client, series)
     assert html.index("第一集") < html.index("第二集") and "草稿" not in html and "内部" not in html
 
 
 def test_episode_window_is_the_series_around_the_current_episode(unit):
     """The playlist holds the visible episodes in order around the current one, at most `size` each side."""
-    series = _item(unit, kind="audio", role="series", title="有声党课")
+    series = AudioFactory(owning_unit=unit, role="series", title="有声党课")
     episodes = [
-        _item(unit, kind="audio", role="episode", parent=series, title=f"第{n}讲", position=n) for n in range(1, 8)
+        AudioFactory(owning_unit=unit, role="episode", parent=series, title=f"第{n}讲", position=n) for n in range(1, 8)
     ]
-    _item(unit, kind="audio", role="episode", parent=series, title="内部", position=4, access="members")
+    AudioFactory(owning_unit=unit, role="episode", parent=series, title="内部", position=4, access="members")
 
     window, current = episode_window(item=episodes[3], user=AnonymousUser(), size=2)
     assert [episode.title for episode in window] == ["第2讲", "第3讲", "第4讲", "第5讲", "第6讲"] and current == 2
-    alone = _item(unit, kind="audio", title="单独节目")
+    alone = AudioFactory(owning_unit=unit, title="单独节目")
     assert episode_window(item=alone, user=AnonymousUser()) == ([alone], 0)
 
 
 def test_audio_page_offers_the_playlist_with_media_session_data(client, unit):
     """An audio episode's page carries the series playlist as JSON for the player (title, album, page URLs)."""
-    series = _item(unit, kind="audio", role="series", title="有声党课")
-    first = _item(unit, kind="audio", role="episode", parent=series, title="第一讲", position=1)
-    _item(unit, kind="audio", role="episode", parent=series, title="第二讲", position=2)
+    series = AudioFactory(owning_unit=unit, role="series", title="有声党课")
+    first = AudioFactory(owning_unit=unit, role="episode", parent=series, title="第一讲", position=1)
+    AudioFactory(owning_unit=unit, role="episode", parent=series, title="第二讲", position=2)
     asset = MediaAsset.objects.create(file="uploads/2026/01/a.m4a", kind=MediaAsset.Kind.AUDIO)
     LibraryItem.objects.filter(pk=first.pk).update(media_asset=asset)
     _response, html = _page(client, first)
@@ -235,7 +227,7 @@ def test_rendition_state_is_shown_while_media_are_being_made(client, unit):
     asset = MediaAsset.objects.create(file="uploads/2026/01/v.mp4", kind=MediaAsset.Kind.VIDEO)
     analysis = TranscodeJob.objects.create(asset=asset, state=State.DONE, progress=1)
     TranscodeJob.objects.create(asset=asset, parent=analysis, group="ladder", state=State.ENCODING, progress=0.42)
-    video = _item(unit, kind="video", title="正在转码的视频", media_asset=asset)
+    video = VideoFactory(owning_unit=unit, title="正在转码的视频", media_asset=asset)
     _response, html = _page(client, video)
     assert "转码中 45%" in html and 'id="player"' not in html
 
@@ -243,9 +235,11 @@ def test_rendition_state_is_shown_while_media_are_being_made(client, unit):
 def test_article_page_related_items_rights_and_history(client, unit, member):
     """An article shows its rich text, the related items the visitor may open, the rights note; opening it signed in
     puts it in the member's history, through the POST its page makes when it loads (the GET itself writes nothing)."""
-    other = _item(unit, title="相关文章")
-    hidden = _item(unit, title="内部相关", access="members")
-    article = _item(unit, title="主文章", body="<p>正文<b>加粗</b></p>", rights_note="本文版权归灯塔所有")
+    other = LibraryItemFactory(owning_unit=unit, title="相关文章")
+    hidden = LibraryItemFactory(owning_unit=unit, title="内部相关", access="members")
+    article = LibraryItemFactory(
+        owning_unit=unit, title="主文章", body="<p>正文<b>加粗</b></p>", rights_note="本文版权归灯塔所有"
+    )
     article.related_items.set([other, hidden])
     _response, html = _page(client, article)
     assert "正文<b>加粗</b>" in html and "相关文章" in html and "内部相关" not in html
@@ -269,11 +263,11 @@ def test_polygon_points_accepts_only_polygons_inside_the_page():
 def test_related_falls_back_to_the_same_class_and_never_repeats_the_episode_list(client, unit):
     """Without editor's picks an item suggests others of its 中图法 class (an episode: its series' class); an
     episode's siblings are left to the episode list."""
-    series = _item(unit, kind="video", role="series", title="党史微课", clc="D2")
-    episode = _item(unit, kind="video", role="episode", parent=series, title="第一集", position=1)
-    _item(unit, kind="video", role="episode", parent=series, title="第二集", position=2)
-    _item(unit, kind="ebook", title="党的建设读本", clc="D2")
-    _item(unit, kind="ebook", title="文学作品", clc="I2")
+    series = VideoFactory(owning_unit=unit, role="series", title="党史微课", clc="D2")
+    episode = VideoFactory(owning_unit=unit, role="episode", parent=series, title="第一集", position=1)
+    VideoFactory(owning_unit=unit, role="episode", parent=series, title="第二集", position=2)
+    EbookFactory(owning_unit=unit, title="党的建设读本", clc="D2")
+    EbookFactory(owning_unit=unit, title="文学作品", clc="I2")
     _response, html = _page(client, episode)
     related = html[html.index('id="related-title"') :]
     assert "党的建设读本" in related and "文学作品" not in related and "第二集" not in related
@@ -287,8 +281,8 @@ def _lost(image: LighthouseImage) -> LighthouseImage:
 
 def test_missing_cover_file_gives_no_artwork_instead_of_a_500(client, unit):
     """A series cover whose original file is missing leaves the lock-screen artwork empty; the page still opens."""
-    series = _item(unit, kind="audio", role="series", title="有声党课", cover=_lost(_image(unit)))
-    episode = _item(unit, kind="audio", role="episode", parent=series, title="第一讲", position=1)
+    series = AudioFactory(owning_unit=unit, role="series", title="有声党课", cover=_lost(_image(unit)))
+    episode = AudioFactory(owning_unit=unit, role="episode", parent=series, title="第一讲", position=1)
     asset = MediaAsset.objects.create(file="uploads/2026/01/a.m4a", kind=MediaAsset.Kind.AUDIO)
     LibraryItem.objects.filter(pk=episode.pk).update(media_asset=asset)
     episode.refresh_from_db()
@@ -299,8 +293,8 @@ def test_missing_cover_file_gives_no_artwork_instead_of_a_500(client, unit):
 
 def test_area_editor_opens_for_a_page_whose_image_file_is_missing(client, unit):
     """The admin 文章区域 editor of a 版面 whose image file is gone answers 200 (with its no-image notice), not 500."""
-    title = _item(unit, kind="newspaper", role="series", title="灯塔日报")
-    issue = _item(unit, kind="newspaper", role="issue", title="灯塔日报", parent=title)
+    title = NewspaperFactory(owning_unit=unit, role="series", title="灯塔日报")
+    issue = NewspaperFactory(owning_unit=unit, role="issue", title="灯塔日报", parent=title)
     page = IssuePage.objects.create(issue=issue, number=1, name="要闻", image=_lost(_image(unit)))
     admin = get_user_model().objects.create_superuser(username="root", email="root@example.com", password="pw")
     client.force_login(admin)
@@ -315,16 +309,12 @@ def _bytes(response) -> bytes:
     return b"".join(response.streaming_content) if response.streaming else response.content
 
 
-def _editor(username: str):
-    return get_user_model().objects.get(username=username)
-
-
 def test_read_only_member_never_gets_the_pdf_master(local_media, client, unit, member):
     """A member who may read but not download a PDF (download "none") gets no master: the read link is 404 with any
     parameter, the page embeds no master URL and uses the page reader, and the API's file_url is empty. Before the
     fix the read link redirected them to the signed master and the page embedded its URL."""
     asset = _document_asset(chinese_pdf(), "book.pdf")
-    book = _item(unit, kind="ebook", title="党员手册", access="members", download="none", media_asset=asset)
+    book = EbookFactory(owning_unit=unit, title="党员手册", access="members", download="none", media_asset=asset)
     client.force_login(member)
     for query in ("", "?dl=book.pdf", "?download=1", "?response-content-disposition=attachment", "?whole=1"):
         assert client.get(f"/library-files/items/{book.pk}/read/{query}").status_code == 404, query
@@ -343,7 +333,7 @@ def test_page_reader_gets_signed_expiring_page_images_at_every_width(local_media
     """The page reader's JSON lists each page with an image per width the pipeline made (srcset), as signed URLs
     valid for about an hour that serve JPEGs; an altered or expired signature is refused; outsiders get 404."""
     asset = _document_asset(chinese_pdf(), "book.pdf")
-    book = _item(unit, kind="ebook", title="党员手册", access="members", download="none", media_asset=asset)
+    book = EbookFactory(owning_unit=unit, title="党员手册", access="members", download="none", media_asset=asset)
     assert client.get(f"/library-files/items/{book.pk}/pages/").status_code == 404  # anonymous: not readable
     client.force_login(member)
     response = client.get(f"/library-files/items/{book.pk}/pages/")
@@ -368,12 +358,12 @@ def test_page_reader_gets_signed_expiring_page_images_at_every_width(local_media
     assert client.get(f"/library-files/items/{book.pk}/pages/", {"start": "x"}).status_code == 200
 
 
-def test_downloaders_and_the_items_editors_keep_the_master_reader(local_media, client, unit, member):
+def test_downloaders_and_the_items_editors_keep_the_master_reader(local_media, client, unit, member, editors):
     """Who may download (download "members": a signed-in member) or manages the item (its province editor, even
     with download "none") still reads the master in pdf.js through the read link; a visitor who may only read a
     public item with download "members" gets the page reader."""
     asset = _document_asset(chinese_pdf(), "book.pdf")
-    book = _item(unit, kind="ebook", title="学习读本", download="members", media_asset=asset)
+    book = EbookFactory(owning_unit=unit, title="学习读本", download="members", media_asset=asset)
     _response, html = _page(client, book)
     assert 'data-source="pages"' in html and "/media/uploads/" not in html
     assert client.get(f"/library-files/items/{book.pk}/read/").status_code == 404
@@ -385,7 +375,7 @@ def test_downloaders_and_the_items_editors_keep_the_master_reader(local_media, c
 
     LibraryItem.objects.filter(pk=book.pk).update(download="none")
     assert client.get(f"/library-files/items/{book.pk}/read/").status_code == 404
-    client.force_login(_editor("sheng_editor"))
+    client.force_login(editors["sheng_editor"])
     _response, html = _page(client, book)
     assert 'data-source="master"' in html
     assert client.get(f"/library-files/items/{book.pk}/read/").status_code == 302
@@ -397,7 +387,7 @@ def test_pdf_still_processing_says_so_and_offers_the_text_version(local_media, c
     asset = MediaAsset.objects.create(
         file="uploads/2026/01/book.pdf", original_name="book.pdf", kind=MediaAsset.Kind.DOCUMENT
     )
-    book = _item(unit, kind="ebook", title="新书", media_asset=asset)
+    book = EbookFactory(owning_unit=unit, title="新书", media_asset=asset)
     _response, html = _page(client, book)
     assert "文档正在处理中" in html and "/media/uploads/" not in html and "文字版（省流量）" not in html
     assert client.get(f"/library-files/items/{book.pk}/pages/").status_code == 404
@@ -412,7 +402,7 @@ def epub_book(unit, tmp_path):
     """A members-only EPUB e-book through the real pipeline, download "none"."""
     path = chinese_epub(tmp_path / "book.epub")
     asset = _document_asset(path.read_bytes(), "book.epub")
-    book = _item(unit, kind="ebook", title="灯塔学习读本", access="members", download="none", media_asset=asset)
+    book = EbookFactory(owning_unit=unit, title="灯塔学习读本", access="members", download="none", media_asset=asset)
     return book, zipfile.ZipFile(path)
 
 
@@ -476,10 +466,10 @@ def test_epub_part_names_are_only_the_archives_own(local_media, client, member, 
     for raw in (f"{folder}%2Fc1.xhtml", f"{folder}/c1%2Exhtml", f"{folder}/%631.xhtml"):
         assert client.get(base + chapter, RAW_URI=base + raw).status_code == 404, raw
     assert client.get(base + chapter, RAW_URI=base + chapter).status_code == 200
-    pdf = _item(book.owning_unit, kind="ebook", media_asset=_document_asset(chinese_pdf(), "b.pdf"))
+    pdf = EbookFactory(owning_unit=book.owning_unit, media_asset=_document_asset(chinese_pdf(), "b.pdf"))
     assert client.get(f"/library-files/items/{pdf.pk}/epub/").status_code == 404
     video_asset = MediaAsset.objects.create(file="uploads/2026/01/clip.mp4", kind=MediaAsset.Kind.VIDEO)
-    video = _item(book.owning_unit, kind="video", media_asset=video_asset)
+    video = VideoFactory(owning_unit=book.owning_unit, media_asset=video_asset)
     assert client.get(f"/library-files/items/{video.pk}/epub/").status_code == 404
 
 
@@ -494,7 +484,7 @@ def test_an_epub_the_vetting_refuses_is_not_served(local_media, client, member, 
         original_name="evil.epub",
         kind=MediaAsset.Kind.DOCUMENT,
     )
-    book = _item(unit, kind="ebook", title="坏书", media_asset=asset)
+    book = EbookFactory(owning_unit=unit, title="坏书", media_asset=asset)
     client.force_login(member)
     assert client.get(f"/library-files/items/{book.pk}/epub/").status_code == 404
     assert client.get(f"/library-files/items/{book.pk}/epub/mimetype").status_code == 404
@@ -530,7 +520,7 @@ def test_epub_parts_on_s3_copy_the_book_once(s3_media, settings, client, unit, m
     path = chinese_epub(tmp_path / "book.epub")
     name = default_storage.save(f"uploads/test-{uuid.uuid4().hex[:8]}/book.epub", ContentFile(path.read_bytes()))
     asset = MediaAsset.objects.create(file=name, original_name="book.epub", kind=MediaAsset.Kind.DOCUMENT)
-    book = _item(unit, kind="ebook", title="灯塔学习读本", access="members", media_asset=asset)
+    book = EbookFactory(owning_unit=unit, title="灯塔学习读本", access="members", media_asset=asset)
     client.force_login(member)
     _response, html = _page(client, book)
     assert 'data-source="parts"' in html and name not in html and "X-Amz" not in html

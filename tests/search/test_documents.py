@@ -18,35 +18,23 @@ from media_pipeline.synthetic.documents import chinese_pdf
 from search import registry
 from search.models import IndexEntry, OutboxEntry
 from search.selectors import search
+from tests.factories import EbookFactory, MemberFactory, PeriodicalFactory, VideoFactory
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def units():
-    province = org_unit_create(parent=None, name="山东省", code="shandong", level=OrgUnit.Level.PROVINCE)
-    city = org_unit_create(parent=province, name="滨州市", code="binzhou", level=OrgUnit.Level.CITY)
-    county = org_unit_create(parent=city, name="邹平市", code="zouping", level=OrgUnit.Level.COUNTY)
-    return {"province": province, "city": city, "county": county}
-
-
-@pytest.fixture
-def root(units):
+def root(unit_tree):
     """The site's root page, owned by the province (its editors' section), with the library below it."""
     page = Site.objects.get(is_default_site=True).root_page
-    org_unit_set_section_page(unit=units["province"], page=page)
+    org_unit_set_section_page(unit=unit_tree["shandong"], page=page)
     page.add_child(instance=LibraryPage(title="数字图书馆", slug="library"))
     return page
 
 
 @pytest.fixture
-def member(units):
-    return member_create(username="wang", password="pw-123456", org_unit=units["county"])
-
-
-def _item(units, title="党史学习读本", **fields) -> LibraryItem:
-    fields = {"kind": "ebook", "owning_unit": units["county"]} | fields
-    return LibraryItem.objects.create(title=title, **fields)
+def member(unit_tree):
+    return MemberFactory(username="wang", org_unit=unit_tree["zouping"])
 
 
 def _titles(query: str, user=None) -> list[str]:
@@ -56,38 +44,52 @@ def _titles(query: str, user=None) -> list[str]:
 # --- Library items ------------------------------------------------------------------------------------------------
 
 
-def test_item_document_carries_subject_year_unit_access_unit_boost_and_fulltext(units, root):
+def test_item_document_carries_subject_year_unit_access_unit_boost_and_fulltext(unit_tree, root):
     """A library item's document names its 中图法 basic class as the subject, its year, the owning unit's path,
     the unit an inherited "unit" opening names, a mild capped popularity boost, role/tags/clc facets, and its
     extracted full text in the body."""
-    series = _item(units, "红色家书", role="series", access="unit", access_unit=units["city"], clc="K20")
-    article = _item(
-        units, "家书一封", parent=series, role="episode", clc="k825", year=2021, read_count=999,
-        fulltext="见字如面，革命理想高于天。",
+    series = EbookFactory(
+        owning_unit=unit_tree["zouping"],
+        title="红色家书",
+        role="series",
+        access="unit",
+        access_unit=unit_tree["binzhou"],
+        clc="K20",
+    )
+    article = EbookFactory(
+        owning_unit=unit_tree["zouping"], title="家书一封", parent=series, role="episode", clc="k825", year=2021,
+        read_count=999, fulltext="见字如面，革命理想高于天。",
     )  # fmt: skip
     article.tags.add("家风")
     document = item_document(LibraryItem.objects.get(pk=article.pk))
     assert document.subject == "K 历史、地理"
     assert document.year == 2021
-    assert document.unit_id == units["county"].pk and document.unit_path == units["county"].path
-    assert (document.access, document.access_unit_id) == ("unit", units["city"].pk)
+    assert document.unit_id == unit_tree["zouping"].pk and document.unit_path == unit_tree["zouping"].path
+    assert (document.access, document.access_unit_id) == ("unit", unit_tree["binzhou"].pk)
     assert 1.25 < document.boost <= MAX_BOOST
     assert document.facets == {"role": "episode", "clc": "k825", "clc_top": "k", "tags": ["家风"]}
     assert "革命理想高于天" in document.body and "家风" in document.body
-    assert item_document(LibraryItem.objects.get(pk=series.pk)).access_unit_id == units["city"].pk
-    public = item_document(_item(units, "无分类", read_count=10**9))
+    assert item_document(LibraryItem.objects.get(pk=series.pk)).access_unit_id == unit_tree["binzhou"].pk
+    public = item_document(EbookFactory(owning_unit=unit_tree["zouping"], title="无分类", read_count=10**9))
     assert (public.subject, public.access_unit_id, public.boost) == ("", None, MAX_BOOST)
 
 
-def test_rebuild_reads_items_with_the_same_number_of_queries_for_3_or_30(units, root):
+def test_rebuild_reads_items_with_the_same_number_of_queries_for_3_or_30(unit_tree, root):
     """Reading every document for a rebuild takes a fixed number of queries, however many items (and tags,
     parents and owning units) there are: no query per item."""
 
     def queries_for(count: int) -> int:
         LibraryItem.objects.all().delete()
-        series = _item(units, "系列", role="series", access="members")
+        series = EbookFactory(owning_unit=unit_tree["zouping"], title="系列", role="series", access="members")
         for n in range(count):
-            item = _item(units, f"第{n}集", parent=series, role="episode", clc="D2", fulltext="正文" * 50)
+            item = EbookFactory(
+                owning_unit=unit_tree["zouping"],
+                title=f"第{n}集",
+                parent=series,
+                role="episode",
+                clc="D2",
+                fulltext="正文" * 50,
+            )
             item.tags.add(f"标签{n % 3}")
         with CaptureQueriesContext(connection) as captured:
             documents = list(registry.iter_documents(chunk_size=500))
@@ -98,14 +100,14 @@ def test_rebuild_reads_items_with_the_same_number_of_queries_for_3_or_30(units, 
     assert queries_for(3) == queries_for(30)
 
 
-def test_rebuild_without_a_library_page_looks_for_it_once(units):
+def test_rebuild_without_a_library_page_looks_for_it_once(unit_tree):
     """A site with no live library page yet: the rebuild remembers that there is none (for the same minute, like
     the page's URL) instead of looking for it once per item, so 30 items take the queries 3 do."""
 
     def queries_for(count: int) -> int:
         LibraryItem.objects.all().delete()
         for n in range(count):
-            _item(units, f"第{n}册")
+            EbookFactory(owning_unit=unit_tree["zouping"], title=f"第{n}册")
         with CaptureQueriesContext(connection) as captured:
             documents = list(registry.iter_documents(chunk_size=500))
         assert [d.url for d in documents if d.kind == "ebook"] == [""] * count
@@ -115,10 +117,10 @@ def test_rebuild_without_a_library_page_looks_for_it_once(units):
     assert queries_for(3) == queries_for(30)
 
 
-def test_publishing_the_library_page_ends_the_remembered_absence(units):
+def test_publishing_the_library_page_ends_the_remembered_absence(unit_tree):
     """That there is no library page is remembered, but publishing one is seen at once: the next document carries
     the new page's URL."""
-    item = _item(units)
+    item = EbookFactory(owning_unit=unit_tree["zouping"], title="党史学习读本")
     assert item_document(item).url == ""
     home = Site.objects.get(is_default_site=True).root_page
     page = home.add_child(instance=LibraryPage(title="数字图书馆", slug="library", live=False))
@@ -128,27 +130,33 @@ def test_publishing_the_library_page_ends_the_remembered_absence(units):
 
 
 @pytest.mark.usefixtures("embedded")
-def test_an_article_opened_to_the_province_in_a_periodical_opened_to_one_city_is_for_that_city(units, root, drain):
+def test_an_article_opened_to_the_province_in_a_periodical_opened_to_one_city_is_for_that_city(unit_tree, root, drain):
     """Every row of the chain must be open to the reader: an article opened to 山东省 inside a periodical opened
     to 滨州市 is found by a 滨州市 member only, not by a member of another city (青岛市) nor by a visitor."""
-    qingdao = org_unit_create(parent=units["province"], name="青岛市", code="qingdao", level=OrgUnit.Level.CITY)
-    periodical = _item(units, "滨州党建", kind="periodical", role="series", access="unit", access_unit=units["city"])
-    _item(
-        units, "全省组织工作会议纪要", kind="periodical", role="article", parent=periodical, access="unit",
-        access_unit=units["province"],
+    qingdao = org_unit_create(parent=unit_tree["shandong"], name="青岛市", code="qingdao", level=OrgUnit.Level.CITY)
+    periodical = PeriodicalFactory(
+        owning_unit=unit_tree["zouping"],
+        title="滨州党建",
+        role="series",
+        access="unit",
+        access_unit=unit_tree["binzhou"],
+    )
+    PeriodicalFactory(
+        owning_unit=unit_tree["zouping"], title="全省组织工作会议纪要", role="article", parent=periodical,
+        access="unit", access_unit=unit_tree["shandong"],
     )  # fmt: skip
     drain()
-    inside = member_create(username="bz", password="pw-123456", org_unit=units["city"])
+    inside = member_create(username="bz", password="pw-123456", org_unit=unit_tree["binzhou"])
     outside = member_create(username="qd", password="pw-123456", org_unit=qingdao)
     assert _titles("组织工作会议", user=inside) == ["全省组织工作会议纪要"]
     assert _titles("组织工作会议", user=outside) == [] and _titles("组织工作会议") == []
 
 
 @pytest.mark.usefixtures("embedded")
-def test_a_word_from_a_pdf_finds_its_item(units, root, drain):
+def test_a_word_from_a_pdf_finds_its_item(unit_tree, root, drain):
     """Text extracted from an item's PDF is searchable: a phrase that appears only inside the PDF finds the item."""
     document = LighthouseDocument.objects.create(title="手册", file=ContentFile(chinese_pdf(), name="book.pdf"))
-    item = _item(units, "学习手册", document=document)
+    item = EbookFactory(owning_unit=unit_tree["zouping"], title="学习手册", document=document)
     drain()
     assert _titles("照亮前路") == []
     library_item_fulltext_refresh(item_id=item.pk)
@@ -157,13 +165,13 @@ def test_a_word_from_a_pdf_finds_its_item(units, root, drain):
 
 
 @pytest.mark.usefixtures("embedded")
-def test_words_spoken_in_a_video_find_it_through_its_captions(units, root, drain):
+def test_words_spoken_in_a_video_find_it_through_its_captions(unit_tree, root, drain):
     """A caption track's transcript makes a video findable by what is said in it."""
     asset = MediaAsset.objects.create(file="uploads/v.mp4", kind="video", state="ready")
     Caption.objects.create(
         asset=asset, file=ContentFile("WEBVTT\n\n00:01.000 --> 00:03.000\n弘扬红船精神\n".encode(), name="v.vtt")
     )
-    item = _item(units, "专题片", kind="video", media_asset=asset)
+    item = VideoFactory(owning_unit=unit_tree["zouping"], title="专题片", media_asset=asset)
     library_item_fulltext_refresh(item_id=item.pk)
     drain()
     assert _titles("红船精神") == ["专题片"]
@@ -216,10 +224,10 @@ def test_a_saved_draft_does_not_reach_the_index(root, drain):
 
 
 @pytest.mark.usefixtures("embedded")
-def test_education_base_is_found_by_its_address_and_owned_by_its_section(root, units, drain):
+def test_education_base_is_found_by_its_address_and_owned_by_its_section(root, unit_tree, drain):
     """An education base is its own kind (教育基地), found by its address and description, and owned by the unit
     of the section it sits in (a filter by the city's subtree finds it)."""
-    section = root.add_child(instance=SectionPage(title="滨州市", slug="binzhou", org_unit=units["city"]))
+    section = root.add_child(instance=SectionPage(title="滨州市", slug="binzhou", org_unit=unit_tree["binzhou"]))
     base = section.add_child(
         instance=EducationBasePage(
             title="渤海革命老区纪念园", slug="bohai", address="滨州市惠民县何坊街道", opening_hours="9:00-17:00",
@@ -227,15 +235,15 @@ def test_education_base_is_found_by_its_address_and_owned_by_its_section(root, u
         )
     )  # fmt: skip
     document = page_document(base)
-    assert (document.unit_id, document.unit_path) == (units["city"].pk, units["city"].path)
-    assert page_document(StandardPage.objects.get(pk=_standard(root).pk)).unit_id == units["province"].pk
+    assert (document.unit_id, document.unit_path) == (unit_tree["binzhou"].pk, unit_tree["binzhou"].path)
+    assert page_document(StandardPage.objects.get(pk=_standard(root).pk)).unit_id == unit_tree["shandong"].pk
     drain()
     results = search(query="惠民县", user=None)
     assert [(hit.title, hit.kind, hit.kind_label) for hit in results.hits] == [
         ("渤海革命老区纪念园", "education_base", "教育基地")
     ]
     assert _titles("党委旧址") == ["渤海革命老区纪念园"]
-    assert [hit.title for hit in search(query="纪念园", user=None, unit_path=units["province"].path).hits] == [
+    assert [hit.title for hit in search(query="纪念园", user=None, unit_path=unit_tree["shandong"].path).hits] == [
         "渤海革命老区纪念园"
     ]
 
@@ -261,11 +269,11 @@ def test_login_restricted_pages_are_for_members_and_password_pages_are_not_index
     assert not IndexEntry.objects.filter(doc_id=f"cms.standardpage:{secret.pk}").exists()
 
 
-def test_pages_are_read_for_a_rebuild_with_the_same_number_of_queries_for_3_or_30(root, units):
+def test_pages_are_read_for_a_rebuild_with_the_same_number_of_queries_for_3_or_30(root, unit_tree):
     """Restrictions above a page and the section that owns it are read with the pages (one query per chunk, not
     three per page), and give the documents that reading each page on its own gives: access from a login
     restriction above, hidden below a password, owned by the nearest section."""
-    section = root.add_child(instance=SectionPage(title="滨州市", slug="binzhou", org_unit=units["city"]))
+    section = root.add_child(instance=SectionPage(title="滨州市", slug="binzhou", org_unit=unit_tree["binzhou"]))
     members_only = _standard(section, "内部学习")
     PageViewRestriction.objects.create(page=members_only, restriction_type=PageViewRestriction.LOGIN)
     secret = _standard(root, "密码页面")
@@ -284,8 +292,8 @@ def test_pages_are_read_for_a_rebuild_with_the_same_number_of_queries_for_3_or_3
     queries_for(1)
     assert queries_for(3) == queries_for(30)
     documents = {d.title: d for d in registry.iter_documents() if d.doc_id.startswith("cms.")}
-    assert (documents["文章0"].access, documents["文章0"].unit_id) == ("members", units["city"].pk)
-    assert (documents["文章3"].access, documents["文章3"].unit_id) == ("public", units["province"].pk)
+    assert (documents["文章0"].access, documents["文章0"].unit_id) == ("members", unit_tree["binzhou"].pk)
+    assert (documents["文章3"].access, documents["文章3"].unit_id) == ("public", unit_tree["shandong"].pk)
     assert "文章2" not in documents and "密码页面" not in documents
 
 
