@@ -2,13 +2,12 @@
 arrow keys a TV remote sends moving between results and filters."""
 
 import pytest
-from wagtail.models import Site
 
-from cms.models import OrgUnit
-from library.models import LibraryItem, LibraryPage
+from library.models import LibraryItem
 from library.selectors import item_url
 from search.engines.choice import engine_configured, get_cluster_engine
 from search.services import search_outbox_drain_all
+from tests import factories
 
 # serialized_rollback: the browser tests before this one flushed the database; it brings back Wagtail's root page.
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
@@ -19,11 +18,11 @@ def indexed(search_index, settings):
     """Library items indexed on whatever engine is configured (the embedded index always), on this test's index."""
     # Drained here, in this process: queued tasks go to the database queue and nobody works them.
     settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": settings.TASK_QUEUES}}
-    Site.objects.get(is_default_site=True).root_page.add_child(instance=LibraryPage(title="数字图书馆", slug="library"))
-    unit = OrgUnit.add_root(name="山东省", code="sd-search-e2e", level="province")
+    factories.library_page()
+    unit = factories.OrgUnitFactory(name="山东省", code="sd-search-e2e")
 
     def index(*titles: str, kind=LibraryItem.Kind.EBOOK) -> list[LibraryItem]:
-        items = [LibraryItem.objects.create(title=title, kind=kind, owning_unit=unit) for title in titles]
+        items = [factories.LibraryItemFactory(title=title, kind=kind, owning_unit=unit) for title in titles]
         search_outbox_drain_all()
         if engine_configured():
             get_cluster_engine().refresh()

@@ -13,26 +13,21 @@ from library.selectors import item_readable, items_page, items_visible_to
 from library.services import library_item_save
 from search.models import OutboxEntry
 from search.selectors import audience_for
+from tests.factories import NewspaperFactory
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def units():
-    province = org_unit_create(parent=None, name="山东省", code="shandong", level=OrgUnit.Level.PROVINCE)
-    county = org_unit_create(parent=province, name="邹平市", code="zouping", level=OrgUnit.Level.COUNTY)
-    other = org_unit_create(parent=province, name="沂南县", code="yinan", level=OrgUnit.Level.COUNTY)
-    return province, county, other
+def units(unit_tree):
+    """The province and two counties in different cities."""
+    return unit_tree["shandong"], unit_tree["zouping"], unit_tree["yinan"]
 
 
 def _tree(province):
-    title = LibraryItem.objects.create(kind="newspaper", role="series", title="灯塔日报", owning_unit=province)
-    issue = LibraryItem.objects.create(
-        kind="newspaper", role="issue", title="第1期", parent=title, owning_unit=province
-    )
-    article = LibraryItem.objects.create(
-        kind="newspaper", role="article", title="头版文章", parent=issue, owning_unit=province
-    )
+    title = NewspaperFactory(role="series", title="灯塔日报", owning_unit=province)
+    issue = NewspaperFactory(role="issue", title="第1期", parent=title, owning_unit=province)
+    article = NewspaperFactory(role="article", title="头版文章", parent=issue, owning_unit=province)
     return title, issue, article
 
 

@@ -5,12 +5,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.db import connection, connections
-from wagtail.models import Site
 
-from cms.models import OrgUnit
-from cms.services import member_create, org_unit_create
 from library import activity
-from library.models import ItemProgress, LibraryItem, LibraryPage
+from library.models import ItemProgress
+from tests import factories
 
 pytestmark = [pytest.mark.django_db(transaction=True, serialized_rollback=True), pytest.mark.services]
 
@@ -21,10 +19,10 @@ T0 = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)
 def setup():
     if connection.vendor != "postgresql":
         pytest.skip("row locks need PostgreSQL (run `make test`)")
-    province = org_unit_create(parent=None, name="山东省", code="shandong", level=OrgUnit.Level.PROVINCE)
-    Site.objects.get(is_default_site=True).root_page.add_child(instance=LibraryPage(title="数字图书馆", slug="library"))
-    member = member_create(username="wang", password="pw-123456", org_unit=province)
-    items = [LibraryItem.objects.create(kind="video", title=f"微课{n}", owning_unit=province) for n in range(2)]
+    unit = factories.province()
+    factories.library_page()
+    member = factories.MemberFactory(username="wang", org_unit=unit)
+    items = [factories.VideoFactory(title=f"微课{n}", owning_unit=unit) for n in range(2)]
     return member, items
 
 

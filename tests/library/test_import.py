@@ -10,8 +10,7 @@ from django_tasks_db.models import DBTaskResult
 from PIL import Image
 
 import library.imports.importer as importing
-from cms.models import LighthouseImage, OrgUnit
-from cms.services import org_unit_create
+from cms.models import LighthouseImage
 from library.imports.columns import parse_credits, rich_text_clean
 from library.imports.importer import import_batches_interrupt_stale, import_file
 from library.models import FacetCount, ImportBatch, ItemCredit, LibraryItem
@@ -26,17 +25,9 @@ COLUMNS = ["external_id", "kind", "title", "creators", "isbn", "clc", "tags", "a
 
 
 @pytest.fixture
-def units():
-    """The province with two counties (the demo tree's codes, without the rest of the demo)."""
-    province = org_unit_create(parent=None, name="山东省", code="shandong", level=OrgUnit.Level.PROVINCE)
-    for name, code in (("邹平市", "zouping"), ("沂南县", "yinan")):
-        org_unit_create(parent=province, name=name, code=code, level=OrgUnit.Level.COUNTY)
-    return province
-
-
-@pytest.fixture
-def unit(units):
-    return units
+def unit(unit_tree):
+    """The province, with the demo tree's counties below it (rows open items to zouping or yinan)."""
+    return unit_tree["shandong"]
 
 
 def write_csv(path, rows, columns=COLUMNS, encoding="utf-8"):
@@ -317,9 +308,9 @@ def test_unreadable_file_fails_the_batch_with_a_reason(tmp_path, unit):
     assert batch.state == "failed" and "编码无法识别" in batch.error and not LibraryItem.objects.exists()
 
 
-def test_other_units_items_are_not_overwritten(tmp_path, units):
+def test_other_units_items_are_not_overwritten(tmp_path, unit_tree):
     """A county's import cannot update an item of the same source and id that belongs to another county."""
-    yinan, zouping = OrgUnit.objects.get(code="yinan"), OrgUnit.objects.get(code="zouping")
+    yinan, zouping = unit_tree["yinan"], unit_tree["zouping"]
     run(write_csv(tmp_path / "a.csv", [good_row(1)]), yinan)
     batch = run(write_csv(tmp_path / "b.csv", [good_row(1, title="改")]), zouping)
     assert "其他单位" in errors_by_id(batch)["B1"]["external_id"][0]
@@ -383,10 +374,10 @@ def test_a_crash_after_committed_chunks_still_refreshes_browse_counts(
     assert not refreshes.exists()
 
 
-def test_access_unit_and_unit_must_be_managed_by_the_importing_user(tmp_path, units):
+def test_access_unit_and_unit_must_be_managed_by_the_importing_user(tmp_path, unit, unit_tree):
     """With a user (admin screen or --user), a row may give access only to a unit that user manages, and only
     into a unit the user manages; a superuser or an import without a user may name any unit."""
-    zouping = OrgUnit.objects.get(code="zouping")
+    zouping = unit_tree["zouping"]
     county_editor = editor(zouping, "zouping-editor")
     rows = [
         good_row(1, access="unit", access_unit="zouping"),
@@ -398,7 +389,7 @@ def test_access_unit_and_unit_must_be_managed_by_the_importing_user(tmp_path, un
     assert (batch.created, batch.rejected) == (1, 2)
     assert "yinan" in errors["B2"]["access_unit"][0] and "access_unit" in errors["B3"]
     assert LibraryItem.objects.get(external_id="B1").access_unit == zouping
-    batch = run(write_csv(tmp_path / "b.csv", [good_row(4)]), units, user=county_editor)
+    batch = run(write_csv(tmp_path / "b.csv", [good_row(4)]), unit, user=county_editor)
     assert "__all__" in errors_by_id(batch)["B4"] and not LibraryItem.objects.filter(external_id="B4").exists()
     boss = type(county_editor).objects.create_superuser("boss", password="pw-123456")
     assert run(write_csv(tmp_path / "c.csv", rows[1:]), zouping, user=boss, source="other").created == 2

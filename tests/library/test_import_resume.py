@@ -98,13 +98,6 @@ def test_import_killed_mid_way_is_interrupted_then_resumes_to_every_row_once(com
     assert _query(db, "SELECT count(*), count(DISTINCT external_id) FROM library_libraryitem") == [(ROWS, ROWS)]
 
 
-@pytest.fixture
-def unit():
-    from cms.services import org_unit_create
-
-    return org_unit_create(parent=None, name="山东省", code="shandong", level=OrgUnit.Level.PROVINCE)
-
-
 def _crash_on_write(monkeypatch, *, at: int, exc=MemoryError):
     """The n-th chunk write raises (a real fault would be the worker dying; the run stops at the same place)."""
     real, calls = importing._Import._write, []
@@ -265,7 +258,9 @@ def test_a_process_taken_for_dead_stops_without_writing(tmp_path, unit, monkeypa
 
 
 @pytest.mark.usefixtures("db_tasks")
-def test_admin_shows_an_interrupted_batch_and_resumes_it(client, demo, monkeypatch, django_capture_on_commit_callbacks):
+def test_admin_shows_an_interrupted_batch_and_resumes_it(
+    client, editors, monkeypatch, django_capture_on_commit_callbacks
+):
     """The batch page says plainly how many rows went in and how many did not, and that published ones are live;
     "继续导入" queues the batch again and the worker finishes it with every row once; the saved upload is deleted
     then. Another unit's editor can neither see nor resume it."""

@@ -15,13 +15,12 @@ from django.test.utils import CaptureQueriesContext
 from lxml import etree
 from wagtail.models import Site
 
-from cms.models import OrgUnit
-from cms.services import member_create
 from library.models import LibraryItem, LibraryPage
 from media_pipeline.models import TranscodeJob
 from media_pipeline.selectors import renditions_by_profile
 from media_pipeline.services import caption_attach, media_asset_create, transcode_job_run
 from media_pipeline.synthetic.media import make_clip
+from tests.factories import MemberFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -34,13 +33,8 @@ PASSWORD = "pw-123456"
 
 
 @pytest.fixture
-def unit():
-    return OrgUnit.add_root(name="山东省", code="sd", level="province")
-
-
-@pytest.fixture
 def member(unit):
-    return member_create(username="li", password=PASSWORD, real_name="李四", org_unit=unit)
+    return MemberFactory(username="li", password=PASSWORD, real_name="李四", org_unit=unit)
 
 
 @pytest.fixture(scope="module")

@@ -1,12 +1,11 @@
-"""Fixtures for search tests: library items in an org unit, and the embedded engine by default."""
+"""Fixtures for search tests: library items in the province (tests/factories.py), and the embedded engine by
+default."""
 
 import socket
 
 import pytest
-from django.utils import timezone
 
-from cms.models import OrgUnit
-from library.models import LibraryItem
+from tests.factories import EbookFactory
 
 
 @pytest.fixture
@@ -17,16 +16,11 @@ def embedded(settings):
 
 
 @pytest.fixture
-def unit(db):
-    return OrgUnit.add_root(name="山东省", code="sd", level="province")
-
-
-@pytest.fixture
 def make_item(unit):
+    """An e-book of the province (``unit``, tests/conftest.py) with this title: ``make_item("红楼梦", body=…)``."""
+
     def make(title, **fields):
-        fields.setdefault("kind", LibraryItem.Kind.EBOOK)
-        fields.setdefault("published_at", timezone.now())
-        return LibraryItem.objects.create(title=title, owning_unit=unit, **fields)
+        return EbookFactory(title=title, owning_unit=unit, **fields)
 
     return make
 
