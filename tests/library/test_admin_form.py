@@ -5,6 +5,7 @@ import pytest
 
 from library.admin.credits import credits_parse
 from library.models import ItemCredit, LibraryItem
+from tests.factories import AudioFactory, LibraryItemFactory, PeriodicalFactory, VideoFactory
 from tests.library.admin_forms import NEW_ITEM, item_form, login_as, unit_by_code
 
 pytestmark = pytest.mark.django_db
@@ -14,7 +15,7 @@ def _errors(response):
     return response.context["form"].errors
 
 
-def test_isbn_checksum_and_clc_are_checked_and_normalised(client, demo):
+def test_isbn_checksum_and_clc_are_checked_and_normalised(client, editors):
     """A wrong ISBN check digit and an unknown CLC class are refused in Chinese; good values are stored in their
     normal form (ISBN-10 becomes ISBN-13, full-width CLC letters fold)."""
     login_as(client, "zouping_editor")
@@ -31,7 +32,7 @@ def test_isbn_checksum_and_clc_are_checked_and_normalised(client, demo):
     assert (item.isbn, item.clc) == ("9787010000008", "D261.4")
 
 
-def test_unit_access_needs_a_unit_within_the_editors_subtree(client, demo):
+def test_unit_access_needs_a_unit_within_the_editors_subtree(client, editors):
     """“指定单位及下级” without a unit is refused, a unit outside the editor's subtree is refused, and public
     access stores no unit."""
     login_as(client, "zouping_editor")
@@ -42,13 +43,13 @@ def test_unit_access_needs_a_unit_within_the_editors_subtree(client, demo):
     assert LibraryItem.objects.get().access_unit is None
 
 
-def test_parent_must_be_of_the_same_kind_level_and_editors_unit(client, demo):
+def test_parent_must_be_of_the_same_kind_level_and_editors_unit(client, editors):
     """An episode goes under a video/audio series of its own kind, in the editor's units; another kind, an
     article-level parent or another unit's series is refused."""
     zouping, yinan = unit_by_code("zouping"), unit_by_code("yinan")
-    video_series = LibraryItem.objects.create(kind="video", role="series", title="党课", owning_unit=zouping)
-    audio_series = LibraryItem.objects.create(kind="audio", role="series", title="有声党史", owning_unit=zouping)
-    other_unit = LibraryItem.objects.create(kind="video", role="series", title="沂南党课", owning_unit=yinan)
+    video_series = VideoFactory(role="series", title="党课", owning_unit=zouping)
+    audio_series = AudioFactory(role="series", title="有声党史", owning_unit=zouping)
+    other_unit = VideoFactory(role="series", title="沂南党课", owning_unit=yinan)
     login_as(client, "zouping_editor")
     episode = item_form(kind="video", role="episode", title="第一集")
     assert "类型" in str(_errors(client.post(NEW_ITEM, episode | {"parent": audio_series.pk}))["parent"])
@@ -60,10 +61,10 @@ def test_parent_must_be_of_the_same_kind_level_and_editors_unit(client, demo):
     assert LibraryItem.objects.get(title="第一集").parent == video_series
 
 
-def test_credits_are_saved_in_order_with_roles_and_edits_are_remembered(client, demo):
+def test_credits_are_saved_in_order_with_roles_and_edits_are_remembered(client, editors):
     """ "曹雪芹:著；高鹗:编" becomes two credits in that order with their roles and the display line; editing the
     title and the credits later records them in edited_fields, and tags and related items are saved too."""
-    related = LibraryItem.objects.create(kind="article", title="红学概论", owning_unit=unit_by_code("zouping"))
+    related = LibraryItemFactory(title="红学概论", owning_unit=unit_by_code("zouping"))
     login_as(client, "zouping_editor")
     response = client.post(NEW_ITEM, item_form(title="红楼梦", credits="曹雪芹:著；高鹗:编", tags="古典, 小说"))
     assert response.status_code == 302, _errors(response)
@@ -101,17 +102,13 @@ def test_unknown_credit_role_is_a_clear_error():
         credits_parse("高鹗:序")
 
 
-def test_series_edit_page_lists_children_and_prefills_the_next_one(client, demo):
+def test_series_edit_page_lists_children_and_prefills_the_next_one(client, editors):
     """A periodical issue's edit page lists its articles and links “添加文章” to a form prefilled with the kind,
     level, parent, unit and next position; the issue links to its pages."""
     zouping = unit_by_code("zouping")
-    title = LibraryItem.objects.create(kind="periodical", role="series", title="支部生活", owning_unit=zouping)
-    issue = LibraryItem.objects.create(
-        kind="periodical", role="issue", title="2026年第1期", parent=title, owning_unit=zouping
-    )
-    LibraryItem.objects.create(
-        kind="periodical", role="article", title="开篇", parent=issue, position=1, owning_unit=zouping
-    )
+    title = PeriodicalFactory(role="series", title="支部生活", owning_unit=zouping)
+    issue = PeriodicalFactory(role="issue", title="2026年第1期", parent=title, owning_unit=zouping)
+    PeriodicalFactory(role="article", title="开篇", parent=issue, position=1, owning_unit=zouping)
     login_as(client, "zouping_editor")
     page = client.get(f"/admin/library_items/edit/{issue.pk}/").content.decode()
     assert "开篇" in page and "添加文章" in page and f"/admin/library_issue_pages/?issue={issue.pk}" in page

@@ -7,23 +7,20 @@ import pytest
 from django.core.files.images import ImageFile
 from PIL import Image as PILImage
 
-from cms.models import LighthouseImage, Member, OrgUnit
-from library.models import ArticleArea, IssuePage, LibraryItem
+from cms.models import LighthouseImage, Member
+from library.models import ArticleArea, IssuePage
+from tests.factories import NewspaperFactory
 
 pytestmark = pytest.mark.django_db
 RECT = [[0.1, 0.1], [0.5, 0.1], [0.5, 0.4], [0.1, 0.4]]
 
 
 @pytest.fixture
-def newspaper():
-    unit = OrgUnit.objects.get(code="zouping")
-    title = LibraryItem.objects.create(kind="newspaper", role="series", title="邹平日报", owning_unit=unit)
-    issue = LibraryItem.objects.create(
-        kind="newspaper", role="issue", title="2026-11-01", parent=title, owning_unit=unit
-    )
-    article = LibraryItem.objects.create(
-        kind="newspaper", role="article", title="头版头条", parent=issue, position=1, owning_unit=unit
-    )
+def newspaper(unit_tree):
+    unit = unit_tree["zouping"]
+    title = NewspaperFactory(role="series", title="邹平日报", owning_unit=unit)
+    issue = NewspaperFactory(role="issue", title="2026-11-01", parent=title, owning_unit=unit)
+    article = NewspaperFactory(role="article", title="头版头条", parent=issue, position=1, owning_unit=unit)
     return issue, article
 
 
@@ -40,7 +37,7 @@ def _login(client, username):
     client.force_login(Member.objects.get(username=username))
 
 
-def test_editor_adds_pages_to_own_issue_only(client, demo, newspaper):
+def test_editor_adds_pages_to_own_issue_only(client, editors, newspaper):
     """The pages list of an issue offers “add” with the issue and next number filled in; a page is saved with
     its image; another county's editor gets a 404 for the page and cannot file pages under the issue."""
     issue, _article = newspaper
@@ -63,14 +60,12 @@ def test_editor_adds_pages_to_own_issue_only(client, demo, newspaper):
     assert IssuePage.objects.count() == 1
 
 
-def test_areas_are_saved_as_fractions_and_bad_ones_refused(client, demo, newspaper):
+def test_areas_are_saved_as_fractions_and_bad_ones_refused(client, editors, newspaper):
     """Drawn rectangles are stored as 0–1 points for the issue's own articles; fewer than three points, a point
     off the page or another issue's article is refused with a Chinese message and nothing changes."""
     issue, article = newspaper
     page = IssuePage.objects.create(issue=issue, number=1, name="要闻", image=_image())
-    stranger = LibraryItem.objects.create(
-        kind="newspaper", role="article", title="别期文章", owning_unit=issue.owning_unit
-    )
+    stranger = NewspaperFactory(role="article", title="别期文章", owning_unit=issue.owning_unit)
     url = f"/admin/library_issue_pages/areas/{page.pk}/"
     _login(client, "zouping_editor")
     editor = client.get(url).content.decode()

@@ -12,12 +12,13 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from cms.models import LighthouseImage, OrgUnit
-from cms.services import member_create
 from library.facets import facet_counts_refresh
 from library.models import ItemCredit, ItemList, ItemListEntry, LibraryItem
 from media_pipeline.synthetic.documents import png_bytes
+from tests.factories import MemberFactory
 
-pytestmark = pytest.mark.django_db
+# Items of the demo tree's units (the filters name them: tests/factories.py) under the library page.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("unit_tree", "library_page")]
 
 URL = "/library/"
 # Wagtail's routing (site, pages, view restrictions: 6), a member's session, user and unit (3), then the page's
@@ -26,8 +27,8 @@ MAX_QUERIES = 14
 
 
 @pytest.fixture
-def member(demo):
-    return member_create(username="dangyuan", password="pw-123456", org_unit=OrgUnit.objects.get(code="binzhou"))
+def member(unit_tree):
+    return MemberFactory(username="dangyuan", org_unit=unit_tree["binzhou"])
 
 
 def _unit(code):
@@ -67,7 +68,7 @@ def _walk(client, url):
 
 
 @pytest.mark.parametrize("sort", ["newest", "popular"])
-def test_keyset_walks_every_item_once(client, demo, sort):
+def test_keyset_walks_every_item_once(client, sort):
     """Following next links through 60 items (24 a page) shows each exactly once in the sort's order, though
     many share a publication time or read count."""
     _items(60)
@@ -78,7 +79,7 @@ def test_keyset_walks_every_item_once(client, demo, sort):
     assert titles == list(expected)
 
 
-def test_popular_cursor_is_a_count(client, demo):
+def test_popular_cursor_is_a_count(client):
     """Under 最热 the next link carries "<read_count>_<id>"; under 最新 an ISO time and the id."""
     _items(30)
     popular = client.get(f"{URL}?sort=popular").context["next_url"]
@@ -87,7 +88,7 @@ def test_popular_cursor_is_a_count(client, demo):
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT[\d:]+\+00:00_\d+", newest)
 
 
-def test_filters_combine(client, demo):
+def test_filters_combine(client):
     """CLC (a class and everything under it), year, unit and tag each narrow the list, and combine."""
     d2 = _items(3, kind="ebook", clc="D261.4", year=2021, unit="zouping")
     _items(2, kind="ebook", clc="D9", year=2021, unit="zouping")
@@ -104,7 +105,7 @@ def test_filters_combine(client, demo):
     assert titles("?year=1999") == []
 
 
-def test_counts_and_chips(client, demo, member):
+def test_counts_and_chips(client, member):
     """Facet counts and the total come from FacetCount: anonymous visitors get public counts, members theirs;
     active filters show as chips whose links drop just that filter."""
     _items(4, kind="ebook", clc="D2", year=2022)
@@ -125,7 +126,7 @@ def test_counts_and_chips(client, demo, member):
     assert [(v["label"], v["count"]) for v in groups["year"]["values"]] == [("2022", 6)]
 
 
-def test_members_items_hidden_from_anonymous(client, demo, member):
+def test_members_items_hidden_from_anonymous(client, member):
     """A members-only item is listed for a signed-in member and not for an anonymous visitor."""
     _items(1, access="members")
     assert not client.get(URL).context["items"]
@@ -146,7 +147,7 @@ def test_members_items_hidden_from_anonymous(client, demo, member):
         "?year=99999999999999999999&unit=99999999999999999999",
     ],
 )
-def test_bad_query_strings_give_the_first_page(client, demo, query):
+def test_bad_query_strings_give_the_first_page(client, query):
     """Cursors and filters that do not parse are ignored: the first page of the sort asked for, never an error."""
     _items(30)
     response = client.get(URL + query)
@@ -155,7 +156,7 @@ def test_bad_query_strings_give_the_first_page(client, demo, query):
     assert response.context["items"] == first.context["items"] and len(first.context["items"]) == 24
 
 
-def test_unencoded_plus_in_cursor_still_works(client, demo):
+def test_unencoded_plus_in_cursor_still_works(client):
     """A cursor whose "+00:00" lost its encoding (a space) still continues from the right place."""
     _items(30)
     before = parse_qs(urlsplit(client.get(URL).context["next_url"]).query)["before"][0]
@@ -165,7 +166,7 @@ def test_unencoded_plus_in_cursor_still_works(client, demo):
 
 
 @pytest.mark.parametrize("query", ["", "?sort=popular", "?kind=ebook&clc=D&year=2021&tag=党史&unit={unit}"])
-def test_same_queries_on_first_and_deep_pages(client, demo, member, query):
+def test_same_queries_on_first_and_deep_pages(client, member, query):
     """The first page and deep pages cost the same fixed, small number of queries, with or without filters,
     for an anonymous visitor and for a member."""
     _items(120, kind="ebook", clc="D2", year=2021)
@@ -188,7 +189,7 @@ def test_same_queries_on_first_and_deep_pages(client, demo, member, query):
         assert max(counts) <= MAX_QUERIES
 
 
-def test_creator_page(client, demo):
+def test_creator_page(client):
     """A creator's page lists the items credited to that name (not a similar one), newest first, by keyset
     pages; members-only items only for members."""
     items = _items(30)
@@ -212,7 +213,7 @@ def _curated(slug="benyue", title="本月推荐", items=(), **fields):
     return item_list
 
 
-def test_curated_list_page_in_editors_order(client, demo):
+def test_curated_list_page_in_editors_order(client):
     """A curated list shows its items in the editors' order, leaves out what the visitor may not open, and an
     unknown or unpublished list is a 404."""
     items = _items(4)
@@ -226,7 +227,7 @@ def test_curated_list_page_in_editors_order(client, demo):
     assert client.get(f"{URL}list/hidden/").status_code == 404
 
 
-def test_this_months_picks_on_the_index(client, demo):
+def test_this_months_picks_on_the_index(client):
     """本月推荐 shows the current curated list at the top of the index (not expired, not future, not a
     collection) and only on the unfiltered first page."""
     items = _items(3)
@@ -245,7 +246,7 @@ def test_this_months_picks_on_the_index(client, demo):
     assert client.get(URL).context["curated"] is None
 
 
-def test_cards_are_light_with_lazy_covers(client, demo, django_assert_max_num_queries):
+def test_cards_are_light_with_lazy_covers(client, django_assert_max_num_queries):
     """Covers are 240×320 renditions, lazy-loaded, fetched for the whole page in one query; the page stays
     small."""
     image = LighthouseImage(title="封面")

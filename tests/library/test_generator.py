@@ -56,7 +56,7 @@ def poetry_tgz(tmp_path):
     return path
 
 
-def test_synthetic_fills_every_kind_and_level(demo):
+def test_synthetic_fills_every_kind_and_level(unit_tree):
     """600 synthetic rows: exactly 600, all six kinds and five roles, owners at province, city and county level,
     Chinese titles and credits, mostly public with some members-only, unique external ids, ten years of dates,
     issues carrying their number, and browse counts refreshed at the end."""
@@ -85,7 +85,7 @@ def test_synthetic_fills_every_kind_and_level(demo):
     assert sum(facets.values_list("count", flat=True)) == listed.count()
 
 
-def test_every_role_hangs_together(demo):
+def test_every_role_hangs_together(unit_tree):
     """Episodes belong to a series of their kind, issues to a title, articles to an issue; e-books carry a valid
     ISBN, a publisher and a CLC code; credits rows match the display string; newspaper issues have pages whose
     areas (polygons inside the page) open articles of that issue; listed rows have tags."""
@@ -122,7 +122,7 @@ def test_every_role_hangs_together(demo):
     assert reads[-1] > 10 * max(reads[len(reads) // 2], 1) and len(set(reads)) < len(reads)  # long tail, ties
 
 
-def test_proportions_are_realistic(demo):
+def test_proportions_are_realistic(unit_tree):
     """At a few thousand rows each kind's share of rows is near the real library's mix, and most rows are
     public with a few members-only and unit-only ones."""
     library_generate(count=3000, source="synthetic", seed=11, batch_size=1000)
@@ -135,7 +135,7 @@ def test_proportions_are_realistic(demo):
     assert listed.filter(access="unit").exists() and not listed.filter(access="unit", access_unit__isnull=True).exists()
 
 
-def test_rerun_is_idempotent_and_fills_gaps_identically(demo):
+def test_rerun_is_idempotent_and_fills_gaps_identically(unit_tree):
     """A second run adds nothing; a larger count adds only the difference (finishing a group cut short); a
     deleted item, or a deleted newspaper article with its area, comes back the same."""
     library_generate(count=200, source="synthetic", seed=3, batch_size=64)
@@ -157,7 +157,7 @@ def test_rerun_is_idempotent_and_fills_gaps_identically(demo):
         assert list(again.areas.values_list("points", flat=True)) == points
 
 
-def test_other_seed_is_a_separate_set(demo):
+def test_other_seed_is_a_separate_set(unit_tree):
     """Another seed makes its own items rather than skipping the first seed's."""
     library_generate(count=30, source="synthetic", seed=1)
     assert library_generate(count=30, source="synthetic", seed=2) == 30
@@ -186,7 +186,7 @@ def test_poetry_archive_is_read_with_its_real_layout(poetry_tgz):
     assert [p.traditional for p in poems] == [True, True, True, False]  # only poet.* files need folding
 
 
-def test_poetry_items_are_simplified_and_cycle(demo, poetry_tgz):
+def test_poetry_items_are_simplified_and_cycle(unit_tree, poetry_tgz):
     """Generated from the archive, traditional text is folded to simplified; asking for more items than poems
     starts the poems again, marked as a new round."""
     assert library_generate(count=6, archive=poetry_tgz, batch_size=4) == 6
@@ -199,7 +199,7 @@ def test_poetry_items_are_simplified_and_cycle(demo, poetry_tgz):
     assert "帝京篇十首 一" in fifth.title and "第2版" in fifth.subtitle
 
 
-def test_unreadable_download_suggests_synthetic(demo, settings, tmp_path, monkeypatch):
+def test_unreadable_download_suggests_synthetic(unit_tree, settings, tmp_path, monkeypatch):
     """When the package cannot be fetched the error is in Chinese and points to --source synthetic;
     nothing is left in the cache."""
     settings.VAR_DIR = tmp_path / "var"
@@ -210,7 +210,7 @@ def test_unreadable_download_suggests_synthetic(demo, settings, tmp_path, monkey
     assert not list((tmp_path / "var" / "cache").iterdir())
 
 
-def test_command_reports_progress_and_search_note(demo, capsys):
+def test_command_reports_progress_and_search_note(unit_tree, capsys):
     """The command prints progress with a rate on stderr and a summary naming search_rebuild on stdout."""
     call_command("library_generate", "--count", "40", "--source", "synthetic", "--batch-size", "10")
     out, err = capsys.readouterr()

@@ -11,6 +11,7 @@ from django_tasks_db.models import DBTaskResult
 from cms.models import Member, OrgUnit
 from library.imports.importer import import_batch_run_saved
 from library.models import ImportBatch, LibraryItem
+from tests.factories import OrgUnitFactory, editor
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("db_tasks")]
 
@@ -24,7 +25,7 @@ def command(path, *args):
     return out.getvalue()
 
 
-def test_command_imports_and_prints_a_chinese_summary(tmp_path, demo):
+def test_command_imports_and_prints_a_chinese_summary(tmp_path, unit):
     """A clean file exits 0 with a Chinese summary; the report CSV has just its header."""
     path = tmp_path / "a.csv"
     path.write_text(GOOD, encoding="utf-8")
@@ -34,7 +35,7 @@ def test_command_imports_and_prints_a_chinese_summary(tmp_path, demo):
     assert (tmp_path / "r.csv").read_text(encoding="utf-8-sig").strip() == "row,external_id,errors"
 
 
-def test_command_exits_1_and_writes_the_rejections(tmp_path, demo):
+def test_command_exits_1_and_writes_the_rejections(tmp_path, unit):
     """Any rejected row makes the command exit with status 1; the report CSV names the row, id and reason."""
     path = tmp_path / "b.csv"
     path.write_bytes(BAD.encode("gb18030"))
@@ -46,7 +47,7 @@ def test_command_exits_1_and_writes_the_rejections(tmp_path, demo):
     assert LibraryItem.objects.filter(source="cmd").count() == 2
 
 
-def test_command_dry_run_and_bad_arguments(tmp_path, demo):
+def test_command_dry_run_and_bad_arguments(tmp_path, unit):
     """--dry-run says so and writes nothing; an unknown unit or an unreadable file is an error."""
     path = tmp_path / "a.csv"
     path.write_text(GOOD, encoding="utf-8")
@@ -82,7 +83,7 @@ def run_queued():
         import_batch_run_saved(batch_id=batch_id, path=path)
 
 
-def test_editor_uploads_and_sees_the_report(client, demo, django_capture_on_commit_callbacks):
+def test_editor_uploads_and_sees_the_report(client, editors, django_capture_on_commit_callbacks):
     """An editor's upload queues a background import for their unit; the batch page then shows the counts and
     the rejected row, and the rejections download as CSV."""
     login(client, "zouping_editor")
@@ -104,7 +105,7 @@ def test_editor_uploads_and_sees_the_report(client, demo, django_capture_on_comm
     assert "list.csv" in listing and "已完成" in listing
 
 
-def test_dry_run_upload_writes_nothing(client, demo, django_capture_on_commit_callbacks):
+def test_dry_run_upload_writes_nothing(client, editors, django_capture_on_commit_callbacks):
     """A dry-run upload reports what would happen and stores no items."""
     login(client, "zouping_editor")
     with django_capture_on_commit_callbacks(execute=True):
@@ -115,7 +116,7 @@ def test_dry_run_upload_writes_nothing(client, demo, django_capture_on_commit_ca
     assert "试运行" in client.get(f"/admin/library-import/{batch.pk}/").content.decode()
 
 
-def test_editor_cannot_import_for_or_see_another_unit(client, demo, django_capture_on_commit_callbacks):
+def test_editor_cannot_import_for_or_see_another_unit(client, editors, django_capture_on_commit_callbacks):
     """A county editor cannot choose another county, nor open its batches or their rejections."""
     login(client, "yinan_editor")
     with django_capture_on_commit_callbacks(execute=True):
@@ -130,17 +131,19 @@ def test_editor_cannot_import_for_or_see_another_unit(client, demo, django_captu
     assert other.file_name not in client.get("/admin/library-import/").content.decode()
 
 
-def test_screen_is_for_editors_and_shows_in_the_menu(client, demo):
+def test_screen_is_for_editors_and_shows_in_the_menu(client, unit_tree, editors):
     """Editors get the “导入馆藏” menu item and the form; a branch secretary who manages no unit is refused."""
     login(client, "zouping_editor")
     assert "/admin/library-import/" in client.get("/admin/").content.decode()  # the sidebar (JSON props)
     page = client.get("/admin/library-import/").content.decode()
     assert 'name="dry_run"' in page and "邹平市" in page and "沂南县" not in page
+    branch = OrgUnitFactory(name="常山庄村党支部", level=OrgUnit.Level.BRANCH, parent=unit_tree["yinan"])
+    editor(branch, "changshanzhuang_secretary", role="secretary")
     login(client, "changshanzhuang_secretary")
     assert client.get("/admin/library-import/").status_code in (302, 403)
 
 
-def test_empty_upload_is_refused_in_chinese(client, demo):
+def test_empty_upload_is_refused_in_chinese(client, editors):
     """A 0-byte file never becomes a batch."""
     login(client, "zouping_editor")
     response = upload(client, b"")

@@ -321,11 +321,9 @@ def test_another_editor_cannot_take_my_upload(editor_client):
 
 
 @pytest.fixture
-def demo_editor(client):
-    from django.core.management import call_command
-
-    call_command("load_demo", "--no-media")
-    client.force_login(Member.objects.get(username="sheng_editor"))
+def demo_editor(client, editors):
+    """The client signed in as the demo's province editor (tests/factories.py)."""
+    client.force_login(editors["sheng_editor"])
     return client
 
 
