@@ -159,6 +159,14 @@ class CoursePage(RoutablePageMixin, Page):
         """When the key and explanations become visible: the editor's time, else the make-up deadline."""
         return self.answers_release_at or self.makeup_deadline
 
+    def serve(self, request, *args, **kwargs):
+        # The page shows the member's own progress and quiz state: never stored by a shared cache.
+        from django.utils.cache import patch_cache_control
+
+        response = super().serve(request, *args, **kwargs)
+        patch_cache_control(response, private=True)
+        return response
+
     def get_context(self, request, *args, **kwargs):
         from .site.views import course_page_context
 

@@ -43,6 +43,14 @@ def demo_load(*, log=print, media: bool = True, library: bool | None = None) -> 
     # Media items enqueue transcode jobs on commit, so they come after the structure is committed.
     if media if library is None else library:
         _library(units, log, media=media)
+        _courses(home, units, log)
+
+
+def _courses(home: HomePage, units: dict[str, OrgUnit], log) -> None:
+    """This month's 大课堂 on the demo library: lessons, a question bank, members' attempts (courses/demo.py)."""
+    from courses.demo import courses_demo_load
+
+    courses_demo_load(home=home, units=units, log=log)
 
 
 def _site_home() -> HomePage:
