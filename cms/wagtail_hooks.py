@@ -24,6 +24,7 @@ from wagtail.admin.views.home import (
 from wagtail.models import Site
 from wagtail.sites.views import IndexView as SiteIndexView
 from wagtail.users.forms import PagePermissionsForm
+from wagtail.users.views.bulk_actions.assign_role import RoleForm
 
 from .selectors import pages_awaiting_review, pages_with_drafts
 
@@ -80,13 +81,15 @@ def help_menu_without_english_guides(request, menu_items):
 
 def wagtail_labels_from_models() -> None:
     """Labels Wagtail 8.0 leaves to Django's English field names: the sites list's columns, the page fields of the
-    group and workflow editors (screen-reader labels) and the sign-in form's password. They get translated names."""
+    group and workflow editors (screen-reader labels), the sign-in form's password and the users' role: they get
+    translated names."""
     for column in SiteIndexView.columns:
         if column.name in {"port", "site_name", "root_page"}:
             column.label = Site._meta.get_field(column.name).verbose_name
     for form in (PagePermissionsForm, WorkflowPageForm):
         form.base_fields["page"].label = _("Page")
     LoginForm.base_fields["password"].label = _("Password")
+    RoleForm.base_fields["role"].label = _("角色")  # the users list's "assign role" bulk action
 
 
 wagtail_labels_from_models()
