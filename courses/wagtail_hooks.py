@@ -16,6 +16,7 @@ from wagtail.permissions import register_permission_policy
 from cms.selectors import units_managed_by
 from library.models import LibraryItem
 
+from .admin.dashboard import CurrentCoursePanel
 from .admin.views import QuestionBankViewSet, QuestionViewSet, bank_import_view
 from .models import CoursePage, Question, QuestionBank
 from .selectors import course_has_member_records
@@ -54,6 +55,11 @@ def register_bank_import_menu_item():
     return BankImportMenuItem(
         gettext_lazy("导入题库"), reverse("courses_bank_import:index"), icon_name="upload", order=165
     )
+
+
+@hooks.register("construct_homepage_panels")
+def dashboard_current_course(request, panels):
+    panels.append(CurrentCoursePanel())
 
 
 @hooks.register("before_delete_page")
