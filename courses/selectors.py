@@ -32,6 +32,13 @@ LESSON_CACHE_SECONDS = 60
 LETTERS = "ABCDEF"
 
 
+ID_MAX = 2**63 - 1  # what a database integer key can hold; an id beyond it names nothing (not an error)
+
+
+def _is_id(value) -> bool:
+    return isinstance(value, int) and 1 <= value <= ID_MAX
+
+
 def grace_seconds() -> int:
     """Network latency the deadline forgives (answers sent just before it arrive just after)."""
     return int(getattr(settings, "COURSES_QUIZ_GRACE_SECONDS", 10))
@@ -45,6 +52,8 @@ def courses_live() -> QuerySet[CoursePage]:
 
 
 def course_live_get(course_id: int) -> CoursePage | None:
+    if not _is_id(course_id):
+        return None
     return courses_live().select_related("question_bank", "audience_unit").filter(pk=course_id).first()
 
 
@@ -289,7 +298,7 @@ def quiz_status(*, member, course: CoursePage, now: datetime | None = None) -> Q
 
 def attempt_of_member(*, member, attempt_id: int) -> QuizAttempt | None:
     """The member's own attempt (another member's is None, like one that does not exist)."""
-    if not getattr(member, "is_authenticated", False):
+    if not getattr(member, "is_authenticated", False) or not _is_id(attempt_id):
         return None
     return QuizAttempt.objects.select_related("course").filter(pk=attempt_id, member=member).first()
 
@@ -434,6 +443,8 @@ def practice_questions(*, course: CoursePage, topic: str = "", count: int = 10) 
 
 
 def practice_question_get(question_id: int) -> Question | None:
+    if not _is_id(question_id):
+        return None
     return Question.objects.prefetch_related("options").filter(pk=question_id, is_active=True, is_practice=True).first()
 
 

@@ -71,7 +71,7 @@ def _attempt_create(*, member, course: CoursePage, number: int, now: datetime) -
     return QuizAttempt.objects.create(
         course=course,
         member=member,
-        unit_id=get_user_model().objects.filter(pk=member.pk).values_list("org_unit_id", flat=True).first(),
+        unit_id=member.org_unit_id,  # the unit at the time: reports keep it after the member moves branch
         number=number,
         started_at=now,
         deadline=deadline,
@@ -135,6 +135,8 @@ def _is_overdue(attempt: QuizAttempt, now: datetime) -> bool:
 
 
 def _attempt_locked(*, member, attempt_id: int) -> QuizAttempt:
+    if not 1 <= attempt_id <= selectors.ID_MAX:
+        raise CourseNotFound(_("未找到这次答题"))
     attempt = (
         QuizAttempt.objects.select_for_update()
         .select_related("course")

@@ -34,7 +34,7 @@ from .schemas import (
 )
 
 router = Router(tags=["courses"])
-ERRORS = {401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut}
+ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut}
 
 
 def refusals(view):
@@ -181,15 +181,21 @@ def result_out(attempt: QuizAttempt, *, now: datetime) -> dict:
 # --- Routes -------------------------------------------------------------------------------------------------------
 
 
-@router.get("/time", response=TimeOut, auth=None, summary="服务器时间（倒计时校准用）")
-def server_time(request: HttpRequest):
-    now = timezone.now()
-    return {"now": now, "epoch_ms": int(now.timestamp() * 1000)}
+class TimeQuery(Schema):
+    client_ms: int | None = Field(default=None, ge=0, le=2**53, description="客户端发出请求时的毫秒时刻，原样返回")
 
 
 @router.get(
-    "/{int:course_id}",
-    response={200: CourseOut, 404: ErrorOut},
+    "/time", response={200: TimeOut, 422: ErrorOut}, auth=None, summary="服务器时间（倒计时校准用，NTP 式往返）"
+)
+def server_time(request: HttpRequest, query: Query[TimeQuery]):
+    now = timezone.now()
+    return {"now": now, "epoch_ms": int(now.timestamp() * 1000), "client_ms": query.client_ms}
+
+
+@router.get(
+    "/{course_id}",
+    response={200: CourseOut, 404: ErrorOut, 422: ErrorOut},
     auth=PUBLIC_AUTH,
     openapi_extra=PUBLIC_OPENAPI,
     summary="一期课程：课程内容、我的学习进度、测验状态",
@@ -200,7 +206,7 @@ def course_detail(request: HttpRequest, course_id: int):
 
 
 @router.post(
-    "/{int:course_id}/attempts",
+    "/{course_id}/attempts",
     response={200: AttemptOut, **ERRORS},
     auth=MEMBER_AUTH,
     summary="开始答题（重复按、两台设备同时按都只会有一次答题）",
@@ -214,7 +220,7 @@ def attempt_start(request: HttpRequest, course_id: int):
 
 
 @router.get(
-    "/attempts/{int:attempt_id}",
+    "/attempts/{attempt_id}",
     response={200: AttemptOut, **ERRORS},
     auth=MEMBER_AUTH,
     summary="我的一次答题：题目（不含答案）、已保存的答案、服务器截止时间",
@@ -225,7 +231,7 @@ def attempt_detail(request: HttpRequest, attempt_id: int):
 
 
 @router.post(
-    "/attempts/{int:attempt_id}/answers",
+    "/attempts/{attempt_id}/answers",
     response={200: AnswersOut, **ERRORS},
     auth=MEMBER_AUTH,
     summary="保存答案（每改一题就保存；断网时排队，联网后一起发送；重发无害）",
@@ -250,7 +256,7 @@ def answers_save(request: HttpRequest, attempt_id: int, payload: AnswersIn):
 
 
 @router.post(
-    "/attempts/{int:attempt_id}/submit",
+    "/attempts/{attempt_id}/submit",
     response={200: ResultOut, **ERRORS},
     auth=MEMBER_AUTH,
     summary="交卷（重复交卷返回第一次的结果）",
@@ -263,7 +269,7 @@ def attempt_submit(request: HttpRequest, attempt_id: int):
 
 
 @router.get(
-    "/attempts/{int:attempt_id}/result",
+    "/attempts/{attempt_id}/result",
     response={200: ResultOut, **ERRORS},
     auth=MEMBER_AUTH,
     summary="成绩（到公布时间才有分数）与答案解析（到公布时间才有）",
@@ -282,7 +288,7 @@ class PracticeQuery(Schema):
 
 
 @router.get(
-    "/{int:course_id}/practice",
+    "/{course_id}/practice",
     response={200: PracticeOut, 401: ErrorOut, 404: ErrorOut, 422: ErrorOut},
     auth=MEMBER_AUTH,
     summary="练习题（不限次数，随机抽取）",

@@ -23,6 +23,7 @@ class ErrorOut(Schema):
 class TimeOut(Schema):
     now: datetime = Field(description="服务器时间")
     epoch_ms: int = Field(description="服务器时间（毫秒）：客户端据此校准倒计时，偏差 = epoch_ms − (发出 + 收到) / 2")
+    client_ms: int | None = Field(default=None, description="请求中的 client_ms，原样返回（便于计算往返时间）")
 
 
 class LessonOut(Schema):

@@ -10,11 +10,12 @@ export function serverNow() {
 
 async function sample(url) {
   const sent = Date.now();
-  const response = await fetch(url, { cache: "no-store", credentials: "same-origin" });
+  const response = await fetch(`${url}?client_ms=${sent}`, { cache: "no-store", credentials: "same-origin" });
   const received = Date.now();
   if (!response.ok) throw new Error(`time ${response.status}`);
   const body = await response.json();
-  return { offset: body.epoch_ms - (sent + received) / 2, roundTrip: received - sent };
+  const start = body.client_ms ?? sent; // echoed by the server: the request this answer belongs to
+  return { offset: body.epoch_ms - (start + received) / 2, roundTrip: received - start };
 }
 
 // Measure the offset (three samples, the one with the shortest round trip wins). Keeps the last known offset when
