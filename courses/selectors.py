@@ -11,6 +11,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db.models import Count, QuerySet
 from django.utils import timezone
+from modelcluster.queryset import FakeQuerySet
 
 from cms.selectors import unit_path
 from library.models import LibraryItem
@@ -91,6 +92,10 @@ def in_audience(*, member, course: CoursePage) -> bool:
 
 
 def course_lessons(course: CoursePage) -> list[CourseLesson]:
+    """The lessons in order. An editor's preview holds them in memory (modelcluster), not yet in the database."""
+    rows = course.lessons.all()
+    if isinstance(rows, FakeQuerySet):
+        return sorted(rows, key=lambda lesson: (lesson.sort_order or 0))
     return list(
         CourseLesson.objects.filter(page=course).select_related("item", "item__cover").order_by("sort_order", "pk")
     )
@@ -218,7 +223,7 @@ def course_progress(*, member, course: CoursePage, lessons: list[CourseLesson] |
     needed = lessons_required_seconds(lessons)
     item_ids = [lesson.item_id for lesson in lessons]
     progress = CourseProgress(required_total=sum(1 for lesson in lessons if lesson.required))
-    signed_in = getattr(member, "is_authenticated", False)
+    signed_in = getattr(member, "is_authenticated", False) and course.pk is not None  # not in a new page's preview
     readable = set(items_visible_to(member).filter(pk__in=item_ids).values_list("pk", flat=True))
     studied, completions = {}, {}
     if signed_in:
@@ -285,7 +290,7 @@ def quiz_status(*, member, course: CoursePage, now: datetime | None = None) -> Q
         closes_at=course.makeup_deadline,
         attempts_allowed=course.attempts_allowed,
     )
-    if not getattr(member, "is_authenticated", False) or phase == "none":
+    if not getattr(member, "is_authenticated", False) or phase == "none" or course.pk is None:
         return status
     attempts = list(QuizAttempt.objects.filter(member=member, course=course).order_by("number"))
     status.attempts_used = len(attempts)

@@ -87,8 +87,8 @@ def course_page_context(request, *, page: CoursePage) -> dict:
         "quiz_url": _page_url(page, "quiz_route"),
         "start_url": _page_url(page, "quiz_start_route"),
         "practice_url": _page_url(page, "practice_route"),
-        "has_practice": bool(page.question_bank_id) and selectors.practice_pool(course=page).exists(),
         "best_url": _page_url(page, "quiz_result_route", attempt_id=status.best.pk) if status.best else "",
+        "has_practice": bool(page.question_bank_id and page.pk) and selectors.practice_pool(course=page).exists(),
         "time_url": "/api/v1/courses/time",
     }
 

@@ -15,7 +15,7 @@ from cms.services import member_create
 from courses import services
 from courses.models import CoursePage, Question, QuestionBank
 
-from .conftest import DURING, PREMIERE
+from .conftest import DURING, PREMIERE, make_course
 from .test_bank_import import GOOD, HEADER
 
 pytestmark = pytest.mark.django_db
@@ -188,3 +188,29 @@ def test_a_course_with_attempts_cannot_be_deleted(admin_client, member, course):
     response = admin_client.post(f"/admin/pages/{course.pk}/delete/")
     assert response.status_code == 302 and response["Location"].endswith(f"/admin/pages/{course.pk}/edit/")
     assert CoursePage.objects.filter(pk=course.pk).exists()
+
+
+def test_previewing_a_new_course_shows_its_lessons(admin_client, index_page, bank, lessons):
+    """The editor's preview of a course not yet saved renders its lessons from the form (nothing in the database)."""
+    url = f"/admin/pages/add/courses/coursepage/{index_page.pk}/preview/"
+    assert admin_client.post(url, _course_form(bank, lessons[:2])).json()["is_valid"]
+    html = admin_client.get(url).content.decode()
+    assert "学习党章" in html and lessons[0].title in html and lessons[1].title in html
+    assert not CoursePage.objects.filter(issue_number=4).exists()
+
+
+def test_previewing_a_saved_course_shows_the_edited_lessons(admin_client, index_page, lessons, bank):
+    """A saved course's preview shows the lessons as edited in the form, not those in the database."""
+    course = make_course(index_page, bank=bank, issue=6, lessons=[(lessons[0], True)])
+    url = f"/admin/pages/{course.pk}/edit/preview/"
+    data = _course_form(bank, [lessons[2]], title=course.title, slug=course.slug, issue_number=6)
+    rows = [
+        {"id": lesson.pk, "item": lesson.item_id, "required": True, "note": "", "DELETE": "1"}
+        for lesson in course.lessons.all()
+    ]
+    data |= nested_form_data(
+        {"lessons": inline_formset(rows + [{"item": lessons[2].pk, "required": True, "note": ""}], initial=len(rows))}
+    )
+    assert admin_client.post(url, data).json()["is_valid"]
+    html = admin_client.get(url).content.decode()
+    assert lessons[2].title in html and lessons[0].title not in html
