@@ -49,8 +49,9 @@ def demo_load(*, log=print, media: bool = True, library: bool | None = None) -> 
 def _courses(home: HomePage, units: dict[str, OrgUnit], log) -> None:
     """This month's 大课堂 on the demo library: lessons, a question bank, members' attempts (courses/demo.py)."""
     from courses.demo import courses_demo_load
+    from library.activity import progress_heartbeat
 
-    courses_demo_load(home=home, units=units, log=log)
+    courses_demo_load(home=home, units=units, log=log, heartbeat=progress_heartbeat)
 
 
 def _site_home() -> HomePage:
