@@ -95,7 +95,7 @@ def course_lessons(course: CoursePage) -> list[CourseLesson]:
     """The lessons in order. An editor's preview holds them in memory (modelcluster), not yet in the database."""
     rows = course.lessons.all()
     if isinstance(rows, FakeQuerySet):
-        return sorted(rows, key=lambda lesson: (lesson.sort_order or 0))
+        return sorted(rows, key=lambda lesson: lesson.sort_order or 0)
     return list(
         CourseLesson.objects.filter(page=course).select_related("item", "item__cover").order_by("sort_order", "pk")
     )
