@@ -841,6 +841,24 @@ NOT_OBJECT_SURFACES = {
     "admin/transcode_jobs/new/": "jobs are made by the pipeline; the add view shows an empty form",
     "admin/library_item_chooser/create/": "the chooser's create form: no object",
     "admin/library_parent_chooser/create/": "the chooser's create form: no object",
+    # Courses (issue 14): lessons are library items linked to their own pages (the rows above); what a course shows
+    # of a lesson, and who may see courses, attempts and banks, is proved in tests/courses and
+    # tests/security/test_courses_access.py, not yet as cells of this matrix.
+    "<CoursePage>": "a course page: lessons listed as links to item pages (tests/courses/test_pages.py)",
+    "<CoursePage>practice/": "practice questions of the course's published practice bank: no library object",
+    "<CoursePage>quiz/": "the member's own attempt (no answer key before release: tests/courses/test_pages.py)",
+    "<CoursePage>quiz/result/<int:attempt_id>/": "the member's own result; another member's is a 404",
+    "<CoursePage>quiz/start/": "POST: starts the member's own attempt",
+    "<CoursePage>quiz/submit/": "POST: saves or submits the member's own attempt",
+    "api/v1/courses/<course_id>": "a course with the caller's progress (tests/courses/test_api.py)",
+    "api/v1/courses/<course_id>/attempts": "POST: starts the caller's own attempt",
+    "api/v1/courses/<course_id>/practice": "practice questions: no library object",
+    "api/v1/courses/attempts/<attempt_id>": "the caller's own attempt; another member's is a 404",
+    "api/v1/courses/attempts/<attempt_id>/answers": "POST: the caller's own answers (sealed ids)",
+    "api/v1/courses/attempts/<attempt_id>/result": "the caller's own result, released by the course's settings",
+    "api/v1/courses/attempts/<attempt_id>/submit": "POST: submits the caller's own attempt",
+    "api/v1/courses/practice/check": "checks one practice answer: no library object",
+    "api/v1/courses/time": "the server's clock for the quiz timer",
 }
 # Admin URL groups (the first segment after admin/) that show no library object: all behind the admin login,
 # which test_admin_urls_without_parameters_send_anonymous_to_login checks for every parameterless one.
@@ -879,6 +897,9 @@ ADMIN_GROUPS = {
     "snippets",
     "search_report",
     "search_status",
+    "courses_banks",
+    "courses_questions",
+    "courses-bank-import",
     "sprite",
     "login",
     "jsi18n",
