@@ -5,6 +5,7 @@ questions: another unit's bank or question is a 404 in every view that opens one
 writes all or nothing (courses.bank.importer); its report names each bad row with a Chinese reason.
 """
 
+import django_filters
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
@@ -14,8 +15,10 @@ from django.template.defaultfilters import filesizeformat
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from wagtail.admin.filters import WagtailFilterSet
 from wagtail.admin.forms import WagtailAdminModelForm
 from wagtail.admin.panels import FieldPanel, ObjectList
+from wagtail.admin.ui.tables import Column
 from wagtail.admin.views import generic
 from wagtail.admin.views.generic.history import HistoryView
 from wagtail.admin.views.generic.usage import UsageView
@@ -90,7 +93,12 @@ class QuestionBankViewSet(ModelViewSet):
     history_view_class = _scoped(HistoryView, banks_managed_by)
     usage_view_class = _scoped(UsageView, banks_managed_by)
     copy_view_enabled = False
-    list_display = ["name", "code", "owning_unit", "updated_at"]
+    list_display = [
+        "name",
+        "code",
+        "owning_unit",
+        Column("updated_at", label=gettext_lazy("更新时间"), sort_key="updated_at"),
+    ]
     search_fields = ["name", "code"]
     edit_handler = ObjectList(
         [FieldPanel("name"), FieldPanel("code"), FieldPanel("owning_unit"), FieldPanel("description")],
@@ -133,6 +141,20 @@ class QuestionIndexView(generic.IndexView):
         return questions_managed_by(self.request.user).select_related("bank")
 
 
+def _banks_of_request(request):
+    return banks_managed_by(request.user) if request is not None else QuestionBank.objects.none()
+
+
+class QuestionFilterSet(WagtailFilterSet):
+    """The index's filters; 题库 offers only the editor's own banks (another unit's bank names are never listed)."""
+
+    bank = django_filters.ModelChoiceFilter(label=gettext_lazy("题库"), queryset=_banks_of_request)
+
+    class Meta:
+        model = Question
+        fields = ["bank", "kind", "difficulty", "is_practice", "is_active", "topic"]
+
+
 class QuestionViewSet(ModelViewSet):
     model = Question
     icon = "help"
@@ -144,7 +166,7 @@ class QuestionViewSet(ModelViewSet):
     usage_view_class = _scoped(UsageView, questions_managed_by)
     copy_view_enabled = False
     list_display = ["stem", "kind", "topic", "difficulty", "is_practice", "is_active", "bank"]
-    list_filter = ["bank", "kind", "difficulty", "is_practice", "is_active", "topic"]
+    filterset_class = QuestionFilterSet
     search_fields = ["stem", "topic", "key"]
     list_per_page = 50
     edit_handler = ObjectList(Question.panels, base_form_class=QuestionForm)

@@ -70,6 +70,7 @@ ALLOWED_WORDS = {
     "VTT",
     "GBK",
     "TSV",
+    "Excel",
     "English",  # the language's own name in the language chooser
     # ISO 639 language codes the item form gives as examples ("如 zh、en、bo").
     "zh",
@@ -95,11 +96,14 @@ NOT_INTERFACE = re.compile(
     r"https?://\S+"
     r"|\S+@\S+\.\w+"
     r"|(?<![\w/])/[\w\-./?=&%#]*"
+    r"|(?<![\w.])\.(?:xlsx|csv|pdf|epub|docx|txt)\b"
     r"|[\w\-]+\.(?:pdf|epub|txt|docx|xlsx|pptx|zip|csv|json|xml|mrc|mp4|mov|mp3|m4a|wav|vtt|srt|jpe?g|png|gif|webp|avif)\b",
     re.IGNORECASE,
 )
 # A class code of the 中图法 before its Chinese name ("TB 一般工业技术"): a code, not a word.
 CLASS_CODE = re.compile(r"\b[A-Z]{1,2}\d*(?=\s+[\u4e00-\u9fff])")
+# A quiz answer written as option letters ("多选如 ACD"): letters of options A–F, not a word.
+ANSWER_LETTERS = re.compile(r"\b[A-F]{2,6}\b")
 READ_ATTRIBUTES = ("placeholder", "title", "aria-label", "alt", "data-w-tooltip-content-value", "aria-description")
 SKIPPED_ELEMENTS = {"script", "style", "code", "pre", "svg", "noscript"}
 VOID_ELEMENTS = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
@@ -187,7 +191,7 @@ def sidebar_entries(props: str) -> tuple[list[str], list[str]]:
 
 def english_runs(text: str, data_words: set[str]) -> list[str]:
     """The parts of ``text`` that are English interface words (empty when there are none)."""
-    text = CLASS_CODE.sub(" ", NOT_INTERFACE.sub(" ", text))
+    text = ANSWER_LETTERS.sub(" ", CLASS_CODE.sub(" ", NOT_INTERFACE.sub(" ", text)))
     words = [word for word in WORD.findall(text) if word not in ALLOWED_WORDS and word not in data_words]
     return [text.strip()] if words else []
 
@@ -340,16 +344,18 @@ def tiny_png() -> bytes:
 
 
 def data_words() -> set[str]:
-    """Words that are data people typed: user names, the site's host names, the names of import sources."""
+    """Words that are data people typed: user names, the site's host names, import sources, question banks' codes."""
     from wagtail.models import Site
 
     from cms.models import Member
+    from courses.models import QuestionBank
     from library.models import ImportBatch
 
     values = [
         *Member.objects.values_list("username", flat=True),
         *Site.objects.values_list("hostname", flat=True),
         *ImportBatch.objects.values_list("source", flat=True),
+        *QuestionBank.objects.values_list("code", flat=True),
     ]
     return {word for value in values for word in WORD.findall(value)}
 
@@ -466,6 +472,8 @@ COPIED_TEMPLATES = {
         '<div class="submit w-sr-only"><input type="submit" value="Search" class="button" /></div>',
     },
     "wagtailadmin/reports/listing/_list_page_types_usage.html": {"{{ page_type.app_label }}.{{ page_type.model }}"},
+    "wagtailadmin/tables/cell.html": {"{% if value is not None %}{{ value }}{% endif %}"},
+    "wagtailadmin/shared/user_avatar.html": {"{% if not username %}{{ user }}{% else %}{{ username }}{% endif %}"},
     "wagtailadmin/tables/boolean_cell.html": {
         "{% load wagtailadmin_tags %}",
         '{% icon title=value|stringformat:\'s\' name="help" classname="default" %}',
