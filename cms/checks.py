@@ -18,7 +18,8 @@ def check_services(app_configs, **kwargs):
 
 @register("lighthouse", deploy=True)
 def check_sms_backend(app_configs, **kwargs):
-    """A forgotten password's SMS code only reaches the log until a provider's backend is configured."""
+    """A forgotten password's SMS code would only reach the log: production leaves SMS_BACKEND empty (no SMS
+    reset, the secretary's way only) until a provider's backend is configured; naming the logging one warns."""
     from django.conf import settings
 
     from .accounts.sms import LOGGING_BACKEND
@@ -28,7 +29,8 @@ def check_sms_backend(app_configs, **kwargs):
     return [
         Warning(
             "SMS_BACKEND 仍是只写日志的默认值：忘记密码的短信验证码不会发到党员手机上（验证码会写进日志）。",
-            hint="接入短信服务商：写一个 cms.accounts.sms.SMSBackend 的子类，用 SMS_BACKEND 指定它。",
+            hint="接入短信服务商：写一个 cms.accounts.sms.SMSBackend 的子类，用 SMS_BACKEND 指定它；"
+            "或不设 SMS_BACKEND，只保留找支部书记重设密码的办法。",
             id="lighthouse.W003",
         )
     ]

@@ -27,6 +27,12 @@ class LoggingSMSBackend(SMSBackend):
         logger.warning("短信（未接入短信服务，只写入日志）发往 %s：%s", phone, text)
 
 
+def sms_available() -> bool:
+    """Whether codes can be sent at all: production leaves ``SMS_BACKEND`` empty until a provider is configured,
+    and then only the branch secretary's way back in is offered."""
+    return bool(getattr(settings, "SMS_BACKEND", LOGGING_BACKEND))
+
+
 def sms_backend() -> SMSBackend:
     return import_string(getattr(settings, "SMS_BACKEND", LOGGING_BACKEND))()
 

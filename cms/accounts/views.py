@@ -18,6 +18,7 @@ from cms.login_throttle import client_ip_address
 from . import password_reset
 from .forms import MobileForm, ResetCodeForm, SignInForm
 from .identity import masked
+from .sms import sms_available
 
 RESET_PHONE_SESSION_KEY = "cms_password_reset_phone"
 
@@ -70,6 +71,8 @@ def sign_out(request):
 @csrf_protect
 def password_forgot(request):
     """Two ways back in: the branch secretary (always), or a code by SMS to the member's registered number."""
+    if not sms_available():
+        return render(request, "cms/password_forgot.html", {"form": None})
     form = MobileForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         phone = form.cleaned_data["phone"]
@@ -86,7 +89,7 @@ def password_forgot(request):
 def password_reset_with_code(request):
     """The code from the SMS and a new password; then the sign-in page, where the member signs in with it."""
     phone = request.session.get(RESET_PHONE_SESSION_KEY)
-    if not phone:
+    if not phone or not sms_available():
         return redirect("cms_password_forgot")
     form = ResetCodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():

@@ -25,3 +25,7 @@ SECURE_REFERRER_POLICY = "same-origin"
 # address from X-Forwarded-For as that proxy wrote it, not the proxy's own. Set to the number of proxies that append
 # to X-Forwarded-For (0 when Django is reached directly, or clients could write their own address).
 TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "1"))
+
+# No SMS provider unless one is named: an empty backend switches the SMS password reset off (the branch secretary's
+# way stays); the logging backend of the embedded default would write members' codes into the log.
+SMS_BACKEND = os.environ.get("SMS_BACKEND", "")

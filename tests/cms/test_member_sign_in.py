@@ -440,3 +440,14 @@ def test_500_page_is_chinese_in_the_sites_look_without_touching_the_database(rf,
     assert response.status_code == 500
     assert "服务器出错了" in html and 'class="site-header"' in html and "css/site.css" in html and "favicon.svg" in html
     assert 'method="post"' not in html
+
+
+@pytest.mark.django_db
+def test_without_an_sms_backend_only_the_secretarys_way_is_offered(client, settings):
+    """Production leaves SMS_BACKEND empty until a provider is configured: the page offers the branch secretary's
+    way only, a posted number sends nothing, and the code page sends the member back."""
+    settings.SMS_BACKEND = ""
+    page = client.get("/login/forgot/").content.decode()
+    assert "找支部书记重设" in page and "发送验证码" not in page
+    assert "发送验证码" not in client.post("/login/forgot/", {"phone": "13800000001"}).content.decode()
+    assert client.get("/login/forgot/code/")["Location"].endswith("/login/forgot/")
