@@ -2,6 +2,7 @@
 order, a lesson twice, a lesson some of its audience cannot open, a quiz whose pool is too small)."""
 
 from django import forms
+from django.db.models import Q
 from django.utils.translation import gettext as _
 from wagtail.admin.forms import WagtailAdminPageForm
 
@@ -14,6 +15,22 @@ def _kept_rows(formset) -> list[dict]:
 
 
 class CoursePageForm(WagtailAdminPageForm):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._scope_banks()
+
+    def _scope_banks(self):
+        """The 题库 choice offers the banks of units the editor manages (and the course's own, kept as it is)."""
+        from cms.selectors import units_managed_by
+
+        from .models import QuestionBank
+
+        field = self.fields.get("question_bank")
+        if field is None or self.for_user is None:
+            return
+        own = Q(owning_unit__in=units_managed_by(self.for_user)) | Q(pk=self.instance.question_bank_id)
+        field.queryset = QuestionBank.objects.filter(own).order_by("name")
+
     def clean(self):
         cleaned = super().clean()
         self._check_dates(cleaned)

@@ -161,8 +161,15 @@ class CoursePage(RoutablePageMixin, Page):
 
     def serve(self, request, *args, **kwargs):
         # The page shows the member's own progress and quiz state: never stored by a shared cache.
+        from django.http import Http404
         from django.utils.cache import patch_cache_control
 
+        from .selectors import course_open_to
+
+        # A course for one unit does not exist for anyone outside it, on every route of the page (the editor's
+        # preview does not come through here: it renders the page for an editor who may edit it).
+        if not course_open_to(member=request.user, course=self):
+            raise Http404
         response = super().serve(request, *args, **kwargs)
         patch_cache_control(response, private=True)
         return response

@@ -9,11 +9,12 @@ from datetime import datetime
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 from modelcluster.queryset import FakeQuerySet
+from wagtail.models import PageViewRestriction
 
-from cms.selectors import unit_path
+from cms.selectors import unit_and_ancestors, unit_path
 from library.models import LibraryItem
 from library.selectors import item_study_lengths, items_visible_to, study_seconds_by_item
 
@@ -58,12 +59,14 @@ def course_live_get(course_id: int) -> CoursePage | None:
     return courses_live().select_related("question_bank", "audience_unit").filter(pk=course_id).first()
 
 
-def course_current(*, now: datetime | None = None) -> CoursePage | None:
-    """The course members should see first: the latest one in its window, else the next to premiere, else the last."""
+def course_current(*, now: datetime | None = None, member=None) -> CoursePage | None:
+    """The course members should see first: the latest one in its window, else the next to premiere, else the last
+    (among those ``member`` may see, when given)."""
     now = now or timezone.now()
-    running = courses_live().filter(premiere_at__lte=now, makeup_deadline__gte=now).first()
-    upcoming = courses_live().filter(premiere_at__gt=now).order_by("premiere_at", "pk").first()
-    return running or upcoming or courses_live().first()
+    live = courses_live() if member is None else courses_visible_to(member)
+    running = live.filter(premiere_at__lte=now, makeup_deadline__gte=now).first()
+    upcoming = live.filter(premiere_at__gt=now).order_by("premiere_at", "pk").first()
+    return running or upcoming or live.first()
 
 
 class AudienceMember:
@@ -86,6 +89,35 @@ def in_audience(*, member, course: CoursePage) -> bool:
     own = unit_path(getattr(member, "org_unit_id", None))
     audience = unit_path(course.audience_unit_id)
     return bool(own and audience and own.startswith(audience))
+
+
+def course_open_to(*, member, course: CoursePage) -> bool:
+    """Whether the member may see the course at all. A course for one unit (``audience_unit``) is unit-only, as
+    search decides: to anyone outside that unit's subtree, anonymous visitors included, it does not exist (404)."""
+    if course.audience_unit_id is None:
+        return True
+    return getattr(member, "is_authenticated", False) and in_audience(member=member, course=course)
+
+
+def courses_visible_to(member) -> QuerySet[CoursePage]:
+    """Live courses the member may see (``course_open_to`` as one condition)."""
+    if getattr(member, "is_superuser", False):
+        return courses_live()
+    condition = Q(audience_unit__isnull=True)
+    if getattr(member, "is_authenticated", False) and getattr(member, "org_unit_id", None):
+        condition |= Q(audience_unit__in=unit_and_ancestors(member).values("pk"))
+    return courses_live().filter(condition)
+
+
+def _hidden_by_restriction() -> Q:
+    """Pages under a password or group view restriction (a login one lets every member in)."""
+    paths = PageViewRestriction.objects.filter(
+        restriction_type__in=[PageViewRestriction.PASSWORD, PageViewRestriction.GROUPS]
+    ).values_list("page__path", flat=True)
+    condition = Q(pk__in=[])
+    for page_path in paths:
+        condition |= Q(path__startswith=page_path)
+    return condition
 
 
 # --- Lessons and progress ---------------------------------------------------------------------------------------
@@ -165,11 +197,19 @@ def lesson_entries_for_item(item_id: int) -> list[LessonEntry]:
     return entries
 
 
+def counted_items(course: CoursePage) -> QuerySet[LibraryItem]:
+    """Items whose lessons count towards progress: those every member of the audience may open now (what the
+    editor's form demands at publishing). A lesson withdrawn from the library, or closed to part of the audience
+    after publishing, stops counting for everyone (docs/courses.md, Progress)."""
+    return items_visible_to(AudienceMember(course.audience_unit_id))
+
+
 def required_lessons_done(*, course: CoursePage, member_ids=None) -> dict[int, int]:
     """{member id: distinct required lessons done} for the course, from LessonCompletion rows in one GROUP BY.
     The one definition of progress: the member's page asks it for one member, reports for many (``member_ids``
-    None: everyone who finished at least one)."""
-    required_items = CourseLesson.objects.filter(page=course, required=True).values("item_id")
+    None: everyone who finished at least one). Only lessons that count (``counted_items``) are counted."""
+    required = CourseLesson.objects.filter(page=course, required=True, item__in=counted_items(course))
+    required_items = required.values("item_id")
     rows = LessonCompletion.objects.filter(course=course, item_id__in=required_items)
     if member_ids is not None:
         rows = rows.filter(member_id__in=member_ids)
@@ -216,15 +256,30 @@ class CourseProgress:
         return self.required_done * 100 // self.required_total if self.required_total else 0
 
 
+def _open_ids(user, item_ids) -> set[int]:
+    return set(items_visible_to(user).filter(pk__in=item_ids).values_list("pk", flat=True))
+
+
 def course_progress(*, member, course: CoursePage, lessons: list[CourseLesson] | None = None) -> CourseProgress:
     """The member's progress in the course: each lesson's honest study time against what it needs, and the count of
-    required lessons done (``required_lessons_done``)."""
+    required lessons done (``required_lessons_done``).
+
+    Only lessons the viewer may open are listed, plus, for an anonymous visitor, those any member may open (title
+    only, 登录后学习). A lesson open to one unit is never listed to anyone outside it; an unpublished one to no one.
+    The required total counts the listed required lessons that count for the whole audience (``counted_items``)."""
     lessons = course_lessons(course) if lessons is None else lessons
+    item_ids = [lesson.item_id for lesson in lessons]
+    readable = _open_ids(member, item_ids)
+    shown = (
+        readable if getattr(member, "is_authenticated", False) else readable | _open_ids(AudienceMember(None), item_ids)
+    )
+    counted = set(counted_items(course).filter(pk__in=item_ids).values_list("pk", flat=True))
+    lessons = [lesson for lesson in lessons if lesson.item_id in shown]
     needed = lessons_required_seconds(lessons)
     item_ids = [lesson.item_id for lesson in lessons]
-    progress = CourseProgress(required_total=sum(1 for lesson in lessons if lesson.required))
+    required_total = sum(1 for lesson in lessons if lesson.required and lesson.item_id in counted)
+    progress = CourseProgress(required_total=required_total)
     signed_in = getattr(member, "is_authenticated", False) and course.pk is not None  # not in a new page's preview
-    readable = set(items_visible_to(member).filter(pk__in=item_ids).values_list("pk", flat=True))
     studied, completions = {}, {}
     if signed_in:
         since, until = study_window_days(course)
@@ -296,7 +351,10 @@ def quiz_status(*, member, course: CoursePage, now: datetime | None = None) -> Q
     status.attempts_used = len(attempts)
     status.open_attempt = next((a for a in attempts if a.state == QuizAttempt.State.IN_PROGRESS), None)
     graded = [a for a in attempts if a.percent is not None]
-    status.best = max(graded, key=lambda a: (a.percent, -a.number)) if graded else None
+    # Before the results release no answer may depend on the scores: naming the best attempt would tell which
+    # scored more, so none is named until then.
+    released = course.results_release_at is None or now >= course.results_release_at
+    status.best = max(graded, key=lambda a: (a.percent, -a.number)) if graded and released else None
     status.last = attempts[-1] if attempts else None
     return status
 
@@ -447,10 +505,16 @@ def practice_questions(*, course: CoursePage, topic: str = "", count: int = 10) 
     return [questions[pk] for pk in picked if pk in questions]
 
 
-def practice_question_get(question_id: int) -> Question | None:
+def practice_question_get(question_id: int, *, member=None) -> Question | None:
+    """An active practice question; with ``member``, only of a bank that a live course the member may see uses (a
+    course behind a password or group restriction does not count): any other answers like a missing id."""
     if not _is_id(question_id):
         return None
-    return Question.objects.prefetch_related("options").filter(pk=question_id, is_active=True, is_practice=True).first()
+    rows = Question.objects.prefetch_related("options").filter(pk=question_id, is_active=True, is_practice=True)
+    if member is not None:
+        courses = courses_visible_to(member).exclude(_hidden_by_restriction())
+        rows = rows.filter(bank_id__in=courses.filter(question_bank__isnull=False).values("question_bank_id"))
+    return rows.first()
 
 
 def practice_blank_count(question: Question) -> int:

@@ -296,12 +296,15 @@ def _expiry_sweep_schedule(*, deadline: datetime) -> None:
 # --- Practice ---------------------------------------------------------------------------------------------------
 
 
-def practice_check(*, question_id: int, options: list[str] | None = None, blanks: list[str] | None = None) -> dict:
+def practice_check(
+    *, question_id: int, options: list[str] | None = None, blanks: list[str] | None = None, member=None
+) -> dict:
     """Check one practice answer at once: right or wrong, the key and the explanation (practice hides nothing).
-    Only practice questions: an exam question's key is never told here (404)."""
+    Only practice questions: an exam question's key is never told here (404). With ``member``, only questions of a
+    bank that a course the member may see uses; any other is the same 404."""
     from .quiz.grading import blank_count, key_display
 
-    question = selectors.practice_question_get(question_id)
+    question = selectors.practice_question_get(question_id, member=member)
     if question is None:
         raise CourseNotFound(_("未找到这道练习题"))
     labels = {option["id"] for option in selectors.practice_options(question)}

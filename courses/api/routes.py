@@ -55,9 +55,12 @@ def _absolute(request: HttpRequest, url: str) -> str:
 
 
 def course_for_request(request: HttpRequest, course_id: int) -> CoursePage:
-    """A live course the caller may open (Wagtail view restrictions included), else 404."""
+    """A live course the caller may open (Wagtail view restrictions included; a course for one unit only inside that
+    unit's subtree), else 404 — the same answer as an id that names nothing."""
     course = selectors.course_live_get(course_id)
-    if course is None or not all(r.accept_request(request) for r in course.get_view_restrictions()):
+    if course is None or not selectors.course_open_to(member=api_user(request), course=course):
+        raise CourseNotFound(_("未找到这期课程"))
+    if not all(r.accept_request(request) for r in course.get_view_restrictions()):
         raise CourseNotFound(_("未找到这期课程"))
     return course
 
@@ -321,4 +324,6 @@ def practice(request: HttpRequest, course_id: int, query: Query[PracticeQuery]):
 )
 @refusals
 def practice_check(request: HttpRequest, payload: PracticeCheckIn):
-    return services.practice_check(question_id=payload.question_id, options=payload.options, blanks=payload.blanks)
+    return services.practice_check(
+        question_id=payload.question_id, options=payload.options, blanks=payload.blanks, member=api_user(request)
+    )

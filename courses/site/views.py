@@ -50,8 +50,8 @@ def _render(request, template: str, page: CoursePage, **context):
 
 def course_index_context(request, *, page) -> dict:
     now = timezone.now()
-    courses = list(selectors.courses_live().child_of(page).select_related("cover"))
-    current = selectors.course_current(now=now)
+    courses = list(selectors.courses_visible_to(request.user).child_of(page).select_related("cover"))
+    current = selectors.course_current(now=now, member=request.user)
     current = current if current and any(course.pk == current.pk for course in courses) else None
     return {"now": now, "current": current, "courses": [course for course in courses if course != current]}
 

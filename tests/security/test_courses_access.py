@@ -105,11 +105,6 @@ def _answer_all(client, attempt: dict, *, right: bool):
 # --- Lessons: titles, links and counts ------------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="finding: the course page and GET /api/v1/courses/<id> list every lesson's title (readable=False), so an "
-    "anonymous visitor learns a unit-only item exists and its title (selectors.course_progress/_lessons)",
-)
 def test_anonymous_never_sees_a_unit_only_lessons_title(unit_course):
     """An anonymous visitor, on the course page or in the API, learns nothing of a lesson open to one unit only."""
     page = _client().get(unit_course.url).content.decode()
@@ -118,19 +113,25 @@ def test_anonymous_never_sees_a_unit_only_lessons_title(unit_course):
     assert SECRET_TITLE not in api
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="finding: a member of a sibling branch (daixi-2) sees the title of a lesson open to daixi-1 only, on the "
-    "course page and in the API (marked 这一课未对你所在单位开放 / readable=False, title and item_id included)",
-)
-def test_a_member_of_another_unit_never_sees_a_unit_only_lessons_title(unit_course, other_member, outsider):
-    """Members outside the item's unit see neither its title nor its id, on the page or in the API."""
+def test_a_member_of_another_unit_never_sees_a_unit_only_lessons_title(
+    index_page, bank, lessons, units, unit_course, other_member, outsider
+):
+    """Members outside the item's unit see neither its title nor its id, on the page or in the API: the unit course
+    is not there for them at all, and a course for everyone whose lesson was closed to daixi-1 after publishing
+    lists only the lessons they may open (and counts only those)."""
+    public = _running(
+        index_page,
+        issue=4,
+        bank=bank,
+        lessons=[(lessons[0], True), (LibraryItem.objects.get(title=SECRET_TITLE), True)],
+    )
     for user in (other_member, outsider):
-        page = _client(user).get(unit_course.url).content.decode()
-        api = _client(user).get(f"{API}/{unit_course.pk}").json()
+        assert _client(user).get(unit_course.url).status_code == 404
+        page = _client(user).get(public.url).content.decode()
+        api = _client(user).get(f"{API}/{public.pk}").json()
         assert SECRET_TITLE not in page
         assert SECRET_TITLE not in json.dumps(api, ensure_ascii=False)
-        assert len(api["lessons"]) == 1
+        assert len(api["lessons"]) == 1 and api["progress"]["required_total"] == 1
 
 
 def test_the_audience_member_sees_the_unit_lesson_with_its_link(unit_course, member):
@@ -142,11 +143,6 @@ def test_the_audience_member_sees_the_unit_lesson_with_its_link(unit_course, mem
     assert SECRET_TITLE in _client(member).get(unit_course.url).content.decode()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="finding: a lesson item unpublished after the course was published is still listed by title (with its "
-    "item_id) to everyone on the course page and in the API; course_lessons() does not drop unpublished items",
-)
 def test_an_unpublished_lesson_is_not_listed(index_page, bank, lessons, member):
     """A lesson whose item is withdrawn from the library disappears from the course for everyone."""
     course = _running(index_page, bank=bank, lessons=[(lessons[0], True), (lessons[2], False)])
@@ -165,12 +161,6 @@ def test_members_only_lesson_shows_title_but_no_link_to_anonymous(index_page, ba
     assert f"/library/item/{lessons[1].pk}/" not in _client().get(course.url).content.decode()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="finding: courses/search_documents.py indexes every lesson title whatever its access or publication, so "
-    "a public course with a lesson later closed to one unit (or unpublished) is found by anonymous visitors "
-    "searching that lesson's title",
-)
 def test_search_never_finds_a_course_by_a_lesson_its_reader_cannot_see(index_page, bank, lessons, units):
     """Search text holds only lesson titles every reader of the course document may see."""
     closed = LibraryItem.objects.create(kind="article", title="沂蒙红嫂内部研讨纪要", owning_unit=units["shandong"])
@@ -192,12 +182,6 @@ def test_a_unit_course_is_found_in_search_by_its_audience_only(unit_course, memb
         assert title not in [hit.title for hit in search(query="二十大精神", user=user).hits]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="finding: search treats a course with an audience_unit as unit-only, but the course page and "
-    "GET /api/v1/courses/<id> and /practice serve it (theme, guide, lessons, practice bank) to anonymous visitors "
-    "and other units: the two access decisions disagree",
-)
 def test_the_course_page_and_search_agree_on_who_may_see_a_unit_course(unit_course, other_member):
     """Whoever search hides a course from is not shown it by the page or the API either."""
     unit_course.discussion_guide = "<p>支部内部讨论提纲</p>"
@@ -213,14 +197,18 @@ def test_the_course_page_and_search_agree_on_who_may_see_a_unit_course(unit_cour
 
 
 def test_outsiders_cannot_start_a_unit_course(unit_course, other_member, outsider):
-    """Members outside the audience are refused the quiz (403 from the API, a message on the page) and nothing is
-    written; an anonymous visitor is sent to sign in."""
+    """Members outside the audience cannot start the quiz of a unit course, which does not exist for them: 404 from
+    the API and from the page's start route, as an id that names nothing; an anonymous visitor gets the API's 401
+    (asked before any course is looked up) and the page's 404; nothing is written."""
     for user in (other_member, outsider):
-        assert _post(_client(user), f"{API}/{unit_course.pk}/attempts").status_code == 403
-        page_start = _client(user).post(unit_course.url + "quiz/start/")
-        assert page_start.status_code == 302 and page_start.url.endswith("#quiz")
+        a = _post(_client(user), f"{API}/{unit_course.pk}/attempts")
+        b = _post(_client(user), f"{API}/{unit_course.pk + 1000}/attempts")
+        assert (a.status_code, a.content) == (b.status_code, b.content) and a.status_code == 404
+        assert _client(user).post(unit_course.url + "quiz/start/").status_code == 404
+        assert _client(user).get(f"{API}/{unit_course.pk}/practice").status_code == 404
+        assert _client(user).get(unit_course.url + "practice/").status_code == 404
     assert _post(_client(), f"{API}/{unit_course.pk}/attempts").status_code == 401
-    assert _client().post(unit_course.url + "quiz/start/").status_code == 302
+    assert _client().post(unit_course.url + "quiz/start/").status_code == 404
     assert not QuizAttempt.objects.exists()
 
 
@@ -320,11 +308,6 @@ def test_before_release_the_result_shows_neither_score_nor_key(index_page, bank,
     assert "答对了" not in page and "正确答案" not in page
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="finding: before results_release_at, GET /api/v1/courses/<id> best_attempt_id (and the course page's "
-    "我的最好成绩 link) name the higher-scoring attempt, so a member with two attempts learns which scored more",
-)
 def test_before_results_release_nothing_depends_on_the_scores(index_page, bank, member, other_member):
     """Two members answer two attempts in opposite orders (right then wrong, wrong then right): before the results
     release their course responses name the same attempt number, or none."""
@@ -353,11 +336,6 @@ def test_practice_check_tells_nothing_of_quiz_questions(index_page, bank, member
     assert quiz_question.explanation not in a.content.decode()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="finding: POST /api/v1/courses/practice/check takes any practice question id of any bank (ids are "
-    "sequential), so a member reads the key and explanation of another unit's bank that no course they may see uses",
-)
 def test_practice_check_is_scoped_to_courses_the_member_may_see(member, units):
     """Checking a practice question of a bank no course visible to the member uses answers like a missing id."""
     other = QuestionBank.objects.create(name="临沂练习题库", code="linyi-practice", owning_unit=units["linyi"])
@@ -430,11 +408,6 @@ def test_an_editor_cannot_open_another_units_bank_or_questions(zouping_editor, l
     assert question.stem == "临沂内部试题"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="finding: the 试题 index's 题库 filter (list_filter 'bank') offers every unit's bank by name, so an editor "
-    "of 邹平 reads the names of 临沂's banks in /admin/courses_questions/",
-)
 def test_the_question_listing_names_no_other_units_bank(zouping_editor, linyi_bank):
     """The question index, filters included, names only banks of the editor's own units."""
     page = _client(zouping_editor).get("/admin/courses_questions/").content.decode()
