@@ -5,7 +5,7 @@ it was opened) is re-shown with the editor's values and the conflict, never save
 from urllib.parse import urlencode
 
 from django.db import transaction
-from django.db.models import F
+from django.db.models import OuterRef, Subquery
 from django.urls import reverse
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
@@ -48,11 +48,14 @@ class ItemIndexView(SafeExportMixin, generic.IndexView):
 
     def get_base_queryset(self):
         # Wagtail orders, filters and searches on top of this; the asset's job summary (kept on the asset at
-        # every job transition) comes in the same query: one query per page, not one per row.
+        # every job transition) comes in the same query: one query per page, not one per row. A subquery, not a
+        # join: the paginator's COUNT(*) drops it, where a join stays (SQLite then reads every row's asset: 0.6 s
+        # at 300,000 items; PostgreSQL removes the join itself).
+        job_state = MediaAsset.objects.filter(pk=OuterRef("media_asset_id")).values("state")[:1]
         return (
             items_managed_by(self.request.user)
             .select_related("owning_unit")  # the list shows each row's unit: one join, not a query per row
-            .annotate(media_job_state=F("media_asset__state"))
+            .annotate(media_job_state=Subquery(job_state))
         )
 
     def filter_queryset(self, queryset):

@@ -37,6 +37,7 @@ from library.selectors import (
     item_list_items,
     item_url,
     items_visible_to,
+    keyset_after,
     library_page,
 )
 from media_pipeline.models import Rendition
@@ -120,7 +121,7 @@ def newest_page(items: QuerySet, *, cursor: tuple[int, int] | None) -> tuple[lis
     items = items.order_by("-published_at", "-id")
     if cursor:
         moment, item_id = EPOCH + timedelta(microseconds=cursor[0]), cursor[1]
-        items = items.filter(Q(published_at__lt=moment) | Q(published_at=moment, id__lt=item_id))
+        items = items.filter(keyset_after("published_at", moment, item_id))
     rows = list(items[: PER_PAGE + 1])
     more = len(rows) > PER_PAGE
     rows = rows[:PER_PAGE]

@@ -41,7 +41,13 @@ from cms.models import LighthouseImage, OrgUnit
 from cms.selectors import units_managed_by
 from library.catalogue.identifiers import isbn_normalise
 from library.models import ImportBatch, ItemCredit, LibraryItem
-from library.services import OPENING_FIELDS, item_year, library_changed, library_items_opening_changed
+from library.services import (
+    OPENING_FIELDS,
+    item_year,
+    library_changed,
+    library_items_opening_changed,
+    library_statistics_refresh,
+)
 from library.text.cleaning import neutralise_formula
 from media_pipeline.errors import MediaPipelineError
 from media_pipeline.services import FolderSource, StorageSource, media_asset_create
@@ -54,6 +60,7 @@ from .writes import DRY_RUN_NEW, credits_line, credits_write, current_credits_an
 logger = logging.getLogger(__name__)
 
 CHUNK_SIZE = 1000
+BULK_ROWS = 1000  # an import that wrote this many rows refreshes the planner's statistics at its end
 REPORT_LIMIT = 50_000  # report entries kept; a file rejected wholesale should not make a 100 MB JSON column
 # A running batch's lease: renewed by every chunk, so a chunk (with its media files) may take this long.
 STALE_AFTER = timedelta(minutes=15)
@@ -381,6 +388,8 @@ class _Import:
                 library_changed()
         self.totals.report.sort(key=lambda entry: entry.get("row") or 0)
         self._end(State.DONE)
+        if not self.dry_run and self.totals.created + self.totals.updated >= BULK_ROWS:
+            library_statistics_refresh()
         logger.info("Import batch %s done: %s", self.batch.pk, self.summary())
 
     def unit_managed(self, unit_id: int) -> bool:

@@ -36,7 +36,7 @@ from django.utils.translation import gettext as _
 from cms.models import OrgUnit
 from library.catalogue.identifiers import isbn_is_valid, issn_normalise
 from library.models import ArticleArea, IssuePage, ItemCredit, LibraryItem, LibraryItemTag, LibraryTag
-from library.services import credits_display, item_year
+from library.services import credits_display, item_year, library_statistics_refresh
 
 SOURCE = "generator"  # LibraryItem.source of every generated row; external ids carry the text source and seed
 POETRY_VERSION = "2.0.1"
@@ -171,6 +171,7 @@ def library_generate(
     from library.facets import facet_counts_refresh
 
     facet_counts_refresh()
+    library_statistics_refresh()
     return added
 
 
