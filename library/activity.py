@@ -16,14 +16,14 @@ from datetime import UTC, datetime, timedelta
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F, Max, Q, QuerySet, Sum
+from django.db.models import Exists, F, Max, Q, QuerySet, Sum
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from .events import study_credited
 from .models import Favourite, ItemProgress, LibraryItem, StudyDay
-from .selectors import items_visible_to
+from .selectors import items_visible_to, visible_item_q
 
 logger = logging.getLogger(__name__)
 
@@ -183,8 +183,8 @@ def _study_day_add(*, member, item: LibraryItem, now: datetime, seconds: int) ->
 # --- Selectors -------------------------------------------------------------------------------------------
 
 
-def _visible(member) -> QuerySet:
-    return items_visible_to(member).values("pk")
+def _visible(member) -> Exists:
+    return visible_item_q(member)
 
 
 def _keyset(
@@ -202,7 +202,7 @@ def favourites_of(
     *, member, before: ActivityCursor | None = None, per_page: int = 20
 ) -> tuple[list[Favourite], ActivityCursor | None]:
     """The member's favourites they may still read, newest first; (rows, next cursor)."""
-    rows = Favourite.objects.filter(member=member, item__in=_visible(member)).select_related(*ENTRY_JOINS)
+    rows = Favourite.objects.filter(_visible(member), member=member).select_related(*ENTRY_JOINS)
     return _keyset(rows, key="created_at", before=before, per_page=per_page)
 
 
@@ -210,7 +210,7 @@ def history_of(
     *, member, before: ActivityCursor | None = None, per_page: int = 20
 ) -> tuple[list[ItemProgress], ActivityCursor | None]:
     """Items the member opened and may still read, most recently used first, with their study time."""
-    rows = ItemProgress.objects.filter(member=member, item__in=_visible(member)).select_related(*ENTRY_JOINS)
+    rows = ItemProgress.objects.filter(_visible(member), member=member).select_related(*ENTRY_JOINS)
     return _keyset(rows, key="updated_at", before=before, per_page=per_page)
 
 
@@ -219,7 +219,7 @@ def continue_items(
 ) -> tuple[list[ItemProgress], ActivityCursor | None]:
     """Started (a heartbeat came) but not completed, most recent first: 继续学习."""
     rows = ItemProgress.objects.filter(
-        member=member, item__in=_visible(member), completed=False, last_heartbeat_at__isnull=False
+        _visible(member), member=member, completed=False, last_heartbeat_at__isnull=False
     ).select_related(*ENTRY_JOINS)
     return _keyset(rows, key="updated_at", before=before, per_page=per_page)
 

@@ -386,8 +386,8 @@ def _document(request, item, asset, pages: Rendition, text: Rendition | None) ->
 
 def _issue_pages(request: HttpRequest, item: LibraryItem) -> list[dict]:
     """The issue's 版面 with the areas of only those articles the caller may open (as the web page shows them)."""
-    visible = selectors.items_visible_to(api_user(request))
-    areas = Prefetch("areas", queryset=ArticleArea.objects.filter(article__in=visible).order_by("id"))
+    visible = selectors.visible_item_q(api_user(request), field="article")
+    areas = Prefetch("areas", queryset=ArticleArea.objects.filter(visible).order_by("id"))
     pages = item.pages.select_related("image").prefetch_related(areas).order_by("number")
     return [
         {

@@ -291,8 +291,8 @@ def issue_pages_context(*, item: LibraryItem, user, number: int, urls: _Urls) ->
     current = next((page for page in pages if page.number == number), pages[0] if pages else None)
     areas = []
     if current is not None:
-        visible = selectors.items_visible_to(user)
-        rows = ArticleArea.objects.filter(page=current, article__in=visible).select_related("article")
+        visible = selectors.visible_item_q(user, field="article")
+        rows = ArticleArea.objects.filter(visible, page=current).select_related("article")
         for area in rows.order_by("id"):
             points = polygon_points(area.points)
             if points:
