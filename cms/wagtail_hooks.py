@@ -21,6 +21,7 @@ from wagtail.admin.views.home import (
     UserObjectsInWorkflowModerationPanel,
     WhatsNewInWagtailVersionPanel,
 )
+from wagtail.admin.views.pages.search import SearchView as PageSearchView
 from wagtail.models import Site
 from wagtail.sites.views import IndexView as SiteIndexView
 from wagtail.users.forms import PagePermissionsForm
@@ -90,6 +91,9 @@ def wagtail_labels_from_models() -> None:
         form.base_fields["page"].label = _("Page")
     LoginForm.base_fields["password"].label = _("Password")
     RoleForm.base_fields["role"].label = _("角色")  # the users list's "assign role" bulk action
+    # The page search names what it counts by the view's verbose name, which Wagtail 8.0 leaves None there
+    # ("共 3 个None，第 1–3 个" whenever a search finds pages).
+    PageSearchView.verbose_name, PageSearchView.verbose_name_plural = _("页面"), _("页面")
 
 
 wagtail_labels_from_models()

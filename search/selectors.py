@@ -358,11 +358,12 @@ def zero_result_queries(*, since: date, limit: int | None = None) -> QuerySet:
 
 @dataclass(frozen=True)
 class EngineHealth:
-    name: str
+    name: str  # the engine's id ("opensearch"); `label` is how editors read it ("OpenSearch")
     configured: bool
     healthy: bool
     count: int | None = None
     error: str = ""
+    label: str = ""
 
 
 @dataclass(frozen=True)
@@ -383,14 +384,15 @@ class SearchStatus:
 
 def _engine_health() -> EngineHealth:
     if not engine_configured():
-        return EngineHealth(name=get_embedded_engine().name, configured=False, healthy=True)
+        embedded = get_embedded_engine()
+        return EngineHealth(name=embedded.name, label=embedded.label, configured=False, healthy=True)
     engine = get_cluster_engine()
     try:
         engine.ping()
-        return EngineHealth(name=engine.name, configured=True, healthy=True, count=engine.count())
+        return EngineHealth(name=engine.name, label=engine.label, configured=True, healthy=True, count=engine.count())
     except Exception as exc:  # noqa: BLE001 — the status page must render whatever the engine does
         logger.warning("search status: engine %s is not healthy: %s", engine.name, exc)
-        return EngineHealth(name=engine.name, configured=True, healthy=False, error=str(exc)[:300])
+        return EngineHealth(name=engine.name, label=engine.label, configured=True, healthy=False, error=str(exc)[:300])
 
 
 def search_status() -> SearchStatus:

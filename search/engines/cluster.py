@@ -370,6 +370,7 @@ def _hit(raw: dict) -> Hit:
 
 class OpenSearchEngine(ClusterEngine):
     name = "opensearch"
+    label = "OpenSearch"  # as editors read it on the search status screen
 
     def __init__(self, **kwargs):
         import opensearchpy
@@ -402,6 +403,7 @@ class OpenSearchEngine(ClusterEngine):
 
 class ElasticsearchEngine(ClusterEngine):
     name = "elasticsearch"
+    label = "Elasticsearch"
 
     def __init__(self, **kwargs):
         import elastic_transport

@@ -522,6 +522,7 @@ def _in_window(request: SearchRequest) -> bool:
 
 class EmbeddedEngine:
     name = "embedded"
+    label = "内置索引"
 
     def ping(self) -> None:
         connection.ensure_connection()

@@ -29,6 +29,8 @@ pytestmark = pytest.mark.django_db
 ALLOWED_WORDS = {
     # Names of things and formats.
     "Wagtail",
+    "OpenSearch",
+    "Elasticsearch",
     "PDF",
     "EPUB",
     "HLS",
