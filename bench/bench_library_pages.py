@@ -5,27 +5,37 @@ connection each, uncached) and its number of database queries, with an empty lib
 
 - the list page (``/library/``), its first page and a deep page (the keyset cursor of the last page, built from
   the oldest items, as ``?before=<published_at>_<id>``; with an empty library a cursor in the past);
-- the list sorted by 最热 at its last page (``?sort=popular&before=<read_count>_<id>`` of the least-read items),
-  and a filtered list (``?kind=ebook&clc=D&year=<the most common e-book year>``);
+- the list sorted by 最热, its first page and its last page (``?sort=popular&before=<read_count>_<id>`` of the
+  least-read items);
+- the list narrowed by each browse filter alone, as the facets link them: the largest kind, the rarest
+  second-level 中图法 class (the most rows a class filter walks past), the commonest year, the owning unit with
+  the most items, the least common tag the facets show; and all three of kind, class and year together
+  (``?kind=ebook&clc=D&year=<the most common e-book year>``);
 - a creator's page (``/library/creator/<name>/``, the most credited name; with an empty library a name with no
-  items) and a curated list (``/library/list/bench-picks/``, 24 random public items; empty with no items);
+  items), a curated list (``/library/list/bench-picks/``, 24 random public items; empty with no items) and the
+  home page (``/``, its latest items);
 - an item page (``/library/item/<id>/``, random public items; with an empty library, the one item added after
   the empty list was measured: there is no item page without an item);
 - the admin item list (``/admin/library_items/``, signed in as the demo superuser), first and last page.
 
-Aims (issue 4): list and item page p95 under 150 ms, the same small number of queries on every list page,
-admin item list p95 under 500 ms. A page that misses its aim gets its slowest query printed (with EXPLAIN
-ANALYZE on PostgreSQL).
+Aims (issues 4 and 13): every list and item page p95 under 150 ms, a small number of queries on every list page
+that does not grow with the page, admin item list p95 under 500 ms. A page that misses its aim gets its slowest
+query printed with its plan (EXPLAIN ANALYZE on PostgreSQL, EXPLAIN QUERY PLAN on SQLite); when all meet them, the
+slowest page does. Query times are each SELECT run again with its rows fetched (SQLite does most of a query's work
+while its rows are fetched, after the time Django's query log records).
 
-Database: PostgreSQL when ``DATABASE_URL`` is set (a fresh ``lighthouse_bench`` database beside the one it names,
-dropped at the end; nothing else there is touched), else SQLite in a temporary var/. Items:
-``BENCH_LIBRARY_ITEMS`` (default 300,000 on PostgreSQL, 50,000 on SQLite), text from ``BENCH_LIBRARY_SOURCE``
-(``synthetic``, no network, by default; ``poetry`` downloads the 85 MB chinese-poetry package into the temporary
-var/cache once per run). gunicorn: 2 sync workers, ``cms.settings.production`` (a throwaway SECRET_KEY,
-SECURE_SSL_REDIRECT off since there is no TLS proxy in front).
+Databases: SQLite in a temporary var/, then PostgreSQL when ``DATABASE_URL`` is set (a fresh ``lighthouse_bench``
+database beside the one it names, dropped at the end; nothing else there is touched), each in a process of its
+own; ``BENCH_DATABASES=sqlite`` or ``postgresql`` measures one. A table of p95 per page and database ends the run.
+Items: ``BENCH_LIBRARY_ITEMS`` (default 300,000), text from ``BENCH_LIBRARY_SOURCE`` (``synthetic``, no network, by
+default; ``poetry`` downloads the 85 MB chinese-poetry package into the temporary var/cache once per run). After
+generating, PostgreSQL's table gets ``VACUUM ANALYZE`` (what autovacuum would have done); SQLite gets what the
+generator itself leaves (its statistics refresh). gunicorn: 2 sync workers, ``cms.settings.production`` (a
+throwaway SECRET_KEY, SECURE_SSL_REDIRECT off since there is no TLS proxy in front).
 """
 
 import http.client
+import json
 import math
 import os
 import re
@@ -51,6 +61,7 @@ PER_PAGE = 24  # selectors.items_page's default
 # Services the pages must not reach (the benchmark measures the database and Django, not a search cluster).
 UNSET = ("REDIS_URL", "S3_BUCKET", "SEARCH_URL", "SQLITE_PATH", "MEDIA_ROOT", "MEDIA_WORK_DIR", "STATIC_ROOT")
 AIMS_MS = {"list": 150, "item": 150, "admin": 500}
+DATABASES = ("sqlite", "postgresql")
 
 
 @dataclass
@@ -157,11 +168,13 @@ def admin_cookie() -> str:
 
 
 def analyze() -> None:
-    """After a bulk load the planner's statistics are stale until autovacuum comes by: refresh them once."""
+    """After a bulk load PostgreSQL's statistics and visibility map are stale until autovacuum comes by: done once
+    here, as autovacuum would. SQLite has no autovacuum: it is measured with what the generator leaves."""
     from django.db import connection
 
-    with connection.cursor() as cursor:
-        cursor.execute("VACUUM ANALYZE library_libraryitem" if connection.vendor == "postgresql" else "ANALYZE")
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("VACUUM ANALYZE library_libraryitem")
 
 
 # -- the pages --------------------------------------------------------------------------------------------------
@@ -211,6 +224,21 @@ def filtered_query() -> str:
     return f"kind=ebook&clc=D&year={top['year'] if top else timezone.now().year}"
 
 
+def facet_value(dimension: str, *, rarest: bool = False, default: str) -> str:
+    """A value a browse facet links (all kinds, public counts): the commonest, or the rarest it shows (a class: of
+    the second level). ``default`` in an empty library."""
+    from library.models import FacetCount
+
+    rows = FacetCount.objects.filter(kind="", dimension=dimension, audience=FacetCount.Audience.PUBLIC)
+    if dimension == "clc":
+        rows = rows.filter(value__regex=r"^..")  # second level: shown once a class letter is chosen
+    if dimension == "tag":  # the page shows the 30 most used
+        shown = list(rows.order_by("-count", "value").values_list("value", flat=True)[:30])
+        rows = rows.filter(value__in=shown)
+    row = rows.order_by("count" if rarest else "-count", "value").first()
+    return quote(row.value if row else default)
+
+
 def busiest_creator() -> str:
     from django.db.models import Count
 
@@ -240,14 +268,24 @@ def curated_list_fill() -> None:
 
 
 def list_pages() -> list[Page]:
+    from cms.models import OrgUnit
+
     curated_list_fill()
+    first_unit = str(OrgUnit.objects.order_by("path").values_list("pk", flat=True).first())
     return [
         Page("list, page 1", "/library/", "list"),
         Page("list, last page", f"/library/?before={deep_cursor()}", "list"),
+        Page("list, popular page 1", "/library/?sort=popular", "list"),
         Page("list, popular last page", f"/library/?sort=popular&before={popular_deep_cursor()}", "list"),
-        Page("list, filtered", f"/library/?{filtered_query()}", "list"),
+        Page("list, kind", f"/library/?kind={facet_value('kind', default='audio')}", "list"),
+        Page("list, class (rarest)", f"/library/?clc={facet_value('clc', rarest=True, default='D2')}", "list"),
+        Page("list, year", f"/library/?year={facet_value('year', default='2020')}", "list"),
+        Page("list, unit", f"/library/?unit={facet_value('unit', default=first_unit)}", "list"),
+        Page("list, tag (rarest shown)", f"/library/?tag={facet_value('tag', rarest=True, default='党史')}", "list"),
+        Page("list, kind + class + year", f"/library/?{filtered_query()}", "list"),
         Page("creator page", f"/library/creator/{quote(busiest_creator())}/", "list"),
         Page("curated list", "/library/list/bench-picks/", "list"),
+        Page("home page", "/", "list"),
     ]
 
 
@@ -307,10 +345,11 @@ def percentile(values: list[float], fraction: float) -> float:
 
 
 def count_queries(path: str, *, admin: bool) -> tuple[int, dict, tuple[str, int], float]:
-    """The same page in this process through Django's test client: (queries, the slowest, the most repeated)."""
+    """The same page in this process through Django's test client: (queries, the slowest with its time, the most
+    repeated shape, all queries' milliseconds). Each SELECT is run again and timed with its rows fetched: SQLite
+    steps through most of a query while its rows are fetched, which Django's query log does not time."""
     from django.db import connection
     from django.test import Client
-    from django.test.utils import CaptureQueriesContext
 
     from cms.models import Member
 
@@ -318,24 +357,44 @@ def count_queries(path: str, *, admin: bool) -> tuple[int, dict, tuple[str, int]
     if admin:
         client.force_login(Member.objects.get(username="admin"))
     client.get(path)  # counted warm, as gunicorn's workers serve it: per-process caches (sites, pages) filled
-    with CaptureQueriesContext(connection) as captured:
+    executed = []
+
+    def record(execute, sql, params, many, context):
+        executed.append((sql, params))
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(record):
         response = client.get(path)
     if response.status_code != 200:
         raise RuntimeError(f"GET {path} in process: HTTP {response.status_code}")
-    slowest = max(captured.captured_queries, key=lambda query: float(query["time"]), default={})
-    shapes = Counter(re.sub(r"\b\d+\b", "N", query["sql"]) for query in captured.captured_queries)
-    total = sum(float(query["time"]) for query in captured.captured_queries) * 1000
-    return len(captured), slowest, shapes.most_common(1)[0] if shapes else ("", 0), total
+    timed = [timed_select(sql, params) for sql, params in executed if sql.lstrip()[:6].upper() == "SELECT"]
+    slowest = max(timed, key=lambda query: query["time"], default={})
+    shapes = Counter(re.sub(r"\b\d+\b", "N", sql) for sql, _params in executed)
+    total = sum(query["time"] for query in timed) * 1000
+    return len(executed), slowest, shapes.most_common(1)[0] if shapes else ("", 0), total
 
 
-def explain(sql: str) -> str:
+def timed_select(sql: str, params) -> dict:
     from django.db import connection
 
-    if connection.vendor != "postgresql":
-        return "(EXPLAIN ANALYZE only on PostgreSQL)"
     with connection.cursor() as cursor:
-        cursor.execute(f"EXPLAIN ANALYZE {sql}")
-        return "\n".join(row[0] for row in cursor.fetchall())
+        started = time.perf_counter()
+        cursor.execute(sql, params)
+        cursor.fetchall()
+        return {"sql": sql, "params": params, "time": time.perf_counter() - started}
+
+
+def explain(sql: str, params) -> str:
+    """The query's plan: EXPLAIN ANALYZE on PostgreSQL (run for real), EXPLAIN QUERY PLAN on SQLite."""
+    from django.db import connection
+
+    prefix = "EXPLAIN ANALYZE" if connection.vendor == "postgresql" else "EXPLAIN QUERY PLAN"
+    with connection.cursor() as cursor:
+        cursor.execute(f"{prefix} {sql}", params)
+        rows = cursor.fetchall()
+    if connection.vendor == "postgresql":
+        return "\n".join(row[0] for row in rows)
+    return "\n".join(row[-1] for row in rows)
 
 
 @dataclass
@@ -375,9 +434,12 @@ def aim_of(label: str) -> int:
     return AIMS_MS["admin" if label.startswith("admin") else "item" if label.startswith("item") else "list"]
 
 
+WIDTH = 26  # the page column
+
+
 def report(empty: dict[str, Measured], full: dict[str, Measured], *, items: int) -> list[str]:
     """Prints the table; returns the labels of pages that missed their aim."""
-    print(f"\n{'page':24} {'empty p50/p95 ms':>18} {'full p50/p95 ms':>18} {'p95 ÷':>7}  {'queries e/f':>12}  aim")
+    print(f"\n{'page':{WIDTH}} {'empty p50/p95 ms':>18} {'full p50/p95 ms':>18} {'p95 ÷':>7}  {'queries e/f':>12}  aim")
     missed = []
     for label, after in full.items():
         before = empty[label]
@@ -385,17 +447,21 @@ def report(empty: dict[str, Measured], full: dict[str, Measured], *, items: int)
         met = after.p95 < aim
         missed += [] if met else [label]
         print(
-            f"{label:24} {before.p50:8.1f} / {before.p95:6.1f} {after.p50:8.1f} / {after.p95:6.1f}"
+            f"{label:{WIDTH}} {before.p50:8.1f} / {before.p95:6.1f} {after.p50:8.1f} / {after.p95:6.1f}"
             f" {ratio(after.p95, before.p95):6.2f}×  {'/'.join(map(str, before.queries)):>5} │ "
             f"{'/'.join(map(str, after.queries)):<5}  p95 < {aim} ms: {'met' if met else 'NOT met'}"
         )
     for name, phase in (("0 items", empty), (f"{items} items", full)):
-        # Page 1 alone also looks up 本月推荐; the deep pages, sorted or filtered, must all cost the same.
-        deep = [label for label in phase if label.startswith("list") and label != "list, page 1"]
-        counts = sorted({c for label in deep for c in phase[label].queries})
-        fixed = "the same on every page" if len(counts) == 1 else "NOT the same on every page"
-        first = phase["list, page 1"].queries if "list, page 1" in phase else []
-        print(f"list page queries at {name}: page 1 {first}, deep/sorted/filtered pages {counts} ({fixed})")
+        # Page 1 also looks up 本月推荐, a unit or tag filter names its chip, a tag filter reads how common the tag
+        # is: a few queries more or less by page type, never more as the page goes deeper.
+        pairs = [("list, page 1", "list, last page"), ("list, popular page 1", "list, popular last page")]
+        deeper = [f"{a} {phase[a].queries} → {b} {phase[b].queries}" for a, b in pairs if a in phase and b in phase]
+        same = all(phase[a].queries[0] >= phase[b].queries[0] for a, b in pairs if a in phase and b in phase)
+        counts = {c for label in phase if label.startswith("list") for c in phase[label].queries}
+        print(
+            f"list page queries at {name}: {min(counts, default=0)}–{max(counts, default=0)};"
+            f" {'; '.join(deeper)} ({'no more on the deep page' if same else 'MORE on the deep page'})"
+        )
     for label, after in full.items():
         if after.repeated[1] > 2:
             print(f"{label}: one query shape runs {after.repeated[1]} times (one per row?): {after.repeated[0][:300]}")
@@ -409,13 +475,14 @@ def show_slowest(full: dict[str, Measured], missed: list[str]) -> None:
         query = after.slowest
         print(
             f"{label}: all queries {after.query_ms:.1f} ms (p50 {after.p50:.0f} ms);"
-            f" slowest {float(query.get('time', 0)) * 1000:.1f} ms: {query.get('sql', '')[:110]}"
+            f" slowest {query.get('time', 0) * 1000:.1f} ms: {query.get('sql', '')[:110]}"
         )
     for label in missed or [max(full, key=lambda label: full[label].p95)]:
         query, over = full[label].slowest, full[label].p95 - aim_of(label)
         state = f"p95 {over:.0f} ms over its aim" if over > 0 else f"the slowest page, {-over:.0f} ms under its aim"
-        print(f"\n{label} ({state}); its slowest query:\n  {query['sql'][:600]}")
-        print("  " + explain(query["sql"]).replace("\n", "\n  "))
+        print(f"\n{label} ({state}); its slowest query ({query['time'] * 1000:.1f} ms):\n  {query['sql'][:600]}")
+        print(f"  parameters: {tuple(query['params'] or ())}")
+        print("  " + explain(query["sql"], query["params"]).replace("\n", "\n  "))
 
 
 # -- run --------------------------------------------------------------------------------------------------------
@@ -436,12 +503,54 @@ def generate(*, count: int, source: str) -> None:
 
 
 def main() -> None:
-    configured = os.environ.get("DATABASE_URL", "")
+    """Each database in a process of its own (Django is set up once per process), then p95 side by side."""
+    if os.environ.get("BENCH_LIBRARY_DATABASE"):
+        return measure_database(os.environ["BENCH_LIBRARY_DATABASE"])
+    wanted = os.environ.get("BENCH_DATABASES") or ("sqlite,postgresql" if os.environ.get("DATABASE_URL") else "sqlite")
+    databases = [name.strip() for name in wanted.split(",") if name.strip()]
+    if unknown := set(databases) - set(DATABASES):
+        sys.exit(f"BENCH_DATABASES: unknown {', '.join(sorted(unknown))} (sqlite, postgresql)")
+    if "postgresql" in databases and not os.environ.get("DATABASE_URL"):
+        sys.exit("BENCH_DATABASES names postgresql but DATABASE_URL is not set (source var/services/env)")
+    summaries, failed = {}, []
+    with tempfile.TemporaryDirectory(prefix="bench-library-summary-") as folder:
+        for name in databases:
+            print(f"\n=== {name}", flush=True)
+            summary = Path(folder) / f"{name}.json"
+            env = {**os.environ, "BENCH_LIBRARY_DATABASE": name, "BENCH_LIBRARY_SUMMARY": str(summary)}
+            if subprocess.run([sys.executable, __file__], env=env, cwd=ROOT).returncode or not summary.exists():
+                failed.append(name)
+                continue
+            summaries[name] = json.loads(summary.read_text())
+    print_summary(summaries)
+    if failed:
+        sys.exit(f"failed: {', '.join(failed)}")
+
+
+def print_summary(summaries: dict[str, dict]) -> None:
+    """p95 of every page at full size, per database, against its aim."""
+    if not summaries:
+        return
+    names = list(summaries)
+    sizes = ", ".join(
+        f"{name}: {summary['items']} items, load {summary['load']}" for name, summary in summaries.items()
+    )
+    print(f"\np95 at full size (ms); {sizes}")
+    print(f"{'page':{WIDTH}} " + " ".join(f"{name:>12}" for name in names) + "   aim")
+    labels = list(dict.fromkeys(label for summary in summaries.values() for label in summary["p95"]))
+    for label in labels:
+        values = [summaries[name]["p95"].get(label) for name in names]
+        cells = " ".join(f"{value:12.1f}" if value is not None else f"{'–':>12}" for value in values)
+        met = all(value is None or value < aim_of(label) for value in values)
+        print(f"{label:{WIDTH}} {cells}   < {aim_of(label)}: {'met' if met else 'NOT met'}")
+
+
+def measure_database(name: str) -> None:
+    configured = os.environ.get("DATABASE_URL", "") if name == "postgresql" else ""
     var = remove_at_exit(Path(tempfile.mkdtemp(prefix="bench-library-")))
     (var / "static").mkdir()  # whitenoise warns about a missing STATIC_ROOT; the pages need no collected files
     database_url = postgres_bench_url(configured) if configured else None
-    default_items = 300_000 if configured else 50_000
-    items = int(os.environ.get("BENCH_LIBRARY_ITEMS", default_items))
+    items = int(os.environ.get("BENCH_LIBRARY_ITEMS", 300_000))
     source = os.environ.get("BENCH_LIBRARY_SOURCE", "synthetic")
     n = int(os.environ.get("BENCH_REQUESTS", 200))
     admin_n = int(os.environ.get("BENCH_ADMIN_REQUESTS", 100))
@@ -464,6 +573,9 @@ def main() -> None:
         missed = report(empty, full, items=items)
         show_slowest(full, missed)
         print(f"load average at the end: {load()}")
+        if os.environ.get("BENCH_LIBRARY_SUMMARY"):
+            summary = {"items": items, "load": load(), "p95": {label: m.p95 for label, m in full.items()}}
+            Path(os.environ["BENCH_LIBRARY_SUMMARY"]).write_text(json.dumps(summary))
     finally:
         if server is not None:
             stop_gunicorn(server)
