@@ -132,7 +132,7 @@ def free_port() -> int:
 def start_gunicorn(env: dict[str, str], var: Path) -> tuple[subprocess.Popen, int]:
     port = free_port()
     log = (var / "gunicorn.log").open("w")
-    args = [sys.executable, "-m", "gunicorn", "cms.wsgi", "--workers", "2", "--bind", f"127.0.0.1:{port}"]
+    args = [sys.executable, "-m", "gunicorn", "cms.project.wsgi", "--workers", "2", "--bind", f"127.0.0.1:{port}"]
     server = subprocess.Popen(args, cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=log)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:

@@ -145,7 +145,7 @@ def engine_requests(queries: list[tuple[str, str]]) -> tuple[list[tuple], float]
 def start_server(env: dict[str, str], var: Path, name: str) -> tuple[subprocess.Popen, int]:
     port = free_port()
     log = (var / f"gunicorn-{name}.log").open("w")
-    args = [sys.executable, "-m", "gunicorn", "cms.wsgi", "--workers", "2", "--bind", f"127.0.0.1:{port}"]
+    args = [sys.executable, "-m", "gunicorn", "cms.project.wsgi", "--workers", "2", "--bind", f"127.0.0.1:{port}"]
     server = subprocess.Popen(args, cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=log)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:

@@ -88,7 +88,7 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "cms.project.urls"
-WSGI_APPLICATION = "cms.wsgi.application"
+WSGI_APPLICATION = "cms.project.wsgi.application"
 
 TEMPLATES = [
     {

@@ -1,3 +1,5 @@
+"""The ASGI entry point, for servers that speak ASGI; production settings unless told otherwise."""
+
 import os
 
 from django.core.asgi import get_asgi_application

@@ -1,3 +1,5 @@
+"""The WSGI entry point servers load (gunicorn cms.project.wsgi); production settings unless told otherwise."""
+
 import os
 
 from django.core.wsgi import get_wsgi_application
