@@ -25,8 +25,6 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync 
 @pytest.fixture
 def phone(live_server, member):
     """A phone-sized Chromium signed in as the member (the session cookie of a signed-in test client)."""
-    if not os.path.exists(CHROMIUM):
-        pytest.skip("Chromium is not installed (make test installs it)")
     from playwright.sync_api import sync_playwright
 
     client = Client()
