@@ -1,8 +1,9 @@
 """Access proofs for the courses app (issue 14): every course surface — the course page and its sub-pages, the JSON
 API at /api/v1/courses/, the question-bank admin and search — obeys the library's access decision and the quiz's
 release rules, attacked as an anonymous visitor, a member of another unit, a member of the audience unit and an
-editor of another unit. A test marked xfail(strict) states the correct behaviour of a leak found here and not yet
-fixed (its reason names the finding)."""
+editor of another unit. The eight leaks this attack found first (unit-only and unpublished lesson titles, unit
+courses served to outsiders, search and page disagreeing, the best attempt before release, the practice check across
+banks, other units' bank names in the admin filter) are fixed; their tests hold them closed."""
 
 import json
 import uuid
