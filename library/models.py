@@ -205,6 +205,9 @@ class LibraryItem(models.Model):
             # "parent = x" and "parent IN (…)" imply "parent IS NOT NULL" on both databases, so lookups by parent,
             # cascading deletes and foreign key checks use it.
             models.Index(fields=["parent", "position", "id"], name="library_children", condition=CHILDREN),
+            # The home page's newest newspaper and periodical issues by the issue's own date (selectors.latest_issues):
+            # read in order from here, never sorted (an issue is always a child, so it fits the children's condition).
+            models.Index(fields=["role", "-issued", "-id"], name="library_children_issued", condition=CHILDREN),
         ]
         constraints = [
             models.UniqueConstraint(

@@ -225,3 +225,51 @@ def item_study_lengths(item_ids) -> dict[int, dict]:
         row["pk"]: {"kind": row["kind"], "duration": row["media_asset__duration"], "text_chars": row["text_chars"] or 0}
         for row in rows
     }
+
+
+# --- The home page and cards (issue 13) --------------------------------------------------------------------------
+
+HOME_ISSUE_CANDIDATES = 60  # newest issues read to find one per title: a daily paper's run is not six cards of itself
+
+
+def item_list_current(*, today: date) -> ItemList | None:
+    """本月推荐: the editors' current curated list (published, its dates around ``today``), the latest to start when
+    several overlap."""
+    showing = Q(starts_on__isnull=True) | Q(starts_on__lte=today)
+    not_ended = Q(ends_on__isnull=True) | Q(ends_on__gte=today)
+    lists = ItemList.objects.filter(showing, not_ended, kind=ItemList.Kind.CURATED, is_published=True)
+    return lists.order_by("-starts_on", "-updated_at", "-id").first()
+
+
+def latest_listed(*, user, kinds: tuple[str, ...], count: int) -> list[LibraryItem]:
+    """The newest listed items (standalone items, series) of these kinds the user may open, newest first. One query
+    per kind, each the first rows of its kind's list index (never a sort, at any size), merged here."""
+    rows = []
+    for kind in kinds:
+        rows += items_page(user=user, kind=kind, per_page=count)[0]
+    return sorted(rows, key=lambda item: (item.published_at, item.pk), reverse=True)[:count]
+
+
+def latest_issues(*, user, count: int) -> list[LibraryItem]:
+    """The newest issue of the newspapers and periodicals the user may open, by the issue's own date (``issued``, the
+    day it came out, not the day it was loaded), one per title: what the home page shows instead of one card per
+    article. Read newest first from the issues' index (library_issues_issued), a bounded number of rows."""
+    issues = (
+        items_visible_to(user)
+        .filter(role=LibraryItem.Role.ISSUE, parent__isnull=False, issued__isnull=False)
+        .select_related("parent", "parent__cover", "cover", "owning_unit")
+        .order_by("-issued", "-id")
+    )
+    shown, titles = [], set()
+    for issue in issues[:HOME_ISSUE_CANDIDATES]:
+        if issue.parent_id not in titles:
+            titles.add(issue.parent_id)
+            shown.append(issue)
+        if len(shown) == count:
+            break
+    return shown
+
+
+def series_first_child(*, user, series: LibraryItem) -> LibraryItem | None:
+    """The first episode of a series (in the series' order) the user may open: what 播放第一集 plays."""
+    return item_children(user=user, item=series).first()
