@@ -34,3 +34,28 @@ def check_sms_backend(app_configs, **kwargs):
             id="lighthouse.W003",
         )
     ]
+
+
+@register("lighthouse", deploy=True)
+def check_identity_keys(app_configs, **kwargs):
+    """Roster ID numbers need their keys: in production, IDENTITY_KEYS and IDENTITY_HASH_KEY, well formed."""
+    from django.conf import settings
+    from django.core.exceptions import ImproperlyConfigured
+
+    from .roster import keys
+
+    if not getattr(settings, "IDENTITY_KEYS_REQUIRED", False):
+        return []
+    keys.keyring.cache_clear()
+    try:
+        keys.keyring()
+    except ImproperlyConfigured as exc:
+        return [
+            Warning(
+                f"身份证号密钥不可用：{exc}花名册导入和身份证号查询将被拒绝。",
+                hint="生成密钥：python manage.py rotate_identity_keys --new-key；写成 IDENTITY_KEYS=k1:<密钥>，"
+                "另设 IDENTITY_HASH_KEY=<密钥>。",
+                id="lighthouse.W004",
+            )
+        ]
+    return []

@@ -77,12 +77,73 @@ class Member(AbstractUser):
         related_name="members",
     )
 
+    class PartyRole(models.TextChoices):
+        MEMBER = "member", _("党员")
+        SECRETARY = "secretary", _("支部书记")
+        COMMITTEE = "committee", _("支委委员")
+
+    party_role = models.CharField(_("党内身份"), max_length=16, choices=PartyRole.choices, default=PartyRole.MEMBER)
+    joined_party_on = models.DateField(_("入党日期"), null=True, blank=True)
+    # The resident ID number never sits in the database in clear (cms/roster/keys.py): sealed with AES-GCM, found
+    # by a keyed hash, shown masked. Set only through cms.services.roster_import.
+    id_number_sealed = models.BinaryField(null=True, editable=False)
+    id_number_digest = models.CharField(max_length=64, null=True, unique=True, editable=False)  # noqa: DJ001 — many without one
+    id_number_masked = models.CharField(_("身份证号"), max_length=18, blank=True, editable=False)
+
     class Meta:
         verbose_name = _("党员用户")
         verbose_name_plural = _("党员用户")
 
     def get_full_name(self):
         return self.real_name or super().get_full_name() or self.username
+
+
+class BranchMembership(models.Model):
+    """Which unit a member belonged to from one day up to (not including) another: a move closes one row and
+    opens the next, so each branch's reports for the months before and after a move count the right people."""
+
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="unit_history")
+    unit = models.ForeignKey(OrgUnit, on_delete=models.PROTECT, related_name="memberships")
+    started_on = models.DateField(_("起始日期"))
+    ended_on = models.DateField(_("截止日期"), null=True, blank=True, help_text=_("不含当天；空表示至今。"))
+
+    class Meta:
+        verbose_name = _("组织关系")
+        verbose_name_plural = _("组织关系")
+        indexes = [
+            models.Index(fields=["unit", "started_on"], name="cms_membership_unit"),
+            models.Index(fields=["member", "started_on"], name="cms_membership_member"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["member"], condition=models.Q(ended_on__isnull=True), name="cms_membership_one_open"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.member} · {self.unit} · {self.started_on}–{self.ended_on or ''}"
+
+
+class RosterImport(models.Model):
+    """One roster file as imported (or refused): who, when, which file, and its row report (masked numbers only)."""
+
+    created_at = models.DateTimeField(_("时间"), auto_now_add=True)
+    created_by = models.ForeignKey(
+        Member, verbose_name=_("导入人"), null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    filename = models.CharField(_("文件名"), max_length=255)
+    sha256 = models.CharField(max_length=64)
+    applied = models.BooleanField(_("已导入"), default=False)
+    counts = models.JSONField(_("统计"), default=dict)
+    report = models.JSONField(_("逐行报告"), default=list)
+
+    class Meta:
+        verbose_name = _("花名册导入")
+        verbose_name_plural = _("花名册导入")
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return self.filename
 
 
 class LighthouseImage(AbstractImage):

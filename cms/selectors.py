@@ -7,7 +7,7 @@ from django.db.models.functions import Cast
 from wagtail.models import Page, WorkflowState
 from wagtail.permission_policies.pages import PagePermissionPolicy
 
-from .models import OrgUnit, UnitRole
+from .models import BranchMembership, OrgUnit, UnitRole
 
 page_permission_policy = PagePermissionPolicy()
 
@@ -98,4 +98,26 @@ def pages_with_drafts(user, *, limit: int = DASHBOARD_ROWS) -> QuerySet[Page]:
         .filter(has_unpublished_changes=True)
         .select_related("latest_revision__user")
         .order_by("-latest_revision_created_at", "-pk")[:limit]
+    )
+
+
+# --- Unit history: who belonged where on a given day (reports for a month count the people of that month).
+
+
+def unit_of_member_on(member, day) -> OrgUnit | None:
+    """The unit a member belonged to on ``day`` (their unit history; None before their first row)."""
+    row = (
+        BranchMembership.objects.filter(member=member, started_on__lte=day)
+        .filter(Q(ended_on__isnull=True) | Q(ended_on__gt=day))
+        .select_related("unit")
+        .first()
+    )
+    return row.unit if row else None
+
+
+def members_of_unit_between(unit, start, end) -> QuerySet[BranchMembership]:
+    """The unit-history rows of ``unit`` that overlap the days [start, end): each a member's stay there, so a
+    member who moved mid-month appears in both branches' month, each for their own days."""
+    return BranchMembership.objects.filter(unit=unit, started_on__lt=end).filter(
+        Q(ended_on__isnull=True) | Q(ended_on__gt=start)
     )

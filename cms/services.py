@@ -1,10 +1,16 @@
 """Writes for the organisation tree, its roles and members."""
 
+import datetime
+
 from django.contrib.auth.models import Group, Permission
 from django.db import transaction
+from django.utils import timezone
 from wagtail.models import Collection, GroupCollectionPermission, GroupPagePermission, Page
 
 from .models import Member, OrgUnit, UnitRole
+from .roster import rotation
+from .roster.importer import RosterReport, import_roster, place_in_unit
+from .selectors import units_managed_by
 
 ROLE_PAGE_PERMISSIONS = {
     UnitRole.Role.EDITOR: ["add_page", "change_page", "publish_page"],
@@ -121,12 +127,41 @@ def member_create(
     is_superuser: bool = False,
 ) -> Member:
     """Create (or update) a member and put them in their unit's role groups."""
-    member, _ = Member.objects.get_or_create(username=username)
+    member, created = Member.objects.get_or_create(username=username)
     member.real_name, member.phone, member.org_unit = real_name, phone, org_unit
     member.is_superuser = member.is_staff = is_superuser
     member.set_password(password)
     member.save()
+    place_in_unit(
+        member=member, unit=org_unit, on=timezone.localdate(member.date_joined) if created else timezone.localdate()
+    )
     if org_unit and roles:
         groups = org_unit_ensure_roles(unit=org_unit)
         member.groups.add(*(groups[role] for role in roles))
     return member
+
+
+def roster_import(
+    *, data: bytes, filename: str, by: Member | None, dry_run: bool = False, effective_on: datetime.date | None = None
+) -> RosterReport:
+    """Import the organisation department's roster (CSV or XLSX): members created or updated by ID number, moved
+    between branches with their history kept, ID numbers sealed; all rows or none. ``by`` None is the command
+    line (every unit); an editor places members only in branches of the units they manage."""
+    units = OrgUnit.objects.all() if by is None else units_managed_by(by)
+    return import_roster(
+        data=data, filename=filename, units=units, by=by, dry_run=dry_run, on=effective_on or timezone.localdate()
+    )
+
+
+def member_move(*, member: Member, unit: OrgUnit, effective_on: datetime.date | None = None) -> Member:
+    """Move a member to another unit from a day on (today by default), keeping their unit history."""
+    with transaction.atomic():
+        member.org_unit = unit
+        member.save(update_fields=["org_unit"])
+        place_in_unit(member=member, unit=unit, on=effective_on or timezone.localdate())
+    return member
+
+
+def identity_keys_rotate(*, progress=lambda n: None) -> int:
+    """Re-seal and re-hash every stored ID number under the current keys (cms/roster/rotation.py)."""
+    return rotation.rotate(progress=progress)

@@ -258,6 +258,14 @@ WAGTAIL_FRONTEND_LOGIN_URL = LOGIN_URL
 # the log; set a provider's backend in production (`check --deploy` warns until then).
 SMS_BACKEND = os.environ.get("SMS_BACKEND", "cms.accounts.sms.LoggingSMSBackend")
 
+# Resident ID numbers from the roster, sealed at rest (cms/roster/keys.py): AES-GCM keys as `id:base64,…` (the first
+# encrypts; older ones stay to decrypt until `manage.py rotate_identity_keys`), and the look-up hash's own key.
+# Unset on the embedded default: development keys derived from SECRET_KEY; production requires both.
+IDENTITY_KEYS = os.environ.get("IDENTITY_KEYS", "")
+IDENTITY_HASH_KEY = os.environ.get("IDENTITY_HASH_KEY", "")
+IDENTITY_PREVIOUS_HASH_KEY = os.environ.get("IDENTITY_PREVIOUS_HASH_KEY", "")
+IDENTITY_KEYS_REQUIRED = False
+
 # --- Sign-in throttling (django-axes; the rules and why: cms/login_throttle.py). Axes' backend comes first so a
 # locked-out attempt is refused before any password hash; every authenticate() caller must pass the request.
 AUTHENTICATION_BACKENDS = [

@@ -29,3 +29,6 @@ TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "1"))
 # No SMS provider unless one is named: an empty backend switches the SMS password reset off (the branch secretary's
 # way stays); the logging backend of the embedded default would write members' codes into the log.
 SMS_BACKEND = os.environ.get("SMS_BACKEND", "")
+
+# ID numbers are never sealed with keys derived from SECRET_KEY here: IDENTITY_KEYS and IDENTITY_HASH_KEY or no roster.
+IDENTITY_KEYS_REQUIRED = True
