@@ -40,3 +40,11 @@ def import_batch_check_task(batch_id: int) -> None:
     from .imports.importer import import_batch_check
 
     import_batch_check(batch_id=batch_id)
+
+
+@task(queue_name="media_light")
+def card_renditions_make_task(wanted: list[list]) -> int:
+    """Make the card covers' renditions a page found missing ([image id, shape name] pairs): never in the request."""
+    from .site.cards import card_renditions_make
+
+    return card_renditions_make(wanted=[(image_id, shape) for image_id, shape in wanted])

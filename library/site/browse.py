@@ -10,22 +10,22 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from django.core.exceptions import ValidationError
-from django.db.models import Prefetch, Q, QuerySet, prefetch_related_objects
+from django.db.models import Q, QuerySet, prefetch_related_objects
 from django.http import Http404, QueryDict
 from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from cms.models import LighthouseRendition, OrgUnit
+from cms.models import OrgUnit
 from library import selectors
 from library.catalogue.clc import CLC_SECOND, CLC_TOP, clc_label, clc_validate
 from library.facets import facet_rows
 from library.models import FacetCount, ItemList, LibraryItem, LibraryTag
+from library.site.cards import CARDS_EAGER, cards_prepare
 
 logger = logging.getLogger(__name__)
 
 PER_PAGE = 24
-COVER_SPEC = "fill-240x320"  # the card's cover rendition (also what the item card template asks for)
 SORTS = ("newest", "popular")
 FILTERS = ("clc", "year", "unit", "tag")
 UNIT_FACETS, TAG_FACETS, YEAR_FACETS = 20, 30, 30  # how many values a facet shows, most used first
@@ -127,11 +127,9 @@ def _audience(user) -> str:
     return FacetCount.Audience.PUBLIC
 
 
-def _decorate(items: list[LibraryItem], page) -> list[LibraryItem]:
-    """Each card's link, and the cover renditions of the whole page in one query."""
-    prefetch_related_objects(
-        items, Prefetch("cover__renditions", queryset=LighthouseRendition.objects.filter(filter_spec=COVER_SPEC))
-    )
+def _decorate(items: list[LibraryItem], page, *, eager: int = 0) -> list[LibraryItem]:
+    """Each card's link, and the cover renditions of the whole page in one query (library.site.cards)."""
+    cards_prepare(items, eager=eager)
     for item in items:
         item.href = selectors.item_url(item, page)
     return items
@@ -139,16 +137,13 @@ def _decorate(items: list[LibraryItem], page) -> list[LibraryItem]:
 
 def _curated_current(today: date) -> ItemList | None:
     """本月推荐: the editors' current curated list, the latest to start when several overlap."""
-    showing = Q(starts_on__isnull=True) | Q(starts_on__lte=today)
-    not_ended = Q(ends_on__isnull=True) | Q(ends_on__gte=today)
-    lists = ItemList.objects.filter(showing, not_ended, kind=ItemList.Kind.CURATED, is_published=True)
-    return lists.order_by("-starts_on", "-updated_at", "-id").first()
+    return selectors.item_list_current(today=today)
 
 
 def _list_items(*, user, item_list: ItemList, page) -> list[LibraryItem]:
     items = selectors.item_list_items(user=user, item_list=item_list)
     prefetch_related_objects(items, "owning_unit")
-    return _decorate(items, page)
+    return _decorate(items, page, eager=CARDS_EAGER)  # a list's cards are the first on its page
 
 
 def _list_url(page, item_list: ItemList) -> str:
@@ -286,7 +281,7 @@ def item_list(request, *, page):
         curated = _curated_current(timezone.localdate())
     context = {
         "page": page,
-        "items": _decorate(items, page),
+        "items": _decorate(items, page, eager=0 if curated else CARDS_EAGER),
         "browse": browse,
         "facets": facets,
         "sorts": [
@@ -323,7 +318,7 @@ def creator_items(request, *, page, name):
     context = {
         "page": page,
         "name": name,
-        "items": _decorate(items, page),
+        "items": _decorate(items, page, eager=CARDS_EAGER),
         "next_url": f"?{next_query.urlencode()}" if next_cursor else "",
         "first_url": "?" if before else "",
     }

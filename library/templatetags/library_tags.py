@@ -1,13 +1,17 @@
-from django import template
+"""The library's template tags: item links, card covers and study durations, for the library's own templates and the
+pages that show its cards (the home page, search results)."""
 
-from library.selectors import item_url, items_visible_to, library_page
+from django import template
+from django.utils.html import format_html
+from django.utils.translation import gettext as _
+
+from library.selectors import item_url, library_page
+from library.site.cards import COVER_WIDTH_LARGE_PX, COVER_WIDTH_PX
 
 register = template.Library()
 
-
-@register.simple_tag
-def latest_library_items(user, count=8):
-    return list(items_visible_to(user).select_related("owning_unit")[:count])
+PLACEHOLDER = '<span class="cover cover-{} cover-none cover-{}" aria-hidden="true"></span>'
+IMAGE = '<img class="cover cover-{}" src="{}" srcset="{}" sizes="{}" width="{}" height="{}" alt="" {} decoding="async">'
 
 
 @register.simple_tag(takes_context=True)
@@ -17,3 +21,43 @@ def library_item_url(context, item):
     if "library_page" not in cache:
         cache["library_page"] = library_page()
     return item_url(item, cache["library_page"])
+
+
+@register.simple_tag(takes_context=True)
+def item_cover(context, item):
+    """A card's cover from what ``cards_prepare`` read (never a query or an image made here): an <img> with its
+    widths in srcset, sized to the card's cover column, with width and height so nothing moves as it arrives; lazy
+    unless the card is in the first row. Without a picture (or before its renditions exist), a light CSS
+    placeholder in the kind's shape and colour: no image bytes."""
+    cover = getattr(item, "card_cover", None)
+    shape = getattr(item, "card_shape", "portrait")
+    if cover is None:
+        return format_html(PLACEHOLDER, shape, item.kind)
+    sizes = f"{COVER_WIDTH_LARGE_PX if context.get('large_type') else COVER_WIDTH_PX}px"
+    if getattr(item, "card_eager", False):
+        loading = format_html('loading="eager" fetchpriority="high"')
+    else:
+        loading = format_html('loading="lazy"')
+    return format_html(
+        IMAGE,
+        cover.shape,
+        cover.src,
+        cover.srcset,
+        sizes,
+        cover.width,
+        cover.height,
+        loading,
+    )
+
+
+@register.filter
+def study_duration(seconds) -> str:
+    """Study time as members read it: "不足1分钟" under a minute, else minutes, with hours from an hour on (the same
+    words everywhere a time is shown: 我的图书馆's totals, each row, the home page)."""
+    seconds = int(seconds or 0)
+    if seconds < 60:
+        return _("不足1分钟")
+    hours, minutes = divmod(seconds // 60, 60)
+    if hours:
+        return _("%(hours)d小时%(minutes)d分钟") % {"hours": hours, "minutes": minutes}
+    return _("%(minutes)d分钟") % {"minutes": minutes}

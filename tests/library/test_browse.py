@@ -10,10 +10,12 @@ from django.core.files.images import ImageFile
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
 
 from cms.models import LighthouseImage, OrgUnit
 from library.facets import facet_counts_refresh
 from library.models import ItemCredit, ItemList, ItemListEntry, LibraryItem
+from library.site.cards import CARDS_EAGER, card_renditions_make
 from media_pipeline.synthetic.documents import png_bytes
 from tests.factories import MemberFactory
 
@@ -246,16 +248,26 @@ def test_this_months_picks_on_the_index(client):
     assert client.get(URL).context["curated"] is None
 
 
-def test_cards_are_light_with_lazy_covers(client, django_assert_max_num_queries):
-    """Covers are 240×320 renditions, lazy-loaded, fetched for the whole page in one query; the page stays
-    small."""
+def test_cards_are_light_with_lazy_covers(client, django_assert_max_num_queries, db_tasks):
+    """Covers are never made while the member waits: the first visit shows light placeholders and queues the
+    renditions once; then every card has its cover in three widths (srcset), read for the whole page in one query,
+    with its size set (nothing shifts) and lazy below the first row; the page stays small."""
     image = LighthouseImage(title="封面")
     image.file.save("cover.png", ImageFile(io.BytesIO(png_bytes(600, 800)), name="cover.png"), save=False)
     image.save()
     items = _items(24)
     LibraryItem.objects.filter(pk__in=[item.pk for item in items]).update(cover=image)
-    client.get(URL)  # the first visit makes the rendition
+    first = client.get(URL).content.decode()
+    assert "<img" not in first and first.count("cover-none") == 24
+    queued = DBTaskResult.objects.filter(task_path="library.tasks.card_renditions_make_task")
+    assert queued.count() == 1
+    client.get(URL)  # queued already: not again
+    assert queued.count() == 1
+    card_renditions_make(**queued.get().args_kwargs["kwargs"])
     with django_assert_max_num_queries(MAX_QUERIES):
         html = client.get(URL).content.decode()
-    assert html.count('loading="lazy"') == 24 and len(re.findall(r'<img[^>]+height="320"[^>]+width="240"', html)) == 24
+    images = re.findall(r"<img[^>]+>", html)
+    assert len(images) == 24 and all(len(re.findall(r" \d+w", tag)) == 3 for tag in images)
+    assert html.count('loading="lazy"') == 24 - CARDS_EAGER and html.count('fetchpriority="high"') == CARDS_EAGER
+    assert len(re.findall(r'<img[^>]+width="120" height="160"', html)) == 8  # the e-books' 3:4 covers
     assert len(html.encode()) < 60_000
