@@ -8,7 +8,7 @@ imports. The pipeline's job screens name a job by the item whose file it transco
 from django.urls import reverse
 from wagtail.admin.ui.components import Component
 
-from .selectors import import_batches_recent, items_on_assets, items_unpublished
+from .selectors import import_batches_recent_with_items, items_on_assets, items_unpublished
 
 
 class UnpublishedItemsPanel(Component):
@@ -23,14 +23,15 @@ class UnpublishedItemsPanel(Component):
 
 
 class RecentImportsPanel(Component):
-    """最近导入: the latest catalogue imports into the editor's units, with what came of them."""
+    """最近导入: the latest catalogue imports into the editor's units, with what came of them and the first items
+    each real import created (linked to their edit forms; 待审核 when they wait unpublished)."""
 
     name = "lighthouse_recent_imports"
     template_name = "library/admin/dashboard_imports.html"
     order = 60
 
     def get_context_data(self, parent_context):
-        return {"batches": import_batches_recent(parent_context["request"].user)}
+        return {"batches": import_batches_recent_with_items(parent_context["request"].user)}
 
 
 def asset_labels(*, asset_ids, user) -> dict[int, tuple[str, str]]:

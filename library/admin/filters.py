@@ -7,9 +7,9 @@ from wagtail.admin.filters import WagtailFilterSet
 
 from cms.models import OrgUnit
 from library.catalogue.clc import CLC_TOP
-from library.models import LibraryItem
+from library.models import ImportBatch, LibraryItem
 
-from .selectors import units_for_editor
+from .selectors import items_of_import, units_for_editor
 
 # Units that own items: branches have no editors, and listing 300,000 of them would make the filter unusable.
 OWNING_LEVELS = [OrgUnit.Level.PROVINCE, OrgUnit.Level.CITY, OrgUnit.Level.COUNTY, OrgUnit.Level.TOWNSHIP]
@@ -36,6 +36,7 @@ class LibraryItemFilterSet(WagtailFilterSet):
         label=_("中图法大类"), choices=[(code, f"{code} {name}") for code, name in CLC_TOP.items()], method="filter_clc"
     )
     parent = django_filters.NumberFilter(label=_("所属系列/期编号"), field_name="parent_id")
+    import_batch = django_filters.NumberFilter(label=_("导入批次编号"), method="filter_import_batch")
 
     class Meta:
         model = LibraryItem
@@ -47,6 +48,14 @@ class LibraryItemFilterSet(WagtailFilterSet):
     def filter_unit(self, queryset, name, unit):
         # "A unit and below", by the tree path: one indexed prefix test joined to the unit table.
         return queryset.filter(owning_unit__path__startswith=unit.path)
+
+    def filter_import_batch(self, queryset, name, value):
+        """The items an import created (the list is already the editor's own items: another unit's batch finds
+        none of theirs)."""
+        batch = ImportBatch.objects.filter(pk=value).first()
+        if batch is None:
+            return queryset.none()
+        return queryset.filter(pk__in=items_of_import(batch).values("pk"))
 
     def filter_clc(self, queryset, name, value):
         return queryset.filter(clc__startswith=value)

@@ -134,3 +134,24 @@ def import_batches_recent(user, *, limit: int = 5) -> QuerySet[ImportBatch]:
     """The latest imports into the units the editor manages (every unit's for superusers)."""
     batches = ImportBatch.objects.filter(owning_unit__in=units_managed_by(user))
     return batches.select_related("owning_unit").order_by("-started_at", "-pk")[:limit]
+
+
+def items_of_import(batch: ImportBatch) -> QuerySet[LibraryItem]:
+    """The items a (real) import created: its source and unit, created while it ran (the importer stamps each new
+    row as it builds it). Served by the (source, external_id) index; callers scope it to the editor."""
+    if batch.dry_run:
+        return LibraryItem.objects.none()
+    items = LibraryItem.objects.filter(source=batch.source, owning_unit_id=batch.owning_unit_id)
+    items = items.filter(created_at__gte=batch.started_at)
+    if batch.state != ImportBatch.State.RUNNING and batch.finished_at is not None:
+        items = items.filter(created_at__lte=batch.finished_at)
+    return items
+
+
+def import_batches_recent_with_items(user, *, limit: int = 5, items: int = 3) -> list[ImportBatch]:
+    """``import_batches_recent`` with, on each real import, the first items it created (``new_items``): the
+    dashboard names what came in, not only how many."""
+    batches = list(import_batches_recent(user, limit=limit))
+    for batch in batches:
+        batch.new_items = list(items_of_import(batch).order_by("pk").only("id", "title", "is_published")[:items])
+    return batches

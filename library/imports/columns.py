@@ -1,6 +1,10 @@
 """The import's column cleaners and the words they understand: one raw cell in, a checked value on the row's plan
 out (or a ValidationError in the editor's language). ``CLEANERS`` maps each column a catalogue file may have to its
-cleaner; columns not in it are ignored."""
+cleaner; columns not in it are ignored, and named back to the editor as unknown (``unknown_columns``).
+
+``COLUMN_DOCS`` says what each column is for, with an example: the admin screen lists it and the downloadable
+templates are written from it (``templates``), so the list, the templates and the cleaners cannot drift apart
+(a test holds them to the same columns)."""
 
 import html
 import re
@@ -18,6 +22,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from cms.models import OrgUnit
 from library.catalogue.clc import clc_validate
@@ -368,3 +373,110 @@ CLEANERS: dict[str, Callable[["_Import", Planned, str], None]] = {
     "file": _clean_path("file"),
     "cover": _clean_path("cover"),
 }
+
+
+# --- What each column means: the admin screen's column list and the templates ----------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ColumnDoc:
+    """One column as the editor reads about it: its code name, the Chinese header the templates use (the reader
+    takes either), whether a row needs it, what it means and an example value. ``command_only`` columns name
+    files, which only the command line can read."""
+
+    name: str
+    header: str
+    required: bool
+    meaning: str
+    example: str = ""
+    command_only: bool = False
+
+
+COLUMN_DOCS: tuple[ColumnDoc, ...] = (
+    ColumnDoc(
+        "external_id",
+        "外部编号",
+        True,
+        gettext_lazy("条目在来源中的编号；同一来源再次导入时按它更新，不会重复新增"),
+        "DY-2026-001",
+    ),
+    ColumnDoc("title", "标题", True, gettext_lazy("标题（不超过 255 个字）"), "沂蒙精神读本"),
+    ColumnDoc(
+        "kind",
+        "类型",
+        False,
+        gettext_lazy("视频、音频、图文、电子书、电子期刊、电子报纸；不填时按 ISBN/ISSN 判断，否则为图文"),
+        "电子书",
+    ),
+    ColumnDoc("role", "层级", False, gettext_lazy("单件、系列（刊名、报名）、期、集、文章；不填为单件"), "单件"),
+    ColumnDoc(
+        "parent_external_id",
+        "上级编号",
+        False,
+        gettext_lazy("所属系列或期的外部编号（同一来源，本文件或已导入的）"),
+        "",
+    ),
+    ColumnDoc("position", "序号", False, gettext_lazy("在上级中的第几集、第几篇（整数）"), "1"),
+    ColumnDoc("number", "期号", False, gettext_lazy("期号或版次，如“2026年第3期”"), ""),
+    ColumnDoc("subtitle", "副标题", False, gettext_lazy("副标题"), ""),
+    ColumnDoc("summary", "简介", False, gettext_lazy("简介（纯文本）"), "革命老区的党史教育读本。"),
+    ColumnDoc(
+        "body", "正文", False, gettext_lazy("正文：纯文本按行分段，也可用简单的 HTML（段落、标题、列表、本站图片）"), ""
+    ),
+    ColumnDoc(
+        "creators",
+        "作者",
+        False,
+        gettext_lazy("作者及责任方式，多位用“；”隔开，如“曹雪芹 著；高鹗 续”"),
+        "山东人民出版社 编",
+    ),
+    ColumnDoc("publisher", "出版者", False, gettext_lazy("出版者"), "山东人民出版社"),
+    ColumnDoc("issued", "出版日期", False, gettext_lazy("出版日期：2026、2026-03、2026-03-05 或 2026年3月"), "2021-06"),
+    ColumnDoc("language", "语种", False, gettext_lazy("语种代码或名称，如 zh、中文、bo；不填为中文"), "zh"),
+    ColumnDoc("isbn", "ISBN", False, gettext_lazy("图书的 ISBN（10 位或 13 位，会核对校验位）"), "9787020002207"),
+    ColumnDoc("issn", "ISSN", False, gettext_lazy("期刊的 ISSN"), ""),
+    ColumnDoc("cn_serial", "国内统一刊号", False, gettext_lazy("国内统一连续出版物号，如 CN 37-1001/D"), ""),
+    ColumnDoc("clc", "中图法分类号", False, gettext_lazy("《中国图书馆分类法》分类号，如 D261"), "D261"),
+    ColumnDoc("tags", "标签", False, gettext_lazy("标签，多个用“，”或“；”隔开"), "党史，沂蒙精神"),
+    ColumnDoc("access", "阅读权限", False, gettext_lazy("公开、仅党员或指定单位；不填为公开"), "公开"),
+    ColumnDoc(
+        "access_unit",
+        "可阅读单位",
+        False,
+        gettext_lazy("阅读权限为“指定单位”时，可阅读单位的代码（须在您管理的范围内）"),
+        "",
+    ),
+    ColumnDoc(
+        "download",
+        "下载权限",
+        False,
+        gettext_lazy("否（不可下载）、是（能阅读的人都可下载）或仅党员；不填为不可下载"),
+        "否",
+    ),
+    ColumnDoc("rights_note", "版权说明", False, gettext_lazy("版权说明"), ""),
+    ColumnDoc(
+        "published_at",
+        "发布时间",
+        False,
+        gettext_lazy("在馆藏中显示的发布时间，如 2026-03-05 10:00；不填为导入时间"),
+        "",
+    ),
+    ColumnDoc("is_published", "已发布", False, gettext_lazy("是/否；选择“导入为待审核”时新条目一律先不发布"), "是"),
+    ColumnDoc("file", "文件", False, gettext_lazy("音视频或文档文件的路径"), "", command_only=True),
+    ColumnDoc("cover", "封面", False, gettext_lazy("封面图片的路径"), "", command_only=True),
+)
+
+
+# The columns an import reads: external_id is checked by the importer itself, the rest by their cleaners.
+KNOWN_COLUMNS = frozenset({"external_id", *CLEANERS})
+
+
+def unknown_columns(rows) -> list[str]:
+    """Columns of the file that no cleaner reads (in the order they first appear): they would be dropped without a
+    word, so the batch names them to the editor (a misspelt header, a column meant for another system)."""
+    unknown: dict[str, None] = {}
+    for row in rows:
+        for name in row.values:
+            if name not in KNOWN_COLUMNS:
+                unknown.setdefault(name, None)
+    return list(unknown)

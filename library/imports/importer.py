@@ -52,7 +52,7 @@ from library.text.cleaning import neutralise_formula
 from media_pipeline.errors import MediaPipelineError
 from media_pipeline.services import FolderSource, StorageSource, media_asset_create
 
-from .columns import CLEANERS, Planned, choice_maps, guess_kind
+from .columns import CLEANERS, Planned, choice_maps, guess_kind, unknown_columns
 from .leases import worker_gone, worker_id
 from .readers import ImportReadError, Row, format_from_name, read_rows
 from .writes import DRY_RUN_NEW, credits_line, credits_write, current_credits_and_tags, item_diff, tags_write
@@ -66,6 +66,7 @@ REPORT_LIMIT = 50_000  # report entries kept; a file rejected wholesale should n
 STALE_AFTER = timedelta(minutes=15)
 QUEUED_STALE_AFTER = timedelta(hours=24)  # an admin upload no worker started
 RESUME_DAYS = 7  # an interrupted admin batch keeps its upload this long for "继续导入"
+CONFIRM_TTL = timedelta(hours=24)  # an admin dry run keeps its file this long for 正式导入
 CHECK_EVERY = timedelta(minutes=1)  # how often a running batch's check task looks for a dead process
 MODEL_LABEL = "library.libraryitem"
 State = ImportBatch.State
@@ -78,6 +79,14 @@ class RowError(Exception):
     def __init__(self, errors: dict[str, list[str]]):
         super().__init__(errors)
         self.errors = errors
+
+
+class _NotAsChecked(Exception):
+    """正式导入 rejected rows its dry run accepted: roll the whole file back."""
+
+    def __init__(self, lines: list[int]):
+        super().__init__(lines)
+        self.lines = lines
 
 
 class LeaseLost(Exception):
@@ -125,15 +134,22 @@ def import_file(
 
 
 def import_batch_queue(*, upload, file_format: str, source: str, unit: OrgUnit, user, dry_run: bool) -> ImportBatch:
-    """An editor's upload from the admin: keep the file in the work folder and run it in the background."""
+    """An editor's upload from the admin: keep the file in the work folder (with its SHA-256) and run it in the
+    background. A dry run's file stays there for ``CONFIRM_TTL`` so that 正式导入 imports exactly these bytes."""
     from library.tasks import import_batch_run_task
 
     folder = Path(settings.MEDIA_WORK_DIR) / "imports"
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / f"{uuid.uuid4().hex}{PurePosixPath(upload.name).suffix.lower()[:10]}"
+    digest = hashlib.sha256()
     with target.open("wb") as out:
         for chunk in upload.chunks():
+            digest.update(chunk)
             out.write(chunk)
+    now = timezone.now()
+    options = {"path": str(target), "origin": "admin", "sha256": digest.hexdigest()}
+    if dry_run:
+        options["expires_at"] = (now + CONFIRM_TTL).isoformat()
     with transaction.atomic():
         batch = ImportBatch.objects.create(
             source=source,
@@ -142,12 +158,124 @@ def import_batch_queue(*, upload, file_format: str, source: str, unit: OrgUnit, 
             dry_run=dry_run,
             owning_unit=unit,
             started_by=user,
-            finished_at=timezone.now(),
-            lease_expires_at=timezone.now() + QUEUED_STALE_AFTER,
-            run_options={"path": str(target), "origin": "admin"},
+            finished_at=now,
+            lease_expires_at=now + QUEUED_STALE_AFTER,
+            run_options=options,
         )
         transaction.on_commit(lambda: import_batch_run_task.enqueue(batch.pk, str(target)))
     return batch
+
+
+class ImportConfirmError(Exception):
+    """正式导入 cannot start from this dry run; the message (Chinese) says why and what to do."""
+
+    def __init__(self, message: str, *, batch: ImportBatch | None = None):
+        super().__init__(message)
+        self.message, self.batch = message, batch
+
+
+def batch_confirmable(batch: ImportBatch, *, now: datetime | None = None) -> bool:
+    """Whether 正式导入 may start from this batch: an admin dry run that finished, whose file is still kept (not
+    expired) and that no real import was started from yet. ``import_batch_confirm`` checks again, atomically."""
+    options = batch.run_options or {}
+    return (
+        batch.dry_run
+        and batch.state == State.DONE
+        and options.get("origin") == "admin"
+        and not options.get("confirmed_batch")
+        and not _expired(options, now=now)
+    )
+
+
+def batch_confirmed_by(batch: ImportBatch) -> int | None:
+    """The real import started from this dry run, if any."""
+    return (batch.run_options or {}).get("confirmed_batch")
+
+
+def import_batch_confirm(*, batch: ImportBatch, user, for_review: bool) -> ImportBatch:
+    """正式导入: the real import of exactly the file this dry run checked. The file never leaves the server (the
+    editor cannot swap it) and must still have the SHA-256 the dry run read; the source, unit and format are the
+    dry run's. Of two presses (a double click, two tabs) one starts the import and the other is refused with the
+    batch it started: the dry run is marked by one conditional UPDATE inside the new batch's transaction.
+
+    The real run is all or nothing (``atomic``): if it fails, or rejects a row the dry run accepted, nothing of
+    it stays in the library. ``for_review``: new items arrive unpublished, and the file cannot publish any."""
+    from library.tasks import import_batch_run_task
+
+    options = batch.run_options or {}
+    if batch_confirmed_by(batch):
+        raise ImportConfirmError(_("这个文件已经正式导入过了。"), batch=_confirmed_batch(batch))
+    if not batch_confirmable(batch):
+        raise ImportConfirmError(_("试运行的文件已过期或不能正式导入，请重新上传并试运行。"))
+    path = Path(options["path"])
+    try:
+        digest = _file_sha256(path)
+    except OSError:
+        raise ImportConfirmError(_("试运行的文件已不在服务器上（可能已过期），请重新上传并试运行。")) from None
+    if digest != options.get("sha256"):
+        raise ImportConfirmError(_("试运行后文件被改动过，不能正式导入。请重新上传并试运行。"))
+    now = timezone.now()
+    run_options = {
+        "path": str(path),
+        "origin": "admin",
+        "sha256": digest,
+        "confirmed_from": batch.pk,
+        "atomic": True,
+        "for_review": bool(for_review),
+        "checked_rejections": _rejected_lines(batch),
+    }
+    with transaction.atomic():
+        real = ImportBatch.objects.create(
+            source=batch.source,
+            file_name=batch.file_name,
+            file_format=batch.file_format,
+            dry_run=False,
+            owning_unit=batch.owning_unit,
+            started_by=user,
+            finished_at=now,
+            lease_expires_at=now + QUEUED_STALE_AFTER,
+            run_options=run_options,
+        )
+        marked = {**options, "confirmed_batch": real.pk, "confirmed_at": now.isoformat()}
+        claimed = ImportBatch.objects.filter(
+            pk=batch.pk, dry_run=True, state=State.DONE, run_options__confirmed_batch__isnull=True
+        ).update(run_options=marked)
+        if not claimed:
+            transaction.set_rollback(True)
+        else:
+            transaction.on_commit(lambda: import_batch_run_task.enqueue(real.pk, str(path)))
+    if not claimed:
+        batch.refresh_from_db()
+        raise ImportConfirmError(_("这个文件已经正式导入过了。"), batch=_confirmed_batch(batch))
+    batch.run_options = marked
+    return real
+
+
+def _confirmed_batch(batch: ImportBatch) -> ImportBatch | None:
+    pk = batch_confirmed_by(batch)
+    return ImportBatch.objects.filter(pk=pk).first() if pk else None
+
+
+def _rejected_lines(batch: ImportBatch) -> list[int] | None:
+    """The lines the dry run rejected, or None when its report was cut short (then only the count can be held)."""
+    if batch.rejected > REPORT_LIMIT:
+        return None
+    return sorted({entry.get("row") or 0 for entry in batch_rejections(batch)})
+
+
+def _expired(options: dict, *, now: datetime | None = None) -> bool:
+    expires = options.get("expires_at")
+    if not expires:
+        return True
+    return datetime.fromisoformat(expires) <= (now or timezone.now())
+
+
+def _file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def import_batch_run_saved(*, batch_id: int, path: str) -> None:
@@ -225,11 +353,19 @@ def import_uploads_sweep(*, now: datetime | None = None) -> int:
         return 0
     live = ImportBatch.objects.filter(state__in=(State.RUNNING, State.INTERRUPTED))
     kept = {options.get("path") for options in live.values_list("run_options", flat=True) if options}
+    # A dry run's file waits for 正式导入 until it expires (the batch keeps its path after a real run takes it:
+    # that run deletes the file when it ends).
+    checked = ImportBatch.objects.filter(dry_run=True, state=State.DONE, started_at__gte=now - CONFIRM_TTL)
+    kept |= {
+        options.get("path")
+        for options in checked.values_list("run_options", flat=True)
+        if options and not options.get("confirmed_batch") and not _expired(options, now=now)
+    }
     removed = 0
     for path in folder.iterdir():
         if str(path) in kept or not path.is_file():
             continue
-        if path.stat().st_mtime < (now - timedelta(days=1)).timestamp():
+        if path.stat().st_mtime < (now - max(CONFIRM_TTL, timedelta(days=1))).timestamp():
             path.unlink(missing_ok=True)
             removed += 1
     if removed:
@@ -278,7 +414,8 @@ def _run(batch: ImportBatch, *, owner: str, progress: Progress | None = None) ->
         run.run(path=Path(options["path"]), encoding=options.get("encoding"))
     finally:
         if batch.state in (State.DONE, State.FAILED) and options.get("origin") == "admin":
-            Path(options["path"]).unlink(missing_ok=True)  # the admin's saved upload: no longer needed
+            if not (batch.dry_run and batch.state == State.DONE):  # a checked file waits for 正式导入
+                Path(options["path"]).unlink(missing_ok=True)  # the admin's saved upload: no longer needed
 
 
 # --- Reading the batch's report ----------------------------------------------------------------------------------
@@ -354,6 +491,9 @@ class _Import:
         self.virtual: set[str] = set()  # dry run: rows of this file that would have gone in
         self.choices = choice_maps()
         self.credit_labels = {value: str(label) for value, label in ItemCredit.Role.choices}
+        options = batch.run_options or {}
+        self.for_review = bool(options.get("for_review"))  # new items unpublished; the file publishes nothing
+        self.atomic = bool(options.get("atomic"))  # 正式导入 from the admin: all or nothing
 
     def run(self, *, path: Path, encoding: str | None) -> None:
         logger.info(
@@ -372,6 +512,9 @@ class _Import:
             message = _("文件在中断后被改动过，不能接着导入。请重新导入：已写入的行会计为“未变”，不会重复。")
             return self._end(State.FAILED, message)
         self.batch.encoding, self.batch.total = used, len(rows)
+        self.batch.run_options = {**self.batch.run_options, "unknown_columns": unknown_columns(rows)}
+        if self.atomic:
+            return self._run_all_or_nothing(rows)
         try:
             self._run_rows(rows)
         except LeaseLost:
@@ -386,11 +529,54 @@ class _Import:
             # Chunks committed before a crash are in the library too: their browse counts must not stay stale.
             if not self.dry_run and (self.totals.created or self.totals.updated):
                 library_changed()
+        self._finish()
+
+    def _finish(self) -> None:
         self.totals.report.sort(key=lambda entry: entry.get("row") or 0)
         self._end(State.DONE)
         if not self.dry_run and self.totals.created + self.totals.updated >= BULK_ROWS:
             library_statistics_refresh()
         logger.info("Import batch %s done: %s", self.batch.pk, self.summary())
+
+    def _run_all_or_nothing(self, rows: list[Row]) -> None:
+        """正式导入: every chunk inside one transaction (each chunk a savepoint, so the row-by-row retry still
+        works). Any error, or a row rejected that the dry run accepted (the library changed in between), rolls the
+        whole file back: the batch fails with a message and the library is as it was."""
+        try:
+            with transaction.atomic():
+                self._run_rows(rows)
+                surprise = self._unchecked_rejections()
+                if surprise:
+                    raise _NotAsChecked(surprise)
+        except LeaseLost:
+            logger.warning("Import batch %s: another process took it over; this one stops", self.batch.pk)
+            return
+        except _NotAsChecked as exc:
+            lines = "、".join(str(line) for line in exc.lines[:10])
+            message = _(
+                "正式导入时第 %(lines)s 行被拒绝，而试运行时没有（馆藏在试运行后有了变化）。为免只导入一部分，"
+                "本次没有写入任何条目。请重新上传并试运行，查看原因后再正式导入。"
+            ) % {"lines": lines}
+            return self._end_rolled_back(message)
+        except Exception:
+            logger.exception("Import batch %s failed; nothing of it was written", self.batch.pk)
+            return self._end_rolled_back(_("导入出错（原因已记入服务器日志），没有写入任何条目。请稍后重新试运行。"))
+        if self.totals.created or self.totals.updated:
+            library_changed()
+        self._finish()
+
+    def _unchecked_rejections(self) -> list[int]:
+        """Lines this run rejected that the dry run it was confirmed from did not."""
+        checked = self.batch.run_options.get("checked_rejections")
+        rejected = sorted({entry.get("row") or 0 for entry in self.totals.report if entry.get("errors")})
+        if checked is None:  # the dry run's report was cut short: hold it to its count
+            dry = ImportBatch.objects.filter(pk=self.batch.run_options.get("confirmed_from")).first()
+            return rejected if dry is None or self.rejected > dry.rejected else []
+        return [line for line in rejected if line not in set(checked)]
+
+    def _end_rolled_back(self, message: str) -> None:
+        self.totals, self.rejected, self.steps, self.step_lines = Outcome(), 0, 0, []
+        self._end(State.FAILED, message)
 
     def unit_managed(self, unit_id: int) -> bool:
         """Whether the importing user may give rows this unit (an import without a user, from the command without
@@ -442,7 +628,7 @@ class _Import:
         b.report, b.state, b.error, b.finished_at = t.report[:REPORT_LIMIT], state, error, timezone.now()
         b.steps_done, b.step_lines, b.lease_owner, b.lease_expires_at = self.steps, self.step_lines, "", None
         names = ["created", "updated", "unchanged", "rejected", "report", "state", "error", "finished_at"]
-        names += ["steps_done", "step_lines", "lease_owner", "lease_expires_at", "total", "encoding"]
+        names += ["steps_done", "step_lines", "lease_owner", "lease_expires_at", "total", "encoding", "run_options"]
         if not self._owned().update(**{name: getattr(b, name) for name in names}):
             logger.warning("Import batch %s: no longer this process's; its end (%s) is not recorded", b.pk, state)
 
@@ -553,6 +739,10 @@ class _Import:
 
     def _apply(self, plans: list[Planned], outcome: Outcome) -> None:
         plans = self._resolve_parents(plans, outcome)
+        if self.for_review:  # 导入为待审核: an editor publishes after checking; the file cannot (it may unpublish)
+            for plan in plans:
+                if plan.fields.get("is_published"):
+                    del plan.fields["is_published"]
         existing = {
             item.external_id: item
             for item in LibraryItem.objects.filter(
@@ -621,6 +811,8 @@ class _Import:
         values = {name: value for name, value in plan.fields.items() if value != DRY_RUN_NEW}
         values.setdefault("kind", guess_kind(plan))
         values.setdefault("published_at", self.now)
+        if self.for_review:
+            values["is_published"] = False
         item = LibraryItem(
             **values,
             source=self.source,

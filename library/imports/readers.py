@@ -1,5 +1,5 @@
-"""Catalogue files → rows: CSV, JSON (a list, {"items": [...]}, JSON Lines), MARC (ISO 2709: MARC21 and
-CNMARC/UNIMARC) and MARCXML.
+"""Catalogue files → rows: CSV, Excel (XLSX, the first sheet), JSON (a list, {"items": [...]}, JSON Lines), MARC
+(ISO 2709: MARC21 and CNMARC/UNIMARC) and MARCXML.
 
 Every reader gives ``Row``s: the row's line (CSV line, JSON entry or line, MARC record number), its values as
 strings under our column names, and errors found while reading it (a ragged CSV line, a JSON entry that is not an
@@ -14,16 +14,18 @@ import re
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from pathlib import PurePath
 from xml.sax import SAXException
 
 import pymarc
 from django.utils.translation import gettext as _
 
-FORMATS = ("csv", "json", "marc", "marcxml")
+FORMATS = ("csv", "xlsx", "json", "marc", "marcxml")
 EXTENSIONS = {
     ".csv": "csv",
     ".txt": "csv",
+    ".xlsx": "xlsx",
     ".json": "json",
     ".jsonl": "json",
     ".ndjson": "json",
@@ -98,12 +100,16 @@ def read_rows(*, data: bytes, file_format: str, encoding: str = "auto") -> tuple
         return marc_rows(data, encoding=encoding)
     if file_format == "marcxml":
         return marcxml_rows(data), "utf-8"
+    if file_format == "xlsx":
+        return xlsx_rows(data), "xlsx"
     text, used = decode_text(data, encoding=encoding)
     if file_format == "json":
         return json_rows(text), used
     if file_format == "csv":
         return csv_rows(text), used
-    raise ImportReadError(_("不支持的文件格式：%(format)s（可选 csv、json、marc、marcxml）") % {"format": file_format})
+    raise ImportReadError(
+        _("不支持的文件格式：%(format)s（可选 csv、xlsx、json、marc、marcxml）") % {"format": file_format}
+    )
 
 
 # --- Text and encodings ----------------------------------------------------------------------------------------
@@ -182,6 +188,63 @@ def _csv_row(line: int, names: list[str], cells: list[str]) -> Row:
         message = _("这一行有 %(cells)d 列，标题行有 %(names)d 列") % {"cells": len(cells), "names": len(names)}
         return Row(line, {}, {"__all__": [message]})
     return Row(line, {name: value for name, value in zip(names, cells, strict=True) if name})
+
+
+# --- Excel (XLSX) ----------------------------------------------------------------------------------------------
+
+
+def xlsx_rows(data: bytes) -> list[Row]:
+    """The first sheet under its header row (the first row), like a CSV file; a row's line is its row number in
+    Excel. Cells come back as the editor sees them: whole numbers without ".0" (an ISBN typed as a number), dates
+    as 2026-03-05, 是/否 for TRUE/FALSE. Formulas give their last computed value, never the formula."""
+    from openpyxl import load_workbook
+
+    try:
+        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except Exception as exc:  # noqa: BLE001 — zip, XML or openpyxl's own errors: the same answer to the editor
+        message = _("无法读取这个 Excel 文件（请在 Excel 中另存为 .xlsx，或另存为 CSV 后导入）：%(reason)s")
+        raise ImportReadError(message % {"reason": exc.__class__.__name__}) from None
+    try:
+        return _sheet_rows(workbook.worksheets[0]) if workbook.worksheets else []
+    except Exception as exc:  # noqa: BLE001 — a damaged sheet inside a readable archive
+        message = _("Excel 文件的第一个工作表已损坏，无法读取：%(reason)s")
+        raise ImportReadError(message % {"reason": exc.__class__.__name__}) from None
+    finally:
+        workbook.close()
+
+
+def _sheet_rows(sheet) -> list[Row]:
+    lines = sheet.iter_rows(values_only=True)
+    header = next(lines, None)
+    if header is None:
+        return []
+    names = [column_name(_cell_text(cell)) for cell in header]
+    rows = []
+    for line, cells in enumerate(lines, start=2):
+        texts = [_cell_text(cell) for cell in cells]
+        if not any(text.strip() for text in texts):
+            continue
+        if len(texts) > len(names) and any(text.strip() for text in texts[len(names) :]):
+            message = _("这一行有 %(cells)d 列，标题行有 %(names)d 列") % {"cells": len(texts), "names": len(names)}
+            rows.append(Row(line, {}, {"__all__": [message]}))
+            continue
+        texts += [""] * (len(names) - len(texts))  # Excel drops empty cells at a row's end
+        rows.append(Row(line, {name: value for name, value in zip(names, texts, strict=False) if name}))
+    return rows
+
+
+def _cell_text(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M") if (value.hour, value.minute) != (0, 0) else value.date().isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
 
 
 # --- JSON ------------------------------------------------------------------------------------------------------

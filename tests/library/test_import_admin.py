@@ -1,4 +1,5 @@
-"""The import command and the admin import screen: exit codes, report CSV, upload, dry run, unit scoping."""
+"""The import command and the admin import screen: exit codes, report CSV, upload (always a dry run first), the
+real import from its page, unit scoping."""
 
 import csv
 import io
@@ -64,37 +65,52 @@ def login(client, username):
     client.force_login(Member.objects.get(username=username))
 
 
-def upload(client, content: bytes, *, unit="zouping", dry_run=False, name="list.csv"):
+def upload(client, content: bytes, *, unit="zouping", name="list.csv"):
+    """The upload form: every upload is checked first (a dry run)."""
     data = {
         "file": SimpleUploadedFile(name, content),
         "file_format": "auto",
         "source": "web",
         "unit": OrgUnit.objects.get(code=unit).pk,
     }
-    if dry_run:
-        data["dry_run"] = "on"
     return client.post("/admin/library-import/", data)
 
 
 def run_queued():
-    """What the task worker does: run each queued import task."""
+    """What the task worker does: run each queued import task (once: a batch already run is skipped)."""
     for result in DBTaskResult.objects.filter(task_path__endswith="import_batch_run_task"):
         batch_id, path = result.args_kwargs["args"]
         import_batch_run_saved(batch_id=batch_id, path=path)
+        result.delete()
+
+
+def upload_and_import(client, content: bytes, capture, **extra) -> ImportBatch:
+    """Upload, run the dry run, press 正式导入 (its defaults) and run the real import; returns the real batch."""
+    with capture(execute=True):
+        upload(client, content, **extra)
+    run_queued()
+    dry = ImportBatch.objects.filter(dry_run=True).latest("pk")
+    with capture(execute=True):
+        client.post(f"/admin/library-import/{dry.pk}/confirm/", {})
+    run_queued()
+    return ImportBatch.objects.filter(dry_run=False).latest("pk")
 
 
 def test_editor_uploads_and_sees_the_report(client, editors, django_capture_on_commit_callbacks):
-    """An editor's upload queues a background import for their unit; the batch page then shows the counts and
-    the rejected row, and the rejections download as CSV."""
+    """An editor's upload queues a background dry run for their unit; after 正式导入 the real batch's page shows
+    the counts and the rejected row, and the rejections download as CSV."""
     login(client, "zouping_editor")
     with django_capture_on_commit_callbacks(execute=True):
         response = upload(client, BAD.encode("gb18030"))
-    batch = ImportBatch.objects.get()
-    assert response.status_code == 302 and response["Location"].endswith(f"/admin/library-import/{batch.pk}/")
-    assert batch.state == "running" and batch.owning_unit.code == "zouping"
-    assert 'http-equiv="refresh"' in client.get(f"/admin/library-import/{batch.pk}/").content.decode()
+    dry = ImportBatch.objects.get()
+    assert response.status_code == 302 and response["Location"].endswith(f"/admin/library-import/{dry.pk}/")
+    assert dry.state == "running" and dry.owning_unit.code == "zouping" and dry.dry_run
+    assert 'http-equiv="refresh"' in client.get(f"/admin/library-import/{dry.pk}/").content.decode()
     run_queued()
-    batch.refresh_from_db()
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(f"/admin/library-import/{dry.pk}/confirm/", {})
+    run_queued()
+    batch = ImportBatch.objects.get(dry_run=False)
     assert (batch.state, batch.created, batch.rejected) == ("done", 2, 1)
     assert set(LibraryItem.objects.values_list("owning_unit__code", flat=True)) == {"zouping"}
     page = client.get(f"/admin/library-import/{batch.pk}/").content.decode()
@@ -109,7 +125,7 @@ def test_dry_run_upload_writes_nothing(client, editors, django_capture_on_commit
     """A dry-run upload reports what would happen and stores no items."""
     login(client, "zouping_editor")
     with django_capture_on_commit_callbacks(execute=True):
-        upload(client, GOOD.encode(), dry_run=True)
+        upload(client, GOOD.encode())
     run_queued()
     batch = ImportBatch.objects.get()
     assert batch.dry_run and batch.created == 2 and not LibraryItem.objects.exists()
@@ -136,7 +152,7 @@ def test_screen_is_for_editors_and_shows_in_the_menu(client, unit_tree, editors)
     login(client, "zouping_editor")
     assert "/admin/library-import/" in client.get("/admin/").content.decode()  # the sidebar (JSON props)
     page = client.get("/admin/library-import/").content.decode()
-    assert 'name="dry_run"' in page and "邹平市" in page and "沂南县" not in page
+    assert "上传并试运行" in page and "邹平市" in page and "沂南县" not in page
     branch = OrgUnitFactory(name="常山庄村党支部", level=OrgUnit.Level.BRANCH, parent=unit_tree["yinan"])
     editor(branch, "changshanzhuang_secretary", role="secretary")
     login(client, "changshanzhuang_secretary")
