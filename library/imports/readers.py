@@ -219,6 +219,8 @@ def _sheet_rows(sheet) -> list[Row]:
     if header is None:
         return []
     names = [column_name(_cell_text(cell)) for cell in header]
+    while names and not names[-1]:
+        names.pop()  # the sheet's width, not the header's: read-only sheets pad every row to the widest
     rows = []
     for line, cells in enumerate(lines, start=2):
         texts = [_cell_text(cell) for cell in cells]

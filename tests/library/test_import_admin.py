@@ -61,6 +61,16 @@ def test_command_dry_run_and_bad_arguments(tmp_path, unit):
     assert caught.value.returncode == 1
 
 
+def test_command_names_unknown_columns(tmp_path, unit):
+    """Columns the import does not know are named on the command's error output too, and the rest goes in."""
+    path = tmp_path / "u.csv"
+    path.write_text("external_id,title,备注\nU1,党课讲稿,内部\n", encoding="utf-8")
+    err = io.StringIO()
+    call_command("library_import", str(path), "--source", "cmd", "--unit", "shandong", stdout=io.StringIO(), stderr=err)
+    assert "1 列无法识别" in err.getvalue() and "备注" in err.getvalue()
+    assert LibraryItem.objects.filter(source="cmd").count() == 1
+
+
 def login(client, username):
     client.force_login(Member.objects.get(username=username))
 

@@ -242,3 +242,53 @@ def test_format_from_extension():
         "marcxml",
         "csv",
     ]
+
+
+def _workbook(rows) -> bytes:
+    import io
+
+    from openpyxl import Workbook
+
+    workbook = Workbook()
+    for row in rows:
+        workbook.active.append(row)
+    stream = io.BytesIO()
+    workbook.save(stream)
+    return stream.getvalue()
+
+
+def test_xlsx_reads_the_first_sheet_as_the_editor_sees_it():
+    """An Excel catalogue reads like a CSV one: Chinese headers folded onto our columns, lines numbered as Excel
+    numbers its rows, an ISBN typed as a number without ".0", dates as 2026-03-05, TRUE as 是, empty rows skipped,
+    empty cells at a row's end filled in, and a row with cells beyond the header rejected on its own."""
+    from datetime import date, datetime
+
+    data = _workbook(
+        [
+            ["外部编号", "标题", "ISBN", "出版日期", "发布时间", "已发布", "序号"],
+            ["X1", "红岩", 9787020002207, date(2021, 6, 1), datetime(2026, 3, 5, 10, 30), True, 3.0],
+            [None, None, None],
+            ["X2", "林海雪原"],
+            ["X3", "多一列", None, None, None, None, None, "多余"],
+        ]
+    )
+    assert format_from_name("目录.XLSX") == "xlsx"
+    rows, used = read_rows(data=data, file_format="xlsx")
+    assert used == "xlsx" and [row.line for row in rows] == [2, 4, 5]
+    assert rows[0].values == {
+        "external_id": "X1",
+        "title": "红岩",
+        "isbn": "9787020002207",
+        "issued": "2021-06-01",
+        "published_at": "2026-03-05 10:30",
+        "is_published": "是",
+        "position": "3",
+    }
+    assert rows[1].values["title"] == "林海雪原" and rows[1].values["isbn"] == ""
+    assert "标题行有 7 列" in rows[2].errors["__all__"][0]
+
+
+def test_a_file_that_is_not_a_workbook_is_refused_in_chinese():
+    """Bytes that are no XLSX (an old .xls, a renamed CSV) are refused as a whole with a Chinese message."""
+    with pytest.raises(ImportReadError, match="无法读取这个 Excel 文件"):
+        read_rows(data=CSV_TEXT.encode(), file_format="xlsx")

@@ -91,6 +91,9 @@ class Command(BaseCommand):
             raise CommandError(
                 f"导入未完成（批次 #{batch.pk}，{batch.get_state_display()}）：{batch.error}", returncode=1
             )
+        unknown = (batch.run_options or {}).get("unknown_columns")
+        if unknown:  # said, not dropped silently: a misspelt header would otherwise lose its whole column
+            self.stderr.write(f"注意：文件中有 {len(unknown)} 列无法识别，这些列不会导入：{'、'.join(unknown)}")
         prefix = "（试运行，未写入）" if batch.dry_run else ""
         self.stdout.write(
             f"{prefix}导入完成（批次 #{batch.pk}，编码 {batch.encoding or '-'}）：共 {batch.total} 行，"
