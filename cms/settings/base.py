@@ -72,6 +72,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Before anything that writes the body: pages and JSON compressed, with short cache headers and ETags.
+    "cms.project.page_delivery.PageDeliveryMiddleware",
     # Early, so it sees every response on the way out (including axes' lockout page).
     "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -166,21 +168,61 @@ MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "media"))
 MEDIA_URL = "/media/"
 STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", VAR_DIR / "static"))
 STATIC_URL = "/static/"
-STATICFILES_DIRS = [
-    BASE_DIR / "static",
-    # JavaScript from the npm registry is served straight from node_modules: nothing vendored is committed.
-    ("vendor/hls.js", BASE_DIR / "node_modules" / "hls.js" / "dist"),
-    ("vendor/tus-js-client", BASE_DIR / "node_modules" / "tus-js-client" / "dist"),
-    # Readers: pdf.js's legacy build (older phones and TVs too) and foliate-js (EPUB; ES modules, zip.js vendored).
-    # (pdf.js: legacy/build/pdf.mjs, its worker, and cmaps/ + standard_fonts/ for Chinese PDFs without embedded fonts.)
-    ("vendor/pdfjs-dist", BASE_DIR / "node_modules" / "pdfjs-dist"),
-    ("vendor/foliate-js", BASE_DIR / "node_modules" / "foliate-js"),
+STATICFILES_DIRS = [BASE_DIR / "static"]
+# JavaScript from the npm registry is served straight from node_modules (nothing vendored is committed), but only the
+# files the site loads (cms/project/static_files.py): the packages' other builds, types and demos stay out of
+# collectstatic. Patterns are globs relative to the package folder.
+NODE_MODULES = BASE_DIR / "node_modules"
+FOLIATE_MODULES = (
+    "comic-book dict epub epubcfi fb2 fixed-layout footnotes mobi opds overlayer paginator progress quote-image search"
+    " text-walker tts uri-template view"
+).split()
+STATIC_VENDOR_FILES = {
+    # The player's library; the source map stays beside it because the file names it (manifest post-processing).
+    "vendor/hls.js": (NODE_MODULES / "hls.js" / "dist", ["hls.min.js", "hls.min.js.map"]),
+    "vendor/tus-js-client": (NODE_MODULES / "tus-js-client" / "dist", ["tus.min.js", "tus.min.js.map"]),
+    # Readers: pdf.js's legacy build (older phones and TVs too), minified, with cmaps/ and standard_fonts/ for Chinese
+    # PDFs without embedded fonts, wasm/ and iccs/ for images and colours; foliate-js (EPUB; ES modules, zip.js
+    # vendored) without its demo reader, tests and build configuration.
+    "vendor/pdfjs-dist": (
+        NODE_MODULES / "pdfjs-dist",
+        [
+            *("legacy/build/pdf.min.mjs", "legacy/build/pdf.worker.min.mjs", "cmaps/*", "standard_fonts/*", "iccs/*"),
+            # Image decoders and colour management; not quickjs (PDF scripting, which the reader leaves off).
+            *("wasm/jbig2*", "wasm/openjpeg*", "wasm/qcms*", "wasm/LICENSE*"),
+        ],
+    ),
+    "vendor/foliate-js": (
+        NODE_MODULES / "foliate-js",
+        [
+            *(f"{name}.js" for name in FOLIATE_MODULES),
+            "ui/*.js",
+            "vendor/*.js",
+        ],
+    ),
+}
+STATICFILES_FINDERS = [
+    "django.contrib.staticfiles.finders.FileSystemFinder",
+    "django.contrib.staticfiles.finders.AppDirectoriesFinder",
+    "cms.project.static_files.VendorFinder",
 ]
+# whitenoise serves hashed names with "max-age=315360000, immutable" (it asks the manifest which names are hashed),
+# other static names for WHITENOISE_MAX_AGE (60 s without DEBUG; pdf.js asks for its cmaps and fonts by plain name,
+# and a revalidation is a 304). Source maps are only for developers' tools: no .gz/.br of them.
+WHITENOISE_SKIP_COMPRESS_EXTENSIONS = [
+    *("jpg jpeg png gif webp avif ico zip gz tgz bz2 tbz xz br swf flv woff woff2".split()),
+    *("3gp 3gpp asf avi m4v mov mp4 mpeg mpg webm wmv map".split()),
+]
+# Pages (HTML, JSON) by default: see cms/project/page_delivery.py.
+PAGE_CACHE_SECONDS = int(os.environ.get("PAGE_CACHE_SECONDS", "60"))
 S3_BUCKET = os.environ.get("S3_BUCKET", "")
 STORAGES = {
     # Local disk; masters and renditions get signed, expiring URLs (media_pipeline/storage.py).
     "default": {"BACKEND": "media_pipeline.storage.SignedFileSystemStorage"},
-    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+    # Hashed names (main.3f2a1c.css) that browsers keep for a year, each with .gz and .br beside it (whitenoise picks
+    # by Accept-Encoding), compressed once per content (cms/project/static_files.py). cms/settings/test.py keeps
+    # plain names so tests need no collectstatic.
+    "staticfiles": {"BACKEND": "cms.project.static_files.StaticStorage"},
 }
 if S3_BUCKET:
     STORAGES["default"] = {
