@@ -44,6 +44,12 @@ SUGGESTION_LIMIT = 8
 PROMOTED_QUERIES_CACHE_KEY = "search:promoted-queries"
 PROMOTED_QUERIES_CACHE_SECONDS = 60
 UNIT_NAME_CACHE_PREFIX = "search:unit-name:"
+# 大家都在搜, offered when a search finds nothing: a query searched fewer times than this in the period is nobody's
+# business but its searchers' and is never shown to others.
+POPULAR_MIN_SEARCHES = 3
+POPULAR_DAYS = 30
+POPULAR_CACHE_KEY = "search:popular-queries"
+POPULAR_CACHE_SECONDS = 300
 UNIT_NAME_CACHE_SECONDS = 300
 # After the cluster could not be reached, searches skip it this long (SEARCH_BREAKER_SECONDS overrides): a hung
 # engine would otherwise make every search and every keystroke's suggestion wait for its timeout.
@@ -318,6 +324,29 @@ def suggestions(*, prefix: str, user, limit: int = SUGGESTION_LIMIT) -> list[Sug
         return []
     answer, _degraded = _ask("suggest", parsed, audience_for(user), limit=min(max(1, limit), 20))
     return answer
+
+
+def popular_queries(*, limit: int = 8) -> list[str]:
+    """Searches to offer a member whose search found nothing (大家都在搜): the editors' promoted queries in their
+    dates first, then what members searched most in the last POPULAR_DAYS days and found something (at least
+    POPULAR_MIN_SEARCHES times). Cached a few minutes: the same list for everyone."""
+    queries = cache.get(POPULAR_CACHE_KEY)
+    if queries is None:
+        now = timezone.now()
+        promoted = (
+            Promotion.objects.filter(Q(starts_at__isnull=True) | Q(starts_at__lte=now))
+            .filter(Q(ends_at__isnull=True) | Q(ends_at__gt=now))
+            .order_by("sort_order", "id")
+            .values_list("query", flat=True)
+        )
+        frequent = (
+            _per_query(period_start(POPULAR_DAYS))
+            .filter(search_count__gte=POPULAR_MIN_SEARCHES, latest_total__gt=0)
+            .order_by("-search_count", "query")
+        )
+        queries = list(dict.fromkeys([*promoted[:limit], *(row["query"] for row in frequent[:limit])]))
+        cache.set(POPULAR_CACHE_KEY, queries, POPULAR_CACHE_SECONDS)
+    return queries[:limit]
 
 
 # --- The search editors' screens

@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from cms.selectors import unit_path
 from search.engines.results import SearchError, SearchResults
-from search.selectors import MAX_PAGE, MAX_QUERY_CHARS, last_page, search
+from search.selectors import MAX_PAGE, MAX_QUERY_CHARS, last_page, popular_queries, search
 from search.services import record_search
 
 logger = logging.getLogger(__name__)
@@ -162,15 +162,24 @@ def search_view(request):
         "results": None,
     }
     if not params.q:
-        return render(request, "search/search.html", context)
+        return render(request, "search/search.html", {**context, "popular": _popular(params)})
     try:
         results = search(**_search_arguments(params, subtree, request.user))
     except SearchError:
         logger.exception("search failed on every engine")
         return render(request, "search/search.html", {**context, "unavailable": True}, status=503)
-    response = render(request, "search/search.html", {**context, "results": results, **_links(params, results)})
+    found = results.total or results.promoted
+    context |= {"results": results, **_links(params, results), "popular": [] if found else _popular(params)}
+    response = render(request, "search/search.html", context)
     record_search(response, query=params.q, results=results, page=params.page, refining=refining)
     return response
+
+
+def _popular(params: Params) -> list[dict]:
+    """大家都在搜: other searches to try, each a new query (counted like a typed one), the filters dropped."""
+    return [
+        {"query": query, "href": Params(q=query).href(refine=False)} for query in popular_queries() if query != params.q
+    ]
 
 
 def _search_arguments(params: Params, subtree: str | None, user) -> dict:

@@ -282,6 +282,9 @@ def _issue_context(*, item, user, request: ReaderRequest, urls: _Urls) -> dict:
         context["document"] = document_context(item=item, user=user)
     else:
         context["pages"] = issue_pages_context(item=item, user=user, number=request.page, urls=urls)
+        # No article listed twice: those of the page on screen are under 本版文章, the issue's list has the others.
+        on_page = {entry["item"].pk for entry in context["pages"]["articles"]}
+        context["articles"] = [entry for entry in articles if entry["item"].pk not in on_page]
     return context
 
 

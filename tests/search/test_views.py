@@ -274,11 +274,13 @@ def test_a_corrected_query_says_so_and_offers_the_original(get, make_item, drain
 
 
 def test_keyboard_targets_are_marked_in_reading_order(get, mixed):
-    """Results, then pager and facet links carry data-nav for the arrow keys, in reading order."""
+    """Facet links (筛选, before the results so a phone reaches them first: tests/search/test_search_page_phone.py),
+    then results, then the pager carry data-nav for the arrow keys, in reading order."""
     html = get(q="党史")
     order = re.findall(r'data-nav="(result|pager|facet)"', html)
-    assert order[:5] == ["result"] * 5 and order[-1] == "facet" and "facet" in order
-    assert order.index("facet") > max(i for i, group in enumerate(order) if group == "result")
+    results = [i for i, group in enumerate(order) if group == "result"]
+    assert order[0] == "facet" and order[results[0] : results[0] + 5] == ["result"] * 5
+    assert max(i for i, group in enumerate(order) if group == "facet") < results[0]
 
 
 def test_degraded_notice_when_the_engine_is_down(get, settings, closed_port_url, make_item, drain):

@@ -1,0 +1,102 @@
+"""The member pages a browser audit opens, one of each page type, read from the demo's data (``load_demo``).
+
+The accessibility test (tests/e2e/test_accessibility.py) opens each of them on a phone and a desk in both type
+modes; the transferred-bytes benchmark in ``bench/`` can open the same list against a running demo site:
+
+    from tests.e2e.pages import member_pages
+    for page in member_pages():  # needs Django set up on the demo's database
+        print(page.name, page.path, page.signed_in)
+
+Only reads: the one exception is the quiz page, which needs a started attempt (``quiz_attempt_for``)."""
+
+from dataclasses import dataclass
+from urllib.parse import quote
+
+from cms.demo import data
+from library.models import ItemList, LibraryItem, LibraryPage
+from library.selectors import item_url
+
+# A member of the demo (cms/demo/data.py MEMBERS): 我的图书馆 and the quiz are opened signed in as this one.
+DEMO_MEMBER = data.MEMBERS[0][0]
+# Search words: one the demo's titles contain, one that finds nothing and has no correction either.
+FOUND_QUERY = "党史"
+MISSING_QUERY = "zzqqxx"
+
+
+@dataclass(frozen=True)
+class MemberPage:
+    """One page type: a short name (also the bench's row label), its path, whether the demo member must be signed
+    in, and a CSS selector that shows the page is usable (the player or reader has come up), if any."""
+
+    name: str
+    path: str
+    signed_in: bool = False
+    ready: str = ""
+
+
+def _demo_item(key: str) -> LibraryItem:
+    return LibraryItem.objects.get(source="demo", external_id=key)
+
+
+def _demo_item_titled(title: str) -> LibraryItem:
+    return LibraryItem.objects.get(source="demo", title=title)
+
+
+def member_pages(*, include_quiz: bool = False) -> list[MemberPage]:
+    """Every member page type of the demo site. ``include_quiz`` adds the quiz page (it needs an open attempt)."""
+    library = LibraryPage.objects.live().first().url
+    video_title = data.VIDEOS[0][0]
+    ebook_pdf, ebook_epub = (_demo_item(row[0]) for row in data.EBOOKS)
+    newspaper_issue = _demo_item(data.NEWSPAPER["issue"][0])
+    periodical_issue = _demo_item(data.PERIODICAL["issue"][0])
+    pages = [
+        MemberPage("home", "/"),
+        MemberPage("library", library),
+        MemberPage("library-filtered", f"{library}?kind=video"),
+        MemberPage("curated-list", f"{library}list/{ItemList.objects.get(slug=data.CURATED['slug']).slug}/"),
+        MemberPage("video", item_url(_demo_item_titled(video_title)), ready="video"),
+        MemberPage("video-episode", item_url(_demo_item(data.SERIES[0][7][0][0])), ready="video"),
+        MemberPage("video-series", item_url(_demo_item(data.SERIES[0][0]))),
+        MemberPage("audio", item_url(_demo_item(data.SERIES[1][7][0][0])), ready="audio"),
+        MemberPage("article", item_url(_demo_item(data.ILLUSTRATED_ARTICLE["key"]))),
+        MemberPage("pdf-reader", item_url(ebook_pdf), ready=".pdf-stage img, .pdf-stage canvas"),
+        MemberPage("epub-reader", item_url(ebook_epub), ready=".epub-stage foliate-view"),
+        MemberPage("text-version", item_url(ebook_pdf) + "?view=text"),
+        MemberPage("periodical", item_url(_demo_item(data.PERIODICAL["key"]))),
+        MemberPage("periodical-issue", item_url(periodical_issue)),
+        MemberPage("newspaper", item_url(_demo_item(data.NEWSPAPER["key"]))),
+        MemberPage("newspaper-issue", item_url(newspaper_issue), ready=".page-image img"),
+        MemberPage("newspaper-article", item_url(_demo_item(data.NEWSPAPER["articles"][0][0]))),
+        MemberPage("search", f"/search/?q={quote(FOUND_QUERY)}"),
+        MemberPage("search-empty", f"/search/?q={MISSING_QUERY}"),
+        MemberPage("search-start", "/search/"),
+        MemberPage("sign-in", "/login/"),
+        MemberPage("forgot-password", "/login/forgot/"),
+        MemberPage("my-library", f"{library}me/", signed_in=True),
+        MemberPage("not-found", "/no-such-page/"),
+    ]
+    pages += _course_pages(include_quiz=include_quiz)
+    return pages
+
+
+def _course_pages(*, include_quiz: bool) -> list[MemberPage]:
+    """The current course's page (and its quiz) when the demo has courses."""
+    from courses.selectors import course_current
+
+    course = course_current()
+    if course is None:
+        return []
+    pages = [MemberPage("course", course.url, signed_in=True)]
+    if include_quiz:
+        pages.append(MemberPage("quiz", course.url + "quiz/", signed_in=True))
+    return pages
+
+
+def quiz_attempt_for(member) -> None:
+    """Opens an attempt at the current course's quiz for ``member`` (the quiz page shows only an open one)."""
+    from courses.selectors import course_current
+    from courses.services import quiz_attempt_start
+
+    course = course_current(member=member)
+    if course is not None:
+        quiz_attempt_start(member=member, course=course)
