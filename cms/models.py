@@ -8,6 +8,7 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 from treebeard.mp_tree import MP_Node
+from wagtail import hooks
 from wagtail.admin.panels import FieldPanel
 from wagtail.documents.models import AbstractDocument, Document
 from wagtail.fields import RichTextField
@@ -186,10 +187,20 @@ class LighthouseDocument(AbstractDocument):
 
 
 class HomePage(Page):
-    """The province's front page."""
+    """The province's front page. Its sections come from the apps (this app knows none of them): each registers a
+    ``construct_home_page`` hook, ``fn(request, sections)``, that appends dicts with an ``order`` (smaller first), a
+    ``template`` to include and what that template reads; the courses' current course and the library's rows today."""
 
     intro = RichTextField(_("导语"), blank=True)
     content_panels = Page.content_panels + [FieldPanel("intro")]
+
+    def get_context(self, request, *args, **kwargs):
+        context = super().get_context(request, *args, **kwargs)
+        sections = []
+        for construct in hooks.get_hooks("construct_home_page"):
+            construct(request, sections)
+        context["home_sections"] = sorted(sections, key=lambda section: section["order"])
+        return context
     subpage_types = [
         "cms.SectionPage",
         "cms.StandardPage",

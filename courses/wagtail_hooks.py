@@ -19,7 +19,7 @@ from library.models import LibraryItem
 from .admin.dashboard import CurrentCoursePanel
 from .admin.views import QuestionBankViewSet, QuestionViewSet, bank_import_view
 from .models import CoursePage, Question, QuestionBank
-from .selectors import course_has_member_records
+from .selectors import course_current, course_has_member_records
 
 # Unit editors hold the library's item permissions (cms.services.ROLE_MODEL_PERMISSIONS); the question bank is the
 # same editors' work, so the same permissions open it (which rows: the views' querysets, scoped to their units).
@@ -68,3 +68,11 @@ def keep_courses_with_records(request, page):
         messages.error(request, _("已有党员学习或答题记录的课程不能删除（报表要用到这些记录），请改为“取消发布”。"))
         return redirect("wagtailadmin_pages:edit", page.pk)
     return None
+
+
+@hooks.register("construct_home_page")
+def home_current_course(request, sections):
+    """The site's home page opens with this month's course the visitor may see (nothing before the first course)."""
+    course = course_current(member=request.user)
+    if course is not None:
+        sections.append({"order": 10, "template": "courses/includes/home_course.html", "course": course})

@@ -11,7 +11,8 @@ devices at once share one clock instead of doubling it, and a client claiming an
 
 import logging
 import math
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
@@ -214,14 +215,29 @@ def history_of(
     return _keyset(rows, key="updated_at", before=before, per_page=per_page)
 
 
+# Really started: studied for a while, or moved on in it. A heartbeat alone is not enough: leaving a page sends one
+# with nothing in it, and an item merely opened must not sit in 继续学习.
+STARTED = Q(study_seconds__gt=0) | Q(position__gt=0) | Q(fraction__gt=0)
+
+
 def continue_items(
     *, member, before: ActivityCursor | None = None, per_page: int = 20
 ) -> tuple[list[ItemProgress], ActivityCursor | None]:
-    """Started (a heartbeat came) but not completed, most recent first: 继续学习."""
-    rows = ItemProgress.objects.filter(
-        _visible(member), member=member, completed=False, last_heartbeat_at__isnull=False
-    ).select_related(*ENTRY_JOINS)
+    """Really started (some study time, or a position or progress past the start) and not completed, most recent
+    first: 继续学习 on 我的图书馆 and the home page."""
+    rows = ItemProgress.objects.filter(STARTED, _visible(member), member=member, completed=False).select_related(
+        *ENTRY_JOINS
+    )
     return _keyset(rows, key="updated_at", before=before, per_page=per_page)
+
+
+def series_resume(*, member, series: LibraryItem) -> ItemProgress | None:
+    """The episode of this series the member studied last (really started, and still open to them), with its
+    progress: where 继续播放 picks up. None for visitors and for members who have not started the series."""
+    if not getattr(member, "is_authenticated", False):
+        return None
+    rows = ItemProgress.objects.filter(STARTED, _visible(member), member=member, item__parent=series)
+    return rows.select_related("item").order_by("-updated_at", "-id").first()
 
 
 def progress_of(*, member, item: LibraryItem) -> ItemProgress | None:
@@ -234,6 +250,40 @@ def is_favourite(*, member, item: LibraryItem) -> bool:
     if not getattr(member, "is_authenticated", False):
         return False
     return Favourite.objects.filter(member=member, item=item).exists()
+
+
+@dataclass(frozen=True)
+class ItemStudyTime:
+    today: int = 0
+    total: int = 0
+
+
+@dataclass(frozen=True)
+class StudyTime:
+    """A member's honest study seconds today and in all, and per item asked for: one calculation over the
+    heartbeat's StudyDay rows, so an item's row and the totals can never disagree."""
+
+    today: int
+    total: int
+    items: dict[int, ItemStudyTime]
+
+    def of(self, item_id: int) -> ItemStudyTime:
+        return self.items.get(item_id, ItemStudyTime())
+
+
+def study_time_of(*, member, item_ids=(), today: date | None = None) -> StudyTime:
+    """The member's study time (today is the organisation's local day): the totals in one query, the items asked
+    for in one more, both read from the same rows with the same sums. What 我的图书馆's totals and rows and the home
+    page's 继续学习 show."""
+    today = today or timezone.localdate(timezone=timezone.get_default_timezone())
+    rows = StudyDay.objects.filter(member=member)
+    sums = {"total": Sum("seconds"), "today": Sum("seconds", filter=Q(day=today))}
+    totals = rows.aggregate(**sums)
+    per_item = {}
+    if item_ids:
+        for row in rows.filter(item_id__in=list(item_ids)).values("item_id").annotate(**sums).order_by():
+            per_item[row["item_id"]] = ItemStudyTime(today=row["today"] or 0, total=row["total"] or 0)
+    return StudyTime(today=totals["today"] or 0, total=totals["total"] or 0, items=per_item)
 
 
 def study_seconds_of(*, member, since=None) -> int:

@@ -34,9 +34,22 @@ def access_q(user, *, prefix: str = "") -> Q:
         return condition | Q(**{f"{prefix}access": LibraryItem.Access.UNIT})
     # "A unit and below": the member's own unit or any unit above it in the tree opened the item to them.
     if user.org_unit_id:
-        ancestors = unit_and_ancestors(user).values("pk")
+        ancestors = _unit_and_ancestor_ids(user)
         condition |= Q(**{f"{prefix}access": LibraryItem.Access.UNIT, f"{prefix}access_unit__in": ancestors})
     return condition
+
+
+def _unit_and_ancestor_ids(user) -> list[int]:
+    """The ids of the member's unit and the units above it, read once per user object (one request) however many
+    lists a page reads (the home page has eight), again if the member's unit changes."""
+    cached = getattr(user, "_library_unit_ids", None)
+    if cached is None or cached[0] != user.org_unit_id:
+        cached = (user.org_unit_id, list(unit_and_ancestors(user).values_list("pk", flat=True)))
+        try:
+            user._library_unit_ids = cached
+        except AttributeError:  # a stand-in that takes no attributes: read each time
+            pass
+    return cached[1]
 
 
 def _open_q(user, *, prefix: str = "") -> Q:

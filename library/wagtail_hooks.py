@@ -108,3 +108,11 @@ def guard_library_documents(document, request):
 
 # The import screen registers its own admin URLs and menu item (library/imports/admin.py).
 from .imports import admin as import_screen  # noqa: E402, F401
+
+
+@hooks.register("construct_home_page")
+def home_page_rows(request, sections):
+    """The site's home page: 本月推荐, 继续学习, the newest videos, audio, reading and newspaper/periodical issues."""
+    from .site.home import home_sections
+
+    home_sections(request, sections)

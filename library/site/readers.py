@@ -28,6 +28,7 @@ from media_pipeline.selectors import (
 
 from .links import asset_master_url, master_allowed
 from .playback import item_playback
+from .series_play import series_play
 
 logger = logging.getLogger(__name__)
 
@@ -152,6 +153,8 @@ def _series_context(*, item, user, request: ReaderRequest, urls: _Urls) -> dict:
     else:
         listing = _paged(children, number=request.page, per_page=CHILDREN_PER_PAGE)
         template = "library/items/series.html"
+        play = series_play(series=item, user=user, url_of=urls.of)
+        return {"template": template, "children": [urls.entry(c) for c in listing], "listing": listing, "play": play}
     return {"template": template, "children": [urls.entry(child) for child in listing], "listing": listing}
 
 
