@@ -1,6 +1,11 @@
 """The editor's item form: the whole shared description, the serial tree, access and rights, credits as one line,
 plus the media file to upload (with its captions and public-screen options).
 
+One form per content kind (``KIND_FIELDS``): a newspaper issue shows no video upload or public-screen options, an
+e-book no ISSN; for video and audio the upload comes first; the levels offered are the kind's. A field a kind does
+not show is left as it is on save (a form without a field never writes it). The unit pickers show the editor's
+part of the organisation tree, indented (``units``).
+
 It also carries the version the item was opened at (admin.services.library_item_claim_version refuses a stale
 save), strips control and bidirectional-override characters from text (text.cleaning.clean_text), and answers a
 malformed rich-text body with an error on the field instead of a 500.
@@ -29,6 +34,7 @@ from media_pipeline.widgets import ResumableFileInput
 from .choosers import parent_chooser_widget
 from .credits import credits_format, credits_parse
 from .selectors import PARENT_ROLES, child_role, item_version, items_choosable_by, parents_managed_by
+from .units import owning_units_for, tree_field
 
 MEDIA_KINDS = {LibraryItem.Kind.VIDEO, LibraryItem.Kind.AUDIO}
 CHILD_ROLES = {LibraryItem.Role.EPISODE, LibraryItem.Role.ISSUE, LibraryItem.Role.ARTICLE}
@@ -37,6 +43,29 @@ CHILD_ROLES = {LibraryItem.Role.EPISODE, LibraryItem.Role.ISSUE, LibraryItem.Rol
 DEFAULTED_FIELDS = ("role", "position", "language", "download")
 PASTED_LENGTHS = {"isbn": 32, "issn": 24, "cn_serial": 32, "clc": 64}
 NOT_ITEM_FIELDS = {"upload", "upload_id", "captions", "public_screens", "portrait_fill", "focal_x", "version"}
+Kind, Role = LibraryItem.Kind, LibraryItem.Role
+# Fields only some kinds show; every other field is on every kind's form.
+MEDIA_FIELDS = ("upload", "upload_id", "captions")
+SCREEN_FIELDS = ("public_screens", "portrait_fill", "focal_x")
+KIND_FIELDS = {
+    **dict.fromkeys(MEDIA_FIELDS, frozenset({Kind.VIDEO, Kind.AUDIO})),
+    **dict.fromkeys(SCREEN_FIELDS, frozenset({Kind.VIDEO})),
+    "document": {Kind.EBOOK, Kind.ARTICLE, Kind.PERIODICAL, Kind.NEWSPAPER},
+    "isbn": {Kind.EBOOK, Kind.AUDIO},
+    "issn": {Kind.PERIODICAL, Kind.NEWSPAPER},
+    "cn_serial": {Kind.PERIODICAL, Kind.NEWSPAPER},
+    "number": {Kind.PERIODICAL, Kind.NEWSPAPER},
+}
+# The levels each kind has (admin.selectors.CHILD_ROLE: episodes under a series; issues under a title, articles
+# under an issue); an item keeps the level it has even where its kind does not list it.
+KIND_ROLES = {
+    Kind.VIDEO: (Role.ITEM, Role.SERIES, Role.EPISODE),
+    Kind.AUDIO: (Role.ITEM, Role.SERIES, Role.EPISODE),
+    Kind.PERIODICAL: (Role.SERIES, Role.ISSUE, Role.ARTICLE, Role.ITEM),
+    Kind.NEWSPAPER: (Role.SERIES, Role.ISSUE, Role.ARTICLE, Role.ITEM),
+    Kind.EBOOK: (Role.ITEM,),
+    Kind.ARTICLE: (Role.ITEM,),
+}
 # What Draftail's converter raises on a body that is not its JSON (broken, wrong types, nested past the stack).
 RICH_TEXT_ERRORS = (ValueError, TypeError, AttributeError, KeyError, IndexError, RecursionError)
 
@@ -208,20 +237,48 @@ class LibraryItemForm(WagtailAdminModelForm):
             field.max_length, field.widget.attrs["maxlength"] = length, str(length)
         if for_user is not None:
             # Editors file items only under their own part of the organisation tree, and open them only to it.
-            units = units_managed_by(for_user).order_by("path")
-            self.fields["owning_unit"].queryset = units
-            self.fields["access_unit"].queryset = units
+            owning = owning_units_for(for_user, keep_id=self.instance.owning_unit_id)
+            self.fields["owning_unit"] = tree_field(self.fields["owning_unit"], owning)
+            self.fields["access_unit"] = tree_field(
+                self.fields["access_unit"], units_managed_by(for_user).order_by("path")
+            )
             self.fields["parent"].queryset = parents_managed_by(for_user)
             self.fields["related_items"].queryset = items_choosable_by(for_user)
             self._limit_to_choosable(for_user)
         if self.instance.pk:
             self.initial.setdefault("credits", credits_format(self.instance.credits.all()))
             self.initial.setdefault("version", item_version(self.instance))
+        self.kind = self._kind()
+        if self.kind is not None:
+            self._shape_for_kind(self.kind)
         asset = self.instance.media_asset if self.instance.media_asset_id else None
         if asset is not None:
             self.initial.setdefault("public_screens", "screens" in asset.options.get("groups", []))
             self.initial.setdefault("portrait_fill", asset.options.get("portrait_fill", "blur"))
             self.initial.setdefault("focal_x", round(float(asset.options.get("focal_x", 0.5)) * 100))
+
+    def _kind(self) -> str | None:
+        """The kind this form is for: as posted, else as asked for (?kind=, a parent's), else the item's."""
+        kind = self.data.get(self.add_prefix("kind")) if self.is_bound else None
+        kind = kind or self.initial.get("kind") or (self.instance.kind if self.instance.pk else None)
+        return kind if kind in Kind.values else None
+
+    def _shape_for_kind(self, kind: str) -> None:
+        """This kind's fields, in this kind's order, and its levels. A new item's kind was chosen before the form
+        (ItemCreateView's kind page): it travels hidden, and the page names it."""
+        for name, kinds in KIND_FIELDS.items():
+            if kind not in kinds and name in self.fields:
+                del self.fields[name]
+        role = self.fields["role"]
+        allowed = set(KIND_ROLES[kind]) | ({self.instance.role} if self.instance.pk else set())
+        role.choices = [(value, label) for value, label in role.choices if value in allowed or value == ""]
+        if not self.instance.pk:
+            self.fields["kind"].widget = forms.HiddenInput()
+        if kind in MEDIA_KINDS:  # the file first: an editor starts the (long) upload, then describes it
+            first = [name for name in ("kind", *MEDIA_FIELDS) if name in self.fields]
+            self.fields = {name: self.fields[name] for name in first} | {
+                name: field for name, field in self.fields.items() if name not in first
+            }
 
     def _limit_to_choosable(self, user):
         """Covers and documents from the collections the editor may choose from (Wagtail's own rule), plus what the

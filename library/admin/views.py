@@ -6,6 +6,7 @@ from urllib.parse import urlencode
 
 from django.db import transaction
 from django.db.models import OuterRef, Subquery
+from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
@@ -102,7 +103,56 @@ class ItemSaveMixin:
         return item
 
 
+KIND_HINTS = {
+    LibraryItem.Kind.VIDEO: _("党课、讲座、纪录片：先上传视频文件，再填写介绍"),
+    LibraryItem.Kind.AUDIO: _("有声读物、广播、讲座录音：先上传音频文件"),
+    LibraryItem.Kind.ARTICLE: _("图文文章、通知、学习材料"),
+    LibraryItem.Kind.EBOOK: _("图书：PDF 或 EPUB 文档，可填 ISBN"),
+    LibraryItem.Kind.PERIODICAL: _("期刊的刊名、各期和文章"),
+    LibraryItem.Kind.NEWSPAPER: _("报纸的报名、各期（日报）和文章"),
+}
+
+
 class ItemCreateView(ItemSaveMixin, generic.CreateView):
+    """A new item starts with its kind (a page of big buttons), then that kind's form (forms.KIND_FIELDS); a link
+    that adds an episode, issue or article brings its kind along and skips the choice."""
+
+    template_name = "library/admin/item_create.html"
+
+    def get(self, request, *args, **kwargs):
+        if not self._chosen_kind() and not request.GET.get("parent"):
+            self.object = None
+            return self._choose_kind()
+        return super().get(request, *args, **kwargs)
+
+    def _chosen_kind(self) -> str | None:
+        kind = self.request.GET.get("kind")
+        return kind if kind in LibraryItem.Kind.values else None
+
+    def _choose_kind(self):
+        query = {key: value for key, value in self.request.GET.items() if key in PREFILL and key != "kind"}
+        kinds = [
+            {
+                "value": value,
+                "label": label,
+                "hint": KIND_HINTS[value],
+                "url": "?" + urlencode({**query, "kind": value}),
+            }
+            for value, label in LibraryItem.Kind.choices
+        ]
+        context = {**self.get_context_data(), "kinds": kinds}
+        return TemplateResponse(self.request, "library/admin/item_kind_choose.html", context)
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        form = context.get("form")
+        kind = getattr(form, "kind", None)
+        if kind:
+            context["kind_label"] = LibraryItem.Kind(kind).label
+            query = {key: value for key, value in self.request.GET.items() if key in PREFILL and key != "kind"}
+            context["choose_kind_url"] = reverse("library_items:add") + ("?" + urlencode(query) if query else "")
+        return context
+
     def get_initial(self):
         """ "添加一集/一期/文章" links open this form with the child's kind, level, parent, unit and position."""
         initial = super().get_initial()

@@ -343,7 +343,7 @@ def _item_form(**extra):
 
 def test_item_form_renders_the_widget_with_a_plain_file_input_fallback(demo_editor):
     """The add page keeps the plain file input (JS off) and adds the tus endpoint, hidden id, progress and scripts."""
-    page = demo_editor.get("/admin/library_items/new/").content.decode()
+    page = demo_editor.get("/admin/library_items/new/?kind=video").content.decode()
     assert 'type="file" name="upload"' in page and 'accept="video/*,audio/*"' in page
     assert 'data-endpoint="/media-pipeline/uploads/"' in page and 'name="upload_id"' in page
     assert 'aria-live="polite"' in page and "<progress" in page
