@@ -421,7 +421,7 @@ COLUMN_DOCS: tuple[ColumnDoc, ...] = (
     ColumnDoc("subtitle", "副标题", False, gettext_lazy("副标题"), ""),
     ColumnDoc("summary", "简介", False, gettext_lazy("简介（纯文本）"), "革命老区的党史教育读本。"),
     ColumnDoc(
-        "body", "正文", False, gettext_lazy("正文：纯文本按行分段，也可带简单的网页格式（段落、标题、列表、本站图片）"), ""
+        "body", "正文", False, gettext_lazy("纯文本按行分段，也可带简单的网页格式（段落、标题、列表、本站图片）"), ""
     ),
     ColumnDoc(
         "creators",
