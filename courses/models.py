@@ -209,6 +209,37 @@ class CoursePage(RoutablePageMixin, Page):
 
         return practice_page(request, page=self)
 
+    @path("sessions/")
+    def sessions_route(self, request):
+        from .site.sessions import sessions_page
+
+        return sessions_page(request, page=self)
+
+    @path("sessions/<int:session_id>/")
+    def session_route(self, request, session_id):
+        from .site.sessions import session_page
+
+        return session_page(request, page=self, session_id=session_id)
+
+    @path("sessions/<int:session_id>/tv/")
+    def session_tv_route(self, request, session_id):
+        from .site.sessions import session_tv
+
+        return session_tv(request, page=self, session_id=session_id)
+
+    @path("sessions/<int:session_id>/code/")
+    def session_code_route(self, request, session_id):
+        from .site.sessions import session_code
+
+        return session_code(request, page=self, session_id=session_id)
+
+    @path("checkin/")
+    def checkin_route(self, request):
+        # The code rides in the query (?c=…): Wagtail's page paths take only letters, digits, - and _.
+        from .site.sessions import checkin_page
+
+        return checkin_page(request, page=self, token=request.GET.get("c", ""))
+
 
 class CourseLesson(Orderable):
     """One lesson of a course: a library item, required (必学) or optional (选学)."""
@@ -439,3 +470,76 @@ class LessonCompletion(models.Model):
 
     def __str__(self):
         return f"{self.member_id}·{self.course_id}·{self.item_id}"
+
+
+# --- Branch sessions ----------------------------------------------------------------------------------------------
+
+
+class BranchSession(models.Model):
+    """A branch's study session for a month's course (集中学习): where and when, who came, what was said.
+
+    Members check in by scanning the code shown on the TV or projector (a signed, expiring code whose key is the
+    session's own ``checkin_secret``); the secretary checks in members without phones. docs/courses.md, Sessions."""
+
+    class Mode(models.TextChoices):
+        IN_PERSON = "in_person", _("集中学习")
+        TV = "tv", _("电视集体收看")
+
+    course = models.ForeignKey(
+        CoursePage, verbose_name=_("课程"), on_delete=models.PROTECT, related_name="branch_sessions"
+    )
+    branch = models.ForeignKey("cms.OrgUnit", verbose_name=_("党支部"), on_delete=models.PROTECT, related_name="+")
+    opened_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("组织人")
+    )
+    starts_at = models.DateTimeField(_("开始时间"))
+    place = models.CharField(_("地点"), max_length=200)
+    mode = models.CharField(_("形式"), max_length=16, choices=Mode.choices, default=Mode.IN_PERSON)
+    minutes = models.TextField(_("会议记录"), blank=True)
+    checkin_open = models.BooleanField(_("开放扫码签到"), default=True)
+    checkin_secret = models.CharField(max_length=32, editable=False)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name = _("支部集中学习")
+        verbose_name_plural = _("支部集中学习")
+        ordering = ["-starts_at"]
+        indexes = [models.Index(fields=["branch", "course"], name="courses_session_branch")]
+
+    def __str__(self):
+        return f"{self.branch_id}·{self.course_id}·{self.starts_at:%Y-%m-%d}"
+
+
+class SessionAttendance(models.Model):
+    """One member at one session: how they checked in, and their reflection (心得体会) if they wrote one."""
+
+    class Method(models.TextChoices):
+        CODE = "code", _("扫码签到")
+        SECRETARY = "secretary", _("书记代签")
+
+    session = models.ForeignKey(BranchSession, on_delete=models.CASCADE, related_name="attendances")
+    member = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    method = models.CharField(_("签到方式"), max_length=16, choices=Method.choices)
+    checked_in_at = models.DateTimeField(_("签到时间"))
+    checked_in_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    reflection = models.TextField(_("心得体会"), blank=True)
+    reflection_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("签到记录")
+        verbose_name_plural = _("签到记录")
+        constraints = [models.UniqueConstraint(fields=["session", "member"], name="courses_attendance_unique")]
+
+    def __str__(self):
+        return f"{self.session_id}·{self.member_id}"
+
+
+class SessionPhoto(models.Model):
+    """A photo of the session (an image in the branch's collection)."""
+
+    session = models.ForeignKey(BranchSession, on_delete=models.CASCADE, related_name="photos")
+    image = models.ForeignKey(get_image_model_string(), on_delete=models.CASCADE, related_name="+")
+    added_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self):
+        return f"{self.session_id}·{self.image_id}"

@@ -534,3 +534,15 @@ def practice_options(question: Question) -> list[dict]:
 def course_has_member_records(course: CoursePage) -> bool:
     """Whether members' attempts or completions refer to the course (it may then be unpublished, not deleted)."""
     return QuizAttempt.objects.filter(course=course).exists() or LessonCompletion.objects.filter(course=course).exists()
+
+
+# --- Branch sessions (courses/sessions/reads.py) ------------------------------------------------------------------
+
+from .sessions.reads import (  # noqa: E402, F401 — the front door re-exports the sessions' reads
+    attendance_of,
+    branches_run_by,
+    session_get,
+    session_roster,
+    session_run_by,
+    sessions_of,
+)

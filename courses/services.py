@@ -427,3 +427,16 @@ def question_bank_import(
     from .bank.importer import bank_import
 
     return bank_import(data=data, filename=filename, bank=bank, practice_default=practice_default, dry_run=dry_run)
+
+
+# --- Branch sessions (courses/sessions/writes.py) -----------------------------------------------------------------
+
+from .sessions.writes import (  # noqa: E402, F401 — the front door re-exports the sessions' writes
+    session_check_in,
+    session_check_in_members,
+    session_check_in_verified,
+    session_checkin_reset,
+    session_open,
+    session_record,
+    session_reflection_save,
+)

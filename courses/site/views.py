@@ -90,6 +90,8 @@ def course_page_context(request, *, page: CoursePage) -> dict:
         "best_url": _page_url(page, "quiz_result_route", attempt_id=status.best.pk) if status.best else "",
         "has_practice": bool(page.question_bank_id and page.pk) and selectors.practice_pool(course=page).exists(),
         "time_url": "/api/v1/courses/time",
+        # Secretaries, committee members and editors run their branches' sessions from here.
+        "sessions_url": _page_url(page, "sessions_route") if selectors.branches_run_by(member).exists() else "",
     }
 
 

@@ -1,0 +1,88 @@
+// TV mode: lessons in order, full screen, driven by a remote (arrows, OK/Enter, Back); the check-in code in the
+// corner is fetched again every 30 s (each code lives 90 s), with the number checked in so far.
+const body = document.body;
+const lessons = [...document.querySelectorAll(".tv-lesson")];
+const player = document.querySelector(".tv-player");
+const video = document.querySelector(".tv-video");
+const BACK_KEYS = new Set(["Escape", "Backspace", "BrowserBack", "GoBack", "XF86Back"]);
+const BACK_CODES = new Set([10009, 461]); // Samsung Tizen, LG webOS remotes' Back
+let current = -1;
+let hls = null;
+
+function loadHls() {
+  if (window.Hls) return Promise.resolve(window.Hls);
+  return new Promise((resolve, reject) => {
+    const script = document.createElement("script");
+    script.src = body.dataset.hlsSrc;
+    script.onload = () => resolve(window.Hls);
+    script.onerror = reject;
+    document.head.append(script);
+  });
+}
+
+async function play(index) {
+  const button = lessons[index];
+  if (!button || !button.dataset.hls) return false;
+  current = index;
+  player.hidden = false;
+  video.poster = button.dataset.poster || "";
+  if (hls) { hls.destroy(); hls = null; }
+  if (video.canPlayType("application/vnd.apple.mpegurl")) {
+    video.src = button.dataset.hls;
+  } else {
+    const Hls = await loadHls();
+    hls = new Hls();
+    hls.loadSource(button.dataset.hls);
+    hls.attachMedia(video);
+  }
+  video.focus();
+  video.play().catch(() => {});
+  return true;
+}
+
+function stop() {
+  video.pause();
+  if (hls) { hls.destroy(); hls = null; }
+  player.hidden = true;
+  (lessons[current] || lessons[0])?.focus();
+}
+
+function move(step) {
+  const at = Math.max(0, lessons.indexOf(document.activeElement));
+  lessons[Math.min(lessons.length - 1, Math.max(0, at + step))]?.focus();
+}
+
+video.addEventListener("ended", async () => {
+  // In order: the next lesson that plays on a TV starts by itself.
+  for (let next = current + 1; next < lessons.length; next++) if (await play(next)) return;
+  stop();
+});
+
+lessons.forEach((button, index) => button.addEventListener("click", () => play(index)));
+
+document.addEventListener("keydown", (event) => {
+  const back = BACK_KEYS.has(event.key) || BACK_CODES.has(event.keyCode);
+  if (!player.hidden) {
+    if (back) { event.preventDefault(); stop(); }
+    return;
+  }
+  if (back) { event.preventDefault(); window.location.href = body.dataset.backUrl; }
+  else if (event.key === "ArrowDown" || event.key === "ArrowRight") { event.preventDefault(); move(1); }
+  else if (event.key === "ArrowUp" || event.key === "ArrowLeft") { event.preventDefault(); move(-1); }
+});
+
+async function refreshCode() {
+  try {
+    const response = await fetch(body.dataset.codeUrl, { credentials: "same-origin", cache: "no-store" });
+    if (response.ok) {
+      const data = await response.json();
+      document.querySelector("[data-qr]").innerHTML = data.svg;
+      document.querySelector("[data-present]").textContent = data.present;
+      setTimeout(refreshCode, Math.max(5, data.refresh_in) * 1000);
+      return;
+    }
+  } catch (error) { /* offline for a moment: the shown code stays valid 90 s; try again soon */ }
+  setTimeout(refreshCode, 10000);
+}
+setTimeout(refreshCode, 5000);
+(lessons[0] || document.body).focus();
