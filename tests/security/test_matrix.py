@@ -850,6 +850,12 @@ NOT_OBJECT_SURFACES = {
     "<CoursePage>quiz/result/<int:attempt_id>/": "the member's own result; another member's is a 404",
     "<CoursePage>quiz/start/": "POST: starts the member's own attempt",
     "<CoursePage>quiz/submit/": "POST: saves or submits the member's own attempt",
+    "<CoursePage>sessions/": "the branches' sessions the caller runs (secretary, committee, editor); else a 404",
+    "<CoursePage>sessions/<int:session_id>/": "a session of a branch the caller runs; else a 404 (test_sessions.py)",
+    "<CoursePage>sessions/<int:session_id>/code/": "the check-in code of a session the caller runs; else a 404",
+    "<CoursePage>sessions/<int:session_id>/tv/": "TV mode: lessons as on the course page, streams only of items "
+    "the caller may open (items_visible_to); a session the caller does not run is a 404",
+    "<CoursePage>checkin/": "a member's own check-in by signed code and their own reflection (test_sessions.py)",
     "api/v1/courses/<course_id>": "a course with the caller's progress (tests/courses/test_api.py)",
     "api/v1/courses/<course_id>/attempts": "POST: starts the caller's own attempt",
     "api/v1/courses/<course_id>/practice": "practice questions: no library object",
