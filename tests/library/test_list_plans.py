@@ -250,6 +250,25 @@ class TestListPlans:
 
 @pytest.mark.django_db
 class TestOtherPlans:
+    @pytest.mark.parametrize("who", ["anonymous", "member"])
+    def test_home_newest_issues_read_in_order(self, world, who):
+        """The home page's newest newspaper and periodical issues (selectors.latest_issues, one card per title) are
+        read in the issues' own date order from their index, a bounded number of rows, never sorted (at 300,000
+        items the issues are tens of thousands of rows); on PostgreSQL never a scan of the table."""
+        user = AnonymousUser() if who == "anonymous" else factories.MemberFactory(org_unit=world["member_unit"])
+        sent = _sent(lambda: selectors.latest_issues(user=user, count=4))
+        sql, params = next((sql, p) for sql, p in sent if 'FROM "library_libraryitem"' in sql and "ORDER BY" in sql)
+        plan = _plan(sql, params)
+        if connection.vendor == "sqlite":
+            issues_index = r"^SEARCH library_libraryitem USING INDEX library_children_issued \(role="
+            assert re.search(issues_index, plan, re.MULTILINE), plan
+            assert not _sorts(plan), plan
+        else:
+            assert "library_children_issued" in plan and not re.search(r"Seq Scan on library_libraryitem\b", plan), plan
+        issues = selectors.latest_issues(user=user, count=4)
+        assert issues and len({issue.parent_id for issue in issues}) == len(issues)
+        assert [issue.issued for issue in issues] == sorted((issue.issued for issue in issues), reverse=True)
+
     def test_children_by_parent_use_the_children_index(self, world):
         """A series' episodes in order, and the children and grandchildren a change of access reaches (the same
         lookups a cascading delete makes), use the children's index; "parent IS NOT NULL" is implied by them."""
