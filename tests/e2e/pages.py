@@ -21,6 +21,7 @@ DEMO_MEMBER = data.MEMBERS[0][0]
 # Search words: one the demo's titles contain, one that finds nothing and has no correction either.
 FOUND_QUERY = "党史"
 MISSING_QUERY = "zzqqxx"
+NOT_FOUND_PATH = "/no-such-page/"
 
 
 @dataclass(frozen=True)
@@ -73,7 +74,7 @@ def member_pages(*, include_quiz: bool = False) -> list[MemberPage]:
         MemberPage("sign-in", "/login/"),
         MemberPage("forgot-password", "/login/forgot/"),
         MemberPage("my-library", f"{library}me/", signed_in=True),
-        MemberPage("not-found", "/no-such-page/"),
+        MemberPage("not-found", NOT_FOUND_PATH),
     ]
     pages += _course_pages(include_quiz=include_quiz)
     return pages

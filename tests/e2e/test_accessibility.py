@@ -17,7 +17,7 @@ from cms.models import Member
 from media_pipeline.models import TranscodeJob
 from media_pipeline.services import transcode_job_run
 from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS
-from tests.e2e.pages import DEMO_MEMBER, MemberPage, member_pages, quiz_attempt_for
+from tests.e2e.pages import DEMO_MEMBER, NOT_FOUND_PATH, MemberPage, member_pages, quiz_attempt_for
 
 pytestmark = [pytest.mark.browser]
 
@@ -84,9 +84,13 @@ SMALL_TARGETS = """
 }
 """
 
+# axe-core's own rules, plus label-content-name-mismatch (off by default, still "experimental" in axe): a control's
+# accessible name holds its visible label (WCAG 2.5.3), as a member who says what they see to voice control needs.
 AXE_RUN = """
 async () => {
-  const result = await axe.run(document, {resultTypes: ['violations']});
+  const result = await axe.run(document, {
+    resultTypes: ['violations'], rules: {'label-content-name-mismatch': {enabled: true}},
+  });
   return result.violations.map((v) => v.id + ' (' + v.impact + '): ' + v.nodes.slice(0, 3)
     .map((n) => n.target.join(' ')).join(' | '));
 }
@@ -103,12 +107,17 @@ class Findings:
         self.lines += [f"{where}: {problem}" for problem in problems]
 
 
-def open_page(page, url: str, ready: str) -> None:
-    """Loads ``url`` and waits until it is usable: its player or reader is up, then a short settle."""
-    page.goto(url, wait_until="load")
+def open_page(page, url: str, ready: str) -> list[str]:
+    """Loads ``url`` and waits until it is usable: its player or reader is up, then a short settle. Returns a
+    problem if it is not the page asked for (a redirect, say to the sign-in page, or an error)."""
+    response = page.goto(url, wait_until="load")
     if ready:
         page.locator(ready).first.wait_for(state="attached", timeout=15_000)
     page.wait_for_timeout(SETTLE_MS)
+    expected = 404 if url.endswith(NOT_FOUND_PATH) else 200
+    if response.status != expected or page.url != url:
+        return [f"answered {response.status} at {page.url} (expected {expected} here)"]
+    return []
 
 
 def audit_open_page(page, *, narrow_check: bool) -> list[str]:
@@ -161,8 +170,8 @@ def audit_site(browser, base_url: str, pages: list[MemberPage], session_id: str)
             tab = tabs[member_page.signed_in]
             for device, viewport in VIEWPORTS.items():
                 tab.set_viewport_size(viewport)
-                open_page(tab, base_url + member_page.path, member_page.ready)
-                problems = audit_open_page(tab, narrow_check=device == "phone")
+                problems = open_page(tab, base_url + member_page.path, member_page.ready)
+                problems += audit_open_page(tab, narrow_check=device == "phone")
                 findings.add(f"{member_page.name} [{mode}, {device}] {member_page.path}", problems)
         context.close()
         anonymous.close()
