@@ -164,6 +164,7 @@ def import_detail(request: HttpRequest, batch_id: int) -> HttpResponse:
         "remaining": max(batch.total - processed, 0),
         "resumable": batch_resumable_in_admin(batch),
         "unknown_columns": (batch.run_options or {}).get("unknown_columns") or [],
+        "atomic": bool((batch.run_options or {}).get("atomic")),
         **_confirm_context(request, batch),
     }
     return TemplateResponse(request, "library/admin/import_detail.html", context)

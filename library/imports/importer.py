@@ -334,7 +334,11 @@ def import_batches_interrupt_stale(*, now: datetime | None = None) -> int:
     gone = [pk for pk, owner in running.exclude(lease_owner="").values_list("pk", "lease_owner") if worker_gone(owner)]
     message = _("导入进程中断（处理它的进程已停止）。已写入的行保留，其余的行尚未导入。")
     stale = running.filter(expired | Q(pk__in=gone))
-    count = stale.update(state=State.INTERRUPTED, error=message, lease_owner="", lease_expires_at=None, finished_at=now)
+    ended = {"state": State.INTERRUPTED, "lease_owner": "", "lease_expires_at": None, "finished_at": now}
+    # 正式导入 runs in one transaction: a process that died in it wrote nothing, and resuming starts it over.
+    atomic = _("导入进程中断（处理它的进程已停止），没有写入任何条目。继续导入会从头导入整个文件。")
+    count = stale.filter(run_options__atomic=True).update(error=atomic, **ended)
+    count += stale.update(error=message, **ended)
     if count:
         logger.warning("Marked %d import batch(es) interrupted: their process is gone", count)
     return count

@@ -261,33 +261,43 @@ def test_a_process_taken_for_dead_stops_without_writing(tmp_path, unit, monkeypa
 def test_admin_shows_an_interrupted_batch_and_resumes_it(
     client, editors, monkeypatch, django_capture_on_commit_callbacks
 ):
-    """The batch page says plainly how many rows went in and how many did not, and that published ones are live;
-    "继续导入" queues the batch again and the worker finishes it with every row once; the saved upload is deleted
-    then. Another unit's editor can neither see nor resume it."""
+    """A worker that dies in the middle of 正式导入 (one transaction) leaves nothing in the library; once its lease
+    runs out the batch page says it was interrupted and that nothing was written, and "继续导入" queues it again:
+    the worker imports the whole file with every row once and the saved upload is deleted then. Another unit's
+    editor can neither see nor resume it."""
+
+    class WorkerKilled(BaseException):
+        """What the kernel's OOM killer does to a worker, as far as this process can show it: nothing catches it."""
+
     monkeypatch.setattr(importing, "CHUNK_SIZE", 2)
     client.force_login(Member.objects.get(username="zouping_editor"))
-    content = _csv_bytes(5)
     data = {
-        "file": SimpleUploadedFile("list.csv", content),
+        "file": SimpleUploadedFile("list.csv", _csv_bytes(5)),
         "file_format": "auto",
         "source": "web",
         "unit": OrgUnit.objects.get(code="zouping").pk,
     }
     with django_capture_on_commit_callbacks(execute=True):
         client.post("/admin/library-import/", data)
-    batch = ImportBatch.objects.get()
+    dry = ImportBatch.objects.get()
     task = DBTaskResult.objects.get(task_path="library.tasks.import_batch_run_task")
-    restore = _crash_on_write(monkeypatch, at=2)
-    with pytest.raises(MemoryError):
+    import_batch_run_saved(batch_id=dry.pk, path=task.args_kwargs["args"][1])
+    task.delete()
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(f"/admin/library-import/{dry.pk}/confirm/", {})
+    batch = ImportBatch.objects.get(dry_run=False)
+    task = DBTaskResult.objects.get(task_path="library.tasks.import_batch_run_task")
+    restore = _crash_on_write(monkeypatch, at=2, exc=WorkerKilled)
+    with pytest.raises(WorkerKilled):
         import_batch_run_saved(batch_id=batch.pk, path=task.args_kwargs["args"][1])
     restore()
+    assert not LibraryItem.objects.filter(source="web").exists()  # the first chunk went back with the rest
+    assert importing.import_batches_interrupt_stale(now=timezone.now() + importing.STALE_AFTER * 2) == 1
     saved = Path(batch.run_options["path"])
     assert saved.exists()  # kept for the resume
     page = client.get(f"/admin/library-import/{batch.pk}/").content.decode()
-    assert (
-        "中断" in page and "文件共 5 行，中断前已处理 2 行，其中 2 行已写入馆藏" in page and "其余 3 行尚未导入" in page
-    )
-    assert "继续导入" in page and str(saved) not in page and "MemoryError" not in page
+    assert "中断" in page and "没有写入任何条目" in page and "继续导入" in page
+    assert str(saved) not in page and "WorkerKilled" not in page
 
     client.force_login(Member.objects.get(username="yinan_editor"))
     assert client.post(f"/admin/library-import/{batch.pk}/resume/").status_code == 404
