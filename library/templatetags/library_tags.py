@@ -5,8 +5,8 @@ from django import template
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
 
-from library.selectors import item_url, library_page
-from library.site.cards import COVER_WIDTH_LARGE_PX, COVER_WIDTH_PX
+from library.selectors import item_url, items_visible_to, library_page
+from library.site.cards import COVER_WIDTH_LARGE_PX, COVER_WIDTH_PX, cards_prepare
 
 register = template.Library()
 
@@ -48,6 +48,37 @@ def item_cover(context, item):
         cover.height,
         loading,
     )
+
+
+HIT_PREFIX = "library.libraryitem:"  # a library item's document id in the search index (library.search_documents)
+
+
+@register.simple_tag(takes_context=True)
+def search_hit_cover(context, hit):
+    """The cover of a search result that is a library item, as on the library's cards; "" for other results. The
+    first call reads every library hit on the page (``results.hits`` and ``results.promoted``) at once: the items as
+    the searcher may open them and their covers' renditions, two queries for the page, none per result."""
+    # Kept on the results (each included _hit.html renders with a render context of its own).
+    results = context.get("results")
+    covers = getattr(results, "_library_hit_covers", None)
+    if covers is None:
+        covers = _hit_covers(context)
+        if results is not None:
+            results._library_hit_covers = covers
+    item = covers.get(getattr(hit, "doc_id", ""))
+    return item_cover(context, item) if item is not None else ""
+
+
+def _hit_covers(context) -> dict:
+    results = context.get("results")
+    hits = [*getattr(results, "hits", []), *getattr(results, "promoted", [])]
+    ids = {int(hit.doc_id[len(HIT_PREFIX) :]) for hit in hits if hit.doc_id.startswith(HIT_PREFIX)}
+    if not ids:
+        return {}
+    user = context.get("user") or getattr(context.get("request"), "user", None)
+    items = list(items_visible_to(user).filter(pk__in=ids).select_related("cover", "parent__cover"))
+    cards_prepare(items)
+    return {f"{HIT_PREFIX}{item.pk}": item for item in items}
 
 
 @register.filter

@@ -7,7 +7,9 @@ import re
 
 import pytest
 from django.core.files.images import ImageFile
+from django.db import connection
 from django.template import Context, Template
+from django.test.utils import CaptureQueriesContext
 from django_tasks_db.models import DBTaskResult
 
 from cms.models import LighthouseImage, LighthouseRendition
@@ -116,3 +118,29 @@ def test_a_broken_picture_is_skipped(unit):
     image = _image()
     image.file.storage.delete(image.file.name)
     assert cards.card_renditions_make(wanted=[(image.pk, "portrait"), (999_999, "portrait"), (image.pk, "odd")]) == 0
+
+
+def test_search_results_show_library_covers(client, settings, unit, library_page):
+    """A search result that is a library item shows its cover as the library's cards do (placeholder by kind without
+    one); the covers of a whole results page cost two queries, not one per result."""
+    from search.services import search_outbox_drain_all
+
+    settings.SEARCH_URL = ""  # the embedded index answers
+    image = _image()
+    cards.card_renditions_make(wanted=[(image.pk, "portrait")])
+    with_cover = EbookFactory(owning_unit=unit, title="灯塔照亮前路", cover=image)
+    AudioFactory(owning_unit=unit, title="灯塔之声")
+    search_outbox_drain_all()
+    html = client.get("/search/", {"q": "灯塔"}).content.decode()
+    assert f"/library/item/{with_cover.pk}/" in html and "之声" in html
+    assert len(re.findall(r'<img class="cover cover-portrait"[^>]+srcset="[^"]+ 120w', html)) == 1
+    assert 'class="cover cover-square cover-none cover-audio"' in html
+    for n in range(10):
+        EbookFactory(owning_unit=unit, title=f"灯塔丛书{n}", cover=image)
+    search_outbox_drain_all()
+    with CaptureQueriesContext(connection) as page:
+        html = client.get("/search/", {"q": "灯塔丛书"}).content.decode()
+    assert html.count('<img class="cover') == 10
+    sql = [query["sql"] for query in page.captured_queries]
+    assert len([q for q in sql if 'FROM "library_libraryitem"' in q]) == 1
+    assert len([q for q in sql if 'FROM "cms_lighthouserendition"' in q]) == 1
