@@ -9,6 +9,7 @@ from wagtail.models import Collection, GroupCollectionPermission, GroupPagePermi
 
 from .models import Member, OrgUnit, UnitRole
 from .roster import rotation
+from .roster import uploads as roster_uploads
 from .roster.importer import RosterReport, import_roster, place_in_unit
 from .selectors import units_managed_by
 
@@ -165,3 +166,19 @@ def member_move(*, member: Member, unit: OrgUnit, effective_on: datetime.date | 
 def identity_keys_rotate(*, progress=lambda n: None) -> int:
     """Re-seal and re-hash every stored ID number under the current keys (cms/roster/rotation.py)."""
     return rotation.rotate(progress=progress)
+
+
+def roster_upload_check(*, by: Member, filename: str, data: bytes, effective_on: datetime.date | None = None):
+    """The roster screen's check: (the kept upload or None, the row report); nothing else is written."""
+    return roster_uploads.check(
+        by=by, filename=filename, data=data, units=units_managed_by(by), on=effective_on or timezone.localdate()
+    )
+
+
+def roster_upload_apply(
+    *, by: Member, upload_id: int, effective_on: datetime.date | None = None
+) -> RosterReport | None:
+    """Import the file the editor checked (None when it is no longer there to import)."""
+    return roster_uploads.apply(
+        by=by, upload_id=upload_id, units=units_managed_by(by), on=effective_on or timezone.localdate()
+    )

@@ -97,3 +97,6 @@ def wagtail_labels_from_models() -> None:
 
 
 wagtail_labels_from_models()
+
+# The roster screen registers its own admin URLs and menu item (cms/roster/admin.py).
+from .roster import admin as roster_screen  # noqa: E402, F401

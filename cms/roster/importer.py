@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from ..models import BranchMembership, Member, OrgUnit, RosterImport
+from ..models import BranchMembership, Member, OrgUnit, RosterImport, UnitRole
 from . import idcard, keys
 from .sheets import RosterFileError, roster_rows
 
@@ -47,6 +47,10 @@ class RowResult:
     id_masked: str = ""
     branch: str = ""
     messages: list[str] = field(default_factory=list)
+
+    @property
+    def outcome_label(self) -> str:
+        return OUTCOME_LABELS[self.outcome]
 
 
 @dataclass
@@ -200,6 +204,22 @@ def _apply(item: _Parsed, member: Member | None, on: datetime.date) -> None:
     member.id_number_sealed = keys.encrypt(item.number, member_id=member.pk)
     member.save()
     place_in_unit(member=member, unit=item.branch, on=on)
+    _sync_secretary_role(member, item.branch, item.role)
+
+
+def _sync_secretary_role(member: Member, branch: OrgUnit, role: str) -> None:
+    """A 支部书记 holds their branch's secretary role group (what the site's secretary screens ask), and no other
+    branch's: a move or a new secretary takes it from the old one's row."""
+    from ..services import org_unit_ensure_roles
+
+    held = UnitRole.objects.filter(role=UnitRole.Role.SECRETARY, group__user=member).exclude(unit=branch)
+    member.groups.remove(*[unit_role.group_id for unit_role in held])
+    if role == Member.PartyRole.SECRETARY:
+        member.groups.add(org_unit_ensure_roles(unit=branch)[UnitRole.Role.SECRETARY])
+    else:
+        member.groups.remove(
+            *UnitRole.objects.filter(role=UnitRole.Role.SECRETARY, unit=branch).values_list("group_id", flat=True)
+        )
 
 
 def import_roster(

@@ -94,27 +94,34 @@ def digest(number: str, *, key: bytes | None = None) -> str:
     return hmac.new(key or keyring().hash_key, number.encode(), hashlib.sha256).hexdigest()
 
 
-def encrypt(number: str, *, member_id: int) -> bytes:
-    ring = keyring()
-    key_id, key = ring.keys[0]
+def seal(data: bytes, *, context: bytes) -> bytes:
+    """AES-GCM under the current key; ``context`` is the associated data the opener must name again."""
+    key_id, key = keyring().keys[0]
     nonce = os.urandom(12)
-    sealed = AESGCM(key).encrypt(nonce, number.encode(), str(member_id).encode())
-    return bytes([len(key_id)]) + key_id.encode() + nonce + sealed
+    return bytes([len(key_id)]) + key_id.encode() + nonce + AESGCM(key).encrypt(nonce, data, context)
 
 
 def key_id_of(blob: bytes) -> str:
     return bytes(blob[1 : 1 + blob[0]]).decode()
 
 
-def decrypt(blob: bytes, *, member_id: int) -> str:
+def unseal(blob: bytes, *, context: bytes) -> bytes:
     blob = bytes(blob)
     key_id = key_id_of(blob)
     key = dict(keyring().keys).get(key_id)
     if key is None:
         raise ImproperlyConfigured(f"解密身份证号需要密钥 {key_id}，但 IDENTITY_KEYS 中没有它。")
     start = 1 + blob[0]
-    nonce, sealed = blob[start : start + 12], blob[start + 12 :]
-    return AESGCM(key).decrypt(nonce, sealed, str(member_id).encode()).decode()
+    return AESGCM(key).decrypt(blob[start : start + 12], blob[start + 12 :], context)
+
+
+def encrypt(number: str, *, member_id: int) -> bytes:
+    """A member's ID number, bound to their row (a copy on another member's row does not open)."""
+    return seal(number.encode(), context=str(member_id).encode())
+
+
+def decrypt(blob: bytes, *, member_id: int) -> str:
+    return unseal(blob, context=str(member_id).encode()).decode()
 
 
 @receiver(setting_changed)

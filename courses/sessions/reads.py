@@ -5,10 +5,10 @@ import datetime
 from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from cms.models import Member, OrgUnit
+from cms.models import Member, OrgUnit, UnitRole
 from cms.selectors import members_of_unit_between, unit_of_member_on, units_managed_by
 
 from ..models import BranchSession, CourseLesson, SessionAttendance
@@ -17,15 +17,22 @@ RUNNING_ROLES = (Member.PartyRole.SECRETARY, Member.PartyRole.COMMITTEE)
 
 
 def branches_run_by(member) -> QuerySet[OrgUnit]:
-    """Branches whose sessions this member runs: their own branch as its secretary or a committee member, and the
-    branches under the units they manage as an editor or administrator (everything for a superuser)."""
+    """Branches whose sessions this member runs: their own branch as its secretary or a committee member (roster),
+    a branch whose secretary role they hold, and the branches under the units they manage as an editor or
+    administrator (everything for a superuser)."""
     if not getattr(member, "is_authenticated", False):
         return OrgUnit.objects.none()
     own = OrgUnit.objects.none()
     if getattr(member, "party_role", None) in RUNNING_ROLES and member.org_unit_id:
         own = OrgUnit.objects.filter(pk=member.org_unit_id, level=OrgUnit.Level.BRANCH)
+    # The branch secretary's role group (cms.UnitRole; the roster puts 支部书记 in it, the demo's secretary has it).
+    secretary_of = OrgUnit.objects.filter(
+        level=OrgUnit.Level.BRANCH, roles__role=UnitRole.Role.SECRETARY, roles__group__user=member
+    )
     managed = units_managed_by(member).filter(level=OrgUnit.Level.BRANCH)
-    return OrgUnit.objects.filter(pk__in=own.values("pk")) | OrgUnit.objects.filter(pk__in=managed.values("pk"))
+    return OrgUnit.objects.filter(
+        Q(pk__in=own.values("pk")) | Q(pk__in=secretary_of.values("pk")) | Q(pk__in=managed.values("pk"))
+    )
 
 
 def may_run(member, branch: OrgUnit) -> bool:

@@ -304,3 +304,84 @@ def test_the_command_prints_the_row_report_and_fails_on_bad_rows(branches, tmp_p
     bad.write_bytes(csv_bytes(f"李四,{LI[:17]}0,,zouping-daixi-1,,"))
     with pytest.raises(CommandError, match="全部未导入"):
         call_command("import_roster", str(bad), stdout=io.StringIO())
+
+
+# --- The admin screen ---------------------------------------------------------------------------------------------
+
+
+def _upload(client, data: bytes, name="roster.csv", **extra):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    return client.post("/admin/roster/", {"file": SimpleUploadedFile(name, data), **extra})
+
+
+def test_the_screen_checks_first_then_imports_exactly_the_checked_file_once(client, branches, editors):
+    """An editor uploads: the check writes no member and keeps the file sealed (no number in clear in its row);
+    正式导入 imports that file without a second upload; pressing it again imports nothing more."""
+    from cms.models import RosterUpload
+
+    client.force_login(editors["zouping_editor"])
+    page = client.get("/admin/roster/").content.decode()
+    assert "列说明" in page and "身份证号" in page and "下载模板（Excel）" in page
+    checked = _upload(client, csv_bytes(f"张三,{ZHANG},,zouping-daixi-1,,", header=HEADER.replace("\n", ",备注\n")))
+    text = checked.content.decode()
+    assert "检查通过，尚未导入" in text and "正式导入" in text and "以下列未识别" in text and "备注" in text
+    assert not Member.objects.filter(real_name="张三").exists()
+    upload = RosterUpload.objects.get()
+    assert ZHANG.encode() not in bytes(upload.sealed)
+    done = client.post("/admin/roster/", {"upload_id": upload.pk}).content.decode()
+    assert "导入完成" in done and Member.objects.filter(real_name="张三").count() == 1
+    again = client.post("/admin/roster/", {"upload_id": upload.pk}).content.decode()
+    assert "这个文件已经导入" in again and Member.objects.filter(real_name="张三").count() == 1
+
+
+def test_a_bad_file_offers_no_import_and_names_each_row(client, branches, editors):
+    """A row with a wrong check digit: the report says which and why, and there is no 正式导入 button."""
+    client.force_login(editors["zouping_editor"])
+    text = _upload(client, csv_bytes(f"张三,{ZHANG[:17]}0,,zouping-daixi-1,,")).content.decode()
+    assert "有问题，未导入" in text and "校验位" in text and 'name="upload_id"' not in text
+
+
+def test_an_upload_is_only_its_uploaders_and_members_cannot_open_the_screen(client, branches, editors):
+    """Another editor naming the upload id gets nothing imported; a plain member is refused the screen."""
+    from cms.models import RosterUpload
+
+    client.force_login(editors["zouping_editor"])
+    _upload(client, csv_bytes(f"张三,{ZHANG},,zouping-daixi-1,,"))
+    client.force_login(editors["sheng_editor"])
+    text = client.post("/admin/roster/", {"upload_id": RosterUpload.objects.get().pk}).content.decode()
+    assert "这个文件已经导入" in text and not Member.objects.filter(real_name="张三").exists()
+    client.force_login(factories.MemberFactory(org_unit=branches["zouping-daixi-1"]))
+    assert client.get("/admin/roster/").status_code in (302, 403)
+
+
+@pytest.mark.parametrize("file_format", ["csv", "xlsx"])
+def test_the_templates_import_as_they_are(client, branches, editors, file_format):
+    """Each downloadable template, uploaded unchanged, passes the check (its example row is a valid roster row)."""
+    client.force_login(editors["sheng_editor"])
+    response = client.get(f"/admin/roster/template.{file_format}")
+    assert response.status_code == 200
+    data = response.content
+    if file_format == "csv":
+        assert data.startswith("\ufeff姓名,身份证号".encode())
+    text = _upload(client, data, name=f"template.{file_format}").content.decode()
+    assert "检查通过，尚未导入" in text, text
+
+
+def test_a_rostered_secretary_holds_their_branchs_secretary_role_and_only_theirs(branches):
+    """支部书记 puts the member in the branch's secretary role group (what the secretary screens ask); a move takes
+    the old branch's away, and a later roster that lists them as 党员 takes it off too."""
+    from cms.models import UnitRole
+
+    def secretary_of():
+        return set(UnitRole.objects.filter(role="secretary", group__user=zhang()).values_list("unit__code", flat=True))
+
+    def zhang():
+        return Member.objects.get(real_name="张三")
+
+    run(csv_bytes(f"张三,{ZHANG},,zouping-daixi-1,支部书记,"))
+    assert secretary_of() == {"zouping-daixi-1"}
+    run(csv_bytes(f"张三,{ZHANG},,yinan-mamuchi-changshanzhuang,书记,"))
+    assert secretary_of() == {"yinan-mamuchi-changshanzhuang"}
+    run(csv_bytes(f"张三,{ZHANG},,yinan-mamuchi-changshanzhuang,党员,"))
+    assert secretary_of() == set()

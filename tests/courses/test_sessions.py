@@ -215,3 +215,13 @@ def test_the_secretary_opens_a_session_and_checks_in_from_the_pages(client, live
     client.post(manage, {"action": "record", "minutes": "学习了第9期课程。", "checkin_open": "on"})
     session.refresh_from_db()
     assert session.minutes == "学习了第9期课程。" and session.attendances.get().member == member
+
+
+def test_the_holder_of_a_branchs_secretary_role_runs_its_sessions(units, member):
+    """The branch's secretary role group (the demo's secretary, or the roster's 支部书记) runs its sessions too."""
+    from cms.models import UnitRole
+    from cms.services import org_unit_ensure_roles
+
+    assert not selectors.branches_run_by(member).exists()
+    member.groups.add(org_unit_ensure_roles(unit=units["daixi-1"])[UnitRole.Role.SECRETARY])
+    assert list(selectors.branches_run_by(member)) == [units["daixi-1"]]
