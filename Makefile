@@ -4,7 +4,7 @@ SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
 MANAGE := $(PY) manage.py
-APT_RUN := ffmpeg fonts-noto-cjk gettext
+APT_RUN := ffmpeg fonts-noto-cjk gettext libpango-1.0-0 libpangoft2-1.0-0
 APT_TEST := postgresql redis-server chromium poppler-utils
 HOST ?= 127.0.0.1
 PORT ?= 8000
@@ -88,7 +88,14 @@ format: deps
 	@$(VENV)/bin/ruff format .
 	@$(VENV)/bin/ruff check --fix .
 
-bench: deps
+# Lighthouse (bench_lighthouse.py) has its own package.json and lock in bench/lighthouse: only make bench installs it.
+bench/lighthouse/node_modules/.installed: bench/lighthouse/package.json bench/lighthouse/package-lock.json
+	@echo "==> 安装基准工具（Lighthouse）"
+	@npm ci --prefix bench/lighthouse --no-audit --no-fund --loglevel=error
+	@touch $@
+
+bench: deps bench/lighthouse/node_modules/.installed
+	$(call apt_ensure,chromium)
 	@$(PY) bench/run.py
 
 lock:

@@ -543,3 +543,28 @@ class SessionPhoto(models.Model):
 
     def __str__(self):
         return f"{self.session_id}·{self.image_id}"
+
+
+# --- Study hours ----------------------------------------------------------------------------------------------------
+
+
+class StudyCertificate(models.Model):
+    """A member's annual study-hours certificate: the figures as issued, and the code anyone can check on the site
+    (``/study/verify/<code>/``). One per member and year; issued once the year's requirement is met."""
+
+    member = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    year = models.PositiveSmallIntegerField(_("年度"))
+    code = models.CharField(_("验证码"), max_length=16, unique=True)
+    unit_name = models.CharField(_("所在党支部"), max_length=100)
+    total_hours = models.DecimalField(_("学时"), max_digits=6, decimal_places=1)
+    required_hours = models.DecimalField(_("要求学时"), max_digits=6, decimal_places=1)
+    figures = models.JSONField(default=dict)  # {"online": "30.5", "sessions": 2, "session_hours": "4", …}
+    issued_at = models.DateTimeField(_("颁发时间"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("学时证书")
+        verbose_name_plural = _("学时证书")
+        constraints = [models.UniqueConstraint(fields=["member", "year"], name="courses_certificate_member_year")]
+
+    def __str__(self):
+        return self.code

@@ -538,6 +538,8 @@ def course_has_member_records(course: CoursePage) -> bool:
 
 # --- Branch sessions (courses/sessions/reads.py) ------------------------------------------------------------------
 
+# --- Study hours (courses/credits/) --------------------------------------------------------------------------------
+from .credits.hours import StudyHours, study_hours, study_hours_of, years_with_activity  # noqa: E402, F401
 from .sessions.reads import (  # noqa: E402, F401 — the front door re-exports the sessions' reads
     attendance_of,
     branches_run_by,
@@ -546,3 +548,18 @@ from .sessions.reads import (  # noqa: E402, F401 — the front door re-exports 
     session_run_by,
     sessions_of,
 )
+
+
+def certificate_by_code(code: str):
+    from .models import StudyCertificate
+
+    code = (code or "").strip().upper()
+    if not code.isalnum() or len(code) > 16:
+        return None
+    return StudyCertificate.objects.filter(code=code).select_related("member").first()
+
+
+def certificate_of(*, member, year: int):
+    from .models import StudyCertificate
+
+    return StudyCertificate.objects.filter(member=member, year=year).first()

@@ -440,3 +440,10 @@ from .sessions.writes import (  # noqa: E402, F401 — the front door re-exports
     session_record,
     session_reflection_save,
 )
+
+
+def study_certificate_issue(*, member, year: int):
+    """The member's annual certificate (issued once the year's study hours meet the requirement)."""
+    from .credits import certificates, hours
+
+    return certificates.issue(member=member, hours=hours.study_hours(member=member, year=year))

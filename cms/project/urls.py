@@ -14,6 +14,7 @@ urlpatterns = [
     path("admin/", include(wagtailadmin_urls)),
     path("documents/", include(wagtaildocs_urls)),
     path("search/", include("search.urls")),
+    path("study/", include("courses.urls")),
     path("api/v1/", api.urls),
     path("opds/", include(opds_urlpatterns)),
     path("podcasts/", include(podcast_urlpatterns)),

@@ -856,6 +856,11 @@ NOT_OBJECT_SURFACES = {
     "<CoursePage>sessions/<int:session_id>/tv/": "TV mode: lessons as on the course page, streams only of items "
     "the caller may open (items_visible_to); a session the caller does not run is a 404",
     "<CoursePage>checkin/": "a member's own check-in by signed code and their own reflection (test_sessions.py)",
+    "study/hours/": "the signed-in member's own study hours (test_study_hours.py)",
+    "study/hours/<int:year>/": "the signed-in member's own study hours of a year",
+    "study/hours/<int:year>/certificate/": "POST: issues the member's own certificate",
+    "study/hours/<int:year>/certificate.pdf": "the member's own certificate",
+    "study/verify/<str:code>/": "public check of a certificate code: masked name, unit, year, hours; no library object",
     "api/v1/courses/<course_id>": "a course with the caller's progress (tests/courses/test_api.py)",
     "api/v1/courses/<course_id>/attempts": "POST: starts the caller's own attempt",
     "api/v1/courses/<course_id>/practice": "practice questions: no library object",
