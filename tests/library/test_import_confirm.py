@@ -278,3 +278,29 @@ def test_the_unit_picker_is_the_editors_tree_indented(client, editors):
     form = client.get("/admin/library-import/").context["form"]
     labels = [label for _value, label in form.fields["unit"].choices][1:]
     assert labels[:2] == ["滨州市", "— 邹平市"] and not any("沂南" in label for label in labels)
+
+
+def test_the_import_screens_and_the_kind_page_are_in_chinese(client, checked, django_capture_on_commit_callbacks):
+    """The screens this work adds, in the states the admin walk (tests/cms/test_admin_language.py) does not reach
+    with its one running batch: a finished dry run with 正式导入 and an unknown-column warning, the real import it
+    became (待审核), an expired dry run, the import screen with its column list, and the new item's kind page —
+    no English interface words (column code names are <code>, data such as the source is not interface)."""
+    from tests.cms.test_admin_language import VisibleText, english_runs
+
+    dry, confirm = checked
+    ImportBatch.objects.filter(pk=dry.pk).update(run_options={**dry.run_options, "unknown_columns": ["remarks"]})
+    pages = [f"/admin/library-import/{dry.pk}/", "/admin/library-import/", "/admin/library_items/new/"]
+    confirm({"for_review": "on"})
+    real = ImportBatch.objects.get(dry_run=False)
+    expired = ImportBatch.objects.create(
+        source="web", file_name="old.csv", file_format="csv", dry_run=True, state="done", owning_unit=dry.owning_unit
+    )
+    pages += [f"/admin/library-import/{dry.pk}/", f"/admin/library-import/{real.pk}/"]
+    pages += [f"/admin/library-import/{expired.pk}/", "/admin/", "/admin/library_items/new/?kind=video"]
+    for url in pages:
+        response = client.get(url)
+        assert response.status_code == 200, url
+        text = VisibleText()
+        text.feed(response.content.decode())
+        runs = [run for part in text.texts for run in english_runs(part, {"web", "list", "csv"})]
+        assert not runs, (url, runs)
