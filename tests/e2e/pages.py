@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from urllib.parse import quote
 
 from cms.demo import data
+from cms.models import EducationBasePage, SectionPage, StandardPage
 from library.models import ItemList, LibraryItem, LibraryPage
 from library.selectors import item_url
 
@@ -60,6 +61,8 @@ def member_pages(*, include_quiz: bool = False) -> list[MemberPage]:
         MemberPage("video-series", item_url(_demo_item(data.SERIES[0][0]))),
         MemberPage("audio", item_url(_demo_item(data.SERIES[1][7][0][0])), ready="audio"),
         MemberPage("article", item_url(_demo_item(data.ILLUSTRATED_ARTICLE["key"]))),
+        MemberPage("sign-in-prompt", item_url(_demo_item_titled(_members_only_title()))),  # 请登录后阅读
+        MemberPage("creator", f"{library}creator/{quote(data.ILLUSTRATED_ARTICLE['credits'][0][0])}/"),
         MemberPage("pdf-reader", item_url(ebook_pdf), ready=".pdf-stage img, .pdf-stage canvas"),
         MemberPage("epub-reader", item_url(ebook_epub), ready=".epub-stage foliate-view"),
         MemberPage("text-version", item_url(ebook_pdf) + "?view=text"),
@@ -75,9 +78,16 @@ def member_pages(*, include_quiz: bool = False) -> list[MemberPage]:
         MemberPage("forgot-password", "/login/forgot/"),
         MemberPage("my-library", f"{library}me/", signed_in=True),
         MemberPage("not-found", NOT_FOUND_PATH),
+        MemberPage("channel", SectionPage.objects.live().first().url),
+        MemberPage("standard-page", StandardPage.objects.live().first().url),
+        MemberPage("education-base", EducationBasePage.objects.live().first().url),
     ]
     pages += _course_pages(include_quiz=include_quiz)
     return pages
+
+
+def _members_only_title() -> str:
+    return next(title for _kind, title, _summary, _unit, access in data.ITEMS if access == "members")
 
 
 def _course_pages(*, include_quiz: bool) -> list[MemberPage]:
