@@ -40,6 +40,7 @@ from .importer import (
     batch_rejections,
     batch_resumable_in_admin,
     batch_rows_processed,
+    confirm_all_or_nothing,
     import_batch_confirm,
     import_batch_queue,
     import_batch_resume_queue,
@@ -189,6 +190,7 @@ def _confirm_context(request: HttpRequest, batch: ImportBatch) -> dict:
     if context["confirmable"]:
         context["confirm_form"] = ConfirmForm(initial={"for_review": review_by_default(request.user)})
         context["confirm_hours"] = int(CONFIRM_TTL.total_seconds() // 3600)
+        context["confirm_atomic"] = confirm_all_or_nothing(batch)
     context["columns_url"] = reverse("library_import:index")
     return context
 

@@ -31,7 +31,7 @@ from pathlib import Path, PurePosixPath
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.images import ImageFile, get_image_dimensions
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -67,6 +67,11 @@ STALE_AFTER = timedelta(minutes=15)
 QUEUED_STALE_AFTER = timedelta(hours=24)  # an admin upload no worker started
 RESUME_DAYS = 7  # an interrupted admin batch keeps its upload this long for "继续导入"
 CONFIRM_TTL = timedelta(hours=24)  # an admin dry run keeps its file this long for 正式导入
+# 正式导入 is one transaction; on SQLite that is the database's one write lock, and other writers (members' study
+# time, editors' saves) wait at most the busy timeout (10 s). Measured on a shared 2-core machine: 5,000 rows
+# 1.6 s, 20,000 rows 9.5 s. Larger files go in by resumable chunks there (the confirm box says so beforehand);
+# PostgreSQL locks rows, not the database, and takes every file in one transaction.
+SQLITE_ATOMIC_ROWS = 10_000
 CHECK_EVERY = timedelta(minutes=1)  # how often a running batch's check task looks for a dead process
 MODEL_LABEL = "library.libraryitem"
 State = ImportBatch.State
@@ -199,7 +204,8 @@ def import_batch_confirm(*, batch: ImportBatch, user, for_review: bool) -> Impor
     batch it started: the dry run is marked by one conditional UPDATE inside the new batch's transaction.
 
     The real run is all or nothing (``atomic``): if it fails, or rejects a row the dry run accepted, nothing of
-    it stays in the library. ``for_review``: new items arrive unpublished, and the file cannot publish any."""
+    it stays in the library (on SQLite, files of more than ``SQLITE_ATOMIC_ROWS`` rows go in by resumable chunks
+    instead). ``for_review``: new items arrive unpublished, and the file cannot publish any."""
     from library.tasks import import_batch_run_task
 
     options = batch.run_options or {}
@@ -220,7 +226,7 @@ def import_batch_confirm(*, batch: ImportBatch, user, for_review: bool) -> Impor
         "origin": "admin",
         "sha256": digest,
         "confirmed_from": batch.pk,
-        "atomic": True,
+        "atomic": confirm_all_or_nothing(batch),
         "for_review": bool(for_review),
         "checked_rejections": _rejected_lines(batch),
     }
@@ -249,6 +255,12 @@ def import_batch_confirm(*, batch: ImportBatch, user, for_review: bool) -> Impor
         raise ImportConfirmError(_("这个文件已经正式导入过了。"), batch=_confirmed_batch(batch))
     batch.run_options = marked
     return real
+
+
+def confirm_all_or_nothing(batch: ImportBatch) -> bool:
+    """Whether 正式导入 of this dry run runs in one transaction (always, except files too large to hold SQLite's
+    write lock for: see ``SQLITE_ATOMIC_ROWS``)."""
+    return connection.vendor != "sqlite" or batch.total <= SQLITE_ATOMIC_ROWS
 
 
 def _confirmed_batch(batch: ImportBatch) -> ImportBatch | None:

@@ -304,3 +304,20 @@ def test_the_import_screens_and_the_kind_page_are_in_chinese(client, checked, dj
         text.feed(response.content.decode())
         runs = [run for part in text.texts for run in english_runs(part, {"web", "list", "csv"})]
         assert not runs, (url, runs)
+
+
+def test_a_file_too_large_for_one_sqlite_transaction_goes_in_by_chunks(client, checked, monkeypatch):
+    """On SQLite 正式导入 holds the database's one write lock while it runs, so a file above SQLITE_ATOMIC_ROWS goes
+    in by resumable chunks instead, and the confirm box says so before the editor presses it (PostgreSQL takes any
+    file in one transaction)."""
+    from django.db import connection
+
+    dry, confirm = checked
+    monkeypatch.setattr(importer, "SQLITE_ATOMIC_ROWS", 1)
+    page = client.get(f"/admin/library-import/{dry.pk}/").content.decode()
+    real_sqlite = connection.vendor == "sqlite"
+    assert ("这个文件有 2 行，将分批写入" in page) is real_sqlite
+    assert ("导入中途出错时，不会写入任何条目" in page) is not real_sqlite
+    confirm()
+    real = ImportBatch.objects.get(dry_run=False)
+    assert real.run_options["atomic"] is not real_sqlite and (real.state, real.created) == ("done", 2)
