@@ -15,6 +15,11 @@ admin, ``library_import --resume ID``): the chunks before it are skipped, rows t
 chunk are skipped too, and the counts and report carry on, so the finished batch counts every row once. The file is
 read again and must be the same bytes (``run_options["sha256"]``). A dry run that was interrupted starts again.
 
+The admin checks every upload first (a dry run) and keeps the file, with its SHA-256, for 正式导入
+(``import_batch_confirm``): the real run of exactly those bytes, started once however often it is asked for, and
+all or nothing (one transaction; a row rejected that the dry run accepted rolls it back), optionally bringing new
+items in unpublished for review.
+
 Each column's checks and the words they understand are in ``columns``; comparing a row with the stored item
 and the bulk writes of credits and tags are in ``writes``.
 """
