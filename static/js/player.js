@@ -1,7 +1,12 @@
 // Plays a library video: hls.js where Media Source Extensions exist, the browser's own HLS (Safari, iOS) elsewhere.
-// The element's data-state ("loading", "playing", "error") lets people's tools and our browser tests see progress.
-// Around it: a quality menu, captions on/off (the HLS master's subtitle track), playback speed, resume where the
-// member stopped (on any device through progress.js when signed in, else on this device), and the next episode.
+// hls.js (about 150 KB with brotli) is fetched only when the member starts the video (the play button, a tap on the
+// poster, or a script calling play()): until then the page shows the poster and costs no more than a picture, which
+// on a weak network keeps the first screen light (bench/bench_page_bytes.py). The video keeps its play() request
+// pending while the library arrives, so one tap plays.
+// The element's data-state ("idle", "loading", "playing", "error") lets people's tools and our browser tests see
+// progress. Around it: a quality menu, captions on/off (the HLS master's subtitle track), playback speed, resume
+// where the member stopped (on any device through progress.js when signed in, else on this device), and the next
+// episode.
 (function () {
   "use strict";
   var video = document.getElementById("player");
@@ -10,25 +15,65 @@
   var itemId = parseInt(video.dataset.item, 10);
   var resumeKey = "lh-resume-" + video.dataset.item;
   var hls = null;
-  video.dataset.state = "loading";
+  var started = false;
+  video.dataset.state = "idle";
 
   video.addEventListener("playing", function () { video.dataset.state = "playing"; });
+  // Chrome's controls do nothing on a video without a source yet: a tap on the poster or the controls (click), Enter
+  // or Space on the focused video (TV remotes, keyboards) or any play() starts it.
+  video.addEventListener("play", start);
+  video.addEventListener("click", start);
+  video.addEventListener("keydown", function (event) {
+    if (!started && (event.key === "Enter" || event.key === " ")) {
+      event.preventDefault();
+      start();
+    }
+  });
 
-  if (window.Hls && window.Hls.isSupported()) {
-    hls = new window.Hls({ capLevelToPlayerSize: true, subtitleDisplay: false });
-    hls.on(window.Hls.Events.ERROR, function (_event, data) {
+  function start() {
+    if (started) return;
+    started = true;
+    video.dataset.state = "loading";
+    var mediaSource = window.MediaSource || window.ManagedMediaSource;
+    if (mediaSource && (window.Hls || video.dataset.hlsJs)) {
+      loadHls().then(attachHls, function () { video.dataset.state = "error"; });
+    } else if (video.canPlayType("application/vnd.apple.mpegurl")) {
+      video.src = src;
+      video.textTracks.addEventListener("addtrack", captionsToggle);
+      video.play().catch(function () { /* the member presses play again */ });
+    } else {
+      video.dataset.state = "error";
+    }
+  }
+
+  function loadHls() {
+    if (window.Hls) return Promise.resolve(window.Hls);
+    return new Promise(function (resolve, reject) {
+      var script = document.createElement("script");
+      script.src = video.dataset.hlsJs;
+      script.onload = function () { resolve(window.Hls); };
+      script.onerror = reject;
+      document.head.appendChild(script);
+    });
+  }
+
+  function attachHls(Hls) {
+    if (!Hls || !Hls.isSupported()) {
+      video.dataset.state = "error";
+      return;
+    }
+    hls = new Hls({ capLevelToPlayerSize: true, subtitleDisplay: false });
+    hls.on(Hls.Events.ERROR, function (_event, data) {
       if (data.fatal) video.dataset.state = "error";
     });
-    hls.on(window.Hls.Events.MANIFEST_PARSED, function () { qualityMenu(hls); });
-    hls.on(window.Hls.Events.SUBTITLE_TRACKS_UPDATED, function () { captionsToggle(); });
-    hls.on(window.Hls.Events.LEVEL_SWITCHED, function (_event, data) { video.dataset.level = String(data.level); });
+    hls.on(Hls.Events.MANIFEST_PARSED, function () {
+      qualityMenu(hls);
+      video.play().catch(function () { /* the member presses play again */ });
+    });
+    hls.on(Hls.Events.SUBTITLE_TRACKS_UPDATED, function () { captionsToggle(); });
+    hls.on(Hls.Events.LEVEL_SWITCHED, function (_event, data) { video.dataset.level = String(data.level); });
     hls.loadSource(src);
     hls.attachMedia(video);
-  } else if (video.canPlayType("application/vnd.apple.mpegurl")) {
-    video.src = src;
-    video.textTracks.addEventListener("addtrack", captionsToggle);
-  } else {
-    video.dataset.state = "error";
   }
 
   function show(id) {

@@ -7,8 +7,11 @@
 // Content-Security-Policy keeps any script inside a book from running.
 // root.dataset.state ("loading", "ready", "error") and dataset.chapter are for tools and tests.
 
+import { whenNeeded } from "./reader-controls.mjs";
+
+// foliate-js and the book's first chapter are fetched when the reader is needed (whenNeeded), not before.
 const root = document.getElementById("epub-reader");
-if (root) start(root);
+if (root) whenNeeded(root).then(() => start(root));
 
 async function start(root) {
   const stage = root.querySelector(".epub-stage");

@@ -7,13 +7,14 @@
 // large type (大字模式) starts zoomed in. root.dataset.state ("loading", "rendered", "error") and dataset.page are
 // for tools and tests.
 
-import { bindPageControls, clampZoom, keepZoom, savedZoom } from "./reader-controls.mjs";
+import { bindPageControls, clampZoom, keepZoom, savedZoom, whenNeeded } from "./reader-controls.mjs";
 
 const BATCH = 20;
 const URL_LIFETIME_MS = 40 * 60 * 1000; // under the signed URLs' hour: ask again before they run out
 
 const root = document.getElementById("pdf-reader");
-if (root && root.dataset.source === "pages" && root.dataset.pagesUrl) start(root);
+// The first page image is fetched when the reader is needed (whenNeeded), not with the first screen.
+if (root && root.dataset.source === "pages" && root.dataset.pagesUrl) whenNeeded(root).then(() => start(root));
 
 function start(root) {
   const stage = root.querySelector(".pdf-stage");

@@ -5,10 +5,11 @@
 // The master's URL is a reading link (signed, inline, never cached) that expires within minutes; when it has, the
 // reader asks the item's read URL for a fresh one and carries on at the same page. root.dataset.state ("loading", "rendered", "error") is for tools and tests.
 
-import { bindPageControls, clampZoom, keepZoom, savedZoom } from "./reader-controls.mjs";
+import { bindPageControls, clampZoom, keepZoom, savedZoom, whenNeeded } from "./reader-controls.mjs";
 
 const root = document.getElementById("pdf-reader");
-if (root && root.dataset.source === "master") start(root);
+// pdf.js (about 450 KB compressed with its worker) is fetched when the reader is needed (whenNeeded), not before.
+if (root && root.dataset.source === "master") whenNeeded(root).then(() => start(root));
 
 async function start(root) {
   const canvas = root.querySelector("canvas");

@@ -47,3 +47,27 @@ export function keepZoom(key, zoom) {
 export function clampZoom(zoom) {
   return Math.min(4, Math.max(0.5, zoom));
 }
+
+// Resolves when the reader is needed: it has come within half a screen of being seen, or the member acts on it (a
+// button, the page box, a link to a page). Until then the page costs no reader library and no page image: on a phone
+// the cover, title and 文字版 come first, and a weak network gives them its whole bandwidth.
+export function whenNeeded(root) {
+  return new Promise((resolve) => {
+    if (!("IntersectionObserver" in window) || /[#&]page=/.test(location.hash)) return resolve();
+    const observer = new IntersectionObserver((entries) => {
+      if (entries.some((entry) => entry.isIntersecting)) done();
+    }, { rootMargin: "0px 0px 50% 0px" });
+    function done() {
+      observer.disconnect();
+      root.removeEventListener("focusin", done);
+      root.removeEventListener("pointerdown", done);
+      window.removeEventListener("hashchange", toPage);
+      resolve();
+    }
+    function toPage() { if (/[#&]page=/.test(location.hash)) done(); } // the outline's links (目录)
+    observer.observe(root);
+    root.addEventListener("focusin", done);
+    root.addEventListener("pointerdown", done);
+    window.addEventListener("hashchange", toPage);
+  });
+}
