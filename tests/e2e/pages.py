@@ -9,7 +9,7 @@ modes; the transferred-bytes benchmark in ``bench/`` can open the same list agai
 
 Only reads: the one exception is the quiz page, which needs a started attempt (``quiz_attempt_for``)."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from urllib.parse import quote
 
 from cms.demo import data
@@ -22,6 +22,8 @@ DEMO_MEMBER = data.MEMBERS[0][0]
 # Search words: one the demo's titles contain, one that finds nothing and has no correction either.
 FOUND_QUERY = "党史"
 MISSING_QUERY = "zzqqxx"
+# Item pages that change for a signed-in member (收藏, the study clock, saved places): opened both ways.
+MEMBER_TOO = ("video", "audio", "article", "pdf-reader", "epub-reader", "text-version")
 NOT_FOUND_PATH = "/no-such-page/"
 
 
@@ -82,6 +84,7 @@ def member_pages(*, include_quiz: bool = False) -> list[MemberPage]:
         MemberPage("standard-page", StandardPage.objects.live().first().url),
         MemberPage("education-base", EducationBasePage.objects.live().first().url),
     ]
+    pages += [replace(page, name=f"{page.name}-member", signed_in=True) for page in pages if page.name in MEMBER_TOO]
     pages += _course_pages(include_quiz=include_quiz)
     return pages
 

@@ -199,7 +199,8 @@ def demo_site(transactional_db, django_db_serialized_rollback):
 
 def test_every_member_page_passes_the_accessibility_audit(live_server, demo_site):
     """Every member page type (home, library and its filters, a curated list, video with its series and an episode,
-    audio, article, PDF and EPUB readers, text version, periodical and newspaper with an issue and an article,
+    audio, article, PDF and EPUB readers, text version (these also as a signed-in member, whose 收藏 button and study
+    clock come in by script), periodical and newspaper with an issue and an article,
     search with and without results, sign-in, forgotten password, 我的图书馆, the course and its quiz, 404) at 390×844
     and 1440×900 in standard and large type: axe-core finds no violation, every visible target is at least 44×44 px
     (inline links in running text exempt, WCAG 2.5.8), the summed layout shift stays ≤ 0.05, and at 360 px the page
