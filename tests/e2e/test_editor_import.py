@@ -5,6 +5,7 @@ know), reads the dry run — counts and the unknown-column warning — presses �
 finds the new items on the dashboard under 最近导入 and 未发布的馆藏."""
 
 import io
+import os
 import time
 from pathlib import Path
 
@@ -44,6 +45,14 @@ def _catalogue(template: bytes) -> bytes:
     return ("\ufeff" + "\n".join(lines) + "\n").encode("utf-8")
 
 
+def _shot(page, name: str) -> None:
+    """A full-page screenshot for a person to look at, when E2E_SCREENSHOTS names a folder."""
+    folder = os.environ.get("E2E_SCREENSHOTS")
+    if folder:
+        width = page.viewport_size["width"]
+        page.screenshot(path=str(Path(folder) / f"import-{width}-{name}.png"), full_page=True)
+
+
 def _wait_done(page, timeout_s: float = 90) -> None:
     """The batch page refreshes itself while the worker runs the batch; wait until it says the batch is done."""
     deadline = time.monotonic() + timeout_s
@@ -71,6 +80,7 @@ def test_editor_imports_a_catalogue_after_its_dry_run(live_server, browser_page,
     page.wait_for_url(f"{live_server.url}/admin/")
 
     page.goto(f"{live_server.url}/admin/library-import/")
+    _shot(page, "1-screen")
     assert page.get_by_role("heading", name="列说明").is_visible()
     assert page.locator("#import-columns tr[data-column=external_id]").inner_text().count("必填") == 1
     with page.expect_download() as download:
@@ -90,6 +100,7 @@ def test_editor_imports_a_catalogue_after_its_dry_run(live_server, browser_page,
     with page.expect_navigation():
         page.get_by_role("button", name="上传并试运行").click()
     _wait_done(page)
+    _shot(page, "2-dry-run")
     assert "试运行，未写入" in page.locator("#batch-summary").inner_text()
     warning = page.locator("#unknown-columns")
     assert warning.is_visible() and "备注" in warning.inner_text() and "1 列无法识别" in warning.inner_text()
@@ -109,6 +120,7 @@ def test_editor_imports_a_catalogue_after_its_dry_run(live_server, browser_page,
     assert (real.created, real.rejected) == (2, 0)
 
     page.goto(f"{live_server.url}/admin/")
+    _shot(page, "3-dashboard")
     recent = page.locator("#lighthouse-recent-imports-section")
     for title in TITLES:
         assert recent.get_by_role("link", name=title).count() == 1
