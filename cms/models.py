@@ -49,6 +49,10 @@ class OrgUnit(MP_Node):
         related_name="+",
     )
 
+    # Members in this unit and every unit below it now (their open unit-history rows), kept by
+    # cms.roster.importer.place_in_unit as people join, move and leave: reports divide by it without counting.
+    member_count = models.PositiveIntegerField(_("党员人数"), default=0, editable=False)
+
     node_order_by = ["code"]
 
     class Meta:

@@ -568,3 +568,26 @@ class StudyCertificate(models.Model):
 
     def __str__(self):
         return self.code
+
+
+# --- Reports --------------------------------------------------------------------------------------------------------
+
+
+class CourseUnitStats(models.Model):
+    """A course's figures for a unit and everything below it, kept current as members study, attend and pass
+    (courses/reports/stats.py), so a report reads one row per unit it shows and never counts learners."""
+
+    course = models.ForeignKey(CoursePage, on_delete=models.CASCADE, related_name="+")
+    unit = models.ForeignKey("cms.OrgUnit", on_delete=models.CASCADE, related_name="+")
+    studied = models.PositiveIntegerField(default=0)  # members with at least one lesson done
+    completed = models.PositiveIntegerField(default=0)  # members with every required lesson done
+    attended = models.PositiveIntegerField(default=0)  # members checked in at a branch session
+    scored = models.PositiveIntegerField(default=0)  # members with a graded attempt
+    score_sum = models.PositiveIntegerField(default=0)  # sum of those members' best percentages
+    passed = models.PositiveIntegerField(default=0)  # members who passed the quiz
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["course", "unit"], name="courses_unit_stats_unique")]
+
+    def __str__(self):
+        return f"{self.course_id}·{self.unit_id}"

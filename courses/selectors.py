@@ -563,3 +563,8 @@ def certificate_of(*, member, year: int):
     from .models import StudyCertificate
 
     return StudyCertificate.objects.filter(member=member, year=year).first()
+
+
+# --- Reports (courses/reports/) -----------------------------------------------------------------------------------
+
+from .reports.reads import branch_individuals, course_report, report_root, units_reported_to  # noqa: E402, F401

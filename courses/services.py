@@ -23,6 +23,7 @@ from .models import CourseLesson, CoursePage, LessonCompletion, Question, Questi
 from .quiz.drawing import PoolTooSmall, Rule, draw
 from .quiz.grading import is_correct
 from .quiz.responses import position_of, stored_response
+from .reports import stats as report_stats
 
 logger = logging.getLogger(__name__)
 
@@ -237,6 +238,7 @@ def _close(attempt: QuizAttempt, *, state: str, now: datetime) -> QuizAttempt:
     attempt.state = state
     attempt.submitted_at = min(now, attempt.deadline) if state == QuizAttempt.State.TIMED_OUT else now
     attempt.save(update_fields=["state", "submitted_at", "score", "percent", "passed"])
+    report_stats.attempt_closed(attempt=attempt)
     logger.info("attempt %s closed (%s): %s/%s", attempt.pk, state, attempt.score, attempt.max_score)
     return attempt
 
@@ -340,19 +342,26 @@ def lesson_study_credited(*, member_id: int, item_id: int, at: datetime) -> list
         seconds = studied.get((member_id, item_id), 0)
         if seconds < entry.required_seconds:
             continue
-        completion, created = LessonCompletion.objects.get_or_create(
-            course_id=entry.course_id,
-            member_id=member_id,
-            item_id=item_id,
-            defaults={
-                "unit_id": get_user_model().objects.filter(pk=member_id).values_list("org_unit_id", flat=True).first(),
-                "completed_at": at,
-                "study_seconds": seconds,
-                "late": at > entry.study_closes_at,
-            },
-        )
-        if created:
-            recorded.append(completion)
+        with transaction.atomic():
+            # One member's completions one at a time: the reports' "first" and "last" lesson are decided here.
+            get_user_model().objects.select_for_update().filter(pk=member_id).values_list("pk", flat=True).first()
+            completion, created = LessonCompletion.objects.get_or_create(
+                course_id=entry.course_id,
+                member_id=member_id,
+                item_id=item_id,
+                defaults={
+                    "unit_id": get_user_model()
+                    .objects.filter(pk=member_id)
+                    .values_list("org_unit_id", flat=True)
+                    .first(),
+                    "completed_at": at,
+                    "study_seconds": seconds,
+                    "late": at > entry.study_closes_at,
+                },
+            )
+            if created:
+                report_stats.completion_recorded(completion=completion)
+                recorded.append(completion)
     return recorded
 
 
@@ -409,6 +418,7 @@ def course_completions_backfill(*, course_id: int, now: datetime | None = None) 
             for member_id, unit_id in units.items()
         ]
         created += len(LessonCompletion.objects.bulk_create(rows, ignore_conflicts=True))
+    report_stats.rebuild(course=course)  # lessons changed: "completed" may mean something else now
     return created
 
 

@@ -11,9 +11,11 @@ import re
 from dataclasses import asdict, dataclass, field
 
 from django.db import transaction
+from django.db.models import F
 from django.utils.translation import gettext as _
 
 from ..models import BranchMembership, Member, OrgUnit, RosterImport, UnitRole
+from ..selectors import unit_and_ancestor_paths
 from . import idcard, keys
 from .sheets import RosterFileError, roster_rows
 
@@ -179,7 +181,7 @@ def _plan(item: _Parsed, member: Member | None) -> str:
 
 def place_in_unit(*, member: Member, unit: OrgUnit | None, on: datetime.date) -> None:
     """Close the member's open unit-history row and open one for ``unit`` from ``on`` (nothing if unchanged)."""
-    current = BranchMembership.objects.filter(member=member, ended_on__isnull=True).first()
+    current = BranchMembership.objects.filter(member=member, ended_on__isnull=True).select_related("unit").first()
     if current and unit and current.unit_id == unit.pk:
         return
     if current:
@@ -188,8 +190,17 @@ def place_in_unit(*, member: Member, unit: OrgUnit | None, on: datetime.date) ->
         else:
             current.ended_on = on
             current.save(update_fields=["ended_on"])
+        _count(current.unit, -1)
     if unit is not None:
         BranchMembership.objects.create(member=member, unit=unit, started_on=on)
+        _count(unit, +1)
+
+
+def _count(unit: OrgUnit, delta: int) -> None:
+    """The unit's and its ancestors' member counts, in one UPDATE (the path as stored now)."""
+    path = OrgUnit.objects.filter(pk=unit.pk).values_list("path", flat=True).first()
+    if path:
+        OrgUnit.objects.filter(path__in=unit_and_ancestor_paths(path)).update(member_count=F("member_count") + delta)
 
 
 def _apply(item: _Parsed, member: Member | None, on: datetime.date) -> None:

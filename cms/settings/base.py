@@ -181,6 +181,8 @@ STATIC_VENDOR_FILES = {
     # The player's library; the source map stays beside it because the file names it (manifest post-processing).
     "vendor/hls.js": (NODE_MODULES / "hls.js" / "dist", ["hls.min.js", "hls.min.js.map"]),
     "vendor/tus-js-client": (NODE_MODULES / "tus-js-client" / "dist", ["tus.min.js", "tus.min.js.map"]),
+    # Report charts (the courses' reports page loads it only when a chart is on screen).
+    "vendor/echarts": (NODE_MODULES / "echarts" / "dist", ["echarts.min.js"]),
     # Readers: pdf.js's legacy build (older phones and TVs too), minified, with cmaps/ and standard_fonts/ for Chinese
     # PDFs without embedded fonts, wasm/ and iccs/ for images and colours; foliate-js (EPUB; ES modules, zip.js
     # vendored) without its demo reader, tests and build configuration.

@@ -35,6 +35,17 @@ def branches_run_by(member) -> QuerySet[OrgUnit]:
     )
 
 
+def branches_as_secretary(member) -> QuerySet[OrgUnit]:
+    """The branches this member leads themselves (secretary or committee of their own branch, or the branch's
+    secretary role): the only people besides the member who see an individual's scores."""
+    if not getattr(member, "is_authenticated", False):
+        return OrgUnit.objects.none()
+    condition = Q(level=OrgUnit.Level.BRANCH, roles__role=UnitRole.Role.SECRETARY, roles__group__user=member)
+    if getattr(member, "party_role", None) in RUNNING_ROLES and member.org_unit_id:
+        condition |= Q(pk=member.org_unit_id, level=OrgUnit.Level.BRANCH)
+    return OrgUnit.objects.filter(pk__in=OrgUnit.objects.filter(condition).values("pk"))
+
+
 def may_run(member, branch: OrgUnit) -> bool:
     return branches_run_by(member).filter(pk=branch.pk).exists()
 

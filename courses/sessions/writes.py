@@ -12,6 +12,7 @@ from cms.models import OrgUnit
 
 from ..errors import QuizConflict, QuizForbidden, QuizInvalid
 from ..models import BranchSession, CoursePage, SessionAttendance
+from ..reports import stats as report_stats
 from . import codes, reads
 
 # Check-in by code is open from an hour before the start until the end of the session's day.
@@ -86,11 +87,14 @@ def session_checkin_reset(*, by, session: BranchSession) -> BranchSession:
 def _attend(*, session: BranchSession, member, method: str, by, now) -> tuple[SessionAttendance, bool]:
     try:
         with transaction.atomic():
-            return SessionAttendance.objects.get_or_create(
+            attendance, created = SessionAttendance.objects.get_or_create(
                 session=session,
                 member=member,
                 defaults={"method": method, "checked_in_at": now, "checked_in_by": by},
             )
+            if created:
+                report_stats.attendance_recorded(attendance=attendance)
+            return attendance, created
     except IntegrityError:  # two presses raced past get's miss: the other one wrote the row
         return SessionAttendance.objects.get(session=session, member=member), False
 

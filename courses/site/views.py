@@ -14,6 +14,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.http import Http404, HttpResponseNotAllowed
 from django.shortcuts import redirect, resolve_url
 from django.template.response import TemplateResponse
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext as _
@@ -92,6 +93,7 @@ def course_page_context(request, *, page: CoursePage) -> dict:
         "time_url": "/api/v1/courses/time",
         # Secretaries, committee members and editors run their branches' sessions from here.
         "sessions_url": _page_url(page, "sessions_route") if selectors.branches_run_by(member).exists() else "",
+        "reports_url": f"{reverse('courses_reports')}?course={page.pk}" if selectors.report_root(member) else "",
     }
 
 
