@@ -18,7 +18,7 @@ from library.imports import importer
 from library.imports.columns import COLUMN_DOCS, KNOWN_COLUMNS
 from library.imports.importer import ImportConfirmError, import_batch_confirm, import_uploads_sweep
 from library.models import ImportBatch, LibraryItem
-from tests.factories import LibraryItemFactory, editor
+from tests.factories import LibraryItemFactory, OrgUnitFactory, editor
 from tests.library.test_import_admin import login, run_queued, upload
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("db_tasks")]
@@ -321,3 +321,16 @@ def test_a_file_too_large_for_one_sqlite_transaction_goes_in_by_chunks(client, c
     confirm()
     real = ImportBatch.objects.get(dry_run=False)
     assert real.run_options["atomic"] is not real_sqlite and (real.state, real.created) == ("done", 2)
+
+
+def test_another_units_editor_cannot_confirm_and_only_editors_get_templates(client, checked, unit_tree):
+    """正式导入 of a dry run is for editors of its unit: another county's editor gets a 404 and nothing is imported;
+    the templates are for editors (a branch secretary, who manages no unit, is refused)."""
+    dry, _confirm = checked
+    login(client, "yinan_editor")
+    assert client.post(f"/admin/library-import/{dry.pk}/confirm/", {}).status_code == 404
+    assert not ImportBatch.objects.filter(dry_run=False).exists()
+    secretary_branch = OrgUnitFactory(name="常山庄村党支部", level=OrgUnit.Level.BRANCH, parent=unit_tree["yinan"])
+    editor(secretary_branch, "changshanzhuang_secretary", role="secretary")
+    login(client, "changshanzhuang_secretary")
+    assert client.get("/admin/library-import/template.csv").status_code in (302, 403)
