@@ -5,6 +5,7 @@ and lessons done. Idempotent: what exists is left alone."""
 
 import csv
 import io
+import secrets
 import uuid
 from datetime import datetime, time, timedelta
 
@@ -16,7 +17,17 @@ from library.models import LibraryItem
 
 from . import selectors, services
 from .errors import CourseError
-from .models import CourseIndexPage, CourseLesson, CoursePage, QuestionBank, QuizAttempt, QuizRule
+from .models import (
+    BranchSession,
+    CourseIndexPage,
+    CourseLesson,
+    CoursePage,
+    QuestionBank,
+    QuizAttempt,
+    QuizRule,
+    SessionAttendance,
+)
+from .reports import stats as report_stats
 
 BANK_CODE = "demo-dangshi"
 PASSWORD = "lighthouse-demo"  # the demo's one password (cms/demo/data.py)
@@ -433,5 +444,33 @@ def courses_demo_load(*, home, units: dict[str, OrgUnit], heartbeat, log=print, 
             if share >= 0.7 and not QuizAttempt.objects.filter(member=member, course=current).exists():
                 _study(member, items, start=taken_at - timedelta(minutes=30), heartbeat=heartbeat)
             _take_quiz(member, current, share=share, now=taken_at)
+        _held_session(current, units["yinan-mamuchi-changshanzhuang"], now=now)
+    report_stats.rebuild(course=current)  # the demo's figures as the writes would have left them
     students = "、".join(student[0] for student in STUDENTS)
     log(f"大课堂：{CoursePage.objects.count()} 期课程（本期 {current.url}），演示学员 {students}，密码 {PASSWORD}")
+
+
+def _held_session(course: CoursePage, branch: OrgUnit, *, now: datetime) -> None:
+    """常山庄村党支部 met to watch this month's course: its secretary's session, two members checked in (one by
+    scanning, one by the secretary), the minutes and a reflection (rerunning the demo adds nothing)."""
+    if BranchSession.objects.filter(course=course, branch=branch).exists():
+        return
+    secretary = Member.objects.filter(username="changshanzhuang_secretary").first()
+    session = BranchSession.objects.create(
+        course=course,
+        branch=branch,
+        opened_by=secretary,
+        starts_at=max(course.premiere_at, now - timedelta(hours=3)),
+        place="常山庄村党群服务中心",
+        mode=BranchSession.Mode.TV,
+        minutes="集体收看本期灯塔大课堂，围绕讨论提纲交流发言，党员们结合村里产业发展谈了体会。",
+        checkin_secret=secrets.token_hex(16),
+    )
+    for username, method in (("xueyuan01", "code"), ("xueyuan02", "secretary")):
+        member = Member.objects.filter(username=username).first()
+        if member:
+            SessionAttendance.objects.create(
+                session=session, member=member, method=method, checked_in_at=session.starts_at,
+                checked_in_by=secretary if method == "secretary" else None,
+                reflection="重温入党誓词，学习沂蒙精神，要在乡村振兴中带好头。" if username == "xueyuan01" else "",
+            )  # fmt: skip

@@ -1,5 +1,6 @@
 """The demo (`make run`): a current course with lessons from the demo library, next month's counting down, a bank
-imported through the real import, members with finished attempts and lessons done; loading twice changes nothing
+imported through the real import, members with finished attempts and lessons done, a held branch session and the
+report's figures; loading twice changes nothing
 (courses/demo.py, hooked into cms/demo/loader.py)."""
 
 import pytest
@@ -7,7 +8,16 @@ from django.test import Client
 
 from cms.demo.loader import demo_load
 from courses import selectors
-from courses.models import CoursePage, LessonCompletion, Question, QuestionBank, QuizAttempt
+from courses.models import (
+    BranchSession,
+    CoursePage,
+    CourseUnitStats,
+    LessonCompletion,
+    Question,
+    QuestionBank,
+    QuizAttempt,
+    SessionAttendance,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -18,6 +28,7 @@ def _counts():
         Question.objects.count(),
         QuizAttempt.objects.count(),
         LessonCompletion.objects.count(),
+        SessionAttendance.objects.count(),
     )
 
 
@@ -39,6 +50,12 @@ def test_the_demo_has_a_current_course_a_bank_and_results(django_capture_on_comm
         assert set(attempts.values_list("state", flat=True)) == {"submitted"}
         assert attempts.count() == 3 and attempts.filter(passed=True).exists()
         assert LessonCompletion.objects.filter(course=current).count() == 2  # two students read the article
+        # 常山庄村党支部 held its session: two checked in, minutes and a reflection; the report has the figures.
+        session = BranchSession.objects.get(course=current)
+        assert session.attendances.count() == 2 and session.minutes
+        assert session.attendances.exclude(reflection="").exists()
+        province = CourseUnitStats.objects.get(course=current, unit__code="shandong")
+        assert (province.attended, province.scored) == (2, 3)
     before = _counts()
     with django_capture_on_commit_callbacks(execute=True):
         demo_load(log=lambda *args: None, media=False, library=True)
