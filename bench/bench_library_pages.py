@@ -118,6 +118,8 @@ def setup_django(env: dict[str, str]) -> None:
 
     django.setup()
     call_command("migrate", verbosity=0)
+    # Production serves hashed static names from the manifest collectstatic writes (cms.project.static_files).
+    call_command("collectstatic", "--noinput", verbosity=0)
     from cms.demo import demo_load
 
     demo_load(log=lambda line: None, media=False)
