@@ -6,6 +6,7 @@ import secrets
 from django.contrib.auth.models import AbstractUser
 from django.core.validators import RegexValidator
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from treebeard.mp_tree import MP_Node
 from wagtail import hooks
@@ -163,6 +164,28 @@ class RosterUpload(models.Model):
 
     def __str__(self):
         return self.filename
+
+
+class Notice(models.Model):
+    """A message in a member's in-site inbox (消息): a new course, a reminder, results released. ``key`` makes
+    sending idempotent: the same notice is never delivered twice to one member, however often a task reruns."""
+
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="notices")
+    key = models.CharField(max_length=100)
+    title = models.CharField(_("标题"), max_length=200)
+    body = models.TextField(_("内容"), blank=True)
+    url = models.CharField(_("链接"), max_length=500, blank=True)
+    created_at = models.DateTimeField(_("时间"), default=timezone.now)
+    read_at = models.DateTimeField(_("已读时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("消息")
+        verbose_name_plural = _("消息")
+        constraints = [models.UniqueConstraint(fields=["member", "key"], name="cms_notice_once")]
+        indexes = [models.Index(fields=["member", "read_at", "-created_at"], name="cms_notice_inbox")]
+
+    def __str__(self):
+        return self.title
 
 
 class LighthouseImage(AbstractImage):

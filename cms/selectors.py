@@ -121,3 +121,20 @@ def members_of_unit_between(unit, start, end) -> QuerySet[BranchMembership]:
     return BranchMembership.objects.filter(unit=unit, started_on__lt=end).filter(
         Q(ended_on__isnull=True) | Q(ended_on__gt=start)
     )
+
+
+# --- The member's inbox.
+
+
+def notices_of(member) -> QuerySet:
+    from .models import Notice
+
+    return Notice.objects.filter(member=member).order_by("-created_at", "-pk")
+
+
+def notices_unread_count(member) -> int:
+    from .models import Notice
+
+    if not getattr(member, "is_authenticated", False):
+        return 0
+    return Notice.objects.filter(member=member, read_at__isnull=True).count()

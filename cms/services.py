@@ -182,3 +182,20 @@ def roster_upload_apply(
     return roster_uploads.apply(
         by=by, upload_id=upload_id, units=units_managed_by(by), on=effective_on or timezone.localdate()
     )
+
+
+def notices_send(*, members, kind: str, key: str, title: str, body: str = "", url: str = "") -> int:
+    """A notice into each member's inbox (and by SMS/e-mail where the kind is switched on); idempotent by key."""
+    from .accounts.notices import deliver
+
+    return deliver(members=members, kind=kind, key=key, title=title, body=body, url=url)
+
+
+def notices_mark_read(*, member: Member, notice_ids: list[int] | None = None) -> int:
+    """Mark the member's notices read (all of them when no ids are given)."""
+    from .models import Notice
+
+    rows = Notice.objects.filter(member=member, read_at__isnull=True)
+    if notice_ids is not None:
+        rows = rows.filter(pk__in=notice_ids)
+    return rows.update(read_at=timezone.now())

@@ -457,3 +457,20 @@ def study_certificate_issue(*, member, year: int):
     from .credits import certificates, hours
 
     return certificates.issue(member=member, hours=hours.study_hours(member=member, year=year))
+
+
+# --- Notices (courses/notices.py) ---------------------------------------------------------------------------------
+
+
+def course_notices_send(*, course_id: int, kind: str) -> int:
+    """Send one kind of notice for a course as it is now (0 when it no longer exists or is not live)."""
+    from . import notices
+
+    course = CoursePage.objects.filter(pk=course_id).first()
+    return notices.send(course=course, kind=kind) if course else 0
+
+
+def course_notices_schedule(*, course: CoursePage) -> None:
+    from . import notices
+
+    notices.schedule(course=course)

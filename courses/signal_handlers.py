@@ -2,7 +2,7 @@
 
 - the library's ``study_credited`` (a heartbeat credited honest study time): a lesson may now be done;
 - Wagtail's page publishing: a course's lessons may have changed (cached lookups forgotten, completions
-  back-filled).
+  back-filled), and its notices are scheduled (new course, closing reminder, results).
 """
 
 from wagtail.signals import page_published, page_unpublished
@@ -22,6 +22,12 @@ def _course_published(sender, instance, **kwargs):
     course_lessons_changed(course=instance)
 
 
+def _course_went_live(sender, instance, **kwargs):
+    from .services import course_notices_schedule
+
+    course_notices_schedule(course=instance)
+
+
 def connect() -> None:
     """Wire the receivers (idempotent: each has a dispatch_uid)."""
     from .models import CoursePage
@@ -29,4 +35,5 @@ def connect() -> None:
     uid = "courses:"
     study_credited.connect(_study_credited, dispatch_uid=uid + "study-credited")
     page_published.connect(_course_published, sender=CoursePage, dispatch_uid=uid + "course-published")
+    page_published.connect(_course_went_live, sender=CoursePage, dispatch_uid=uid + "course-notices")
     page_unpublished.connect(_course_published, sender=CoursePage, dispatch_uid=uid + "course-unpublished")

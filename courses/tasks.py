@@ -18,3 +18,11 @@ def course_completions_backfill_task(course_id: int) -> int:
     from .services import course_completions_backfill
 
     return course_completions_backfill(course_id=course_id)
+
+
+@task(queue_name="default")
+def course_notices_task(course_id: int, kind: str) -> int:
+    """Send one kind of a course's notices (scheduled when the course is published)."""
+    from .services import course_notices_send
+
+    return course_notices_send(course_id=course_id, kind=kind)

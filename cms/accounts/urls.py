@@ -9,4 +9,5 @@ urlpatterns = [
     path("logout/", views.sign_out, name="cms_sign_out"),
     path("login/forgot/", views.password_forgot, name="cms_password_forgot"),
     path("login/forgot/code/", views.password_reset_with_code, name="cms_password_reset"),
+    path("inbox/", views.inbox, name="cms_inbox"),
 ]

@@ -5,6 +5,7 @@ from urllib.parse import unquote, urlsplit
 
 from django.contrib import messages
 from django.contrib.auth import logout
+from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import LoginView
 from django.http import HttpResponseRedirect
 from django.shortcuts import redirect, render
@@ -103,3 +104,18 @@ def password_reset_with_code(request):
             messages.success(request, "密码已经重设好了，请用新密码登录。")
             return redirect("cms_sign_in")
     return render(request, "cms/password_reset.html", {"form": form, "phone": masked(phone)})
+
+
+@never_cache
+@login_required
+def inbox(request):
+    """消息: the member's notices, newest first, twenty a page; opening the page marks the shown ones read."""
+    from django.core.paginator import Paginator
+
+    from .. import selectors, services
+
+    page = Paginator(selectors.notices_of(request.user), 20).get_page(request.GET.get("page"))
+    unread = [notice.pk for notice in page if notice.read_at is None]
+    response = render(request, "cms/inbox.html", {"page_obj": page, "unread": set(unread)})
+    services.notices_mark_read(member=request.user, notice_ids=unread)
+    return response
