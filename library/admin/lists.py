@@ -14,6 +14,7 @@ from library.models import ItemList
 from .export import SafeExportMixin
 from .scoping import scoped
 from .selectors import item_lists_managed_by, items_choosable_by, units_for_editor
+from .units import tree_field
 
 
 class OrderedInlinePanel(InlinePanel):
@@ -30,7 +31,8 @@ class ItemListForm(WagtailAdminModelForm):
     def __init__(self, *args, for_user=None, **kwargs):
         super().__init__(*args, for_user=for_user, **kwargs)
         if for_user is not None:
-            self.fields["owning_unit"].queryset = units_for_editor(for_user)
+            # The editor's units as an indented tree, like the item form's (admin/units.py).
+            self.fields["owning_unit"] = tree_field(self.fields["owning_unit"], units_for_editor(for_user))
             # An entry names an item the editor manages or a public one (the chooser offers the same).
             entries = self.formsets.get("entries")
             for form in entries.forms if entries is not None else ():

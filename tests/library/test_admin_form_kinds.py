@@ -91,3 +91,10 @@ def test_the_unit_pickers_show_the_editors_tree_indented(client, editors):
     form = client.get(f"{NEW_ITEM}?kind=article").context["form"]
     assert [label for value, label in form.fields["owning_unit"].choices if value] == ["滨州市", "— 邹平市"]
     assert [label for value, label in form.fields["access_unit"].choices if value] == ["滨州市", "— 邹平市"]
+
+
+def test_the_curated_list_form_shows_the_same_tree(client, editors):
+    """专题与推荐's 所属单位 is the same indented tree of the editor's own units."""
+    login_as(client, "binzhou_editor")
+    form = client.get("/admin/library_lists/new/").context["form"]
+    assert [label for value, label in form.fields["owning_unit"].choices if value] == ["滨州市", "— 邹平市"]
