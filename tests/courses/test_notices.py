@@ -77,14 +77,17 @@ def test_sms_only_for_switched_on_kinds_through_the_backend(open_course, member,
 
 
 def test_the_inbox_shows_new_notices_once_then_as_read(client, open_course, member):
-    """消息 lists the notice marked 新 the first time; the second visit shows it read; anonymous visitors sign in."""
+    """The header links 消息 with the unread count; the inbox lists the notice marked 新 the first time, the second visit
+    shows it read and the header link is gone; anonymous visitors sign in."""
     assert client.get("/inbox/").status_code == 302
     services.course_notices_send(course_id=open_course.pk, kind="published")
     client.force_login(member)
+    assert "消息 1" in client.get(open_course.url).content.decode()  # the header's link while one is unread
     first = client.get("/inbox/").content.decode()
     assert "第21期灯塔大课堂" in first and "<strong>新</strong>" in first
     assert "<strong>新</strong>" not in client.get("/inbox/").content.decode()
     assert Notice.objects.get().read_at is not None
+    assert "消息 1" not in client.get(open_course.url).content.decode()
 
 
 def test_publishing_schedules_the_three_notices(open_course, db_tasks, django_capture_on_commit_callbacks, settings):
