@@ -39,15 +39,16 @@ def access_q(user, *, prefix: str = "") -> Q:
     return condition
 
 
-def _unit_and_ancestor_ids(user) -> list[int]:
-    """The ids of the member's unit and the units above it, read once per user object (one request) however many
-    lists a page reads (the home page has eight), again if the member's unit changes."""
+def _unit_and_ancestor_ids(user) -> QuerySet:
+    """The member's unit and the units above it, as a subquery of their ids. Building it reads the unit's path
+    (cms.selectors.unit_and_ancestors); that is done once per user object (one request) however many lists a page
+    reads (the home page has eight), again if the member's unit changes."""
     cached = getattr(user, "_library_unit_ids", None)
     if cached is None or cached[0] != user.org_unit_id:
-        cached = (user.org_unit_id, list(unit_and_ancestors(user).values_list("pk", flat=True)))
+        cached = (user.org_unit_id, unit_and_ancestors(user).values("pk"))
         try:
             user._library_unit_ids = cached
-        except AttributeError:  # a stand-in that takes no attributes: read each time
+        except AttributeError:  # a stand-in that takes no attributes: built each time
             pass
     return cached[1]
 
@@ -216,6 +217,16 @@ def item_url(item: LibraryItem, page: LibraryPage | None = None) -> str:
     if page is None:
         return ""
     return page.url + page.reverse_subpage("item_route", kwargs={"item_id": item.pk})
+
+
+def item_hrefs_set(items, page: LibraryPage | None) -> None:
+    """Set ``href`` on each item (a card's link) under the one library page, reading the page's URL once: Wagtail
+    looks the site's root paths up in the cache on every ``page.url``, 24 times for a page of cards otherwise."""
+    if not items:
+        return
+    base = page.url if page is not None else None
+    for item in items:
+        item.href = base + page.reverse_subpage("item_route", kwargs={"item_id": item.pk}) if base else ""
 
 
 def study_seconds_by_item(*, member_ids, item_ids, since: date, until: date) -> dict[tuple[int, int], int]:

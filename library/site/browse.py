@@ -130,8 +130,7 @@ def _audience(user) -> str:
 def _decorate(items: list[LibraryItem], page, *, eager: int = 0) -> list[LibraryItem]:
     """Each card's link, and the cover renditions of the whole page in one query (library.site.cards)."""
     cards_prepare(items, eager=eager)
-    for item in items:
-        item.href = selectors.item_url(item, page)
+    selectors.item_hrefs_set(items, page)
     return items
 
 

@@ -49,8 +49,7 @@ def home_sections(request, sections: list) -> None:
     cards = [item for row in rows for item in row.items]
     # The first row's cards are the first screen's: fetched at once (when the course is above them, still near the top).
     cards_prepare(cards, eager=min(CARDS_EAGER, len(rows[0].items)) if rows else 0)
-    for item in cards:
-        item.href = selectors.item_url(item, page)
+    selectors.item_hrefs_set(cards, page)
     sections.extend(row.section() for row in rows)
 
 
