@@ -16,6 +16,7 @@ from wagtail.permissions import register_permission_policy
 from cms.selectors import units_managed_by
 from library.models import LibraryItem
 
+from .admin.analysis import question_analysis_view
 from .admin.dashboard import CurrentCoursePanel
 from .admin.views import QuestionBankViewSet, QuestionViewSet, bank_import_view
 from .models import CoursePage, Question, QuestionBank
@@ -47,7 +48,11 @@ class BankImportMenuItem(MenuItem):
 @hooks.register("register_admin_urls")
 def register_bank_import_urls():
     urls = [path("", bank_import_view, name="index")]
-    return [path("courses-bank-import/", include((urls, "courses_bank_import"), namespace="courses_bank_import"))]
+    analysis = [path("<int:course_id>/", question_analysis_view, name="course")]
+    return [
+        path("courses-bank-import/", include((urls, "courses_bank_import"), namespace="courses_bank_import")),
+        path("courses-analysis/", include((analysis, "courses_analysis"), namespace="courses_analysis")),
+    ]
 
 
 @hooks.register("register_admin_menu_item")

@@ -132,4 +132,4 @@ def register_roster_urls():
 
 @hooks.register("register_admin_menu_item")
 def register_roster_menu_item():
-    return RosterMenuItem(gettext_lazy("花名册导入"), reverse("cms_roster:index"), icon_name="group", order=160)
+    return RosterMenuItem(gettext_lazy("花名册导入"), reverse("cms_roster:index"), icon_name="group", order=158)
