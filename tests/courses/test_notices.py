@@ -77,8 +77,8 @@ def test_sms_only_for_switched_on_kinds_through_the_backend(open_course, member,
 
 
 def test_the_inbox_shows_new_notices_once_then_as_read(client, open_course, member):
-    """The header links 消息 with the unread count; the inbox lists the notice marked 新 the first time, the second visit
-    shows it read and the header link is gone; anonymous visitors sign in."""
+    """The header links 消息 with the unread count; the inbox lists the notice marked 新 the first time, the second
+    visit shows it read and the header link is gone; anonymous visitors sign in."""
     assert client.get("/inbox/").status_code == 302
     services.course_notices_send(course_id=open_course.pk, kind="published")
     client.force_login(member)
