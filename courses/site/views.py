@@ -24,6 +24,7 @@ from library.selectors import item_url, library_page
 from .. import selectors, services
 from ..errors import CourseError
 from ..models import CoursePage, QuizAttempt
+from .premiere import live_premiere
 
 PRACTICE_COUNT = 10
 
@@ -92,6 +93,7 @@ def course_page_context(request, *, page: CoursePage) -> dict:
         "has_practice": bool(page.question_bank_id and page.pk) and selectors.practice_pool(course=page).exists(),
         "time_url": "/api/v1/courses/time",
         # Secretaries, committee members and editors run their branches' sessions from here.
+        "live": live_premiere(request, page=page) if started else None,
         "sessions_url": _page_url(page, "sessions_route") if selectors.branches_run_by(member).exists() else "",
         "reports_url": f"{reverse('courses_reports')}?course={page.pk}" if selectors.report_root(member) else "",
     }
