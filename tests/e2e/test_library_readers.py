@@ -187,6 +187,7 @@ def test_pdf_opens_by_range_requests_and_renders_page_one(live_server, browser_p
     page, statuses = browser_page, []
     page.on("response", lambda response: statuses.append(response.status) if "/uploads/" in response.url else None)
     page.goto(live_server.url + item_url(book))
+    page.dispatch_event("#pdf-reader", "pointerdown")  # pdf.js waits for the member's touch (reader-controls.mjs)
     page.wait_for_selector("#pdf-reader[data-state=rendered]")
     inked = page.evaluate(
         """() => { const c = document.querySelector('#pdf-reader canvas');

@@ -27,7 +27,7 @@ function start(root) {
   const largeType = document.documentElement.classList.contains("large-type");
   const pages = new Map(); // number -> {entry, fetchedAt}
   let total = parseInt(root.dataset.pageCount, 10) || 0;
-  let pageNumber = 1, shown = 0, retried = 0, lastActivity = Date.now();
+  let pageNumber = 1, shown = 0, retried = 0, lastActivity = Date.now(), engaged = false;
   let zoom = savedZoom(zoomKey, largeType ? 1.5 : 1);
   root.dataset.state = "loading";
   Object.assign(image.style, { display: "block", margin: "0 auto", maxWidth: "none", background: "#fff" });
@@ -83,7 +83,7 @@ function start(root) {
       image.alt = root.dataset.pageLabel.replace("%s", String(pageNumber));
       place(image, entry);
       if (image.complete && image.naturalWidth) rendered();
-      prefetch(pageNumber + 1);
+      if (engaged || pageNumber > 1) prefetch(pageNumber + 1);
     } catch (error) {
       failed(error);
     }
@@ -96,7 +96,15 @@ function start(root) {
     say("");
   }
 
-  // The next page downloads while this one is read, so turning is instant on a slow network.
+  // The next page downloads while this one is read, so turning is instant on a slow network; on the first page only
+  // once the member touches the reader (a metered phone does not pay for a page nobody turns to).
+  function engage() {
+    if (engaged) return;
+    engaged = true;
+    if (shown) prefetch(shown + 1);
+  }
+  for (const name of ["pointerdown", "keydown", "focusin"]) root.addEventListener(name, engage);
+
   async function prefetch(number) {
     if (number > total) return;
     try {

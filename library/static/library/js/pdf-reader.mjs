@@ -8,8 +8,17 @@
 import { bindPageControls, clampZoom, keepZoom, savedZoom, whenNeeded } from "./reader-controls.mjs";
 
 const root = document.getElementById("pdf-reader");
-// pdf.js (about 450 KB compressed with its worker) is fetched when the reader is needed (whenNeeded), not before.
-if (root && root.dataset.source === "master") whenNeeded(root).then(() => start(root));
+// pdf.js (about 450 KB compressed with its worker) is fetched when the reader is needed and the member has touched or
+// scrolled the page (whenNeeded), not before; until then the status line says how to start it.
+if (root && root.dataset.source === "master") {
+  const status = root.querySelector(".reader-status");
+  const opening = status.textContent;
+  if (root.dataset.startLabel) status.textContent = root.dataset.startLabel;
+  whenNeeded(root, { afterGesture: true }).then(() => {
+    status.textContent = opening;
+    start(root);
+  });
+}
 
 async function start(root) {
   const canvas = root.querySelector("canvas");

@@ -50,18 +50,28 @@ export function clampZoom(zoom) {
 
 // Resolves when the reader is needed: it has come within half a screen of being seen, or the member acts on it (a
 // button, the page box, a link to a page). Until then the page costs no reader library and no page image: on a phone
-// the cover, title and 文字版 come first, and a weak network gives them its whole bandwidth.
-export function whenNeeded(root) {
+// the cover, title and 文字版 come first, and a weak network gives them its whole bandwidth. With afterGesture (pdf.js,
+// about 450 KB), being near the screen is not enough by itself: the member must also have touched, scrolled or typed
+// on the page, so merely opening it on a phone never downloads the library.
+export function whenNeeded(root, { afterGesture = false } = {}) {
   return new Promise((resolve) => {
     if (!("IntersectionObserver" in window) || /[#&]page=/.test(location.hash)) return resolve();
+    let near = false, gestured = !afterGesture;
     const observer = new IntersectionObserver((entries) => {
-      if (entries.some((entry) => entry.isIntersecting)) done();
+      near = entries.some((entry) => entry.isIntersecting);
+      if (near && gestured) done();
     }, { rootMargin: "0px 0px 50% 0px" });
+    const gestures = ["scroll", "wheel", "pointerdown", "keydown", "touchstart"];
+    function gesture() {
+      gestured = true;
+      if (near) done();
+    }
     function done() {
       observer.disconnect();
       root.removeEventListener("focusin", done);
       root.removeEventListener("pointerdown", done);
       window.removeEventListener("hashchange", toPage);
+      for (const name of gestures) window.removeEventListener(name, gesture);
       resolve();
     }
     function toPage() { if (/[#&]page=/.test(location.hash)) done(); } // the outline's links (目录)
@@ -69,5 +79,6 @@ export function whenNeeded(root) {
     root.addEventListener("focusin", done);
     root.addEventListener("pointerdown", done);
     window.addEventListener("hashchange", toPage);
+    if (afterGesture) for (const name of gestures) window.addEventListener(name, gesture, { passive: true });
   });
 }
