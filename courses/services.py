@@ -447,6 +447,7 @@ from .sessions.writes import (  # noqa: E402, F401 — the front door re-exports
     session_check_in_verified,
     session_checkin_reset,
     session_open,
+    session_photos_add,
     session_record,
     session_reflection_save,
 )

@@ -155,3 +155,46 @@ def session_reflection_save(*, session: BranchSession, member, text: str) -> Ses
     attendance.reflection, attendance.reflection_at = text, timezone.now()
     attendance.save(update_fields=["reflection", "reflection_at"])
     return attendance
+
+
+MAX_PHOTOS = 12
+
+
+def session_photos_add(*, by, session: BranchSession, files: list) -> int:
+    """Photos of the session (at most twelve in all), as pictures of the branch's nearest collection; every file
+    is checked as an image first (format, size) and a bad one refuses the whole upload."""
+    from django.core.exceptions import ValidationError
+    from wagtail.images import get_image_model
+    from wagtail.images.fields import WagtailImageField
+    from wagtail.models import Collection
+
+    if not reads.may_run(by, session.branch):
+        raise QuizForbidden(_("只有本支部书记、支委委员或上级编辑可以上传照片。"))
+    if session.photos.count() + len(files) > MAX_PHOTOS:
+        raise QuizInvalid(_("每次集中学习最多 %(n)d 张照片。") % {"n": MAX_PHOTOS})
+    field = WagtailImageField()
+    for upload in files:
+        try:
+            field.clean(upload)
+        except ValidationError as exc:
+            raise QuizInvalid(
+                _("“%(name)s”不是可用的图片：%(why)s") % {"name": upload.name, "why": "；".join(exc.messages)}
+            ) from None
+    collection_id = next(
+        (
+            unit.collection_id
+            for unit in reversed([*session.branch.get_ancestors(), session.branch])
+            if unit.collection_id
+        ),
+        Collection.get_first_root_node().pk,
+    )
+    image_model = get_image_model()
+    with transaction.atomic():
+        for upload in files:
+            upload.seek(0)
+            image = image_model(
+                title=f"{session.branch.name}集中学习", file=upload, collection_id=collection_id, uploaded_by_user=by
+            )
+            image.save()
+            session.photos.create(image=image)
+    return len(files)

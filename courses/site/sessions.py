@@ -88,6 +88,7 @@ def session_page(request, *, page: CoursePage, session_id: int):
         page,
         session=session,
         roster=roster,
+        photos=session.photos.select_related("image").order_by("added_at"),
         present=sum(1 for row in roster if row.attendance),
         tv_url=_page_url(page, "session_tv_route", session_id=session.pk),
     )
@@ -108,6 +109,9 @@ def _session_post(request, page: CoursePage, session: BranchSession):
                 checkin_open=request.POST.get("checkin_open") == "on",
             )
             messages.success(request, _("会议记录已保存。"))
+        elif action == "photos":
+            count = services.session_photos_add(by=request.user, session=session, files=request.FILES.getlist("photos"))
+            messages.success(request, _("已上传 %(n)d 张照片。") % {"n": count})
         elif action == "reset_code":
             services.session_checkin_reset(by=request.user, session=session)
             messages.success(request, _("已更换签到码，之前显示的二维码全部失效。"))

@@ -225,3 +225,29 @@ def test_the_holder_of_a_branchs_secretary_role_runs_its_sessions(units, member)
     assert not selectors.branches_run_by(member).exists()
     member.groups.add(org_unit_ensure_roles(unit=units["daixi-1"])[UnitRole.Role.SECRETARY])
     assert list(selectors.branches_run_by(member)) == [units["daixi-1"]]
+
+
+def test_photos_are_checked_then_kept_with_the_session(client, session, live_course, secretary, member):
+    """The secretary uploads two photos (shown on the session's page); a file that is not an image refuses the
+    upload whole; a plain member may not upload."""
+    import io
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from PIL import Image
+
+    def jpeg(name):
+        buffer = io.BytesIO()
+        Image.new("RGB", (64, 48), "red").save(buffer, "JPEG")
+        return SimpleUploadedFile(name, buffer.getvalue(), content_type="image/jpeg")
+
+    with pytest.raises(QuizInvalid, match="不是可用的图片"):
+        services.session_photos_add(
+            by=secretary, session=session, files=[jpeg("a.jpg"), SimpleUploadedFile("b.jpg", b"not an image")]
+        )
+    assert not session.photos.exists()
+    assert services.session_photos_add(by=secretary, session=session, files=[jpeg("a.jpg"), jpeg("b.jpg")]) == 2
+    with pytest.raises(QuizForbidden):
+        services.session_photos_add(by=member, session=session, files=[jpeg("c.jpg")])
+    client.force_login(secretary)
+    page = client.get(_url(live_course, "session_route", session_id=session.pk)).content.decode()
+    assert page.count("<img") >= 2 and "上传照片" in page
