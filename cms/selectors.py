@@ -138,3 +138,19 @@ def notices_unread_count(member) -> int:
     if not getattr(member, "is_authenticated", False):
         return 0
     return Notice.objects.filter(member=member, read_at__isnull=True).count()
+
+
+# --- Branch secretaries.
+
+LEADING_ROLES = ("secretary", "committee")  # Member.PartyRole values that lead their own branch
+
+
+def branches_led_by(member) -> QuerySet[OrgUnit]:
+    """The branches this member leads themselves: their own branch as its secretary or committee member (roster),
+    or a branch whose secretary role group they hold. They reset their members' passwords and see their scores."""
+    if not getattr(member, "is_authenticated", False):
+        return OrgUnit.objects.none()
+    condition = Q(level=OrgUnit.Level.BRANCH, roles__role=UnitRole.Role.SECRETARY, roles__group__user=member)
+    if getattr(member, "party_role", None) in LEADING_ROLES and member.org_unit_id:
+        condition |= Q(pk=member.org_unit_id, level=OrgUnit.Level.BRANCH)
+    return OrgUnit.objects.filter(pk__in=OrgUnit.objects.filter(condition).values("pk"))

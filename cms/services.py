@@ -199,3 +199,23 @@ def notices_mark_read(*, member: Member, notice_ids: list[int] | None = None) ->
     if notice_ids is not None:
         rows = rows.filter(pk__in=notice_ids)
     return rows.update(read_at=timezone.now())
+
+
+TEMPORARY_PASSWORD_ALPHABET = "23456789abcdefghjkmnpqrstuvwxyz"
+
+
+def member_password_reset_by_secretary(*, by: Member, member: Member) -> str:
+    """The branch secretary's way back in for a member who forgot their password: a new temporary password (shown
+    once to the secretary, who tells the member), only for members of a branch ``by`` leads."""
+    import secrets
+
+    from django.core.exceptions import PermissionDenied
+
+    from .selectors import branches_led_by
+
+    if member.pk == by.pk or not branches_led_by(by).filter(pk=member.org_unit_id).exists():
+        raise PermissionDenied
+    password = "".join(secrets.choice(TEMPORARY_PASSWORD_ALPHABET) for _ in range(10))
+    member.set_password(password)
+    member.save(update_fields=["password"])
+    return password

@@ -542,6 +542,7 @@ def course_has_member_records(course: CoursePage) -> bool:
 from .credits.hours import StudyHours, study_hours, study_hours_of, years_with_activity  # noqa: E402, F401
 from .sessions.reads import (  # noqa: E402, F401 — the front door re-exports the sessions' reads
     attendance_of,
+    branches_as_secretary,
     branches_run_by,
     session_get,
     session_roster,

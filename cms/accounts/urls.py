@@ -10,4 +10,5 @@ urlpatterns = [
     path("login/forgot/", views.password_forgot, name="cms_password_forgot"),
     path("login/forgot/code/", views.password_reset_with_code, name="cms_password_reset"),
     path("inbox/", views.inbox, name="cms_inbox"),
+    path("branch/members/", views.branch_members, name="cms_branch_members"),
 ]

@@ -10,6 +10,7 @@ from django.contrib.auth.views import LoginView
 from django.http import HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_POST
@@ -119,3 +120,35 @@ def inbox(request):
     response = render(request, "cms/inbox.html", {"page_obj": page, "unread": set(unread)})
     services.notices_mark_read(member=request.user, notice_ids=unread)
     return response
+
+
+@never_cache
+@login_required
+def branch_members(request):
+    """支部党员: the members of the branches the signed-in secretary leads, each with 重设密码 (a POST that shows the
+    new temporary password once, for the secretary to tell the member)."""
+    from django.contrib.auth import get_user_model
+    from django.core.exceptions import PermissionDenied
+    from django.http import Http404
+
+    from .. import selectors, services
+
+    branches = list(selectors.branches_led_by(request.user))
+    if not branches:
+        raise Http404
+    members = get_user_model().objects.filter(org_unit__in=branches, is_active=True).order_by("real_name", "username")
+    if request.method == "POST":
+        member = members.filter(pk=request.POST.get("member") or 0).first()
+        if member is None:
+            raise Http404
+        try:
+            password = services.member_password_reset_by_secretary(by=request.user, member=member)
+        except PermissionDenied:
+            raise Http404 from None
+        messages.success(
+            request,
+            _("已为 %(name)s 重设密码，新的临时密码是：%(password)s　请当面或电话告诉本人。")
+            % {"name": member.get_full_name(), "password": password},
+        )
+        return redirect("cms_branch_members")
+    return render(request, "cms/branch_members.html", {"branches": branches, "members": members})

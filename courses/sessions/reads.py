@@ -9,7 +9,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from cms.models import Member, OrgUnit, UnitRole
-from cms.selectors import members_of_unit_between, unit_of_member_on, units_managed_by
+from cms.selectors import branches_led_by, members_of_unit_between, unit_of_member_on, units_managed_by
 
 from ..models import BranchSession, CourseLesson, SessionAttendance
 
@@ -36,14 +36,9 @@ def branches_run_by(member) -> QuerySet[OrgUnit]:
 
 
 def branches_as_secretary(member) -> QuerySet[OrgUnit]:
-    """The branches this member leads themselves (secretary or committee of their own branch, or the branch's
-    secretary role): the only people besides the member who see an individual's scores."""
-    if not getattr(member, "is_authenticated", False):
-        return OrgUnit.objects.none()
-    condition = Q(level=OrgUnit.Level.BRANCH, roles__role=UnitRole.Role.SECRETARY, roles__group__user=member)
-    if getattr(member, "party_role", None) in RUNNING_ROLES and member.org_unit_id:
-        condition |= Q(pk=member.org_unit_id, level=OrgUnit.Level.BRANCH)
-    return OrgUnit.objects.filter(pk__in=OrgUnit.objects.filter(condition).values("pk"))
+    """The branches this member leads themselves (cms.selectors.branches_led_by): the only people besides the
+    member who see an individual's scores."""
+    return branches_led_by(member)
 
 
 def may_run(member, branch: OrgUnit) -> bool:

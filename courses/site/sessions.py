@@ -47,7 +47,10 @@ def sessions_page(request, *, page: CoursePage):
         (session, _page_url(page, "session_route", session_id=session.pk))
         for session in selectors.sessions_of(course=page, branches=branches)
     ]
-    return _render(request, "courses/sessions/list.html", page, branches=branches, sessions=sessions)
+    leads_branch = selectors.branches_as_secretary(request.user).exists()
+    return _render(
+        request, "courses/sessions/list.html", page, branches=branches, sessions=sessions, leads_branch=leads_branch
+    )
 
 
 def _session_open(request, page: CoursePage, branches):

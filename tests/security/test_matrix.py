@@ -861,6 +861,8 @@ NOT_OBJECT_SURFACES = {
     "study/hours/<int:year>/certificate/": "POST: issues the member's own certificate",
     "study/hours/<int:year>/certificate.pdf": "the member's own certificate",
     "study/verify/<str:code>/": "public check of a certificate code: masked name, unit, year, hours; no library object",
+    "branch/members/": "a branch secretary's own members (names, masked phones) and their password reset; 404 to "
+    "anyone else (tests/cms/test_branch_members.py); no library object",
     "inbox/": "the signed-in member's own notices (tests/courses/test_notices.py); no library object",
     "study/reports/": "aggregate figures of units the caller manages (or their own branch); names only to the "
     "branch's own secretary (tests/courses/test_reports.py); no library object",
