@@ -35,7 +35,13 @@ PRESETS = ("mobile", "desktop")
 
 
 def audit(url: str, preset: str, *, cookie: str, out: Path) -> dict:
-    """One Lighthouse run; its scores (0-100) and a few metrics, or the error it ended with."""
+    """One Lighthouse run (again once if Chromium's trace failed, as it sometimes does on a busy machine); its
+    scores (0-100) and a few metrics, or the error it ended with."""
+    result = audit_once(url, preset, cookie=cookie, out=out)
+    return audit_once(url, preset, cookie=cookie, out=out) if "error" in result else result
+
+
+def audit_once(url: str, preset: str, *, cookie: str, out: Path) -> dict:
     args = [str(LIGHTHOUSE), url, "--quiet", "--output=json", f"--output-path={out}"]
     args += [f"--only-categories={','.join(CATEGORIES)}", "--chrome-flags=--headless=new --no-sandbox --disable-gpu"]
     args += ["--max-wait-for-load=60000", "--locale=zh"]
@@ -43,10 +49,13 @@ def audit(url: str, preset: str, *, cookie: str, out: Path) -> dict:
         args.append("--preset=desktop")
     if cookie:
         args.append("--extra-headers=" + json.dumps({"Cookie": cookie}))
+    out.unlink(missing_ok=True)
     done = subprocess.run(args, env={**os.environ, "CHROME_PATH": CHROMIUM}, capture_output=True, text=True)
     if done.returncode or not out.exists():
         return {"error": (done.stderr or done.stdout)[-300:]}
     report = json.loads(out.read_text())
+    if report.get("runtimeError"):  # e.g. a 404 page (Lighthouse audits only pages that load) or a failed trace
+        return {"error": report["runtimeError"].get("code", "") + ": " + report["runtimeError"].get("message", "")}
     scores = {name: round((report["categories"][name]["score"] or 0) * 100) for name in CATEGORIES}
     audits = report["audits"]
     return {
@@ -114,6 +123,7 @@ def main() -> None:
     wanted = {name for name in os.environ.get("BENCH_PAGES", "").split(",") if name}
     pages = [page for page in member_pages() if not wanted or page.name in wanted]
     cookie = member_cookie(DEMO_MEMBER)
+    measured = commit()  # what the collected static files and the server's code are: now, not at the end
     server, base_url = start_gunicorn(env, var / "gunicorn.log")
     out = var / "lighthouse-report.json"
     try:
@@ -127,7 +137,6 @@ def main() -> None:
             print(f"  audited {page.name}: {results[page.name]}", flush=True)
     finally:
         stop(server)
-    measured = commit()
     lines = [
         f"Lighthouse {subprocess.run([str(LIGHTHOUSE), '--version'], capture_output=True, text=True).stdout.strip()},"
         f" Chromium at {CHROMIUM}, commit {measured}, load {load()}.",
