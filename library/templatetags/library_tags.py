@@ -3,6 +3,7 @@ pages that show its cards (the home page, search results)."""
 
 from django import template
 from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 
 from library.selectors import item_url, items_visible_to, library_page
@@ -35,9 +36,9 @@ def item_cover(context, item):
         return format_html(PLACEHOLDER, shape, item.kind)
     sizes = f"{COVER_WIDTH_LARGE_PX if context.get('large_type') else COVER_WIDTH_PX}px"
     if getattr(item, "card_eager", False):
-        loading = format_html('loading="eager" fetchpriority="high"')
+        loading = mark_safe('loading="eager" fetchpriority="high"')
     else:
-        loading = format_html('loading="lazy"')
+        loading = mark_safe('loading="lazy"')
     return format_html(
         IMAGE,
         cover.shape,
