@@ -24,12 +24,15 @@ from .schemas import (
     AnswersIn,
     AnswersOut,
     AttemptOut,
+    CheckInIn,
+    CheckInOut,
     CourseOut,
     ErrorOut,
     PracticeCheckIn,
     PracticeCheckOut,
     PracticeOut,
     ResultOut,
+    StudyHoursOut,
     TimeOut,
 )
 
@@ -327,3 +330,56 @@ def practice_check(request: HttpRequest, payload: PracticeCheckIn):
     return services.practice_check(
         question_id=payload.question_id, options=payload.options, blanks=payload.blanks, member=api_user(request)
     )
+
+
+class HoursQuery(Schema):
+    year: int | None = Field(default=None, ge=2000, le=2100, description="年度；默认今年")
+
+
+@router.get(
+    "/me/hours",
+    response={200: StudyHoursOut, 401: ErrorOut, 422: ErrorOut},
+    auth=MEMBER_AUTH,
+    summary="我的年度学时：在线学习、集中学习、测验合格，与年度要求",
+)
+def study_hours(request: HttpRequest, query: Query[HoursQuery]):
+    member = api_user(request)
+    year = query.year or timezone.localdate().year
+    hours = selectors.study_hours(member=member, year=year)
+    certificate = selectors.certificate_of(member=member, year=year)
+    return {
+        "year": year,
+        "online_seconds": hours.online_seconds,
+        "online_hours": float(hours.online_hours),
+        "sessions": hours.sessions,
+        "session_hours": float(hours.session_hours),
+        "quizzes_passed": hours.quizzes_passed,
+        "quiz_hours": float(hours.quiz_hours),
+        "total": float(hours.total),
+        "required": float(hours.required),
+        "met": hours.met,
+        "certificate_code": certificate.code if certificate else "",
+    }
+
+
+@router.post(
+    "/sessions/checkin",
+    response={200: CheckInOut, **ERRORS},
+    auth=MEMBER_AUTH,
+    summary="支部集中学习扫码签到（app 扫描电视上的二维码；重复签到只记一次）",
+)
+@refusals
+def check_in(request: HttpRequest, payload: CheckInIn):
+    from courses.sessions.codes import session_id_of
+
+    session_id = session_id_of(payload.code)
+    session = selectors.session_get(session_id) if session_id else None
+    if session is None:
+        return Status(404, {"detail": _("签到码无效：请扫描电视或投影上正在显示的二维码。")})
+    attendance, created = services.session_check_in(session=session, member=api_user(request), token=payload.code)
+    return {
+        "session_id": session.pk,
+        "branch": session.branch.name,
+        "checked_in_at": attendance.checked_in_at,
+        "created": created,
+    }

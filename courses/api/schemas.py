@@ -208,3 +208,30 @@ class PracticeCheckOut(Schema):
     correct: bool
     key: str
     explanation: str
+
+
+class StudyHoursOut(Schema):
+    year: int
+    online_seconds: int = Field(description="在线学习的实际学习秒数")
+    online_hours: float = Field(description="在线学习折算学时（每 45 分钟 1 学时）")
+    sessions: int = Field(description="签到的支部集中学习次数")
+    session_hours: float
+    quizzes_passed: int = Field(description="测验合格的课程期数")
+    quiz_hours: float
+    total: float
+    required: float = Field(description="年度要求学时")
+    met: bool
+    certificate_code: str = Field(description="已领取的年度证书验证码；未领取为空")
+
+
+class CheckInIn(Schema):
+    code: str = Field(
+        min_length=3, max_length=200, description="扫描电视或投影上的二维码得到的签到码（网址中 c= 的值）"
+    )
+
+
+class CheckInOut(Schema):
+    session_id: int
+    branch: str
+    checked_in_at: datetime
+    created: bool = Field(description="false：之前已经签到过")

@@ -875,6 +875,8 @@ NOT_OBJECT_SURFACES = {
     "api/v1/courses/attempts/<attempt_id>/submit": "POST: submits the caller's own attempt",
     "api/v1/courses/practice/check": "checks one practice answer: no library object",
     "api/v1/courses/time": "the server's clock for the quiz timer",
+    "api/v1/courses/me/hours": "the caller's own study hours (tests/courses/test_api_sessions.py)",
+    "api/v1/courses/sessions/checkin": "POST: the caller's own check-in with a signed code; no library object",
 }
 # Admin URL groups (the first segment after admin/) that show no library object: all behind the admin login,
 # which test_admin_urls_without_parameters_send_anonymous_to_login checks for every parameterless one.
