@@ -109,7 +109,7 @@ def test_pdf_ebook_page_has_the_reader_outline_and_text_version(local_media, cli
     asset = _document_asset(chinese_pdf(), "book.pdf")
     book = EbookFactory(owning_unit=unit, title="灯塔学习手册", media_asset=asset, download="readers")
     response, html = _page(client, book)
-    assert 'id="pdf-reader"' in html and "pdf.worker.mjs" in html and "cmaps/" in html
+    assert 'id="pdf-reader"' in html and "pdf.worker.min.mjs" in html and "cmaps/" in html
     assert re.search(r'data-url="/media/uploads/[^"]+\?e=\d+&amp;s=', html)
     assert "第一章 序言" in html and 'data-goto-page="2"' in html  # the outline, from the pipeline
     assert "script-src 'self'" in response["Content-Security-Policy"]
