@@ -32,6 +32,7 @@ USERS = [int(n) for n in os.environ.get("BENCH_PREMIERE_USERS", "200,1000").spli
 WORKERS = int(os.environ.get("BENCH_WORKERS", 2 * cores() + 1))
 THREADS = int(os.environ.get("BENCH_THREADS", 4))
 SAVE_AIM_MS, WHOLE_AIM_S = 300, 120
+RAMP_SECONDS = int(os.environ.get("BENCH_RAMP", 10))  # everyone arrives within the premiere's first seconds
 HERE = Path(__file__).resolve().parent
 
 
@@ -113,8 +114,8 @@ def run_locust(env, port: int, users: int, course_id: int, tokens_file: Path, ou
     locust_env = dict(env, BENCH_TOKENS=str(tokens_file), BENCH_COURSE=str(course_id), BENCH_USERS=str(users))
     args = [
         sys.executable, "-m", "locust", "-f", str(HERE / "premiere_locustfile.py"), "--headless", "-u", str(users),
-        "-r", str(users), "--run-time", "600s", "--host", f"http://127.0.0.1:{port}", "--csv", str(out),
-        "--only-summary", "--loglevel", "WARNING",
+        "-r", str(max(1, users // RAMP_SECONDS)), "--run-time", "600s", "--host", f"http://127.0.0.1:{port}",
+        "--csv", str(out), "--only-summary", "--loglevel", "WARNING",
     ]  # fmt: skip
     started = time.perf_counter()
     with open(f"{out}.log", "w") as log:

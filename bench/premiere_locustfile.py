@@ -1,14 +1,16 @@
 """Locust's members for bench_premiere.py: each one, with their own bearer token, starts the month's quiz, saves
-ten answers (one request each, as the quiz page autosaves) and hands in — once — then stops. When every member
+ten answers (one request each, as the quiz page autosaves, ``BENCH_THINK`` seconds apart, default 3–6: reading a
+question and choosing) and hands in — once — then stops. When every member
 has finished, the run ends. Steps are named start / save / submit in Locust's statistics."""
 
 import itertools
 import json
 import os
+import random
 import uuid
 
 import gevent
-from locust import HttpUser, constant, events, task
+from locust import HttpUser, between, events, task
 from locust.exception import StopUser
 
 TOKENS = json.loads(open(os.environ["BENCH_TOKENS"]).read())
@@ -27,8 +29,11 @@ def _write(question: dict, seq: int) -> dict:
     return write
 
 
+THINK = [float(x) for x in os.environ.get("BENCH_THINK", "3,6").split(",")]
+
+
 class Member(HttpUser):
-    wait_time = constant(0)
+    wait_time = between(*THINK)  # unused: each member runs its task once; the pauses are in the task
 
     def on_start(self):
         self.token = TOKENS[next(_next) % len(TOKENS)]
@@ -38,6 +43,7 @@ class Member(HttpUser):
     def premiere(self):
         attempt = self.client.post(f"{API}/{COURSE}/attempts", json={}, name="start").json()
         for seq, question in enumerate(attempt["questions"][:10], start=1):
+            gevent.sleep(random.uniform(*THINK))  # reading the question and choosing: a member, not a script
             self.client.post(
                 f"{API}/attempts/{attempt['id']}/answers", json={"answers": [_write(question, seq)]}, name="save"
             )
