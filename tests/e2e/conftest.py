@@ -77,6 +77,7 @@ def task_worker(transactional_db, search_index, settings, tmp_path):
         import redis
 
         redis.Redis.from_url(os.environ["REDIS_URL"]).flushdb()  # no jobs left over from earlier tests
+    started = _database_clock()
     log = (tmp_path / "worker.log").open("w")
     process = subprocess.Popen(_worker_command(), cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     yield process
@@ -86,17 +87,28 @@ def task_worker(transactional_db, search_index, settings, tmp_path):
     except subprocess.TimeoutExpired:
         process.kill()
     log.close()
-    _close_other_sessions()
+    _close_other_sessions(since=started)
 
 
-def _close_other_sessions():
-    """Let pytest-django drop the test database: the live server's threads may still hold connections."""
+def _database_clock():
+    if connection.vendor != "postgresql":
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT clock_timestamp()")
+        return cursor.fetchone()[0]
+
+
+def _close_other_sessions(*, since):
+    """Let pytest-django drop the test database: the live server's threads and the worker may still hold
+    connections. Only sessions opened during this test are closed: a connection the test process held before
+    (its own, whichever thread holds it now) must survive, or every later test loses it."""
     if connection.vendor != "postgresql":
         return
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_start >= %s",
+            [since],
         )
 
 
