@@ -46,7 +46,7 @@ def _process_media() -> None:
 
 
 @pytest.fixture
-def production_site(transactional_db, settings, tmp_path):
+def production_site(transactional_db, django_db_serialized_rollback, settings, tmp_path):
     """The demo, made and searchable, served by gunicorn with production settings and collected static files from
     this test's database and media folder; yields the base URL."""
     call_command("load_demo", stdout=io.StringIO())
