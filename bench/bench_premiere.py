@@ -20,7 +20,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -49,41 +48,14 @@ def environment(var: Path, database_url: str) -> dict[str, str]:
 
 
 def world(members: int) -> tuple[int, list[str]]:
-    """A live course with a bank three times its blueprint, and ``members`` members with bearer tokens."""
-    from django.utils import timezone
-    from wagtail.models import Site
+    """The quiz bench's live course (bench_courses_quiz.world: a bank three times its blueprint, one attempt), and
+    ``members`` members of its branch with bearer tokens."""
+    from bench_courses_quiz import world as quiz_world
 
     from cms.api_auth import api_token_for
-    from cms.models import Member, OrgUnit
-    from cms.services import org_unit_create
-    from courses.models import CourseIndexPage, CoursePage, Question, QuestionBank, QuestionOption, QuizRule
+    from cms.models import Member
 
-    province = org_unit_create(parent=None, name="山东省", code="shandong", level=OrgUnit.Level.PROVINCE)
-    branch = org_unit_create(parent=province, name="第一党支部", code="branch-1", level=OrgUnit.Level.BRANCH)
-    bank = QuestionBank.objects.create(name="基准题库", code="bench", owning_unit=province)
-    for kind, answer in (("single", "B"), ("multiple", "AC"), ("truefalse", "T"), ("blank", "1921")):
-        for n in range(30):
-            question = Question.objects.create(
-                bank=bank, key=f"{kind}-{n}", kind=kind, stem=f"{kind} {n}", answer=answer
-            )
-            if kind in ("single", "multiple"):
-                QuestionOption.objects.bulk_create(
-                    QuestionOption(question=question, label=label, text=f"选项{label}", sort_order=i)
-                    for i, label in enumerate("ABCD")
-                )
-    index = Site.objects.get(is_default_site=True).root_page.add_child(
-        instance=CourseIndexPage(title="灯塔大课堂", slug="courses")
-    )
-    now = timezone.now()
-    course = index.add_child(
-        instance=CoursePage(
-            title="第1期", slug="issue-1", issue_number=1, theme="基准", premiere_at=now - timedelta(minutes=1),
-            study_closes_at=now + timedelta(days=20), makeup_deadline=now + timedelta(days=25), question_bank=bank,
-            attempts_allowed=1, time_limit_minutes=30,
-        )
-    )  # fmt: skip
-    for position, (kind, count) in enumerate((("single", 4), ("multiple", 2), ("truefalse", 2), ("blank", 2))):
-        QuizRule.objects.create(page=course, kind=kind, count=count, points=10, sort_order=position)
+    course, branch = quiz_world()
     Member.objects.bulk_create(
         Member(username=f"m{n}", org_unit=branch, password="!", is_active=True) for n in range(members)
     )

@@ -15,6 +15,7 @@ import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+from django.db.models import Count
 from django.utils.translation import gettext as _
 
 from ..models import Question, QuizAnswer, QuizAttempt
@@ -97,8 +98,9 @@ def integrity_flags(*, course, member_ids) -> dict[int, list[str]]:
     """{member id: reasons to ask about their attempts} for the given members of one course."""
     flags: dict[int, list[str]] = defaultdict(list)
     mine = QuizAttempt.objects.filter(course=course, member_id__in=member_ids, state__in=CLOSED)
-    for attempt in mine.only("pk", "member_id", "number", "started_at", "submitted_at", "questions"):
-        answered = attempt.answers.count()
+    fields = ("pk", "member_id", "number", "started_at", "submitted_at", "questions")
+    for attempt in mine.only(*fields).annotate(answered=Count("answers")):
+        answered = attempt.answered
         seconds = (attempt.submitted_at - attempt.started_at).total_seconds()
         if answered * 2 >= len(attempt.questions) and seconds < SECONDS_PER_QUESTION * len(attempt.questions):
             flags[attempt.member_id].append(
