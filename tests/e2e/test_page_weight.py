@@ -46,9 +46,11 @@ def _process_media() -> None:
 
 
 @pytest.fixture
-def production_site(transactional_db, django_db_serialized_rollback, settings, tmp_path):
+def production_site(transactional_db, django_db_serialized_rollback, local_media, settings, tmp_path):
     """The demo, made and searchable, served by gunicorn with production settings and collected static files from
-    this test's database and media folder; yields the base URL."""
+    this test's database and media folder; yields the base URL. Media stay on local disk even where `make test`
+    configured S3: gunicorn gets the embedded default's storage (site_environment), and both sides must agree on
+    where the files are; S3's presigned links are tested in tests/media_pipeline/test_storage.py."""
     call_command("load_demo", stdout=io.StringIO())
     _process_media()
     call_command("search_drain", stdout=io.StringIO())
