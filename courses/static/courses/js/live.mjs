@@ -1,6 +1,7 @@
 // The premiere "live": the first lesson plays from the point the broadcast has reached by the server's clock, so
-// everyone watching sees the same moment (joining late joins in the middle). hls.js only where HLS is not native.
+// everyone watching sees the same moment (joining late joins in the middle).
 import { serverNow, syncClock } from "./clock.mjs";
+import { attachStream } from "./stream.mjs";
 
 const box = document.querySelector("[data-live]");
 if (box) {
@@ -11,23 +12,6 @@ if (box) {
   const duration = Number(box.dataset.duration);
   const clock = syncClock(box.dataset.timeUrl);
 
-  const attach = async () => {
-    if (video.canPlayType("application/vnd.apple.mpegurl")) {
-      video.src = box.dataset.hls;
-      return;
-    }
-    await new Promise((resolve, reject) => {
-      const script = document.createElement("script");
-      script.src = box.dataset.hlsSrc;
-      script.onload = resolve;
-      script.onerror = reject;
-      document.head.append(script);
-    });
-    const hls = new window.Hls();
-    hls.loadSource(box.dataset.hls);
-    hls.attachMedia(video);
-  };
-
   const join = async () => {
     await clock;
     const at = (serverNow() - start) / 1000;
@@ -36,9 +20,10 @@ if (box) {
       return;
     }
     button.hidden = true;
-    await attach();
-    const seek = () => { video.currentTime = Math.max(0, (serverNow() - start) / 1000); video.play().catch(() => {}); };
-    if (video.readyState >= 1) seek(); else video.addEventListener("loadedmetadata", seek, { once: true });
+    await attachStream(video, box.dataset.hls, {
+      hlsSrc: box.dataset.hlsSrc,
+      startAt: () => (serverNow() - start) / 1000,
+    });
   };
   button.addEventListener("click", join);
 }

@@ -1,5 +1,7 @@
 // TV mode: lessons in order, full screen, driven by a remote (arrows, OK/Enter, Back); the check-in code in the
 // corner is fetched again every 30 s (each code lives 90 s), with the number checked in so far.
+import { attachStream } from "./stream.mjs";
+
 const body = document.body;
 const lessons = [...document.querySelectorAll(".tv-lesson")];
 const player = document.querySelector(".tv-player");
@@ -7,18 +9,7 @@ const video = document.querySelector(".tv-video");
 const BACK_KEYS = new Set(["Escape", "Backspace", "BrowserBack", "GoBack", "XF86Back"]);
 const BACK_CODES = new Set([10009, 461]); // Samsung Tizen, LG webOS remotes' Back
 let current = -1;
-let hls = null;
-
-function loadHls() {
-  if (window.Hls) return Promise.resolve(window.Hls);
-  return new Promise((resolve, reject) => {
-    const script = document.createElement("script");
-    script.src = body.dataset.hlsSrc;
-    script.onload = () => resolve(window.Hls);
-    script.onerror = reject;
-    document.head.append(script);
-  });
-}
+let detach = null;
 
 async function play(index) {
   const button = lessons[index];
@@ -26,23 +17,15 @@ async function play(index) {
   current = index;
   player.hidden = false;
   video.poster = button.dataset.poster || "";
-  if (hls) { hls.destroy(); hls = null; }
-  if (video.canPlayType("application/vnd.apple.mpegurl")) {
-    video.src = button.dataset.hls;
-  } else {
-    const Hls = await loadHls();
-    hls = new Hls();
-    hls.loadSource(button.dataset.hls);
-    hls.attachMedia(video);
-  }
+  if (detach) { detach(); detach = null; }
+  detach = await attachStream(video, button.dataset.hls, { hlsSrc: body.dataset.hlsSrc });
   video.focus();
-  video.play().catch(() => {});
   return true;
 }
 
 function stop() {
   video.pause();
-  if (hls) { hls.destroy(); hls = null; }
+  if (detach) { detach(); detach = null; }
   player.hidden = true;
   (lessons[current] || lessons[0])?.focus();
 }
