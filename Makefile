@@ -13,6 +13,9 @@ PORT ?= 8000
 # (~8 s), ~+50 MB resident, no measurable suite slowdown; a separate cluster for that one test would cost a second
 # JVM start and ~450 MB more while both run. OPENSEARCH_NODES=1 make test gives the single node back.
 OPENSEARCH_NODES ?= 3
+# The browser audits measure what a page sends and draws, the same on either database; they run once, on the main
+# (PostgreSQL) run, not again in the embedded-default slice (about 7 of that slice's 9 minutes here).
+E2E_ONCE := test_accessibility.py test_page_weight.py
 
 .PHONY: help run test lint format bench deps deps-test setup serve services-up services-down messages lock clean
 
@@ -76,7 +79,8 @@ test: deps-test messages
 	if [ $$status = 0 ]; then $(PY) -m pytest $(PYTEST_ARGS) || status=$$?; fi; \
 	if [ $$status = 0 ] && [ -z "$(PYTEST_ARGS)" ]; then \
 	  echo "==> the end-to-end slice and SQLite's query plans again on the embedded default (SQLite, database worker, local disk)"; \
-	  env -u DATABASE_URL -u REDIS_URL -u S3_BUCKET -u SEARCH_URL $(PY) -m pytest -p no:cacheprovider tests/e2e tests/library/test_list_plans.py || status=$$?; \
+	  env -u DATABASE_URL -u REDIS_URL -u S3_BUCKET -u SEARCH_URL $(PY) -m pytest -p no:cacheprovider tests/e2e tests/library/test_list_plans.py \
+	    $(addprefix --ignore=tests/e2e/,$(E2E_ONCE)) || status=$$?; \
 	fi; \
 	services/down; exit $$status
 

@@ -19,6 +19,8 @@ from library.selectors import item_url
 
 # A member of the demo (cms/demo/data.py MEMBERS): 我的图书馆 and the quiz are opened signed in as this one.
 DEMO_MEMBER = data.MEMBERS[0][0]
+# The demo's branch secretary (cms/demo/data.py EDITORS): the session and report pages are opened as this one.
+DEMO_SECRETARY = next(row[0] for row in data.EDITORS if row[3] == "secretary")
 # Search words: one the demo's titles contain, one that finds nothing and has no correction either.
 FOUND_QUERY = "党史"
 MISSING_QUERY = "zzqqxx"
@@ -36,6 +38,7 @@ class MemberPage:
     path: str
     signed_in: bool = False
     ready: str = ""
+    secretary: bool = False  # opened signed in as the demo's branch secretary (DEMO_SECRETARY) instead
 
 
 def _demo_item(key: str) -> LibraryItem:
@@ -46,8 +49,9 @@ def _demo_item_titled(title: str) -> LibraryItem:
     return LibraryItem.objects.get(source="demo", title=title)
 
 
-def member_pages(*, include_quiz: bool = False) -> list[MemberPage]:
-    """Every member page type of the demo site. ``include_quiz`` adds the quiz page (it needs an open attempt)."""
+def member_pages(*, include_quiz: bool = False, include_secretary: bool = False) -> list[MemberPage]:
+    """Every member page type of the demo site. ``include_quiz`` adds the quiz page (it needs an open attempt),
+    ``include_secretary`` the branch secretary's pages (signed in as DEMO_SECRETARY)."""
     library = LibraryPage.objects.live().first().url
     video_title = data.VIDEOS[0][0]
     ebook_pdf, ebook_epub = (_demo_item(row[0]) for row in data.EBOOKS)
@@ -85,7 +89,7 @@ def member_pages(*, include_quiz: bool = False) -> list[MemberPage]:
         MemberPage("education-base", EducationBasePage.objects.live().first().url),
     ]
     pages += [replace(page, name=f"{page.name}-member", signed_in=True) for page in pages if page.name in MEMBER_TOO]
-    pages += _course_pages(include_quiz=include_quiz)
+    pages += _course_pages(include_quiz=include_quiz, include_secretary=include_secretary)
     return pages
 
 
@@ -93,16 +97,32 @@ def _members_only_title() -> str:
     return next(title for _kind, title, _summary, _unit, access in data.ITEMS if access == "members")
 
 
-def _course_pages(*, include_quiz: bool) -> list[MemberPage]:
-    """The current course's page (and its quiz) when the demo has courses."""
+def _course_pages(*, include_quiz: bool, include_secretary: bool) -> list[MemberPage]:
+    """The current course's pages when the demo has courses: the course, its practice, the courses' index, the
+    member's study hours and inbox (and the quiz); the secretary's session list, the held session and the report."""
+    from courses.models import BranchSession, CourseIndexPage
     from courses.selectors import course_current
 
     course = course_current()
     if course is None:
         return []
-    pages = [MemberPage("course", course.url, signed_in=True)]
+    pages = [
+        MemberPage("course", course.url, signed_in=True),
+        MemberPage("course-index", CourseIndexPage.objects.live().first().url),
+        MemberPage("practice", course.url + "practice/", signed_in=True),
+        MemberPage("study-hours", "/study/hours/", signed_in=True),
+        MemberPage("inbox", "/inbox/", signed_in=True),
+    ]
     if include_quiz:
         pages.append(MemberPage("quiz", course.url + "quiz/", signed_in=True))
+    if include_secretary:
+        held = BranchSession.objects.filter(course=course).order_by("pk").first()
+        pages += [
+            MemberPage("sessions", course.url + "sessions/", signed_in=True, secretary=True),
+            MemberPage("reports", "/study/reports/", signed_in=True, secretary=True),
+        ]
+        if held is not None:
+            pages.append(MemberPage("session", f"{course.url}sessions/{held.pk}/", signed_in=True, secretary=True))
     return pages
 
 

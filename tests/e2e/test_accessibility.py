@@ -17,7 +17,7 @@ from cms.models import Member
 from media_pipeline.models import TranscodeJob
 from media_pipeline.services import transcode_job_run
 from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS
-from tests.e2e.pages import DEMO_MEMBER, NOT_FOUND_PATH, MemberPage, member_pages, quiz_attempt_for
+from tests.e2e.pages import DEMO_MEMBER, DEMO_SECRETARY, NOT_FOUND_PATH, MemberPage, member_pages, quiz_attempt_for
 
 pytestmark = [pytest.mark.browser]
 
@@ -149,32 +149,38 @@ def sideways_scrolling(page) -> list[str]:
     return [] if width <= NARROW["width"] else [f"scrolls sideways at {NARROW['width']}px: {width}px wide"]
 
 
-def audit_site(browser, base_url: str, pages: list[MemberPage], session_id: str) -> list[str]:
-    """Every page, in both type modes, on both viewports; returns every problem found."""
+def _context(browser, host: str, large_type: str, session_id: str = ""):
+    context = browser.new_context(locale="zh-CN", bypass_csp=True)
+    cookies = [{"name": "lh_large_type", "value": large_type, "domain": host, "path": "/"}]
+    if session_id:
+        cookies.append({"name": "sessionid", "value": session_id, "domain": host, "path": "/"})
+    context.add_cookies(cookies)
+    context.add_init_script(LAYOUT_SHIFT_OBSERVER)
+    return context
+
+
+def audit_site(browser, base_url: str, pages: list[MemberPage], sessions: dict[str, str]) -> list[str]:
+    """Every page, in both type modes, on both viewports; returns every problem found. ``sessions``: the session
+    ids of the demo "member" and "secretary"."""
     findings = Findings([])
     host = base_url.split("://", 1)[1].split(":")[0]
     for mode, cookie in TYPE_MODES.items():
-        context = browser.new_context(locale="zh-CN", bypass_csp=True)
-        context.add_cookies(
-            [
-                {"name": "lh_large_type", "value": cookie, "domain": host, "path": "/"},
-                {"name": "sessionid", "value": session_id, "domain": host, "path": "/"},
-            ]
-        )
-        context.add_init_script(LAYOUT_SHIFT_OBSERVER)
-        anonymous = browser.new_context(locale="zh-CN", bypass_csp=True)
-        anonymous.add_cookies([{"name": "lh_large_type", "value": cookie, "domain": host, "path": "/"}])
-        anonymous.add_init_script(LAYOUT_SHIFT_OBSERVER)
-        tabs = {True: context.new_page(), False: anonymous.new_page()}
+        contexts = {
+            "anonymous": _context(browser, host, cookie),
+            "member": _context(browser, host, cookie, sessions["member"]),
+            "secretary": _context(browser, host, cookie, sessions["secretary"]),
+        }
+        tabs = {who: context.new_page() for who, context in contexts.items()}
         for member_page in pages:
-            tab = tabs[member_page.signed_in]
+            who = "secretary" if member_page.secretary else "member" if member_page.signed_in else "anonymous"
+            tab = tabs[who]
             for device, viewport in VIEWPORTS.items():
                 tab.set_viewport_size(viewport)
                 problems = open_page(tab, base_url + member_page.path, member_page.ready)
                 problems += audit_open_page(tab, narrow_check=device == "phone")
                 findings.add(f"{member_page.name} [{mode}, {device}] {member_page.path}", problems)
-        context.close()
-        anonymous.close()
+        for context in contexts.values():
+            context.close()
     return findings.lines
 
 
@@ -186,31 +192,37 @@ def _process_media() -> None:
 
 @pytest.fixture
 def demo_site(transactional_db, django_db_serialized_rollback):
-    """The demo with its media made, searchable, and the demo member in the middle of a quiz."""
+    """The demo with its media made, searchable, and the demo member in the middle of a quiz; the session ids of
+    the demo member and the demo's branch secretary."""
     call_command("load_demo", stdout=io.StringIO())
     _process_media()
     call_command("search_drain")
     member = Member.objects.get(username=DEMO_MEMBER)
     quiz_attempt_for(member)
-    client = Client()
-    client.force_login(member)
-    return client.cookies["sessionid"].value
+    sessions = {}
+    for who, user in (("member", member), ("secretary", Member.objects.get(username=DEMO_SECRETARY))):
+        client = Client()
+        client.force_login(user)
+        sessions[who] = client.cookies["sessionid"].value
+    return sessions
 
 
 def test_every_member_page_passes_the_accessibility_audit(live_server, demo_site):
     """Every member page type (home, library and its filters, a curated list, video with its series and an episode,
     audio, article, PDF and EPUB readers, text version (these also as a signed-in member, whose 收藏 button and study
     clock come in by script), periodical and newspaper with an issue and an article,
-    search with and without results, sign-in, forgotten password, 我的图书馆, the course and its quiz, 404) at 390×844
+    search with and without results, sign-in, forgotten password, 我的图书馆, the course, its practice and quiz, the
+    member's study hours and inbox, the branch secretary's sessions, a held session and the report, 404) at 390×844
     and 1440×900 in standard and large type: axe-core finds no violation, every visible target is at least 44×44 px
     (inline links in running text exempt, WCAG 2.5.8), the summed layout shift stays ≤ 0.05, and at 360 px the page
     is no wider than the screen."""
     from playwright.sync_api import sync_playwright
 
-    pages = member_pages(include_quiz=True)
+    pages = member_pages(include_quiz=True, include_secretary=True)
     assert {"video", "audio", "pdf-reader", "epub-reader", "newspaper-issue", "search-empty", "course", "quiz"} <= {
         page.name for page in pages
     }
+    assert {"practice", "study-hours", "inbox", "sessions", "session", "reports"} <= {page.name for page in pages}
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
