@@ -160,14 +160,18 @@ def main():
                 f"{float(total.get('Requests/s') or 0):.0f} requests/s, "
                 f"{total.get('Failure Count', '?')} failed requests"
             )
-            for name in ("start", "save", "submit"):
+            for name in ("start", "save", "submit", "start (retry)", "save (retry)", "submit (retry)"):
                 row = table.get(name)
                 if row:
                     p95 = float(row["95%"])
-                    versus = f"  ×{ratio(p95, reference[name]):.2f} of the {USERS[0]}-member p95" if reference else ""
+                    versus = (
+                        f"  ×{ratio(p95, reference[name]):.2f} of the {USERS[0]}-member p95"
+                        if reference and name in reference
+                        else ""
+                    )
                     aim = f"  {verdict(p95, at_most=SAVE_AIM_MS)}" if name == "save" else ""
                     count, p50 = row["Request Count"], row["50%"]
-                    print(f"  {name:<7} {count:>6} requests  p50 {p50:>6} ms  p95 {p95:>7.0f} ms{versus}{aim}")
+                    print(f"  {name:<14} {count:>6} requests  p50 {p50:>6} ms  p95 {p95:>7.0f} ms{versus}{aim}")
             if reference is None:
                 reference = {name: float(table[name]["95%"]) for name in ("start", "save", "submit") if name in table}
             print(
