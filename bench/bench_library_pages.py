@@ -40,7 +40,6 @@ import math
 import os
 import re
 import secrets
-import socket
 import subprocess
 import sys
 import tempfile
@@ -53,6 +52,8 @@ from urllib.parse import quote, urlsplit, urlunsplit
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_transcode_common import ROOT, cores, load, measure, ratio, remove_at_exit
+from page_weight_common import free_port
+from page_weight_common import stop as stop_gunicorn
 
 SETTINGS = "cms.settings.production"
 BENCH_DATABASE = "lighthouse_bench"
@@ -125,12 +126,6 @@ def setup_django(env: dict[str, str]) -> None:
     demo_load(log=lambda line: None, media=False)
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def start_gunicorn(env: dict[str, str], var: Path) -> tuple[subprocess.Popen, int]:
     port = free_port()
     log = (var / "gunicorn.log").open("w")
@@ -147,15 +142,6 @@ def start_gunicorn(env: dict[str, str], var: Path) -> tuple[subprocess.Popen, in
             time.sleep(0.3)
     server.terminate()
     raise RuntimeError("gunicorn did not answer within 60 s")
-
-
-def stop_gunicorn(server: subprocess.Popen) -> None:
-    server.terminate()
-    try:
-        server.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        server.kill()
-        server.wait()
 
 
 def admin_cookie() -> str:

@@ -79,8 +79,8 @@ def _xlsx_rows(data: bytes) -> Iterator[tuple[int, list]]:
 
     try:
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except Exception as exc:  # noqa: BLE001 — any unreadable workbook is the same answer to the editor
-        raise BankFileError(_("无法读取这个 Excel 文件（请另存为 .xlsx 后重试）：%(error)s") % {"error": exc}) from None
+    except Exception:  # noqa: BLE001 — any unreadable workbook is the same answer to the editor (no English detail)
+        raise BankFileError(_("无法读取这个 Excel 文件，请另存为 .xlsx 后重试。")) from None
     try:
         sheet = workbook.worksheets[0]
         for number, row in enumerate(sheet.iter_rows(values_only=True), start=1):
@@ -106,9 +106,9 @@ def _csv_rows(data: bytes) -> Iterator[tuple[int, list]]:
     try:
         for cells in reader:
             yield reader.line_num, cells
-    except csv.Error as exc:
+    except csv.Error:  # its message is English: the editor gets the line and the likely cause instead
         raise BankFileError(
-            _("CSV 第 %(line)d 行格式错误：%(error)s") % {"line": reader.line_num, "error": exc}
+            _("CSV 第 %(line)d 行格式错误（多半是引号不配对，或一格内容过长）。") % {"line": reader.line_num}
         ) from None
 
 

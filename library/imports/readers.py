@@ -162,8 +162,8 @@ def csv_rows(text: str) -> list[Row]:
         header = next(reader)
     except StopIteration:
         return []
-    except csv.Error as exc:
-        raise ImportReadError(_("第 1 行（标题行）不是有效的 CSV：%(reason)s") % {"reason": exc}) from exc
+    except csv.Error as exc:  # csv's messages are English: the editor gets the likely cause instead
+        raise ImportReadError(_("第 1 行（标题行）不是有效的 CSV（多半是引号不配对，或一格内容过长）。")) from exc
     names = [column_name(h) for h in header]
     rows = []
     while True:
@@ -172,10 +172,8 @@ def csv_rows(text: str) -> list[Row]:
             cells = next(reader)
         except StopIteration:
             break
-        except csv.Error as exc:
-            rows.append(
-                Row(line, {}, {"__all__": [_("CSV 格式错误（多半是引号不配对）：%(reason)s") % {"reason": exc}]})
-            )
+        except csv.Error:
+            rows.append(Row(line, {}, {"__all__": [_("CSV 格式错误（多半是引号不配对，或一格内容过长）。")]}))
             continue
         if not any(cell.strip() for cell in cells):
             continue  # blank lines Excel leaves at the end

@@ -3,6 +3,7 @@ report with a Chinese reason per bad row, all or nothing per file, idempotent re
 
 import csv
 import io
+import re
 
 import pytest
 from django.core.management import call_command
@@ -183,11 +184,14 @@ def test_dry_run_checks_without_writing(bank):
         ("标题,内容\n一,二\n".encode(), "bank.csv", "没有找到表头"),
         (b"\xff\xfe\x00\xd8\x00", "bank.csv", "无法识别文件编码"),
         (",".join(HEADER).encode(), "bank.csv", "没有试题"),
+        ((",".join(HEADER) + '\n单选题,"' + "长" * 200_000 + '"\n').encode(), "bank.csv", "CSV 第 2 行格式错误"),
     ],
 )
 def test_unreadable_files_say_why(bank, data, filename, message):
+    """Each unreadable file gets its reason in Chinese, never a library's English message, and nothing is written."""
     report = _import(bank, data, filename=filename)
     assert message in report.file_error and not report.ok
+    assert not re.search(r"[A-Za-z]+ [A-Za-z]+", report.file_error), report.file_error  # no English phrase
     assert not Question.objects.exists()
 
 
