@@ -138,9 +138,11 @@ def _is_overdue(attempt: QuizAttempt, now: datetime) -> bool:
 def _attempt_locked(*, member, attempt_id: int) -> QuizAttempt:
     if not 1 <= attempt_id <= selectors.ID_MAX:
         raise CourseNotFound(_("未找到这次答题"))
+    # Only the attempt's own row is locked (of=self): with the course joined, PostgreSQL would lock the course's rows
+    # too, and every save of the whole province would wait in line for one row. The course (a page with its
+    # lessons) is read only where grading needs it, not on each autosave.
     attempt = (
-        QuizAttempt.objects.select_for_update()
-        .select_related("course")
+        QuizAttempt.objects.select_for_update(of=("self",))
         .filter(pk=attempt_id, member_id=getattr(member, "pk", None))
         .first()
     )
@@ -259,7 +261,9 @@ def quiz_attempt_close_if_overdue(*, attempt_id: int, now: datetime | None = Non
     """Close an attempt whose deadline (plus grace) has passed, with what it has: on next access and by the sweep."""
     now = now or timezone.now()
     with transaction.atomic():
-        attempt = QuizAttempt.objects.select_for_update().select_related("course").filter(pk=attempt_id).first()
+        attempt = (
+            QuizAttempt.objects.select_for_update(of=("self",)).select_related("course").filter(pk=attempt_id).first()
+        )
         if attempt is None or not attempt.is_open or not _is_overdue(attempt, now):
             return attempt
         return _close(attempt, state=QuizAttempt.State.TIMED_OUT, now=now)
