@@ -16,6 +16,11 @@ OPENSEARCH_NODES ?= 3
 # The browser audits measure what a page sends and draws, the same on either database; they run once, on the main
 # (PostgreSQL) run, not again in the embedded-default slice (about 7 of that slice's 9 minutes here).
 E2E_ONCE := test_accessibility.py test_page_weight.py
+# The main run spreads the tests over pytest-xdist workers, each with its own test database, Redis databases, index
+# prefix and file cache (cms/settings/test.py). --dist load hands them out in pytest-django's order, so on every
+# worker the tests that flush the database come after those that roll back; tests marked serial run alone
+# afterwards. TEST_WORKERS=0 runs everything in one process.
+TEST_WORKERS ?= 2
 
 .PHONY: help run test lint format bench deps deps-test setup serve services-up services-down messages lock clean
 
@@ -76,7 +81,11 @@ test: deps-test messages
 	@services/up --opensearch-nodes $(OPENSEARCH_NODES)
 	@set -a; source var/services/env; set +a; \
 	status=0; bash .ci/gates || status=$$?; \
-	if [ $$status = 0 ]; then $(PY) -m pytest $(PYTEST_ARGS) || status=$$?; fi; \
+	if [ $$status = 0 ] && [ -n "$(PYTEST_ARGS)" ]; then $(PY) -m pytest $(PYTEST_ARGS) || status=$$?; fi; \
+	if [ $$status = 0 ] && [ -z "$(PYTEST_ARGS)" ]; then \
+	  $(PY) -m pytest -n $(TEST_WORKERS) --dist load -m "not serial" || status=$$?; \
+	  if [ $$status = 0 ]; then echo "==> tests that run alone (marked serial)"; $(PY) -m pytest -p no:cacheprovider -m serial || status=$$?; fi; \
+	fi; \
 	if [ $$status = 0 ] && [ -z "$(PYTEST_ARGS)" ]; then \
 	  echo "==> the end-to-end slice and SQLite's query plans again on the embedded default (SQLite, database worker, local disk)"; \
 	  env -u DATABASE_URL -u REDIS_URL -u S3_BUCKET -u SEARCH_URL $(PY) -m pytest -p no:cacheprovider tests/e2e tests/library/test_list_plans.py \

@@ -236,6 +236,9 @@ if S3_BUCKET:
             "secret_key": os.environ.get("S3_SECRET_ACCESS_KEY") or None,
             "region_name": os.environ.get("S3_REGION") or None,
             "custom_domain": os.environ.get("S3_CUSTOM_DOMAIN") or None,
+            # A folder of the bucket for every name (S3_LOCATION=site-b): several sites, or parallel test workers,
+            # share one bucket without their keys (renditions/<id>/...) meeting.
+            "location": os.environ.get("S3_LOCATION", ""),
             "querystring_auth": True,
             "querystring_expire": 3600,
             "file_overwrite": False,

@@ -40,8 +40,9 @@ def test_s3_objects_carry_the_headers():
     try:
         head = default_storage.connection.meta.client.head_object
         bucket = default_storage.bucket_name
-        playlist_head = head(Bucket=bucket, Key=playlist)
-        segment_head = head(Bucket=bucket, Key=segment)
+        key = default_storage._normalize_name  # the name inside S3_LOCATION's folder, as django-storages keys it
+        playlist_head = head(Bucket=bucket, Key=key(playlist))
+        segment_head = head(Bucket=bucket, Key=key(segment))
         assert (playlist_head["ContentType"], playlist_head["CacheControl"]) == ("application/vnd.apple.mpegurl", SHORT)
         assert (segment_head["ContentType"], segment_head["CacheControl"]) == ("video/iso.segment", IMMUTABLE)
         assert "-" in segment_head["ETag"]  # 9 MiB went up as a multipart upload (ETag "<md5>-<parts>")

@@ -24,6 +24,7 @@ SEARCH_URL = os.environ.get("SEARCH_URL", "")
 VAR_DIR = os.environ.get("OPENSEARCH_VAR_DIR", "")
 SERVICE = Path(__file__).resolve().parents[2] / "services" / "opensearch"
 pytestmark = [
+    pytest.mark.serial,  # a stopped node takes other tests' indices (no replicas) with it
     pytest.mark.services,
     pytest.mark.django_db,
     pytest.mark.skipif(
