@@ -49,7 +49,10 @@ class MediaS3Storage(S3Storage):
     """S3 through boto3. Uploads above boto3's multipart threshold (8 MiB) go up in parts, in parallel."""
 
     def get_object_parameters(self, name):
-        return {**super().get_object_parameters(name), **object_parameters(name)}
+        # django-storages passes the key, inside S3_LOCATION's folder when one is set; the rules read our name.
+        folder = self.location.strip("/")
+        ours = name.removeprefix(f"{folder}/") if folder else name
+        return {**super().get_object_parameters(name), **object_parameters(ours)}
 
 
 # --- Local disk: signed URLs for every stored file but Wagtail's images ---------------------------------------

@@ -7,7 +7,9 @@ import re
 # databases (cache, task queue, sign-in throttles) and search index prefix; pytest-django gives each its own test
 # database. Set in the environment before base.py reads it, so a process a test starts (gunicorn) inherits the same.
 _XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
-if _XDIST_WORKER:
+if _XDIST_WORKER and os.environ.get("LIGHTHOUSE_TEST_WORKER") != _XDIST_WORKER:
+    # Once per worker: a process a test starts inherits these and keeps what the test set for it (its own prefix).
+    os.environ["LIGHTHOUSE_TEST_WORKER"] = _XDIST_WORKER
     _number = int(_XDIST_WORKER.removeprefix("gw"))
     os.environ["SEARCH_INDEX_PREFIX"] = f"lighthouse-{_XDIST_WORKER}"
     os.environ["S3_LOCATION"] = _XDIST_WORKER  # object keys come from database ids, the same in every worker

@@ -24,6 +24,15 @@ def test_playlists_are_short_lived_and_segments_immutable():
     assert object_parameters("renditions/1/2/audio_mp3/audio_mp3.mp3")["ContentType"] == "audio/mpeg"
 
 
+def test_a_bucket_folder_keeps_the_rules():
+    """With S3_LOCATION (a folder of the bucket) the key S3 is given starts with the folder; renditions are still
+    renditions: the same content type and cache lifetime."""
+    storage = MediaS3Storage(bucket_name="b", location="site-b", access_key="k", secret_key="s")
+    params = storage.get_object_parameters("site-b/renditions/1/2/hls_web/master.m3u8")
+    assert (params["ContentType"], params["CacheControl"]) == ("application/vnd.apple.mpegurl", SHORT)
+    assert "CacheControl" not in storage.get_object_parameters("site-b/uploads/2026/11/abc.mp4")
+
+
 def test_uploads_are_not_marked_cacheable():
     """Masters are private originals: a content type, no public cache lifetime."""
     assert "CacheControl" not in object_parameters("uploads/2026/11/abc.mp4")
