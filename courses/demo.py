@@ -27,6 +27,7 @@ from .models import (
     QuizRule,
     SessionAttendance,
 )
+from .reports import hours as report_hours
 from .reports import stats as report_stats
 
 BANK_CODE = "demo-dangshi"
@@ -446,6 +447,7 @@ def courses_demo_load(*, home, units: dict[str, OrgUnit], heartbeat, log=print, 
             _take_quiz(member, current, share=share, now=taken_at)
         _held_session(current, units["yinan-mamuchi-changshanzhuang"], now=now)
     report_stats.rebuild(course=current)  # the demo's figures as the writes would have left them
+    report_hours.rebuild(year=report_hours.year_of(now))
     students = "、".join(student[0] for student in STUDENTS)
     log(f"大课堂：{CoursePage.objects.count()} 期课程（本期 {current.url}），演示学员 {students}，密码 {PASSWORD}")
 

@@ -591,3 +591,42 @@ class CourseUnitStats(models.Model):
 
     def __str__(self):
         return f"{self.course_id}·{self.unit_id}"
+
+
+class MemberYearHours(models.Model):
+    """A member's study hours (学时) of one calendar year as the hours report counts them, kept current with each
+    credit (courses/reports/hours.py). ``unit`` is where the year counts: the member's unit at their latest credit,
+    because a year is assessed by the branch a member belongs to; the member's own page computes the same figures
+    from the activity rows (``credits.hours``)."""
+
+    member = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    year = models.PositiveSmallIntegerField()
+    unit = models.ForeignKey("cms.OrgUnit", null=True, on_delete=models.SET_NULL, related_name="+")
+    online_seconds = models.PositiveIntegerField(default=0)
+    sessions = models.PositiveIntegerField(default=0)
+    quizzes_passed = models.PositiveIntegerField(default=0)
+    tenths = models.PositiveIntegerField(default=0)  # the year's total in tenths of a 学时, as the member's page shows
+    met = models.BooleanField(default=False)  # the total reached the member's annual requirement
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["member", "year"], name="courses_member_year_unique")]
+
+    def __str__(self):
+        return f"{self.member_id}·{self.year}"
+
+
+class UnitYearHours(models.Model):
+    """A year's study hours of a unit and everything below it: members with any credit, the sum of their totals in
+    tenths, and how many met their requirement; one row per unit read, never a count of learners."""
+
+    unit = models.ForeignKey("cms.OrgUnit", on_delete=models.CASCADE, related_name="+")
+    year = models.PositiveSmallIntegerField()
+    active = models.PositiveIntegerField(default=0)
+    tenths = models.BigIntegerField(default=0)
+    met = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["unit", "year"], name="courses_unit_year_unique")]
+
+    def __str__(self):
+        return f"{self.unit_id}·{self.year}"

@@ -23,6 +23,7 @@ from .models import CourseLesson, CoursePage, LessonCompletion, Question, Questi
 from .quiz.drawing import PoolTooSmall, Rule, draw
 from .quiz.grading import is_correct
 from .quiz.responses import position_of, stored_response
+from .reports import hours as report_hours
 from .reports import stats as report_stats
 
 logger = logging.getLogger(__name__)
@@ -241,8 +242,20 @@ def _close(attempt: QuizAttempt, *, state: str, now: datetime) -> QuizAttempt:
     attempt.submitted_at = min(now, attempt.deadline) if state == QuizAttempt.State.TIMED_OUT else now
     attempt.save(update_fields=["state", "submitted_at", "score", "percent", "passed"])
     report_stats.attempt_closed(attempt=attempt)
+    _quiz_hours_credit(attempt)
     logger.info("attempt %s closed (%s): %s/%s", attempt.pk, state, attempt.score, attempt.max_score)
     return attempt
+
+
+def _quiz_hours_credit(attempt: QuizAttempt) -> None:
+    """A course's quiz passed counts once per year for study hours (as ``credits.hours`` counts it)."""
+    if not attempt.passed:
+        return
+    year = report_hours.year_of(attempt.submitted_at)
+    again = QuizAttempt.objects.filter(course_id=attempt.course_id, member_id=attempt.member_id, passed=True)
+    again = again.exclude(pk=attempt.pk).filter(submitted_at__year=year)
+    if not again.exists():
+        report_hours.credit(member_id=attempt.member_id, year=year, quizzes_passed=1)
 
 
 def quiz_attempt_submit(*, member, attempt_id: int, now: datetime | None = None) -> QuizAttempt:
@@ -328,6 +341,11 @@ def practice_check(
 
 
 # --- Lessons done -------------------------------------------------------------------------------------------------
+
+
+def study_hours_credited(*, member_id: int, seconds: int, at: datetime) -> None:
+    """Honest study time credited by the library counts towards the year's study hours in the reports."""
+    report_hours.credit(member_id=member_id, year=report_hours.year_of(at), online_seconds=seconds)
 
 
 def lesson_study_credited(*, member_id: int, item_id: int, at: datetime) -> list[LessonCompletion]:

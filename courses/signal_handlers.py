@@ -1,6 +1,7 @@
 """What the courses hear from other apps, handed to their services:
 
-- the library's ``study_credited`` (a heartbeat credited honest study time): a lesson may now be done;
+- the library's ``study_credited`` (a heartbeat credited honest study time): a lesson may now be done, and the
+  year's study hours in the reports grow;
 - Wagtail's page publishing: a course's lessons may have changed (cached lookups forgotten, completions
   back-filled), and its notices are scheduled (new course, closing reminder, results).
 """
@@ -14,6 +15,12 @@ def _study_credited(sender, *, member_id, item_id, at, **kwargs):
     from .services import lesson_study_credited
 
     lesson_study_credited(member_id=member_id, item_id=item_id, at=at)
+
+
+def _study_hours_credited(sender, *, member_id, seconds, at, **kwargs):
+    from .services import study_hours_credited
+
+    study_hours_credited(member_id=member_id, seconds=seconds, at=at)
 
 
 def _course_published(sender, instance, **kwargs):
@@ -34,6 +41,7 @@ def connect() -> None:
 
     uid = "courses:"
     study_credited.connect(_study_credited, dispatch_uid=uid + "study-credited")
+    study_credited.connect(_study_hours_credited, dispatch_uid=uid + "study-hours")
     page_published.connect(_course_published, sender=CoursePage, dispatch_uid=uid + "course-published")
     page_published.connect(_course_went_live, sender=CoursePage, dispatch_uid=uid + "course-notices")
     page_unpublished.connect(_course_published, sender=CoursePage, dispatch_uid=uid + "course-unpublished")

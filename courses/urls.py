@@ -11,4 +11,5 @@ urlpatterns = [
     path("hours/<int:year>/certificate.pdf", hours.certificate_pdf, name="courses_certificate_pdf"),
     path("verify/<str:code>/", hours.certificate_verify, name="courses_certificate_verify"),
     path("reports/", reports.reports_page, name="courses_reports"),
+    path("reports/hours/", reports.hours_report_page, name="courses_reports_hours"),
 ]

@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy
 from cms.models import OrgUnit
 from cms.selectors import units_managed_by
 
+from ..credits.hours import study_hours_of
 from ..models import CoursePage, CourseUnitStats, QuizAttempt, SessionAttendance
 from ..sessions.reads import branches_as_secretary
 from .analysis import integrity_flags
@@ -126,3 +127,13 @@ def branch_individuals(*, course: CoursePage, branch: OrgUnit, user) -> list[dic
         }
         for member in members
     ]
+
+
+def branch_hours(*, branch: OrgUnit, year: int, user) -> list[dict] | None:
+    """Each member of the branch with their year's study hours, computed as their own page computes them — for the
+    branch's own secretary only (None for anyone else, and for units that are not branches)."""
+    if branch.level != OrgUnit.Level.BRANCH or not branches_as_secretary(user).filter(pk=branch.pk).exists():
+        return None
+    members = list(branch.members.order_by("real_name", "username"))
+    hours = study_hours_of(members, year=year)
+    return [{"member": member, "hours": hours[member.pk]} for member in members]

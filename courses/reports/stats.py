@@ -18,6 +18,12 @@ FIGURES = ("studied", "completed", "attended", "scored", "score_sum", "passed")
 
 def bump(*, course_id: int, unit_id: int | None, **deltas: int) -> None:
     """Add ``deltas`` to the unit's row and its ancestors' rows of the course (made when missing)."""
+    bump_subtree(CourseUnitStats, key={"course_id": course_id}, unit_id=unit_id, deltas=deltas)
+
+
+def bump_subtree(model, *, key: dict, unit_id: int | None, deltas: dict[str, int]) -> None:
+    """Add ``deltas`` to ``model``'s rows (those matching ``key``) of the unit and every unit above it, making the
+    missing rows first: one UPDATE of at most five rows, the same for course and yearly figures."""
     deltas = {name: value for name, value in deltas.items() if value}
     if not unit_id or not deltas:
         return
@@ -25,10 +31,8 @@ def bump(*, course_id: int, unit_id: int | None, **deltas: int) -> None:
     if not path:
         return
     unit_ids = list(OrgUnit.objects.filter(path__in=unit_and_ancestor_paths(path)).values_list("pk", flat=True))
-    CourseUnitStats.objects.bulk_create(
-        [CourseUnitStats(course_id=course_id, unit_id=pk) for pk in unit_ids], ignore_conflicts=True
-    )
-    CourseUnitStats.objects.filter(course_id=course_id, unit_id__in=unit_ids).update(
+    model.objects.bulk_create([model(unit_id=pk, **key) for pk in unit_ids], ignore_conflicts=True)
+    model.objects.filter(unit_id__in=unit_ids, **key).update(
         **{name: F(name) + value for name, value in deltas.items()}
     )
 

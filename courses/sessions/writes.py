@@ -12,6 +12,7 @@ from cms.models import OrgUnit
 
 from ..errors import QuizConflict, QuizForbidden, QuizInvalid
 from ..models import BranchSession, CoursePage, SessionAttendance
+from ..reports import hours as report_hours
 from ..reports import stats as report_stats
 from . import codes, reads
 
@@ -94,6 +95,7 @@ def _attend(*, session: BranchSession, member, method: str, by, now) -> tuple[Se
             )
             if created:
                 report_stats.attendance_recorded(attendance=attendance)
+                report_hours.credit(member_id=member.pk, year=report_hours.year_of(session.starts_at), sessions=1)
             return attendance, created
     except IntegrityError:  # two presses raced past get's miss: the other one wrote the row
         return SessionAttendance.objects.get(session=session, member=member), False

@@ -1,6 +1,7 @@
-"""The reports page (/study/reports/): a course's figures for a unit and each unit below it, a chart of the
-children's rates (ECharts, loaded only when the chart is on screen), CSV and XLSX exports identical to the table
-(numbers as numbers), drill-down by unit; a branch's individuals for that branch's own secretary only."""
+"""The reports pages: a month's course (/study/reports/) or a year's study hours (/study/reports/hours/) for a unit
+and each unit below it, a chart of the children's rates (ECharts, loaded only when the chart is on screen), CSV and
+XLSX exports identical to the table (numbers as numbers), drill-down by unit; a branch's individuals for that
+branch's own secretary only."""
 
 import csv
 import io
@@ -13,7 +14,17 @@ from django.utils.translation import gettext as _
 from cms.models import OrgUnit
 
 from .. import selectors
-from ..reports.reads import COLUMNS, RATES, branch_individuals, course_report, report_root, units_reported_to
+from ..credits.hours import rule as hour_rule
+from ..reports import hours as report_hours
+from ..reports.reads import (
+    COLUMNS,
+    RATES,
+    branch_hours,
+    branch_individuals,
+    course_report,
+    report_root,
+    units_reported_to,
+)
 from .views import _private
 
 
@@ -47,25 +58,16 @@ def reports_page(request):
     total, rows = course_report(course=course, unit=unit)
     export = request.GET.get("format")
     if export in ("csv", "xlsx"):
-        return _export(export, course, [total, *rows])
-    allowed = set(units_reported_to(request.user).filter(pk__in=[r.unit.pk for r in rows]).values_list("pk", flat=True))
-    ancestors = [a for a in unit.get_ancestors() if units_reported_to(request.user).filter(pk=a.pk).exists()]
+        return _export(export, f"report-{course.issue_number}", COLUMNS, RATES, [total, *rows])
     context = {
-        "unit": unit,
+        **_tree(request, unit, rows),
         "course": course,
         "courses": courses,
         "total": total,
         "rows": rows,
-        "drill": allowed,
-        "ancestors": ancestors,
         "columns": COLUMNS,
         "rates": RATES,
-        "chart": {
-            "units": [row.unit.name for row in rows],
-            "studied": [round((row.studied_rate or 0) * 100, 1) for row in rows],
-            "passed": [round((row.passed_rate or 0) * 100, 1) for row in rows],
-            "labels": [str(_("参学率")), str(_("合格率"))],
-        },
+        "chart": _chart(rows, {_("参学率"): "studied_rate", _("合格率"): "passed_rate"}),
         "individuals": (
             branch_individuals(course=course, branch=unit, user=request.user)
             if unit.level == OrgUnit.Level.BRANCH
@@ -75,10 +77,61 @@ def reports_page(request):
     return _private(TemplateResponse(request, "courses/reports.html", context))
 
 
-def _export(kind: str, course, rows) -> HttpResponse:
-    header = [str(label) for _key, label in COLUMNS]
-    values = [[row.value(key) for key, _label in COLUMNS] for row in rows]
-    name = f"report-{course.issue_number}"
+def _tree(request, unit: OrgUnit, rows) -> dict:
+    """Which children link down and which units above the user may climb to."""
+    allowed = units_reported_to(request.user)
+    drill = set(allowed.filter(pk__in=[r.unit.pk for r in rows]).values_list("pk", flat=True))
+    ancestors = [a for a in unit.get_ancestors() if allowed.filter(pk=a.pk).exists()]
+    return {"unit": unit, "drill": drill, "ancestors": ancestors}
+
+
+def _chart(rows, rates: dict) -> dict:
+    """The children's rates as percentages, one bar series per rate."""
+    return {
+        "units": [row.unit.name for row in rows],
+        "series": [
+            {"name": str(name), "values": [round((getattr(row, key) or 0) * 100, 1) for row in rows]}
+            for name, key in rates.items()
+        ],
+    }
+
+
+@login_required
+def hours_report_page(request):
+    """A year's study hours (学时) for a unit and its children: who has hours, the total, the average per member,
+    who met the annual requirement."""
+    unit = _unit(request)
+    years = report_hours.report_years()
+    chosen = request.GET.get("year", "")
+    year = int(chosen) if chosen.isdigit() and int(chosen) in years else years[0]
+    total, rows = report_hours.hours_report(unit=unit, year=year)
+    if request.GET.get("format") in ("csv", "xlsx"):
+        columns, rates = report_hours.COLUMNS, report_hours.RATES
+        return _export(request.GET["format"], f"hours-{year}", columns, rates, [total, *rows])
+    context = {
+        **_tree(request, unit, rows),
+        "year": year,
+        "years": years,
+        "total": total,
+        "rows": rows,
+        "columns": report_hours.COLUMNS,
+        "rates": report_hours.RATES,
+        "chart": _chart(rows, {_("学时达标率"): "met_rate"}),
+        "individuals": branch_hours(branch=unit, year=year, user=request.user),
+        "rules": {
+            "minutes": hour_rule("COURSES_HOUR_MINUTES"),
+            "session": hour_rule("COURSES_SESSION_HOURS"),
+            "quiz": hour_rule("COURSES_QUIZ_HOURS"),
+            "member": hour_rule("COURSES_ANNUAL_HOURS")["member"],
+            "secretary": hour_rule("COURSES_ANNUAL_HOURS")["secretary"],
+        },
+    }
+    return _private(TemplateResponse(request, "courses/reports_hours.html", context))
+
+
+def _export(kind: str, name: str, columns, rates, rows) -> HttpResponse:
+    header = [str(label) for _key, label in columns]
+    values = [[row.value(key) for key, _label in columns] for row in rows]
     if kind == "csv":
         buffer = io.StringIO()
         writer = csv.writer(buffer)
@@ -86,7 +139,8 @@ def _export(kind: str, course, rows) -> HttpResponse:
         writer.writerows([["" if v is None else v for v in line] for line in values])
         response = HttpResponse(("\ufeff" + buffer.getvalue()).encode(), content_type="text/csv; charset=utf-8")
     else:
-        response = HttpResponse(_xlsx(header, values), content_type=XLSX)
+        rate_columns = [index + 1 for index, (key, _label) in enumerate(columns) if key in rates]
+        response = HttpResponse(_xlsx(header, values, rate_columns), content_type=XLSX)
     response["Content-Disposition"] = f'attachment; filename="{name}.{kind}"'
     return _private(response)
 
@@ -94,14 +148,13 @@ def _export(kind: str, course, rows) -> HttpResponse:
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-def _xlsx(header, values) -> bytes:
+def _xlsx(header, values, rate_columns) -> bytes:
     from openpyxl import Workbook
 
     workbook = Workbook()
     sheet = workbook.active
     sheet.title = "报表"
     sheet.append(header)
-    rate_columns = [index + 1 for index, (key, _label) in enumerate(COLUMNS) if key in RATES]
     for line in values:
         sheet.append(line)
         for column in rate_columns:

@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from wagtail.models import Site
 
-from cms.models import OrgUnit
-from cms.services import member_create, org_unit_create
+from cms.models import OrgUnit, UnitRole
+from cms.services import member_create, org_unit_create, org_unit_ensure_roles
 from courses.models import (
     CourseIndexPage,
     CourseLesson,
@@ -131,3 +131,14 @@ def make_course(index_page, *, bank=None, issue=3, premiere=PREMIERE, lessons=()
 @pytest.fixture
 def course(index_page, bank, lessons):
     return make_course(index_page, bank=bank, lessons=[(lessons[0], True), (lessons[1], True), (lessons[2], False)])
+
+
+@pytest.fixture
+def editors_tree(units):
+    """A county editor of 邹平市 and a city editor of 临沂市 (beside it)."""
+    made = []
+    for code, name in (("zouping", "zp_editor"), ("linyi", "ly_editor")):
+        editor = member_create(username=name, password="pw-123456", org_unit=units[code])
+        editor.groups.add(org_unit_ensure_roles(unit=units[code])[UnitRole.Role.EDITOR])
+        made.append(editor)
+    return made

@@ -1,11 +1,16 @@
 """Helpers for the courses' tests: answering an attempt the way a client does (by refs and sealed option ids)."""
 
 import uuid
+from datetime import timedelta
 
-from courses import selectors
+from cms.models import Member
+from cms.services import member_create
+from courses import selectors, services
 from courses.models import Question
 from courses.quiz.sealing import option_id
 from courses.services import AnswerWrite
+
+from .conftest import DURING
 
 
 def write_for(attempt, position, *, correct=True, seq=1, answer_id=None):
@@ -23,3 +28,20 @@ def write_for(attempt, position, *, correct=True, seq=1, answer_id=None):
 
 def all_writes(attempt, *, correct=True, seq=1):
     return [write_for(attempt, position, correct=correct, seq=seq) for position in range(len(attempt.questions))]
+
+
+def quiz_taken(member, course, *, correct: bool):
+    """Start, answer every question (all right or all wrong) and submit, during the course's premiere hour."""
+    attempt, _created = services.quiz_attempt_start(member=member, course=course, now=DURING)
+    services.quiz_answers_save(
+        member=member, attempt_id=attempt.pk, writes=all_writes(attempt, correct=correct), now=DURING
+    )
+    return services.quiz_attempt_submit(member=member, attempt_id=attempt.pk, now=DURING + timedelta(minutes=5))
+
+
+def secretary_of(branch):
+    """A new member of ``branch`` whose party role is branch secretary."""
+    secretary = member_create(username=f"shuji-{branch.code}", password="pw-123456", real_name="书记", org_unit=branch)
+    Member.objects.filter(pk=secretary.pk).update(party_role="secretary")
+    secretary.refresh_from_db()
+    return secretary

@@ -6,15 +6,14 @@ as CSV and XLSX identical to the table (numbers as numbers)."""
 import csv
 import datetime
 import io
-from datetime import timedelta
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from openpyxl import load_workbook
 
-from cms.models import Member, OrgUnit, UnitRole
-from cms.services import member_create, member_move, org_unit_ensure_roles
+from cms.models import Member, OrgUnit
+from cms.services import member_create, member_move
 from courses import services
 from courses.models import CourseUnitStats
 from courses.reports import stats
@@ -23,7 +22,8 @@ from courses.sessions import codes
 from library.models import StudyDay
 
 from .conftest import DURING
-from .helpers import all_writes
+from .helpers import quiz_taken as _quiz
+from .helpers import secretary_of as _secretary
 
 pytestmark = pytest.mark.django_db
 
@@ -34,14 +34,6 @@ def _complete(member, course, items):
     for item in items:
         StudyDay.objects.create(member=member, item=item, day=day, seconds=5000)
         services.lesson_study_credited(member_id=member.pk, item_id=item.pk, at=DURING)
-
-
-def _quiz(member, course, *, correct: bool):
-    attempt, _created = services.quiz_attempt_start(member=member, course=course, now=DURING)
-    services.quiz_answers_save(
-        member=member, attempt_id=attempt.pk, writes=all_writes(attempt, correct=correct), now=DURING
-    )
-    return services.quiz_attempt_submit(member=member, attempt_id=attempt.pk, now=DURING + timedelta(minutes=5))
 
 
 def _figures(course):
@@ -68,13 +60,6 @@ def world(course, lessons, member, other_member, units):
         session=session, member=member, token=codes.code_for(session, now=DURING.timestamp()), now=DURING
     )
     return course
-
-
-def _secretary(branch):
-    secretary = member_create(username=f"shuji-{branch.code}", password="pw-123456", real_name="书记", org_unit=branch)
-    Member.objects.filter(pk=secretary.pk).update(party_role="secretary")
-    secretary.refresh_from_db()
-    return secretary
 
 
 def test_the_figures_follow_the_writes_and_equal_a_rebuild(world, units):
@@ -150,14 +135,3 @@ def test_exports_equal_the_table_with_numbers_as_numbers(client, world, units, e
     assert sheet["B3"].data_type == "n" and sheet["B3"].value == 3
     assert sheet["D3"].number_format == "0.0%" and sheet["D3"].value == pytest.approx(1 / 3, abs=1e-4)
     assert rows[2][3] == str(sheet["D3"].value)
-
-
-@pytest.fixture
-def editors_tree(units):
-    """A county editor of 邹平市 and a city editor of 临沂市 (beside it)."""
-    made = []
-    for code, name in (("zouping", "zp_editor"), ("linyi", "ly_editor")):
-        editor = member_create(username=name, password="pw-123456", org_unit=units[code])
-        editor.groups.add(org_unit_ensure_roles(unit=units[code])[UnitRole.Role.EDITOR])
-        made.append(editor)
-    return made

@@ -99,7 +99,8 @@ def _members_only_title() -> str:
 
 def _course_pages(*, include_quiz: bool, include_secretary: bool) -> list[MemberPage]:
     """The current course's pages when the demo has courses: the course, its practice, the courses' index, the
-    member's study hours and inbox (and the quiz); the secretary's session list, the held session and the report."""
+    member's study hours and inbox (and the quiz); the secretary's session list, the held session and the reports
+    (a month's course, a year's hours)."""
     from courses.models import BranchSession, CourseIndexPage
     from courses.selectors import course_current
 
@@ -120,6 +121,7 @@ def _course_pages(*, include_quiz: bool, include_secretary: bool) -> list[Member
         pages += [
             MemberPage("sessions", course.url + "sessions/", signed_in=True, secretary=True),
             MemberPage("reports", "/study/reports/", signed_in=True, secretary=True),
+            MemberPage("reports-hours", "/study/reports/hours/", signed_in=True, secretary=True),
         ]
         if held is not None:
             pages.append(MemberPage("session", f"{course.url}sessions/{held.pk}/", signed_in=True, secretary=True))

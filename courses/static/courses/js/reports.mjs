@@ -3,18 +3,19 @@
 const box = document.querySelector("[data-chart]");
 const data = JSON.parse(document.getElementById("report-chart-data")?.textContent || "null");
 
+const COLOURS = ["#b22222", "#d4a017"];
+
 function draw() {
   const chart = window.echarts.init(box, null, { renderer: "svg" });
   chart.setOption({
     tooltip: { trigger: "axis", valueFormatter: (v) => `${v}%` },
-    legend: { data: data.labels, textStyle: { fontSize: 16 } },
+    legend: { data: data.series.map((line) => line.name), textStyle: { fontSize: 16 } },
     grid: { left: 8, right: 8, bottom: 8, containLabel: true },
     xAxis: { type: "category", data: data.units, axisLabel: { interval: 0, rotate: data.units.length > 6 ? 40 : 0, fontSize: 14 } },
     yAxis: { type: "value", max: 100, axisLabel: { formatter: "{value}%", fontSize: 14 } },
-    series: [
-      { name: data.labels[0], type: "bar", data: data.studied, itemStyle: { color: "#b22222" } },
-      { name: data.labels[1], type: "bar", data: data.passed, itemStyle: { color: "#d4a017" } },
-    ],
+    series: data.series.map((line, index) => ({
+      name: line.name, type: "bar", data: line.values, itemStyle: { color: COLOURS[index % COLOURS.length] },
+    })),
   });
   addEventListener("resize", () => chart.resize());
 }
