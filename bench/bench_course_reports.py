@@ -1,10 +1,12 @@
 """Course reports at province scale, in one process on the embedded default (SQLite in a temporary var/): the
-report page (/study/reports/) for the province, a city and a township, with the organisation of 1,000,000 members
+report pages (a month's course, /study/reports/, and a year's study hours, /study/reports/hours/) for the
+province, a city and a township, with the organisation of 1,000,000 members
 in 100,000 branches, beside a reference run of the same pages over a tree of 100 branches in the same process.
 
 The tree is built as the organisation department's would be (1 province → 16 cities → 160 counties → 1,600
 townships → ``BENCH_BRANCHES`` branches, default 100,000, each with ``BENCH_MEMBERS_PER_BRANCH`` members, default 10)
-and the figures a course's activity leaves (``CourseUnitStats`` per unit and its subtree, the units' member counts)
+and the figures a course's activity and a year's credits leave (``CourseUnitStats`` and ``UnitYearHours`` per unit
+and its subtree, the units' member counts)
 are written directly: a report reads those rows and never a learner, so member rows themselves are not needed to
 measure it (what one write adds to them is measured too: ``bump`` of a completion, five rows). Requests go through
 Django's test client as the superuser (the whole stack: middleware, session, view, template). Aim (issue 14):
@@ -87,42 +89,51 @@ def _count_members(root):
         OrgUnit.objects.bulk_update(parents, ["member_count"], batch_size=5000)
 
 
-def fill_stats(course, root):
-    """Figures for every unit as a course's month would leave them: a branch's own, summed up the tree."""
+def _branch_figures(root, figures) -> list[tuple[int, list[int]]]:
+    """(unit id, figures) for every unit under ``root``: each branch's own from ``figures(rng, members)``, summed
+    up the tree as the writes would have left them."""
     from cms.models import OrgUnit
-    from courses.models import CourseUnitStats
 
     rng = random.Random(7)
     units = list(OrgUnit.objects.filter(path__startswith=root.path).values_list("pk", "path", "level", "member_count"))
-    own = {}
-    for _pk, path, level, members in units:
-        if level == "branch":
-            studied = rng.randint(members // 2, members)
-            passed = rng.randint(0, studied)
-            own[path] = [studied, rng.randint(0, studied), rng.randint(0, members), studied, studied * 80, passed]
+    own = {path: figures(rng, members) for _pk, path, level, members in units if level == "branch"}
     totals = {}
     step = OrgUnit.steplen
     for path, values in own.items():
         for end in range(step, len(path) + 1, step):
-            bucket = totals.setdefault(path[:end], [0] * 6)
+            bucket = totals.setdefault(path[:end], [0] * len(values))
             for i, value in enumerate(values):
                 bucket[i] += value
+    return [(pk, totals[path]) for pk, path, _level, _members in units if path in totals]
+
+
+def _course_figures(rng, members):
+    studied = rng.randint(members // 2, members)
+    passed = rng.randint(0, studied)
+    return [studied, rng.randint(0, studied), rng.randint(0, members), studied, studied * 80, passed]
+
+
+def _year_figures(rng, members):
+    active = rng.randint(members // 2, members)
+    return [active, active * rng.randint(100, 400), rng.randint(0, active)]
+
+
+def fill_stats(course, root, year):
+    """A course's month and a year's study hours for every unit: what the report pages read."""
+    from courses.models import CourseUnitStats, UnitYearHours
+
+    names = ("studied", "completed", "attended", "scored", "score_sum", "passed")
     rows = [
-        CourseUnitStats(
-            course=course,
-            unit_id=pk,
-            studied=t[0],
-            completed=t[1],
-            attended=t[2],
-            scored=t[3],
-            score_sum=t[4],
-            passed=t[5],
-        )
-        for pk, path, _level, _members in units
-        if (t := totals.get(path))
+        CourseUnitStats(course=course, unit_id=pk, **dict(zip(names, t, strict=True)))
+        for pk, t in _branch_figures(root, _course_figures)
     ]
     CourseUnitStats.objects.bulk_create(rows, batch_size=5000)
-    return len(rows)
+    years = [
+        UnitYearHours(unit_id=pk, year=year, active=t[0], tenths=t[1], met=t[2])
+        for pk, t in _branch_figures(root, _year_figures)
+    ]
+    UnitYearHours.objects.bulk_create(years, batch_size=5000)
+    return len(rows) + len(years)
 
 
 def a_course():
@@ -171,7 +182,8 @@ def main():
     started = time.perf_counter()
     ref = build_tree("a-ref", 100)  # codes sort in build order: treebeard orders roots by code (node_order_by)
     big = build_tree("b-big", BRANCHES)
-    rows = fill_stats(course, ref[0]) + fill_stats(course, big[0])
+    year = course.premiere_at.year
+    rows = fill_stats(course, ref[0], year) + fill_stats(course, big[0], year)
     print(
         f"built: {OrgUnit.objects.count():,} units, {big[0].member_count:,} members in the large tree, "
         f"{rows:,} report rows, {time.perf_counter() - started:.0f} s"
@@ -183,14 +195,22 @@ def main():
     client = Client()
     client.force_login(admin)
     label = f"{big[0].member_count:,} members p50/p95"
-    print(f"{'page':<34}{'reference p50/p95':>20}{label:>26}{'p95 ÷':>8}   aim")
+    print(f"{'page':<40}{'reference p50/p95':>20}{label:>26}{'p95 ÷':>8}   aim")
     worst = 0.0
-    for name, index in (("province (16 cities)", 0), ("city (10 counties)", 1), ("township (62 branches)", 2)):
-        small = time_page(client, f"/study/reports/?course={course.pk}&unit={ref[index].pk}")
-        large = time_page(client, f"/study/reports/?course={course.pk}&unit={big[index].pk}")
+    pages = [
+        (f"{report}: {name}", f"{path}?{query}", index)
+        for report, path, query in (
+            ("month", "/study/reports/", f"course={course.pk}"),
+            ("year's hours", "/study/reports/hours/", f"year={year}"),
+        )
+        for name, index in (("province (16 cities)", 0), ("city (10 counties)", 1), ("township (62 branches)", 2))
+    ]
+    for name, url, index in pages:
+        small = time_page(client, f"{url}&unit={ref[index].pk}")
+        large = time_page(client, f"{url}&unit={big[index].pk}")
         worst = max(worst, p95(large))
         print(
-            f"{name:<34}{statistics.median(small):>9.1f} /{p95(small):>7.1f} ms"
+            f"{name:<40}{statistics.median(small):>9.1f} /{p95(small):>7.1f} ms"
             f"{statistics.median(large):>15.1f} /{p95(large):>7.1f} ms{ratio(p95(large), p95(small)):>8.2f}   "
             f"{verdict(p95(large), at_most=AIM_MS)}"
         )
@@ -200,7 +220,7 @@ def main():
         start = time.perf_counter()
         stats.bump(course_id=course.pk, unit_id=branch.pk, studied=1)
         writes.append((time.perf_counter() - start) * 1000)
-    print(f"{'one write (bump of 5 rows)':<34}{'':>20}{statistics.median(writes):>15.1f} /{p95(writes):>7.1f} ms")
+    print(f"{'one write (bump of 5 rows)':<40}{'':>20}{statistics.median(writes):>15.1f} /{p95(writes):>7.1f} ms")
     print(f"worst report p95 at {big[0].member_count:,} members: {worst:.1f} ms ({verdict(worst, at_most=AIM_MS)})")
 
 

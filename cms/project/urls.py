@@ -6,7 +6,7 @@ from wagtail.contrib.sitemaps.views import sitemap
 from wagtail.documents import urls as wagtaildocs_urls
 
 from cms.project.api import api
-from cms.views import favicon, large_type_toggle
+from cms.views import favicon, javascript_catalogue, large_type_toggle
 from library.feeds.urls import opds_urlpatterns, podcast_urlpatterns
 from media_pipeline.views import media_file
 
@@ -22,6 +22,7 @@ urlpatterns = [
     path("media-pipeline/uploads/", include("media_pipeline.uploads.urls")),
     path("media-pipeline/", include("media_pipeline.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("jsi18n/", javascript_catalogue, name="javascript-catalog"),
     path("preferences/large-type/", large_type_toggle, name="cms_large_type"),
     path("", include("cms.accounts.urls")),
     path("favicon.ico", favicon),

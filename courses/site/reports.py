@@ -61,6 +61,7 @@ def reports_page(request):
         return _export(export, f"report-{course.issue_number}", COLUMNS, RATES, [total, *rows])
     context = {
         **_tree(request, unit, rows),
+        "query": f"course={course.pk}",
         "course": course,
         "courses": courses,
         "total": total,
@@ -110,6 +111,7 @@ def hours_report_page(request):
         return _export(request.GET["format"], f"hours-{year}", columns, rates, [total, *rows])
     context = {
         **_tree(request, unit, rows),
+        "query": f"year={year}",
         "year": year,
         "years": years,
         "total": total,

@@ -21,6 +21,8 @@ from xml.sax import SAXException
 import pymarc
 from django.utils.translation import gettext as _
 
+from cms.spreadsheets import CSV_LIKELY_CAUSE
+
 FORMATS = ("csv", "xlsx", "json", "marc", "marcxml")
 EXTENSIONS = {
     ".csv": "csv",
@@ -163,7 +165,9 @@ def csv_rows(text: str) -> list[Row]:
     except StopIteration:
         return []
     except csv.Error as exc:  # csv's messages are English: the editor gets the likely cause instead
-        raise ImportReadError(_("第 1 行（标题行）不是有效的 CSV（多半是引号不配对，或一格内容过长）。")) from exc
+        raise ImportReadError(
+            _("第 1 行（标题行）不是有效的 CSV（%(cause)s）。") % {"cause": CSV_LIKELY_CAUSE}
+        ) from exc
     names = [column_name(h) for h in header]
     rows = []
     while True:
@@ -173,7 +177,7 @@ def csv_rows(text: str) -> list[Row]:
         except StopIteration:
             break
         except csv.Error:
-            rows.append(Row(line, {}, {"__all__": [_("CSV 格式错误（多半是引号不配对，或一格内容过长）。")]}))
+            rows.append(Row(line, {}, {"__all__": [_("CSV 格式错误（%(cause)s）。") % {"cause": CSV_LIKELY_CAUSE}]}))
             continue
         if not any(cell.strip() for cell in cells):
             continue  # blank lines Excel leaves at the end

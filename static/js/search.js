@@ -3,6 +3,8 @@
    Without this script the page still works: a plain form and plain links. */
 (function () {
   "use strict";
+  // Words are written in Chinese; base.html loads Django's JavaScript catalogue for other languages.
+  var gettext = window.gettext || function (text) { return text; };
 
   var DEBOUNCE_MS = 150;
   var form = document.querySelector("form[data-suggest-url]");
@@ -82,7 +84,7 @@
       if (suggestions.length) {
         listbox.hidden = false;
         input.setAttribute("aria-expanded", "true");
-        status.textContent = suggestions.length + " 条搜索建议，按上下键选择";
+        status.textContent = gettext("%(count)s 条搜索建议，按上下键选择").replace("%(count)s", suggestions.length);
       } else {
         close();
         status.textContent = "";

@@ -6,6 +6,11 @@ locale/en/LC_MESSAGES/django.po has no English for a string. When one fails:
     env -u DATABASE_URL LIGHTHOUSE_VAR_DIR=/tmp/en-var .venv/bin/python manage.py makemessages -l en \
         --ignore=.venv --ignore=node_modules --ignore=var --ignore=bench --ignore=tests
 
+and for the scripts' words (`gettext("…")` in static .js/.mjs files, through static/js/words.mjs)
+
+    … makemessages -d djangojs -l en -e js,mjs --ignore=.venv --ignore=node_modules --ignore=var --ignore=bench \
+        --ignore=tests --ignore='*/vendor/*'
+
 then translate the empty and `#, fuzzy` entries (drop the flag) and run `compilemessages -l en`.
 """
 
@@ -76,22 +81,27 @@ def _untranslated(entries: list[dict]) -> list[str]:
     ]
 
 
-def test_every_entry_has_english():
-    """Every live entry of locale/en's django.po has an English msgstr (each plural form too) and none is marked
-    fuzzy: an empty or fuzzy entry shows English users the Chinese source string."""
-    entries = _entries(CATALOGUE / "django.po")
-    assert len(entries) > 1000
+DOMAINS = {"django": 1000, "djangojs": 25}  # each catalogue and the entries it has at least
+
+
+@pytest.mark.parametrize("domain", DOMAINS)
+def test_every_entry_has_english(domain):
+    """Every live entry of locale/en's django.po and djangojs.po has an English msgstr (each plural form too) and
+    none is marked fuzzy: an empty or fuzzy entry shows English users the Chinese source string."""
+    entries = _entries(CATALOGUE / f"{domain}.po")
+    assert len(entries) > DOMAINS[domain]
     missing = _untranslated(entries)
     assert not missing, f"{len(missing)} entries without English:\n" + "\n".join(missing)
 
 
-def test_compiled_catalogue_matches_the_po_file():
-    """django.mo (what the site reads) holds exactly the English of django.po: a translation added without running
+@pytest.mark.parametrize("domain", DOMAINS)
+def test_compiled_catalogue_matches_the_po_file(domain):
+    """Each .mo (what the site reads) holds exactly the English of its .po: a translation added without running
     compilemessages would still show Chinese."""
-    with (CATALOGUE / "django.mo").open("rb") as mo:
+    with (CATALOGUE / f"{domain}.mo").open("rb") as mo:
         compiled = gettext.GNUTranslations(mo)
     stale = []
-    for entry in _entries(CATALOGUE / "django.po"):
+    for entry in _entries(CATALOGUE / f"{domain}.po"):
         key = f"{entry['msgctxt']}\x04{entry['msgid']}" if "msgctxt" in entry else entry["msgid"]
         if "msgid_plural" in entry:
             got = [compiled._catalog.get((key, int(n))) for n in sorted(entry["msgstr"])]
@@ -100,7 +110,7 @@ def test_compiled_catalogue_matches_the_po_file():
             got, want = compiled._catalog.get(key), entry["msgstr"]["0"]
         if got != want:
             stale.append(entry["msgid"])
-    assert not stale, "django.mo is older than django.po for:\n" + "\n".join(map(repr, stale))
+    assert not stale, f"{domain}.mo is older than {domain}.po for:\n" + "\n".join(map(repr, stale))
 
 
 def test_catalogue_is_in_step_with_the_source(tmp_path, monkeypatch):
@@ -117,15 +127,20 @@ def test_catalogue_is_in_step_with_the_source(tmp_path, monkeypatch):
         if child.name not in (*IGNORED, "locale") and not child.name.startswith("."):
             (mirror / child.name).symlink_to(child)
     shutil.copytree(CATALOGUE, mirror / "locale" / "en" / "LC_MESSAGES")
-    before = (CATALOGUE / "django.po").read_bytes()
+    before = {domain: (CATALOGUE / f"{domain}.po").read_bytes() for domain in DOMAINS}
     monkeypatch.chdir(mirror)
     with override_settings(LOCALE_PATHS=[mirror / "locale"]):
         call_command(
             "makemessages", locale=["en"], ignore_patterns=list(IGNORED), symlinks=True, verbosity=0
         )  # fmt: skip
-    made = mirror / "locale" / "en" / "LC_MESSAGES" / "django.po"
-    assert (CATALOGUE / "django.po").read_bytes() == before, "makemessages changed the project's catalogue"
-    missing = _untranslated(_entries(made))
+        call_command(
+            "makemessages", locale=["en"], domain="djangojs", extensions=["js", "mjs"],
+            ignore_patterns=[*IGNORED, "*/vendor/*"], symlinks=True, verbosity=0,
+        )  # fmt: skip
+    for domain in DOMAINS:
+        assert (CATALOGUE / f"{domain}.po").read_bytes() == before[domain], "makemessages changed the catalogue"
+    made = mirror / "locale" / "en" / "LC_MESSAGES"
+    missing = _untranslated(_entries(made / "django.po")) + _untranslated(_entries(made / "djangojs.po"))
     assert not missing, (
         f"{len(missing)} source strings have no English in locale/en (run makemessages -l en, translate them, "
         "compilemessages -l en):\n" + "\n".join(missing)
@@ -165,3 +180,18 @@ def test_english_switch_shows_courses_in_english(client):
     assert "Course content" in headings, headings
     assert not [h for h in headings if CJK.search(h)], headings
     assert "Lighthouse Classroom · No. 2" in html
+
+
+@pytest.mark.django_db
+def test_scripts_speak_the_page_language(client):
+    """Chinese pages load no catalogue (the scripts' words are Chinese already); an English page loads the
+    JavaScript catalogue for its language, which carries the quiz's and the players' words in English."""
+    assert "jsi18n" not in client.get("/search/").content.decode()
+    client.post("/i18n/setlang/", {"language": "en", "next": "/"})
+    assert 'src="/jsi18n/?l=en"' in client.get("/search/").content.decode()
+    english = client.get("/jsi18n/?l=en")
+    assert english.status_code == 200 and "public" in english["Cache-Control"]
+    body = english.content.decode()
+    assert "Saving" in body  # 正在保存…… (JSON may escape the ellipsis)
+    assert "Favourite" in body
+    assert "Saving" not in client.get("/jsi18n/?l=zh-hans").content.decode()

@@ -9,6 +9,7 @@ from courses import selectors, services
 from courses.models import Question
 from courses.quiz.sealing import option_id
 from courses.services import AnswerWrite
+from courses.sessions import codes
 
 from .conftest import DURING
 
@@ -45,3 +46,14 @@ def secretary_of(branch):
     Member.objects.filter(pk=secretary.pk).update(party_role="secretary")
     secretary.refresh_from_db()
     return secretary
+
+
+def checked_in_by_code(course, branch, member):
+    """The branch's new secretary opens a TV session during the premiere hour; ``member`` scans its code."""
+    session = services.session_open(
+        by=secretary_of(branch), course=course, branch=branch, starts_at=DURING, place="会议室", mode="tv"
+    )
+    services.session_check_in(
+        session=session, member=member, token=codes.code_for(session, now=DURING.timestamp()), now=DURING
+    )
+    return session

@@ -19,13 +19,12 @@ from cms.services import member_move
 from courses import selectors, services
 from courses.models import MemberYearHours, UnitYearHours
 from courses.reports import hours
-from courses.sessions import codes
 from library.activity import progress_heartbeat
 from library.models import StudyDay
 
 from .conftest import DURING
+from .helpers import checked_in_by_code
 from .helpers import quiz_taken as _quiz
-from .helpers import secretary_of as _secretary
 
 pytestmark = pytest.mark.django_db
 YEAR = hours.year_of(DURING)
@@ -50,13 +49,7 @@ def year(course, lessons, member, other_member, units):
     学时 of study and a failed quiz."""
     _study(member, lessons[0], 81_000)
     _study(other_member, lessons[1], 4_050)
-    session = services.session_open(
-        by=_secretary(units["daixi-1"]), course=course, branch=units["daixi-1"], starts_at=DURING, place="会议室",
-        mode="tv",
-    )  # fmt: skip
-    services.session_check_in(
-        session=session, member=member, token=codes.code_for(session, now=DURING.timestamp()), now=DURING
-    )
+    checked_in_by_code(course, units["daixi-1"], member)
     _quiz(member, course, correct=True)
     _quiz(other_member, course, correct=False)
     return course

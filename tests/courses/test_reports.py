@@ -18,12 +18,11 @@ from courses import services
 from courses.models import CourseUnitStats
 from courses.reports import stats
 from courses.reports.reads import course_report
-from courses.sessions import codes
 from library.models import StudyDay
 
 from .conftest import DURING
+from .helpers import checked_in_by_code
 from .helpers import quiz_taken as _quiz
-from .helpers import secretary_of as _secretary
 
 pytestmark = pytest.mark.django_db
 
@@ -52,13 +51,7 @@ def world(course, lessons, member, other_member, units):
     _complete(other_member, course, lessons[:1])
     _quiz(member, course, correct=True)
     _quiz(other_member, course, correct=False)
-    session = services.session_open(
-        by=_secretary(units["daixi-1"]), course=course, branch=units["daixi-1"], starts_at=DURING, place="会议室",
-        mode="tv",
-    )  # fmt: skip
-    services.session_check_in(
-        session=session, member=member, token=codes.code_for(session, now=DURING.timestamp()), now=DURING
-    )
+    checked_in_by_code(course, units["daixi-1"], member)
     return course
 
 

@@ -1,5 +1,7 @@
 // Practice with instant feedback: a single choice or true/false is checked as soon as it is picked; a multiple
 // choice or a blank when 看答案 is pressed. Without script the form checks everything at once.
+import { format, gettext } from "../../js/words.mjs";
+
 const form = document.getElementById("practice");
 
 function csrfToken() {
@@ -11,13 +13,13 @@ function show(fieldset, body) {
   feedback.replaceChildren();
   const verdict = document.createElement("p");
   const strong = document.createElement("strong");
-  strong.textContent = body.correct ? "答对了" : "答错了";
-  verdict.append(strong, ` · 正确答案：${body.key}`);
+  strong.textContent = body.correct ? gettext("答对了") : gettext("答错了");
+  verdict.append(strong, ` · ${format(gettext("正确答案：%(key)s"), { key: body.key })}`);
   feedback.append(verdict);
   if (body.explanation) {
     const explanation = document.createElement("p");
     explanation.className = "explanation";
-    explanation.textContent = `解析：${body.explanation}`;
+    explanation.textContent = format(gettext("解析：%(text)s"), { text: body.explanation });
     feedback.append(explanation);
   }
   fieldset.classList.toggle("right", body.correct);
@@ -38,9 +40,9 @@ async function check(fieldset) {
     });
     const body = await response.json();
     if (response.ok) show(fieldset, body);
-    else fieldset.querySelector("[data-feedback]").textContent = body.detail || "暂时无法核对，请稍后再试。";
+    else fieldset.querySelector("[data-feedback]").textContent = body.detail || gettext("暂时无法核对，请稍后再试。");
   } catch (error) {
-    fieldset.querySelector("[data-feedback]").textContent = "网络不通，暂时无法核对。";
+    fieldset.querySelector("[data-feedback]").textContent = gettext("网络不通，暂时无法核对。");
   }
 }
 

@@ -6,6 +6,7 @@
 // - The timer runs on the server's clock (clock.mjs); the server owns the deadline. At zero the queue is flushed and
 //   the attempt submitted; the server closes it with what it has if the page never comes back.
 // - Without script, the form posts everything to the server (保存答案 / 交卷).
+import { format, gettext } from "../../js/words.mjs";
 import { clockText, serverNow, syncClock } from "./clock.mjs";
 
 const form = document.getElementById("quiz");
@@ -129,14 +130,14 @@ function scheduleRetry() {
 }
 
 function timeText() {
-  return new Date(serverNow()).toLocaleTimeString("zh-CN", { hour12: false });
+  return new Date(serverNow()).toLocaleTimeString(document.documentElement.lang || "zh-CN", { hour12: false });
 }
 
 function attemptClosed(detail) {
   state.closed = true;
   state.queue = {};
   persist();
-  say(detail || "本次答题已结束。", "error");
+  say(detail || gettext("本次答题已结束。"), "error");
   form.querySelectorAll("input, button").forEach((element) => {
     element.disabled = true;
   });
@@ -165,22 +166,22 @@ async function flush() {
       }
       persist();
       state.retryMs = 2000;
-      say(pendingCount() ? `正在保存……` : `已保存（${timeText()}）`, "ok");
+      say(pendingCount() ? gettext("正在保存……") : format(gettext("已保存（%(time)s）"), { time: timeText() }), "ok");
     } else if (response.status === 409) {
       attemptClosed(body.detail);
     } else if (response.status === 422) {
       // The server refused these writes as they are; sending them again would never succeed.
       writes.forEach((write) => delete state.queue[write.ref]);
       persist();
-      say(body.detail || "有答案未能保存，请重新作答该题。", "error");
+      say(body.detail || gettext("有答案未能保存，请重新作答该题。"), "error");
     } else if (response.status === 401 || response.status === 403) {
-      say("登录已过期：答案已保存在本机，请刷新页面重新登录后继续。", "error");
+      say(gettext("登录已过期：答案已保存在本机，请刷新页面重新登录后继续。"), "error");
       scheduleRetry();
     } else {
       throw new Error(`answers ${response.status}`);
     }
   } catch (error) {
-    say(`网络不通：${pendingCount()} 题的答案已保存在本机，联网后会自动提交。`, "offline");
+    say(format(gettext("网络不通：%(count)s 题的答案已保存在本机，联网后会自动提交。"), { count: pendingCount() }), "offline");
     scheduleRetry();
   } finally {
     state.sending = false;
@@ -197,17 +198,17 @@ function enqueue(fieldset) {
   const write = readQuestion(fieldset);
   state.queue[write.ref] = write;
   persist();
-  say("正在保存……");
+  say(gettext("正在保存……"));
   flush();
 }
 
 async function submit() {
   if (state.closed) return;
   state.finishing = true;
-  say("正在交卷……");
+  say(gettext("正在交卷……"));
   const empty = await flush();
   if (!empty && !state.closed) {
-    say("网络不通：答案已保存在本机，联网后会自动交卷。", "offline");
+    say(gettext("网络不通：答案已保存在本机，联网后会自动交卷。"), "offline");
     window.addEventListener("online", submit, { once: true });
     window.setTimeout(submit, 10000);
     return;
@@ -221,7 +222,7 @@ async function submit() {
     }
     throw new Error(`submit ${response.status}`);
   } catch (error) {
-    say("网络不通：联网后会自动交卷，请不要关闭本页。", "offline");
+    say(gettext("网络不通：联网后会自动交卷，请不要关闭本页。"), "offline");
     window.setTimeout(submit, 5000);
   }
 }
@@ -275,7 +276,7 @@ if (form) {
       return;
     }
     const left = unanswered();
-    if (left && !window.confirm(`还有 ${left} 题没有作答，确定交卷吗？`)) return;
+    if (left && !window.confirm(format(gettext("还有 %(left)s 题没有作答，确定交卷吗？"), { left }))) return;
     submit();
   });
   window.addEventListener("online", () => flush());

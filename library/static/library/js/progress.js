@@ -54,6 +54,11 @@
  */
 (function () {
   "use strict";
+  // Words are written in Chinese; base.html loads Django's JavaScript catalogue for other languages.
+  var gettext = window.gettext || function (text) { return text; };
+  var format = function (text, values) {
+    return text.replace(/%\((\w+)\)s/g, function (match, name) { return String(values[name]); });
+  };
 
   var API_BASE = "/api/v1/library";
   var BEAT_SECONDS = 20;
@@ -124,18 +129,18 @@
     var minutes = Math.floor((seconds % 3600) / 60);
     var rest = seconds % 60;
     if (hours) {
-      return hours + "小时" + twoDigits(minutes) + "分" + twoDigits(rest) + "秒";
+      return format(gettext("%(hours)s小时%(minutes)s分%(seconds)s秒"), { hours: hours, minutes: twoDigits(minutes), seconds: twoDigits(rest) });
     }
     if (minutes) {
-      return minutes + "分" + twoDigits(rest) + "秒";
+      return format(gettext("%(minutes)s分%(seconds)s秒"), { minutes: minutes, seconds: twoDigits(rest) });
     }
-    return rest + "秒";
+    return format(gettext("%(seconds)s秒"), { seconds: rest });
   }
 
   function showClock(itemId, seconds) {
     var clocks = document.querySelectorAll('[data-study-clock="' + String(itemId).replace(/"/g, "") + '"]');
     for (var i = 0; i < clocks.length; i++) {
-      clocks[i].textContent = "本条已学习 " + duration(seconds);
+      clocks[i].textContent = format(gettext("本条已学习 %(time)s"), { time: duration(seconds) });
       clocks[i].hidden = false;
     }
     try {
@@ -290,8 +295,8 @@
 
   // --- Favourites ----------------------------------------------------------------------------------------
 
-  var LABEL_OFF = "收藏";
-  var LABEL_ON = "已收藏";
+  var LABEL_OFF = gettext("收藏");
+  var LABEL_ON = gettext("已收藏");
 
   function show(button, on) {
     button.setAttribute("aria-pressed", on ? "true" : "false");
@@ -329,13 +334,13 @@
             show(button, !on);
             button.removeAttribute("title");
           } else if (response.status === 401) {
-            button.title = "请先登录";
+            button.title = gettext("请先登录");
           } else {
-            button.title = "操作没有成功，请稍后再试";
+            button.title = gettext("操作没有成功，请稍后再试");
           }
         })
         .catch(function () {
-          button.title = "网络不通，请稍后再试";
+          button.title = gettext("网络不通，请稍后再试");
         })
         .then(function () {
           busy = false;
