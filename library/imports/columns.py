@@ -291,26 +291,40 @@ def _clean_access_unit(run: "_Import", plan: Planned, raw: str) -> None:
     plan.fields["access_unit_id"] = unit_id
 
 
+CREDIT_NAME_MAX = 100
+_ROLE_PATTERN = "|".join(re.escape(word) for word, _role in ROLE_WORDS)  # longest first, as ROLE_WORDS is
+# A role word counts only where the source marks it: after a space ("曹雪芹 著") or in brackets ("曹雪芹（著）",
+# "曹雪芹[著]"). Never from the end of a bare name: 陳著 and 關注 are names, not 陳 + 著 and 關 + 注.
+MARKED_ROLE = re.compile(
+    rf"^(?P<name>.+?)(?:\s+(?P<spaced>{_ROLE_PATTERN})|\s*[\[(（〔【](?P<bracketed>{_ROLE_PATTERN})[\])）〕】])$"
+)
+
+
 def parse_credits(raw: str) -> list[tuple[str, str]]:
-    """'曹雪芹 著；高鹗 续' → [("曹雪芹", "author"), ("高鹗", "continuator")]; a name without a role word is an
-    author."""
+    """'曹雪芹 著；高鹗 续' → [("曹雪芹", "author"), ("高鹗", "continuator")]; a name without a marked role word is
+    an author, stored exactly as written (a dynasty or nationality in brackets before it is not part of it)."""
+    roles = dict(ROLE_WORDS)
     credits = []
     for part in CREDIT_SPLIT.split(_plain(raw)):
         part = DYNASTY.sub("", part.strip()).strip()
         if not part:
             continue
         role = ItemCredit.Role.AUTHOR
-        for word, word_role in ROLE_WORDS:
-            if part.endswith(word) and len(part) > len(word):
-                part, role = part[: -len(word)].strip(), word_role
-                break
-        if part:
-            credits.append((part[:100], str(role)))
+        marked = MARKED_ROLE.match(part)
+        if marked:
+            part, role = marked["name"].strip(), roles[marked["spaced"] or marked["bracketed"]]
+        credits.append((part, str(role)))
     return credits
 
 
 def _clean_creators(run: "_Import", plan: Planned, raw: str) -> None:
     plan.credits = parse_credits(raw)
+    too_long = [name for name, _role in plan.credits if len(name) > CREDIT_NAME_MAX]
+    if too_long:  # never cut a name short: the editor decides how it should read
+        raise ValidationError(
+            _("责任者“%(name)s…”超过 %(max)d 个字，请检查是否漏了分隔符“；”")
+            % {"name": too_long[0][:20], "max": CREDIT_NAME_MAX}
+        )
 
 
 def _clean_tags(run: "_Import", plan: Planned, raw: str) -> None:

@@ -456,6 +456,29 @@ def test_json_and_marc_import_end_to_end(tmp_path, unit):
     assert LibraryItem.objects.get(external_id="J1").is_published is False
 
 
+def test_names_ending_in_a_role_character_are_kept_as_written():
+    """A role word is split off only where the source marks it (a space or brackets): 陳著 and 關注 are names, and
+    曹雪芹著 stays one name rather than losing a character; 陳著 著 is 陳著 as author, 鲁迅（译） a translator."""
+    assert parse_credits("陳著；關注；曹雪芹著") == [("陳著", "author"), ("關注", "author"), ("曹雪芹著", "author")]
+    assert parse_credits("陳著 著；鲁迅（译）；[清]高鹗 续") == [
+        ("陳著", "author"),
+        ("鲁迅", "translator"),
+        ("高鹗", "continuator"),
+    ]
+
+
+def test_an_import_stores_names_exactly_and_refuses_one_it_would_have_to_cut(tmp_path, unit):
+    """Through a real import: 陳著 keeps both characters in its credit (the display line adds the role: 陳著 著,
+    where 陳 著 was written before); a 120-character name
+    (a list whose separators were lost) is refused with a Chinese reason instead of being cut to 100."""
+    rows = [good_row(1, creators="陳著"), good_row(2, creators="某" * 120)]
+    batch = run(write_csv(tmp_path / "names.csv", rows), unit)
+    item = LibraryItem.objects.get(external_id="B1")
+    assert item.creators == "陳著 著" and list(item.credits.values_list("name", "role")) == [("陳著", "author")]
+    assert "超过 100 个字" in str(errors_by_id(batch)["B2"])
+    assert not LibraryItem.objects.filter(external_id="B2").exists()
+
+
 def test_parse_credits_role_words():
     """Role words after names map to credit roles; names without one are authors."""
     assert parse_credits("张三 主编/李四 译；王五、赵六 播讲;（英）莎士比亚") == [
