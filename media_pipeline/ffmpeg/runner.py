@@ -17,6 +17,8 @@ from ..errors import BadInputError, Cancelled, EncodeError
 LOG_TAIL_LINES = 40
 # ffmpeg's words for a broken input: retrying such a file only burns CPU.
 BAD_INPUT_MARKERS = ("Invalid data found", "moov atom not found", "Error while decoding", "corrupt", "truncated")
+# A filter graph that cannot be built (an option out of range for this input) fails identically on every try.
+DETERMINISTIC_MARKERS = ("Error initializing filter", "Numerical result out of range")
 TERMINATE_GRACE_SECONDS = 5
 
 # Called with progress 0..1; returning False asks the runner to stop ffmpeg.
@@ -63,7 +65,8 @@ def check_run(result: RunResult) -> None:
     if result.returncode == 0:
         return
     reason = result.log_tail.splitlines()[-1] if result.log_tail else f"ffmpeg exit {result.returncode}"
-    error_class = BadInputError if any(m in result.log_tail for m in BAD_INPUT_MARKERS) else EncodeError
+    markers = (*BAD_INPUT_MARKERS, *DETERMINISTIC_MARKERS)
+    error_class = BadInputError if any(m in result.log_tail for m in markers) else EncodeError
     raise error_class(_("转码失败"), reason, result.log_tail)
 
 

@@ -2,7 +2,8 @@
 
 ``make_clip`` writes an ordinary clip. ``make_corpus_clip`` writes one of ``CORPUS_KINDS``: every awkward kind
 of input the pipeline must handle (rotated phone video, variable frame rate, interlaced, 10-bit 4:2:2, odd
-sizes, anamorphic pixels, surround, several audio tracks, stills) plus the broken files it must refuse.
+sizes, anamorphic pixels, surround, several audio tracks, stills, masters far too loud or too quiet) plus the
+broken files it must refuse.
 All are tiny (a second or two, small frames) so a test session can make them all in a few seconds.
 """
 
@@ -105,7 +106,28 @@ _RECIPES: dict[str, _Recipe] = {
     "audio_only_mp3": _Recipe((_tone(sample_rate=44_100),), ("-c:a", "libmp3lame", "-b:a", "64k"), muxer="mp3"),
     "still_image": _Recipe((_picture(),), ("-frames:v", "1", "-update", "1", "-c:v", "png"), muxer="image2"),
     "still_jpeg": _Recipe((_picture(),), ("-frames:v", "1", "-update", "1", "-c:v", "mjpeg"), muxer="image2"),
+    # A 5.1 master mixed far too hot: tone plus noise 28 dB up in 32-bit float, so the samples go well past full
+    # scale and it measures about +6 LUFS, +10 dBTP once downmixed (loudnorm accepts nothing above 0 LUFS).
+    "loud_51": _Recipe(
+        (_tone(), "anoisesrc=color=pink:sample_rate=48000:amplitude=0.1:duration=2"),
+        ("-filter_complex", "[0][1]amix=normalize=0,volume=28dB,aformat=channel_layouts=5.1", "-c:a", "pcm_f32le"),
+        muxer="wav",
+    ),
+    # Driven into hard clipping at 16-bit full scale: a square-ish wave whose true peak passes 0 dBTP.
+    "clipped": _Recipe(
+        (_tone(hz=220),),
+        ("-af", "volume=30dB,aformat=sample_fmts=s16:channel_layouts=stereo", "-c:a", "pcm_s16le"),
+        muxer="wav",
+    ),
+    # Near-silent (a room tone recorded with the gain down): pink noise at about −65 LUFS, far under every target.
+    "near_silent": _Recipe(
+        ("anoisesrc=color=pink:sample_rate=48000:amplitude=0.003:duration=2",),
+        ("-af", "aformat=channel_layouts=stereo", *AAC),
+        muxer="ipod",
+    ),
 }
+# The kinds whose loudness is the point: each must come out of every loudness target within tolerance.
+LOUDNESS_KINDS = ("loud_51", "clipped", "near_silent")
 
 # Inputs that must be refused with a clear message; made from bytes, not by ffmpeg.
 BAD_KINDS = ("truncated", "zero_byte", "text_as_mp4")
@@ -118,6 +140,9 @@ CORPUS_SUFFIXES = {
     "audio_only_mp3": ".mp3",
     "still_image": ".png",
     "still_jpeg": ".jpg",
+    "loud_51": ".wav",
+    "clipped": ".wav",
+    "near_silent": ".m4a",
 }
 
 

@@ -34,8 +34,17 @@ EXPECTED = {
     "audio_only_mp3": {"has_video": False, "audio_codec": "mp3", "audio_sample_rate": 44100, "duration": 2.0},
     "still_image": {"is_still": True, "video_codec": "png", "width": 320, "height": 180, "duration": 0.0},
     "still_jpeg": {"is_still": True, "video_codec": "mjpeg", "duration": 0.0, "fps": 0.0},
+    "loud_51": {"has_video": False, "audio_channels": 6, "audio_codec": "pcm_f32le", "duration": 2.0},
+    "clipped": {"has_video": False, "audio_channels": 2, "audio_codec": "pcm_s16le", "duration": 2.0},
+    "near_silent": {"has_video": False, "audio_channels": 2, "audio_codec": "aac", "duration": 2.0},
 }
-KIND_OF_ASSET = {"audio_only_m4a": "audio", "audio_only_mp3": "audio"}
+KIND_OF_ASSET = {
+    "audio_only_m4a": "audio",
+    "audio_only_mp3": "audio",
+    "loud_51": "audio",
+    "clipped": "audio",
+    "near_silent": "audio",
+}
 REFUSALS = {"truncated": "文件不完整", "zero_byte": "文件为空", "text_as_mp4": "不是可识别的音视频文件"}
 
 
