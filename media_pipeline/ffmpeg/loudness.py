@@ -262,7 +262,7 @@ def loudness_check(*, path: Path, duration: float, on_progress: ProgressCallback
     try:
         return parse_ebur128_summary(result.log_tail)
     except ValueError as exc:
-        raise EncodeError(_("响度检查失败"), str(exc), result.log_tail) from exc
+        raise EncodeError(_("响度检查意外中断，系统将自动重试"), str(exc), result.log_tail) from exc
 
 
 def loudness_filters(

@@ -59,14 +59,14 @@ class ProbeResult:
 def probe_file(path: Path) -> ProbeResult:
     """Run ffprobe on a local file; raise ProbeError with a clear reason if it is not usable media."""
     if not path.exists() or path.stat().st_size == 0:
-        raise ProbeError(_("文件为空，无法处理"), _("文件大小为 0 字节"))
+        raise ProbeError(_("文件为空，请重新上传"), _("文件大小为 0 字节"))
     data = ffprobe_json(path)
     result = parse_probe(data)
     if not result.has_video and not result.has_audio:
-        raise ProbeError(_("文件中没有可用的音视频流"), data.get("format", {}).get("format_name", ""))
+        raise ProbeError(_("文件中没有可播放的声音或画面，请检查后重新上传"), data.get("format", {}).get("format_name", ""))
     # A picture has no running time: only moving media without a duration is damaged.
     if result.duration <= 0 and not result.is_still:
-        raise ProbeError(_("无法确定媒体时长，文件可能已损坏"))
+        raise ProbeError(_("无法读出文件时长，文件可能已损坏，请重新上传"))
     return result
 
 
@@ -78,22 +78,22 @@ def ffprobe_json(path: Path) -> dict:
             [*args, str(path)], capture_output=True, text=True, timeout=PROBE_TIMEOUT_SECONDS, check=False
         )
     except subprocess.TimeoutExpired as exc:
-        raise ProbeError(_("探测媒体文件超时"), str(exc)) from exc
+        raise ProbeError(_("读取文件超时，请重新上传；仍不行请联系管理员"), str(exc)) from exc
     reason = _last_line(done.stderr)
     if done.returncode != 0:
         raise ProbeError(_failure_message(path, done.stderr), reason)
     try:
         return json.loads(done.stdout or "{}")
     except json.JSONDecodeError as exc:
-        raise ProbeError(_("无法解析探测结果"), reason or str(exc)) from exc
+        raise ProbeError(_("无法读取这个文件，请检查后重新上传"), reason or str(exc)) from exc
 
 
 def _failure_message(path: Path, stderr: str) -> str:
     # ffprobe says "moov atom not found" both for a cut-off MP4 and for a text file named .mp4;
     # an ISO-BMFF header ("ftyp" box) tells the two apart.
     if "moov atom not found" in stderr and _looks_like_mp4(path):
-        return _("文件不完整（可能上传中断或被截断），请重新上传")
-    return _("不是可识别的音视频文件，或文件已损坏")
+        return _("文件不完整，请重新上传")
+    return _("不是可识别的音视频文件，或文件已损坏，请检查后重新上传")
 
 
 def _looks_like_mp4(path: Path) -> bool:

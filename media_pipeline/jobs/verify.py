@@ -93,7 +93,7 @@ def _files_present(output: Output, ctx: StepContext) -> None:
     for relative in output.all_files():
         path = ctx.out_dir / relative
         if not path.is_file() or path.stat().st_size == 0:
-            raise VerifyError(_("转码结果校验失败"), _("缺少文件或文件为空：%(name)s") % {"name": relative})
+            raise VerifyError(_("转码结果未通过检查，请联系管理员"), f"missing or empty: {relative}")
 
 
 def _loudness(path, target, channels: int, ctx: StepContext) -> None:
@@ -431,7 +431,7 @@ def _mismatch(name: str, expected, found) -> str:
 
 
 def _failure(reason: str) -> VerifyError:
-    return VerifyError(_("转码结果校验失败"), reason)
+    return VerifyError(_("转码结果未通过检查，请联系管理员"), reason)
 
 
 def _raise_mismatches(mismatches: list[str]) -> None:

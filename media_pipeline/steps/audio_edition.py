@@ -74,7 +74,7 @@ def out_relative_path(profile: AudioEditionProfile) -> str:
 def produce(ctx: StepContext, profile: AudioEditionProfile) -> list[Output]:
     """Encode the audio edition under ``out_dir/<profile>/``; uses the job's loudness measurement."""
     if not ctx.probe.has_audio:
-        raise BadInputError(_("源文件没有音频，无法生成音频版"), _("未找到音频流"))
+        raise BadInputError(_("源文件没有声音，无法生成音频版，请上传带声音的版本"), _("未找到音频流"))
     relative = out_relative_path(profile)
     out_path = ctx.out_dir / relative
     out_path.parent.mkdir(parents=True, exist_ok=True)

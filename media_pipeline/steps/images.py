@@ -108,7 +108,7 @@ def make_poster(
         if out_path.exists() and out_path.stat().st_size > 0:
             return
     # Even the attempt that accepts any frame got none: the video stream does not decode. Retrying will not help.
-    raise BadInputError(_("无法从视频中取出封面图"), _("没有解码出任何画面"))
+    raise BadInputError(_("无法从视频中取出封面图，请检查视频画面后重新上传"), _("没有解码出任何画面"))
 
 
 def _poster_output(profile: PosterProfile, probe: ProbeResult, relative: str) -> Output:

@@ -8,7 +8,7 @@ import ffmpeg
 import pytest
 from django.conf import settings
 
-from media_pipeline.errors import BadInputError
+from media_pipeline.errors import ConversionError
 from media_pipeline.ffmpeg.loudness import (
     MIN_MEASURED_LRA,
     PRE_GAIN_PEAK_DBTP,
@@ -339,7 +339,7 @@ def test_measured_values_are_clamped_to_what_loudnorm_accepts():
 
 def test_a_filter_that_cannot_be_built_is_not_retried():
     """loudnorm refusing its options fails the same way every time: not transient, so never retried."""
-    with pytest.raises(BadInputError) as caught:
+    with pytest.raises(ConversionError) as caught:
         check_run(RunResult(returncode=1, log_tail=OUT_OF_RANGE_LOG, cancelled=False))
     assert not caught.value.transient
 
