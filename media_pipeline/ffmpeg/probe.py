@@ -3,6 +3,10 @@
 Interlacing is read from the stream's ``field_order`` only. Many encoders leave it "unknown" (or even say
 "progressive") for interlaced material; such files are treated as progressive. Detecting those would take
 decoding frames with the ``idet`` filter, which costs seconds per file, so it is not done here.
+
+An upload is also checked for completeness (``probe_upload``): an MP4 with its index first ("fast start")
+that was cut off still declares its whole duration, so ffprobe alone accepts it. Its packets stop where the
+bytes do, so the last seconds are read back and must reach the declared end.
 """
 
 import json
@@ -23,6 +27,12 @@ STILL_IMAGE_FORMATS = frozenset({"image2"})
 STILL_IMAGE_FORMAT_SUFFIX = "_pipe"
 # Picture codecs that, in a file with no duration, mean a single picture rather than moving video.
 STILL_IMAGE_CODECS = frozenset({"png", "mjpeg", "webp", "bmp", "tiff", "jpeg2000"})
+# The completeness check reads this much of the end back (from the keyframe before it, so a little more).
+TAIL_SECONDS = 3.0
+# How far short of the declared end the last packet may stop: a last frame's duration, an encoder's rounding.
+MISSING_TAIL_SECONDS = 0.5
+# What demuxers say when the bytes stop before the data the index or the header promised.
+TRUNCATION_MARKERS = ("partial file", "File ended prematurely", "Truncating packet", "Packet corrupt")
 
 
 @dataclass(frozen=True)
@@ -44,6 +54,7 @@ class ProbeResult:
     pixel_format: str = ""  # e.g. yuv420p, yuv422p10le
     audio_streams: int = 0  # how many audio tracks (the first is used)
     is_still: bool = False  # a single picture (PNG/JPEG), not moving video
+    start_time: float = 0.0  # the container's first timestamp (MPEG-TS starts at 1.4 s), seconds
 
     @property
     def kind(self) -> str:
@@ -63,11 +74,74 @@ def probe_file(path: Path) -> ProbeResult:
     data = ffprobe_json(path)
     result = parse_probe(data)
     if not result.has_video and not result.has_audio:
-        raise ProbeError(_("文件中没有可播放的声音或画面，请检查后重新上传"), data.get("format", {}).get("format_name", ""))
+        raise ProbeError(
+            _("文件中没有可播放的声音或画面，请检查后重新上传"), data.get("format", {}).get("format_name", "")
+        )
     # A picture has no running time: only moving media without a duration is damaged.
     if result.duration <= 0 and not result.is_still:
         raise ProbeError(_("无法读出文件时长，文件可能已损坏，请重新上传"))
     return result
+
+
+def probe_upload(path: Path) -> ProbeResult:
+    """``probe_file`` for a new master, which must also be complete (see the module's docstring)."""
+    result = probe_file(path)
+    if not result.is_still and result.duration > 0:
+        check_complete(path, duration=result.duration, start_time=result.start_time)
+    return result
+
+
+def check_complete(path: Path, *, duration: float, start_time: float) -> None:
+    """Raise ProbeError("文件不完整…") when the file's packets stop short of its declared duration."""
+    args = tail_packets_command(path, start=start_time + max(0.0, duration - TAIL_SECONDS))
+    done = _run_probe(args)
+    reason = missing_tail(done.stdout, done.stderr, start_time=start_time, duration=duration)
+    if reason:
+        raise ProbeError(_("文件不完整，请重新上传"), reason)
+
+
+def tail_packets_command(path: Path, *, start: float) -> list[str]:
+    """ffprobe listing every packet's stream, time and duration from ``start`` (seconds) to the end."""
+    entries = "packet=stream_index,pts_time,duration_time"
+    return [settings.FFPROBE_BINARY, "-v", "error", "-read_intervals", f"{start:.3f}%"] + [
+        "-show_entries",
+        entries,
+        "-of",
+        "csv=p=0",
+        str(path),
+    ]
+
+
+def missing_tail(packets_csv: str, stderr: str, *, start_time: float, duration: float) -> str:
+    """Why the tail is missing (pure), or "" when the last packet reaches the declared end."""
+    marker = next((m for m in TRUNCATION_MARKERS if m in stderr), None)
+    if marker:
+        return f"{marker}: {_last_line(stderr)}"
+    end = 0.0
+    for line in packets_csv.splitlines():
+        fields = line.split(",")
+        try:
+            end = max(end, float(fields[1]) + _float_or_zero(fields[2]))
+        except (IndexError, ValueError):
+            continue  # a packet without a timestamp
+    reached = end - start_time
+    if reached < duration - MISSING_TAIL_SECONDS:
+        return f"packets end at {reached:.2f} s, duration declared {duration:.2f} s"
+    return ""
+
+
+def _float_or_zero(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        return 0.0
+
+
+def _run_probe(args: list[str]) -> subprocess.CompletedProcess:
+    try:
+        return subprocess.run(args, capture_output=True, text=True, timeout=PROBE_TIMEOUT_SECONDS, check=False)
+    except subprocess.TimeoutExpired as exc:
+        raise ProbeError(_("读取文件超时，请重新上传；仍不行请联系管理员"), str(exc)) from exc
 
 
 def ffprobe_json(path: Path) -> dict:
@@ -137,6 +211,7 @@ def parse_probe(data: dict) -> ProbeResult:
         pixel_format=(video or {}).get("pix_fmt", ""),
         audio_streams=sum(1 for s in streams if s.get("codec_type") == "audio"),
         is_still=still,
+        start_time=_float_or_zero(str(data.get("format", {}).get("start_time", "0"))),
     )
 
 

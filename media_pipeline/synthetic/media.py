@@ -130,7 +130,7 @@ _RECIPES: dict[str, _Recipe] = {
 LOUDNESS_KINDS = ("loud_51", "clipped", "near_silent")
 
 # Inputs that must be refused with a clear message; made from bytes, not by ffmpeg.
-BAD_KINDS = ("truncated", "zero_byte", "text_as_mp4")
+BAD_KINDS = ("truncated", "truncated_faststart", "zero_byte", "text_as_mp4")
 CORPUS_KINDS = (*_RECIPES, *BAD_KINDS)
 # A natural file name ending per kind (the muxer is explicit, so this is for people and for MIME guessing).
 CORPUS_SUFFIXES = {
@@ -181,6 +181,13 @@ def _make_bad(kind: str, path: Path) -> Path:
         path.write_bytes(b"")
     elif kind == "text_as_mp4":
         path.write_text("这不是视频，是一份会议纪要。\n" * 20, encoding="utf-8")
+    elif kind == "truncated_faststart":
+        # An interrupted upload of a web-ready MP4: the index (moov) comes first and survives, declaring 2 s,
+        # but the media data stops halfway. ffprobe alone accepts it.
+        recipe = _Recipe(_VIDEO_AND_TONE, (*_H264_AAC, "-movflags", "+faststart"))
+        whole = _encode(recipe, path.with_name(f"{path.stem}.whole.mp4"))
+        path.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
+        whole.unlink()
     else:
         # An interrupted upload: the first half of an MP4 whose index (moov) is written at the end.
         whole = _encode(_RECIPES["one_second"], path.with_name(f"{path.stem}.whole.mp4"))

@@ -9,7 +9,7 @@ import pytest
 from media_pipeline.errors import ProbeError
 from media_pipeline.ffmpeg.commands import hls_ladder_command
 from media_pipeline.ffmpeg.ladder import plan_variants
-from media_pipeline.ffmpeg.probe import probe_file
+from media_pipeline.ffmpeg.probe import probe_file, probe_upload
 from media_pipeline.ffmpeg.runner import check_run, run_ffmpeg
 from media_pipeline.jobs.verify import verify_hls
 from media_pipeline.steps.master_playlist import MASTER_NAME, write_master
@@ -45,7 +45,12 @@ KIND_OF_ASSET = {
     "clipped": "audio",
     "near_silent": "audio",
 }
-REFUSALS = {"truncated": "文件不完整", "zero_byte": "文件为空", "text_as_mp4": "不是可识别的音视频文件"}
+REFUSALS = {
+    "truncated": "文件不完整",
+    "truncated_faststart": "文件不完整，请重新上传",
+    "zero_byte": "文件为空",
+    "text_as_mp4": "不是可识别的音视频文件",
+}
 
 
 @pytest.fixture(scope="session")
@@ -75,8 +80,9 @@ def test_every_kind_has_an_expectation_or_a_refusal():
 
 @pytest.mark.parametrize("kind", sorted(EXPECTED))
 def test_corpus_kind_probes_as_expected(corpus, kind):
-    """Each awkward input probes to the properties the pipeline plans with (size as displayed, tracks, …)."""
-    probe = probe_file(corpus(kind))
+    """Each awkward input probes to the properties the pipeline plans with (size as displayed, tracks, …),
+    and passes the completeness check an upload gets (no good file is taken for a truncated one)."""
+    probe = probe_upload(corpus(kind))
     for name, value in EXPECTED[kind].items():
         found = getattr(probe, name)
         assert found == (pytest.approx(value, abs=0.06) if name == "duration" else value), name
@@ -85,9 +91,10 @@ def test_corpus_kind_probes_as_expected(corpus, kind):
 
 @pytest.mark.parametrize("kind", sorted(REFUSALS))
 def test_bad_inputs_are_refused_in_chinese(corpus, kind):
-    """Truncated, empty and text-as-MP4 files raise ProbeError with their own clear message and a reason."""
+    """Truncated (index last or first), empty and text-as-MP4 uploads raise ProbeError with their own clear
+    message and a reason; a fast-start MP4 cut in half probes fine and is caught by the tail check."""
     with pytest.raises(ProbeError) as caught:
-        probe_file(corpus(kind))
+        probe_upload(corpus(kind))
     assert REFUSALS[kind] in caught.value.message
     assert caught.value.reason
     assert not caught.value.transient

@@ -97,12 +97,15 @@ def test_mono_8k_audio_edition_is_mono_at_minus_19(corpus_dir):
     assert m4a.meta["channels"] == 1 and m4a.meta["loudness_target"] == -19.0
 
 
-@pytest.mark.parametrize("kind", ["truncated", "text_as_mp4"])
+@pytest.mark.parametrize("kind", ["truncated", "truncated_faststart", "text_as_mp4"])
 def test_broken_file_is_refused_with_a_reason(kind, corpus_dir):
-    """A cut-off or fake file fails once, in the analysis, with a Chinese reason; no group job is started."""
+    """A cut-off (index last, or index first and half the data) or fake file fails once, in the analysis, with
+    a Chinese reason; no group job is started, so no encode is spent on it."""
     asset = _run_all(_upload(_corpus(corpus_dir, kind), FULL))
     assert asset.state == MediaAsset.State.FAILED
     assert "文件" in asset.state_error
+    if kind.startswith("truncated"):
+        assert asset.state_error == "文件不完整，请重新上传"
     assert list(TranscodeJob.objects.filter(asset=asset).values_list("group", flat=True)) == ["analyse"]
 
 
