@@ -55,6 +55,32 @@ class ProbeResult:
     audio_streams: int = 0  # how many audio tracks (the first is used)
     is_still: bool = False  # a single picture (PNG/JPEG), not moving video
     start_time: float = 0.0  # the container's first timestamp (MPEG-TS starts at 1.4 s), seconds
+    # Each stream's own span, seconds: audio may start after the picture (a late-audio edit) or outlast it (a
+    # phone's variable-rate clip). 0 where ffprobe gives none (an older stored probe): see the spans below.
+    video_start: float = 0.0
+    video_duration: float = 0.0
+    audio_start: float = 0.0
+    audio_duration: float = 0.0
+
+    @property
+    def video_span(self) -> float:
+        """How long the picture runs (the container's duration where the stream's own is unknown)."""
+        return self.video_duration or self.duration
+
+    @property
+    def audio_span(self) -> float:
+        """How long the sound runs (the container's duration where the stream's own is unknown)."""
+        return self.audio_duration or self.duration
+
+    @property
+    def audio_offset(self) -> float:
+        """How long after the container's start the sound begins (0 for an older stored probe)."""
+        return max(0.0, self.audio_start - self.start_time) if self.audio_duration else 0.0
+
+    @property
+    def av_offset(self) -> float:
+        """Audio start minus picture start: what every output must keep for lips to stay in sync."""
+        return self.audio_start - self.video_start if self.video_duration and self.audio_duration else 0.0
 
     @property
     def kind(self) -> str:
@@ -212,7 +238,30 @@ def parse_probe(data: dict) -> ProbeResult:
         audio_streams=sum(1 for s in streams if s.get("codec_type") == "audio"),
         is_still=still,
         start_time=_float_or_zero(str(data.get("format", {}).get("start_time", "0"))),
+        video_start=_stream_start(video) if video and not still else 0.0,
+        video_duration=_stream_duration(video) if video and not still else 0.0,
+        audio_start=_stream_start(audio),
+        audio_duration=_stream_duration(audio),
     )
+
+
+def _stream_start(stream: dict | None) -> float:
+    return _float_or_zero(str((stream or {}).get("start_time", "0")))
+
+
+def _stream_duration(stream: dict | None) -> float:
+    """A stream's own duration: MP4 gives ``duration``; Matroska only a DURATION tag ("00:00:02.023000000")."""
+    if not stream:
+        return 0.0
+    if stream.get("duration") not in (None, "N/A"):
+        return _float_or_zero(str(stream["duration"]))
+    tag = stream.get("tags", {}).get("DURATION", "")
+    hours, _sep, rest = tag.partition(":")
+    minutes, _sep, seconds = rest.partition(":")
+    try:
+        return int(hours) * 3600 + int(minutes) * 60 + float(seconds)
+    except ValueError:
+        return 0.0
 
 
 def _is_still(data: dict, video: dict | None, audio: dict | None) -> bool:

@@ -125,6 +125,23 @@ _RECIPES: dict[str, _Recipe] = {
         ("-af", "aformat=channel_layouts=stereo", *AAC),
         muxer="ipod",
     ),
+    # An edit whose sound starts 1.5 s after the picture: 3 s of video, 1.5 s of tone timestamped from 1.5 s.
+    "late_audio": _Recipe(
+        (_picture(seconds=3), _tone(seconds=1.5)),
+        ("-filter_complex", "[1]asetpts=PTS+1.5/TB[late]", "-map", "0:v", "-map", "[late]", *_H264_AAC),
+    ),
+    # A phone's variable-rate clip whose picture stops before its sound: 30 fps thinned to every other frame
+    # after 1 s (average ≈ 22.9 fps), 2 s of picture over 3 s of sound.
+    "vfr_short_video": _Recipe(
+        (_picture(seconds=2, rate=30), _tone(seconds=3)),
+        ("-vf", "select='lt(t,1)+not(mod(n,2))'", "-fps_mode", "vfr", *_H264_AAC),
+    ),
+    # Telephone speech: 8 kHz mono, 300–3000 Hz, bursts with pauses; AAC spends far less than its nominal rate.
+    "speech_narrowband": _Recipe(
+        ("anoisesrc=color=pink:sample_rate=8000:amplitude=0.3:duration=3",),
+        ("-af", "lowpass=3000,highpass=300,volume=eval=frame:volume='lt(mod(t,1),0.3)'", "-ac", "1", *AAC),
+        muxer="ipod",
+    ),
 }
 # The kinds whose loudness is the point: each must come out of every loudness target within tolerance.
 LOUDNESS_KINDS = ("loud_51", "clipped", "near_silent")
@@ -143,6 +160,7 @@ CORPUS_SUFFIXES = {
     "loud_51": ".wav",
     "clipped": ".wav",
     "near_silent": ".m4a",
+    "speech_narrowband": ".m4a",
 }
 
 

@@ -37,6 +37,9 @@ EXPECTED = {
     "loud_51": {"has_video": False, "audio_channels": 6, "audio_codec": "pcm_f32le", "duration": 2.0},
     "clipped": {"has_video": False, "audio_channels": 2, "audio_codec": "pcm_s16le", "duration": 2.0},
     "near_silent": {"has_video": False, "audio_channels": 2, "audio_codec": "aac", "duration": 2.0},
+    "late_audio": {"duration": 3.0, "video_duration": 3.0, "has_audio": True},
+    "vfr_short_video": {"duration": 3.0, "audio_duration": 3.0, "fps": 1350 / 59},
+    "speech_narrowband": {"has_video": False, "audio_sample_rate": 8000, "audio_channels": 1},
 }
 KIND_OF_ASSET = {
     "audio_only_m4a": "audio",
@@ -44,6 +47,7 @@ KIND_OF_ASSET = {
     "loud_51": "audio",
     "clipped": "audio",
     "near_silent": "audio",
+    "speech_narrowband": "audio",
 }
 REFUSALS = {
     "truncated": "文件不完整",
@@ -85,7 +89,8 @@ def test_corpus_kind_probes_as_expected(corpus, kind):
     probe = probe_upload(corpus(kind))
     for name, value in EXPECTED[kind].items():
         found = getattr(probe, name)
-        assert found == (pytest.approx(value, abs=0.06) if name == "duration" else value), name
+        approximate = name.endswith("duration") or name == "fps"
+        assert found == (pytest.approx(value, abs=0.06) if approximate else value), name
     assert probe.kind == KIND_OF_ASSET.get(kind, "video")
 
 
