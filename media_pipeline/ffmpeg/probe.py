@@ -61,6 +61,13 @@ class ProbeResult:
     video_duration: float = 0.0
     audio_start: float = 0.0
     audio_duration: float = 0.0
+    # An attached picture (an MP3's, M4A's or FLAC's cover art): its size, 0 × 0 when there is none.
+    cover_width: int = 0
+    cover_height: int = 0
+
+    @property
+    def has_cover_art(self) -> bool:
+        return self.cover_width > 0 and self.cover_height > 0
 
     @property
     def video_span(self) -> float:
@@ -219,6 +226,7 @@ def parse_probe(data: dict) -> ProbeResult:
     if rotation % 180:
         width, height = height, width  # ffmpeg autorotates when decoding, so we plan for the displayed shape
     still = _is_still(data, video, audio)
+    cover = next((s for s in streams if s.get("codec_type") == "video" and _is_attached_picture(s)), {})
     return ProbeResult(
         # A still image has no running time or frame rate, whatever the image demuxer makes up (JPEG: 0.04 s).
         duration=0.0 if still else _duration(data, video or audio),
@@ -242,6 +250,8 @@ def parse_probe(data: dict) -> ProbeResult:
         video_duration=_stream_duration(video) if video and not still else 0.0,
         audio_start=_stream_start(audio),
         audio_duration=_stream_duration(audio),
+        cover_width=int(cover.get("width") or 0),
+        cover_height=int(cover.get("height") or 0),
     )
 
 

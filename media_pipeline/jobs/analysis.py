@@ -79,5 +79,8 @@ def groups_for(*, asset: MediaAsset) -> list[str]:
             continue
         if group.name == "audio_edition" and not (probe and probe.has_audio):
             continue
+        # Audio gets pictures only from its cover art (an attached picture); without one there is nothing to show.
+        if group.name == "images" and asset.kind == MediaAsset.Kind.AUDIO and not (probe and probe.has_cover_art):
+            continue
         names.append(group.name)
     return names

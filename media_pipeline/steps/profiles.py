@@ -446,7 +446,8 @@ JOB_GROUPS = (
         ("video",),
         default=False,
     ),
-    JobGroup("images", QUEUE_LIGHT, ("poster", "cards", "sprite"), ("video", "image")),
+    # Audio: only with cover art (jobs/analysis.groups_for checks), which becomes its poster and cards.
+    JobGroup("images", QUEUE_LIGHT, ("poster", "cards", "sprite"), ("video", "image", "audio")),
     JobGroup("document", QUEUE_LIGHT, ("document",), ("document",)),
 )
 

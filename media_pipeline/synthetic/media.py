@@ -65,6 +65,14 @@ class _Recipe:
 
 
 _VIDEO_AND_TONE = (_picture(), _tone())
+
+
+def _cover_art_recipe(codecs: tuple[str, ...], muxer: str) -> "_Recipe":
+    sources = (_tone(sample_rate=44_100), _picture(size="300x300", seconds=1, rate=1))
+    options = ("-map", "0:a", "-map", "1:v", *codecs, "-disposition:v:0", "attached_pic")
+    return _Recipe(sources, options, muxer=muxer)
+
+
 _H264_AAC = (*X264, "-pix_fmt", "yuv420p", *AAC)
 
 _RECIPES: dict[str, _Recipe] = {
@@ -142,6 +150,13 @@ _RECIPES: dict[str, _Recipe] = {
         ("-af", "lowpass=3000,highpass=300,volume=eval=frame:volume='lt(mod(t,1),0.3)'", "-ac", "1", *AAC),
         muxer="ipod",
     ),
+    # Audio with cover art (an attached picture): a 300×300 JPEG in an MP3's ID3 tag, an M4A's covr, a FLAC's
+    # PICTURE block (PNG). ffprobe lists it as a video stream with the attached_pic disposition.
+    "mp3_cover_art": _cover_art_recipe(
+        ("-c:a", "libmp3lame", "-b:a", "64k", "-c:v", "mjpeg", "-id3v2_version", "3"), "mp3"
+    ),
+    "m4a_cover_art": _cover_art_recipe((*AAC, "-c:v", "mjpeg"), "ipod"),
+    "flac_cover_art": _cover_art_recipe(("-c:a", "flac", "-c:v", "png"), "flac"),
 }
 # The kinds whose loudness is the point: each must come out of every loudness target within tolerance.
 LOUDNESS_KINDS = ("loud_51", "clipped", "near_silent")
@@ -161,6 +176,9 @@ CORPUS_SUFFIXES = {
     "clipped": ".wav",
     "near_silent": ".m4a",
     "speech_narrowband": ".m4a",
+    "mp3_cover_art": ".mp3",
+    "m4a_cover_art": ".m4a",
+    "flac_cover_art": ".flac",
 }
 
 

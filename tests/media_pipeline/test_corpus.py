@@ -40,6 +40,9 @@ EXPECTED = {
     "late_audio": {"duration": 3.0, "video_duration": 3.0, "has_audio": True},
     "vfr_short_video": {"duration": 3.0, "audio_duration": 3.0, "fps": 1350 / 59},
     "speech_narrowband": {"has_video": False, "audio_sample_rate": 8000, "audio_channels": 1},
+    "mp3_cover_art": {"has_video": False, "audio_codec": "mp3", "cover_width": 300, "cover_height": 300},
+    "m4a_cover_art": {"has_video": False, "audio_codec": "aac", "cover_width": 300, "cover_height": 300},
+    "flac_cover_art": {"has_video": False, "audio_codec": "flac", "cover_width": 300, "cover_height": 300},
 }
 KIND_OF_ASSET = {
     "audio_only_m4a": "audio",
@@ -48,6 +51,9 @@ KIND_OF_ASSET = {
     "clipped": "audio",
     "near_silent": "audio",
     "speech_narrowband": "audio",
+    "mp3_cover_art": "audio",
+    "m4a_cover_art": "audio",
+    "flac_cover_art": "audio",
 }
 REFUSALS = {
     "truncated": "文件不完整",

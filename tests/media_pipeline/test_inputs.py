@@ -82,6 +82,23 @@ def test_awkward_input_is_converted(kind, corpus_dir):
     assert wanted <= profiles
 
 
+@pytest.mark.parametrize("kind", ["mp3_cover_art", "m4a_cover_art", "flac_cover_art"])
+def test_cover_art_becomes_the_poster(kind, corpus_dir):
+    """An MP3, M4A or FLAC with an attached picture gets the images group: a 300×300 poster (the cover) and the
+    16:9 cards cut from it, no sprite (before: audio never got the images group, the cover was thrown away)."""
+    asset = _run_all(_upload(_corpus(corpus_dir, kind), ["images"]))
+    assert (asset.kind, asset.state) == ("audio", MediaAsset.State.READY), asset.state_error
+    renditions = renditions_by_profile(asset=asset)
+    assert (renditions["poster"].width, renditions["poster"].height) == (300, 300)
+    assert "cards" in renditions and "sprite" not in renditions
+
+
+def test_audio_without_cover_art_gets_no_picture_job(corpus_dir):
+    """Plain audio has no picture to take: no images job is started at all."""
+    asset = _run_all(_upload(_corpus(corpus_dir, "audio_only_m4a"), ["images"]))
+    assert list(TranscodeJob.objects.filter(asset=asset).values_list("group", flat=True)) == ["analyse"]
+
+
 def test_rotated_phone_video_stays_portrait_and_tv_is_pillarboxed(corpus_dir):
     """Rotation metadata is honoured: portrait web rungs; the TV copy is 1920×1080 with the picture inside."""
     asset = _run_all(_upload(_corpus(corpus_dir, "portrait_rotated"), ["ladder", "tv"]))
