@@ -97,6 +97,7 @@ def verify_output(*, output: Output, ctx: StepContext) -> None:
         if audio:
             expect["av_offset"] = ctx.probe.av_offset
         verify_video_file(path=path, expect=expect)
+        _raise_mismatches(peak_problems(output, profile))
         if audio:
             _loudness(path, profile.loudness, 2, ctx)
     elif output.kind == "audio" and isinstance(profile, AudioEditionProfile):
@@ -106,6 +107,14 @@ def verify_output(*, output: Output, ctx: StepContext) -> None:
         expect = audio_expectations(profile=profile, duration=sound, channels=channels)
         verify_audio_file(path=path, expect=expect)
         _loudness(path, profile.loudness, channels, ctx)
+
+
+def peak_problems(output: Output, profile) -> list[str]:
+    """A TV stream whose busiest segment (measured, ``output.bandwidth``) is over the box's ceiling (pure)."""
+    ceiling = getattr(profile, "peak_bitrate", 0)
+    if not ceiling or output.bandwidth is None or output.bandwidth <= ceiling:
+        return []
+    return [_mismatch("peak_bandwidth", f"≤ {ceiling}", output.bandwidth)]
 
 
 def _files_present(output: Output, ctx: StepContext) -> None:
