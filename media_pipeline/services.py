@@ -26,7 +26,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from . import events
-from .errors import Cancelled, EncodeError, MediaPipelineError
+from .errors import Cancelled, MediaPipelineError, editor_message, unexpected_error
 from .jobs import analysis, producers, publishing
 from .jobs.chunks import ChunkCoordinator
 from .jobs.leases import advance, claim, keep_alive, owned, progress_reporter
@@ -271,7 +271,7 @@ def transcode_jobs_requeue_stale() -> int:
             pk=job.pk, state__in=TranscodeJob.ACTIVE_STATES, lease_expires_at__lt=now
         )
         if job.attempts >= settings.MEDIA_JOB_MAX_ATTEMPTS:
-            message = _("转码进程多次意外中断，已停止重试")
+            message = _("转码进程多次意外中断，请稍后在“转码任务”中点重试；仍不行请联系管理员")
             still_stale.update(
                 state=State.FAILED, error=message, finished_at=now, lease_owner="", lease_expires_at=None
             )
@@ -310,7 +310,7 @@ def transcode_job_run(*, job_id: int, worker_id: str) -> TranscodeJob | None:
         _record_failure(job, worker_id, exc)
     except Exception as exc:
         logger.exception("Transcode job %s crashed", job.pk)
-        _record_failure(job, worker_id, EncodeError(_("转码时发生内部错误"), repr(exc)))
+        _record_failure(job, worker_id, unexpected_error(exc))
     finally:
         shutil.rmtree(work_dir, ignore_errors=True)
     job.refresh_from_db()
@@ -436,12 +436,20 @@ def _finish(job: TranscodeJob, worker_id: str, state: str) -> None:
         raise Cancelled()
 
 
+def _technical_detail(exc: MediaPipelineError) -> str:
+    """The reason (ffmpeg's last line, a mismatch list, a Python repr) and the log tail, for administrators."""
+    if exc.reason and exc.reason not in exc.log_tail:
+        return f"{exc.reason}\n{exc.log_tail}".strip()
+    return exc.log_tail or exc.reason
+
+
 def _record_failure(job: TranscodeJob, worker_id: str, exc: MediaPipelineError) -> None:
     job.refresh_from_db(fields=["attempts"])
     retry = exc.transient and job.attempts < settings.MEDIA_JOB_MAX_ATTEMPTS
     fields = {
-        "error": str(exc)[:4000],
-        "log_tail": exc.log_tail or exc.reason,
+        # The editor reads error; the tool's words stay in log_tail, which only administrators see.
+        "error": str(editor_message(exc, retrying=retry))[:4000],
+        "log_tail": _technical_detail(exc),
         "lease_owner": "",
         "lease_expires_at": None,
     }

@@ -78,6 +78,7 @@ def hls_ladder_command(
         if variant.has_video:
             streams.append(video_outs[video_index])
             options.update(_video_rate_options(profile, variant, video_index))
+            options.update(_gop_options(profile, probe, variant, video_index))
             entry.append(f"v:{video_index}")
             video_index += 1
         if variant.has_audio:
@@ -133,6 +134,19 @@ def _seconds(value: float) -> str:
     return f"{value:.3f}"
 
 
+# Above this a source is "high frame rate" (50, 59.94, 60): 30 fps and below is kept on every rung.
+HIGH_FRAME_RATE = 31.0
+
+
+def rung_frame_rate(profile: HlsProfile, probe: ProbeResult, variant: Variant) -> float:
+    """The frame rate a video rung is encoded at (pure): the source's (capped by the profile), halved for a
+    high-frame-rate source on rungs below ``profile.high_frame_rate_min_short_side``."""
+    fps = min(probe.fps or 25.0, profile.max_frame_rate)
+    if fps > HIGH_FRAME_RATE and min(variant.width, variant.height) < profile.high_frame_rate_min_short_side:
+        return fps / 2
+    return fps
+
+
 def _video_streams(source_input, profile: HlsProfile, probe: ProbeResult, variants: list[Variant]) -> list:
     if not variants:
         return []
@@ -147,6 +161,8 @@ def _video_streams(source_input, profile: HlsProfile, probe: ProbeResult, varian
     outs = []
     for index, variant in enumerate(variants):
         branch = branches[index] if branches is not None else video
+        if rung_frame_rate(profile, probe, variant) < min(probe.fps or 25.0, profile.max_frame_rate):
+            branch = branch.filter("fps", f"{rung_frame_rate(profile, probe, variant):.6g}")
         outs.append(
             branch.filter("scale", variant.width, variant.height)
             .filter("setsar", 1)  # square pixels on every rung (no 854×480-style anamorphic output)
@@ -174,6 +190,15 @@ def _video_rate_options(profile: HlsProfile, variant: Variant, index: int) -> di
         f"maxrate:v:{index}": int(variant.video_bitrate * profile.maxrate_factor),
         f"bufsize:v:{index}": int(variant.video_bitrate * profile.bufsize_factor),
     }
+
+
+def _gop_options(profile: HlsProfile, probe: ProbeResult, variant: Variant, index: int) -> dict:
+    """A halved rung's GOP in frames (the keyframe instants are the same: they are forced by time)."""
+    fps = rung_frame_rate(profile, probe, variant)
+    if fps >= min(probe.fps or 25.0, profile.max_frame_rate):
+        return {}
+    frames = max(1, round(fps * profile.gop_seconds))
+    return {f"g:v:{index}": frames, f"keyint_min:v:{index}": frames}
 
 
 def _video_codec_options(profile: HlsProfile, probe: ProbeResult, encoder: str) -> dict:

@@ -9,17 +9,24 @@ compressor/limiter whose gain moves every 100 ms — audible "pumping" under spe
 Measurement and pass 2 both hear the audio in the same layout (``measure_channels``): mono stays mono,
 everything else is downmixed to stereo first, so the measured numbers describe exactly what pass 2 gets.
 The output check (``loudness_check_command``) measures a finished file with ``ebur128``.
+
+A master mixed far too hot (float overs above full scale, a clipped 5.1 mix louder than 0 LUFS) is beyond
+what ``loudnorm`` measures or accepts: it refuses a measured value above 0 LUFS, and its loudness histogram
+misreads such programme. Such a master is turned down by one fixed gain (``measuring_pre_gain_db``) and
+measured again; pass 2 applies the same gain before ``loudnorm`` (``loudnorm_chain``), so the result is still
+one constant gain overall.
 """
 
 import json
 import math
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import ffmpeg
 from django.utils.translation import gettext as _
 
-from ..errors import EncodeError
+from ..errors import BadInputError, EncodeError
 from ..steps.contract import LoudnessMeasurement
 from ..steps.profiles import LoudnessTarget
 from .probe import ProbeResult
@@ -38,6 +45,14 @@ SILENCE_FLOOR_LUFS = -70.0
 # loudnorm reads measured_LRA=0 as "not measured" and silently falls back to dynamic mode; a steady source
 # (a tone, a hum, a constant music bed) really measures 0.00 LU, so it is passed as this instead.
 MIN_MEASURED_LRA = 0.01
+# Above either of these, pass 1's numbers cannot be used as they are (see the module's docstring): the master
+# is measured again after a fixed gain that puts its true peak at PRE_GAIN_PEAK_DBTP, far inside loudnorm's range.
+LOUDEST_MEASURABLE_LUFS = -1.0
+HOTTEST_MEASURABLE_DBTP = 0.0
+PRE_GAIN_PEAK_DBTP = -10.0
+# loudnorm's accepted ranges for measured values (ffmpeg's af_loudnorm.c): outside them the filter is not built.
+MEASURED_LUFS_RANGE = (-99.0, 0.0)
+MEASURED_TP_RANGE = (-99.0, 99.0)
 
 
 def measure_channels(probe: ProbeResult) -> int:
@@ -56,9 +71,14 @@ def _downmixed(audio_stream, channels: int):
     return audio_stream.filter("aformat", channel_layouts=channel_layout(channels))
 
 
-def loudness_measure_command(*, source: Path, target: LoudnessTarget, channels: int) -> list[str]:
+def loudness_measure_command(
+    *, source: Path, target: LoudnessTarget, channels: int, pre_gain_db: float = 0.0
+) -> list[str]:
     """Pass 1: audio only, loudnorm in analysis mode printing JSON, nothing written (``-f null``)."""
-    audio = _downmixed(ffmpeg.input(str(source))["a:0"], channels).filter(
+    audio = _downmixed(ffmpeg.input(str(source))["a:0"], channels)
+    if pre_gain_db:
+        audio = audio.filter("volume", volume=f"{pre_gain_db:.2f}dB")
+    audio = audio.filter(
         "loudnorm",
         I=f"{target.integrated_for(channels):g}",
         TP=f"{target.true_peak:g}",
@@ -100,6 +120,15 @@ def is_normalisable(measured: LoudnessMeasurement) -> bool:
     return math.isfinite(measured.input_i) and measured.input_i > SILENCE_FLOOR_LUFS
 
 
+def measuring_pre_gain_db(measured: LoudnessMeasurement) -> float:
+    """0 for a master loudnorm measures as it is; else the gain (< 0 dB) to measure it again with."""
+    if measured.input_i <= LOUDEST_MEASURABLE_LUFS and measured.input_tp <= HOTTEST_MEASURABLE_DBTP:
+        return 0.0
+    # The true peak is a plain maximum and reads right even where the loudness histogram does not.
+    loudest = max(measured.input_tp, measured.input_i)
+    return round(PRE_GAIN_PEAK_DBTP - loudest, 2)
+
+
 def loudness_measure(
     *,
     source: Path,
@@ -116,14 +145,43 @@ def loudness_measure(
     """
     if not probe.has_audio:
         return None
-    args = loudness_measure_command(source=source, target=target, channels=measure_channels(probe))
+    measured = _measure_once(source=source, probe=probe, target=target, on_progress=on_progress)
+    pre_gain = measuring_pre_gain_db(measured)
+    if pre_gain:
+        again = _measure_once(source=source, probe=probe, target=target, pre_gain_db=pre_gain, on_progress=on_progress)
+        measured = replace(again, pre_gain_db=pre_gain)
+    return measured if is_normalisable(measured) else None
+
+
+def _measure_once(*, source, probe, target, on_progress, pre_gain_db: float = 0.0) -> LoudnessMeasurement:
+    channels = measure_channels(probe)
+    args = loudness_measure_command(source=source, target=target, channels=channels, pre_gain_db=pre_gain_db)
     result = run_ffmpeg(args, duration=probe.duration, on_progress=on_progress)
     check_run(result)
     try:
-        measured = parse_loudnorm_json(result.log_tail)
+        return parse_loudnorm_json(result.log_tail)
     except (ValueError, KeyError) as exc:
-        raise EncodeError(_("响度测量失败"), str(exc), result.log_tail) from exc
-    return measured if is_normalisable(measured) else None
+        # The same file measures the same way every time: not worth a retry.
+        raise BadInputError(_("无法测量这个文件的音量，请检查音轨后重新上传"), str(exc), result.log_tail) from exc
+
+
+def loudnorm_chain(
+    *, target: LoudnessTarget, measured: LoudnessMeasurement | None, channels: int
+) -> list[tuple[str, dict]]:
+    """Pass 2 as (filter, options) pairs: the measuring pre-gain of a too-hot master, then loudnorm.
+
+    Empty when there is nothing to normalise (silence, or never measured).
+    """
+    if measured is None or not is_normalisable(measured):
+        return []
+    loudnorm = ("loudnorm", loudnorm_filter_kwargs(target=target, measured=measured, channels=channels))
+    if not measured.pre_gain_db:
+        return [loudnorm]
+    return [("volume", {"volume": f"{measured.pre_gain_db:.2f}dB"}), loudnorm]
+
+
+def _within(value: float, bounds: tuple[float, float]) -> float:
+    return max(bounds[0], min(bounds[1], value))
 
 
 def loudnorm_filter_kwargs(*, target: LoudnessTarget, measured: LoudnessMeasurement, channels: int) -> dict:
@@ -140,10 +198,11 @@ def loudnorm_filter_kwargs(*, target: LoudnessTarget, measured: LoudnessMeasurem
         "I": f"{target.integrated_for(channels):g}",
         "TP": f"{target.true_peak - TRUE_PEAK_HEADROOM_DB:g}",
         "LRA": f"{target.loudness_range:g}",
-        "measured_I": f"{measured.input_i:.2f}",
-        "measured_TP": f"{measured.input_tp:.2f}",
+        # Clamped to what loudnorm accepts, so a stray value can never stop the filter being built.
+        "measured_I": f"{_within(measured.input_i, MEASURED_LUFS_RANGE):.2f}",
+        "measured_TP": f"{_within(measured.input_tp, MEASURED_TP_RANGE):.2f}",
         "measured_LRA": f"{max(measured.input_lra, MIN_MEASURED_LRA):.2f}",
-        "measured_thresh": f"{measured.input_thresh:.2f}",
+        "measured_thresh": f"{_within(measured.input_thresh, MEASURED_LUFS_RANGE):.2f}",
         "offset": f"{measured.target_offset:.2f}",
         "linear": "true",
     }
@@ -164,10 +223,8 @@ def normalised_audio(
     """
     layout_channels = 1 if source_channels == 1 else 2  # the same rule as measure_channels
     audio = _downmixed(audio_stream, layout_channels)
-    if measured is not None and is_normalisable(measured):
-        audio = audio.filter(
-            "loudnorm", **loudnorm_filter_kwargs(target=target, measured=measured, channels=output_channels)
-        )
+    for name, kwargs in loudnorm_chain(target=target, measured=measured, channels=output_channels):
+        audio = audio.filter(name, **kwargs)
     # loudnorm upsamples to 192 kHz (for its true-peak detection) and outputs that rate: resample back.
     audio = audio.filter("aresample", sample_rate)
     if output_channels != layout_channels:
@@ -205,7 +262,7 @@ def loudness_check(*, path: Path, duration: float, on_progress: ProgressCallback
     try:
         return parse_ebur128_summary(result.log_tail)
     except ValueError as exc:
-        raise EncodeError(_("响度检查失败"), str(exc), result.log_tail) from exc
+        raise EncodeError(_("响度检查意外中断，系统将自动重试"), str(exc), result.log_tail) from exc
 
 
 def loudness_filters(
@@ -215,6 +272,4 @@ def loudness_filters(
     own audio graph (the HLS ladder); the caller resamples to its rate afterwards."""
     layout_channels = 1 if source_channels == 1 else 2
     filters = [("aformat", {"channel_layouts": channel_layout(layout_channels)})]
-    if measured is not None and is_normalisable(measured):
-        filters.append(("loudnorm", loudnorm_filter_kwargs(target=target, measured=measured, channels=output_channels)))
-    return filters
+    return [*filters, *loudnorm_chain(target=target, measured=measured, channels=output_channels)]

@@ -3,6 +3,10 @@
 Interlacing is read from the stream's ``field_order`` only. Many encoders leave it "unknown" (or even say
 "progressive") for interlaced material; such files are treated as progressive. Detecting those would take
 decoding frames with the ``idet`` filter, which costs seconds per file, so it is not done here.
+
+An upload is also checked for completeness (``probe_upload``): an MP4 with its index first ("fast start")
+that was cut off still declares its whole duration, so ffprobe alone accepts it. Its packets stop where the
+bytes do, so the last seconds are read back and must reach the declared end.
 """
 
 import json
@@ -23,6 +27,12 @@ STILL_IMAGE_FORMATS = frozenset({"image2"})
 STILL_IMAGE_FORMAT_SUFFIX = "_pipe"
 # Picture codecs that, in a file with no duration, mean a single picture rather than moving video.
 STILL_IMAGE_CODECS = frozenset({"png", "mjpeg", "webp", "bmp", "tiff", "jpeg2000"})
+# The completeness check reads this much of the end back (from the keyframe before it, so a little more).
+TAIL_SECONDS = 3.0
+# How far short of the declared end the last packet may stop: a last frame's duration, an encoder's rounding.
+MISSING_TAIL_SECONDS = 0.5
+# What demuxers say when the bytes stop before the data the index or the header promised.
+TRUNCATION_MARKERS = ("partial file", "File ended prematurely", "Truncating packet", "Packet corrupt")
 
 
 @dataclass(frozen=True)
@@ -44,6 +54,40 @@ class ProbeResult:
     pixel_format: str = ""  # e.g. yuv420p, yuv422p10le
     audio_streams: int = 0  # how many audio tracks (the first is used)
     is_still: bool = False  # a single picture (PNG/JPEG), not moving video
+    start_time: float = 0.0  # the container's first timestamp (MPEG-TS starts at 1.4 s), seconds
+    # Each stream's own span, seconds: audio may start after the picture (a late-audio edit) or outlast it (a
+    # phone's variable-rate clip). 0 where ffprobe gives none (an older stored probe): see the spans below.
+    video_start: float = 0.0
+    video_duration: float = 0.0
+    audio_start: float = 0.0
+    audio_duration: float = 0.0
+    # An attached picture (an MP3's, M4A's or FLAC's cover art): its size, 0 × 0 when there is none.
+    cover_width: int = 0
+    cover_height: int = 0
+
+    @property
+    def has_cover_art(self) -> bool:
+        return self.cover_width > 0 and self.cover_height > 0
+
+    @property
+    def video_span(self) -> float:
+        """How long the picture runs (the container's duration where the stream's own is unknown)."""
+        return self.video_duration or self.duration
+
+    @property
+    def audio_span(self) -> float:
+        """How long the sound runs (the container's duration where the stream's own is unknown)."""
+        return self.audio_duration or self.duration
+
+    @property
+    def audio_offset(self) -> float:
+        """How long after the container's start the sound begins (0 for an older stored probe)."""
+        return max(0.0, self.audio_start - self.start_time) if self.audio_duration else 0.0
+
+    @property
+    def av_offset(self) -> float:
+        """Audio start minus picture start: what every output must keep for lips to stay in sync."""
+        return self.audio_start - self.video_start if self.video_duration and self.audio_duration else 0.0
 
     @property
     def kind(self) -> str:
@@ -59,15 +103,78 @@ class ProbeResult:
 def probe_file(path: Path) -> ProbeResult:
     """Run ffprobe on a local file; raise ProbeError with a clear reason if it is not usable media."""
     if not path.exists() or path.stat().st_size == 0:
-        raise ProbeError(_("文件为空，无法处理"), _("文件大小为 0 字节"))
+        raise ProbeError(_("文件为空，请重新上传"), _("文件大小为 0 字节"))
     data = ffprobe_json(path)
     result = parse_probe(data)
     if not result.has_video and not result.has_audio:
-        raise ProbeError(_("文件中没有可用的音视频流"), data.get("format", {}).get("format_name", ""))
+        raise ProbeError(
+            _("文件中没有可播放的声音或画面，请检查后重新上传"), data.get("format", {}).get("format_name", "")
+        )
     # A picture has no running time: only moving media without a duration is damaged.
     if result.duration <= 0 and not result.is_still:
-        raise ProbeError(_("无法确定媒体时长，文件可能已损坏"))
+        raise ProbeError(_("无法读出文件时长，文件可能已损坏，请重新上传"))
     return result
+
+
+def probe_upload(path: Path) -> ProbeResult:
+    """``probe_file`` for a new master, which must also be complete (see the module's docstring)."""
+    result = probe_file(path)
+    if not result.is_still and result.duration > 0:
+        check_complete(path, duration=result.duration, start_time=result.start_time)
+    return result
+
+
+def check_complete(path: Path, *, duration: float, start_time: float) -> None:
+    """Raise ProbeError("文件不完整…") when the file's packets stop short of its declared duration."""
+    args = tail_packets_command(path, start=start_time + max(0.0, duration - TAIL_SECONDS))
+    done = _run_probe(args)
+    reason = missing_tail(done.stdout, done.stderr, start_time=start_time, duration=duration)
+    if reason:
+        raise ProbeError(_("文件不完整，请重新上传"), reason)
+
+
+def tail_packets_command(path: Path, *, start: float) -> list[str]:
+    """ffprobe listing every packet's stream, time and duration from ``start`` (seconds) to the end."""
+    entries = "packet=stream_index,pts_time,duration_time"
+    return [settings.FFPROBE_BINARY, "-v", "error", "-read_intervals", f"{start:.3f}%"] + [
+        "-show_entries",
+        entries,
+        "-of",
+        "csv=p=0",
+        str(path),
+    ]
+
+
+def missing_tail(packets_csv: str, stderr: str, *, start_time: float, duration: float) -> str:
+    """Why the tail is missing (pure), or "" when the last packet reaches the declared end."""
+    marker = next((m for m in TRUNCATION_MARKERS if m in stderr), None)
+    if marker:
+        return f"{marker}: {_last_line(stderr)}"
+    end = 0.0
+    for line in packets_csv.splitlines():
+        fields = line.split(",")
+        try:
+            end = max(end, float(fields[1]) + _float_or_zero(fields[2]))
+        except (IndexError, ValueError):
+            continue  # a packet without a timestamp
+    reached = end - start_time
+    if reached < duration - MISSING_TAIL_SECONDS:
+        return f"packets end at {reached:.2f} s, duration declared {duration:.2f} s"
+    return ""
+
+
+def _float_or_zero(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        return 0.0
+
+
+def _run_probe(args: list[str]) -> subprocess.CompletedProcess:
+    try:
+        return subprocess.run(args, capture_output=True, text=True, timeout=PROBE_TIMEOUT_SECONDS, check=False)
+    except subprocess.TimeoutExpired as exc:
+        raise ProbeError(_("读取文件超时，请重新上传；仍不行请联系管理员"), str(exc)) from exc
 
 
 def ffprobe_json(path: Path) -> dict:
@@ -78,22 +185,22 @@ def ffprobe_json(path: Path) -> dict:
             [*args, str(path)], capture_output=True, text=True, timeout=PROBE_TIMEOUT_SECONDS, check=False
         )
     except subprocess.TimeoutExpired as exc:
-        raise ProbeError(_("探测媒体文件超时"), str(exc)) from exc
+        raise ProbeError(_("读取文件超时，请重新上传；仍不行请联系管理员"), str(exc)) from exc
     reason = _last_line(done.stderr)
     if done.returncode != 0:
         raise ProbeError(_failure_message(path, done.stderr), reason)
     try:
         return json.loads(done.stdout or "{}")
     except json.JSONDecodeError as exc:
-        raise ProbeError(_("无法解析探测结果"), reason or str(exc)) from exc
+        raise ProbeError(_("无法读取这个文件，请检查后重新上传"), reason or str(exc)) from exc
 
 
 def _failure_message(path: Path, stderr: str) -> str:
     # ffprobe says "moov atom not found" both for a cut-off MP4 and for a text file named .mp4;
     # an ISO-BMFF header ("ftyp" box) tells the two apart.
     if "moov atom not found" in stderr and _looks_like_mp4(path):
-        return _("文件不完整（可能上传中断或被截断），请重新上传")
-    return _("不是可识别的音视频文件，或文件已损坏")
+        return _("文件不完整，请重新上传")
+    return _("不是可识别的音视频文件，或文件已损坏，请检查后重新上传")
 
 
 def _looks_like_mp4(path: Path) -> bool:
@@ -119,6 +226,7 @@ def parse_probe(data: dict) -> ProbeResult:
     if rotation % 180:
         width, height = height, width  # ffmpeg autorotates when decoding, so we plan for the displayed shape
     still = _is_still(data, video, audio)
+    cover = next((s for s in streams if s.get("codec_type") == "video" and _is_attached_picture(s)), {})
     return ProbeResult(
         # A still image has no running time or frame rate, whatever the image demuxer makes up (JPEG: 0.04 s).
         duration=0.0 if still else _duration(data, video or audio),
@@ -137,7 +245,33 @@ def parse_probe(data: dict) -> ProbeResult:
         pixel_format=(video or {}).get("pix_fmt", ""),
         audio_streams=sum(1 for s in streams if s.get("codec_type") == "audio"),
         is_still=still,
+        start_time=_float_or_zero(str(data.get("format", {}).get("start_time", "0"))),
+        video_start=_stream_start(video) if video and not still else 0.0,
+        video_duration=_stream_duration(video) if video and not still else 0.0,
+        audio_start=_stream_start(audio),
+        audio_duration=_stream_duration(audio),
+        cover_width=int(cover.get("width") or 0),
+        cover_height=int(cover.get("height") or 0),
     )
+
+
+def _stream_start(stream: dict | None) -> float:
+    return _float_or_zero(str((stream or {}).get("start_time", "0")))
+
+
+def _stream_duration(stream: dict | None) -> float:
+    """A stream's own duration: MP4 gives ``duration``; Matroska only a DURATION tag ("00:00:02.023000000")."""
+    if not stream:
+        return 0.0
+    if stream.get("duration") not in (None, "N/A"):
+        return _float_or_zero(str(stream["duration"]))
+    tag = stream.get("tags", {}).get("DURATION", "")
+    hours, _sep, rest = tag.partition(":")
+    minutes, _sep, seconds = rest.partition(":")
+    try:
+        return int(hours) * 3600 + int(minutes) * 60 + float(seconds)
+    except ValueError:
+        return 0.0
 
 
 def _is_still(data: dict, video: dict | None, audio: dict | None) -> bool:

@@ -12,11 +12,25 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.utils.translation import gettext as _
 
-from ..errors import BadInputError, Cancelled, EncodeError
+from ..errors import BadInputError, Cancelled, ConversionError, EncodeError
 
 LOG_TAIL_LINES = 40
 # ffmpeg's words for a broken input: retrying such a file only burns CPU.
 BAD_INPUT_MARKERS = ("Invalid data found", "moov atom not found", "Error while decoding", "corrupt", "truncated")
+# A filter graph that cannot be built (an option out of range for this input) fails identically on every try.
+DETERMINISTIC_MARKERS = ("Error initializing filter", "Numerical result out of range")
+# What a run that may well succeed next time looks like: the machine ran short, or the process was killed.
+RESOURCE_MARKERS = (
+    "No space left on device",
+    "Cannot allocate memory",
+    "Resource temporarily unavailable",
+    "Input/output error",
+    "Connection reset",
+    "Connection timed out",
+)
+# Exit statuses of a process killed by a signal (SIGKILL from the OOM killer, SIGTERM at shutdown), as a shell
+# reports them; Popen reports a signal as a negative status.
+KILLED_STATUSES = (137, 143)
 TERMINATE_GRACE_SECONDS = 5
 
 # Called with progress 0..1; returning False asks the runner to stop ffmpeg.
@@ -57,14 +71,28 @@ def run_ffmpeg(args: list[str], *, duration: float, on_progress: ProgressCallbac
 
 
 def check_run(result: RunResult) -> None:
-    """Raise what a finished run means: Cancelled, BadInputError (do not retry) or EncodeError (retry)."""
+    """Raise what a finished run means: Cancelled; EncodeError (retried) only where a retry can succeed;
+    BadInputError or ConversionError (not retried) for what fails the same way every time."""
     if result.cancelled:
         raise Cancelled()
     if result.returncode == 0:
         return
-    reason = result.log_tail.splitlines()[-1] if result.log_tail else f"ffmpeg exit {result.returncode}"
-    error_class = BadInputError if any(m in result.log_tail for m in BAD_INPUT_MARKERS) else EncodeError
-    raise error_class(_("转码失败"), reason, result.log_tail)
+    raise failure_of(result)
+
+
+def failure_of(result: RunResult) -> Exception:
+    """The error a failed run means; the editor's message says what to do, ffmpeg's words stay in the log."""
+    log = result.log_tail
+    reason = log.splitlines()[-1] if log else f"ffmpeg exit {result.returncode}"
+    if any(marker in log for marker in BAD_INPUT_MARKERS):
+        return BadInputError(_("文件已损坏或格式无法识别，请检查原文件后重新上传"), reason, log)
+    if any(marker in log for marker in DETERMINISTIC_MARKERS):
+        return ConversionError(_("这个文件暂时无法转码，请联系管理员"), reason, log)
+    # Killed, or died without a word (the OOM killer leaves no log line), or short of disk/memory: retry.
+    killed = result.returncode < 0 or result.returncode in KILLED_STATUSES or not log.strip()
+    if killed or any(marker in log for marker in RESOURCE_MARKERS):
+        return EncodeError(_("转码意外中断，系统将自动重试"), reason, log)
+    return ConversionError(_("这个文件暂时无法转码，请联系管理员"), reason, log)
 
 
 def _follow_progress(process: subprocess.Popen, duration: float, on_progress: ProgressCallback | None) -> bool:

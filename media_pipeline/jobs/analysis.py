@@ -3,7 +3,7 @@
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
-from ..ffmpeg.probe import ProbeResult, probe_file
+from ..ffmpeg.probe import ProbeResult, probe_upload
 from ..models import MediaAsset
 from ..steps.contract import LoudnessMeasurement, ProgressCallback
 from ..steps.profiles import JOB_GROUPS, LOUDNESS_MOBILE
@@ -28,7 +28,7 @@ def analyse(*, source: Path, on_progress: ProgressCallback) -> Analysis:
     document_format = _document_format(source)
     if document_format:
         return Analysis(MediaAsset.Kind.DOCUMENT, None, None, None, {"document_format": document_format})
-    probe = probe_file(source)
+    probe = probe_upload(source)
     data = probe.to_dict()
     if probe.has_audio and not probe.is_still:
         from ..ffmpeg.loudness import loudness_measure
@@ -78,6 +78,9 @@ def groups_for(*, asset: MediaAsset) -> list[str]:
         if only is not None and group.name not in only:
             continue
         if group.name == "audio_edition" and not (probe and probe.has_audio):
+            continue
+        # Audio gets pictures only from its cover art (an attached picture); without one there is nothing to show.
+        if group.name == "images" and asset.kind == MediaAsset.Kind.AUDIO and not (probe and probe.has_cover_art):
             continue
         names.append(group.name)
     return names

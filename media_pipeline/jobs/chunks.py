@@ -22,7 +22,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from ..errors import BadInputError, Cancelled, EncodeError, MediaPipelineError
+from ..errors import BadInputError, Cancelled, EncodeError, MediaPipelineError, editor_message, unexpected_error
 from ..ffmpeg.encoders import encoder_in_force
 from ..ffmpeg.ladder import plan_variants, video_only
 from ..ffmpeg.runner import check_run, run_ffmpeg
@@ -63,7 +63,7 @@ class ChunkCoordinator:
                 defaults={"start": chunk.start, "end": chunk.end, "first_segment": chunk.first_segment},
             )
             if not created and (row.start, row.end) != (chunk.start, chunk.end):
-                raise EncodeError(_("分段计划与上次不一致"), f"chunk {chunk.index}")
+                raise EncodeError(_("分段转码的计划有变，系统将自动重试"), f"chunk {chunk.index}")
             # Done here by an earlier attempt of this job: those files went with its work folder. Failed in
             # an earlier attempt: this attempt (a retry) gives it another chance.
             if (row.state == ChunkState.DONE and not row.stored_files) or row.state == ChunkState.FAILED:
@@ -164,7 +164,7 @@ def transcode_chunk_run(*, chunk_id: int, worker_id: str) -> TranscodeChunk | No
         _chunk_failed(row, worker_id, exc)
     except Exception as exc:
         logger.exception("Chunk %s crashed", row)
-        _chunk_failed(row, worker_id, EncodeError(_("转码时发生内部错误"), repr(exc)))
+        _chunk_failed(row, worker_id, unexpected_error(exc))
     finally:
         shutil.rmtree(work_dir, ignore_errors=True)
     row.refresh_from_db()
@@ -218,7 +218,9 @@ def _still_ours(row: TranscodeChunk, worker_id: str) -> bool:
 def _chunk_failed(row: TranscodeChunk, worker_id: str, exc: MediaPipelineError) -> None:
     row.refresh_from_db(fields=["attempts"])
     retry = exc.transient and row.attempts < settings.MEDIA_JOB_MAX_ATTEMPTS
-    fields = {"error": str(exc)[:4000], "lease_owner": "", "lease_expires_at": None}
+    # The job shows a failed chunk's error to the editor (ChunkCoordinator.remaining): the sentence only; the
+    # tool's words go to the log below.
+    fields = {"error": str(editor_message(exc, retrying=retry))[:4000], "lease_owner": "", "lease_expires_at": None}
     fields["state"] = ChunkState.QUEUED if retry else ChunkState.FAILED
     # Requeued chunks need no task of their own: the coordinator claims whatever is left.
     TranscodeChunk.objects.filter(pk=row.pk, lease_owner=worker_id).update(**fields)

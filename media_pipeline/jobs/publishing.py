@@ -35,9 +35,9 @@ def _store_file(path: Path, name: str) -> int:
         with path.open("rb") as handle:
             saved = default_storage.save(name, File(handle, name=path.name))
     except Exception as exc:
-        raise StorageError(_("保存转码结果失败"), repr(exc)) from exc
+        raise StorageError(_("保存转码结果时存储暂时不可用，系统将自动重试"), repr(exc)) from exc
     if saved != name:
-        raise StorageError(_("保存转码结果失败"), f"{name} → {saved}")
+        raise StorageError(_("保存转码结果时存储暂时不可用，系统将自动重试"), f"{name} → {saved}")
     return path.stat().st_size
 
 

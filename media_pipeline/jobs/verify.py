@@ -34,8 +34,14 @@ from ..steps.profiles import (
 )
 
 DURATION_TOLERANCE_SECONDS = 0.1
+# An audio file may run this much past its source (never short of it): an MP3 counts its encoder delay and
+# padding, and an 8 kHz AAC source's own priming is 128 ms, which the 44.1/48 kHz edition does not drop.
+AUDIO_OVERHANG_SECONDS = 0.25
+# Audio start minus picture start may move this much: AAC's encoder delay (21–47 ms) plus a B-frame delay.
+AV_OFFSET_TOLERANCE_SECONDS = 0.1
 FRAME_RATE_TOLERANCE = 0.01
-BITRATE_TOLERANCE = 0.2  # audio encoders aim at, not hit, the bitrate they are given
+# A nominal bitrate is a ceiling: audio encoders may exceed it a little, and spend far less on narrow-band speech.
+BITRATE_TOLERANCE = 0.2
 # ebur128 (4× oversampling) and loudnorm's limiter (192 kHz) estimate true peak slightly differently.
 TRUE_PEAK_MARGIN_DB = 0.1
 # The encoder names profiles use → the codec names ffprobe reports.
@@ -59,6 +65,7 @@ VIDEO_KEYS = frozenset(
         "audio_channels",
         "duration",  # seconds, within the tolerance
         "faststart",  # True: moov before mdat
+        "av_offset",  # seconds audio starts after the picture, as in the source (± AV_OFFSET_TOLERANCE_SECONDS)
     }
 )
 AUDIO_KEYS = frozenset({"codec", "sample_rate", "channels", "bitrate", "duration", "faststart", "video"})
@@ -73,27 +80,48 @@ def verify_output(*, output: Output, ctx: StepContext) -> None:
     duration = ctx.probe.duration if ctx.probe is not None else 0.0
     profile = PROFILES.get(output.profile)
     if output.kind == "hls":
-        verify_hls(master_path=path, expect_duration=duration)
+        probe = ctx.probe
+        verify_hls(
+            master_path=path,
+            expect_duration=duration,
+            video_duration=probe.video_span if probe.has_video else None,
+            audio_duration=probe.audio_span if probe.has_audio else None,
+            av_offset=probe.av_offset if probe.has_video and probe.has_audio else None,
+        )
         audio_rung = path.parent / "audio" / "index.m3u8"
         if isinstance(profile, HlsProfile) and profile.loudness and audio_rung.exists():
             _loudness(audio_rung, profile.loudness, profile.audio_channels, ctx)
     elif output.kind == "mp4":
         audio = isinstance(profile, TvProfile) and ctx.probe.has_audio
-        verify_video_file(path=path, expect=video_expectations(profile=profile, duration=duration, audio=audio))
+        expect = video_expectations(profile=profile, duration=duration, audio=audio)
+        if audio:
+            expect["av_offset"] = ctx.probe.av_offset
+        verify_video_file(path=path, expect=expect)
+        _raise_mismatches(peak_problems(output, profile))
         if audio:
             _loudness(path, profile.loudness, 2, ctx)
     elif output.kind == "audio" and isinstance(profile, AudioEditionProfile):
         channels = output_channels(ctx.probe)
-        expect = audio_expectations(profile=profile, duration=duration, channels=channels)
+        # The sound from the programme's start: a late-audio source keeps its offset (M4A edit list, MP3 silence).
+        sound = ctx.probe.audio_offset + ctx.probe.audio_span
+        expect = audio_expectations(profile=profile, duration=sound, channels=channels)
         verify_audio_file(path=path, expect=expect)
         _loudness(path, profile.loudness, channels, ctx)
+
+
+def peak_problems(output: Output, profile) -> list[str]:
+    """A TV stream whose busiest segment (measured, ``output.bandwidth``) is over the box's ceiling (pure)."""
+    ceiling = getattr(profile, "peak_bitrate", 0)
+    if not ceiling or output.bandwidth is None or output.bandwidth <= ceiling:
+        return []
+    return [_mismatch("peak_bandwidth", f"≤ {ceiling}", output.bandwidth)]
 
 
 def _files_present(output: Output, ctx: StepContext) -> None:
     for relative in output.all_files():
         path = ctx.out_dir / relative
         if not path.is_file() or path.stat().st_size == 0:
-            raise VerifyError(_("转码结果校验失败"), _("缺少文件或文件为空：%(name)s") % {"name": relative})
+            raise VerifyError(_("转码结果未通过检查，请联系管理员"), f"missing or empty: {relative}")
 
 
 def _loudness(path, target, channels: int, ctx: StepContext) -> None:
@@ -135,7 +163,11 @@ def verify_audio_file(
     if "faststart" in expect:
         found["faststart"] = is_faststart(path)
     mismatches = compare_facts(
-        expect, found, duration_tolerance=duration_tolerance, bitrate_tolerance=bitrate_tolerance
+        expect,
+        found,
+        duration_tolerance=duration_tolerance,
+        bitrate_tolerance=bitrate_tolerance,
+        overhang=AUDIO_OVERHANG_SECONDS,
     )
     _raise_mismatches(mismatches)
 
@@ -201,6 +233,7 @@ def video_facts(data: dict) -> dict:
         "audio_sample_rate": probe.audio_sample_rate,
         "audio_channels": probe.audio_channels,
         "duration": _format_duration(data),
+        "av_offset": _stream_start(data, "audio") - _stream_start(data, "video"),
     }
 
 
@@ -220,15 +253,22 @@ def audio_facts(data: dict) -> dict:
 
 
 def compare_facts(
-    expect: dict, found: dict, *, duration_tolerance: float, bitrate_tolerance: float = BITRATE_TOLERANCE
+    expect: dict,
+    found: dict,
+    *,
+    duration_tolerance: float,
+    bitrate_tolerance: float = BITRATE_TOLERANCE,
+    overhang: float = 0.0,
 ) -> list[str]:
-    """One line per expected property that ``found`` does not match (pure)."""
+    """One line per expected property that ``found`` does not match (pure). A duration may run ``overhang``
+    past the expected one; a bitrate is a ceiling (any rate up to ``bitrate_tolerance`` over it)."""
     matchers: dict[str, Callable[[object, object], bool]] = {
         "profile": lambda want, got: str(want).lower() == str(got).lower(),
         "level": lambda want, got: got is not None and _level_number(want) == int(got),
         "frame_rate": lambda want, got: all(abs(rate - float(want)) <= FRAME_RATE_TOLERANCE for rate in got),
-        "duration": lambda want, got: abs(float(got) - float(want)) <= duration_tolerance,
-        "bitrate": lambda want, got: abs(int(got) - int(want)) <= bitrate_tolerance * int(want),
+        "duration": lambda want, got: -duration_tolerance <= float(got) - float(want) <= duration_tolerance + overhang,
+        "bitrate": lambda want, got: 0 < int(got) <= (1 + bitrate_tolerance) * int(want),
+        "av_offset": lambda want, got: abs(float(got) - float(want)) <= AV_OFFSET_TOLERANCE_SECONDS,
     }
     mismatches = []
     for name, want in expect.items():
@@ -269,22 +309,76 @@ def top_level_boxes(handle) -> list[str]:
 # --- HLS -------------------------------------------------------------------------------------------------
 
 
-def verify_hls(*, master_path: Path, expect_duration: float, tolerance: float = DURATION_TOLERANCE_SECONDS) -> None:
-    """Every playlist the master names parses, is complete, matches the duration; every file it names exists."""
+def verify_hls(
+    *,
+    master_path: Path,
+    expect_duration: float,
+    tolerance: float = DURATION_TOLERANCE_SECONDS,
+    video_duration: float | None = None,
+    audio_duration: float | None = None,
+    av_offset: float | None = None,
+) -> None:
+    """Every playlist the master names parses, is complete, covers its own source stream's span; every file it
+    names exists; the first video segment decodes at the announced size; audio keeps its offset to the picture.
+
+    Video playlists (and I-frame ones) last ``video_duration``, audio-only ones ``audio_duration`` (a late-audio
+    source's sound is shorter than its picture), the rest (subtitles) ``expect_duration``; each falls back to
+    ``expect_duration`` when not given.
+    """
     master = _load_playlist(master_path)
     if not master.is_variant or not master.playlists:
         raise _failure(_mismatch("master", _("至少一个码流"), _("没有")))
     base = master_path.parent
-    uris = [playlist.uri for playlist in master.playlists]
-    uris += [playlist.uri for playlist in master.iframe_playlists]
-    uris += [media.uri for media in master.media if media.uri]
+    spans = _playlist_spans(master, expect_duration, video_duration, audio_duration)
     mismatches = []
-    for uri in dict.fromkeys(uris):  # a rendition may be listed twice (e.g. audio in several groups)
-        mismatches += check_media_playlist(base / uri, expect_duration=expect_duration, tolerance=tolerance)
+    for uri, span in spans.items():
+        mismatches += check_media_playlist(base / uri, expect_duration=span, tolerance=tolerance)
     _raise_mismatches(mismatches)
     first_video = next((p for p in master.playlists if p.stream_info.resolution), None)
     if first_video is not None:
         _verify_first_segment(base / first_video.uri, first_video.stream_info.resolution)
+    first_audio = next((p for p in master.playlists if _is_audio_only(p)), None)
+    if av_offset is not None and first_video is not None and first_audio is not None:
+        _verify_av_offset(base / first_video.uri, base / first_audio.uri, av_offset)
+
+
+def _playlist_spans(master, expect_duration: float, video: float | None, audio: float | None) -> dict[str, float]:
+    """Each playlist's URI → the duration it must cover (its own stream's span)."""
+    video, audio = video or expect_duration, audio or expect_duration
+    spans: dict[str, float] = {}
+    for playlist in master.playlists:  # a rendition may be listed twice (e.g. audio in several groups)
+        spans.setdefault(playlist.uri, audio if _is_audio_only(playlist) else video)
+    for playlist in master.iframe_playlists:
+        spans.setdefault(playlist.uri, video)
+    for media in master.media:
+        if media.uri:
+            spans.setdefault(media.uri, audio if (media.type or "").upper() == "AUDIO" else expect_duration)
+    return spans
+
+
+def _is_audio_only(playlist) -> bool:
+    codecs = playlist.stream_info.codecs or ""
+    return not playlist.stream_info.resolution and not any(name in codecs for name in ("avc1", "hvc1", "hev1"))
+
+
+def _verify_av_offset(video_playlist: Path, audio_playlist: Path, expected: float) -> None:
+    """The audio rung's first sample starts ``expected`` seconds after the video's first frame (± tolerance)."""
+    video_start = _first_segment_start(video_playlist, "video")
+    audio_start = _first_segment_start(audio_playlist, "audio")
+    found = audio_start - video_start
+    if abs(found - expected) > AV_OFFSET_TOLERANCE_SECONDS:
+        _raise_mismatches([_mismatch("av_offset", f"{expected:.3f} s", f"{found:.3f} s")])
+
+
+def _first_segment_start(playlist_path: Path, codec_type: str) -> float:
+    """When a playlist's first segment starts, for its first stream of ``codec_type`` (init + segment probed)."""
+    playlist = _load_playlist(playlist_path)
+    first = playlist.segments[0]
+    parts = [first.init_section.uri] if first.init_section else []
+    with tempfile.TemporaryDirectory() as scratch:
+        joined = Path(scratch) / "first.mp4"
+        joined.write_bytes(b"".join((playlist_path.parent / part).read_bytes() for part in [*parts, first.uri]))
+        return _stream_start(_probe(joined), codec_type)
 
 
 def check_media_playlist(path: Path, *, expect_duration: float, tolerance: float) -> list[str]:
@@ -431,7 +525,7 @@ def _mismatch(name: str, expected, found) -> str:
 
 
 def _failure(reason: str) -> VerifyError:
-    return VerifyError(_("转码结果校验失败"), reason)
+    return VerifyError(_("转码结果未通过检查，请联系管理员"), reason)
 
 
 def _raise_mismatches(mismatches: list[str]) -> None:
@@ -443,6 +537,13 @@ def _shown(name: str, value):
     if name == "frame_rate" and isinstance(value, tuple):
         return f"r={value[0]:g}, avg={value[1]:g}"
     return "none" if value in (None, "") else value
+
+
+def _stream_start(data: dict, codec_type: str) -> float:
+    try:
+        return float(_first_stream(data, codec_type).get("start_time") or 0)
+    except ValueError:
+        return 0.0
 
 
 def _first_stream(data: dict, codec_type: str) -> dict:

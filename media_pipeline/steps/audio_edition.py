@@ -20,6 +20,8 @@ from .profiles import AudioEditionProfile
 
 # MP3: ID3v2.3 rather than ffmpeg's default 2.4 — older players and car stereos read only 2.3.
 ID3V2_VERSION = 3
+# An AAC source starts ~21–47 ms late by its encoder delay alone; that is not an edit to keep.
+MIN_LEAD_SECONDS = 0.1
 
 
 def output_channels(probe: ProbeResult) -> int:
@@ -45,6 +47,9 @@ def audio_edition_command(
         output_channels=channels,
         sample_rate=profile.audio_sample_rate,
     )
+    lead_ms = leading_silence_ms(profile, probe)
+    if lead_ms:
+        audio = audio.filter("adelay", delays=lead_ms, all=1)
     options = {
         "c:a": profile.audio_codec,
         "b:a": profile.audio_bitrate,
@@ -57,6 +62,17 @@ def audio_edition_command(
     }
     output = ffmpeg.output(audio, str(out_path), **options)
     return [*GLOBAL_ARGS, *output.overwrite_output().get_args()]
+
+
+def leading_silence_ms(profile: AudioEditionProfile, probe: ProbeResult) -> int:
+    """Silence an MP3 needs in front so its sound starts as late as in the source (a late-audio edit).
+
+    M4A keeps the source's start time in its edit list, as the video outputs do; MP3 has no such field, so
+    without this the sound would start at 0 and the edition would be shorter than the programme.
+    """
+    if profile.container != "mp3":
+        return 0
+    return round(probe.audio_offset * 1000) if probe.audio_offset >= MIN_LEAD_SECONDS else 0
 
 
 def _container_options(profile: AudioEditionProfile) -> dict:
@@ -74,7 +90,7 @@ def out_relative_path(profile: AudioEditionProfile) -> str:
 def produce(ctx: StepContext, profile: AudioEditionProfile) -> list[Output]:
     """Encode the audio edition under ``out_dir/<profile>/``; uses the job's loudness measurement."""
     if not ctx.probe.has_audio:
-        raise BadInputError(_("源文件没有音频，无法生成音频版"), _("未找到音频流"))
+        raise BadInputError(_("源文件没有声音，无法生成音频版，请上传带声音的版本"), _("未找到音频流"))
     relative = out_relative_path(profile)
     out_path = ctx.out_dir / relative
     out_path.parent.mkdir(parents=True, exist_ok=True)

@@ -63,7 +63,9 @@ def clean_vtt(data: bytes) -> str:
     """An SRT or WebVTT file (told apart by content, not name) → clean WebVTT text, cues in time order."""
     captions = [caption for caption in map(_clean_caption, _parse(decode_captions(data))) if caption]
     if not captions:
-        raise BadInputError(_("字幕文件中没有有效的字幕条目"), "no cue with valid timings and text")
+        raise BadInputError(
+            _("字幕文件中没有有效的字幕条目，请检查字幕文件后重新上传"), "no cue with valid timings and text"
+        )
     captions.sort(key=lambda caption: (caption.start_time.in_milliseconds(), caption.end_time.in_milliseconds()))
     return webvtt.WebVTT(captions=captions).content
 
@@ -159,7 +161,7 @@ def produce(ctx: StepContext, profile: CaptionProfile) -> list[Output]:
     tracks = ctx.captions
     languages = [_language(track, profile) for track in tracks]
     if len(set(languages)) != len(languages):
-        raise BadInputError(_("同一种语言上传了多个字幕文件"), ", ".join(languages))
+        raise BadInputError(_("同一种语言上传了多个字幕文件，请删除多余的一个"), ", ".join(languages))
     default = next((track for track in tracks if track.default), None)  # at most one default track
     outputs = []
     for index, (track, language) in enumerate(zip(tracks, languages, strict=True)):
@@ -172,7 +174,7 @@ def produce(ctx: StepContext, profile: CaptionProfile) -> list[Output]:
 def _language(track: CaptionTrack, profile: CaptionProfile) -> str:
     language = track.language or profile.default_language
     if not LANGUAGE_TAG.fullmatch(language):
-        raise BadInputError(_("字幕语言代码无效"), language)
+        raise BadInputError(_("字幕语言代码无效，请重新选择字幕语言"), language)
     return language
 
 

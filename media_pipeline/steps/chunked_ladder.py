@@ -225,7 +225,7 @@ def _check_same_init(folders: list[Path], init: str, variant: Variant) -> None:
     first = (folders[0] / init).read_bytes()
     for index, folder in enumerate(folders[1:], start=1):
         if (folder / init).read_bytes() != first:
-            raise EncodeError(_("分段编码的初始化段不一致，无法拼接"), f"{variant.name}: chunk {index}")
+            raise EncodeError(_("分段转码的结果无法拼接，系统将自动重试"), f"{variant.name}: chunk {index}")
 
 
 # --- Master playlist for the demuxed layout -------------------------------------------------------------

@@ -36,6 +36,9 @@ class LoudnessMeasurement:
     input_lra: float  # loudness range, LU
     input_thresh: float  # gating threshold, LUFS
     target_offset: float = 0.0
+    # A gain applied before loudnorm, in pass 1 and pass 2 alike; not 0 only for a master too hot for loudnorm
+    # to measure as it is (``loudness.measuring_pre_gain_db``). The values above describe the audio after it.
+    pre_gain_db: float = 0.0
 
 
 @dataclass(frozen=True)

@@ -9,11 +9,12 @@
 - Sprite: one sheet of evenly spaced thumbnails plus a WebVTT track whose cues point into it with
   ``#xywh=`` fragments, which players (video.js, Shaka, JW) show while seeking.
 
-Still-image sources get a poster and cards (the picture itself), no sprite; audio-only sources get nothing.
+Still-image sources get a poster and cards (the picture itself), no sprite. Audio with cover art (an MP3's,
+M4A's or FLAC's attached picture) gets its poster and cards from that picture; other audio gets nothing.
 """
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import ffmpeg
@@ -108,7 +109,7 @@ def make_poster(
         if out_path.exists() and out_path.stat().st_size > 0:
             return
     # Even the attempt that accepts any frame got none: the video stream does not decode. Retrying will not help.
-    raise BadInputError(_("无法从视频中取出封面图"), _("没有解码出任何画面"))
+    raise BadInputError(_("无法从视频中取出封面图，请检查视频画面后重新上传"), _("没有解码出任何画面"))
 
 
 def _poster_output(profile: PosterProfile, probe: ProbeResult, relative: str) -> Output:
@@ -294,10 +295,18 @@ def produce_sprite(ctx: StepContext, profile: SpriteProfile) -> list[Output]:
 # --- The step --------------------------------------------------------------------------------------------
 
 
+def cover_art_probe(probe: ProbeResult) -> ProbeResult:
+    """An audio source's attached picture seen as a still image of its own size, for the poster and cards."""
+    return replace(probe, width=probe.cover_width, height=probe.cover_height, is_still=True, duration=0.0)
+
+
 def produce(ctx: StepContext, profile: PosterProfile | CardProfile | SpriteProfile) -> list[Output]:
-    """Poster, cards or sprite, by the profile's type; audio-only sources have no picture to take."""
+    """Poster, cards or sprite, by the profile's type; audio without cover art has no picture to take."""
     if not ctx.probe.has_video:
-        return []
+        if not ctx.probe.has_cover_art or isinstance(profile, SpriteProfile):
+            return []
+        # ffmpeg maps the attached picture as the input's only video stream ("v:0"): one frame, the cover.
+        ctx = replace(ctx, probe=cover_art_probe(ctx.probe))
     if isinstance(profile, PosterProfile):
         return produce_poster(ctx, profile)
     if isinstance(profile, CardProfile):

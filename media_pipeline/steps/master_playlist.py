@@ -3,15 +3,21 @@
 ffmpeg 5.1's own master omits AVERAGE-BANDWIDTH and FRAME-RATE and was seen declaring a peak below the
 measured one; players pick rungs from these numbers, so they come from the segments on disk. It also has
 no subtitle renditions and no I-frame playlists: both are added here (``captions.py``, ``iframes.py``).
+FRAME-RATE is read from each video variant's first segment too: a variable-rate phone clip's average rate
+(what the probe reports) is not the constant rate ffmpeg writes.
 """
 
 import math
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 
+from ..errors import ProbeError
 from ..ffmpeg.commands import PLAYLIST_NAME
 from ..ffmpeg.ladder import Variant
+from ..ffmpeg.probe import ffprobe_json
 from .iframes import IFrameStats, write_iframe_playlists
 
 AAC_LC = "mp4a.40.2"
@@ -73,7 +79,27 @@ def measure_variant(variant_dir: Path, variant: Variant, *, frame_rate: float) -
         rates.append(bits / seconds if seconds > 0 else 0)
     average = math.ceil(total_bits / total_seconds) if total_seconds else 0
     codecs = _codecs(variant_dir / playlist.init, variant) if playlist.init else ""
+    if variant.has_video and playlist.init and playlist.segments:
+        frame_rate = (
+            segment_frame_rate(variant_dir / playlist.init, variant_dir / playlist.segments[0][0]) or frame_rate
+        )
     return VariantStats(variant, math.ceil(max(rates, default=0)), average, codecs, frame_rate)
+
+
+def segment_frame_rate(init: Path, segment: Path) -> float:
+    """The video frame rate of init + one segment as ffprobe reads it (0.0 when it cannot tell)."""
+    with tempfile.TemporaryDirectory() as scratch:
+        joined = Path(scratch) / "first.mp4"
+        joined.write_bytes(init.read_bytes() + segment.read_bytes())
+        try:
+            streams = ffprobe_json(joined).get("streams", [])
+        except ProbeError:
+            return 0.0
+    video = next((s for s in streams if s.get("codec_type") == "video"), {})
+    try:
+        return float(Fraction(video.get("avg_frame_rate") or "0/1"))
+    except (ValueError, ZeroDivisionError):
+        return 0.0
 
 
 def _codecs(init_path: Path, variant: Variant) -> str:

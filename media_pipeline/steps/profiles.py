@@ -93,6 +93,9 @@ class HlsProfile:
     audio: bool = True  # False: never add audio, even when the source has it
     loudness: LoudnessTarget | None = None
     max_frame_rate: float = 60.0
+    # Apple's HLS authoring spec: high-frame-rate (50/60) sources keep their rate only on rungs of this short side
+    # and up; smaller rungs get half the rate (25/30), where the extra frames cost bits a phone screen cannot show.
+    high_frame_rate_min_short_side: int = 720
     deinterlace: bool = True  # interlaced sources go through bwdif (one frame per frame)
     iframe_playlists: bool = True  # EXT-X-I-FRAME-STREAM-INF for trick play (scrubbing on TV remotes)
     captions: bool = True  # WebVTT subtitle renditions in the master when the asset has captions
@@ -146,7 +149,7 @@ class TvProfile:
     video_level: str
     pixel_format: str
     video_bitrate: int
-    maxrate: int  # the cap: boxes and broadcast links have a hard ceiling
+    maxrate: int  # the video's cap (VBV), chosen so the whole stream's measured peak stays under peak_bitrate
     bufsize: int
     gop_seconds: float
     preset: str
@@ -158,6 +161,18 @@ class TvProfile:
     hls_segment_seconds: float
     deinterlace: bool = True
     faststart: bool = True  # moov at the front, so a box can start playing before the download ends
+    peak_bitrate: int = 0  # bits/s the whole stream's measured peak must stay under (0: no ceiling)
+
+
+# fMP4 boxes, moof/mdat headers and the audio's framing, as a share of the payload: a margin, not a measurement.
+CONTAINER_OVERHEAD = 0.03
+
+
+def tv_peak_bound(profile: "TvProfile") -> float:
+    """The highest bitrate one whole HLS segment of this profile can measure (VBV bound, audio, container)."""
+    seconds = profile.hls_segment_seconds
+    video = (profile.maxrate * seconds + profile.bufsize) / seconds
+    return (video + profile.audio_bitrate) * (1 + CONTAINER_OVERHEAD)
 
 
 TV_1080P = TvProfile(
@@ -170,9 +185,13 @@ TV_1080P = TvProfile(
     video_profile="high",
     video_level="4.0",
     pixel_format="yuv420p",
-    video_bitrate=8_000_000,
-    maxrate=8_000_000,
-    bufsize=16_000_000,
+    # The box's ceiling is 8 Mb/s for the whole stream (peak_bitrate), measured per 6 s HLS segment. Any window
+    # of T seconds carries at most maxrate × T + bufsize of video (the VBV bound), plus audio and ~3 % container:
+    # (6.9 × 6 + 3.45) / 6 + 0.192 = 7.67 Mb/s, × 1.03 = 7.90 (tv_peak_bound). 8 / 16 Mb/s measured up to 9.4.
+    video_bitrate=6_900_000,
+    maxrate=6_900_000,
+    bufsize=3_450_000,
+    peak_bitrate=8_000_000,
     gop_seconds=1.0,
     preset="veryfast",
     audio_codec="aac",
@@ -446,7 +465,8 @@ JOB_GROUPS = (
         ("video",),
         default=False,
     ),
-    JobGroup("images", QUEUE_LIGHT, ("poster", "cards", "sprite"), ("video", "image")),
+    # Audio: only with cover art (jobs/analysis.groups_for checks), which becomes its poster and cards.
+    JobGroup("images", QUEUE_LIGHT, ("poster", "cards", "sprite"), ("video", "image", "audio")),
     JobGroup("document", QUEUE_LIGHT, ("document",), ("document",)),
 )
 

@@ -239,9 +239,9 @@ def produce(ctx: StepContext, profile: ScreenProfile) -> list[Output]:
     """Encode the screen rendition under ``out_dir/<profile>/``; captions are the first track, if any."""
     probe = ctx.probe
     if not probe.has_video:
-        raise BadInputError(_("纯音频文件不能生成公共屏幕版"), _("未找到视频流"))
+        raise BadInputError(_("纯音频文件不能生成公共屏幕版，请上传视频"), _("未找到视频流"))
     if probe.is_still:
-        raise BadInputError(_("静态图片不能生成公共屏幕循环视频"), _("源文件只有一帧画面"))
+        raise BadInputError(_("静态图片不能生成公共屏幕循环视频，请上传视频"), _("源文件只有一帧画面"))
     # An option left empty in the admin means "the default", not an error.
     fill = _option_fill(ctx.options.get("portrait_fill") or profile.portrait_fill)
     focal = ctx.options.get("focal_x")
@@ -281,7 +281,7 @@ def produce(ctx: StepContext, profile: ScreenProfile) -> list[Output]:
 
 def _option_fill(value) -> str:
     if value not in FILLS:
-        raise BadInputError(_("竖屏填充方式无效，只能是“crop”（裁切）或“blur”（模糊背景）"), str(value))
+        raise BadInputError(_("竖屏填充方式无效，请选择裁切或模糊背景"), str(value))
     return value
 
 
@@ -289,9 +289,9 @@ def _option_focal_x(value) -> float:
     try:
         focal = float(value)
     except (TypeError, ValueError) as exc:
-        raise BadInputError(_("画面焦点位置无效，应为 0 到 1 之间的数"), str(value)) from exc
+        raise BadInputError(_("画面焦点位置无效，请填 0 到 1 之间的数"), str(value)) from exc
     if math.isnan(focal):
-        raise BadInputError(_("画面焦点位置无效，应为 0 到 1 之间的数"), str(value))
+        raise BadInputError(_("画面焦点位置无效，请填 0 到 1 之间的数"), str(value))
     return min(1.0, max(0.0, focal))
 
 

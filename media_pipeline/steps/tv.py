@@ -113,7 +113,7 @@ def tv_mp4_command(
     ``encoder``: "libx264" or "h264_nvenc" (see ``ffmpeg/encoders.py``).
     """
     if not probe.has_video:
-        raise BadInputError(_("纯音频文件不能生成电视版"), _("未找到视频流"))
+        raise BadInputError(_("纯音频文件不能生成电视版，请上传视频"), _("未找到视频流"))
     source_input = ffmpeg.input(str(source))
     streams = [_picture(source_input, profile, probe)]
     options = _video_options(profile, encoder)

@@ -2,7 +2,8 @@
 
 ``make_clip`` writes an ordinary clip. ``make_corpus_clip`` writes one of ``CORPUS_KINDS``: every awkward kind
 of input the pipeline must handle (rotated phone video, variable frame rate, interlaced, 10-bit 4:2:2, odd
-sizes, anamorphic pixels, surround, several audio tracks, stills) plus the broken files it must refuse.
+sizes, anamorphic pixels, surround, several audio tracks, stills, masters far too loud or too quiet) plus the
+broken files it must refuse.
 All are tiny (a second or two, small frames) so a test session can make them all in a few seconds.
 """
 
@@ -64,6 +65,14 @@ class _Recipe:
 
 
 _VIDEO_AND_TONE = (_picture(), _tone())
+
+
+def _cover_art_recipe(codecs: tuple[str, ...], muxer: str) -> "_Recipe":
+    sources = (_tone(sample_rate=44_100), _picture(size="300x300", seconds=1, rate=1))
+    options = ("-map", "0:a", "-map", "1:v", *codecs, "-disposition:v:0", "attached_pic")
+    return _Recipe(sources, options, muxer=muxer)
+
+
 _H264_AAC = (*X264, "-pix_fmt", "yuv420p", *AAC)
 
 _RECIPES: dict[str, _Recipe] = {
@@ -105,10 +114,55 @@ _RECIPES: dict[str, _Recipe] = {
     "audio_only_mp3": _Recipe((_tone(sample_rate=44_100),), ("-c:a", "libmp3lame", "-b:a", "64k"), muxer="mp3"),
     "still_image": _Recipe((_picture(),), ("-frames:v", "1", "-update", "1", "-c:v", "png"), muxer="image2"),
     "still_jpeg": _Recipe((_picture(),), ("-frames:v", "1", "-update", "1", "-c:v", "mjpeg"), muxer="image2"),
+    # A 5.1 master mixed far too hot: tone plus noise 28 dB up in 32-bit float, so the samples go well past full
+    # scale and it measures about +6 LUFS, +10 dBTP once downmixed (loudnorm accepts nothing above 0 LUFS).
+    "loud_51": _Recipe(
+        (_tone(), "anoisesrc=color=pink:sample_rate=48000:amplitude=0.1:duration=2"),
+        ("-filter_complex", "[0][1]amix=normalize=0,volume=28dB,aformat=channel_layouts=5.1", "-c:a", "pcm_f32le"),
+        muxer="wav",
+    ),
+    # Driven into hard clipping at 16-bit full scale: a square-ish wave whose true peak passes 0 dBTP.
+    "clipped": _Recipe(
+        (_tone(hz=220),),
+        ("-af", "volume=30dB,aformat=sample_fmts=s16:channel_layouts=stereo", "-c:a", "pcm_s16le"),
+        muxer="wav",
+    ),
+    # Near-silent (a room tone recorded with the gain down): pink noise at about −65 LUFS, far under every target.
+    "near_silent": _Recipe(
+        ("anoisesrc=color=pink:sample_rate=48000:amplitude=0.003:duration=2",),
+        ("-af", "aformat=channel_layouts=stereo", *AAC),
+        muxer="ipod",
+    ),
+    # An edit whose sound starts 1.5 s after the picture: 3 s of video, 1.5 s of tone timestamped from 1.5 s.
+    "late_audio": _Recipe(
+        (_picture(seconds=3), _tone(seconds=1.5)),
+        ("-filter_complex", "[1]asetpts=PTS+1.5/TB[late]", "-map", "0:v", "-map", "[late]", *_H264_AAC),
+    ),
+    # A phone's variable-rate clip whose picture stops before its sound: 30 fps thinned to every other frame
+    # after 1 s (average ≈ 22.9 fps), 2 s of picture over 3 s of sound.
+    "vfr_short_video": _Recipe(
+        (_picture(seconds=2, rate=30), _tone(seconds=3)),
+        ("-vf", "select='lt(t,1)+not(mod(n,2))'", "-fps_mode", "vfr", *_H264_AAC),
+    ),
+    # Telephone speech: 8 kHz mono, 300–3000 Hz, bursts with pauses; AAC spends far less than its nominal rate.
+    "speech_narrowband": _Recipe(
+        ("anoisesrc=color=pink:sample_rate=8000:amplitude=0.3:duration=3",),
+        ("-af", "lowpass=3000,highpass=300,volume=eval=frame:volume='lt(mod(t,1),0.3)'", "-ac", "1", *AAC),
+        muxer="ipod",
+    ),
+    # Audio with cover art (an attached picture): a 300×300 JPEG in an MP3's ID3 tag, an M4A's covr, a FLAC's
+    # PICTURE block (PNG). ffprobe lists it as a video stream with the attached_pic disposition.
+    "mp3_cover_art": _cover_art_recipe(
+        ("-c:a", "libmp3lame", "-b:a", "64k", "-c:v", "mjpeg", "-id3v2_version", "3"), "mp3"
+    ),
+    "m4a_cover_art": _cover_art_recipe((*AAC, "-c:v", "mjpeg"), "ipod"),
+    "flac_cover_art": _cover_art_recipe(("-c:a", "flac", "-c:v", "png"), "flac"),
 }
+# The kinds whose loudness is the point: each must come out of every loudness target within tolerance.
+LOUDNESS_KINDS = ("loud_51", "clipped", "near_silent")
 
 # Inputs that must be refused with a clear message; made from bytes, not by ffmpeg.
-BAD_KINDS = ("truncated", "zero_byte", "text_as_mp4")
+BAD_KINDS = ("truncated", "truncated_faststart", "zero_byte", "text_as_mp4")
 CORPUS_KINDS = (*_RECIPES, *BAD_KINDS)
 # A natural file name ending per kind (the muxer is explicit, so this is for people and for MIME guessing).
 CORPUS_SUFFIXES = {
@@ -118,6 +172,13 @@ CORPUS_SUFFIXES = {
     "audio_only_mp3": ".mp3",
     "still_image": ".png",
     "still_jpeg": ".jpg",
+    "loud_51": ".wav",
+    "clipped": ".wav",
+    "near_silent": ".m4a",
+    "speech_narrowband": ".m4a",
+    "mp3_cover_art": ".mp3",
+    "m4a_cover_art": ".m4a",
+    "flac_cover_art": ".flac",
 }
 
 
@@ -156,6 +217,13 @@ def _make_bad(kind: str, path: Path) -> Path:
         path.write_bytes(b"")
     elif kind == "text_as_mp4":
         path.write_text("这不是视频，是一份会议纪要。\n" * 20, encoding="utf-8")
+    elif kind == "truncated_faststart":
+        # An interrupted upload of a web-ready MP4: the index (moov) comes first and survives, declaring 2 s,
+        # but the media data stops halfway. ffprobe alone accepts it.
+        recipe = _Recipe(_VIDEO_AND_TONE, (*_H264_AAC, "-movflags", "+faststart"))
+        whole = _encode(recipe, path.with_name(f"{path.stem}.whole.mp4"))
+        path.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
+        whole.unlink()
     else:
         # An interrupted upload: the first half of an MP4 whose index (moov) is written at the end.
         whole = _encode(_RECIPES["one_second"], path.with_name(f"{path.stem}.whole.mp4"))

@@ -9,7 +9,7 @@ import pytest
 from media_pipeline.errors import ProbeError
 from media_pipeline.ffmpeg.commands import hls_ladder_command
 from media_pipeline.ffmpeg.ladder import plan_variants
-from media_pipeline.ffmpeg.probe import probe_file
+from media_pipeline.ffmpeg.probe import probe_file, probe_upload
 from media_pipeline.ffmpeg.runner import check_run, run_ffmpeg
 from media_pipeline.jobs.verify import verify_hls
 from media_pipeline.steps.master_playlist import MASTER_NAME, write_master
@@ -34,9 +34,33 @@ EXPECTED = {
     "audio_only_mp3": {"has_video": False, "audio_codec": "mp3", "audio_sample_rate": 44100, "duration": 2.0},
     "still_image": {"is_still": True, "video_codec": "png", "width": 320, "height": 180, "duration": 0.0},
     "still_jpeg": {"is_still": True, "video_codec": "mjpeg", "duration": 0.0, "fps": 0.0},
+    "loud_51": {"has_video": False, "audio_channels": 6, "audio_codec": "pcm_f32le", "duration": 2.0},
+    "clipped": {"has_video": False, "audio_channels": 2, "audio_codec": "pcm_s16le", "duration": 2.0},
+    "near_silent": {"has_video": False, "audio_channels": 2, "audio_codec": "aac", "duration": 2.0},
+    "late_audio": {"duration": 3.0, "video_duration": 3.0, "has_audio": True},
+    "vfr_short_video": {"duration": 3.0, "audio_duration": 3.0, "fps": 1350 / 59},
+    "speech_narrowband": {"has_video": False, "audio_sample_rate": 8000, "audio_channels": 1},
+    "mp3_cover_art": {"has_video": False, "audio_codec": "mp3", "cover_width": 300, "cover_height": 300},
+    "m4a_cover_art": {"has_video": False, "audio_codec": "aac", "cover_width": 300, "cover_height": 300},
+    "flac_cover_art": {"has_video": False, "audio_codec": "flac", "cover_width": 300, "cover_height": 300},
 }
-KIND_OF_ASSET = {"audio_only_m4a": "audio", "audio_only_mp3": "audio"}
-REFUSALS = {"truncated": "文件不完整", "zero_byte": "文件为空", "text_as_mp4": "不是可识别的音视频文件"}
+KIND_OF_ASSET = {
+    "audio_only_m4a": "audio",
+    "audio_only_mp3": "audio",
+    "loud_51": "audio",
+    "clipped": "audio",
+    "near_silent": "audio",
+    "speech_narrowband": "audio",
+    "mp3_cover_art": "audio",
+    "m4a_cover_art": "audio",
+    "flac_cover_art": "audio",
+}
+REFUSALS = {
+    "truncated": "文件不完整",
+    "truncated_faststart": "文件不完整，请重新上传",
+    "zero_byte": "文件为空",
+    "text_as_mp4": "不是可识别的音视频文件",
+}
 
 
 @pytest.fixture(scope="session")
@@ -66,19 +90,22 @@ def test_every_kind_has_an_expectation_or_a_refusal():
 
 @pytest.mark.parametrize("kind", sorted(EXPECTED))
 def test_corpus_kind_probes_as_expected(corpus, kind):
-    """Each awkward input probes to the properties the pipeline plans with (size as displayed, tracks, …)."""
-    probe = probe_file(corpus(kind))
+    """Each awkward input probes to the properties the pipeline plans with (size as displayed, tracks, …),
+    and passes the completeness check an upload gets (no good file is taken for a truncated one)."""
+    probe = probe_upload(corpus(kind))
     for name, value in EXPECTED[kind].items():
         found = getattr(probe, name)
-        assert found == (pytest.approx(value, abs=0.06) if name == "duration" else value), name
+        approximate = name.endswith("duration") or name == "fps"
+        assert found == (pytest.approx(value, abs=0.06) if approximate else value), name
     assert probe.kind == KIND_OF_ASSET.get(kind, "video")
 
 
 @pytest.mark.parametrize("kind", sorted(REFUSALS))
 def test_bad_inputs_are_refused_in_chinese(corpus, kind):
-    """Truncated, empty and text-as-MP4 files raise ProbeError with their own clear message and a reason."""
+    """Truncated (index last or first), empty and text-as-MP4 uploads raise ProbeError with their own clear
+    message and a reason; a fast-start MP4 cut in half probes fine and is caught by the tail check."""
     with pytest.raises(ProbeError) as caught:
-        probe_file(corpus(kind))
+        probe_upload(corpus(kind))
     assert REFUSALS[kind] in caught.value.message
     assert caught.value.reason
     assert not caught.value.transient

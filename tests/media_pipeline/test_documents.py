@@ -105,14 +105,14 @@ def test_text_file_renamed_pdf_is_refused(tmp_path):
     fake = tmp_path / "notes.pdf"
     fake.write_text("这不是PDF文件\n", encoding="utf-8")
     error = _refusal(lambda: produce(_ctx(fake, tmp_path / "out"), DOCUMENT))
-    assert error.message == "不是 PDF 或 EPUB 文件"
+    assert error.message == "不是 PDF 或 EPUB 文件，请检查后重新上传"
     assert not (tmp_path / "out" / "document").exists()
 
 
 def test_a_plain_zip_is_not_an_epub(tmp_path):
     """A zip without the EPUB mimetype member is refused as neither format."""
     plain = _zip(tmp_path / "data.zip", {"a.txt": b"hello"}, first_mimetype=False)
-    assert _refusal(lambda: document_kind(path=plain)).message == "不是 PDF 或 EPUB 文件"
+    assert _refusal(lambda: document_kind(path=plain)).message == "不是 PDF 或 EPUB 文件，请检查后重新上传"
 
 
 def test_epub_with_a_compressed_mimetype_later_in_the_zip_is_still_an_epub(tmp_path):
@@ -218,7 +218,7 @@ def test_encrypted_pdf_is_refused(tmp_path):
     with pdfium.PdfDocument(path, password="secret") as pdf:
         assert len(pdf) == 1  # a valid encrypted file, not merely a broken one
     error = _refusal(lambda: produce(_ctx(path, tmp_path / "out"), DOCUMENT))
-    assert error.message == "PDF 文件受密码保护，无法处理"
+    assert error.message == "PDF 文件受密码保护，请上传未加密的版本"
     assert "password" in error.reason
     assert not (tmp_path / "out" / "document").exists()
 
@@ -229,7 +229,7 @@ def test_truncated_pdf_is_refused_with_pdfium_reason(pdf_file, tmp_path):
     data = pdf_file.read_bytes()
     path.write_bytes(data[: len(data) // 2])
     error = _refusal(lambda: pdf_process(source=path, out_dir=tmp_path, profile=DOCUMENT, on_progress=lambda f: True))
-    assert error.message == "PDF 文件已损坏，无法读取"
+    assert error.message == "PDF 文件已损坏，无法读取，请重新导出后上传"
     assert "PDFium" in error.reason
 
 
@@ -353,7 +353,7 @@ def test_zip_bomb_epub_is_refused_before_parsing(tmp_path):
     path = _bomb(tmp_path / "bomb.epub")
     assert document_kind(path=path) == "epub"
     error = _refusal(lambda: produce(_ctx(path, tmp_path / "out"), DOCUMENT))
-    assert error.message == "EPUB 文件解压后过大（疑似压缩炸弹）"
+    assert error.message == "EPUB 文件解压后过大（疑似压缩炸弹），请检查后重新上传"
     assert "zeros.xhtml" in error.reason
     assert not (tmp_path / "out" / "document").exists()
 
@@ -361,14 +361,14 @@ def test_zip_bomb_epub_is_refused_before_parsing(tmp_path):
 def test_epub_over_the_total_size_limit_is_refused(epub_file):
     """The sum of declared member sizes is checked against max_epub_bytes."""
     error = _refusal(lambda: check_epub_archive(source=epub_file, profile=replace(DOCUMENT, max_epub_bytes=1000)))
-    assert error.message == "EPUB 文件解压后过大（疑似压缩炸弹）"
+    assert error.message == "EPUB 文件解压后过大（疑似压缩炸弹），请检查后重新上传"
 
 
 def test_epub_with_path_traversal_is_refused(tmp_path):
     """A member named ../evil.txt is refused before EbookLib sees the book."""
     path = _zip(tmp_path / "evil.epub", {"META-INF/container.xml": CONTAINER_XML.encode(), "../evil.txt": b"x"})
     error = _refusal(lambda: produce(_ctx(path, tmp_path / "out"), DOCUMENT))
-    assert (error.message, error.reason) == ("EPUB 文件含有不安全的路径", "../evil.txt")
+    assert (error.message, error.reason) == ("EPUB 文件含有不安全的路径，请重新导出后上传", "../evil.txt")
 
 
 def test_member_names_are_judged_safe_or_not():
@@ -396,7 +396,7 @@ def test_drm_encrypted_epub_is_refused(epub_file, tmp_path):
 
     drm = with_encryption("http://www.w3.org/2001/04/xmlenc#aes128-cbc")
     assert _refusal(lambda: check_epub_archive(source=drm, profile=DOCUMENT)).message == (
-        "EPUB 文件受加密或 DRM 保护，无法处理"
+        "EPUB 文件受加密或 DRM 保护，请上传未加密的版本"
     )
     check_epub_archive(source=with_encryption("http://www.idpf.org/2008/embedding"), profile=DOCUMENT)
 
@@ -405,7 +405,7 @@ def test_epub_without_container_is_refused_as_damaged(tmp_path):
     """A zip with the EPUB mimetype but no META-INF/container.xml is a damaged EPUB."""
     path = _zip(tmp_path / "broken.epub", {"OEBPS/c1.xhtml": b"<p>x</p>"})
     error = _refusal(lambda: produce(_ctx(path, tmp_path / "out"), DOCUMENT))
-    assert error.message == "EPUB 文件已损坏，无法读取"
+    assert error.message == "EPUB 文件已损坏，无法读取，请重新导出后上传"
     assert "container.xml" in error.reason
 
 
@@ -414,7 +414,10 @@ def test_truncated_epub_is_refused_as_damaged(epub_file, tmp_path):
     path = tmp_path / "cut.epub"
     path.write_bytes(epub_file.read_bytes()[:1024])
     assert document_kind(path=path) == "epub"
-    assert _refusal(lambda: produce(_ctx(path, tmp_path / "out"), DOCUMENT)).message == "EPUB 文件已损坏，无法读取"
+    assert (
+        _refusal(lambda: produce(_ctx(path, tmp_path / "out"), DOCUMENT)).message
+        == "EPUB 文件已损坏，无法读取，请重新导出后上传"
+    )
 
 
 def test_html_to_text_keeps_paragraphs_and_drops_markup():

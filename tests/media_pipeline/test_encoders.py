@@ -192,10 +192,10 @@ def test_nvenc_ladder(make_probe):
 
 
 def test_nvenc_tv(make_probe):
-    """TV on NVENC: High 4.0, capped 8 Mb/s VBR, 1 s GOP with IDR keyframes, BT.709 tags, no x264 options."""
+    """TV on NVENC: High 4.0, capped 6.9 Mb/s VBR, 1 s GOP with IDR keyframes, BT.709 tags, no x264 options."""
     args = _tv(make_probe, NVENC)
     assert _value(args, "-c:v") == "h264_nvenc" and _value(args, "-level:v") == "4.0"
-    assert _value(args, "-rc") == "vbr" and _value(args, "-b:v") == _value(args, "-maxrate") == "8000000"
+    assert _value(args, "-rc") == "vbr" and _value(args, "-b:v") == _value(args, "-maxrate") == "6900000"
     assert _value(args, "-g") == "25" and _value(args, "-forced-idr") == "1"
     assert _value(args, "-force_key_frames") == "expr:gte(t,n_forced*1)"
     assert _value(args, "-colorspace") == "bt709" and _value(args, "-pix_fmt") == "yuv420p"

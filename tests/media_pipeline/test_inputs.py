@@ -82,6 +82,23 @@ def test_awkward_input_is_converted(kind, corpus_dir):
     assert wanted <= profiles
 
 
+@pytest.mark.parametrize("kind", ["mp3_cover_art", "m4a_cover_art", "flac_cover_art"])
+def test_cover_art_becomes_the_poster(kind, corpus_dir):
+    """An MP3, M4A or FLAC with an attached picture gets the images group: a 300×300 poster (the cover) and the
+    16:9 cards cut from it, no sprite (before: audio never got the images group, the cover was thrown away)."""
+    asset = _run_all(_upload(_corpus(corpus_dir, kind), ["images"]))
+    assert (asset.kind, asset.state) == ("audio", MediaAsset.State.READY), asset.state_error
+    renditions = renditions_by_profile(asset=asset)
+    assert (renditions["poster"].width, renditions["poster"].height) == (300, 300)
+    assert "cards" in renditions and "sprite" not in renditions
+
+
+def test_audio_without_cover_art_gets_no_picture_job(corpus_dir):
+    """Plain audio has no picture to take: no images job is started at all."""
+    asset = _run_all(_upload(_corpus(corpus_dir, "audio_only_m4a"), ["images"]))
+    assert list(TranscodeJob.objects.filter(asset=asset).values_list("group", flat=True)) == ["analyse"]
+
+
 def test_rotated_phone_video_stays_portrait_and_tv_is_pillarboxed(corpus_dir):
     """Rotation metadata is honoured: portrait web rungs; the TV copy is 1920×1080 with the picture inside."""
     asset = _run_all(_upload(_corpus(corpus_dir, "portrait_rotated"), ["ladder", "tv"]))
@@ -97,12 +114,15 @@ def test_mono_8k_audio_edition_is_mono_at_minus_19(corpus_dir):
     assert m4a.meta["channels"] == 1 and m4a.meta["loudness_target"] == -19.0
 
 
-@pytest.mark.parametrize("kind", ["truncated", "text_as_mp4"])
+@pytest.mark.parametrize("kind", ["truncated", "truncated_faststart", "text_as_mp4"])
 def test_broken_file_is_refused_with_a_reason(kind, corpus_dir):
-    """A cut-off or fake file fails once, in the analysis, with a Chinese reason; no group job is started."""
+    """A cut-off (index last, or index first and half the data) or fake file fails once, in the analysis, with
+    a Chinese reason; no group job is started, so no encode is spent on it."""
     asset = _run_all(_upload(_corpus(corpus_dir, kind), FULL))
     assert asset.state == MediaAsset.State.FAILED
     assert "文件" in asset.state_error
+    if kind.startswith("truncated"):
+        assert asset.state_error == "文件不完整，请重新上传"
     assert list(TranscodeJob.objects.filter(asset=asset).values_list("group", flat=True)) == ["analyse"]
 
 

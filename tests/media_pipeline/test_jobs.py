@@ -10,11 +10,13 @@ from django.core.files import File
 from django.core.files.storage import default_storage
 from django.utils import timezone
 
+from media_pipeline.errors import RETRIES_EXHAUSTED
 from media_pipeline.events import renditions_published
 from media_pipeline.models import MediaAsset, Rendition, TranscodeJob
 from media_pipeline.selectors import (
     asset_progress,
     asset_state_display,
+    asset_status,
     rendition_hls_get,
     rendition_poster_get,
     renditions_by_profile,
@@ -29,6 +31,8 @@ from media_pipeline.services import (
     transcode_job_run,
     transcode_jobs_requeue_stale,
 )
+
+from .test_editor_messages import assert_plain_chinese
 
 pytestmark = pytest.mark.django_db
 State = TranscodeJob.State
@@ -152,14 +156,16 @@ def test_failed_upload_does_not_block_a_new_try_of_the_same_bytes(tmp_path):
 
 
 def test_bad_file_fails_without_retry_then_replacement_succeeds(tmp_path, clip_short):
-    """A text file fails once (no retry: the input is bad) with a Chinese reason; replacing the file works."""
+    """A text file fails once (no retry: the input is bad) with a Chinese sentence saying what to do, the tool's
+    English only in the log; replacing the file works."""
     bad = tmp_path / "lecture.mp4"
     bad.write_text("这是一个文本文件")
     asset = _run_all(_upload(bad, options=LADDER_ONLY))
     job = transcode_job_latest(asset=asset)
     assert job.state == State.FAILED and job.attempts == 1
-    assert "不是可识别的音视频文件" in job.error and "Invalid data" in job.error
+    assert job.error == "不是可识别的音视频文件，或文件已损坏，请检查后重新上传" and "Invalid data" in job.log_tail
     assert asset.state == MediaAsset.State.FAILED and "不是可识别的音视频文件" in asset_state_display(asset=asset)
+    assert_plain_chinese(asset_status(asset=asset)["error"])
     assert not Rendition.objects.filter(asset=asset).exists()
 
     with clip_short.open("rb") as handle:
@@ -177,10 +183,10 @@ def test_transient_failure_is_retried_with_backoff(clip_short, settings, django_
     settings.MEDIA_JOB_MAX_ATTEMPTS = 2
     with django_capture_on_commit_callbacks() as callbacks:
         job = transcode_job_run(job_id=job.pk, worker_id="w1")
-    assert job.state == State.QUEUED and job.attempts == 1 and "转码失败" in job.error
+    assert job.state == State.QUEUED and job.attempts == 1 and job.error == "转码意外中断，系统将自动重试"
     assert len(callbacks) == 1  # re-enqueued (with run_after back-off)
     job = transcode_job_run(job_id=job.pk, worker_id="w1")
-    assert job.state == State.FAILED and job.attempts == 2
+    assert job.state == State.FAILED and job.attempts == 2 and job.error == RETRIES_EXHAUSTED
     asset.refresh_from_db()
     assert asset.state == MediaAsset.State.FAILED
 

@@ -1,27 +1,41 @@
 """Two-pass loudnorm: pass-1 command and JSON parsing, pass-2 options, the ebur128 check; real runs on tones."""
 
 import subprocess
+from dataclasses import replace
 from pathlib import Path
 
 import ffmpeg
 import pytest
 from django.conf import settings
 
+from media_pipeline.errors import ConversionError
 from media_pipeline.ffmpeg.loudness import (
     MIN_MEASURED_LRA,
+    PRE_GAIN_PEAK_DBTP,
     is_normalisable,
     loudness_check,
     loudness_check_command,
     loudness_measure,
     loudness_measure_command,
+    loudnorm_chain,
     loudnorm_filter_kwargs,
+    measuring_pre_gain_db,
     normalised_audio,
     parse_ebur128_summary,
     parse_loudnorm_json,
 )
 from media_pipeline.ffmpeg.probe import probe_file
+from media_pipeline.ffmpeg.runner import RunResult, check_run, run_ffmpeg
+from media_pipeline.steps.audio_edition import audio_edition_command
 from media_pipeline.steps.contract import LoudnessMeasurement
-from media_pipeline.steps.profiles import LOUDNESS_AUDIO, LOUDNESS_MOBILE, LOUDNESS_TV
+from media_pipeline.steps.profiles import (
+    AUDIO_M4A,
+    LOUDNESS_AUDIO,
+    LOUDNESS_MOBILE,
+    LOUDNESS_TOLERANCE_LU,
+    LOUDNESS_TV,
+)
+from media_pipeline.synthetic.media import CORPUS_SUFFIXES, LOUDNESS_KINDS, make_corpus_clip
 
 SOURCE = Path("/in/source.mp4")
 
@@ -286,3 +300,68 @@ def test_real_pass_two_is_linear_and_hits_the_target(quiet_tone, tmp_path):
     assert '"normalization_type" : "linear"' in log
     integrated, true_peak = loudness_check(path=out, duration=probe.duration)
     assert abs(integrated - LOUDNESS_MOBILE.integrated) <= 1.0 and true_peak <= LOUDNESS_MOBILE.true_peak
+
+
+# --- masters too loud, clipped or near-silent (issue 15, item 1) -----------------------------------------
+
+HOT = LoudnessMeasurement(input_i=6.43, input_tp=10.49, input_lra=0.0, input_thresh=-3.57)
+# loudnorm's own words when a measured value is out of its range (ffmpeg 5.1, recorded).
+OUT_OF_RANGE_LOG = """\
+[Parsed_loudnorm_1 @ 0x55d224104740] Value 6.430000 for parameter 'measured_I' out of range [-99 - 0]
+[AVFilterGraph @ 0x55d224104740] Error initializing filter 'loudnorm' with args 'I=-16:measured_I=6.43'
+Error reinitializing filters!
+Failed to inject frame into filter network: Numerical result out of range
+Conversion failed!"""
+
+
+def test_a_master_above_0_lufs_is_measured_again_turned_down():
+    """Above −1 LUFS or 0 dBTP, pass 1 is repeated after a fixed gain putting the true peak at −10 dBTP."""
+    assert measuring_pre_gain_db(HOT) == pytest.approx(PRE_GAIN_PEAK_DBTP - 10.49)
+    assert measuring_pre_gain_db(MEASURED) == 0.0
+
+
+def test_pass_two_applies_the_same_pre_gain_before_loudnorm():
+    """A pre-gained measurement puts a volume filter with that gain ahead of loudnorm; others get none."""
+    turned_down = replace(HOT, input_i=-14.06, input_tp=-10.0, input_thresh=-24.06, pre_gain_db=-20.49)
+    chain = loudnorm_chain(target=LOUDNESS_TV, measured=turned_down, channels=2)
+    assert [name for name, _options in chain] == ["volume", "loudnorm"]
+    assert chain[0][1] == {"volume": "-20.49dB"} and chain[1][1]["measured_I"] == "-14.06"
+    assert [name for name, _options in loudnorm_chain(target=LOUDNESS_TV, measured=MEASURED, channels=2)] == [
+        "loudnorm"
+    ]
+
+
+def test_measured_values_are_clamped_to_what_loudnorm_accepts():
+    """Even an unexpected measurement builds a filter: measured_I/thresh ≤ 0 LUFS, measured_TP ≤ 99 dBTP."""
+    kwargs = loudnorm_filter_kwargs(target=LOUDNESS_TV, measured=replace(HOT, input_thresh=0.5), channels=2)
+    assert (kwargs["measured_I"], kwargs["measured_thresh"]) == ("0.00", "0.00")
+
+
+def test_a_filter_that_cannot_be_built_is_not_retried():
+    """loudnorm refusing its options fails the same way every time: not transient, so never retried."""
+    with pytest.raises(ConversionError) as caught:
+        check_run(RunResult(returncode=1, log_tail=OUT_OF_RANGE_LOG, cancelled=False))
+    assert not caught.value.transient
+
+
+@pytest.fixture(scope="module")
+def loudness_corpus(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("loudness_corpus")
+    return {kind: make_corpus_clip(kind, folder / f"{kind}{CORPUS_SUFFIXES[kind]}") for kind in LOUDNESS_KINDS}
+
+
+@pytest.mark.parametrize("kind", LOUDNESS_KINDS)
+@pytest.mark.parametrize("target", [LOUDNESS_AUDIO, LOUDNESS_TV], ids=["audio", "tv"])
+def test_loud_clipped_and_near_silent_masters_normalise(loudness_corpus, tmp_path, kind, target):
+    """A +6 LUFS float 5.1 master, a clipped one and a −65 LUFS one each come out of the real pass-2 command
+    within ±1 LU of the target and under its true-peak ceiling (before: loudnorm refused the hot master)."""
+    source = loudness_corpus[kind]
+    probe = probe_file(source)
+    measured = loudness_measure(source=source, probe=probe, target=target)
+    out = tmp_path / "out.m4a"
+    profile = replace(AUDIO_M4A, loudness=target)
+    args = audio_edition_command(profile=profile, probe=probe, source=source, out_path=out, loudness=measured)
+    check_run(run_ffmpeg(args, duration=probe.duration))
+    integrated, true_peak = loudness_check(path=out, duration=probe.duration)
+    assert abs(integrated - target.integrated) <= LOUDNESS_TOLERANCE_LU, (measured, integrated)
+    assert true_peak <= target.true_peak, (measured, true_peak)

@@ -3,7 +3,7 @@
 import pytest
 
 from media_pipeline.errors import ProbeError
-from media_pipeline.ffmpeg.probe import parse_probe, probe_file
+from media_pipeline.ffmpeg.probe import missing_tail, parse_probe, probe_file
 
 
 def test_probe_reads_a_real_clip(clip_landscape):
@@ -173,3 +173,28 @@ def test_old_recorded_probe_dicts_still_load():
     for new_field in ("interlaced", "pixel_format", "audio_streams", "is_still"):
         saved.pop(new_field)
     assert ProbeResult(**saved).is_still is False
+
+
+# --- completeness: a fast-start MP4 cut off still declares its whole duration (issue 15, item 6) ----------
+
+# ffprobe's tail packets (stream, pts, duration) as tail_packets_command lists them, recorded from a 2 s clip.
+WHOLE_TAIL = "1,1.950476,0.023220\n0,1.960000,0.040000\n1,1.973696,0.023220\n1,1.996916,0.003084\n"
+CUT_TAIL = "0,0.920000,0.040000\n"
+CUT_STDERR = "[mov,mp4,m4a,3gp,3g2,mj2 @ 0x1] stream 1, offset 0x14d0e: partial file"
+
+
+def test_a_tail_that_reaches_the_declared_end_is_complete():
+    """Packets up to the declared 2 s: complete (no reason)."""
+    assert missing_tail(WHOLE_TAIL, "", start_time=0.0, duration=2.0) == ""
+
+
+def test_a_tail_that_stops_halfway_is_missing():
+    """Packets stopping at 0.96 s of a declared 2 s, or the demuxer's "partial file": incomplete, with why."""
+    assert "0.96" in missing_tail(CUT_TAIL, "", start_time=0.0, duration=2.0)
+    assert "partial file" in missing_tail(WHOLE_TAIL, CUT_STDERR, start_time=0.0, duration=2.0)
+
+
+def test_the_tail_is_measured_from_the_start_time():
+    """An MPEG-TS whose clock starts at 1.4 s ends at 3.4 s for a 2 s programme: complete."""
+    shifted = "0,3.360000,0.040000\n"
+    assert missing_tail(shifted, "", start_time=1.4, duration=2.0) == ""

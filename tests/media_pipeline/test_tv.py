@@ -125,12 +125,13 @@ def test_bwdif_only_for_interlaced_sources(make_probe):
 
 
 def test_h264_high_level_4_with_capped_rate(make_probe):
-    """H.264 High level 4.0 yuv420p at 8 Mb/s average, 8 Mb/s cap, 16 Mb buffer, faststart MP4."""
+    """H.264 High level 4.0 yuv420p at 6.9 Mb/s average and cap, a 0.5 s (3.45 Mb) buffer, faststart MP4: the
+    whole stream's peak, audio and container included, stays under the box's 8 Mb/s."""
     args = _args(make_probe)
     assert _value(args, "-c:v") == "libx264" and _value(args, "-profile:v") == "high"
     assert _value(args, "-level:v") == "4.0" and _value(args, "-pix_fmt") == "yuv420p"
-    assert _value(args, "-b:v") == "8000000" and _value(args, "-maxrate") == "8000000"
-    assert _value(args, "-bufsize") == "16000000"
+    assert _value(args, "-b:v") == "6900000" and _value(args, "-maxrate") == "6900000"
+    assert _value(args, "-bufsize") == "3450000"
     assert _value(args, "-f") == "mp4" and _value(args, "-movflags") == "+faststart"
 
 

@@ -270,7 +270,7 @@ def test_wrong_expectations_raise_naming_the_property(good_mp4, changes, named):
     """Wrong size, frame rate, duration or audio layout raises VerifyError in Chinese naming the property."""
     with pytest.raises(VerifyError) as caught:
         verify_video_file(path=good_mp4, expect={**GOOD_EXPECT, **changes})
-    assert caught.value.message == "转码结果校验失败"
+    assert caught.value.message == "转码结果未通过检查，请联系管理员"
     assert caught.value.reason.startswith(named + "：期望")
 
 

@@ -108,27 +108,33 @@ def check_epub_archive(*, source: Path, profile: DocumentProfile) -> None:
             if ENCRYPTION_XML in archive.namelist():
                 _check_encryption(archive.read(ENCRYPTION_XML))
     except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError) as exc:
-        raise BadInputError(_("EPUB 文件已损坏，无法读取"), str(exc)) from exc
+        raise BadInputError(_("EPUB 文件已损坏，无法读取，请重新导出后上传"), str(exc)) from exc
 
 
 def _check_members(members: list[zipfile.ZipInfo], profile: DocumentProfile) -> None:
     if len(members) > MAX_EPUB_MEMBERS:
-        raise BadInputError(_("EPUB 文件包含的文件过多"), f"{len(members)} members, limit {MAX_EPUB_MEMBERS}")
+        raise BadInputError(
+            _("EPUB 文件包含的文件过多，请检查后重新上传"), f"{len(members)} members, limit {MAX_EPUB_MEMBERS}"
+        )
     total = 0
     for member in members:
         if not is_safe_member_name(member.filename):
-            raise BadInputError(_("EPUB 文件含有不安全的路径"), member.filename)
+            raise BadInputError(_("EPUB 文件含有不安全的路径，请重新导出后上传"), member.filename)
         if member.flag_bits & 0x1:  # the zip "encrypted" flag
-            raise BadInputError(_("EPUB 文件受加密或 DRM 保护，无法处理"), f"encrypted member {member.filename}")
+            raise BadInputError(
+                _("EPUB 文件受加密或 DRM 保护，请上传未加密的版本"), f"encrypted member {member.filename}"
+            )
         ratio = member.file_size / max(member.compress_size, 1)
         if member.file_size >= RATIO_CHECK_MIN_BYTES and ratio > profile.max_epub_ratio:
             raise BadInputError(
-                _("EPUB 文件解压后过大（疑似压缩炸弹）"), f"{member.filename}: compression ratio {ratio:.0f}:1"
+                _("EPUB 文件解压后过大（疑似压缩炸弹），请检查后重新上传"),
+                f"{member.filename}: compression ratio {ratio:.0f}:1",
             )
         total += member.file_size
     if total > profile.max_epub_bytes:
         raise BadInputError(
-            _("EPUB 文件解压后过大（疑似压缩炸弹）"), f"{total} bytes unpacked, limit {profile.max_epub_bytes}"
+            _("EPUB 文件解压后过大（疑似压缩炸弹），请检查后重新上传"),
+            f"{total} bytes unpacked, limit {profile.max_epub_bytes}",
         )
 
 
@@ -143,10 +149,12 @@ def _check_encryption(data: bytes) -> None:
     try:
         root = etree.fromstring(data, parser=parser)
     except etree.LxmlError as exc:
-        raise BadInputError(_("EPUB 文件已损坏，无法读取"), f"{ENCRYPTION_XML}: {exc}") from exc
+        raise BadInputError(_("EPUB 文件已损坏，无法读取，请重新导出后上传"), f"{ENCRYPTION_XML}: {exc}") from exc
     algorithms = {method.get("Algorithm") for method in root.iter(XMLENC_METHOD)}
     if algorithms - FONT_OBFUSCATION:
-        raise BadInputError(_("EPUB 文件受加密或 DRM 保护，无法处理"), ", ".join(sorted(map(str, algorithms))))
+        raise BadInputError(
+            _("EPUB 文件受加密或 DRM 保护，请上传未加密的版本"), ", ".join(sorted(map(str, algorithms)))
+        )
 
 
 def _read(source: Path) -> epub.EpubBook:
@@ -154,7 +162,7 @@ def _read(source: Path) -> epub.EpubBook:
         # ignore_ncx: EPUB 3 books are read through their nav document; the NCX only when there is none.
         return epub.read_epub(str(source), options={"ignore_ncx": True})
     except EPUB_READ_ERRORS as exc:
-        raise BadInputError(_("EPUB 文件已损坏，无法读取"), f"{type(exc).__name__}: {exc}") from exc
+        raise BadInputError(_("EPUB 文件已损坏，无法读取，请重新导出后上传"), f"{type(exc).__name__}: {exc}") from exc
 
 
 # --- What the book says about itself ----------------------------------------------------------------------------

@@ -51,7 +51,7 @@ def pdf_process(
         try:
             return _process(pdf, out_dir, profile, on_progress)
         except pdfium.PdfiumError as exc:
-            raise BadInputError(_("PDF 文件已损坏，无法读取"), str(exc)) from exc
+            raise BadInputError(_("PDF 文件已损坏，无法读取，请重新导出后上传"), str(exc)) from exc
 
 
 def _process(
@@ -84,8 +84,8 @@ def _open(source: Path) -> pdfium.PdfDocument:
         pdf = pdfium.PdfDocument(source)
     except pdfium.PdfiumError as exc:
         if exc.err_code in (pdfium_c.FPDF_ERR_PASSWORD, pdfium_c.FPDF_ERR_SECURITY):
-            raise BadInputError(_("PDF 文件受密码保护，无法处理"), str(exc)) from exc
-        raise BadInputError(_("PDF 文件已损坏，无法读取"), str(exc)) from exc
+            raise BadInputError(_("PDF 文件受密码保护，请上传未加密的版本"), str(exc)) from exc
+        raise BadInputError(_("PDF 文件已损坏，无法读取，请重新导出后上传"), str(exc)) from exc
     if _cut_short(pdf, source):
         pdf.close()
         raise BadInputError(_("PDF 文件不完整，可能上传时中断，请重新上传"), "no %%EOF at the end, xref rebuilt")
@@ -158,7 +158,7 @@ def render_scale(page_size: tuple[float, float], *, width: int) -> float:
     """Pixels per PDF unit for a ``width``-pixel image, reduced so the image stays within the caps."""
     page_width, page_height = page_size
     if not (page_width > 0 and page_height > 0):
-        raise BadInputError(_("PDF 页面尺寸无效"), f"page size {page_width} × {page_height}")
+        raise BadInputError(_("PDF 页面尺寸无效，请重新导出后上传"), f"page size {page_width} × {page_height}")
     scale = (width - CEIL_MARGIN) / page_width
     pixels_w, pixels_h = page_width * scale, page_height * scale
     fit = min(1.0, MAX_PAGE_SIDE / max(pixels_w, pixels_h), math.sqrt(MAX_PAGE_PIXELS / (pixels_w * pixels_h)))
@@ -182,7 +182,7 @@ def pdf_text(source: Path, *, limit: int) -> str:
         try:
             return PART_SEPARATOR.join(_page_texts(pdf, limit))
         except pdfium.PdfiumError as exc:
-            raise BadInputError(_("PDF 文件已损坏，无法读取"), str(exc)) from exc
+            raise BadInputError(_("PDF 文件已损坏，无法读取，请重新导出后上传"), str(exc)) from exc
 
 
 def _page_texts(pdf: pdfium.PdfDocument, limit: int):

@@ -41,7 +41,7 @@ def document_kind(path: Path) -> str:
             return "epub"
     elif PDF_MAGIC in head:
         return "pdf"
-    raise BadInputError(_("不是 PDF 或 EPUB 文件"), _describe_head(head))
+    raise BadInputError(_("不是 PDF 或 EPUB 文件，请检查后重新上传"), _describe_head(head))
 
 
 def _is_epub(path: Path, head: bytes) -> bool:
