@@ -14,7 +14,7 @@ import re
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from functools import wraps
+from functools import cached_property, wraps
 from pathlib import PurePosixPath
 from urllib.parse import urlencode
 
@@ -24,7 +24,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadReque
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 from lxml import etree
 
 from cms.models import LighthouseImage
@@ -201,8 +201,8 @@ def _link(parent, *, rel: str, href: str, type: str, title: str = "") -> etree._
     return _atom(parent, "link", **attributes)
 
 
-def _stamp(moment: datetime | None) -> str:
-    return (moment or timezone.now()).astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+def _stamp(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def item_urn(item_id: int) -> str:
@@ -224,11 +224,19 @@ class FeedWriter:
     def absolute(self, path: str) -> str:
         return self.request.build_absolute_uri(path)
 
+    @cached_property
+    def newest(self) -> datetime:
+        """When the newest e-book or periodical this requester may open went on the shelf: the ``updated`` of a
+        feed with no dated entries of its own (navigation feeds, an empty page). Never "now": every request would
+        then differ, and no ETag, conditional GET or HEAD could match."""
+        items = opds_items(user=self.user).order_by("-published_at", "-id")
+        return items.values_list("published_at", flat=True).first() or EPOCH
+
     def feed(self, *, title: str, kind: str, updated: datetime | None = None) -> etree._Element:
         root = etree.Element(f"{{{ATOM}}}feed", nsmap=NSMAP)
         _atom(root, "id", _feed_urn(self.request.path))
         _atom(root, "title", title)
-        _atom(root, "updated", _stamp(updated))
+        _atom(root, "updated", _stamp(updated or self.newest))
         author = _atom(root, "author")
         _atom(author, "name", _("灯塔数字图书馆"))
         _link(root, rel="self", href=self.absolute(self.request.get_full_path()), type=kind)
@@ -240,7 +248,7 @@ class FeedWriter:
         entry = _atom(root, "entry")
         _atom(entry, "title", title)
         _atom(entry, "id", _feed_urn(href))
-        _atom(entry, "updated", _stamp(None))
+        _atom(entry, "updated", _stamp(self.newest))
         _link(entry, rel=rel, href=self.absolute(href), type=kind)
         if content:
             _atom(entry, "content", content, type="text")
@@ -384,7 +392,8 @@ def _next(cursor: str) -> dict | None:
 
 
 def opds_view(view: Callable) -> Callable:
-    """GET only, with the requester (Basic or session); a damaged paging parameter is a 400 in Chinese."""
+    """GET and HEAD (apps and validators check a feed with HEAD first; the servers drop the body, so both answer
+    with the same headers), with the requester (Basic or session); a damaged paging parameter is a 400 in Chinese."""
 
     @wraps(view)
     def checked(request: HttpRequest, user, *args, **kwargs) -> HttpResponse:
@@ -394,7 +403,7 @@ def opds_view(view: Callable) -> Callable:
             message = _("翻页参数无效，请从第一页重新打开。")
             return HttpResponseBadRequest(message, content_type="text/plain; charset=utf-8")
 
-    return require_GET(with_feed_user(checked))
+    return require_safe(with_feed_user(checked))
 
 
 # --- Views --------------------------------------------------------------------------------------------------
@@ -522,7 +531,7 @@ def opds_search(request: HttpRequest, user) -> HttpResponse:
     return _xml(root, ACQUISITION_TYPE)
 
 
-@require_GET
+@require_safe
 def opds_opensearch(request: HttpRequest) -> HttpResponse:
     """The OpenSearch description readers read to offer a search box."""
     root = etree.Element(f"{{{OPENSEARCH}}}OpenSearchDescription", nsmap={None: OPENSEARCH})

@@ -12,16 +12,16 @@ import logging
 import posixpath
 import uuid
 from collections.abc import Callable
+from datetime import datetime
 from email.utils import format_datetime
 
 from django.core.files.storage import default_storage
 from django.db.models import Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 from lxml import etree
 
 from library.models import LISTED, LibraryItem
@@ -153,7 +153,9 @@ class PodcastWriter:
     def absolute(self, path: str) -> str:
         return self.request.build_absolute_uri(path)
 
-    def channel(self, series: LibraryItem) -> etree._Element:
+    def channel(self, series: LibraryItem, *, built: datetime) -> etree._Element:
+        """The channel of ``series``; ``built`` is its lastBuildDate (the newest episode's time, never "now", so the
+        same episodes make the same document and a conditional GET can answer 304)."""
         rss = etree.Element("rss", nsmap=NSMAP, version="2.0")
         channel = _sub(rss, "channel")
         feed_url = self.absolute(reverse("podcast_feed", args=[series.pk]))
@@ -161,7 +163,7 @@ class PodcastWriter:
         _sub(channel, "link", self.absolute(item_url(series, page=self.library_page) or feed_url))
         _sub(channel, "description", series.summary or series.title)
         _sub(channel, "language", "zh-cn")
-        _sub(channel, "lastBuildDate", format_datetime(timezone.now()))
+        _sub(channel, "lastBuildDate", format_datetime(built))
         _sub(channel, "generator", "Lighthouse")
         _sub(channel, _ns(ATOM, "link"), rel="self", href=feed_url, type="application/rss+xml")
         _sub(channel, _ns(ITUNES, "author"), series.creators or _("灯塔有声"))
@@ -226,7 +228,9 @@ def _xml(root: etree._Element, content_type: str) -> HttpResponse:
 
 
 def feed_view(view: Callable) -> Callable:
-    return require_GET(with_feed_user(view))
+    """GET and HEAD alike (Apple's validator sends HEAD to feeds and enclosures; gunicorn and runserver drop the
+    body of a HEAD answer, so its headers are exactly the GET's), with the requester."""
+    return require_safe(with_feed_user(view))
 
 
 @feed_view
@@ -235,10 +239,13 @@ def podcast_index(request: HttpRequest, user) -> HttpResponse:
     opml = etree.Element("opml", version="2.0")
     head = _sub(opml, "head")
     _sub(head, "title", _("灯塔有声"))
-    _sub(head, "dateCreated", format_datetime(timezone.now()))
+    listed = list(audio_series(user=user)[:MAX_SERIES])
+    # The newest series' date, not now: the same list is the same document (ETag, HEAD and GET agree).
+    if listed:
+        _sub(head, "dateCreated", format_datetime(listed[0].published_at))
     body = _sub(opml, "body")
     site_page = library_page()
-    for series in audio_series(user=user)[:MAX_SERIES]:
+    for series in listed:
         feed_url = request.build_absolute_uri(reverse("podcast_feed", args=[series.pk]))
         page = item_url(series, page=site_page)
         outline = _sub(body, "outline", type="rss", text=series.title, title=series.title, xmlUrl=feed_url)
@@ -257,7 +264,8 @@ def podcast_feed(request: HttpRequest, user, series_id: int) -> HttpResponse:
     newest = children.select_related("media_asset").order_by("-position", "-id")[:MAX_EPISODES]
     episodes = list(reversed(newest))
     writer = PodcastWriter(request, user)
-    rss = writer.channel(series)
+    built = max((episode.published_at for episode in episodes), default=series.published_at)
+    rss = writer.channel(series, built=built)
     writer.episodes(rss.find("channel"), episodes)
     return _xml(rss, "application/rss+xml")
 

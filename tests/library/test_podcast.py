@@ -19,7 +19,6 @@ from library.models import LibraryItem, LibraryPage
 from media_pipeline.models import TranscodeJob
 from media_pipeline.selectors import renditions_by_profile
 from media_pipeline.services import caption_attach, media_asset_create, transcode_job_run
-from media_pipeline.synthetic.media import make_clip
 from tests.factories import MemberFactory
 
 pytestmark = pytest.mark.django_db
@@ -35,12 +34,6 @@ PASSWORD = "pw-123456"
 @pytest.fixture
 def member(unit):
     return MemberFactory(username="li", password=PASSWORD, real_name="李四", org_unit=unit)
-
-
-@pytest.fixture(scope="module")
-def tone(tmp_path_factory):
-    """A 2 s AAC tone made by ffmpeg: the master of every episode here."""
-    return make_clip(tmp_path_factory.mktemp("podcast") / "tone.m4a", seconds=2, video=False)
 
 
 def _basic(username="li", password=PASSWORD) -> dict:
