@@ -15,11 +15,13 @@ from collections.abc import Callable
 from datetime import datetime
 from email.utils import format_datetime
 
+from django.conf import settings
 from django.core.files.storage import default_storage
 from django.db.models import Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
-from django.utils.cache import add_never_cache_headers
+from django.utils.cache import add_never_cache_headers, patch_cache_control
+from django.utils.http import http_date
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_safe
 from lxml import etree
@@ -29,6 +31,7 @@ from library.selectors import item_children, item_url, items_visible_to, library
 from media_pipeline.models import Rendition
 from media_pipeline.selectors import rendition_file_url
 
+from .artwork import artwork_bytes
 from .basic_auth import basic_challenge, with_feed_user
 from .opds import item_urn, xml_safe
 
@@ -46,6 +49,8 @@ AUDIO_EDITIONS = {"audio_m4a": ("m4a", "audio/mp4"), "audio_mp3": ("mp3", "audio
 EXTENSION_PROFILES = {extension: profile for profile, (extension, _type) in AUDIO_EDITIONS.items()}
 CAPTIONS_KIND = Rendition.Kind.CAPTIONS  # one rendition per language, profile "captions_<language>"
 COVER_SPEC = "fill-1400x1400"  # Apple asks for a square of 1400–3000 px; smaller sources stay smaller
+COVER_MIN = 1400  # a cover smaller than Apple's least gives way to the site artwork
+ARTWORK_MAX_AGE = 24 * 3600
 MAX_EPISODES = 1000  # a feed is read whole by every app; older episodes stay on the website
 MAX_SERIES = 500
 CHAPTERS_TYPE = "application/json+chapters"
@@ -167,8 +172,13 @@ class PodcastWriter:
         _sub(channel, "generator", "Lighthouse")
         _sub(channel, _ns(ATOM, "link"), rel="self", href=feed_url, type="application/rss+xml")
         _sub(channel, _ns(ITUNES, "author"), series.creators or _("灯塔有声"))
-        if cover := self._cover(series):
-            _sub(channel, _ns(ITUNES, "image"), href=cover)
+        owner = _sub(channel, _ns(ITUNES, "owner"))
+        _sub(owner, _ns(ITUNES, "name"), series.publisher or _("灯塔有声"))
+        if settings.PODCAST_OWNER_EMAIL:
+            _sub(owner, _ns(ITUNES, "email"), settings.PODCAST_OWNER_EMAIL)
+        # Apple rejects a feed without artwork: a series without a cover (or a too small one) shows the site's.
+        cover = self._cover(series) or self.absolute(reverse("podcast_artwork"))
+        _sub(channel, _ns(ITUNES, "image"), href=cover)
         _sub(channel, _ns(ITUNES, "category"), text="Education")
         _sub(channel, _ns(ITUNES, "explicit"), "false")
         _sub(channel, _ns(ITUNES, "type"), "episodic")
@@ -180,17 +190,24 @@ class PodcastWriter:
         if series.cover is None:
             return ""
         try:
-            return self.absolute(series.cover.get_rendition(COVER_SPEC).url)
+            rendition = series.cover.get_rendition(COVER_SPEC)
+            return self.absolute(rendition.url) if rendition.width >= COVER_MIN else ""
         except Exception:  # a missing image file must not take the feed down
             logger.warning("podcast: no cover rendition for series %s", series.pk, exc_info=True)
             return ""
 
-    def episodes(self, channel: etree._Element, episodes: list[LibraryItem]) -> None:
+    def episodes(self, channel: etree._Element, episodes: list[LibraryItem]) -> list[datetime]:
+        """Write the episodes that have an audio edition; returns when each written one, its edition or its
+        captions last changed (what the feed's Last-Modified is made of)."""
         renditions = episode_renditions([episode.media_asset_id for episode in episodes if episode.media_asset_id])
+        changed = []
         for number, episode in enumerate(episodes, start=1):
             found = renditions.get(episode.media_asset_id, {})
             if (audio := audio_edition(found)) is not None:
-                self.episode(channel, episode, audio, episode_captions(found), number=episode.position or number)
+                captions = episode_captions(found)
+                self.episode(channel, episode, audio, captions, number=episode.position or number)
+                changed += [episode.updated_at, audio.created_at] + ([captions.created_at] if captions else [])
+        return changed
 
     def episode(self, channel, episode: LibraryItem, audio: Rendition, captions: Rendition | None, *, number: int):
         item = _sub(channel, "item")
@@ -266,8 +283,19 @@ def podcast_feed(request: HttpRequest, user, series_id: int) -> HttpResponse:
     writer = PodcastWriter(request, user)
     built = max((episode.published_at for episode in episodes), default=series.published_at)
     rss = writer.channel(series, built=built)
-    writer.episodes(rss.find("channel"), episodes)
-    return _xml(rss, "application/rss+xml")
+    changed = writer.episodes(rss.find("channel"), episodes)
+    response = _xml(rss, "application/rss+xml")
+    # With the ETag the delivery middleware adds (a hash of these bytes), apps asking again get a 304.
+    response["Last-Modified"] = http_date(max([series.updated_at, *changed]).timestamp())
+    return response
+
+
+@require_safe
+def podcast_artwork(request: HttpRequest) -> HttpResponse:
+    """The site artwork (library.feeds.artwork): public, the same for everyone, kept a day by apps and caches."""
+    response = HttpResponse(artwork_bytes(), content_type="image/png")
+    patch_cache_control(response, public=True, max_age=ARTWORK_MAX_AGE)
+    return response
 
 
 @feed_view

@@ -70,6 +70,7 @@ def test_every_feed_and_file_route_answers_head_like_get(local_media, client, un
     for name in ("podcast_index", "opds_root", "opds_login", "opds_opensearch", "opds_clc_index", "opds_lists"):
         check(name)
     check("podcast_feed", series.pk)
+    check("podcast_artwork")
     check("opds_search", query="?q=红岩")
     check("opds_newest", "ebook")
     check("opds_clc", "A")
