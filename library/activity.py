@@ -299,6 +299,18 @@ def stamp_format(value: datetime) -> str:
     return str((value - EPOCH) // timedelta(microseconds=1))
 
 
+INT64_MAX = 2**63 - 1  # what a database integer column can hold
+
+
+def int64(raw: str) -> int:
+    """``raw`` as an integer a database can compare (a larger one reaches the driver and fails there: a 500);
+    ValueError otherwise."""
+    number = int(raw)
+    if not -INT64_MAX - 1 <= number <= INT64_MAX:
+        raise ValueError(raw)
+    return number
+
+
 def stamp_parse(raw: str) -> datetime:
     return EPOCH + timedelta(microseconds=int(raw))
 
@@ -313,6 +325,6 @@ def activity_cursor_parse(raw: str | None) -> ActivityCursor | None:
         return None
     try:
         stamp, row_id = raw.split("_", 1)
-        return stamp_parse(stamp), int(row_id)
+        return stamp_parse(stamp), int64(row_id)
     except (ValueError, OverflowError):
         raise ValidationError(_("翻页参数无效")) from None

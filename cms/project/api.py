@@ -28,7 +28,70 @@ class ChineseJSONRenderer(JSONRenderer):
     json_dumps_params = {"ensure_ascii": False}
 
 
-api = NinjaAPI(
+# The answers the handlers below give to any operation, whatever the route declares: the schema lists them, so a
+# client generated from it expects them (status code → when, in the description the schema shows).
+SHARED_ERRORS = {
+    400: "请求内容不是有效的 JSON",
+    401: "需要登录（Bearer 令牌或登录会话）",
+    403: "CSRF 校验失败（网页会话的修改类请求须带 X-CSRFToken）",
+    422: "请求参数有误：detail 是一句话，errors 逐项说明（field、message、type）；超出范围的整数也在此列",
+}
+UNSAFE_METHODS = {"post", "put", "patch", "delete"}
+
+
+class LighthouseAPI(NinjaAPI):
+    """NinjaAPI whose schema lists the errors every operation really gives (see ``errors_documented``)."""
+
+    def get_openapi_schema(self, *, path_prefix=None, path_params=None):
+        schema = super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)
+        errors_documented(schema)
+        return schema
+
+
+ERROR_REF = "#/components/schemas/SharedErrorOut"
+SHARED_ERROR_SCHEMA = {
+    "title": "SharedErrorOut",
+    "type": "object",
+    "properties": {
+        "detail": {"type": "string", "description": "给人看的中文说明"},
+        "errors": {
+            "anyOf": [{"type": "array", "items": {"type": "object"}}, {"type": "null"}],
+            "description": "422 时逐项说明：field、message、type",
+        },
+    },
+    "required": ["detail"],
+}
+
+
+def errors_documented(schema: dict) -> None:
+    """Add to each operation the shared error answers it can get: 422 wherever it takes parameters or a body
+    (schema validation, services and cursors), 400 with a JSON body (unparseable), 401 where a credential is
+    required (no empty security requirement), 403 for unsafe methods a browser session may call (CSRF). Each
+    with the ErrorOut body the handlers send. Declared answers are kept as the route wrote them."""
+    schema.setdefault("components", {}).setdefault("schemas", {})["SharedErrorOut"] = SHARED_ERROR_SCHEMA
+    for operations in schema["paths"].values():
+        for method, operation in operations.items():
+            security = operation.get("security", [])
+            wanted = set()
+            if operation.get("parameters") or operation.get("requestBody"):
+                wanted.add(422)
+            if "application/json" in operation.get("requestBody", {}).get("content", {}):
+                wanted.add(400)
+            if security and {} not in security:
+                wanted.add(401)
+            if method in UNSAFE_METHODS and any("SessionAuth" in requirement for requirement in security):
+                wanted.add(403)
+            responses = operation.setdefault("responses", {})
+            for status in sorted(wanted):
+                if status not in responses and str(status) not in responses:
+                    responses[status] = _error_response(SHARED_ERRORS[status])
+
+
+def _error_response(description: str) -> dict:
+    return {"description": description, "content": {"application/json": {"schema": {"$ref": ERROR_REF}}}}
+
+
+api = LighthouseAPI(
     title="灯塔 API",
     version="1",
     urls_namespace="api",

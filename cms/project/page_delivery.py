@@ -12,13 +12,14 @@ headers for hashed names. What Django renders gets:
   for settings.PAGE_CACHE_SECONDS (the back button and a second look cost nothing), in the browser only
   (`private`) and varying on Cookie, so signing in fetches the page anew; for anyone signed in, or when the response
   sets a cookie, `no-cache`: stored, but asked again each time (their 继续学习 and study time move).
-- an ETag, so asking again is a 304 without a body when nothing changed.
+- an ETag, so asking again is a 304 without a body when nothing changed; HEAD gets the ETag and the 304 of its GET.
 """
 
 from django.conf import settings
 from django.middleware.gzip import GZipMiddleware
 from django.middleware.http import ConditionalGetMiddleware
-from django.utils.cache import patch_cache_control, patch_vary_headers
+from django.utils.cache import get_conditional_response, patch_cache_control, patch_vary_headers, set_response_etag
+from django.utils.http import parse_http_date_safe
 
 COMPRESSIBLE = ("text/", "application/json", "application/xml", "application/javascript", "application/rss+xml")
 COMPRESSIBLE_SUFFIXES = ("+xml", "+json", "mpegurl")
@@ -37,11 +38,25 @@ class PageDeliveryMiddleware:
         content_type = response.get("Content-Type", "").split(";")[0].strip().lower()
         if content_type == "text/html" and request.method in ("GET", "HEAD"):
             set_page_cache(request, response)
-        if request.method in ("GET", "HEAD"):
+        if request.method == "GET":
             response = self.conditional.process_response(request, response)
+        elif request.method == "HEAD":
+            response = head_conditional(self.conditional, request, response)
         if is_compressible(content_type):
             response = self.gzip.process_response(request, response)
         return response
+
+
+def head_conditional(conditional: ConditionalGetMiddleware, request, response):
+    """What ConditionalGetMiddleware does for a GET, for a HEAD (Django's skips every other method): the same ETag
+    and the same 304, so a feed reader or a podcast validator that checks with HEAD sees what its GET would get."""
+    if conditional.needs_etag(response) and not response.has_header("ETag"):
+        set_response_etag(response)
+    etag = response.get("ETag")
+    last_modified = parse_http_date_safe(response["Last-Modified"]) if response.has_header("Last-Modified") else None
+    if etag or last_modified:
+        return get_conditional_response(request, etag=etag, last_modified=last_modified, response=response)
+    return response
 
 
 def set_page_cache(request, response) -> None:

@@ -351,6 +351,9 @@ WAGTAIL_USER_TIME_ZONES = [TIME_ZONE]
 
 # --- Wagtail.
 WAGTAIL_SITE_NAME = "灯塔"
+# Podcast feeds' itunes:owner (Apple sends its ownership checks to this address); without it the owner has a name
+# only, which Apple's validator accepts but Podcasts Connect cannot verify.
+PODCAST_OWNER_EMAIL = os.environ.get("PODCAST_OWNER_EMAIL", "")
 WAGTAILADMIN_BASE_URL = os.environ.get("WAGTAILADMIN_BASE_URL", "http://127.0.0.1:8000")
 WAGTAILIMAGES_IMAGE_MODEL = "cms.LighthouseImage"
 WAGTAILDOCS_DOCUMENT_MODEL = "cms.LighthouseDocument"

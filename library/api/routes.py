@@ -51,6 +51,19 @@ LIST_COVER = "fill-360x480"  # 3:4, the shape of a book cover; one size for ever
 DETAIL_COVER = "max-720x960"
 ISSUE_PAGE_IMAGE = "width-1600"
 NOT_FOUND = {404: ErrorOut}
+# Cursors are two decimal integers joined by "_", as next_cursor gives them; anything else is a 422.
+CURSOR_PATTERN = r"^-?[0-9]{1,20}_[0-9]{1,20}$"
+UNIT_DESCRIPTION = "所属单位 id（1 至 9223372036854775807 的整数）：只列出该单位所属的条目；超出范围的数字返回 422。"
+ITEMS_CURSOR_DESCRIPTION = (
+    "翻页：原样传回上一页的 next_cursor。sort=newest 时为“发布时间（自 1970-01-01 UTC 起的微秒数）_条目 id”，"
+    "sort=popular 时为“阅读次数_条目 id”，都是十进制整数；换了 sort 须从第一页重新开始。"
+    "格式不对或数字超出范围返回 422。"
+)
+CHILDREN_CURSOR_DESCRIPTION = "翻页：原样传回上一页的 next_cursor，格式为“序号_条目 id”（十进制整数）；无效时返回 422。"
+ACTIVITY_CURSOR_DESCRIPTION = (
+    "翻页：原样传回上一页的 next_cursor，格式为“时间（自 1970-01-01 UTC 起的微秒数）_记录 id”（十进制整数）；"
+    "无效时返回 422。"
+)
 MEMBER_ERRORS = {401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut}
 
 
@@ -127,8 +140,8 @@ def _items_cursor_parse(raw: str | None, *, sort: str) -> tuple[datetime | int, 
         return None
     try:
         value, item_id = raw.split("_", 1)
-        key = int(value) if sort == "popular" else activity.stamp_parse(value)
-        return key, int(item_id)
+        key = activity.int64(value) if sort == "popular" else activity.stamp_parse(value)
+        return key, activity.int64(item_id)
     except (ValueError, OverflowError):
         raise ValidationError(_("翻页参数无效")) from None
 
@@ -160,9 +173,9 @@ def items_list(
     sort: SortChoice = "newest",
     clc: str | None = Query(None, max_length=32, description="中图法分类号，含下位类"),
     year: int | None = Query(None, ge=1000, le=2100),
-    unit: int | None = Query(None, ge=1, description="所属单位 id"),
+    unit: int | None = Query(None, ge=1, le=activity.INT64_MAX, description=UNIT_DESCRIPTION),
     tag: str | None = Query(None, max_length=100, description="标签 slug"),
-    cursor: str | None = Query(None, max_length=80),
+    cursor: str | None = Query(None, max_length=80, pattern=CURSOR_PATTERN, description=ITEMS_CURSOR_DESCRIPTION),
     limit: int = Query(24, ge=1, le=50),
 ):
     filters = {"clc": (clc or "").strip().upper(), "year": year, "unit": unit, "tag": tag}
@@ -242,7 +255,7 @@ def _parent(user, item: LibraryItem) -> dict | None:
 def item_children(
     request: HttpRequest,
     item_id: int,
-    cursor: str | None = Query(None, max_length=40),
+    cursor: str | None = Query(None, max_length=41, pattern=CURSOR_PATTERN, description=CHILDREN_CURSOR_DESCRIPTION),
     limit: int = Query(50, ge=1, le=100),
 ):
     item = _item_or_404(request, item_id)
@@ -260,7 +273,7 @@ def _children_cursor_parse(raw: str | None) -> tuple[int, int] | None:
         return None
     try:
         position, item_id = raw.split("_", 1)
-        return int(position), int(item_id)
+        return activity.int64(position), activity.int64(item_id)
     except ValueError:
         raise ValidationError(_("翻页参数无效")) from None
 
@@ -543,7 +556,7 @@ def _entry_item(request: HttpRequest, rows: list) -> dict[int, dict]:
 @router.get("/me/favourites", response={200: FavouritePage, **MEMBER_ERRORS}, auth=MEMBER_AUTH, summary="我的收藏")
 def my_favourites(
     request: HttpRequest,
-    cursor: str | None = Query(None, max_length=80),
+    cursor: str | None = Query(None, max_length=80, pattern=CURSOR_PATTERN, description=ACTIVITY_CURSOR_DESCRIPTION),
     limit: int = Query(20, ge=1, le=50),
 ):
     rows, next_cursor = activity.favourites_of(
@@ -578,7 +591,7 @@ def _progress_page(request: HttpRequest, rows: list[ItemProgress], next_cursor) 
 @router.get("/me/history", response={200: ProgressPage, **MEMBER_ERRORS}, auth=MEMBER_AUTH, summary="学习记录")
 def my_history(
     request: HttpRequest,
-    cursor: str | None = Query(None, max_length=80),
+    cursor: str | None = Query(None, max_length=80, pattern=CURSOR_PATTERN, description=ACTIVITY_CURSOR_DESCRIPTION),
     limit: int = Query(20, ge=1, le=50),
 ):
     rows, next_cursor = activity.history_of(member=api_user(request), before=_activity_cursor(cursor), per_page=limit)
@@ -588,7 +601,7 @@ def my_history(
 @router.get("/me/continue", response={200: ProgressPage, **MEMBER_ERRORS}, auth=MEMBER_AUTH, summary="继续学习")
 def my_continue(
     request: HttpRequest,
-    cursor: str | None = Query(None, max_length=80),
+    cursor: str | None = Query(None, max_length=80, pattern=CURSOR_PATTERN, description=ACTIVITY_CURSOR_DESCRIPTION),
     limit: int = Query(20, ge=1, le=50),
 ):
     rows, next_cursor = activity.continue_items(

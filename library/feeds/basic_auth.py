@@ -28,6 +28,7 @@ from cms import login_throttle
 logger = logging.getLogger(__name__)
 
 CHECKED_FOR = 5 * 60  # seconds a passed check is remembered
+REALM = "Lighthouse"
 
 
 class BadCredentials(Exception):
@@ -103,9 +104,10 @@ def _recently_checked(username: str, password: str):
 def basic_challenge() -> HttpResponse:
     """401 asking for a username and password; reading and podcast apps then show their sign-in box."""
     response = HttpResponse(_("请使用灯塔账号和密码登录。"), status=401, content_type="text/plain; charset=utf-8")
-    # The realm is Chinese: WSGI headers are Latin-1 strings, so the UTF-8 bytes travel as they are (what browsers
-    # and apps read) instead of Django's MIME-encoding the whole value, which no client would parse as a challenge.
-    response["WWW-Authenticate"] = 'Basic realm="灯塔", charset="UTF-8"'.encode().decode("latin-1")
+    # The realm is plain ASCII (RFC 9110 header values are ASCII; a UTF-8 realm shows as mojibake or is refused
+    # by apps and proxies); the prompt's words are the 401 body. charset="UTF-8" (RFC 7617) tells apps to send a
+    # Chinese username as UTF-8.
+    response["WWW-Authenticate"] = f'Basic realm="{REALM}", charset="UTF-8"'
     return response
 
 

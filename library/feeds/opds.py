@@ -14,17 +14,18 @@ import re
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from functools import wraps
+from functools import cached_property, wraps
 from pathlib import PurePosixPath
 from urllib.parse import urlencode
 
 from django.core.exceptions import ValidationError
 from django.db.models import Prefetch, Q, QuerySet, prefetch_related_objects
+from django.db.models.functions import Substr
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 from lxml import etree
 
 from cms.models import LighthouseImage
@@ -67,7 +68,9 @@ CLC_SCHEME = "urn:x-lighthouse:clc"
 
 PER_PAGE = 50
 MAX_PAGE = 10_000  # numbered pages (search, collections): far past any real result, and keeps offsets sane
-SEARCH_PER_KIND = PER_PAGE // 2  # one search per kind (the engine filters one kind at a time), merged by score
+# The search engines return no result past the 10,000th of a query (their result window): results beyond it are
+# not counted, so totalResults is what paging can really reach.
+SEARCH_WINDOW = 10_000
 OPDS_KINDS = (LibraryItem.Kind.EBOOK, LibraryItem.Kind.PERIODICAL)
 DOCUMENT_TYPES = {"pdf": "application/pdf", "epub": "application/epub+zip"}
 COVER_SPEC, THUMBNAIL_SPEC = "max-600x900", "max-200x300"
@@ -116,6 +119,12 @@ def opds_items(*, user, kind: str | None = None, clc: str = "") -> QuerySet[Libr
     return items.filter(clc__startswith=clc) if clc else items
 
 
+def clc_letters_held(*, user) -> set[str]:
+    """The first letters of the 中图法 codes of the e-books and periodicals the user may open (one query)."""
+    codes = opds_items(user=user).exclude(clc="").annotate(letter=Substr("clc", 1, 1))
+    return set(codes.order_by().values_list("letter", flat=True).distinct())
+
+
 def newest_page(items: QuerySet, *, cursor: tuple[int, int] | None) -> tuple[list[LibraryItem], str]:
     """Newest first by (published_at, id), the keyset rule of ``selectors.items_page``; returns (rows, next cursor)."""
     items = items.order_by("-published_at", "-id")
@@ -140,17 +149,32 @@ def children_page(*, user, parent: LibraryItem, cursor: tuple[int, int] | None) 
     return rows, cursor_encode(rows[-1].position, rows[-1].pk) if more else ""
 
 
-def search_page(*, user, query: str, page: int) -> tuple[list[LibraryItem], int, bool]:
-    """E-books and periodicals matching ``query``: (items, total, more pages?). The search index answers; the
-    access rules are asked again for the rows it names, so a stale index never shows a closed item."""
-    results = [
-        search_items(query=query, user=user, kind=kind, page=page, per_page=SEARCH_PER_KIND) for kind in OPDS_KINDS
-    ]
-    hits = sorted((hit for result in results for hit in result.hits), key=lambda hit: -hit.score)
+def search_page(*, user, query: str, page: int) -> tuple[list[LibraryItem], int]:
+    """Page ``page`` (PER_PAGE results) of the e-books and then the periodicals matching ``query``, each kind by
+    relevance: (items, total). The engine filters one kind at a time, so the results are the two lists one after
+    the other; that keeps every page exactly PER_PAGE long but the last, and the OpenSearch numbers true (a merge
+    by score per page would make pages of uneven length that no startIndex describes). The access rules are asked
+    again for the rows the index names, so a stale index never shows a closed item."""
+    start = (page - 1) * PER_PAGE
+    ebooks = search_items(query=query, user=user, kind=LibraryItem.Kind.EBOOK, page=page, per_page=PER_PAGE)
+    ebook_total = min(ebooks.total, SEARCH_WINDOW)
+    hits = list(ebooks.hits)[: max(0, ebook_total - start)]
+    # Where the e-books end inside or before this page, the periodicals fill it from their own offset.
+    offset, wanted = max(0, start - ebook_total), PER_PAGE - len(hits)
+    periodical_pages = range(offset // PER_PAGE + 1, (offset + wanted - 1) // PER_PAGE + 2) if wanted else range(1, 2)
+    periodical_total = 0
+    for number in periodical_pages:
+        result = search_items(query=query, user=user, kind=LibraryItem.Kind.PERIODICAL, page=number, per_page=PER_PAGE)
+        periodical_total = min(result.total, SEARCH_WINDOW)
+        first = (number - 1) * PER_PAGE
+        hits += [
+            hit
+            for index, hit in enumerate(result.hits, start=first)
+            if offset <= index < min(offset + wanted, periodical_total)
+        ]
     ids = [int(hit.doc_id.rpartition(":")[2]) for hit in hits if hit.doc_id.startswith("library.libraryitem:")]
     found = items_visible_to(user).filter(pk__in=ids, kind__in=OPDS_KINDS).in_bulk()
-    items = [found[item_id] for item_id in ids if item_id in found]
-    return items, sum(result.total for result in results), any(result.has_next for result in results)
+    return [found[item_id] for item_id in ids if item_id in found], ebook_total + periodical_total
 
 
 def _with_details(items: list[LibraryItem]) -> list[LibraryItem]:
@@ -201,8 +225,8 @@ def _link(parent, *, rel: str, href: str, type: str, title: str = "") -> etree._
     return _atom(parent, "link", **attributes)
 
 
-def _stamp(moment: datetime | None) -> str:
-    return (moment or timezone.now()).astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+def _stamp(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def item_urn(item_id: int) -> str:
@@ -220,15 +244,24 @@ class FeedWriter:
     def __init__(self, request: HttpRequest, user):
         self.request, self.user = request, user
         self.library_page = library_page()  # once per feed: item_url would look it up for every entry
+        self._acquirable: dict[int, str] = {}
 
     def absolute(self, path: str) -> str:
         return self.request.build_absolute_uri(path)
+
+    @cached_property
+    def newest(self) -> datetime:
+        """When the newest e-book or periodical this requester may open went on the shelf: the ``updated`` of a
+        feed with no dated entries of its own (navigation feeds, an empty page). Never "now": every request would
+        then differ, and no ETag, conditional GET or HEAD could match."""
+        items = opds_items(user=self.user).order_by("-published_at", "-id")
+        return items.values_list("published_at", flat=True).first() or EPOCH
 
     def feed(self, *, title: str, kind: str, updated: datetime | None = None) -> etree._Element:
         root = etree.Element(f"{{{ATOM}}}feed", nsmap=NSMAP)
         _atom(root, "id", _feed_urn(self.request.path))
         _atom(root, "title", title)
-        _atom(root, "updated", _stamp(updated))
+        _atom(root, "updated", _stamp(updated or self.newest))
         author = _atom(root, "author")
         _atom(author, "name", _("灯塔数字图书馆"))
         _link(root, rel="self", href=self.absolute(self.request.get_full_path()), type=kind)
@@ -240,10 +273,11 @@ class FeedWriter:
         entry = _atom(root, "entry")
         _atom(entry, "title", title)
         _atom(entry, "id", _feed_urn(href))
-        _atom(entry, "updated", _stamp(None))
+        _atom(entry, "updated", _stamp(self.newest))
         _link(entry, rel=rel, href=self.absolute(href), type=kind)
-        if content:
-            _atom(entry, "content", content, type="text")
+        # RFC 4287 §4.1.1.1: an entry with no rel="alternate" link must have content; the title says it if nothing
+        # else does.
+        _atom(entry, "content", content or title, type="text")
         return entry
 
     def pages(self, root, *, next_params: dict | None, keep: dict | None = None) -> None:
@@ -263,7 +297,29 @@ class FeedWriter:
         items = _with_details(items)
         covers = _document_covers(items)
         for item in items:
-            self.item_entry(root, item, covers.get(item.media_asset_id))
+            if self.reachable(item):
+                self.item_entry(root, item, covers.get(item.media_asset_id))
+
+    def reachable(self, item: LibraryItem) -> bool:
+        """Whether an issue's entry leads anywhere a reading app can follow: a file this requester may download, or
+        the issue's page on the website (its reader, which asks the access rule again). An issue with download
+        "none" and no page to read it on is left out rather than listed as a dead end; titles lead to their issues,
+        and e-books stay listed with their description either way (a catalogue record)."""
+        if item.role != LibraryItem.Role.ISSUE:
+            return True
+        return bool(self.acquisition_type(item) or self.page(item))
+
+    def page(self, item: LibraryItem) -> str:
+        return item_url(item, page=self.library_page) or ""
+
+    def acquisition_type(self, item: LibraryItem) -> str:
+        """The file's media type when this requester may download it, else "". Every entry of a feed comes from
+        items_visible_to(user) (or is checked against it): readable already."""
+        if item.pk not in self._acquirable:
+            file_type = document_type(item)
+            allowed = file_type and item_downloadable(user=self.user, item=item, known_readable=True)
+            self._acquirable[item.pk] = file_type if allowed else ""
+        return self._acquirable[item.pk]
 
     def item_entry(self, root, item: LibraryItem, document_cover: Rendition | None) -> etree._Element:
         entry = _atom(root, "entry")
@@ -273,8 +329,14 @@ class FeedWriter:
         self._credits(entry, item)
         self._description(entry, item)
         self._covers(entry, item, document_cover)
-        if page := item_url(item, page=self.library_page):
-            _link(entry, rel="alternate", href=self.absolute(page), type="text/html", title=_("在网站上查看"))
+        if page := self.page(item):
+            # Without a file to take, the page is where the item is read (online, after the same access check).
+            title = (
+                _("在网站上查看")
+                if self.acquisition_type(item) or item.role == LibraryItem.Role.SERIES
+                else _("在线阅读")
+            )
+            _link(entry, rel="alternate", href=self.absolute(page), type="text/html", title=title)
         if item.role == LibraryItem.Role.SERIES:
             href = reverse("opds_periodical", args=[item.pk])
             _link(entry, rel="subsection", href=self.absolute(href), type=ACQUISITION_TYPE, title=_("各期"))
@@ -326,9 +388,7 @@ class FeedWriter:
             _link(entry, rel=REL_THUMBNAIL, href=url, type="image/jpeg")
 
     def _acquisition(self, entry, item: LibraryItem) -> None:
-        file_type = document_type(item)
-        # Every entry of a feed comes from items_visible_to(user) (or is checked against it): readable already.
-        if not file_type or not item_downloadable(user=self.user, item=item, known_readable=True):
+        if not (file_type := self.acquisition_type(item)):
             return
         open_access = item.access == LibraryItem.Access.PUBLIC and item.download == LibraryItem.Download.READERS
         href = self.absolute(reverse("library_files:download", args=[item.pk]))
@@ -384,7 +444,8 @@ def _next(cursor: str) -> dict | None:
 
 
 def opds_view(view: Callable) -> Callable:
-    """GET only, with the requester (Basic or session); a damaged paging parameter is a 400 in Chinese."""
+    """GET and HEAD (apps and validators check a feed with HEAD first; the servers drop the body, so both answer
+    with the same headers), with the requester (Basic or session); a damaged paging parameter is a 400 in Chinese."""
 
     @wraps(view)
     def checked(request: HttpRequest, user, *args, **kwargs) -> HttpResponse:
@@ -394,7 +455,7 @@ def opds_view(view: Callable) -> Callable:
             message = _("翻页参数无效，请从第一页重新打开。")
             return HttpResponseBadRequest(message, content_type="text/plain; charset=utf-8")
 
-    return require_GET(with_feed_user(checked))
+    return require_safe(with_feed_user(checked))
 
 
 # --- Views --------------------------------------------------------------------------------------------------
@@ -442,11 +503,15 @@ def opds_newest(request: HttpRequest, user, kind: str) -> HttpResponse:
 
 @opds_view
 def opds_clc_index(request: HttpRequest, user) -> HttpResponse:
+    """The basic classes that hold something this requester may open (an empty class would be a dead end)."""
     writer = FeedWriter(request, user)
     root = writer.feed(title=_("按分类浏览"), kind=NAVIGATION_TYPE)
+    held = clc_letters_held(user=user)
     for letter, name in CLC_TOP.items():
-        href = reverse("opds_clc", args=[letter])
-        writer.navigation_entry(root, title=f"{letter} {name}", href=href, kind=ACQUISITION_TYPE)
+        if letter in held:
+            href = reverse("opds_clc", args=[letter])
+            content = _("中图法 %(letter)s 类（%(name)s）的电子书和期刊") % {"letter": letter, "name": name}
+            writer.navigation_entry(root, title=f"{letter} {name}", href=href, kind=ACQUISITION_TYPE, content=content)
     return _xml(root, NAVIGATION_TYPE)
 
 
@@ -509,20 +574,27 @@ def opds_periodical(request: HttpRequest, user, item_id: int) -> HttpResponse:
 
 @opds_view
 def opds_search(request: HttpRequest, user) -> HttpResponse:
+    """Search results with OpenSearch's numbers, which apps page by: itemsPerPage is the page size every page but
+    the last has, startIndex the 1-based position of the page's first result, never past totalResults (a page
+    past the last is a 400, like a damaged one; an empty result has neither number)."""
     query = request.GET.get("q", "").strip()
     page = _page_number(request)
-    items, total, more = search_page(user=user, query=query, page=page) if query else ([], 0, False)
+    items, total = search_page(user=user, query=query, page=page) if query else ([], 0)
+    start = (page - 1) * PER_PAGE
+    if page > 1 and start >= total:
+        raise BadPage
     writer = FeedWriter(request, user)
     root = writer.feed(title=_("搜索：%(query)s") % {"query": query}, kind=ACQUISITION_TYPE)
     _sub(root, f"{{{OPENSEARCH}}}totalResults", str(total))
-    _sub(root, f"{{{OPENSEARCH}}}itemsPerPage", str(PER_PAGE))
-    _sub(root, f"{{{OPENSEARCH}}}startIndex", str((page - 1) * PER_PAGE + 1))
-    writer.pages(root, next_params={"page": page + 1} if more else None, keep={"q": query})
+    if total:
+        _sub(root, f"{{{OPENSEARCH}}}itemsPerPage", str(PER_PAGE))
+        _sub(root, f"{{{OPENSEARCH}}}startIndex", str(start + 1))
+    writer.pages(root, next_params={"page": page + 1} if start + PER_PAGE < total else None, keep={"q": query})
     writer.item_entries(root, items)
     return _xml(root, ACQUISITION_TYPE)
 
 
-@require_GET
+@require_safe
 def opds_opensearch(request: HttpRequest) -> HttpResponse:
     """The OpenSearch description readers read to offer a search box."""
     root = etree.Element(f"{{{OPENSEARCH}}}OpenSearchDescription", nsmap={None: OPENSEARCH})

@@ -12,16 +12,18 @@ import logging
 import posixpath
 import uuid
 from collections.abc import Callable
+from datetime import datetime
 from email.utils import format_datetime
 
+from django.conf import settings
 from django.core.files.storage import default_storage
 from django.db.models import Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
-from django.utils import timezone
-from django.utils.cache import add_never_cache_headers
+from django.utils.cache import add_never_cache_headers, patch_cache_control
+from django.utils.http import http_date
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 from lxml import etree
 
 from library.models import LISTED, LibraryItem
@@ -29,6 +31,7 @@ from library.selectors import item_children, item_url, items_visible_to, library
 from media_pipeline.models import Rendition
 from media_pipeline.selectors import rendition_file_url
 
+from .artwork import artwork_bytes
 from .basic_auth import basic_challenge, with_feed_user
 from .opds import item_urn, xml_safe
 
@@ -46,6 +49,8 @@ AUDIO_EDITIONS = {"audio_m4a": ("m4a", "audio/mp4"), "audio_mp3": ("mp3", "audio
 EXTENSION_PROFILES = {extension: profile for profile, (extension, _type) in AUDIO_EDITIONS.items()}
 CAPTIONS_KIND = Rendition.Kind.CAPTIONS  # one rendition per language, profile "captions_<language>"
 COVER_SPEC = "fill-1400x1400"  # Apple asks for a square of 1400–3000 px; smaller sources stay smaller
+COVER_MIN = 1400  # a cover smaller than Apple's least gives way to the site artwork
+ARTWORK_MAX_AGE = 24 * 3600
 MAX_EPISODES = 1000  # a feed is read whole by every app; older episodes stay on the website
 MAX_SERIES = 500
 CHAPTERS_TYPE = "application/json+chapters"
@@ -153,7 +158,9 @@ class PodcastWriter:
     def absolute(self, path: str) -> str:
         return self.request.build_absolute_uri(path)
 
-    def channel(self, series: LibraryItem) -> etree._Element:
+    def channel(self, series: LibraryItem, *, built: datetime) -> etree._Element:
+        """The channel of ``series``; ``built`` is its lastBuildDate (the newest episode's time, never "now", so the
+        same episodes make the same document and a conditional GET can answer 304)."""
         rss = etree.Element("rss", nsmap=NSMAP, version="2.0")
         channel = _sub(rss, "channel")
         feed_url = self.absolute(reverse("podcast_feed", args=[series.pk]))
@@ -161,12 +168,17 @@ class PodcastWriter:
         _sub(channel, "link", self.absolute(item_url(series, page=self.library_page) or feed_url))
         _sub(channel, "description", series.summary or series.title)
         _sub(channel, "language", "zh-cn")
-        _sub(channel, "lastBuildDate", format_datetime(timezone.now()))
+        _sub(channel, "lastBuildDate", format_datetime(built))
         _sub(channel, "generator", "Lighthouse")
         _sub(channel, _ns(ATOM, "link"), rel="self", href=feed_url, type="application/rss+xml")
         _sub(channel, _ns(ITUNES, "author"), series.creators or _("灯塔有声"))
-        if cover := self._cover(series):
-            _sub(channel, _ns(ITUNES, "image"), href=cover)
+        owner = _sub(channel, _ns(ITUNES, "owner"))
+        _sub(owner, _ns(ITUNES, "name"), series.publisher or _("灯塔有声"))
+        if settings.PODCAST_OWNER_EMAIL:
+            _sub(owner, _ns(ITUNES, "email"), settings.PODCAST_OWNER_EMAIL)
+        # Apple rejects a feed without artwork: a series without a cover (or a too small one) shows the site's.
+        cover = self._cover(series) or self.absolute(reverse("podcast_artwork"))
+        _sub(channel, _ns(ITUNES, "image"), href=cover)
         _sub(channel, _ns(ITUNES, "category"), text="Education")
         _sub(channel, _ns(ITUNES, "explicit"), "false")
         _sub(channel, _ns(ITUNES, "type"), "episodic")
@@ -178,17 +190,24 @@ class PodcastWriter:
         if series.cover is None:
             return ""
         try:
-            return self.absolute(series.cover.get_rendition(COVER_SPEC).url)
+            rendition = series.cover.get_rendition(COVER_SPEC)
+            return self.absolute(rendition.url) if rendition.width >= COVER_MIN else ""
         except Exception:  # a missing image file must not take the feed down
             logger.warning("podcast: no cover rendition for series %s", series.pk, exc_info=True)
             return ""
 
-    def episodes(self, channel: etree._Element, episodes: list[LibraryItem]) -> None:
+    def episodes(self, channel: etree._Element, episodes: list[LibraryItem]) -> list[datetime]:
+        """Write the episodes that have an audio edition; returns when each written one, its edition or its
+        captions last changed (what the feed's Last-Modified is made of)."""
         renditions = episode_renditions([episode.media_asset_id for episode in episodes if episode.media_asset_id])
+        changed = []
         for number, episode in enumerate(episodes, start=1):
             found = renditions.get(episode.media_asset_id, {})
             if (audio := audio_edition(found)) is not None:
-                self.episode(channel, episode, audio, episode_captions(found), number=episode.position or number)
+                captions = episode_captions(found)
+                self.episode(channel, episode, audio, captions, number=episode.position or number)
+                changed += [episode.updated_at, audio.created_at] + ([captions.created_at] if captions else [])
+        return changed
 
     def episode(self, channel, episode: LibraryItem, audio: Rendition, captions: Rendition | None, *, number: int):
         item = _sub(channel, "item")
@@ -226,7 +245,9 @@ def _xml(root: etree._Element, content_type: str) -> HttpResponse:
 
 
 def feed_view(view: Callable) -> Callable:
-    return require_GET(with_feed_user(view))
+    """GET and HEAD alike (Apple's validator sends HEAD to feeds and enclosures; gunicorn and runserver drop the
+    body of a HEAD answer, so its headers are exactly the GET's), with the requester."""
+    return require_safe(with_feed_user(view))
 
 
 @feed_view
@@ -235,10 +256,13 @@ def podcast_index(request: HttpRequest, user) -> HttpResponse:
     opml = etree.Element("opml", version="2.0")
     head = _sub(opml, "head")
     _sub(head, "title", _("灯塔有声"))
-    _sub(head, "dateCreated", format_datetime(timezone.now()))
+    listed = list(audio_series(user=user)[:MAX_SERIES])
+    # The newest series' date, not now: the same list is the same document (ETag, HEAD and GET agree).
+    if listed:
+        _sub(head, "dateCreated", format_datetime(listed[0].published_at))
     body = _sub(opml, "body")
     site_page = library_page()
-    for series in audio_series(user=user)[:MAX_SERIES]:
+    for series in listed:
         feed_url = request.build_absolute_uri(reverse("podcast_feed", args=[series.pk]))
         page = item_url(series, page=site_page)
         outline = _sub(body, "outline", type="rss", text=series.title, title=series.title, xmlUrl=feed_url)
@@ -257,9 +281,21 @@ def podcast_feed(request: HttpRequest, user, series_id: int) -> HttpResponse:
     newest = children.select_related("media_asset").order_by("-position", "-id")[:MAX_EPISODES]
     episodes = list(reversed(newest))
     writer = PodcastWriter(request, user)
-    rss = writer.channel(series)
-    writer.episodes(rss.find("channel"), episodes)
-    return _xml(rss, "application/rss+xml")
+    built = max((episode.published_at for episode in episodes), default=series.published_at)
+    rss = writer.channel(series, built=built)
+    changed = writer.episodes(rss.find("channel"), episodes)
+    response = _xml(rss, "application/rss+xml")
+    # With the ETag the delivery middleware adds (a hash of these bytes), apps asking again get a 304.
+    response["Last-Modified"] = http_date(max([series.updated_at, *changed]).timestamp())
+    return response
+
+
+@require_safe
+def podcast_artwork(request: HttpRequest) -> HttpResponse:
+    """The site artwork (library.feeds.artwork): public, the same for everyone, kept a day by apps and caches."""
+    response = HttpResponse(artwork_bytes(), content_type="image/png")
+    patch_cache_control(response, public=True, max_age=ARTWORK_MAX_AGE)
+    return response
 
 
 @feed_view

@@ -20,6 +20,7 @@ opds_urlpatterns = [
 podcast_urlpatterns = [
     path("", podcast.podcast_index, name="podcast_index"),
     path("<int:series_id>.xml", podcast.podcast_feed, name="podcast_feed"),
+    path("artwork.png", podcast.podcast_artwork, name="podcast_artwork"),
     path("episodes/<int:item_id>/audio.<str:extension>", podcast.podcast_episode_audio, name="podcast_episode_audio"),
     path(
         "episodes/<int:item_id>/transcript.vtt", podcast.podcast_episode_transcript, name="podcast_episode_transcript"

@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse, StreamingHttpResponse
 from django.utils.cache import add_never_cache_headers, patch_cache_control
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from library import selectors
 from library.feeds.basic_auth import with_feed_user
@@ -36,7 +36,7 @@ MEMBER_POLICY = (
 )
 
 
-@require_GET
+@require_safe
 @with_feed_user
 def item_download(request: HttpRequest, user, item_id: int) -> HttpResponseRedirect:
     """The master file as an attachment, for members the item's download setting allows. Reading apps follow this
@@ -48,7 +48,7 @@ def item_download(request: HttpRequest, user, item_id: int) -> HttpResponseRedir
     return _redirect(asset_download_url(item.media_asset, filename=download_name(item)))
 
 
-@require_GET
+@require_safe
 def item_read(request: HttpRequest, item_id: int) -> HttpResponseRedirect:
     """A fresh reading link of the master of a document (PDF/EPUB), for readers whose link expired mid-book: served
     inline, never cached, for minutes (links.asset_master_url). Only for who may have the whole file (the download
@@ -62,7 +62,7 @@ def item_read(request: HttpRequest, item_id: int) -> HttpResponseRedirect:
     return _redirect(asset_master_url(item.media_asset))
 
 
-@require_GET
+@require_safe
 def item_pages(request: HttpRequest, item_id: int) -> JsonResponse:
     """The PDF page reader's pages (JSON): from ``?start=`` (1-based), 20 pages, each image at every width as a
     signed, expiring URL. 404 for an item that is not a readable PDF with page images."""
@@ -73,7 +73,7 @@ def item_pages(request: HttpRequest, item_id: int) -> JsonResponse:
     return _private(JsonResponse(data))
 
 
-@require_GET
+@require_safe
 def epub_index(request: HttpRequest, item_id: int) -> JsonResponse:
     """The EPUB's members (name and unpacked size) for the reader's loader (foliate-js ``getSize``)."""
     item = _readable_epub(request, item_id)
@@ -84,7 +84,7 @@ def epub_index(request: HttpRequest, item_id: int) -> JsonResponse:
     return _private(JsonResponse({"members": [{"name": m.name, "size": m.size} for m in found]}))
 
 
-@require_GET
+@require_safe
 def epub_member(request: HttpRequest, item_id: int, name: str) -> StreamingHttpResponse:
     """One member of the EPUB, inline and never stored, under a policy that lets nothing in it run (MEMBER_POLICY).
     Only a name the vetted archive lists; anything else, however spelled, is 404."""

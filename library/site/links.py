@@ -15,8 +15,7 @@ that is accepted. What is not: the master by a read link, a page, the API or any
 
 import re
 from pathlib import PurePosixPath
-
-from django.utils.http import content_disposition_header
+from urllib.parse import quote
 
 from library import selectors
 from library.admin.selectors import items_managed_by
@@ -26,6 +25,7 @@ from media_pipeline.models import MediaAsset
 READ_LINK_SECONDS = 900  # a reader whose link expired asks the item's read route for a fresh one
 READ_PARAMETERS = {"ResponseContentDisposition": "inline", "ResponseCacheControl": "private, no-store"}
 _UNSAFE_IN_NAME = re.compile(r"[\x00-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-\u2069/\\]")
+_NOT_PLAIN_ASCII = re.compile(r"[^A-Za-z0-9._-]+")
 
 
 def master_allowed(*, user, item: LibraryItem) -> bool:
@@ -49,8 +49,21 @@ def download_name(item: LibraryItem) -> str:
     return f"{title[:150]}{suffix}"
 
 
+def attachment_disposition(filename: str) -> str:
+    """``attachment`` with both names RFC 6266 asks for: ``filename`` in plain ASCII for clients that know no other
+    (older reading apps and download managers save "download" or garble UTF-8 without it), and ``filename*`` in
+    UTF-8 with the real, Chinese name for everyone else (they prefer it)."""
+    stem, dot, suffix = filename.rpartition(".")
+    if not dot:
+        stem, suffix = filename, ""
+    ascii_stem = _NOT_PLAIN_ASCII.sub("-", stem).strip("-.")[:80] or "download"
+    ascii_suffix = _NOT_PLAIN_ASCII.sub("", suffix)[:10]
+    fallback = f"{ascii_stem}.{ascii_suffix}" if ascii_suffix else ascii_stem
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
+
+
 def asset_download_url(asset: MediaAsset, *, filename: str) -> str:
     """The master as an attachment named ``filename`` (the browser saves it instead of opening it); the
     disposition and its name are part of the signature (presigned on S3, signed on local disk)."""
-    disposition = content_disposition_header(True, filename)
+    disposition = attachment_disposition(filename)
     return asset.file.storage.url(asset.file.name, parameters={"ResponseContentDisposition": disposition})

@@ -519,3 +519,95 @@ def test_openapi_describes_every_route(client):
     assert set(schema["components"]["securitySchemes"]) == {"BearerAuth", "SessionAuth"}
     post = paths[f"{API}/items/{{item_id}}/progress"]["post"]
     assert post["requestBody"]["content"]["application/json"]["schema"]["$ref"].endswith("ProgressIn")
+
+
+# --- Out-of-range input and the schema's honesty (issue 16) ---------------------------------------------------
+
+
+def test_out_of_range_integers_are_a_clear_422_never_a_500(client, unit, member):
+    """``?unit=9223372036854775808`` (one past what a database integer holds), and numbers past 64 bits inside a
+    cursor, answer 422 with a Chinese detail naming the parameter, for anyone; the largest 64-bit unit id is
+    simply a unit with no items."""
+    VideoFactory(owning_unit=unit)
+    for query in ("unit=9223372036854775808", "unit=-9223372036854775809", "unit=99999999999999999999999"):
+        response = client.get(f"{API}/items?{query}")
+        assert response.status_code == 422, query
+        assert response.json()["detail"].startswith("请求参数有误：unit") and response.json()["errors"][0]["field"]
+    assert client.get(f"{API}/items?unit=9223372036854775807").json()["items"] == []
+    for query in ("cursor=1_99999999999999999999", "sort=popular&cursor=99999999999999999999_1"):
+        assert client.get(f"{API}/items?{query}").status_code == 422, query
+    client.force_login(member)
+    assert client.get(f"{API}/me/history?cursor=1_99999999999999999999").status_code == 422
+
+
+def test_schema_lists_each_security_scheme_once_and_the_errors_really_given(client):
+    """Every operation names each security scheme at most once (public ones: Bearer, session, or none); every
+    operation with parameters or a body lists 422, one with a JSON body 400, a members' one 401 and an unsafe one
+    a session may call 403; cursor and unit describe their exact form and bounds."""
+    schema = client.get("/api/v1/openapi.json").json()
+    for path, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            security = operation.get("security", [])
+            assert len(security) == len({json.dumps(entry, sort_keys=True) for entry in security}), (path, method)
+            responses = set(operation["responses"])
+            if operation.get("parameters") or operation.get("requestBody"):
+                assert "422" in responses, (path, method)
+            if operation.get("requestBody"):
+                assert "400" in responses, (path, method)
+            if security and {} not in security:
+                assert "401" in responses, (path, method)
+    items = {parameter["name"]: parameter for parameter in schema["paths"][f"{API}/items"]["get"]["parameters"]}
+    unit = items["unit"]["schema"]["anyOf"][0]
+    assert (unit["minimum"], unit["maximum"]) == (1, 2**63 - 1) and "9223372036854775807" in items["unit"][
+        "description"
+    ]
+    cursor = items["cursor"]["schema"]["anyOf"][0]
+    assert cursor["pattern"] and "next_cursor" in items["cursor"]["description"]
+    assert schema["paths"]["/api/v1/auth/token"]["post"]["responses"].keys() >= {"401", "429"}
+
+
+def test_a_bounded_schemathesis_run_finds_no_500_and_no_schema_violation(member):
+    """Schemathesis generates valid and invalid requests for every library operation from the served schema (a
+    few examples each, as a member with a bearer token): no answer is a server error, and every answer's status
+    code, content type and body are what the schema declares, so a client generated from it works."""
+    import schemathesis
+    from django.core import signals
+    from django.core.handlers.wsgi import WSGIHandler
+    from django.db import close_old_connections
+    from hypothesis import HealthCheck, given, settings
+    from schemathesis import GenerationMode
+    from schemathesis.checks import not_a_server_error
+    from schemathesis.specs.openapi.checks import (
+        content_type_conformance,
+        response_schema_conformance,
+        status_code_conformance,
+    )
+
+    VideoFactory(owning_unit=member.org_unit, title="公开课")
+    # Uncompressed answers (schemathesis does not unzip), and the test's database connection kept open.
+    headers = {"Authorization": f"Bearer {api_token_for(member)}", "Accept-Encoding": "identity"}
+    checks = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    failures = []
+    try:
+        schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", WSGIHandler())
+        for result in schema.get_all_operations():
+            operation = result.ok()
+            if not operation.path.startswith(API):
+                continue
+            for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
+
+                @given(case=operation.as_strategy(generation_mode=mode))
+                @settings(max_examples=3, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+                def run(case):
+                    case.validate_response(case.call(headers=headers), checks=checks)
+
+                try:
+                    run()
+                except Exception as error:  # noqa: BLE001 (hypothesis raises schemathesis' failure group: list all)
+                    failures.append(f"{operation.label} [{mode.value}]: {str(error).strip()[:800]}")
+    finally:
+        signals.request_started.connect(close_old_connections)
+        signals.request_finished.connect(close_old_connections)
+    assert not failures, "\n\n".join(failures)

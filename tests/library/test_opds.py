@@ -3,6 +3,7 @@ links only for those who may download."""
 
 import base64
 import io
+import re
 from datetime import timedelta
 
 import feedparser
@@ -127,7 +128,8 @@ def test_damaged_cursor_is_a_clear_400(client):
 
 def test_anonymous_sees_public_items_and_a_basic_auth_member_sees_members_items(client, unit, member):
     """Without credentials only public items are listed; with a member's Basic credentials (or their browser
-    session) members-only items appear too; a wrong password gets a 401 challenge with realm 灯塔."""
+    session) members-only items appear too; a wrong password gets a 401 challenge whose header is plain ASCII
+    (realm Lighthouse, charset UTF-8), the Chinese prompt in its body."""
     EbookFactory(owning_unit=unit, title="公开读物")
     EbookFactory(owning_unit=unit, title="党员读物", access="members")
     anonymous = [entry.title for entry in _feed(client.get("/opds/new/ebook/"))[0].entries]
@@ -136,8 +138,8 @@ def test_anonymous_sees_public_items_and_a_basic_auth_member_sees_members_items(
     assert set(with_basic) == {"公开读物", "党员读物"}
     response = client.get("/opds/new/ebook/", **_basic(password="wrong"))
     assert response.status_code == 401
-    challenge = response["WWW-Authenticate"].encode("latin-1").decode("utf-8")  # UTF-8 bytes on the wire
-    assert challenge.startswith('Basic realm="灯塔"')
+    assert response["WWW-Authenticate"].encode("ascii") == b'Basic realm="Lighthouse", charset="UTF-8"'
+    assert "灯塔" in response.content.decode()
     assert "Authorization" in client.get("/opds/new/ebook/")["Vary"]  # caches keep each requester's copy apart
     client.force_login(member)
     assert len(_feed(client.get("/opds/new/ebook/"))[0].entries) == 2
@@ -153,10 +155,11 @@ def test_login_route_and_auth_parameter_challenge_until_signed_in(client, member
     assert client.get("/opds/").status_code == 200
 
 
-def test_acquisition_links_follow_the_download_right(client, unit, member):
+def test_acquisition_links_follow_the_download_right(client, unit, member, library_page):
     """A public PDF anyone may download gets an open-access link of type application/pdf to the download view;
-    an item without download rights gets none; a members-download EPUB gets a plain acquisition link only for a
-    signed-in member, its type taken from the file name when the pipeline has not said."""
+    an item without download rights gets none, only its website page to read it online (在线阅读); a
+    members-download EPUB gets a plain acquisition link only for a signed-in member, its type taken from the file
+    name when the pipeline has not said."""
     free = EbookFactory(owning_unit=unit, title="开放下载", download="readers", media_asset=_pdf_asset())
     EbookFactory(owning_unit=unit, title="只能在线读", download="none", media_asset=_pdf_asset("b.pdf"))
     epub = EbookFactory(
@@ -169,6 +172,8 @@ def test_acquisition_links_follow_the_download_right(client, unit, member):
     assert link.get("href") == f"http://testserver/library-files/items/{free.pk}/download/"
     for title in ("只能在线读", "党员可下载"):
         assert not [x for x in _links(entries[title]) if x.get("rel", "").startswith(ACQUIRE)]
+    (online,) = _links(entries["只能在线读"], "alternate")
+    assert online.get("title") == "在线阅读" and online.get("type") == "text/html"
 
     entries = _entries_by_title(_feed(client.get("/opds/new/ebook/", **_basic()))[1])
     (link,) = _links(entries["党员可下载"], ACQUIRE)
@@ -249,21 +254,23 @@ def test_entries_carry_the_catalogue_description_and_covers(local_media, client,
 
 
 def test_classes_and_their_feeds(client, unit):
-    """按分类浏览 lists the 22 basic classes; a class feed holds the e-books and periodicals whose code starts with
-    its letter; a letter the scheme does not use is a 404."""
+    """按分类浏览 lists the basic classes that hold something (here A and D of the 22), each entry with content; a
+    class feed holds the e-books and periodicals whose code starts with its letter; a letter the scheme does not
+    use is a 404."""
     EbookFactory(owning_unit=unit, title="党建读本", clc="D261.4")
     PeriodicalFactory(owning_unit=unit, title="党史期刊", clc="D2")
     VideoFactory(owning_unit=unit, title="党史视频", clc="D2")
     EbookFactory(owning_unit=unit, title="马克思选集", clc="A1")
     parsed, root = _feed(client.get("/opds/clc/"), NAVIGATION)
-    assert len(parsed.entries) == 22 and parsed.entries[3].title.startswith("D 政治")
-    assert _links(root.findall("a:entry", NS)[3])[0].get("href").endswith("/opds/clc/D/")
+    assert [entry.title[0] for entry in parsed.entries] == ["A", "D"] and parsed.entries[1].title.startswith("D 政治")
+    assert _links(root.findall("a:entry", NS)[1])[0].get("href").endswith("/opds/clc/D/")
+    assert all(entry.findtext("a:content", namespaces=NS) for entry in root.findall("a:entry", NS))
     titles = {entry.title for entry in _feed(client.get("/opds/clc/D/"))[0].entries}
     assert titles == {"党建读本", "党史期刊"}
     assert client.get("/opds/clc/L/").status_code == 404
 
 
-def test_periodical_title_leads_to_its_issues(client, unit, member):
+def test_periodical_title_leads_to_its_issues(client, unit, member, library_page):
     """A periodical title is an entry with a subsection link to a feed of its issues in order; a members-only
     issue is left out for an anonymous reader."""
     title = PeriodicalFactory(owning_unit=unit, title="求是", role="series")
@@ -349,11 +356,16 @@ def test_out_of_range_paging_is_a_clear_400(client, unit, url):
     assert response.status_code == 400 and "翻页参数无效" in response.content.decode()
 
 
-def test_last_allowed_search_page_still_answers(client, settings):
-    """Page 10,000 of a search is still a (empty) feed."""
+def test_a_search_page_past_the_last_is_a_clear_400(client, settings):
+    """A search that finds nothing answers page 1 with totalResults 0 and no startIndex or itemsPerPage (nothing to
+    page through); any later page (10,000 included) is past the last and gets the Chinese 400."""
     settings.SEARCH_URL = ""  # the embedded index
-    parsed, _root = _feed(client.get("/opds/search", {"q": "x", "page": "10000"}))
-    assert parsed.entries == []
+    parsed, root = _feed(client.get("/opds/search", {"q": "x"}))
+    assert parsed.entries == [] and root.findtext("os:totalResults", namespaces=NS) == "0"
+    assert root.find("os:startIndex", NS) is None and root.find("os:itemsPerPage", NS) is None
+    for page in ("2", "10000"):
+        response = client.get("/opds/search", {"q": "x", "page": page})
+        assert response.status_code == 400 and "翻页参数无效" in response.content.decode()
 
 
 def test_control_characters_in_titles_do_not_break_the_feed(client, unit):
@@ -484,3 +496,118 @@ def test_repeated_wrong_passwords_are_throttled_per_username_and_address(client,
     assert CountingHasher.checks == checks
     assert client.get("/opds/login/", REMOTE_ADDR="10.0.0.2", **_basic("wang")).status_code == 200
     assert client.get("/opds/login/", **_basic("zhao")).status_code == 200
+
+
+def _atom_rules(root) -> None:
+    """RFC 4287's rules for a feed and its entries, checked with lxml: the feed has one id, title and updated and
+    an author (or every entry has one); every entry has one id, title and updated, and content or a
+    rel="alternate" link (§4.1.1.1); every updated is an RFC 3339 date."""
+    for tag in ("id", "title", "updated"):
+        assert len(root.findall(f"a:{tag}", NS)) == 1, tag
+    entries = root.findall("a:entry", NS)
+    assert root.find("a:author", NS) is not None or all(e.find("a:author", NS) is not None for e in entries)
+    for entry in entries:
+        for tag in ("id", "title", "updated"):
+            assert len(entry.findall(f"a:{tag}", NS)) == 1, (tag, entry.findtext("a:title", namespaces=NS))
+        assert entry.find("a:content", NS) is not None or _links(entry, "alternate"), etree.tostring(entry)
+    for stamp in root.iter(f"{{{ATOM}}}updated"):
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(Z|[+-]\d\d:\d\d)", stamp.text), stamp.text
+
+
+def test_a_crawl_of_the_whole_catalogue_keeps_the_atom_rules(client, unit, library_page):
+    """Following every navigation, subsection and next link from /opds/ (classes, collections, newest, a
+    periodical's issues) reaches only feeds that feedparser reads cleanly and that keep RFC 4287's rules; the class
+    index lists only classes with something in them, and an issue with download "none" is reached with its
+    reading link."""
+    EbookFactory(owning_unit=unit, title="党建读本", clc="D261.4", download="readers", media_asset=_pdf_asset())
+    title = PeriodicalFactory(owning_unit=unit, title="求是", role="series", clc="D2")
+    PeriodicalFactory(owning_unit=unit, title="求是", number="第1期", role="issue", parent=title, download="none")
+    collection = ItemList.objects.create(title="学习二十大", slug="ershida", kind="collection", owning_unit=unit)
+    ItemListEntry.objects.create(list=collection, item=title, sort_order=0)
+    seen, queue, titles = set(), ["http://testserver/opds/"], set()
+    while queue:
+        url = queue.pop()
+        if url in seen:
+            continue
+        seen.add(url)
+        response = client.get(url)
+        parsed, root = _feed(response, response["Content-Type"].split(";charset")[0])
+        _atom_rules(root)
+        titles |= {entry.title for entry in parsed.entries}
+        for link in root.iter(f"{{{ATOM}}}link"):
+            if "profile=opds-catalog" in link.get("type") and link.get("rel") not in ("self", "start", "first"):
+                queue.append(link.get("href"))
+    assert "http://testserver/opds/clc/D/" in seen and "http://testserver/opds/clc/A/" not in seen
+    assert {"党建读本", "求是", "求是 第1期"} <= titles and len(seen) >= 7
+
+
+def test_search_pages_keep_their_opensearch_numbers(client, unit, settings, monkeypatch):
+    """Paging a search by its own numbers reaches every result once: each page but the last holds exactly
+    itemsPerPage entries (e-books, then periodicals, a page may hold both), startIndex moves on by itemsPerPage
+    and never passes totalResults, rel=next stops at the last page and the page after it is a 400; a members-only
+    e-book is neither listed nor counted for an anonymous app."""
+    from search.services import search_outbox_drain_all
+
+    settings.SEARCH_URL = ""  # the embedded index
+    monkeypatch.setattr("library.feeds.opds.PER_PAGE", 4)  # 11 results make three pages, one across the kinds
+    for index in range(6):
+        EbookFactory(owning_unit=unit, title=f"红色读本{index}")
+    for index in range(5):
+        PeriodicalFactory(owning_unit=unit, title=f"红旗期刊{index}")
+    EbookFactory(owning_unit=unit, title="红色内部读本", access="members")
+    search_outbox_drain_all()
+    url, seen, expected_start, pages = "/opds/search?q=红", [], 1, 0
+    while url:
+        parsed, root = _feed(client.get(url))
+        total = int(root.findtext("os:totalResults", namespaces=NS))
+        per_page, start = (int(root.findtext(f"os:{tag}", namespaces=NS)) for tag in ("itemsPerPage", "startIndex"))
+        assert total == 11 and per_page == 4 and start == expected_start <= total
+        next_links = _links(root, "next")
+        assert len(parsed.entries) == (per_page if next_links else total - start + 1)
+        seen += [entry.title for entry in parsed.entries]
+        expected_start, pages = start + per_page, pages + 1
+        url = next_links[0].get("href") if next_links else None
+    assert pages == 3 and len(seen) == len(set(seen)) == 11 and "红色内部读本" not in seen
+    assert [title[:2] for title in seen] == ["红色"] * 6 + ["红旗"] * 5
+    assert client.get("/opds/search", {"q": "红", "page": "4"}).status_code == 400
+
+
+def test_an_issue_without_download_is_read_online_or_left_out(client, unit, member, library_page):
+    """A periodical issue with download "none" has no acquisition link: its entry leads to the issue's page, where
+    the website's reader applies the access rule again (a members-only issue's entry, and so its link, appear only
+    to a member); with no website page to read it on, the entry is left out instead of being a dead end."""
+    title = PeriodicalFactory(owning_unit=unit, title="求是", role="series")
+    issue = PeriodicalFactory(owning_unit=unit, title="求是", number="第1期", role="issue", parent=title, position=1)
+    PeriodicalFactory(
+        owning_unit=unit, title="求是", number="党员版", role="issue", parent=title, position=2, access="members"
+    )
+    url = f"/opds/periodicals/{title.pk}/"
+    entries = _entries_by_title(_feed(client.get(url))[1])
+    assert list(entries) == ["求是 第1期"]
+    (link,) = _links(entries["求是 第1期"], "alternate")
+    assert link.get("title") == "在线阅读" and link.get("href") == f"http://testserver/library/item/{issue.pk}/"
+    assert not [x for x in _links(entries["求是 第1期"]) if x.get("rel", "").startswith(ACQUIRE)]
+    assert client.get(link.get("href")).status_code == 200
+    assert len(_feed(client.get(url, **_basic()))[0].entries) == 2
+    library_page.delete()
+    assert _feed(client.get(url))[0].entries == []
+
+
+def test_downloads_name_the_file_in_ascii_and_in_utf8(local_media, client, unit):
+    """The download's Content-Disposition carries both RFC 6266 names: an ASCII ``filename`` for apps that read no
+    other, and ``filename*`` with the real Chinese title in UTF-8 (what every current browser and app saves)."""
+    from urllib.parse import unquote
+
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+
+    stored = default_storage.save("uploads/2026/12/hy.pdf", ContentFile(b"%PDF-1.7 x"))
+    asset = MediaAsset.objects.create(file=stored, original_name="hy.pdf", kind="document")
+    book = EbookFactory(owning_unit=unit, title="红岩 Hongyan", download="readers", media_asset=asset)
+    nameless = EbookFactory(owning_unit=unit, title="红岩", download="readers", media_asset=asset)
+    redirect = client.get(f"/library-files/items/{book.pk}/download/")
+    disposition = client.get(redirect["Location"])["Content-Disposition"]
+    assert disposition == "attachment; filename=\"Hongyan.pdf\"; filename*=UTF-8''%E7%BA%A2%E5%B2%A9%20Hongyan.pdf"
+    assert unquote(disposition.partition("filename*=UTF-8''")[2]) == "红岩 Hongyan.pdf"
+    other = client.get(client.get(f"/library-files/items/{nameless.pk}/download/")["Location"])
+    assert other["Content-Disposition"].startswith('attachment; filename="download.pdf"; filename*=UTF-8')

@@ -823,6 +823,7 @@ NOT_OBJECT_SURFACES = {
     "api/v1/auth/token": "sign-in: trades a password for a token (throttling: tests/security/test_login_throttle.py)",
     "opds/login/": "asks for credentials, then the root catalogue (covered as opds/)",
     "opds/opensearch.xml": "OpenSearch description: a URL template, no object",
+    "podcasts/artwork.png": "the site's podcast artwork: one public image, the same for everyone, no object",
     "opds/clc/": "CLC class index: class names and links; classes' items covered as opds/clc/<letter>/",
     "opds/clc/<str:letter>/": "same items as opds/new/ filtered by class (opds_items), no access rule of its own",
     "opds/lists/": "curated lists' names (lists themselves covered as the library page's list route)",
