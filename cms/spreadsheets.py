@@ -16,6 +16,8 @@ from django.utils.translation import gettext_lazy
 # What is nearly always behind a line csv cannot read, said where an importer reports one.
 CSV_LIKELY_CAUSE = gettext_lazy("多半是引号不配对，或一格内容过长")
 HEADER_SEARCH_ROWS = 10
+# What makes a spreadsheet read a cell as a formula (OWASP's CSV injection list).
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
 
 Line = tuple[int, list]  # (the spreadsheet's row number, its cells)
 
@@ -58,12 +60,20 @@ def csv_lines(data: bytes) -> Iterator[Line]:
 def xlsx_lines(data: bytes) -> Iterator[Line]:
     from openpyxl import load_workbook
 
+    unreadable = _("无法读取这个 Excel 文件，请另存为 .xlsx 后重试。")
     try:
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception:  # noqa: BLE001 — any unreadable workbook is the same answer to the editor (no English detail)
-        raise SheetError(_("无法读取这个 Excel 文件，请另存为 .xlsx 后重试。")) from None
+        raise SheetError(unreadable) from None
     try:
-        for number, row in enumerate(workbook.worksheets[0].iter_rows(values_only=True), start=1):
+        rows = enumerate(workbook.worksheets[0].iter_rows(values_only=True), start=1)
+        while True:
+            try:  # a workbook that opens may still break while its rows are read (a bad shared string, a bad number)
+                number, row = next(rows)
+            except StopIteration:
+                return
+            except Exception:  # noqa: BLE001 — the same answer as a workbook that does not open
+                raise SheetError(unreadable) from None
             yield number, list(row)
     finally:
         workbook.close()
@@ -102,3 +112,11 @@ def rows_under_header(
         yield number, {column: values[index] if index < len(values) else "" for index, column in header.items()}
     if header is None:
         raise SheetError(header_missing)
+
+
+def neutralise_formula(value: str) -> str:
+    """A cell we write (CSV or XLSX) that a spreadsheet shows as text: a leading ``'`` when it would start a formula.
+    Leading spaces are looked past, since some spreadsheets skip them before reading a formula."""
+    if value.lstrip(" ").startswith(FORMULA_START):
+        return "'" + value
+    return value

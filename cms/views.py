@@ -41,4 +41,6 @@ def javascript_catalogue(request):
     if code not in dict(settings.LANGUAGES):
         code = settings.LANGUAGE_CODE
     with translation.override(code):
-        return _catalogue(request)
+        response = _catalogue(request)
+    response["Content-Language"] = code
+    return response

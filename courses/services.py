@@ -248,14 +248,9 @@ def _close(attempt: QuizAttempt, *, state: str, now: datetime) -> QuizAttempt:
 
 
 def _quiz_hours_credit(attempt: QuizAttempt) -> None:
-    """A course's quiz passed counts once per year for study hours (as ``credits.hours`` counts it)."""
-    if not attempt.passed:
-        return
-    year = report_hours.year_of(attempt.submitted_at)
-    again = QuizAttempt.objects.filter(course_id=attempt.course_id, member_id=attempt.member_id, passed=True)
-    again = again.exclude(pk=attempt.pk).filter(submitted_at__year=year)
-    if not again.exists():
-        report_hours.credit(member_id=attempt.member_id, year=year, quizzes_passed=1)
+    """A course's quiz passed counts for the year's study hours (once per course and year, as ``credits.hours``)."""
+    if attempt.passed:
+        report_hours.refresh(member_id=attempt.member_id, year=report_hours.year_of(attempt.submitted_at))
 
 
 def quiz_attempt_submit(*, member, attempt_id: int, now: datetime | None = None) -> QuizAttempt:
@@ -343,9 +338,14 @@ def practice_check(
 # --- Lessons done -------------------------------------------------------------------------------------------------
 
 
-def study_hours_credited(*, member_id: int, seconds: int, at: datetime) -> None:
+def study_hours_credited(*, member_id: int, at: datetime) -> None:
     """Honest study time credited by the library counts towards the year's study hours in the reports."""
-    report_hours.credit(member_id=member_id, year=report_hours.year_of(at), online_seconds=seconds)
+    report_hours.refresh(member_id=member_id, year=report_hours.year_of(at))
+
+
+def member_changed(*, member_id: int) -> None:
+    """A member moved or changed party role (cms.events.member_changed): this year's hours follow them."""
+    report_hours.refresh(member_id=member_id, year=timezone.localdate().year)
 
 
 def lesson_study_credited(*, member_id: int, item_id: int, at: datetime) -> list[LessonCompletion]:

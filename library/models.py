@@ -421,7 +421,8 @@ class StudyDay(models.Model):
     """Study seconds per member, item and day: what course and unit reports add up."""
 
     member = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
-    item = models.ForeignKey(LibraryItem, on_delete=models.CASCADE, related_name="+")
+    # Honest study time is the member's, not the item's: deleting an item must not take study hours away.
+    item = models.ForeignKey(LibraryItem, null=True, on_delete=models.SET_NULL, related_name="+")
     day = models.DateField()
     seconds = models.PositiveIntegerField(default=0)
 

@@ -66,6 +66,16 @@ def _fresh_cache():
     cache.clear()
 
 
+@pytest.fixture(autouse=True)
+def _chinese_after_each_test():
+    """A request in English leaves its thread's language active (Django's middleware activates, nothing deactivates
+    after the response), so the next test on the same worker would read English messages: back to the default."""
+    from django.utils import translation
+
+    yield
+    translation.deactivate()
+
+
 def pytest_sessionfinish(session):
     """In a pytest-xdist worker: hand this worker's proof figures to the controller (pytest_testnodedown)."""
     if hasattr(session.config, "workeroutput"):

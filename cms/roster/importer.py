@@ -14,6 +14,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils.translation import gettext as _
 
+from ..events import member_changed_on_commit
 from ..models import BranchMembership, Member, OrgUnit, RosterImport, UnitRole
 from ..selectors import unit_and_ancestor_paths
 from . import idcard, keys
@@ -194,6 +195,8 @@ def place_in_unit(*, member: Member, unit: OrgUnit | None, on: datetime.date) ->
     if unit is not None:
         BranchMembership.objects.create(member=member, unit=unit, started_on=on)
         _count(unit, +1)
+    if current:
+        member_changed_on_commit(member_id=member.pk)  # moved: figures kept where the member belongs follow
 
 
 def _count(unit: OrgUnit, delta: int) -> None:
@@ -207,6 +210,8 @@ def _apply(item: _Parsed, member: Member | None, on: datetime.date) -> None:
     if member is None:
         member = Member(username=f"m{item.digest[:12]}")
         member.set_unusable_password()
+    elif member.party_role != item.role:
+        member_changed_on_commit(member_id=member.pk)  # the requirement of their year changes
     member.real_name, member.phone, member.party_role = item.name, item.phone, item.role
     member.joined_party_on, member.org_unit = item.joined, item.branch
     member.id_number_digest, member.id_number_masked = item.digest, idcard.masked(item.number)
@@ -240,6 +245,8 @@ def import_roster(
     branches this import may place members in (the importer's subtree)."""
     try:
         rows, unknown = roster_rows(data=data, filename=filename)
+        if not rows:
+            raise RosterFileError(_("文件里只有表头，没有党员，请填好后再导入。"))
     except RosterFileError as exc:
         report = RosterReport(rows=[], unknown_columns=[], applied=False, file_error=str(exc))
         _record(report, data=data, filename=filename, by=by, dry_run=dry_run)

@@ -1,12 +1,15 @@
 """The yearly study-hours report (学时): each unit's members with any credit, their hours and how many met the annual
 requirement, for the unit and everything below it, kept current with each credit instead of counted per request.
 
-A credit (honest study time from the library, an attended session, a course's quiz passed) updates the member's
-``MemberYearHours`` row under its lock with the same rule the member's own page uses (``credits.hours``), and adds
-the change of the member's contribution to ``UnitYearHours`` of their unit and every unit above it. A year counts
-where the member belongs at their latest credit (a year is assessed by the member's branch): a member who moved
-takes their year's contribution along with the next credit. ``rebuild`` recomputes a year from the activity rows,
-each member under their unit now: what a test compares and an operator can rerun."""
+A credit (honest study time from the library, an attended session, a course's quiz passed), a move and a change of
+party role each refresh the member's ``MemberYearHours`` row under its lock from the activity itself, with the same
+calculation the member's own page uses (``credits.hours``), and add the change of the member's contribution to
+``UnitYearHours`` of their unit and every unit above it. A year counts where the member belongs (a year is assessed
+by the member's branch): a member who moves takes this year's contribution along. ``rebuild`` recomputes a year
+from the activity rows, each member under their unit now: what a test compares and an operator can rerun.
+
+Locks: the member's year row first, then the units' rows in one UPDATE each (PostgreSQL visits an IN list's keys
+in order, so two refreshes touching shared ancestors lock them in the same order)."""
 
 from dataclasses import dataclass
 from decimal import Decimal
@@ -21,6 +24,7 @@ from cms.selectors import unit_and_ancestor_paths
 
 from ..credits.hours import StudyHours, required_hours, study_hours_of
 from ..models import MemberYearHours, UnitYearHours
+from .reads import MIN_GROUP
 from .stats import bump_subtree
 
 FIGURES = ("active", "tenths", "met")
@@ -48,27 +52,40 @@ def _figures(row: MemberYearHours, member) -> None:
     row.met = hours.met
 
 
-def credit(*, member_id: int, year: int, online_seconds: int = 0, sessions: int = 0, quizzes_passed: int = 0) -> None:
-    """Add one credit to the member's year and to the figures of their unit and the units above it."""
+def refresh(*, member_id: int, year: int) -> None:
+    """Bring the member's year up to date from the activity itself — whatever credit, move or role change led here —
+    and add the change of their contribution to the figures of their unit and the units above it.
+
+    Reading the activity (three grouped queries) rather than adding the credit's own seconds means a credit whose
+    announcement was lost (a failed listener) is caught up by the next one, and the kept figures always equal a
+    rebuild. The member's year row is locked first, so two refreshes of one member never interleave."""
     member = get_user_model().objects.filter(pk=member_id).only("pk", "org_unit_id", "party_role").first()
     if member is None:
         return
     with transaction.atomic():
-        MemberYearHours.objects.bulk_create(
-            [MemberYearHours(member_id=member_id, year=year, unit_id=member.org_unit_id)], ignore_conflicts=True
-        )
-        row = MemberYearHours.objects.select_for_update().get(member_id=member_id, year=year)
+        row = MemberYearHours.objects.select_for_update().filter(member_id=member_id, year=year).first()
+        if row is None:
+            MemberYearHours.objects.bulk_create(
+                [MemberYearHours(member_id=member_id, year=year, unit_id=member.org_unit_id)], ignore_conflicts=True
+            )
+            row = MemberYearHours.objects.select_for_update().get(member_id=member_id, year=year)
+        hours = study_hours_of([member], year=year)[member.pk]
         before, counted_in = _contribution(row), row.unit_id
-        row.online_seconds += online_seconds
-        row.sessions += sessions
-        row.quizzes_passed += quizzes_passed
+        row.online_seconds, row.sessions, row.quizzes_passed = (
+            hours.online_seconds,
+            hours.sessions,
+            hours.quizzes_passed,
+        )
         row.unit_id = member.org_unit_id
         _figures(row, member)
-        row.save()
         after = _contribution(row)
+        if not after["active"] and not before["active"]:
+            row.delete()  # nothing to count (a move or role change of a member without credit this year)
+            return
+        row.save()
         if counted_in == row.unit_id:
             _bump(row.unit_id, year, {name: after[name] - before[name] for name in FIGURES})
-        else:  # moved since the last credit: the year goes with them
+        else:  # moved since the last refresh: the year goes with them
             _bump(counted_in, year, {name: -before[name] for name in FIGURES})
             _bump(row.unit_id, year, after)
 
@@ -150,12 +167,15 @@ class HoursRow:
     met: int = 0
 
     @property
-    def hours(self) -> Decimal:
-        return Decimal(self.tenths) / 10
+    def hours(self) -> Decimal | None:
+        """None below ``MIN_GROUP`` members with hours: one or two members' total is their own."""
+        return Decimal(self.tenths) / 10 if self.active >= MIN_GROUP else None
 
     @property
     def average(self) -> Decimal | None:
-        return (Decimal(self.tenths) / 10 / self.members).quantize(Decimal("0.1")) if self.members else None
+        if self.hours is None or not self.members:
+            return None
+        return (self.hours / self.members).quantize(Decimal("0.1"))
 
     @property
     def met_rate(self) -> float | None:

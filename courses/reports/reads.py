@@ -28,6 +28,9 @@ COLUMNS = [
     ("average", gettext_lazy("平均分")),
 ]
 RATES = {"studied_rate", "completed_rate", "passed_rate"}
+# A sum or average over fewer members than this is not shown to anyone: it would be those members' own figures,
+# which only they and their branch's secretary may see (the secretary's list of members shows them by name).
+MIN_GROUP = 3
 
 
 @dataclass
@@ -58,7 +61,8 @@ class ReportRow:
 
     @property
     def average(self) -> float | None:
-        return round(self.score_sum / self.scored, 1) if self.scored else None
+        """None below ``MIN_GROUP`` members scored: one or two members' average is their own scores."""
+        return round(self.score_sum / self.scored, 1) if self.scored >= MIN_GROUP else None
 
     def value(self, key: str):
         return self.unit.name if key == "unit" else getattr(self, key)

@@ -95,7 +95,7 @@ def _attend(*, session: BranchSession, member, method: str, by, now) -> tuple[Se
             )
             if created:
                 report_stats.attendance_recorded(attendance=attendance)
-                report_hours.credit(member_id=member.pk, year=report_hours.year_of(session.starts_at), sessions=1)
+                report_hours.refresh(member_id=member.pk, year=report_hours.year_of(session.starts_at))
             return attendance, created
     except IntegrityError:  # two presses raced past get's miss: the other one wrote the row
         return SessionAttendance.objects.get(session=session, member=member), False

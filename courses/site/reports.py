@@ -5,6 +5,7 @@ branch's own secretary only."""
 
 import csv
 import io
+import re
 
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
@@ -12,6 +13,7 @@ from django.template.response import TemplateResponse
 from django.utils.translation import gettext as _
 
 from cms.models import OrgUnit
+from cms.spreadsheets import neutralise_formula
 
 from .. import selectors
 from ..credits.hours import rule as hour_rule
@@ -35,11 +37,17 @@ def _course(request):
     return course or (courses[0] if courses else None), courses
 
 
+def _number(text: str) -> int | None:
+    """A plain decimal id or year from the query string (ASCII digits only: "²" is a digit to str.isdigit)."""
+    return int(text) if re.fullmatch(r"[0-9]{1,9}", text) else None
+
+
 def _unit(request):
     chosen = request.GET.get("unit", "")
     allowed = units_reported_to(request.user)
     if chosen:
-        unit = allowed.filter(pk=int(chosen)).first() if chosen.isdigit() else None
+        number = _number(chosen)
+        unit = allowed.filter(pk=number).first() if number is not None else None
         if unit is None:
             raise Http404
         return unit
@@ -103,8 +111,8 @@ def hours_report_page(request):
     who met the annual requirement."""
     unit = _unit(request)
     years = report_hours.report_years()
-    chosen = request.GET.get("year", "")
-    year = int(chosen) if chosen.isdigit() and int(chosen) in years else years[0]
+    chosen = _number(request.GET.get("year", ""))
+    year = chosen if chosen in years else years[0]
     total, rows = report_hours.hours_report(unit=unit, year=year)
     if request.GET.get("format") in ("csv", "xlsx"):
         columns, rates = report_hours.COLUMNS, report_hours.RATES
@@ -131,9 +139,14 @@ def hours_report_page(request):
     return _private(TemplateResponse(request, "courses/reports_hours.html", context))
 
 
+def _cell(value):
+    """Names come from editors and rosters: none may start a formula in the spreadsheet that opens the export."""
+    return neutralise_formula(value) if isinstance(value, str) else value
+
+
 def _export(kind: str, name: str, columns, rates, rows) -> HttpResponse:
     header = [str(label) for _key, label in columns]
-    values = [[row.value(key) for key, _label in columns] for row in rows]
+    values = [[_cell(row.value(key)) for key, _label in columns] for row in rows]
     if kind == "csv":
         buffer = io.StringIO()
         writer = csv.writer(buffer)

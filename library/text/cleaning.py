@@ -14,6 +14,8 @@ so it is shown as text and never run.
 
 import re
 
+from cms.spreadsheets import neutralise_formula  # noqa: F401 — one rule for every spreadsheet we write
+
 # C0 controls except tab, LF and CR; DEL and the C1 controls; XML's two non-characters; the BOM as a character.
 CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufeff\ufffe\uffff]")
 # Embeddings and overrides (U+202A–U+202E), isolates (U+2066–U+2069), the Arabic letter mark (U+061C), and the
@@ -22,7 +24,6 @@ BIDI_CONTROL = re.compile("[\u202a-\u202e\u2066-\u2069\u061c\u2028\u2029]")
 DIRECTION_MARK = re.compile("[\u200e\u200f]")
 # Hebrew, Arabic (Uyghur), Syriac, Thaana and their presentation forms: the scripts a direction mark serves.
 RIGHT_TO_LEFT = re.compile("[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufefe]")
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
 
 
 def clean_text(value: str) -> str:
@@ -30,12 +31,4 @@ def clean_text(value: str) -> str:
     value = BIDI_CONTROL.sub("", CONTROL.sub("", value))
     if DIRECTION_MARK.search(value) and not RIGHT_TO_LEFT.search(value):
         value = DIRECTION_MARK.sub("", value)
-    return value
-
-
-def neutralise_formula(value: str) -> str:
-    """A CSV cell that a spreadsheet shows as text: a leading ``'`` when it would start a formula. Leading spaces
-    are looked past, since some spreadsheets skip them before reading a formula."""
-    if value.lstrip(" ").startswith(FORMULA_START):
-        return "'" + value
     return value

@@ -191,6 +191,7 @@ def test_scripts_speak_the_page_language(client):
     assert 'src="/jsi18n/?l=en"' in client.get("/search/").content.decode()
     english = client.get("/jsi18n/?l=en")
     assert english.status_code == 200 and "public" in english["Cache-Control"]
+    assert english["Content-Language"] == "en"
     body = english.content.decode()
     assert "Saving" in body  # 正在保存…… (JSON may escape the ellipsis)
     assert "Favourite" in body

@@ -243,6 +243,29 @@ def test_xlsx_with_a_title_row_dates_and_an_unknown_column(branches):
     assert Member.objects.get(real_name="张三").joined_party_on == datetime.date(1990, 7, 1)
 
 
+def _workbook_with_a_missing_shared_string() -> bytes:
+    """A real workbook whose first cell points at shared string 77 of a table that has none: openpyxl opens it and
+    fails only when the row is read."""
+    import re
+    import zipfile
+
+    from openpyxl import Workbook
+
+    book = Workbook()
+    book.active.append(["姓名", "身份证号", "支部代码"])
+    plain = io.BytesIO()
+    book.save(plain)
+    broken = io.BytesIO()
+    with zipfile.ZipFile(plain) as source, zipfile.ZipFile(broken, "w") as target:
+        for entry in source.infolist():
+            data = source.read(entry)
+            if entry.filename == "xl/worksheets/sheet1.xml":
+                data = re.sub(rb'<c r="A1" [^>]*>.*?</c>', b'<c r="A1" t="s"><v>77</v></c>', data, count=1)
+                assert b"<v>77</v>" in data
+            target.writestr(entry, data)
+    return broken.getvalue()
+
+
 @pytest.mark.parametrize(
     ("data", "filename", "says"),
     [
@@ -250,10 +273,14 @@ def test_xlsx_with_a_title_row_dates_and_an_unknown_column(branches):
         (b"not a zip", "roster.xlsx", "Excel"),
         ("姓名,手机号\n张三,1\n".encode(), "roster.csv", "表头"),
         ("姓名,身份证号,手机号\n".encode(), "roster.csv", "支部代码"),
+        ("姓名,身份证号,支部代码\n".encode(), "roster.csv", "只有表头"),
+        (_workbook_with_a_missing_shared_string(), "roster.xlsx", "Excel"),
     ],
 )
 def test_an_unreadable_file_is_refused_whole(db, data, filename, says):
-    """Old .xls, a broken workbook, a file without the header, a header missing a required column."""
+    """Old .xls, a broken workbook, a file without the header, a header missing a required column, a header and
+    nothing under it, a workbook that opens but breaks while its rows are read (a cell naming a shared string the
+    file does not have): each refused whole with a Chinese reason, never a 500."""
     report = run(data, filename=filename)
     assert says in report.file_error and not report.applied
 
