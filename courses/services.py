@@ -248,9 +248,12 @@ def _close(attempt: QuizAttempt, *, state: str, now: datetime) -> QuizAttempt:
 
 
 def _quiz_hours_credit(attempt: QuizAttempt) -> None:
-    """A course's quiz passed counts for the year's study hours (once per course and year, as ``credits.hours``)."""
+    """A course's quiz passed counts for the year's study hours (once per course and year, as ``credits.hours``).
+    After commit: the premiere's thousand submits must not hold the units' year rows for the rest of their own
+    transactions (a failure here is logged; the member's next credit catches it up)."""
     if attempt.passed:
-        report_hours.refresh(member_id=attempt.member_id, year=report_hours.year_of(attempt.submitted_at))
+        member_id, year = attempt.member_id, report_hours.year_of(attempt.submitted_at)
+        transaction.on_commit(lambda: report_hours.refresh(member_id=member_id, year=year), robust=True)
 
 
 def quiz_attempt_submit(*, member, attempt_id: int, now: datetime | None = None) -> QuizAttempt:
