@@ -67,6 +67,9 @@ class ProbeResult:
     # The stream's nominal rate (r_frame_rate): for a variable-rate phone clip, the rate it was shot at, where
     # ``fps`` (the average) is whatever the pauses made it. 0 in older stored probes.
     nominal_fps: float = 0.0
+    # Subtitle streams in the master, in order: {"codec", "language", "title", "default"} each. ``steps/captions``
+    # turns the text ones into caption tracks and reports the picture ones to the editor.
+    subtitle_streams: tuple = ()
 
     @property
     def has_cover_art(self) -> bool:
@@ -254,9 +257,20 @@ def parse_probe(data: dict) -> ProbeResult:
         audio_start=_stream_start(audio),
         audio_duration=_stream_duration(audio),
         nominal_fps=_rate_of(video, "r_frame_rate") if video and not still else 0.0,
+        subtitle_streams=tuple(_subtitle(s) for s in streams if s.get("codec_type") == "subtitle"),
         cover_width=int(cover.get("width") or 0),
         cover_height=int(cover.get("height") or 0),
     )
+
+
+def _subtitle(stream: dict) -> dict:
+    tags = stream.get("tags", {})
+    return {
+        "codec": stream.get("codec_name", ""),
+        "language": tags.get("language", ""),
+        "title": tags.get("title", ""),
+        "default": bool(stream.get("disposition", {}).get("default")),
+    }
 
 
 def _stream_start(stream: dict | None) -> float:
