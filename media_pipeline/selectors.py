@@ -173,6 +173,13 @@ def asset_progress(*, asset: MediaAsset) -> AssetProgress:
     return AssetProgress(MediaAsset.State.READY, 1.0, "", tuple(jobs))
 
 
+def asset_notices(*, asset: MediaAsset) -> list[str]:
+    """What the editor should know about an asset that did not fail: embedded picture subtitles not published."""
+    from .steps.captions import image_subtitle_notices
+
+    return image_subtitle_notices((asset.probe or {}).get("subtitle_streams"))
+
+
 def asset_state_display(*, asset: MediaAsset) -> str:
     """What the library item shows: "转码中 45%", or the reason it failed."""
     summary = asset_progress(asset=asset)
@@ -315,6 +322,7 @@ def asset_status(*, asset: MediaAsset) -> dict:
         "state_display": asset_state_display(asset=asset),
         "progress": round(summary.progress, 4),
         "error": summary.error,
+        "notices": asset_notices(asset=asset),
         "jobs": [transcode_job_status(job=job) for job in summary.jobs],
     }
 

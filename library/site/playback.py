@@ -3,7 +3,13 @@
 from django.urls import reverse
 
 from library.models import LibraryItem
-from media_pipeline.selectors import asset_playback_urls, asset_progress, asset_state_display, rendition_previews
+from media_pipeline.selectors import (
+    asset_notices,
+    asset_playback_urls,
+    asset_progress,
+    asset_state_display,
+    rendition_previews,
+)
 
 
 def item_playback(item: LibraryItem) -> dict:
@@ -14,6 +20,7 @@ def item_playback(item: LibraryItem) -> dict:
             "state": "",
             "job_state": "",
             "error": "",
+            "notices": [],
             "status_url": "",
             "renditions": [],
         }
@@ -27,6 +34,7 @@ def item_playback(item: LibraryItem) -> dict:
         "job_state": summary.state,  # pending / processing / ready / failed
         "progress": round(summary.progress * 100),
         "error": summary.error,
+        "notices": asset_notices(asset=asset),
         "status_url": reverse("media_pipeline_admin:asset_status", args=[asset.pk]),
         "renditions": rendition_previews(asset=asset),
     }

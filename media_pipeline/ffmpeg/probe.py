@@ -64,6 +64,12 @@ class ProbeResult:
     # An attached picture (an MP3's, M4A's or FLAC's cover art): its size, 0 × 0 when there is none.
     cover_width: int = 0
     cover_height: int = 0
+    # The stream's nominal rate (r_frame_rate): for a variable-rate phone clip, the rate it was shot at, where
+    # ``fps`` (the average) is whatever the pauses made it. 0 in older stored probes.
+    nominal_fps: float = 0.0
+    # Subtitle streams in the master, in order: {"codec", "language", "title", "default"} each. ``steps/captions``
+    # turns the text ones into caption tracks and reports the picture ones to the editor.
+    subtitle_streams: tuple = ()
 
     @property
     def has_cover_art(self) -> bool:
@@ -250,9 +256,21 @@ def parse_probe(data: dict) -> ProbeResult:
         video_duration=_stream_duration(video) if video and not still else 0.0,
         audio_start=_stream_start(audio),
         audio_duration=_stream_duration(audio),
+        nominal_fps=_rate_of(video, "r_frame_rate") if video and not still else 0.0,
+        subtitle_streams=tuple(_subtitle(s) for s in streams if s.get("codec_type") == "subtitle"),
         cover_width=int(cover.get("width") or 0),
         cover_height=int(cover.get("height") or 0),
     )
+
+
+def _subtitle(stream: dict) -> dict:
+    tags = stream.get("tags", {})
+    return {
+        "codec": stream.get("codec_name", ""),
+        "language": tags.get("language", ""),
+        "title": tags.get("title", ""),
+        "default": bool(stream.get("disposition", {}).get("default")),
+    }
 
 
 def _stream_start(stream: dict | None) -> float:
@@ -304,6 +322,13 @@ def _sample_aspect_ratio(stream: dict) -> Fraction:
     except (ValueError, ZeroDivisionError):
         return Fraction(1)
     return ratio if ratio > 0 else Fraction(1)
+
+
+def _rate_of(stream: dict, key: str) -> float:
+    try:
+        return float(Fraction(stream.get(key) or "0/1"))
+    except (ValueError, ZeroDivisionError):
+        return 0.0
 
 
 def _fps(stream: dict) -> float:

@@ -32,6 +32,7 @@ from ..steps.profiles import (
     ScreenProfile,
     TvProfile,
 )
+from ..steps.tv import tv_frame_rate
 
 DURATION_TOLERANCE_SECONDS = 0.1
 # An audio file may run this much past its source (never short of it): an MP3 counts its encoder delay and
@@ -94,6 +95,8 @@ def verify_output(*, output: Output, ctx: StepContext) -> None:
     elif output.kind == "mp4":
         audio = isinstance(profile, TvProfile) and ctx.probe.has_audio
         expect = video_expectations(profile=profile, duration=duration, audio=audio)
+        if isinstance(profile, TvProfile):
+            expect["frame_rate"] = float(tv_frame_rate(profile, ctx.probe))
         if audio:
             expect["av_offset"] = ctx.probe.av_offset
         verify_video_file(path=path, expect=expect)

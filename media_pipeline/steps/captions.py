@@ -3,6 +3,11 @@
 Parsing and writing WebVTT is left to ``webvtt-py``; what is ours is the decoding of the files editors
 bring (UTF-8 with or without a BOM, and GB18030/GBK from Chinese subtitle tools), cleaning cue text
 (players render it: only ``<b>``, ``<i>``, ``<u>`` survive) and cutting the HLS segments.
+
+Subtitle streams inside the master (an MKV's SRT or ASS, an MP4's mov_text, WebVTT) become caption tracks
+too (``embedded_tracks``): ffmpeg converts each to WebVTT, which then goes the same way as an attached file.
+A file the editor attached wins over an embedded stream of the same language. Picture subtitles (PGS, DVB,
+VobSub) cannot become text: ``image_subtitle_notices`` tells the editor instead of dropping them silently.
 """
 
 import codecs
@@ -18,7 +23,8 @@ from django.utils.translation import gettext as _
 from webvtt.errors import MalformedCaptionError, MalformedFileError
 
 from ..errors import BadInputError, Cancelled
-from ..ffmpeg.commands import PLAYLIST_NAME
+from ..ffmpeg.commands import GLOBAL_ARGS, PLAYLIST_NAME
+from ..ffmpeg.runner import check_run, run_ffmpeg
 from .contract import CaptionTrack, Output, StepContext
 from .master_playlist import SubtitleMedia
 from .profiles import CaptionProfile
@@ -42,6 +48,87 @@ _TAG = re.compile(r"<\s*(/?)\s*([A-Za-z]+)[^>]*>")
 _CODE_BLOCK = re.compile(r"<\s*(script|style)\b.*?(<\s*/\s*\1\s*>|$)", re.IGNORECASE | re.DOTALL)
 # ASS override blocks ({\an8}, {\pos(…)}) that SRT files exported from Aegisub often carry.
 _ASS_OVERRIDE = re.compile(r"\{\\[^}]*\}")
+
+
+# Subtitle codecs (as ffprobe names them) that are text, and those that are pictures.
+TEXT_SUBTITLE_CODECS = frozenset({"subrip", "srt", "ass", "ssa", "mov_text", "webvtt", "text"})
+IMAGE_SUBTITLE_CODECS = frozenset({"hdmv_pgs_subtitle", "dvb_subtitle", "dvd_subtitle", "xsub"})
+# ISO 639-2 (what containers store) → the BCP 47 tag and the label the player's menu shows.
+LANGUAGES = {
+    "chi": ("zh-Hans", "中文"),
+    "zho": ("zh-Hans", "中文"),
+    "zh": ("zh-Hans", "中文"),
+    "eng": ("en", "英语"),
+    "en": ("en", "英语"),
+    "jpn": ("ja", "日语"),
+    "kor": ("ko", "韩语"),
+    "rus": ("ru", "俄语"),
+    "fre": ("fr", "法语"),
+    "fra": ("fr", "法语"),
+    "ger": ("de", "德语"),
+    "deu": ("de", "德语"),
+    "spa": ("es", "西班牙语"),
+}
+
+
+# --- Subtitle streams inside the master -------------------------------------------------------------------
+
+
+def stream_language(stream: dict, default: str) -> tuple[str, str]:
+    """(BCP 47 tag, menu label) of an embedded subtitle stream; its title, if any, is the label."""
+    code = (stream.get("language") or "").lower()
+    tag, label = LANGUAGES.get(code, (code if LANGUAGE_TAG.fullmatch(code or "-") else default, ""))
+    return tag, stream.get("title") or label or tag
+
+
+def extract_subtitle_command(*, source, stream_index: int, out_path) -> list[str]:
+    """The ``stream_index``-th subtitle stream of ``source`` as a WebVTT file (ffmpeg converts text codecs)."""
+    return [*GLOBAL_ARGS, "-i", str(source), "-map", f"0:s:{stream_index}", "-c:s", "webvtt", "-f", "webvtt"] + [
+        str(out_path),
+        "-y",
+    ]
+
+
+def embedded_tracks(ctx: StepContext, profile: CaptionProfile) -> list[CaptionTrack]:
+    """Text subtitle streams of the master as caption tracks, each written to WebVTT under ``work_dir``.
+
+    A language the editor attached a file for is skipped (the attached file wins); a second stream of one
+    language is numbered ("zh-Hans-2"), so both reach the menu.
+    """
+    attached = {track.language for track in ctx.captions}
+    taken = set(attached)
+    tracks = []
+    for number, stream in enumerate(ctx.probe.subtitle_streams):
+        if stream.get("codec") not in TEXT_SUBTITLE_CODECS:
+            continue
+        language, label = stream_language(stream, profile.default_language)
+        if language in attached:
+            continue
+        tag, copy = language, 2
+        while tag in taken:
+            tag, copy = f"{language}-{copy}", copy + 1
+        taken.add(tag)
+        path = ctx.work_dir / f"embedded_{number}.vtt"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        check_run(
+            run_ffmpeg(extract_subtitle_command(source=ctx.source, stream_index=number, out_path=path), duration=0)
+        )
+        tracks.append(CaptionTrack(language=tag, label=label, path=path, default=bool(stream.get("default"))))
+    return tracks
+
+
+def image_subtitle_notices(subtitle_streams) -> list[str]:
+    """One sentence for the editor per picture subtitle stream, which the pipeline cannot turn into text."""
+    notices = []
+    for stream in subtitle_streams or ():
+        if stream.get("codec") in IMAGE_SUBTITLE_CODECS:
+            _tag, label = stream_language(stream, "")
+            which = f"（{label}）" if label and not LANGUAGE_TAG.fullmatch(label) else ""
+            notices.append(
+                _("视频内嵌的图像字幕%(which)s无法转成文字，未随视频发布；如需字幕，请上传 SRT 或 WebVTT 文件")
+                % {"which": which}
+            )
+    return notices
 
 
 # --- Reading and cleaning ----------------------------------------------------------------------------------

@@ -133,10 +133,12 @@ HLS_WEB = HlsProfile(
 
 @dataclass(frozen=True)
 class TvProfile:
-    """One 1080p25 progressive rung for TV boxes: as a faststart MP4 file and as single-rung HLS.
+    """One 1080p progressive rung for TV boxes: as a faststart MP4 file and as single-rung HLS.
 
     The picture is fitted into the frame (pillar- or letterboxed, never stretched); interlaced sources are
-    deinterlaced. The HLS copy is packaged from the MP4 without encoding again.
+    deinterlaced. The HLS copy is packaged from the MP4 without encoding again. Frame rate: the source's own
+    where the box plays it (up to ``max_frame_rate``), halved until it does above that; never a repeated
+    frame (``tv.tv_frame_rate``). ``frame_rate`` is only for a source that states none.
     """
 
     name: str
@@ -162,6 +164,7 @@ class TvProfile:
     deinterlace: bool = True
     faststart: bool = True  # moov at the front, so a box can start playing before the download ends
     peak_bitrate: int = 0  # bits/s the whole stream's measured peak must stay under (0: no ceiling)
+    max_frame_rate: float = 30.0  # H.264 level 4.0 carries 1080p up to 30 fps
 
 
 # fMP4 boxes, moof/mdat headers and the audio's framing, as a share of the payload: a margin, not a measurement.

@@ -1,9 +1,16 @@
-"""TV set-top boxes: one 1080p25 progressive rung, as a faststart MP4 and as single-rung HLS.
+"""TV set-top boxes: one 1080p progressive rung, as a faststart MP4 and as single-rung HLS.
 
 The MP4 is encoded once; the HLS copy is packaged from it with ``-c copy`` (no second encode). Its master
 playlist comes from ``master_playlist.py``, measured from the segments on disk like the web ladder's.
+
+Frame-rate policy (``tv_frame_rate``): a box decodes any rate H.264 level 4.0 carries at 1080p (≤ 30 fps) and
+does its own display pulldown, so 15, 18, 23.976, 24, 25, 29.97 and 30 fps are kept exactly as they are; a
+faster source (50, 59.94, 60) is halved — every other frame dropped, evenly — to 25, 29.97, 30. Converting
+23.976 or 15 to 25 instead would repeat a frame every second (or every other one): visible judder.
 """
 
+from dataclasses import replace
+from fractions import Fraction
 from pathlib import Path
 
 import ffmpeg
@@ -26,6 +33,31 @@ HLS_DIR = "hls"
 HD_MIN_SHORT_SIDE = 720  # below this a source is SD, whose untagged colours are BT.601 by convention
 
 
+# Rates a source is recognised as (within 0.1 %), so 23.976… becomes exactly 24000/1001.
+STANDARD_RATES = tuple(
+    Fraction(rate) for rate in ("15", "18", "24000/1001", "24", "25", "30000/1001", "30", "50", "60000/1001", "60")
+)
+STANDARD_RATE_TOLERANCE = 0.001
+
+
+def source_rate(fps: float, nominal_fps: float = 0.0) -> Fraction:
+    """The source's frame rate as an exact fraction: the standard rate its average (else its nominal rate, for a
+    variable-rate clip) is within 0.1 % of; otherwise the average to 1/1001."""
+    for value in (fps, nominal_fps):
+        for rate in STANDARD_RATES:
+            if abs(value - float(rate)) <= STANDARD_RATE_TOLERANCE * float(rate):
+                return rate
+    return Fraction(fps).limit_denominator(1001)
+
+
+def tv_frame_rate(profile: TvProfile, probe: ProbeResult) -> Fraction:
+    """The TV edition's frame rate (see the module's docstring): the source's, halved while above the maximum."""
+    rate = source_rate(probe.fps, probe.nominal_fps) if probe.fps > 0 else Fraction(profile.frame_rate)
+    while rate > profile.max_frame_rate:
+        rate /= 2
+    return rate
+
+
 def fitted_size(width: int, height: int, frame_width: int, frame_height: int) -> tuple[int, int]:
     """Largest even size of the source's displayed shape inside the frame (upscaling allowed)."""
     scale = min(frame_width / width, frame_height / height)
@@ -41,7 +73,7 @@ def _picture(source_input, profile: TvProfile, probe: ProbeResult):
     if profile.deinterlace and probe.interlaced:
         # One output frame per input frame (send_frame): the fps filter below sets the rate anyway.
         video = video.filter("bwdif", mode="send_frame")
-    video = _scaled(video.filter("fps", profile.frame_rate), profile, probe)
+    video = _scaled(video.filter("fps", str(tv_frame_rate(profile, probe))), profile, probe)
     # The rest of the frame is black bars, centred: letterbox for wide, pillarbox for portrait and 4:3.
     return (
         video.filter("pad", profile.width, profile.height, "(ow-iw)/2", "(oh-ih)/2", color="black")
@@ -116,7 +148,8 @@ def tv_mp4_command(
         raise BadInputError(_("纯音频文件不能生成电视版，请上传视频"), _("未找到视频流"))
     source_input = ffmpeg.input(str(source))
     streams = [_picture(source_input, profile, probe)]
-    options = _video_options(profile, encoder)
+    # The GOP in frames follows the rate chosen for this source (1 s is 24, 25 or 30 frames).
+    options = _video_options(replace(profile, frame_rate=float(tv_frame_rate(profile, probe))), encoder)
     if probe.has_audio:
         streams.append(
             normalised_audio(
@@ -186,7 +219,7 @@ def produce(ctx: StepContext, profile: TvProfile) -> list[Output]:
     check_run(run_ffmpeg(encode, duration=probe.duration, on_progress=_part(ctx.on_progress, 0.0, ENCODE_SHARE)))
     package = tv_hls_command(profile=profile, mp4_path=mp4_path, out_dir=hls_dir)
     check_run(run_ffmpeg(package, duration=probe.duration, on_progress=_part(ctx.on_progress, ENCODE_SHARE, 1.0)))
-    [stats] = write_master(hls_dir, [variant], frame_rate=profile.frame_rate)
+    [stats] = write_master(hls_dir, [variant], frame_rate=float(tv_frame_rate(profile, probe)))
     return [_mp4_output(ctx, profile, mp4_path, stats), _hls_output(ctx, profile, hls_dir, stats)]
 
 
@@ -211,7 +244,7 @@ def _mp4_output(ctx: StepContext, profile: TvProfile, mp4_path: Path, stats) -> 
         duration=ctx.probe.duration,
         meta={
             "codecs": stats.codecs,
-            "frame_rate": profile.frame_rate,
+            "frame_rate": round(float(tv_frame_rate(profile, ctx.probe)), 3),
             "average_bandwidth": stats.average_bandwidth,
             "audio": has_audio,
             "loudness_target": profile.loudness.integrated if has_audio and ctx.loudness is not None else None,
@@ -231,5 +264,9 @@ def _hls_output(ctx: StepContext, profile: TvProfile, hls_dir: Path, stats) -> O
         height=profile.height,
         bandwidth=stats.peak_bandwidth,
         duration=ctx.probe.duration,
-        meta={"codecs": stats.codecs, "average_bandwidth": stats.average_bandwidth, "frame_rate": profile.frame_rate},
+        meta={
+            "codecs": stats.codecs,
+            "average_bandwidth": stats.average_bandwidth,
+            "frame_rate": round(float(tv_frame_rate(profile, ctx.probe)), 3),
+        },
     )

@@ -151,9 +151,14 @@ def _encode_chunked(ctx: StepContext, profile: HlsProfile, hls_dir: Path, filter
 
 
 def _captions(ctx: StepContext, profile: HlsProfile) -> list[Output]:
-    if not (profile.captions and ctx.captions):
+    if not profile.captions:
         return []
-    outputs = captions.produce(replace(ctx, on_progress=_part(ctx, 1 - CAPTIONS_SHARE, CAPTIONS_SHARE)), CAPTIONS)
+    # Attached files first, then the master's own text subtitle streams (an MKV's SRT, an MP4's mov_text).
+    tracks = (*ctx.captions, *captions.embedded_tracks(ctx, CAPTIONS))
+    if not tracks:
+        return []
+    report = _part(ctx, 1 - CAPTIONS_SHARE, CAPTIONS_SHARE)
+    outputs = captions.produce(replace(ctx, captions=tracks, on_progress=report), CAPTIONS)
     # One rendition row per language (a job publishes each profile name once).
     return [replace(output, profile=f"{CAPTIONS.name}_{output.meta['language']}") for output in outputs]
 

@@ -161,9 +161,40 @@ _RECIPES: dict[str, _Recipe] = {
 # The kinds whose loudness is the point: each must come out of every loudness target within tolerance.
 LOUDNESS_KINDS = ("loud_51", "clipped", "near_silent")
 
+# Masters with subtitle streams inside: an MKV with a Chinese SRT and an English ASS stream, an MP4 with mov_text.
+SUBTITLE_KINDS = ("mkv_subtitles", "mp4_mov_text")
+_SUBTITLE_SRT = (
+    "1\n00:00:00,100 --> 00:00:00,900\n学习贯彻党的二十大精神\n\n2\n00:00:01,000 --> 00:00:01,400\n第二条字幕\n"
+)
+
+
+def _make_with_subtitles(kind: str, path: Path) -> Path:
+    srt = path.with_name(f"{path.stem}.srt")
+    srt.write_text(_SUBTITLE_SRT, encoding="utf-8")
+    inputs = ["-f", "lavfi", "-i", _picture(size="160x90", seconds=1.5), "-f", "lavfi", "-i", _tone(seconds=1.5)]
+    try:
+        if kind == "mkv_subtitles":
+            streams = ["-i", str(srt), "-i", str(srt), "-map", "0:v", "-map", "1:a", "-map", "2:s", "-map", "3:s"]
+            codecs = [
+                "-c:s:0",
+                "srt",
+                "-c:s:1",
+                "ass",
+                "-metadata:s:s:0",
+                "language=chi",
+                "-metadata:s:s:1",
+                "language=eng",
+            ]
+            return _run([*inputs, *streams, *_H264_AAC, *codecs], path, "matroska")
+        streams = ["-i", str(srt), "-map", "0:v", "-map", "1:a", "-map", "2:s"]
+        return _run([*inputs, *streams, *_H264_AAC, "-c:s", "mov_text", "-metadata:s:s:0", "language=chi"], path, "mp4")
+    finally:
+        srt.unlink(missing_ok=True)
+
+
 # Inputs that must be refused with a clear message; made from bytes, not by ffmpeg.
 BAD_KINDS = ("truncated", "truncated_faststart", "zero_byte", "text_as_mp4")
-CORPUS_KINDS = (*_RECIPES, *BAD_KINDS)
+CORPUS_KINDS = (*_RECIPES, *SUBTITLE_KINDS, *BAD_KINDS)
 # A natural file name ending per kind (the muxer is explicit, so this is for people and for MIME guessing).
 CORPUS_SUFFIXES = {
     **dict.fromkeys(CORPUS_KINDS, ".mp4"),
@@ -179,6 +210,7 @@ CORPUS_SUFFIXES = {
     "mp3_cover_art": ".mp3",
     "m4a_cover_art": ".m4a",
     "flac_cover_art": ".flac",
+    "mkv_subtitles": ".mkv",
 }
 
 
@@ -186,6 +218,8 @@ def make_corpus_clip(kind: str, path: Path) -> Path:
     """Write the corpus file of ``kind`` (one of ``CORPUS_KINDS``) to ``path`` and return ``path``."""
     if kind in BAD_KINDS:
         return _make_bad(kind, path)
+    if kind in SUBTITLE_KINDS:
+        return _make_with_subtitles(kind, path)
     try:
         recipe = _RECIPES[kind]
     except KeyError:

@@ -43,6 +43,8 @@ EXPECTED = {
     "mp3_cover_art": {"has_video": False, "audio_codec": "mp3", "cover_width": 300, "cover_height": 300},
     "m4a_cover_art": {"has_video": False, "audio_codec": "aac", "cover_width": 300, "cover_height": 300},
     "flac_cover_art": {"has_video": False, "audio_codec": "flac", "cover_width": 300, "cover_height": 300},
+    "mkv_subtitles": {"width": 160, "height": 90, "has_audio": True, "duration": 1.5},
+    "mp4_mov_text": {"width": 160, "height": 90, "has_audio": True, "duration": 1.5},
 }
 KIND_OF_ASSET = {
     "audio_only_m4a": "audio",

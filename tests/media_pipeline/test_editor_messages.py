@@ -15,7 +15,7 @@ from media_pipeline.errors import (
     editor_message,
     unexpected_error,
 )
-from media_pipeline.ffmpeg.probe import probe_file
+from media_pipeline.ffmpeg.probe import probe_upload
 from media_pipeline.ffmpeg.runner import RunResult, failure_of
 from media_pipeline.jobs.verify import verify_hls
 from media_pipeline.synthetic.media import BAD_KINDS, CORPUS_SUFFIXES, make_corpus_clip
@@ -81,9 +81,9 @@ def test_retries_that_ran_out_say_so_instead_of_promising_another():
 
 @pytest.mark.parametrize("kind", BAD_KINDS)
 def test_refused_uploads_say_what_to_do(tmp_path, kind):
-    """Truncated, empty and text-as-MP4 uploads are refused with a plain Chinese sentence."""
+    """Truncated (index last or first), empty and text-as-MP4 uploads are refused with a plain Chinese sentence."""
     with pytest.raises(ProbeError) as caught:
-        probe_file(make_corpus_clip(kind, tmp_path / f"{kind}{CORPUS_SUFFIXES[kind]}"))
+        probe_upload(make_corpus_clip(kind, tmp_path / f"{kind}{CORPUS_SUFFIXES[kind]}"))
     assert_plain_chinese(caught.value.message)
 
 

@@ -82,12 +82,13 @@ def test_fitted_size_keeps_the_shape():
     assert fitted_size(1920, 804, 1920, 1080) == (1920, 804)
 
 
-def test_picture_is_fitted_padded_centred_square_and_25p(make_probe):
-    """4:3 source: fps=25, scaled to 1440×1080 (not stretched), padded centred to 1920×1080, square pixels."""
+def test_picture_is_fitted_padded_centred_square_at_its_own_rate(make_probe):
+    """4:3 29.97 fps source: kept at exactly 30000/1001 fps (the TV policy: no frame repeated or dropped),
+    scaled to 1440×1080 (not stretched), padded centred to 1920×1080, square pixels."""
     graph = _graph(make_probe, width=640, height=480, fps=29.97)
-    assert "fps=25" in graph and "scale=1440:1080" in graph
+    assert "fps=30000/1001" in graph and "scale=1440:1080" in graph
     assert "pad=1920:1080:(ow-iw)/2:(oh-ih)/2:color=black" in graph and "setsar=1" in graph
-    assert graph.index("fps=25") < graph.index("scale=") < graph.index("pad=") < graph.index("setsar=1")
+    assert graph.index("fps=30000/1001") < graph.index("scale=") < graph.index("pad=") < graph.index("setsar=1")
 
 
 def test_anamorphic_source_is_fitted_by_its_displayed_shape(make_probe):
