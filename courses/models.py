@@ -174,6 +174,14 @@ class CoursePage(RoutablePageMixin, Page):
         patch_cache_control(response, private=True)
         return response
 
+    def get_sitemap_urls(self, request=None):
+        """Only a course every visitor may open: a unit's own course does not exist for a crawler (serve: 404)."""
+        from django.contrib.auth.models import AnonymousUser
+
+        from .selectors import course_open_to
+
+        return super().get_sitemap_urls(request) if course_open_to(member=AnonymousUser(), course=self) else []
+
     def get_context(self, request, *args, **kwargs):
         from .site.views import course_page_context
 

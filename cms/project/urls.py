@@ -3,10 +3,10 @@ from django.views.decorators.http import require_safe
 from django.views.generic import TemplateView
 from wagtail import urls as wagtail_urls
 from wagtail.admin import urls as wagtailadmin_urls
-from wagtail.contrib.sitemaps.views import sitemap
 from wagtail.documents import urls as wagtaildocs_urls
 
 from cms.project.api import api
+from cms.project.sitemaps import sitemap
 from cms.views import favicon, javascript_catalogue, large_type_toggle
 from library.feeds.urls import opds_urlpatterns, podcast_urlpatterns
 from media_pipeline.views import media_file

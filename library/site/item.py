@@ -15,6 +15,7 @@ from csp.constants import SELF, UNSAFE_INLINE, WASM_UNSAFE_EVAL
 from csp.decorators import csp_update
 from django.http import Http404
 from django.template.response import TemplateResponse
+from django.utils.translation import gettext as _
 
 from library import selectors
 from library.activity import is_favourite
@@ -47,6 +48,7 @@ def item_detail(request, *, page, item_id):
         "item": item,
         "reader": reader,
         "is_favourite": is_favourite(member=request.user, item=item),
+        "share": item_share(item, page=page),
         **item_page_extras(item=item, user=request.user, library_page=page),
     }
     response = TemplateResponse(request, "library/item_detail.html", context)
@@ -62,7 +64,26 @@ def _sign_in_prompt(request, *, page, item_id):
     item = selectors.item_opens_on_sign_in(item_id)
     if item is None:
         raise Http404
-    return TemplateResponse(request, "library/item_sign_in.html", {"page": page, "item": item})
+    # The share card says what the prompt shows, no more: the title (no summary, the site's picture).
+    share = {"title": item.title, "description": _("请登录后阅读"), "url": selectors.item_url(item, page=page)}
+    return TemplateResponse(request, "library/item_sign_in.html", {"page": page, "item": item, "share": share})
+
+
+def _largest_rendition_url(image) -> str:
+    """The largest rendition the cards already made of a cover (renditions are never made in a request)."""
+    rendition = image.renditions.order_by("-width").first() if image is not None else None
+    return rendition.url if rendition is not None else ""
+
+
+def item_share(item, *, page) -> dict:
+    """What the item's page tells search engines and share cards (cms_share): its title, its summary, the largest
+    cover picture already made (none is made here), its own URL. Only for who may open the item."""
+    return {
+        "title": item.title,
+        "description": item.summary or item.title,
+        "image": _largest_rendition_url(item.cover),
+        "url": selectors.item_url(item, page=page),
+    }
 
 
 def _reader_request(request) -> ReaderRequest:
