@@ -824,7 +824,8 @@ NOT_OBJECT_SURFACES = {
     "opds/login/": "asks for credentials, then the root catalogue (covered as opds/)",
     "opds/opensearch.xml": "OpenSearch description: a URL template, no object",
     "podcasts/artwork.png": "the site's podcast artwork: one public image, the same for everyone, no object",
-    "opds/clc/": "CLC class index: class names and links; classes' items covered as opds/clc/<letter>/",
+    "opds/clc/": "CLC class index: names and links of the classes holding items the requester may open (opds_items);"
+    " classes' items covered as opds/clc/<letter>/",
     "opds/clc/<str:letter>/": "same items as opds/new/ filtered by class (opds_items), no access rule of its own",
     "opds/lists/": "curated lists' names (lists themselves covered as the library page's list route)",
     "opds/lists/<slug:slug>/": "a curated list for OPDS: item_list_items, the same selector as the list page",
