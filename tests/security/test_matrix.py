@@ -810,6 +810,7 @@ def test_raw_media_paths_through_a_live_server(live_server, settings, local_medi
 # Routes that return no library object, count or byte — each with the reason it is not a matrix row.
 NOT_OBJECT_SURFACES = {
     "i18n/setlang/": "language switch: a redirect, no content",
+    "jsi18n/": "the scripts' words in a language (our own catalogue, the same for everyone): no object",
     "preferences/large-type/": "large-type toggle: sets a cookie and redirects",
     "login/": "members' sign-in form (throttled: tests/cms/test_member_sign_in.py), then a redirect",
     "logout/": "sign-out: a POST that ends the session and redirects",
@@ -868,6 +869,8 @@ NOT_OBJECT_SURFACES = {
     "inbox/": "the signed-in member's own notices (tests/courses/test_notices.py); no library object",
     "study/reports/": "aggregate figures of units the caller manages (or their own branch); names only to the "
     "branch's own secretary (tests/courses/test_reports.py); no library object",
+    "study/reports/hours/": "a year's study hours of units the caller manages (or their own branch), sums below 3 "
+    "members hidden; names only to the branch's own secretary (tests/courses/test_hours_report.py); no library object",
     "api/v1/courses/<course_id>": "a course with the caller's progress (tests/courses/test_api.py)",
     "api/v1/courses/<course_id>/attempts": "POST: starts the caller's own attempt",
     "api/v1/courses/<course_id>/practice": "practice questions: no library object",
