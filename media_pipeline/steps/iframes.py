@@ -1,14 +1,20 @@
-"""I-frame playlists (EXT-X-I-FRAMES-ONLY) for trick play, indexed from the fMP4 segments ffmpeg wrote.
+"""I-frame playlists (EXT-X-I-FRAMES-ONLY) for trick play: a dedicated I-frame rendition per video variant.
 
-ffmpeg 5.1's HLS muxer writes none, so we read where every keyframe lies and point byte ranges at it.
-What ffmpeg 5.1 writes (``-hls_segment_type fmp4``, measured on a ladder output): each ``seg_N.m4s`` is
-``styp``, ``sidx`` boxes, ONE ``moof`` (a ``traf`` per track: video and the muxed audio) and one ``mdat``;
-with 2-s GOPs in 6-s segments, one ``moof`` holds three keyframes. A keyframe's byte range therefore
-starts at its ``moof`` (a player needs it to find the sample) and ends where that keyframe's data ends,
-which RFC 8216 permits; for the 2nd and 3rd keyframe the range also spans the samples before them, so
-the I-frame stream's measured BANDWIDTH can exceed its variant's. A ``moof`` per GOP would fix that, but
-``-hls_segment_options movflags=+frag_keyframe`` (or ``frag_duration=2000000``) made ffmpeg 5.1 write all
-the media into the init file, so the ranges are taken as ffmpeg lays the segments out.
+ffmpeg 5.1's HLS muxer writes no I-frame playlist, and it cannot make one addressable from the variant itself:
+each ``seg_N.m4s`` is ``styp``, ``sidx``, ONE ``moof`` and one ``mdat``, so with 2-s GOPs in 6-s segments one
+``moof`` holds three keyframes, and a byte range for the 2nd or 3rd keyframe must start at that ``moof``: decoding
+it alone gives the segment's first keyframe again, and its bytes (all the samples before it) made the declared
+I-frame BANDWIDTH twice the variant's. ``-hls_segment_options movflags=+frag_keyframe`` made ffmpeg 5.1 put all
+the media into the init file, so the variant's own layout cannot be changed from the HLS muxer.
+
+So every video variant gets its own I-frame rendition (Apple's HLS authoring spec recommends dedicated ones):
+``<variant>/iframes.mp4``, the variant's keyframes copied bit for bit (``-c copy``, the ``noise`` bitstream filter
+dropping every packet that is not a keyframe; no encoding, so the picture is exactly the variant's at that
+instant), muxed by the mp4 muxer as fragmented MP4 with one ``moof`` + ``mdat`` per keyframe. The playlist
+(``<variant>/iframes.m3u8``) names the file's ``ftyp`` + ``moov`` as its EXT-X-MAP byte range and each keyframe's
+``moof`` + ``mdat`` as an entry lasting until the next keyframe (the last one: until the variant's end). Its
+rates are measured from those ranges, so they are true, and they stay below the variant's: a keyframe is a part
+of its GOP's bytes. ``jobs/verify.py`` decodes the file back and checks one frame per entry, at its time.
 
 The ISO-BMFF reading below is deliberately small: no box library is installed (no pymp4, construct or
 bitstring in the venv or requirements.lock), and we only need moov→trak (track id, handler, timescale),
@@ -24,10 +30,14 @@ from typing import BinaryIO, NamedTuple
 
 import m3u8
 
-from ..ffmpeg.commands import PLAYLIST_NAME
+from ..ffmpeg.commands import GLOBAL_ARGS, PLAYLIST_NAME
 from ..ffmpeg.ladder import Variant
+from ..ffmpeg.runner import check_run, run_ffmpeg
 
 IFRAME_PLAYLIST_NAME = "iframes.m3u8"
+IFRAME_MEDIA_NAME = "iframes.mp4"  # the I-frame rendition: init (ftyp + moov), then one moof + mdat per keyframe
+# One fragment per keyframe (every packet left is one); the moof's own offsets count from the moof.
+IFRAME_MOVFLAGS = "+frag_keyframe+empty_moov+default_base_moof"
 
 # ISO/IEC 14496-12 8.8.3.1 sample flags: sample_depends_on (2 bits at 24) and sample_is_non_sync_sample.
 _DEPENDS_ON_OTHERS = 1
@@ -95,10 +105,10 @@ class IFrameStats:
 # --- Pure: parsed structures in, playlist out --------------------------------------------------------------
 
 
-def iframe_entries(*, segments: list[SegmentIndex], timescale: int) -> list[IFrame]:
-    """Every keyframe in playback order, lasting until the next keyframe (the last one: until the end)."""
+def iframe_entries(*, segments: list[SegmentIndex], timescale: int, track_end: int = 0) -> list[IFrame]:
+    """Every keyframe in playback order, its range from its moof to the end of its data, lasting until the next
+    keyframe; the last one until ``track_end`` (decode time, same timescale) or the end of its own samples."""
     keys: list[tuple[str, int, int, int]] = []  # uri, range start, range end, decode time
-    track_end = 0
     for segment in segments:
         for fragment in segment.fragments:
             for sample in fragment.samples:
@@ -116,7 +126,9 @@ def iframe_playlist(*, segments: list[SegmentIndex], init_uri: str, timescale: i
     return iframe_playlist_text(frames=iframe_entries(segments=segments, timescale=timescale), init_uri=init_uri)
 
 
-def iframe_playlist_text(*, frames: list[IFrame], init_uri: str) -> str:
+def iframe_playlist_text(*, frames: list[IFrame], init_uri: str, init_length: int | None = None) -> str:
+    """The I-frames-only media playlist; ``init_length``: the init section is the first bytes of its file."""
+    init_range = f',BYTERANGE="{init_length}@0"' if init_length else ""
     target = max((math.ceil(frame.duration) for frame in frames), default=1)
     lines = [
         "#EXTM3U",
@@ -125,27 +137,68 @@ def iframe_playlist_text(*, frames: list[IFrame], init_uri: str) -> str:
         "#EXT-X-MEDIA-SEQUENCE:0",
         "#EXT-X-PLAYLIST-TYPE:VOD",
         "#EXT-X-I-FRAMES-ONLY",
-        f'#EXT-X-MAP:URI="{init_uri}"',
+        f'#EXT-X-MAP:URI="{init_uri}"{init_range}',
     ]
     for frame in frames:
-        lines += [f"#EXTINF:{frame.duration:.6f},", f"#EXT-X-BYTERANGE:{frame.length}@{frame.offset}", frame.uri]
+        lines += [f"#EXTINF:{_extinf(frame.duration)},", f"#EXT-X-BYTERANGE:{frame.length}@{frame.offset}", frame.uri]
     lines.append("#EXT-X-ENDLIST")
     return "\n".join(lines) + "\n"
 
 
+def _extinf(seconds: float) -> str:
+    return f"{seconds:.6f}"
+
+
 def iframe_bandwidths(frames: list[IFrame]) -> tuple[int, int]:
-    """(peak, average) bits per second, as a player fetching only these ranges would use."""
-    rates = [frame.length * 8 / frame.duration for frame in frames if frame.duration > 0]
-    total_seconds = sum(frame.duration for frame in frames)
-    average = sum(frame.length for frame in frames) * 8 / total_seconds if total_seconds > 0 else 0
+    """(peak, average) bits per second, as a player fetching only these ranges would use.
+
+    Computed from the durations as the playlist writes them, so anyone re-measuring the playlist (``verify``)
+    finds the same numbers."""
+    return range_bandwidths([(frame.length, float(_extinf(frame.duration))) for frame in frames])
+
+
+def range_bandwidths(ranges: list[tuple[int, float]]) -> tuple[int, int]:
+    """(peak, average) bits per second of (bytes, seconds) entries: the busiest entry, and all bytes over all time."""
+    rates = [length * 8 / seconds for length, seconds in ranges if seconds > 0]
+    total_seconds = sum(seconds for _length, seconds in ranges)
+    average = sum(length for length, _seconds in ranges) * 8 / total_seconds if total_seconds > 0 else 0
     return math.ceil(max(rates, default=0)), math.ceil(average)
 
 
-# --- Files: index what ffmpeg wrote, write the playlists ---------------------------------------------------
+# --- Files: make each variant's I-frame rendition, index it, write the playlists ---------------------------
+
+
+def iframe_rendition_command(*, variant_dir: Path) -> list[str]:
+    """The variant's keyframes, copied (never encoded again), as fragmented MP4 with one fragment per keyframe.
+
+    Reads the variant through its own media playlist (init + segments, in order, with their timestamps).
+    ``noise=drop=not(key)`` drops every packet but the keyframes; the mp4 muxer then cuts a fragment at each.
+    """
+    return [
+        *GLOBAL_ARGS,
+        "-y",
+        "-copyts",  # the variant's own timestamps, untouched: entry N plays at the variant's keyframe N
+        "-protocol_whitelist",
+        "file",  # only the variant's own files: never what a playlist might point at elsewhere
+        "-i",
+        str(variant_dir / PLAYLIST_NAME),
+        "-map",
+        "0:v:0",
+        "-c",
+        "copy",
+        "-bsf:v",
+        "noise=drop=not(key)",
+        "-f",
+        "mp4",
+        "-movflags",
+        IFRAME_MOVFLAGS,
+        str(variant_dir / IFRAME_MEDIA_NAME),
+    ]
 
 
 def write_iframe_playlists(hls_dir: Path, variants: list[Variant]) -> list[IFrameStats]:
-    """``<variant>/iframes.m3u8`` beside each video variant's media playlist; audio-only variants get none."""
+    """``<variant>/iframes.mp4`` + ``iframes.m3u8`` beside each video variant's media playlist; audio-only
+    variants get none."""
     stats = []
     for variant in variants:
         if variant.has_video:
@@ -155,12 +208,40 @@ def write_iframe_playlists(hls_dir: Path, variants: list[Variant]) -> list[IFram
 
 def _write_variant(variant_dir: Path, variant: Variant) -> IFrameStats:
     playlist = m3u8.load(str(variant_dir / PLAYLIST_NAME))
+    if not playlist.segments:
+        raise ValueError(f"{variant.name}: no segments to take keyframes from")
+    check_run(run_ffmpeg(iframe_rendition_command(variant_dir=variant_dir), duration=0))
+    media = variant_dir / IFRAME_MEDIA_NAME
+    track = video_track(_init_bytes(media))
+    segment = index_segment(media, uri=IFRAME_MEDIA_NAME, track=track)
+    init_length = segment.fragments[0].moof_offset if segment.fragments else 0
+    if not init_length or any(len(f.samples) != 1 or not f.samples[0].sync for f in segment.fragments):
+        raise ValueError(f"{variant.name}: the I-frame rendition is not one keyframe per fragment")
+    frames = iframe_entries(
+        segments=[segment],
+        timescale=track.timescale,
+        track_end=round(variant_end_seconds(variant_dir, playlist) * track.timescale),
+    )
+    text = iframe_playlist_text(frames=frames, init_uri=IFRAME_MEDIA_NAME, init_length=init_length)
+    (variant_dir / IFRAME_PLAYLIST_NAME).write_text(text)
+    return IFrameStats(variant, *iframe_bandwidths(frames))
+
+
+def variant_end_seconds(variant_dir: Path, playlist: m3u8.M3U8) -> float:
+    """When the variant's picture ends: its last segment's last video sample (decode time + duration)."""
     init_uri = playlist.segments[0].init_section.uri
     track = video_track((variant_dir / init_uri).read_bytes())
-    segments = [index_segment(variant_dir / segment.uri, uri=segment.uri, track=track) for segment in playlist.segments]
-    frames = iframe_entries(segments=segments, timescale=track.timescale)
-    (variant_dir / IFRAME_PLAYLIST_NAME).write_text(iframe_playlist_text(frames=frames, init_uri=init_uri))
-    return IFrameStats(variant, *iframe_bandwidths(frames))
+    last = playlist.segments[-1].uri
+    samples = [s for f in index_segment(variant_dir / last, uri=last, track=track).fragments for s in f.samples]
+    return max((s.decode_time + s.duration for s in samples), default=0) / track.timescale
+
+
+def _init_bytes(path: Path) -> bytes:
+    """The leading boxes of a fragmented MP4 up to its first moof (ftyp + moov), read without the media."""
+    with path.open("rb") as handle:
+        end = next((box.start for box in _top_level_boxes(handle) if box.kind == b"moof"), 0)
+        handle.seek(0)
+        return handle.read(end)
 
 
 def video_track(init_segment: bytes) -> TrackDefaults:

@@ -1,13 +1,10 @@
-"""I-frame playlists: keyframe byte ranges indexed from fMP4 segments, checked on a real ladder output."""
+"""I-frame playlists: a keyframe-only rendition per variant, one fragment per keyframe, checked on a real ladder."""
 
-import json
 import struct
-import subprocess
 from pathlib import Path
 
 import m3u8
 import pytest
-from django.conf import settings
 
 from media_pipeline.ffmpeg.commands import hls_ladder_command
 from media_pipeline.ffmpeg.ladder import Variant, plan_variants
@@ -15,6 +12,7 @@ from media_pipeline.ffmpeg.probe import probe_file
 from media_pipeline.ffmpeg.runner import check_run, run_ffmpeg
 from media_pipeline.steps import master_playlist
 from media_pipeline.steps.iframes import (
+    IFRAME_MEDIA_NAME,
     IFRAME_PLAYLIST_NAME,
     Fragment,
     IFrame,
@@ -24,12 +22,15 @@ from media_pipeline.steps.iframes import (
     iframe_bandwidths,
     iframe_entries,
     iframe_playlist,
+    iframe_rendition_command,
     index_segment,
+    range_bandwidths,
     video_track,
     write_iframe_playlists,
 )
 from media_pipeline.steps.profiles import HLS_WEB
 from media_pipeline.synthetic.media import make_clip
+from tests.media_pipeline.iframe_checks import decode_each_entry, entry_bytes, variant_frames
 
 
 def _sample(offset, size, decode_time, sync, duration=10):
@@ -149,8 +150,22 @@ def ladder_8s(tmp_path_factory) -> tuple[Path, list[Variant]]:
     return out_dir, plan_variants(HLS_WEB, probe)
 
 
+def test_rendition_command_copies_only_keyframes_into_one_fragment_each(tmp_path):
+    """The I-frame rendition is the variant's keyframes copied (no encoder), one moof per keyframe."""
+    args = iframe_rendition_command(variant_dir=tmp_path / "360p")
+    assert args[args.index("-i") + 1] == str(tmp_path / "360p" / "index.m3u8")
+    assert args[args.index("-c") + 1] == "copy" and "-c:v" not in args and "-copyts" in args
+    assert args[args.index("-bsf:v") + 1] == "noise=drop=not(key)"
+    assert set(args[args.index("-movflags") + 1].strip("+").split("+")) == {
+        "frag_keyframe",
+        "empty_moov",
+        "default_base_moof",
+    }
+    assert args[-1] == str(tmp_path / "360p" / IFRAME_MEDIA_NAME)
+
+
 def test_real_ladder_gets_one_iframe_per_gop(ladder_8s):
-    """ffmpeg's one-moof-per-segment output yields four 2-s I-frames; the audio-only variant gets none."""
+    """Four 2-s I-frames per video variant, each its own fragment of iframes.mp4; the audio-only variant gets none."""
     hls_dir, variants = ladder_8s
     stats = write_iframe_playlists(hls_dir, variants)
     assert [item.variant.name for item in stats] == [v.name for v in variants if v.has_video]
@@ -158,39 +173,50 @@ def test_real_ladder_gets_one_iframe_per_gop(ladder_8s):
     playlist = m3u8.load(str(hls_dir / stats[0].uri))
     assert playlist.is_i_frames_only and len(playlist.segments) == 4
     assert [round(s.duration, 2) for s in playlist.segments] == [2.0, 2.0, 2.0, 2.0]
-    assert [s.uri for s in playlist.segments] == ["seg_00000.m4s"] * 3 + ["seg_00001.m4s"]
-    assert 0 < stats[0].average_bandwidth <= stats[0].peak_bandwidth
+    assert [s.uri for s in playlist.segments] == [IFRAME_MEDIA_NAME] * 4
+    init = playlist.segments[0].init_section
+    assert init.uri == IFRAME_MEDIA_NAME and init.byterange.endswith("@0")
+    # The ranges tile the file after its init: no byte fetched twice, none belonging to another keyframe.
+    ends = [int(init.byterange.split("@")[0])]
+    for segment in playlist.segments:
+        length, offset = (int(part) for part in segment.byterange.split("@"))
+        assert offset == ends[-1]
+        ends.append(offset + length)
 
 
-def _keyframe_times(path: Path) -> list[float]:
-    result = subprocess.run(
-        [settings.FFPROBE_BINARY, "-v", "error", "-select_streams", "v:0", "-skip_frame", "nokey"]
-        + ["-show_entries", "frame=pts_time,pict_type", "-of", "json", str(path)],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return [float(f["pts_time"]) for f in json.loads(result.stdout)["frames"] if f["pict_type"] == "I"]
-
-
-def test_every_byte_range_decodes_to_its_keyframe(ladder_8s, tmp_path):
-    """init + the range's bytes alone is decodable, and its last keyframe is the one the entry stands for."""
+def test_each_entry_alone_decodes_to_one_frame_at_its_time_showing_the_variants_picture(ladder_8s, tmp_path):
+    """init range + one entry's range → exactly one frame, at the entry's time (±1 frame, after the variant's
+    own start offset), pixel-identical to the variant's frame at that time. Before: every entry of a segment
+    started at its moof, so entries 2 and 3 decoded the segment's first keyframe again."""
     hls_dir, variants = ladder_8s
     write_iframe_playlists(hls_dir, variants)
-    variant_dir = hls_dir / variants[0].name
-    playlist = m3u8.load(str(variant_dir / IFRAME_PLAYLIST_NAME))
-    init = (variant_dir / playlist.segments[0].init_section.uri).read_bytes()
-    start = 0.0
-    for number, segment in enumerate(playlist.segments):
-        length, offset = (int(part) for part in segment.byterange.split("@"))
-        data = (variant_dir / segment.uri).read_bytes()[offset : offset + length]
-        assert data[4:8] == b"moof"
-        piece = tmp_path / f"iframe_{number}.mp4"
-        piece.write_bytes(init + data)
-        keyframes = _keyframe_times(piece)
-        # x264's B-frame delay shifts presentation by a couple of frames: within 0.2 s of the I-frame's time.
-        assert keyframes and abs(keyframes[-1] - start) < 0.2
-        start += segment.duration
+    for variant in (v for v in variants if v.has_video):
+        reference = variant_frames(hls_dir / variant.name, tmp_path)
+        by_time = {round(frame.seconds, 3): frame.md5 for frame in reference}
+        offset = reference[0].seconds  # x264's B-frame delay: the variant's own first picture time
+        entries = decode_each_entry(hls_dir / variant.name, tmp_path)
+        assert len(entries) == 4
+        for start, frames in entries:
+            assert len(frames) == 1
+            assert abs(frames[0].seconds - (start + offset)) <= 1 / 25 + 1e-6
+            assert by_time[round(frames[0].seconds, 3)] == frames[0].md5
+
+
+def test_declared_rates_are_measured_from_the_ranges_and_below_the_variants(ladder_8s):
+    """The master's I-frame BANDWIDTH/AVERAGE-BANDWIDTH equal the ranges' bytes over their EXTINFs, and each is
+    below its variant's (before: the I-frame stream declared twice the variant's rate)."""
+    hls_dir, variants = ladder_8s
+    master_playlist.write_master(hls_dir, variants, frame_rate=25.0, iframes=True)
+    master = m3u8.load(str(hls_dir / master_playlist.MASTER_NAME))
+    variant_info = {p.uri.split("/")[0]: p.stream_info for p in master.playlists}
+    assert len(master.iframe_playlists) == len([v for v in variants if v.has_video])
+    for iframe in master.iframe_playlists:
+        playlist, pieces = entry_bytes(hls_dir / iframe.uri.split("/")[0])
+        init_length = int(playlist.segments[0].init_section.byterange.split("@")[0])
+        ranges = [(len(data) - init_length, segment.duration) for data, segment in zip(pieces, playlist.segments, strict=True)]
+        info, variant = iframe.iframe_stream_info, variant_info[iframe.uri.split("/")[0]]
+        assert (info.bandwidth, info.average_bandwidth) == range_bandwidths(ranges)
+        assert info.bandwidth < variant.bandwidth and info.average_bandwidth < variant.average_bandwidth
 
 
 def test_master_names_iframe_streams_and_subtitles(ladder_8s):
