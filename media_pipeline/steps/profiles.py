@@ -165,6 +165,7 @@ class TvProfile:
     faststart: bool = True  # moov at the front, so a box can start playing before the download ends
     peak_bitrate: int = 0  # bits/s the whole stream's measured peak must stay under (0: no ceiling)
     max_frame_rate: float = 30.0  # H.264 level 4.0 carries 1080p up to 30 fps
+    iframe_playlists: bool = True  # the HLS copy's I-frame playlist: trick play (scrubbing) on TV remotes
 
 
 # fMP4 boxes, moof/mdat headers and the audio's framing, as a share of the payload: a margin, not a measurement.

@@ -1,7 +1,8 @@
 """TV set-top boxes: one 1080p progressive rung, as a faststart MP4 and as single-rung HLS.
 
 The MP4 is encoded once; the HLS copy is packaged from it with ``-c copy`` (no second encode). Its master
-playlist comes from ``master_playlist.py``, measured from the segments on disk like the web ladder's.
+playlist comes from ``master_playlist.py``, measured from the segments on disk like the web ladder's, and names
+an I-frame playlist for trick play (``iframes.py``: the keyframes copied into a rendition of their own).
 
 Frame-rate policy (``tv_frame_rate``): a box decodes any rate H.264 level 4.0 carries at 1080p (≤ 30 fps) and
 does its own display pulldown, so 15, 18, 23.976, 24, 25, 29.97 and 30 fps are kept exactly as they are; a
@@ -219,7 +220,8 @@ def produce(ctx: StepContext, profile: TvProfile) -> list[Output]:
     check_run(run_ffmpeg(encode, duration=probe.duration, on_progress=_part(ctx.on_progress, 0.0, ENCODE_SHARE)))
     package = tv_hls_command(profile=profile, mp4_path=mp4_path, out_dir=hls_dir)
     check_run(run_ffmpeg(package, duration=probe.duration, on_progress=_part(ctx.on_progress, ENCODE_SHARE, 1.0)))
-    [stats] = write_master(hls_dir, [variant], frame_rate=float(tv_frame_rate(profile, probe)))
+    rate = float(tv_frame_rate(profile, probe))
+    [stats] = write_master(hls_dir, [variant], frame_rate=rate, iframes=profile.iframe_playlists)
     return [_mp4_output(ctx, profile, mp4_path, stats), _hls_output(ctx, profile, hls_dir, stats)]
 
 

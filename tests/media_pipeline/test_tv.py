@@ -11,10 +11,11 @@ from django.conf import settings
 from media_pipeline.errors import BadInputError
 from media_pipeline.ffmpeg.loudness import loudness_check, loudness_measure
 from media_pipeline.ffmpeg.probe import ffprobe_json, probe_file
-from media_pipeline.jobs.verify import top_level_boxes
+from media_pipeline.jobs.verify import top_level_boxes, verify_hls
 from media_pipeline.steps.contract import LoudnessMeasurement, StepContext
 from media_pipeline.steps.profiles import LOUDNESS_TOLERANCE_LU, LOUDNESS_TV, TV_1080P
 from media_pipeline.steps.tv import fitted_size, produce, tv_hls_command, tv_mp4_command
+from tests.media_pipeline.iframe_checks import decode_each_entry, variant_frames
 
 SOURCE, OUT = Path("/in/source.mp4"), Path("/out/tv_1080p/tv_1080p.mp4")
 MEASURED = LoudnessMeasurement(input_i=-29.98, input_tp=-25.25, input_lra=3.5, input_thresh=-39.98, target_offset=0.01)
@@ -194,9 +195,17 @@ def test_hls_is_packaged_by_copy_in_six_second_fmp4_segments():
 # --- real runs (1080p encoding is slow here: 2 s clips only) ------------------------------------------------
 
 
-def test_real_tv_outputs(tv_source, tmp_path):
+@pytest.fixture(scope="module")
+def tv_produced(tv_source, tmp_path_factory):
+    """The TV step run once on ``tv_source`` for the tests that read its real outputs: (outputs, progress, out dir)."""
+    out_dir = tmp_path_factory.mktemp("tv")
+    outputs, seen = _produce(tv_source, out_dir)
+    return outputs, seen, out_dir
+
+
+def test_real_tv_outputs(tv_produced):
     """A quiet 320×240 clip → 1080p25 High@4.0 MP4 (moov first), AAC 48k stereo at −24 ±1 LKFS, and HLS."""
-    [mp4, hls], seen = _produce(tv_source, tmp_path)
+    [mp4, hls], seen, tmp_path = tv_produced
     assert (mp4.profile, mp4.kind, mp4.path) == ("tv_1080p", "mp4", "tv_1080p/tv_1080p.mp4")
     assert (mp4.width, mp4.height) == (1920, 1080) and mp4.bandwidth > 0
     info = _ffprobe(tmp_path / mp4.path)
@@ -222,6 +231,29 @@ def test_real_tv_outputs(tv_source, tmp_path):
     media = m3u8.load(str(tmp_path / "tv_1080p/hls" / master.playlists[0].uri))
     assert media.segments and media.segment_map
     assert seen[-1] == 1.0 and any(0 < f <= 0.95 for f in seen) and seen == sorted(seen)
+
+
+def test_real_tv_hls_has_an_iframe_playlist_whose_entries_decode_alone(tv_produced, tmp_path):
+    """The TV HLS master names an I-frame stream (1-s GOP: one entry per second) below the variant's rates; each
+    entry fetched alone with its init range decodes to one frame at its time, the variant's own picture; the
+    files are part of the output, and the whole package passes verification (before: no I-frame playlist)."""
+    [_mp4, hls], _seen, out_dir = tv_produced
+    master = m3u8.load(str(out_dir / hls.path))
+    (iframe,) = master.iframe_playlists
+    assert iframe.uri == "1080p/iframes.m3u8" and iframe.iframe_stream_info.resolution == (1920, 1080)
+    assert {"tv_1080p/hls/1080p/iframes.m3u8", "tv_1080p/hls/1080p/iframes.mp4"} <= set(hls.files)
+    stream = master.playlists[0].stream_info
+    assert iframe.iframe_stream_info.bandwidth < stream.bandwidth
+    assert iframe.iframe_stream_info.average_bandwidth < stream.average_bandwidth
+    variant_dir = out_dir / "tv_1080p/hls/1080p"
+    reference = variant_frames(variant_dir, tmp_path)
+    by_time = {round(frame.seconds, 3): frame.md5 for frame in reference}
+    entries = decode_each_entry(variant_dir, tmp_path)
+    assert [round(start, 3) for start, _frames in entries] == [0.0, 1.0]
+    for start, frames in entries:
+        assert len(frames) == 1 and abs(frames[0].seconds - (start + reference[0].seconds)) <= 1 / 25 + 1e-6
+        assert by_time[round(frames[0].seconds, 3)] == frames[0].md5
+    verify_hls(master_path=out_dir / hls.path, expect_duration=2.0, expect_iframes=True)
 
 
 def test_real_tv_without_audio(clip_silent, tmp_path):
