@@ -9,12 +9,15 @@ Checks read what ffprobe, ``m3u8`` and ``ebur128`` report; the comparisons are p
 recorded output.
 """
 
+import json
+import subprocess
 import tempfile
 from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
 
 import m3u8
+from django.conf import settings
 from django.utils.translation import gettext as _
 
 from ..delivery.playlists import is_plain_file_name
@@ -24,6 +27,7 @@ from ..ffmpeg.probe import INTERLACED_FIELD_ORDERS, ffprobe_json, parse_probe
 from ..ffmpeg.runner import ProgressCallback, check_run, run_ffmpeg
 from ..steps.audio_edition import output_channels
 from ..steps.contract import Output, StepContext
+from ..steps.iframes import range_bandwidths
 from ..steps.profiles import (
     LOUDNESS_TOLERANCE_LU,
     PROFILES,
@@ -88,6 +92,7 @@ def verify_output(*, output: Output, ctx: StepContext) -> None:
             video_duration=probe.video_span if probe.has_video else None,
             audio_duration=probe.audio_span if probe.has_audio else None,
             av_offset=probe.av_offset if probe.has_video and probe.has_audio else None,
+            expect_iframes=probe.has_video and _wants_iframes(output.profile),
         )
         audio_rung = path.parent / "audio" / "index.m3u8"
         if isinstance(profile, HlsProfile) and profile.loudness and audio_rung.exists():
@@ -110,6 +115,12 @@ def verify_output(*, output: Output, ctx: StepContext) -> None:
         expect = audio_expectations(profile=profile, duration=sound, channels=channels)
         verify_audio_file(path=path, expect=expect)
         _loudness(path, profile.loudness, channels, ctx)
+
+
+def _wants_iframes(profile_name: str) -> bool:
+    """Whether an HLS output's profile promises I-frame playlists (the TV's HLS copy is "<tv profile>_hls")."""
+    profile = PROFILES.get(profile_name) or PROFILES.get(profile_name.removesuffix("_hls"))
+    return bool(getattr(profile, "iframe_playlists", False))
 
 
 def peak_problems(output: Output, profile) -> list[str]:
@@ -320,9 +331,12 @@ def verify_hls(
     video_duration: float | None = None,
     audio_duration: float | None = None,
     av_offset: float | None = None,
+    expect_iframes: bool = False,
 ) -> None:
     """Every playlist the master names parses, is complete, covers its own source stream's span; every file it
-    names exists; the first video segment decodes at the announced size; audio keeps its offset to the picture.
+    names exists; the first video segment decodes at the announced size; audio keeps its offset to the picture;
+    every I-frame stream is true to its entries (``_verify_iframe_stream``), and with ``expect_iframes`` every
+    video variant has one.
 
     Video playlists (and I-frame ones) last ``video_duration``, audio-only ones ``audio_duration`` (a late-audio
     source's sound is shorter than its picture), the rest (subtitles) ``expect_duration``; each falls back to
@@ -337,6 +351,9 @@ def verify_hls(
     for uri, span in spans.items():
         mismatches += check_media_playlist(base / uri, expect_duration=span, tolerance=tolerance)
     _raise_mismatches(mismatches)
+    _raise_mismatches(_iframe_streams_missing(master) if expect_iframes else [])
+    for iframe in master.iframe_playlists:
+        _verify_iframe_stream(master, iframe, base)
     first_video = next((p for p in master.playlists if p.stream_info.resolution), None)
     if first_video is not None:
         _verify_first_segment(base / first_video.uri, first_video.stream_info.resolution)
@@ -357,6 +374,109 @@ def _playlist_spans(master, expect_duration: float, video: float | None, audio: 
         if media.uri:
             spans.setdefault(media.uri, audio if (media.type or "").upper() == "AUDIO" else expect_duration)
     return spans
+
+
+def _folder(uri: str) -> str:
+    return uri.split("/", 1)[0]
+
+
+def _iframe_streams_missing(master) -> list[str]:
+    listed = {_folder(item.uri) for item in master.iframe_playlists}
+    videos = [p.uri for p in master.playlists if not _is_audio_only(p)]
+    return [_mismatch(uri, "EXT-X-I-FRAME-STREAM-INF", _("没有")) for uri in videos if _folder(uri) not in listed]
+
+
+def _verify_iframe_stream(master, iframe, base: Path) -> None:
+    """An I-frame stream as ``steps/iframes.py`` writes it: its declared rates are the ones its byte ranges measure
+    and below its variant's; its ranges tile one file after the init range, each one moof; decoding that file
+    gives one keyframe per entry, at the entry's time (±1 frame) from the variant's first picture."""
+    path = base / iframe.uri
+    name = f"{_folder(iframe.uri)}/{path.name}"
+    variant = next((p for p in master.playlists if _folder(p.uri) == _folder(iframe.uri)), None)
+    if variant is None:
+        _raise_mismatches([_mismatch(name, _("对应的码流"), _("没有"))])
+    playlist = _load_playlist(path)
+    info = iframe.iframe_stream_info
+    declared = (info.bandwidth, info.average_bandwidth)
+    problems = iframe_rate_problems(
+        declared, playlist, (variant.stream_info.bandwidth, variant.stream_info.average_bandwidth)
+    )
+    problems += iframe_layout_problems(playlist, path.parent)
+    _raise_mismatches([f"{name} {problem}" for problem in problems])
+    rate = variant.stream_info.frame_rate or 25.0
+    start = _first_segment_start(base / variant.uri, "video")
+    found = decoded_keyframe_times(path.parent / playlist.segments[0].uri)
+    problems = iframe_timing_problems(playlist, found, start=start, frame_seconds=1 / rate)
+    _raise_mismatches([f"{name} {problem}" for problem in problems])
+
+
+def _byterange(text: str | None) -> tuple[int, int] | None:
+    """``"length@offset"`` → (offset, length); None without an explicit offset (we always write one)."""
+    length, _at, offset = (text or "").partition("@")
+    return (int(offset), int(length)) if offset and length else None
+
+
+def iframe_rate_problems(declared: tuple[int | None, int | None], playlist: m3u8.M3U8, variant) -> list[str]:
+    """Declared (BANDWIDTH, AVERAGE-BANDWIDTH) vs what the entries' byte ranges measure, and vs the variant's
+    (BANDWIDTH, AVERAGE-BANDWIDTH): each must be below it (pure)."""
+    ranges = [(_byterange(s.byterange) or (0, 0))[1] for s in playlist.segments]
+    measured = range_bandwidths(
+        [(length, s.duration or 0) for length, s in zip(ranges, playlist.segments, strict=True)]
+    )
+    problems = []
+    for label, said, true, ceiling in zip(("bandwidth", "average_bandwidth"), declared, measured, variant, strict=True):
+        if said is None or abs(said - true) > 1:
+            problems.append(_mismatch(label, true, said))
+        elif ceiling and true >= ceiling:
+            problems.append(_mismatch(label, f"< {ceiling}", true))
+    return problems
+
+
+def iframe_layout_problems(playlist: m3u8.M3U8, folder: Path) -> list[str]:
+    """Entries must tile one file after its init range, each starting with a moof: then a player fetching one
+    range gets exactly that fragment, nothing of another keyframe (file reads, no decoding)."""
+    if not playlist.is_i_frames_only:
+        return [_mismatch("EXT-X-I-FRAMES-ONLY", _("有"), _("没有"))]
+    init = playlist.segments[0].init_section if playlist.segments else None
+    uris = {s.uri for s in playlist.segments} | {init.uri if init else None}
+    at = _byterange(init.byterange if init else None)
+    if len(uris) != 1 or at is None or at[0] != 0:
+        return [_mismatch("layout", _("初始化段与各帧在同一文件中"), ", ".join(sorted(str(u) for u in uris)))]
+    (uri,) = uris
+    end = at[1]
+    with (folder / uri).open("rb") as handle:
+        for number, segment in enumerate(playlist.segments):
+            entry = _byterange(segment.byterange)
+            handle.seek(entry[0] if entry else 0)
+            if entry is None or entry[0] != end or handle.read(8)[4:8] != b"moof":
+                return [_mismatch(f"#{number} byterange", f"moof@{end}", segment.byterange)]
+            end = entry[0] + entry[1]
+    return []
+
+
+def decoded_keyframe_times(path: Path) -> list[tuple[float, bool]]:
+    """Every frame ffprobe decodes from the I-frame file: (presentation time, is a keyframe)."""
+    args = [settings.FFPROBE_BINARY, "-v", "error", "-select_streams", "v:0", "-show_entries"]
+    args += ["frame=pts_time,key_frame", "-of", "json", str(path)]
+    done = subprocess.run(args, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise _failure(_mismatch(path.name, _("可读的媒体文件"), _last_line(done.stderr)))
+    frames = json.loads(done.stdout or "{}").get("frames", [])
+    return [(float(f.get("pts_time") or "nan"), f.get("key_frame") == 1) for f in frames]
+
+
+def iframe_timing_problems(
+    playlist: m3u8.M3U8, found: list[tuple[float, bool]], *, start: float, frame_seconds: float
+) -> list[str]:
+    """One decoded keyframe per entry, the Nth at ``start`` + the EXTINFs before entry N (± one frame) (pure)."""
+    if len(found) != len(playlist.segments):
+        return [_mismatch("frames", len(playlist.segments), len(found))]
+    expected = start
+    for number, (segment, (seconds, key)) in enumerate(zip(playlist.segments, found, strict=True)):
+        if not key or not abs(seconds - expected) <= frame_seconds + 1e-3:
+            return [_mismatch(f"#{number} frame", f"{expected:.3f} s", f"{seconds:.3f} s")]
+        expected += segment.duration or 0
+    return []
 
 
 def _is_audio_only(playlist) -> bool:
