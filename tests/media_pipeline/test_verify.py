@@ -1,6 +1,7 @@
 """The output check: a good rendition passes; a wrong one raises VerifyError naming what is wrong."""
 
 import io
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -18,6 +19,8 @@ from media_pipeline.jobs.verify import (
     audio_expectations,
     compare_facts,
     ebur128_summary,
+    iframe_rate_problems,
+    iframe_timing_problems,
     loudness_problems,
     playlist_problems,
     top_level_boxes,
@@ -133,7 +136,7 @@ def hls_dir(verify_dir) -> Path:
     out = verify_dir / "hls"
     out.mkdir()
     check_run(run_ffmpeg(hls_ladder_command(profile=HLS_WEB, probe=probe, source=source, out_dir=out), duration=2))
-    write_master(out, plan_variants(HLS_WEB, probe), frame_rate=probe.fps)
+    write_master(out, plan_variants(HLS_WEB, probe), frame_rate=probe.fps, iframes=True)
     return out
 
 
@@ -318,8 +321,9 @@ def test_loudness_measured_on_a_real_file(tone_m4a):
 
 
 def test_real_hls_ladder_passes(hls_dir):
-    """The ladder's own output with our master: every playlist complete, every file there, segment decodes."""
-    verify_hls(master_path=hls_dir / MASTER_NAME, expect_duration=2.0)
+    """The ladder's own output with our master: every playlist complete, every file there, segment decodes, the
+    I-frame stream true to its ranges."""
+    verify_hls(master_path=hls_dir / MASTER_NAME, expect_duration=2.0, expect_iframes=True)
 
 
 def test_missing_segment_is_named(hls_copy):
@@ -342,13 +346,8 @@ def test_unfinished_or_short_playlist_fails(hls_copy):
 
 
 def test_iframe_and_subtitle_playlists_are_checked_too(hls_copy):
-    """I-frame playlists (byte ranges inside real segments) and WebVTT subtitle playlists listed are verified."""
+    """I-frame playlists (byte ranges inside their file) and WebVTT subtitle playlists listed are verified."""
     variant = next(p.parent for p in hls_copy.glob("*p/index.m3u8"))
-    segment = next(variant.glob("seg_*.m4s"))
-    (variant / "iframes.m3u8").write_text(
-        "#EXTM3U\n#EXT-X-VERSION:7\n#EXT-X-TARGETDURATION:2\n#EXT-X-PLAYLIST-TYPE:VOD\n#EXT-X-I-FRAMES-ONLY\n"
-        f'#EXT-X-MAP:URI="init_0.mp4"\n#EXTINF:2.0,\n#EXT-X-BYTERANGE:1000@0\n{segment.name}\n#EXT-X-ENDLIST\n'
-    )
     (hls_copy / "zh").mkdir()
     (hls_copy / "zh" / "seg_0.vtt").write_text("WEBVTT\n\n00:00.000 --> 00:01.500\n你好\n")
     (hls_copy / "zh" / "index.m3u8").write_text(
@@ -358,16 +357,78 @@ def test_iframe_and_subtitle_playlists_are_checked_too(hls_copy):
     master.write_text(
         master.read_text()
         + '#EXT-X-MEDIA:TYPE=SUBTITLES,GROUP-ID="subs",NAME="中文",LANGUAGE="zh-Hans",URI="zh/index.m3u8"\n'
-        + f'#EXT-X-I-FRAME-STREAM-INF:BANDWIDTH=10000,URI="{variant.name}/iframes.m3u8"\n'
     )
     verify_hls(master_path=master, expect_duration=2.0)
 
     (hls_copy / "zh" / "seg_0.vtt").unlink()
     iframes = variant / "iframes.m3u8"
-    iframes.write_text(iframes.read_text().replace("1000@0", f"1000@{segment.stat().st_size}"))
+    size = (variant / "iframes.mp4").stat().st_size
+    iframes.write_text(re.sub(r"BYTERANGE:(\d+)@\d+", rf"BYTERANGE:\1@{size}", iframes.read_text()))
     with pytest.raises(VerifyError) as caught:
         verify_hls(master_path=master, expect_duration=2.0)
     assert "zh/index.m3u8 seg_0.vtt" in caught.value.reason and "byterange" in caught.value.reason
+
+
+def test_iframe_rate_not_measured_from_its_ranges_fails(hls_copy):
+    """An I-frame stream declaring another BANDWIDTH than its ranges measure is caught, naming both numbers."""
+    master = hls_copy / MASTER_NAME
+    text = master.read_text()
+    declared = int(re.search(r"I-FRAME-STREAM-INF:BANDWIDTH=(\d+)", text).group(1))
+    master.write_text(text.replace(f"I-FRAME-STREAM-INF:BANDWIDTH={declared}", "I-FRAME-STREAM-INF:BANDWIDTH=9"))
+    with pytest.raises(VerifyError) as caught:
+        verify_hls(master_path=master, expect_duration=2.0)
+    assert f"iframes.m3u8 bandwidth：期望 {declared}，实际 9" in caught.value.reason
+
+
+def test_iframe_entry_starting_mid_segment_fails(hls_copy):
+    """The old layout, entries pointing into the variant's own segments (a range starting at a moof shared by
+    several keyframes), is refused: the entry would not be one fragment of its own."""
+    variant = next(p.parent for p in hls_copy.glob("*p/index.m3u8"))
+    (variant / "iframes.m3u8").write_text(
+        "#EXTM3U\n#EXT-X-VERSION:7\n#EXT-X-TARGETDURATION:2\n#EXT-X-PLAYLIST-TYPE:VOD\n#EXT-X-I-FRAMES-ONLY\n"
+        '#EXT-X-MAP:URI="init_0.mp4"\n#EXTINF:2.0,\n#EXT-X-BYTERANGE:1000@0\nseg_00000.m4s\n#EXT-X-ENDLIST\n'
+    )
+    with pytest.raises(VerifyError, match="layout"):
+        verify_hls(master_path=hls_copy / MASTER_NAME, expect_duration=2.0)
+
+
+def test_promised_iframe_stream_must_be_listed(hls_copy):
+    """With expect_iframes, a video variant without an EXT-X-I-FRAME-STREAM-INF fails; without, it passes."""
+    master = hls_copy / MASTER_NAME
+    master.write_text("".join(line for line in master.read_text().splitlines(True) if "I-FRAME" not in line))
+    verify_hls(master_path=master, expect_duration=2.0)
+    with pytest.raises(VerifyError, match="EXT-X-I-FRAME-STREAM-INF"):
+        verify_hls(master_path=master, expect_duration=2.0, expect_iframes=True)
+
+
+def test_iframe_entries_must_decode_to_their_own_keyframe():
+    """Recorded decodes: entries at 0, 2, 4 s from a 0.08 s start; a repeat of the first keyframe (what the old
+    shared-moof ranges gave), a missing frame or a non-keyframe is named (pure)."""
+    playlist = m3u8.loads(
+        "#EXTM3U\n#EXT-X-I-FRAMES-ONLY\n#EXT-X-TARGETDURATION:2\n"
+        + "".join(f"#EXTINF:2.0,\n#EXT-X-BYTERANGE:100@{100 * n}\ni.mp4\n" for n in range(1, 4))
+    )
+    good = [(0.08, True), (2.08, True), (4.12, True)]  # the last one frame late: within ±1 frame at 25 fps
+    assert iframe_timing_problems(playlist, good, start=0.08, frame_seconds=0.04) == []
+    repeated = [(0.08, True), (0.08, True), (0.08, True)]
+    assert "#1 frame：期望 2.080 s，实际 0.080 s" in iframe_timing_problems(
+        playlist, repeated, start=0.08, frame_seconds=0.04
+    )
+    assert iframe_timing_problems(playlist, good[:2], start=0.08, frame_seconds=0.04) == ["frames：期望 3，实际 2"]
+    assert iframe_timing_problems(playlist, [*good[:2], (4.08, False)], start=0.08, frame_seconds=0.04)
+
+
+def test_iframe_rates_must_stay_below_the_variants():
+    """Recorded playlist: measured rates equal to what is declared pass; a variant slower than them fails (pure)."""
+    playlist = m3u8.loads(
+        "#EXTM3U\n#EXT-X-I-FRAMES-ONLY\n#EXT-X-TARGETDURATION:2\n"
+        "#EXTINF:2.0,\n#EXT-X-BYTERANGE:5000@800\ni.mp4\n#EXTINF:2.0,\n#EXT-X-BYTERANGE:3000@5800\ni.mp4\n"
+    )
+    assert iframe_rate_problems((20_000, 16_000), playlist, (300_000, 250_000)) == []
+    assert iframe_rate_problems((20_000, 16_000), playlist, (20_000, 15_000)) == [
+        "bandwidth：期望 < 20000，实际 20000",
+        "average_bandwidth：期望 < 15000，实际 16000",
+    ]
 
 
 def test_master_without_variants_fails(tmp_path):
