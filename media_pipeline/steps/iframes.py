@@ -36,8 +36,10 @@ from ..ffmpeg.runner import check_run, run_ffmpeg
 
 IFRAME_PLAYLIST_NAME = "iframes.m3u8"
 IFRAME_MEDIA_NAME = "iframes.mp4"  # the I-frame rendition: init (ftyp + moov), then one moof + mdat per keyframe
-# One fragment per keyframe (every packet left is one); the moof's own offsets count from the moof.
-IFRAME_MOVFLAGS = "+frag_keyframe+empty_moov+default_base_moof"
+# One fragment per keyframe (every packet left is one); the moof's own offsets count from the moof. delay_moov:
+# the moov is written once the first keyframe is known, so it carries the same edit list (B-frame delay) as the
+# variant's init; with empty_moov alone the muxer shifted a chunked ladder's keyframes 2 frames late instead.
+IFRAME_MOVFLAGS = "+frag_keyframe+empty_moov+delay_moov+default_base_moof"
 
 # ISO/IEC 14496-12 8.8.3.1 sample flags: sample_depends_on (2 bits at 24) and sample_is_non_sync_sample.
 _DEPENDS_ON_OTHERS = 1

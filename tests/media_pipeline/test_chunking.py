@@ -13,6 +13,7 @@ from media_pipeline.errors import Cancelled, EncodeError
 from media_pipeline.ffmpeg.commands import PLAYLIST_NAME, hls_ladder_command
 from media_pipeline.ffmpeg.ladder import Variant, audio_renditions, plan_variants, video_only
 from media_pipeline.ffmpeg.probe import probe_file
+from media_pipeline.jobs.verify import verify_hls
 from media_pipeline.steps import chunked_ladder, iframes, master_playlist
 from media_pipeline.steps.chunked_ladder import (
     Chunk,
@@ -26,6 +27,7 @@ from media_pipeline.steps.chunked_ladder import (
 )
 from media_pipeline.steps.profiles import CHUNKING, HLS_WEB, ChunkPolicy, VideoRung
 from media_pipeline.synthetic.media import make_clip
+from tests.media_pipeline.iframe_checks import decode_each_entry, variant_frames
 
 SOURCE, WORK, OUT = Path("/in/long.mp4"), Path("/work"), Path("/out/hls")
 TWELVE = ChunkPolicy(min_source_seconds=10, chunk_seconds=12)
@@ -346,7 +348,7 @@ def ladders(tmp_path_factory):
         source=source, probe=probe, profile=SMALL, out_dir=chunked, policy=TWELVE, on_progress=reported.append
     )
     variants = plan_variants(SMALL, probe)
-    stats = chunked_ladder.write_master(chunked, variants, frame_rate=25.0, channels=2)
+    stats = chunked_ladder.write_master(chunked, variants, frame_rate=25.0, channels=2, iframes=True)
     return {"single": single, "chunked": chunked, "chunks": chunks, "stats": stats, "reported": reported}
 
 
@@ -398,6 +400,23 @@ def test_real_segments_start_on_keyframes_at_the_same_decode_times(ladders):
     for name in ("180p", "90p"):
         single, chunked = _segment_starts(ladders["single"] / name), _segment_starts(ladders["chunked"] / name)
         assert chunked == single == [(0, True), (6, True), (12, True), (18, True)]
+
+
+def test_real_chunked_ladder_gets_iframe_streams_that_decode_alone(ladders, tmp_path):
+    """The joined (demuxed-audio) ladder names an I-frame stream per video variant; each of its 12 entries,
+    fetched alone with its init range, decodes to one frame at 2-s steps, the variant's own picture; the whole
+    package verifies with I-frames expected."""
+    master = m3u8.loads((ladders["chunked"] / master_playlist.MASTER_NAME).read_text())
+    assert sorted(item.uri for item in master.iframe_playlists) == ["180p/iframes.m3u8", "90p/iframes.m3u8"]
+    folder = ladders["chunked"] / "90p"
+    pictures = variant_frames(folder, tmp_path)
+    reference = {round(frame.seconds, 3): frame.md5 for frame in pictures}
+    entries = decode_each_entry(folder, tmp_path)
+    assert [round(start, 3) for start, _frames in entries] == [2.0 * n for n in range(12)]
+    for start, frames in entries:
+        assert len(frames) == 1 and abs(frames[0].seconds - (start + pictures[0].seconds)) <= FRAME + 1e-6
+        assert reference[round(frames[0].seconds, 3)] == frames[0].md5
+    verify_hls(master_path=ladders["chunked"] / master_playlist.MASTER_NAME, expect_duration=24.0, expect_iframes=True)
 
 
 def test_real_joined_playlist_decodes_every_frame(ladders):

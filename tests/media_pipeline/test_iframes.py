@@ -159,6 +159,7 @@ def test_rendition_command_copies_only_keyframes_into_one_fragment_each(tmp_path
     assert set(args[args.index("-movflags") + 1].strip("+").split("+")) == {
         "frag_keyframe",
         "empty_moov",
+        "delay_moov",
         "default_base_moof",
     }
     assert args[-1] == str(tmp_path / "360p" / IFRAME_MEDIA_NAME)
@@ -213,7 +214,7 @@ def test_declared_rates_are_measured_from_the_ranges_and_below_the_variants(ladd
     for iframe in master.iframe_playlists:
         playlist, pieces = entry_bytes(hls_dir / iframe.uri.split("/")[0])
         init_length = int(playlist.segments[0].init_section.byterange.split("@")[0])
-        ranges = [(len(data) - init_length, segment.duration) for data, segment in zip(pieces, playlist.segments, strict=True)]
+        ranges = [(len(data) - init_length, s.duration) for data, s in zip(pieces, playlist.segments, strict=True)]
         info, variant = iframe.iframe_stream_info, variant_info[iframe.uri.split("/")[0]]
         assert (info.bandwidth, info.average_bandwidth) == range_bandwidths(ranges)
         assert info.bandwidth < variant.bandwidth and info.average_bandwidth < variant.average_bandwidth
