@@ -116,6 +116,42 @@ def test_iframe_playlist_keeps_byte_ranges_and_points_at_storage(client, renditi
     assert f'#EXT-X-MAP:URI="{default_storage.url(base + "/init_0.mp4")}"' in lines
 
 
+TV_MASTER = (
+    '#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=5000000,CODECS="avc1.640028,mp4a.40.2",RESOLUTION=1920x1080\n'
+    "1080p/index.m3u8\n"
+    '#EXT-X-I-FRAME-STREAM-INF:BANDWIDTH=900000,CODECS="avc1.640028",RESOLUTION=1920x1080,URI="1080p/iframes.m3u8"\n'
+)
+TV_IFRAMES = (
+    '#EXTM3U\n#EXT-X-VERSION:7\n#EXT-X-I-FRAMES-ONLY\n#EXT-X-MAP:URI="iframes.mp4",BYTERANGE="805@0"\n'
+    "#EXTINF:1.000000,\n#EXT-X-BYTERANGE:41000@805\niframes.mp4\n"
+    "#EXTINF:1.000000,\n#EXT-X-BYTERANGE:39000@41805\niframes.mp4\n#EXT-X-ENDLIST\n"
+)
+
+
+def test_tv_hls_iframe_playlist_is_delivered_through_the_same_checked_views(client, rendition, settings):
+    """The TV edition's HLS (its own rendition, master under tv_1080p/hls/) names its I-frame playlist through
+    our view; the playlist keeps the init map's and the entries' byte ranges on the storage URL of iframes.mp4;
+    a refused user gets 404 for both."""
+    prefix = rendition.path.rsplit("/", 2)[0] + "/tv_1080p/hls"
+    _store(f"{prefix}/master.m3u8", TV_MASTER)
+    _store(f"{prefix}/1080p/iframes.m3u8", TV_IFRAMES)
+    tv = Rendition.objects.create(
+        asset=rendition.asset, job=rendition.job, profile="tv_1080p_hls", kind="hls", path=f"{prefix}/master.m3u8"
+    )
+    master = m3u8.loads(client.get(reverse("media_pipeline:hls_master", args=[tv.pk])).content.decode())
+    iframe_url = reverse("media_pipeline:hls_iframes", args=[tv.pk, "1080p"])
+    assert master.iframe_playlists[0].uri == iframe_url
+    response = client.get(iframe_url)
+    assert response.status_code == 200 and "no-store" in response["Cache-Control"]
+    lines = response.content.decode().splitlines()
+    media_url = default_storage.url(f"{prefix}/1080p/iframes.mp4")
+    assert f'#EXT-X-MAP:URI="{media_url}",BYTERANGE="805@0"' in lines
+    assert lines.count(media_url) == 2 and "#EXT-X-BYTERANGE:39000@41805" in lines
+    settings.MEDIA_PLAYBACK_ACCESS_CHECK = "tests.media_pipeline.test_views.deny_all"
+    assert client.get(iframe_url).status_code == 404
+    assert client.get(reverse("media_pipeline:hls_master", args=[tv.pk])).status_code == 404
+
+
 def test_subtitle_playlist_points_segments_at_storage(client, rendition_with_extras):
     """The subtitle playlist the master names is served with its WebVTT segments at storage URLs."""
     pk = rendition_with_extras.pk
