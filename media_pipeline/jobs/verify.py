@@ -388,7 +388,7 @@ def _iframe_streams_missing(master) -> list[str]:
 
 def _verify_iframe_stream(master, iframe, base: Path) -> None:
     """An I-frame stream as ``steps/iframes.py`` writes it: its declared rates are the ones its byte ranges measure
-    and below its variant's; its ranges tile one file after the init range, each one moof; decoding that file
+    and its average is below its variant's; its ranges tile one file after the init range, each one moof; decoding that file
     gives one keyframe per entry, at the entry's time (±1 frame) from the variant's first picture."""
     path = base / iframe.uri
     name = f"{_folder(iframe.uri)}/{path.name}"
@@ -418,7 +418,9 @@ def _byterange(text: str | None) -> tuple[int, int] | None:
 
 def iframe_rate_problems(declared: tuple[int | None, int | None], playlist: m3u8.M3U8, variant) -> list[str]:
     """Declared (BANDWIDTH, AVERAGE-BANDWIDTH) vs what the entries' byte ranges measure, and vs the variant's
-    (BANDWIDTH, AVERAGE-BANDWIDTH): each must be below it (pure)."""
+    (BANDWIDTH, AVERAGE-BANDWIDTH): the average must be below the variant's. Only the average: the variant's peak
+    is taken over 6-s segments and the I-frame stream's over single keyframes, so on a still slide (keyframes and
+    almost nothing between) an honest I-frame peak may pass the variant's (pure)."""
     ranges = [(_byterange(s.byterange) or (0, 0))[1] for s in playlist.segments]
     measured = range_bandwidths(
         [(length, s.duration or 0) for length, s in zip(ranges, playlist.segments, strict=True)]
@@ -427,7 +429,7 @@ def iframe_rate_problems(declared: tuple[int | None, int | None], playlist: m3u8
     for label, said, true, ceiling in zip(("bandwidth", "average_bandwidth"), declared, measured, variant, strict=True):
         if said is None or abs(said - true) > 1:
             problems.append(_mismatch(label, true, said))
-        elif ceiling and true >= ceiling:
+        elif label == "average_bandwidth" and ceiling and true >= ceiling:
             problems.append(_mismatch(label, f"< {ceiling}", true))
     return problems
 

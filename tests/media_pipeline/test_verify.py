@@ -418,17 +418,19 @@ def test_iframe_entries_must_decode_to_their_own_keyframe():
     assert iframe_timing_problems(playlist, [*good[:2], (4.08, False)], start=0.08, frame_seconds=0.04)
 
 
-def test_iframe_rates_must_stay_below_the_variants():
-    """Recorded playlist: measured rates equal to what is declared pass; a variant slower than them fails (pure)."""
+def test_iframe_rates_must_be_true_and_average_below_the_variants():
+    """Recorded playlist: measured rates equal to what is declared pass; a variant whose average is slower fails;
+    a peak above the variant's passes (a still slide's keyframe against 6-s segments) but a false one does not."""
     playlist = m3u8.loads(
         "#EXTM3U\n#EXT-X-I-FRAMES-ONLY\n#EXT-X-TARGETDURATION:2\n"
         "#EXTINF:2.0,\n#EXT-X-BYTERANGE:5000@800\ni.mp4\n#EXTINF:2.0,\n#EXT-X-BYTERANGE:3000@5800\ni.mp4\n"
     )
     assert iframe_rate_problems((20_000, 16_000), playlist, (300_000, 250_000)) == []
     assert iframe_rate_problems((20_000, 16_000), playlist, (20_000, 15_000)) == [
-        "bandwidth：期望 < 20000，实际 20000",
         "average_bandwidth：期望 < 15000，实际 16000",
     ]
+    assert iframe_rate_problems((20_000, 16_000), playlist, (19_000, 17_000)) == []
+    assert iframe_rate_problems((40_000, 16_000), playlist, (300_000, 250_000)) == ["bandwidth：期望 20000，实际 40000"]
 
 
 def test_master_without_variants_fails(tmp_path):
