@@ -16,15 +16,18 @@ The editor is told what was chosen (``notices``) from the stored probe, in the s
 """
 
 import re
+import tempfile
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+import m3u8
 from django.utils.translation import gettext as _
 
+from ..errors import ProbeError
 from ..ffmpeg.commands import PLAYLIST_NAME, hls_ladder_command
 from ..ffmpeg.ladder import Variant, audio_renditions, plan_variants
 from ..ffmpeg.loudness import loudness_filters, loudness_measure
-from ..ffmpeg.probe import ProbeResult
+from ..ffmpeg.probe import ProbeResult, ffprobe_json
 from ..ffmpeg.runner import check_run, run_ffmpeg
 from .profiles import HlsProfile
 
@@ -117,24 +120,70 @@ def alternative_variant(profile: HlsProfile, probe: ProbeResult, track: AudioTra
 
 
 def alternative_command(
-    *, profile: HlsProfile, probe: ProbeResult, track: AudioTrack, source: Path, out_dir: Path, audio_filters=()
+    *,
+    profile: HlsProfile,
+    probe: ProbeResult,
+    track: AudioTrack,
+    source: Path,
+    out_dir: Path,
+    audio_filters=(),
+    chunked: bool = False,
+    shift: float = 0.0,
 ) -> list[str]:
-    """One alternative track into ``out_dir/<track.folder>/``, on the source's timeline like the chunked
-    ladder's audio (see ``commands._timeline_options``)."""
-    return hls_ladder_command(
+    """One alternative track into ``out_dir/<track.folder>/``, timed as the main track's audio is.
+
+    Chunked ladder: on the source's timeline, like its audio (``commands._timeline_options``). Muxed ladder:
+    its rungs start ``shift`` seconds late (x264's B-frame delay, moved into the edit lists: 0.08 s at 25 fps,
+    measured by ``video_shift``); ``-output_ts_offset`` gives the alternative the same first decode time (0)
+    and the same edit list as the muxed audio (measured on ffmpeg 5.1: first sample presented at 0.06 s in
+    both, the AAC priming before it), so a player that honours edit lists and one that does not (hls.js) each
+    play it exactly where they play the main track.
+    """
+    args = hls_ladder_command(
         profile=profile,
         probe=track_probe(probe, track.number),
         source=source,
         out_dir=out_dir,
         variants=[alternative_variant(profile, probe, track)],
-        source_timeline=True,
+        source_timeline=chunked,
         audio_filters=audio_filters,
     )
+    if chunked or not shift:
+        return args
+    at = args.index(str(out_dir / "%v" / PLAYLIST_NAME))
+    return [*args[:at], "-output_ts_offset", f"{shift:.3f}", *args[at:]]
 
 
-def encode_alternatives(*, source: Path, probe: ProbeResult, profile: HlsProfile, out_dir: Path, on_progress) -> list:
-    """Measure and encode every alternative track; returns [(track, normalised)] for the master and the checks."""
+def video_shift(variant_dir: Path) -> float:
+    """When the first frame of a muxed rung is presented (its init + first segment probed), seconds."""
+    playlist = m3u8.load(str(variant_dir / PLAYLIST_NAME))
+    if not playlist.segments:
+        return 0.0
+    first = playlist.segments[0]
+    init = first.init_section.uri if first.init_section else None
+    with tempfile.TemporaryDirectory() as scratch:
+        joined = Path(scratch) / "first.mp4"
+        parts = [*([init] if init else []), first.uri]
+        joined.write_bytes(b"".join((variant_dir / part).read_bytes() for part in parts))
+        try:
+            streams = ffprobe_json(joined).get("streams", [])
+        except ProbeError:
+            return 0.0
+    video = next((s for s in streams if s.get("codec_type") == "video"), {})
+    try:
+        return max(0.0, float(video.get("start_time") or 0))
+    except ValueError:
+        return 0.0
+
+
+def encode_alternatives(
+    *, source: Path, probe: ProbeResult, profile: HlsProfile, out_dir: Path, chunked: bool, on_progress
+) -> list:
+    """Measure and encode every alternative track (after the ladder, whose timing they copy); returns
+    [(track, normalised)] for the master and the checks."""
     done, tracks = [], alternatives(probe)
+    top = next((v for v in plan_variants(profile, probe) if v.has_video), None)
+    shift = video_shift(out_dir / top.name) if top and not chunked else 0.0
     for index, track in enumerate(tracks):
         alone = track_probe(probe, track.number)
         measured = loudness_measure(source=source, probe=alone, target=profile.loudness) if profile.loudness else None
@@ -145,7 +194,14 @@ def encode_alternatives(*, source: Path, probe: ProbeResult, profile: HlsProfile
             output_channels=profile.audio_channels,
         )
         args = alternative_command(
-            profile=profile, probe=probe, track=track, source=source, out_dir=out_dir, audio_filters=filters
+            profile=profile,
+            probe=probe,
+            track=track,
+            source=source,
+            out_dir=out_dir,
+            audio_filters=filters,
+            chunked=chunked,
+            shift=shift,
         )
 
         def report(fraction: float, index=index) -> bool:

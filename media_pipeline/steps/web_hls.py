@@ -69,6 +69,7 @@ def produce(ctx: StepContext, profile: HlsProfile) -> list[Output]:
             probe=probe,
             profile=profile,
             out_dir=hls_dir,
+            chunked=chunked,
             on_progress=_part(ctx, ladder_share, ALTERNATIVES_SHARE),
         )
         if others
