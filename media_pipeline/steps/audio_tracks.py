@@ -176,6 +176,23 @@ def video_shift(variant_dir: Path) -> float:
         return 0.0
 
 
+def alternative_filters(*, profile: HlsProfile, probe: ProbeResult, track: AudioTrack, measured) -> list:
+    """Loudness as for the main track (from the alternative's own measurement), then padded with silence or cut
+    to the main track's span: a dub that ends early must not fail the span check of the whole ladder (pure)."""
+    alone = track_probe(probe, track.number)
+    span = f"{probe.audio_span:.3f}"
+    return [
+        *loudness_filters(
+            target=profile.loudness,
+            measured=measured,
+            source_channels=alone.audio_channels,
+            output_channels=profile.audio_channels,
+        ),
+        ("apad", {"whole_dur": span}),
+        ("atrim", {"duration": span}),
+    ]
+
+
 def encode_alternatives(
     *, source: Path, probe: ProbeResult, profile: HlsProfile, out_dir: Path, chunked: bool, on_progress
 ) -> list:
@@ -187,12 +204,7 @@ def encode_alternatives(
     for index, track in enumerate(tracks):
         alone = track_probe(probe, track.number)
         measured = loudness_measure(source=source, probe=alone, target=profile.loudness) if profile.loudness else None
-        filters = loudness_filters(
-            target=profile.loudness,
-            measured=measured,
-            source_channels=alone.audio_channels,
-            output_channels=profile.audio_channels,
-        )
+        filters = alternative_filters(profile=profile, probe=probe, track=track, measured=measured)
         args = alternative_command(
             profile=profile,
             probe=probe,

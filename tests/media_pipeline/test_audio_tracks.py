@@ -172,6 +172,16 @@ def test_delivery_rewrites_the_alternatives_uris_and_leaves_the_main_one_alone()
     assert [m.uri for m in delivered.media] == [None, "/v/audio_track_1?t=x"]
 
 
+def test_an_alternative_is_padded_or_cut_to_the_main_tracks_span():
+    """A dub that ends early (or runs late) comes out as long as the main track, so the ladder's span check holds;
+    its loudness chain comes first, from its own measurement."""
+    probe = parse_probe(_streams({"language": "chi", "default": 1}, {"language": "eng", "channels": 1}))
+    [alternative] = audio_tracks.alternatives(probe)
+    filters = audio_tracks.alternative_filters(profile=HLS_WEB, probe=probe, track=alternative, measured=None)
+    assert filters[0] == ("aformat", {"channel_layouts": "mono"})  # its own channels, not the main track's
+    assert filters[-2:] == [("apad", {"whole_dur": "2.000"}), ("atrim", {"duration": "2.000"})]
+
+
 # --- The whole ladder, with real ffmpeg ----------------------------------------------------------------------
 
 
