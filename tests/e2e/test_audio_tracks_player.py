@@ -25,7 +25,8 @@ pytestmark = pytest.mark.browser
 ROOT = Path(__file__).resolve().parents[2]
 PAGE = """<!doctype html><meta charset="utf-8">
 <div class="player">
-  <video id="player" controls playsinline muted data-src="hls_web/master.m3u8" data-item="1" data-hls-js="hls.min.js"></video>
+  <video id="player" controls playsinline muted data-src="hls_web/master.m3u8" data-item="1"
+         data-hls-js="hls.min.js"></video>
   <div class="player-controls">
     <span class="control" hidden><label for="audio-track">音轨</label><select id="audio-track"></select></span>
   </div>
