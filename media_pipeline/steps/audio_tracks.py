@@ -23,7 +23,7 @@ from pathlib import Path
 import m3u8
 from django.utils.translation import gettext as _
 
-from ..errors import ProbeError
+from ..errors import BadInputError, ProbeError
 from ..ffmpeg.commands import PLAYLIST_NAME, hls_ladder_command
 from ..ffmpeg.ladder import Variant, audio_renditions, plan_variants
 from ..ffmpeg.loudness import loudness_filters, loudness_measure
@@ -193,6 +193,16 @@ def alternative_filters(*, profile: HlsProfile, probe: ProbeResult, track: Audio
     ]
 
 
+def _measured(source: Path, alone: ProbeResult, profile: HlsProfile):
+    # An alternative that cannot be measured is offered as it is rather than failing the whole ladder.
+    if not profile.loudness:
+        return None
+    try:
+        return loudness_measure(source=source, probe=alone, target=profile.loudness)
+    except BadInputError:
+        return None
+
+
 def encode_alternatives(
     *, source: Path, probe: ProbeResult, profile: HlsProfile, out_dir: Path, chunked: bool, on_progress
 ) -> list:
@@ -203,7 +213,7 @@ def encode_alternatives(
     shift = video_shift(out_dir / top.name) if top and not chunked else 0.0
     for index, track in enumerate(tracks):
         alone = track_probe(probe, track.number)
-        measured = loudness_measure(source=source, probe=alone, target=profile.loudness) if profile.loudness else None
+        measured = _measured(source, alone, profile)
         filters = alternative_filters(profile=profile, probe=probe, track=track, measured=measured)
         args = alternative_command(
             profile=profile,
