@@ -10,6 +10,7 @@ import m3u8
 import pytest
 
 from media_pipeline.delivery.playlists import rewrite_master
+from media_pipeline.errors import VerifyError
 from media_pipeline.ffmpeg.commands import hls_ladder_command
 from media_pipeline.ffmpeg.loudness import loudness_measure, loudness_measure_command
 from media_pipeline.ffmpeg.probe import main_audio_index, parse_probe, probe_upload
@@ -243,6 +244,10 @@ def test_ladder_offers_the_other_tracks_and_verifies_them(languages, tmp_path, s
         stored, shown = _first_audio_times(master_path.parent / media.uri, tmp_path)
         assert stored == pytest.approx(main[0], abs=0.001)
         assert shown == pytest.approx(main[1], abs=0.005)  # the 44.1 kHz track's priming differs by 2 ms
+    # The check fails when an alternative the output lists is not there.
+    (master_path.parent / output.meta["audio_tracks"][0]["uri"]).unlink()
+    with pytest.raises(VerifyError):
+        verify_output(output=output, ctx=ctx)
 
 
 @pytest.mark.django_db
