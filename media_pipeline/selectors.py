@@ -174,10 +174,16 @@ def asset_progress(*, asset: MediaAsset) -> AssetProgress:
 
 
 def asset_notices(*, asset: MediaAsset) -> list[str]:
-    """What the editor should know about an asset that did not fail: embedded picture subtitles not published."""
+    """What the editor should know about an asset that did not fail: embedded picture subtitles not published,
+    which of several audio tracks every output uses and which are offered as alternatives."""
+    from .steps.audio_tracks import notices as audio_track_notices
     from .steps.captions import image_subtitle_notices
 
-    return image_subtitle_notices((asset.probe or {}).get("subtitle_streams"))
+    probe = asset.probe or {}
+    notices = image_subtitle_notices(probe.get("subtitle_streams"))
+    if asset.kind in (MediaAsset.Kind.VIDEO, MediaAsset.Kind.AUDIO):
+        notices += audio_track_notices(probe)
+    return notices
 
 
 def asset_state_display(*, asset: MediaAsset) -> str:

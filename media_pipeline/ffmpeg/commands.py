@@ -71,7 +71,7 @@ def hls_ladder_command(
     streams, options = [], {}
     video_outs = _video_streams(source_input, profile, probe, [v for v in variants if v.has_video])
     audio_count = sum(1 for v in variants if v.has_audio)
-    audio_outs = _audio_streams(source_input, profile, audio_count, audio_filters)
+    audio_outs = _audio_streams(source_input[probe.audio_map], profile, audio_count, audio_filters)
     stream_map, video_index, audio_index = [], 0, 0
     for variant in variants:
         entry = []
@@ -171,10 +171,10 @@ def _video_streams(source_input, profile: HlsProfile, probe: ProbeResult, varian
     return outs
 
 
-def _audio_streams(source_input, profile: HlsProfile, count: int, audio_filters: Sequence[AudioFilter]) -> list:
+def _audio_streams(audio, profile: HlsProfile, count: int, audio_filters: Sequence[AudioFilter]) -> list:
+    """``audio``: the probe's main track (``ProbeResult.audio_map``), not simply the first."""
     if not count:
         return []
-    audio = source_input["a:0"]
     for name, filter_options in audio_filters:
         audio = audio.filter(name, **filter_options)
     audio = audio.filter("aresample", profile.audio_sample_rate)

@@ -72,10 +72,12 @@ def _downmixed(audio_stream, channels: int):
 
 
 def loudness_measure_command(
-    *, source: Path, target: LoudnessTarget, channels: int, pre_gain_db: float = 0.0
+    *, source: Path, target: LoudnessTarget, channels: int, pre_gain_db: float = 0.0, track: str = "a:0"
 ) -> list[str]:
-    """Pass 1: audio only, loudnorm in analysis mode printing JSON, nothing written (``-f null``)."""
-    audio = _downmixed(ffmpeg.input(str(source))["a:0"], channels)
+    """Pass 1: audio only, loudnorm in analysis mode printing JSON, nothing written (``-f null``).
+
+    ``track``: which audio stream (``ProbeResult.audio_map``: the main track, not always the first)."""
+    audio = _downmixed(ffmpeg.input(str(source))[track], channels)
     if pre_gain_db:
         audio = audio.filter("volume", volume=f"{pre_gain_db:.2f}dB")
     audio = audio.filter(
@@ -136,7 +138,7 @@ def loudness_measure(
     target: LoudnessTarget,
     on_progress: ProgressCallback | None = None,
 ) -> LoudnessMeasurement | None:
-    """Run pass 1 on the source's first audio stream.
+    """Run pass 1 on the source's main audio track (``probe.audio_map``).
 
     Returns None when there is nothing to normalise (no audio, silence): pass 2 is then skipped, so
     silence stays silence instead of being amplified towards infinity. The measured ``input_*`` values do
@@ -155,7 +157,9 @@ def loudness_measure(
 
 def _measure_once(*, source, probe, target, on_progress, pre_gain_db: float = 0.0) -> LoudnessMeasurement:
     channels = measure_channels(probe)
-    args = loudness_measure_command(source=source, target=target, channels=channels, pre_gain_db=pre_gain_db)
+    args = loudness_measure_command(
+        source=source, target=target, channels=channels, pre_gain_db=pre_gain_db, track=probe.audio_map
+    )
     result = run_ffmpeg(args, duration=probe.duration, on_progress=on_progress)
     check_run(result)
     try:

@@ -52,7 +52,7 @@ class ProbeResult:
     # Filled by parse_probe; defaults keep recorded probe JSON from before these fields loadable.
     interlaced: bool = False  # field_order tt/bb/tb/bt: deinterlace before encoding progressive output
     pixel_format: str = ""  # e.g. yuv420p, yuv422p10le
-    audio_streams: int = 0  # how many audio tracks (the first is used)
+    audio_streams: int = 0  # how many audio tracks (``main_audio`` says which feeds every output)
     is_still: bool = False  # a single picture (PNG/JPEG), not moving video
     start_time: float = 0.0  # the container's first timestamp (MPEG-TS starts at 1.4 s), seconds
     # Each stream's own span, seconds: audio may start after the picture (a late-audio edit) or outlast it (a
@@ -70,6 +70,16 @@ class ProbeResult:
     # Subtitle streams in the master, in order: {"codec", "language", "title", "default"} each. ``steps/captions``
     # turns the text ones into caption tracks and reports the picture ones to the editor.
     subtitle_streams: tuple = ()
+    # Audio streams in the master, in order: {"codec", "language", "title", "default", "channels"} each; and
+    # which of them (counted among audio streams) is the main track: see ``main_audio_index``. The others
+    # become alternative HLS renditions (``steps/audio_tracks.py``).
+    audio_tracks: tuple = ()
+    main_audio: int = 0
+
+    @property
+    def audio_map(self) -> str:
+        """ffmpeg's stream specifier of the main audio track ("a:1"), for ``input[...]`` or ``-map 0:…``."""
+        return f"a:{self.main_audio}"
 
     @property
     def has_cover_art(self) -> bool:
@@ -223,7 +233,9 @@ def parse_probe(data: dict) -> ProbeResult:
     """Turn ffprobe's JSON into a ProbeResult (pure, so it can be tested with recorded JSON)."""
     streams = data.get("streams", [])
     video = next((s for s in streams if s.get("codec_type") == "video" and not _is_attached_picture(s)), None)
-    audio = next((s for s in streams if s.get("codec_type") == "audio"), None)
+    audio_streams = [s for s in streams if s.get("codec_type") == "audio"]
+    main_audio = main_audio_index([_track(s) for s in audio_streams])
+    audio = audio_streams[main_audio] if audio_streams else None
     rotation = _rotation(video) if video else 0
     width, height = (int(video.get("width") or 0), int(video.get("height") or 0)) if video else (0, 0)
     if video:
@@ -249,7 +261,9 @@ def parse_probe(data: dict) -> ProbeResult:
         format_name=data.get("format", {}).get("format_name", ""),
         interlaced=(video or {}).get("field_order", "") in INTERLACED_FIELD_ORDERS,
         pixel_format=(video or {}).get("pix_fmt", ""),
-        audio_streams=sum(1 for s in streams if s.get("codec_type") == "audio"),
+        audio_streams=len(audio_streams),
+        audio_tracks=tuple(_track(s) for s in audio_streams),
+        main_audio=main_audio,
         is_still=still,
         start_time=_float_or_zero(str(data.get("format", {}).get("start_time", "0"))),
         video_start=_stream_start(video) if video and not still else 0.0,
@@ -261,6 +275,22 @@ def parse_probe(data: dict) -> ProbeResult:
         cover_width=int(cover.get("width") or 0),
         cover_height=int(cover.get("height") or 0),
     )
+
+
+# Language tags (ISO 639-1/2/3, as containers store them) that make an unflagged track the main one.
+CHINESE_LANGUAGES = frozenset({"zh", "chi", "zho", "cmn"})
+
+
+def main_audio_index(tracks: list[dict]) -> int:
+    """Which audio track feeds every output (pure): among the tracks flagged default (all of them when none
+    is; Matroska flags every track by default), the first Chinese one, else the first."""
+    candidates = [i for i, track in enumerate(tracks) if track.get("default")] or list(range(len(tracks)))
+    chinese = [i for i in candidates if (tracks[i].get("language") or "").lower() in CHINESE_LANGUAGES]
+    return (chinese or candidates or [0])[0]
+
+
+def _track(stream: dict) -> dict:
+    return {**_subtitle(stream), "channels": int(stream.get("channels") or 0)}
 
 
 def _subtitle(stream: dict) -> dict:

@@ -97,6 +97,8 @@ def verify_output(*, output: Output, ctx: StepContext) -> None:
         audio_rung = path.parent / "audio" / "index.m3u8"
         if isinstance(profile, HlsProfile) and profile.loudness and audio_rung.exists():
             _loudness(audio_rung, profile.loudness, profile.audio_channels, ctx)
+        if isinstance(profile, HlsProfile):
+            _verify_alternative_audio(output, path.parent, profile, ctx)
     elif output.kind == "mp4":
         audio = isinstance(profile, TvProfile) and ctx.probe.has_audio
         expect = video_expectations(profile=profile, duration=duration, audio=audio)
@@ -121,6 +123,29 @@ def _wants_iframes(profile_name: str) -> bool:
     """Whether an HLS output's profile promises I-frame playlists (the TV's HLS copy is "<tv profile>_hls")."""
     profile = PROFILES.get(profile_name) or PROFILES.get(profile_name.removesuffix("_hls"))
     return bool(getattr(profile, "iframe_playlists", False))
+
+
+def _verify_alternative_audio(output: Output, master_dir: Path, profile: HlsProfile, ctx: StepContext) -> None:
+    """Each other audio track of the master (``steps/audio_tracks.py``) decodes from end to end at the target
+    loudness; one that was silent (not normalised) is decoded and measured, but not held to a target.
+
+    That each is named in the master, complete and spans the sound is ``verify_hls``'s check (EXT-X-MEDIA URIs).
+    """
+    for track in output.meta.get("audio_tracks", ()):
+        path = master_dir / track["uri"]
+        if not path.is_file():
+            raise _failure(_mismatch(track["uri"], _("存在"), _("缺失")))
+        if not (track.get("normalised") and profile.loudness):
+            check_run(run_ffmpeg(loudness_check_command(path=path), duration=ctx.probe.duration))
+            continue
+        verify_loudness(
+            path=path,
+            target_lufs=profile.loudness.integrated_for(profile.audio_channels),
+            max_true_peak=profile.loudness.true_peak,
+            tolerance=LOUDNESS_TOLERANCE_LU,
+            duration=ctx.probe.duration,
+            on_progress=ctx.on_progress,
+        )
 
 
 def peak_problems(output: Output, profile) -> list[str]:
@@ -388,8 +413,8 @@ def _iframe_streams_missing(master) -> list[str]:
 
 def _verify_iframe_stream(master, iframe, base: Path) -> None:
     """An I-frame stream as ``steps/iframes.py`` writes it: its declared rates are the ones its byte ranges measure
-    and its average is below its variant's; its ranges tile one file after the init range, each one moof; decoding that file
-    gives one keyframe per entry, at the entry's time (±1 frame) from the variant's first picture."""
+    and its average is below its variant's; its ranges tile one file after the init range, each one moof; decoding
+    that file gives one keyframe per entry, at the entry's time (±1 frame) from the variant's first picture."""
     path = base / iframe.uri
     name = f"{_folder(iframe.uri)}/{path.name}"
     variant = next((p for p in master.playlists if _folder(p.uri) == _folder(iframe.uri)), None)

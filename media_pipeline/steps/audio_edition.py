@@ -37,10 +37,11 @@ def audio_edition_command(
     out_path: Path,
     loudness: LoudnessMeasurement | None,
 ) -> list[str]:
-    """First audio stream → loudnorm pass 2 (when measured) → profile rate → AAC-LC M4A or CBR MP3."""
+    """The main audio track (``ProbeResult.audio_map``) → loudnorm pass 2 (when measured) → profile rate →
+    AAC-LC M4A or CBR MP3."""
     channels = output_channels(probe)
     audio = normalised_audio(
-        ffmpeg.input(str(source))["a:0"],
+        ffmpeg.input(str(source))[probe.audio_map],
         target=profile.loudness,
         measured=loudness,
         source_channels=probe.audio_channels,

@@ -23,6 +23,7 @@ Building commands and running them are kept apart (``chunk_commands``, ``audio_c
 """
 
 import math
+import re
 import shutil
 import threading
 from collections.abc import Callable, Sequence
@@ -39,6 +40,7 @@ from ..ffmpeg.ladder import Variant, audio_renditions, plan_variants, video_only
 from ..ffmpeg.probe import ProbeResult
 from ..ffmpeg.runner import check_run, run_ffmpeg
 from . import master_playlist
+from .audio_tracks import media_line
 from .contract import ProgressCallback
 from .iframes import write_iframe_playlists
 from .profiles import ChunkPolicy, HlsProfile
@@ -239,11 +241,14 @@ def write_master(
     channels: int,
     subtitles: Sequence[master_playlist.SubtitleMedia] = (),
     iframes: bool = False,
+    tracks: Sequence = (),
+    alternatives: Sequence[master_playlist.VariantStats] = (),
 ) -> list[master_playlist.VariantStats]:
     """``master_playlist.write_master`` for the demuxed layout; ``variants`` is the plan (``plan_variants``).
 
     Every number is measured on disk with ``master_playlist.measure_variant``. A video variant's BANDWIDTH is its own
-    plus its audio rendition's (RFC 8216 4.3.4.2: the peak of everything that plays together).
+    plus its audio rendition's (RFC 8216 4.3.4.2: the peak of everything that plays together). ``tracks`` and
+    ``alternatives``: the master's audio tracks and the measured alternatives (``audio_tracks.py``), in one order.
     """
     audio = _audio_stats(out_dir, variants, frame_rate=frame_rate)
     stats = []
@@ -257,7 +262,9 @@ def write_master(
             stats.append(audio[variant.audio_bitrate])
     iframe_stats = write_iframe_playlists(out_dir, video_only(variants)) if iframes else []
     text = master_playlist.master_playlist(stats, subtitles=subtitles, iframe_stats=iframe_stats)
-    text = with_audio_groups(text, stats=stats, audio=list(audio.values()), channels=channels)
+    text = with_audio_groups(
+        text, stats=stats, audio=list(audio.values()), channels=channels, tracks=tracks, alternatives=alternatives
+    )
     (out_dir / master_playlist.MASTER_NAME).write_text(text)
     return stats
 
@@ -285,33 +292,59 @@ def _with_audio(
 
 
 def with_audio_groups(
-    master: str, *, stats: list[master_playlist.VariantStats], audio: list[master_playlist.VariantStats], channels: int
+    master: str,
+    *,
+    stats: list[master_playlist.VariantStats],
+    audio: list[master_playlist.VariantStats],
+    channels: int,
+    tracks: Sequence = (),
+    alternatives: Sequence[master_playlist.VariantStats] = (),
 ) -> str:
     """Add the audio renditions to a master ``master_playlist.master_playlist`` wrote, and ``AUDIO=`` to video variants.
 
     Done on the text so ``master_playlist.py`` (subtitles, I-frame streams) stays the one writer of everything else.
+    With several audio tracks (``tracks``, main first) every group also lists the alternatives, and a variant's
+    BANDWIDTH grows by what the biggest alternative's peak is above its group's own.
     """
     with_audio = [item for item in stats if item.variant.has_video and item.variant.has_audio]
     groups = {item.uri: audio_group_id(item.variant.audio_bitrate) for item in with_audio}
+    own_peak = {audio_group_id(item.variant.audio_bitrate): item.peak_bandwidth for item in audio}
+    alt_peak = max((item.peak_bandwidth for item in alternatives), default=0)
     lines = master.splitlines()
     for index, line in enumerate(lines[:-1]):
         group = groups.get(lines[index + 1]) if line.startswith("#EXT-X-STREAM-INF:") else None
         if group:
+            extra = max(0, alt_peak - own_peak.get(group, 0))
+            line = re.sub(
+                r"^(#EXT-X-STREAM-INF:BANDWIDTH=)(\d+)", lambda m, extra=extra: f"{m[1]}{int(m[2]) + extra}", line
+            )
             lines[index] = f'{line},AUDIO="{group}"'
     # Renditions go before the first rendition or variant line, i.e. right after the playlist's header tags.
     first = next((i for i, line in enumerate(lines) if line.startswith(("#EXT-X-MEDIA:", "#EXT-X-STREAM-INF:"))), None)
     at = len(lines) if first is None else first
-    lines[at:at] = [audio_media_line(item, channels=channels) for item in audio]
+    lines[at:at] = [
+        line
+        for item in audio
+        for line in audio_media_lines(item, channels=channels, tracks=tracks, alternatives=alternatives)
+    ]
     return "\n".join(lines) + "\n"
 
 
-def audio_media_line(item: master_playlist.VariantStats, *, channels: int) -> str:
-    """The only rendition of its group, so it is the default one."""
+def audio_media_lines(
+    item: master_playlist.VariantStats, *, channels: int, tracks: Sequence = (), alternatives: Sequence = ()
+) -> list[str]:
+    """One group: its own rendition (the default one), then the master's other audio tracks, if any."""
     rate = item.variant.audio_bitrate
-    return (
-        f'#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="{audio_group_id(rate)}",NAME="AAC {rate // 1000}k",'
-        f'DEFAULT=YES,AUTOSELECT=YES,CHANNELS="{channels}",URI="{item.uri}"'
-    )
+    if not tracks:
+        return [
+            f'#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="{audio_group_id(rate)}",NAME="AAC {rate // 1000}k",'
+            f'DEFAULT=YES,AUTOSELECT=YES,CHANNELS="{channels}",URI="{item.uri}"'
+        ]
+    uris = [item.uri, *(alternative.uri for alternative in alternatives)]
+    return [
+        media_line(track, group=audio_group_id(rate), channels=channels, uri=uri)
+        for track, uri in zip(tracks, uris, strict=True)
+    ]
 
 
 # --- Running ----------------------------------------------------------------------------------------------

@@ -154,7 +154,7 @@ def tv_mp4_command(
     if probe.has_audio:
         streams.append(
             normalised_audio(
-                source_input["a:0"],
+                source_input[probe.audio_map],
                 target=profile.loudness,
                 measured=loudness,
                 source_channels=probe.audio_channels,

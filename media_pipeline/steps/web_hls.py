@@ -1,5 +1,6 @@
 """The phone/web step: the whole adaptive ladder from one ffmpeg process, captions as WebVTT subtitle
-renditions, I-frame playlists for trick play, and our own master playlist naming them all.
+renditions, I-frame playlists for trick play, and our own master playlist naming them all. A master with several
+audio tracks gets its other tracks as alternative audio renditions (``audio_tracks.py``).
 
 Sources longer than the chunk policy's threshold are cut into chunks (``chunked_ladder.py``) that every heavy
 worker helps encode (``jobs/chunks.py``, through ``ctx.chunks``), with the audio in one piece, joined without
@@ -18,11 +19,12 @@ from ..ffmpeg.encoders import encoder_in_force
 from ..ffmpeg.ladder import plan_variants, video_only
 from ..ffmpeg.loudness import loudness_filters
 from ..ffmpeg.runner import check_run, run_ffmpeg
-from . import captions, chunked_ladder, master_playlist
+from . import audio_tracks, captions, chunked_ladder, master_playlist
 from .contract import Output, StepContext
 from .profiles import CAPTIONS, CHUNKING, ChunkPolicy, HlsProfile
 
 CAPTIONS_SHARE = 0.05  # of this step's progress; the ladder encode is the rest
+ALTERNATIVES_SHARE = 0.05  # of this step's progress, when the master has other audio tracks
 AUDIO_SHARE = 0.05  # of a chunked encode: one AAC pass next to a whole x264 ladder
 WAIT_SECONDS = 1.0  # how often the coordinator looks at chunks other workers hold
 
@@ -44,7 +46,9 @@ def produce(ctx: StepContext, profile: HlsProfile) -> list[Output]:
         source_channels=probe.audio_channels,
         output_channels=profile.audio_channels,
     )
-    encode_progress = _part(ctx, 0.0, 1 - CAPTIONS_SHARE)
+    others = audio_tracks.alternatives(probe) if probe.has_audio and profile.audio else []
+    ladder_share = 1 - CAPTIONS_SHARE - (ALTERNATIVES_SHARE if others else 0)
+    encode_progress = _part(ctx, 0.0, ladder_share)
     policy = chunk_policy()
     chunked = chunked_ladder.should_chunk(probe=probe, policy=policy)
     if chunked:
@@ -59,8 +63,20 @@ def produce(ctx: StepContext, profile: HlsProfile) -> list[Output]:
             encoder=encoder_in_force(),
         )
         check_run(run_ffmpeg(args, duration=probe.duration, on_progress=encode_progress))
+    offered = (
+        audio_tracks.encode_alternatives(
+            source=ctx.source,
+            probe=probe,
+            profile=profile,
+            out_dir=hls_dir,
+            chunked=chunked,
+            on_progress=_part(ctx, ladder_share, ALTERNATIVES_SHARE),
+        )
+        if others
+        else []
+    )
     caption_outputs = _captions(ctx, profile)
-    stats = _write_master(ctx, profile, hls_dir, caption_outputs, chunked)
+    stats = _write_master(ctx, profile, hls_dir, caption_outputs, chunked, offered)
     top = next((s for s in stats if s.variant.has_video), stats[0])
     master = Output(
         profile=profile.name,
@@ -75,12 +91,17 @@ def produce(ctx: StepContext, profile: HlsProfile) -> list[Output]:
             "variants": [s.variant.name for s in stats],
             "captions": [o.meta["language"] for o in caption_outputs],
             "chunked": chunked,
+            # Other audio tracks of the master, offered in the master's audio group (verify checks each).
+            "audio_tracks": [
+                {"uri": track.uri, "name": track.name, "language": track.language, "normalised": normalised}
+                for track, normalised in offered
+            ],
         },
     )
     return [master, *caption_outputs]
 
 
-def _write_master(ctx: StepContext, profile: HlsProfile, hls_dir: Path, caption_outputs, chunked: bool):
+def _write_master(ctx: StepContext, profile: HlsProfile, hls_dir: Path, caption_outputs, chunked: bool, offered):
     probe = ctx.probe
     options = {
         "frame_rate": min(probe.fps, profile.max_frame_rate),
@@ -88,9 +109,34 @@ def _write_master(ctx: StepContext, profile: HlsProfile, hls_dir: Path, caption_
         "iframes": profile.iframe_playlists and probe.has_video,
     }
     variants = plan_variants(profile, probe)
+    alternatives = [
+        master_playlist.measure_variant(
+            hls_dir / track.folder,
+            audio_tracks.alternative_variant(profile, probe, track),
+            frame_rate=options["frame_rate"],
+        )
+        for track, _normalised in offered
+    ]
+    tracks = audio_tracks.plan_tracks(probe) if offered else []
     if chunked:
-        return chunked_ladder.write_master(hls_dir, variants, channels=profile.audio_channels, **options)
-    return master_playlist.write_master(hls_dir, variants, **options)
+        return chunked_ladder.write_master(
+            hls_dir,
+            variants,
+            channels=profile.audio_channels,
+            tracks=tracks,
+            alternatives=alternatives,
+            **options,
+        )
+    stats = master_playlist.write_master(hls_dir, variants, **options)
+    if tracks:
+        master = hls_dir / master_playlist.MASTER_NAME
+        alt_peak = max(item.peak_bandwidth for item in alternatives)
+        master.write_text(
+            audio_tracks.with_muxed_alternatives(
+                master.read_text(), tracks=tracks, alt_peak=alt_peak, channels=profile.audio_channels
+            )
+        )
+    return stats
 
 
 def _encode_chunked(ctx: StepContext, profile: HlsProfile, hls_dir: Path, filters, policy, report) -> None:

@@ -93,6 +93,22 @@ _RECIPES: dict[str, _Recipe] = {
         (_picture(seconds=1), _tone(seconds=1), _tone(seconds=1, hz=880, sample_rate=44_100)),
         ("-map", "0:v", "-map", "1:a", "-map", "2:a", *_H264_AAC),
     ),
+    # Three languages, the default flag on the SECOND (Chinese) track, as a broadcaster's MKV: English 440 Hz
+    # stereo, Chinese 660 Hz (the main track), Cantonese 880 Hz mono 44.1 kHz titled "粤语原声". The tones tell
+    # the tracks apart in an output (``astats``' zero-crossing rate is 2 × frequency / sample rate).
+    "audio_languages": _Recipe(
+        (
+            _picture(size="160x90", seconds=2),
+            _tone(seconds=2),
+            _tone(seconds=2, hz=660),
+            _tone(seconds=2, hz=880, sample_rate=44_100),
+        ),
+        ("-map", "0:v", "-map", "1:a", "-map", "2:a", "-map", "3:a", *_H264_AAC, "-ac:a:0", "2", "-ac:a:2", "1")
+        + ("-metadata:s:a:0", "language=eng", "-metadata:s:a:1", "language=chi", "-metadata:s:a:2", "language=yue")
+        + ("-metadata:s:a:2", "title=粤语原声", "-disposition:a:0", "0", "-disposition:a:1", "default")
+        + ("-disposition:a:2", "0"),
+        muxer="matroska",
+    ),
     # 5.1 surround AAC (6 channels) from noise, so every channel has content.
     "surround_51": _Recipe(
         (_picture(seconds=1), "anoisesrc=sample_rate=48000:amplitude=0.2:duration=1"), (*_H264_AAC, "-ac", "6")
@@ -211,6 +227,7 @@ CORPUS_SUFFIXES = {
     "m4a_cover_art": ".m4a",
     "flac_cover_art": ".flac",
     "mkv_subtitles": ".mkv",
+    "audio_languages": ".mkv",
 }
 
 

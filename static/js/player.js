@@ -4,7 +4,7 @@
 // on a weak network keeps the first screen light (bench/bench_page_bytes.py). The video keeps its play() request
 // pending while the library arrives, so one tap plays.
 // The element's data-state ("idle", "loading", "playing", "error") lets people's tools and our browser tests see
-// progress. Around it: a quality menu, captions on/off (the HLS master's subtitle track), playback speed, resume
+// progress. Around it: a quality menu, an audio-track menu (a master with several languages), captions on/off (the HLS master's subtitle track), playback speed, resume
 // where the member stopped (on any device through progress.js when signed in, else on this device), and the next
 // episode.
 (function () {
@@ -40,6 +40,7 @@
     } else if (video.canPlayType("application/vnd.apple.mpegurl")) {
       video.src = src;
       video.textTracks.addEventListener("addtrack", captionsToggle);
+      if (video.audioTracks) video.audioTracks.addEventListener("addtrack", audioMenu);
       video.play().catch(function () { /* the member presses play again */ });
     } else {
       video.dataset.state = "error";
@@ -71,6 +72,7 @@
       video.play().catch(function () { /* the member presses play again */ });
     });
     hls.on(Hls.Events.SUBTITLE_TRACKS_UPDATED, function () { captionsToggle(); });
+    hls.on(Hls.Events.AUDIO_TRACKS_UPDATED, function () { audioMenu(); });
     hls.on(Hls.Events.LEVEL_SWITCHED, function (_event, data) { video.dataset.level = String(data.level); });
     hls.loadSource(src);
     hls.attachMedia(video);
@@ -99,6 +101,27 @@
       hls.currentLevel = parseInt(select.value, 10); // switches now, at the next segment boundary
     });
     show("quality");
+  }
+
+  // Audio tracks (the master's EXT-X-MEDIA TYPE=AUDIO, named "普通话", "英语", …): a menu once there are two.
+  // hls.js lists them in hls.audioTracks; Safari's own HLS in video.audioTracks (one enabled at a time).
+  function audioMenu() {
+    var select = document.getElementById("audio-track");
+    var tracks = hls ? hls.audioTracks : video.audioTracks;
+    if (!select || !tracks || tracks.length < 2 || select.options.length) return;
+    for (var i = 0; i < tracks.length; i++) {
+      select.add(new Option(tracks[i].name || tracks[i].label || tracks[i].lang || tracks[i].language || String(i + 1), String(i)));
+      if (hls ? i === hls.audioTrack : tracks[i].enabled) select.value = String(i);
+    }
+    select.addEventListener("change", function () {
+      var chosen = parseInt(select.value, 10);
+      if (hls) {
+        hls.audioTrack = chosen;
+      } else {
+        for (var j = 0; j < tracks.length; j++) tracks[j].enabled = j === chosen;
+      }
+    });
+    show("audio-track");
   }
 
   // Captions: one button, on or off. hls.js fetches the subtitle segments only while they are shown.

@@ -23,7 +23,9 @@ EXPECTED = {
     "interlaced": {"width": 320, "height": 240, "interlaced": True, "pixel_format": "yuv420p"},
     "yuv422p10": {"pixel_format": "yuv422p10le", "has_audio": False, "interlaced": False},
     "no_audio": {"has_video": True, "has_audio": False, "audio_streams": 0},
-    "multi_audio": {"audio_streams": 2, "audio_sample_rate": 48000, "audio_channels": 1},
+    "multi_audio": {"audio_streams": 2, "audio_sample_rate": 48000, "audio_channels": 1, "main_audio": 0},
+    # The default flag on the second track: it is the main one (its rate and channels are what is planned for).
+    "audio_languages": {"audio_streams": 3, "main_audio": 1, "audio_channels": 1, "audio_sample_rate": 48000},
     "surround_51": {"audio_channels": 6, "audio_sample_rate": 48000, "audio_codec": "aac"},
     "mono_8k": {"audio_channels": 1, "audio_sample_rate": 8000},
     "one_second": {"duration": 1.0, "fps": 25.0, "width": 320, "height": 180},
