@@ -71,14 +71,14 @@ class Command(BaseCommand):
         listing = (
             None if manifest is not None else _listing(FolderSource(folder) if folder else StorageSource(s3_prefix))
         )
-        try:
-            batch = self._import(manifest or listing, source, unit, folder, s3_prefix, options)
-            if batch.state != ImportBatch.State.DONE:
-                raise CommandError(f"清单无法导入（批次 #{batch.pk}）：{batch.error}", returncode=1)
-            states = media.ingest_states(batch=batch)
-        finally:
-            if listing is not None:
-                listing.unlink(missing_ok=True)
+        batch = self._import(manifest or listing, source, unit, folder, s3_prefix, options)
+        states = media.ingest_states(batch=batch) if batch.state == ImportBatch.State.DONE else []
+        if listing is not None:
+            # Read twice, then done with (kept only when the import crashed: ``library_import --resume`` reads it,
+            # and the work folder's sweep removes it later).
+            listing.unlink(missing_ok=True)
+        if batch.state != ImportBatch.State.DONE:
+            raise CommandError(f"清单无法导入（批次 #{batch.pk}）：{batch.error}", returncode=1)
         if options["wait"] and not batch.dry_run:
             media.ingest_wait(states=states, timeout_s=options["timeout"], on_progress=_WaitLine())
         self._finish(batch, states, options["report"])
