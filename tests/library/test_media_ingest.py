@@ -8,12 +8,12 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from library.imports import media
+from library.imports.columns import media_row_defaults
+from library.imports.readers import Row
 from library.models import ImportBatch, LibraryItem
 from media_pipeline.models import MediaAsset, TranscodeJob
 from media_pipeline.services import transcode_job_run
 from media_pipeline.synthetic.media import make_clip
-
-pytestmark = pytest.mark.django_db
 
 BLOB = b"\x00\x00\x00\x18ftypmp42" + bytes(range(256)) * 8  # not playable: for runs that never transcode
 HEADER = "file,title,kind,external_id,priority,description,tags\n"
@@ -66,6 +66,7 @@ def _ingest(folder, unit, report, **options):
     return _report(report)
 
 
+@pytest.mark.django_db
 def test_manifest_rows_become_items_and_wait_reports_each_final_state(tmp_path, unit, masters, worker):
     """A GB18030 manifest: the good row becomes a published item with its title, kind, description and tags, linked
     to an asset that ends ready; the truncated file's row ends failed with a Chinese reason (not "created"); a row
@@ -104,6 +105,7 @@ def test_manifest_rows_become_items_and_wait_reports_each_final_state(tmp_path, 
     assert MediaAsset.objects.count() == 2  # the rejected rows stored no file
 
 
+@pytest.mark.django_db
 def test_a_second_run_updates_the_same_items_and_stores_nothing_again(tmp_path, unit):
     """No manifest, then again with a changed title: each file is one item known by its path, updated in place;
     the same bytes are the same asset. Without --wait the rows are reported as queued (not "created"), exit 0."""
@@ -122,6 +124,7 @@ def test_a_second_run_updates_the_same_items_and_stores_nothing_again(tmp_path, 
     assert LibraryItem.objects.get().pk == item.pk and MediaAsset.objects.count() == 1
 
 
+@pytest.mark.django_db
 def test_wait_gives_up_after_its_timeout(tmp_path, unit, monkeypatch):
     """--wait with no worker running: after --timeout the unfinished row is reported as timed out, and exit 1."""
     monkeypatch.setattr(media, "wait_pause", lambda seconds: None)
@@ -132,6 +135,7 @@ def test_wait_gives_up_after_its_timeout(tmp_path, unit, monkeypatch):
     assert report["2"]["state"] == "timeout" and "等待时限" in report["2"]["reason"]
 
 
+@pytest.mark.django_db
 def test_dry_run_checks_every_row_and_writes_nothing(tmp_path, unit):
     """--dry-run: accepted rows are "checked", an empty file is rejected (exit 1), and no item, asset or file is
     written; the batch is recorded as a dry run."""
@@ -146,6 +150,7 @@ def test_dry_run_checks_every_row_and_writes_nothing(tmp_path, unit):
     assert not any((tmp_path / "media").rglob("*.mp4"))
 
 
+@pytest.mark.django_db
 def test_unreadable_manifest_fails_the_command(tmp_path, unit):
     """A manifest that is not valid JSON stops the command with its reason and exit 1; nothing is written."""
     folder = tmp_path / "archive"
@@ -156,3 +161,18 @@ def test_unreadable_manifest_fails_the_command(tmp_path, unit):
         call_command("media_ingest", folder=folder, unit=unit.code, manifest=manifest, report=tmp_path / "r.csv")
     assert raised.value.returncode == 1 and "JSON" in str(raised.value)
     assert not LibraryItem.objects.exists()
+
+
+def test_a_row_without_id_or_title_is_known_by_its_file():
+    """The file's path stands in for a missing external_id (a stable digest when the path is longer than the
+    column), its name for a missing title; values the manifest gives are kept."""
+    long_path = "档案/" + "很长的文件夹名/" * 20 + "第1集.mp4"
+    rows = [
+        Row(2, {"file": "\\第一季\\第1集.mp4"}),
+        Row(3, {"file": long_path}),
+        Row(4, {"file": "b.mp4", "external_id": "X-1", "title": "乙"}),
+    ]
+    media_row_defaults(rows)
+    assert rows[0].values == {"file": "\\第一季\\第1集.mp4", "external_id": "第一季/第1集.mp4", "title": "第1集"}
+    assert rows[1].values["external_id"].startswith("sha1:") and len(rows[1].values["external_id"]) <= 128
+    assert rows[2].values == {"file": "b.mp4", "external_id": "X-1", "title": "乙"}
