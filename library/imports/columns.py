@@ -6,6 +6,7 @@ cleaner; columns not in it are ignored, and named back to the editor as unknown 
 templates are written from it (``templates``), so the list, the templates and the cleaners cannot drift apart
 (a test holds them to the same columns)."""
 
+import hashlib
 import html
 import re
 import unicodedata
@@ -88,6 +89,7 @@ class Planned:
     parent_ref: str | None = None  # None: no parent column; "": top level
     file: str = ""
     cover: str = ""
+    priority: int = 0  # the file's place in the transcoding queue (media_ingest's manifests have it)
 
 
 # --- Column cleaners: (run, plan, raw value) → set plan.fields / plan.* or raise ValidationError -----------------
@@ -347,6 +349,30 @@ def _clean_path(attribute: str):
     return clean
 
 
+def _clean_priority(run: "_Import", plan: Planned, raw: str) -> None:
+    value = unicodedata.normalize("NFKC", raw).strip()
+    if value and not value.lstrip("-").isdigit():
+        raise ValidationError(_("优先级必须是整数"))
+    plan.priority = max(-100, min(100, int(value or 0)))  # django-tasks' range
+
+
+EXTERNAL_ID_MAX = 128
+
+
+def media_row_defaults(rows) -> None:
+    """A media_ingest row without an external_id is known by its file's path (so running the same folder again
+    updates the same items), and one without a title is called by its file's name."""
+    for row in rows:
+        path = row.values.get("file", "").strip().replace("\\", "/").lstrip("/")
+        if not path:
+            continue
+        if not row.values.get("external_id", "").strip():
+            too_long = len(path) > EXTERNAL_ID_MAX
+            row.values["external_id"] = f"sha1:{hashlib.sha1(path.encode()).hexdigest()}" if too_long else path
+        if not row.values.get("title", "").strip():
+            row.values["title"] = PurePosixPath(path).stem
+
+
 def guess_kind(plan: Planned) -> str:
     """A new row without a kind: the file's type says it, else an ISBN means a book, an ISSN a periodical."""
     by_file = FILE_KINDS.get(PurePosixPath(plan.file).suffix.lower()) if plan.file else None
@@ -386,6 +412,7 @@ CLEANERS: dict[str, Callable[["_Import", Planned, str], None]] = {
     "is_published": _clean_is_published,
     "file": _clean_path("file"),
     "cover": _clean_path("cover"),
+    "priority": _clean_priority,
 }
 
 
@@ -478,6 +505,14 @@ COLUMN_DOCS: tuple[ColumnDoc, ...] = (
     ColumnDoc("is_published", "已发布", False, gettext_lazy("是/否；选择“导入为待审核”时新条目一律先不发布"), "是"),
     ColumnDoc("file", "文件", False, gettext_lazy("音视频或文档文件的路径"), "", command_only=True),
     ColumnDoc("cover", "封面", False, gettext_lazy("封面图片的路径"), "", command_only=True),
+    ColumnDoc(
+        "priority",
+        "转码优先级",
+        False,
+        gettext_lazy("文件的转码优先级（-100 到 100，越大越先）"),
+        "",
+        command_only=True,
+    ),
 )
 
 

@@ -57,7 +57,7 @@ from library.text.cleaning import neutralise_formula
 from media_pipeline.errors import MediaPipelineError
 from media_pipeline.services import FolderSource, StorageSource, media_asset_create
 
-from .columns import CLEANERS, Planned, choice_maps, guess_kind, unknown_columns
+from .columns import CLEANERS, Planned, choice_maps, guess_kind, media_row_defaults, unknown_columns
 from .leases import worker_gone, worker_id
 from .readers import ImportReadError, Row, format_from_name, read_rows
 from .writes import DRY_RUN_NEW, credits_line, credits_write, current_credits_and_tags, item_diff, tags_write
@@ -118,13 +118,16 @@ def import_file(
     s3_prefix: str | None = None,
     encoding: str | None = None,
     progress: Progress | None = None,
+    media: bool = False,
 ) -> ImportBatch:
     """Import a catalogue file; returns its batch (state done, or failed with ``error`` when the file as a whole
-    could not be read). ``files_root`` (a folder) or ``s3_prefix`` is where the rows' ``file``/``cover`` paths are."""
+    could not be read). ``files_root`` (a folder) or ``s3_prefix`` is where the rows' ``file``/``cover`` paths are.
+    ``media``: a media_ingest manifest, where every row needs a file, and the file's path stands in for a missing
+    external_id and its name for a missing title (``media_row_defaults``)."""
     path = Path(path).absolute()
     import_batches_interrupt_stale()
     owner, now = worker_id(), timezone.now()
-    options = {"path": str(path), "encoding": encoding, "s3_prefix": s3_prefix, "origin": "command"}
+    options = {"path": str(path), "encoding": encoding, "s3_prefix": s3_prefix, "origin": "command", "media": media}
     options["files_root"] = str(Path(files_root).absolute()) if files_root else None
     batch = ImportBatch.objects.create(
         source=source,
@@ -515,6 +518,7 @@ class _Import:
         options = batch.run_options or {}
         self.for_review = bool(options.get("for_review"))  # new items unpublished; the file publishes nothing
         self.atomic = bool(options.get("atomic"))  # 正式导入 from the admin: all or nothing
+        self.media = bool(options.get("media"))  # media_ingest: every row is a master file
 
     def run(self, *, path: Path, encoding: str | None) -> None:
         logger.info(
@@ -532,6 +536,8 @@ class _Import:
         if not self._same_file(hashlib.sha256(data).hexdigest()):
             message = _("文件在中断后被改动过，不能接着导入。请重新导入：已写入的行会计为“未变”，不会重复。")
             return self._end(State.FAILED, message)
+        if self.media:
+            media_row_defaults(rows)
         self.batch.encoding, self.batch.total = used, len(rows)
         self.batch.run_options = {**self.batch.run_options, "unknown_columns": unknown_columns(rows)}
         if self.atomic:
@@ -877,7 +883,7 @@ class _Import:
 
     def _attach_files(self, plan: Planned, item: LibraryItem | None) -> None:
         if plan.file:
-            asset_id = self._media_asset_id(plan.file, item)
+            asset_id = self._media_asset_id(plan.file, item, priority=plan.priority)
             if asset_id is not None:
                 plan.fields["media_asset_id"] = asset_id
         if plan.cover:
@@ -900,7 +906,7 @@ class _Import:
             raise RowError({column: [_("文件超过允许的最大大小（%(limit)d 字节）") % {"limit": limit}]})
         return size
 
-    def _media_asset_id(self, name: str, item: LibraryItem | None) -> int | None:
+    def _media_asset_id(self, name: str, item: LibraryItem | None, *, priority: int = 0) -> int | None:
         """The file's media asset (the same bytes are one asset). A re-import of a file whose name and size match
         the item's asset is taken as the same file, so a second run does not read every master again."""
         size = self._checked_size(name, "file")
@@ -911,7 +917,7 @@ class _Import:
             return DRY_RUN_NEW
         try:
             with self.files.open(name) as handle, transaction.atomic():
-                return media_asset_create(file=handle, uploaded_by=self.user).pk
+                return media_asset_create(file=handle, uploaded_by=self.user, priority=priority).pk
         except ValidationError as exc:
             raise RowError({"file": exc.messages}) from exc
         except (OSError, MediaPipelineError) as exc:
@@ -972,6 +978,8 @@ class _Import:
                 errors[column] = exc.messages
         if not plan.fields.get("title"):
             errors.setdefault("title", [_("缺少标题（title）")])
+        if self.media and not plan.file:
+            errors.setdefault("file", [_("未填写文件")])
         if plan.fields.get("access") == LibraryItem.Access.UNIT and not plan.fields.get("access_unit_id"):
             errors.setdefault("access_unit", [_("阅读权限为“指定单位”时，必须填写可阅读单位的代码（access_unit）")])
         if errors:

@@ -76,6 +76,9 @@ HEADER_ALIASES = {
     "已发布": "is_published",
     "文件": "file",
     "封面": "cover",
+    "转码优先级": "priority",
+    "优先级": "priority",
+    "description": "summary",  # media_ingest's manifests say description
 }
 
 
