@@ -6,14 +6,14 @@ into 8-bit H.264 as they are (or merely relabelled BT.709) such pictures look gr
 filters (name, options) that ``commands.py``, ``steps/tv.py``, ``steps/screens.py`` and ``steps/images.py``
 put in front of their own chains, and the colour tags every output then states.
 
-The mapping (zscale + tonemap, both in Debian's ffmpeg 5.1 through libzimg) follows ITU-R BT.2408: HDR
-reference white — graphics white, a sheet of paper — is 203 cd/m² in both PQ and HLG, so 203 cd/m² becomes
-SDR white. Linear light is scaled so that 203 cd/m² is 1.0; ``mobius`` keeps everything up to 0.9 of SDR
-white exactly as it is (faces, skies, the picture's mean level) and rolls the highlights above it off
-smoothly up to the source's peak (its MaxCLL or mastering-display peak when it states one, else 1000 cd/m²,
-what phones master to and HLG's nominal peak). ``desat=0``: the tonemap filter's highlight desaturation is
-off, since the roll-off already keeps hues. Gamut is mapped BT.2020 → BT.709 in linear light before the
-tone curve. Chroma is resampled with spline36 (measured: bilinear loses ~1 % more saturation).
+The mapping (libzimg's zscale and ffmpeg's tonemap, both in Debian's ffmpeg 5.1) follows ITU-R BT.2408: HDR
+reference white (graphics white, a sheet of paper) is 203 cd/m² in both PQ and HLG, so 203 cd/m² becomes
+SDR white. Linear light is scaled so that 203 cd/m² is 1.0; ``mobius`` keeps everything up to 0.8 of SDR
+white's linear light (about 91 % of the SDR signal: faces, skies, the picture's mean level) exactly as it is
+and rolls what is brighter off smoothly up to the source's peak (its MaxCLL or mastering-display peak when it
+states one, else 1000 cd/m², what phones master to and HLG's nominal peak). ``desat=0``: the tonemap filter's
+highlight desaturation is off (it greyed ordinary saturated colours). Gamut is mapped BT.2020 → BT.709 in
+linear light before the tone curve. Chroma is resampled with spline36 (bilinear lost ~1 % more saturation).
 
 A BT.2020 source with an SDR transfer (rare: some cameras) gets the gamut conversion without a tone curve.
 """
@@ -27,8 +27,13 @@ WIDE_PRIMARIES = frozenset({"bt2020"})
 # BT.2408 reference white and the peak assumed when a source states none (cd/m²).
 REFERENCE_WHITE_NITS = 203.0
 DEFAULT_PEAK_NITS = 1000.0
-# mobius leaves linear values up to this (in SDR-white units) untouched and compresses the rest.
-ROLL_OFF_FROM = 0.9
+# mobius leaves linear values up to this (in SDR-white units) untouched and compresses the rest: a choice between
+# matching an SDR render of the picture and keeping highlight detail. Measured (greys of 203/400/700/1000 cd/m² →
+# 8-bit luma; mean luma of testsrc2 made HDR and mapped back, against its SDR original):
+#   0.9: 231/234/235/235, −0.1 %;  0.8: 226/233/235/235, −1.9 %;  0.7: 221/231/234/235, −3.6 %;
+#   0.5: 212/226/233/235, −7.3 %.  ffmpeg's default 0.3 gives highlights more room and darkens pictures more.
+# What is far above reference white (700 cd/m² and up) ends as white whichever is chosen: SDR has no room left.
+ROLL_OFF_FROM = 0.8
 RESAMPLER = "spline36"
 # What every 8-bit output says about itself (the ffmpeg output options).
 SDR_TAGS = {"colorspace": "bt709", "color_primaries": "bt709", "color_trc": "bt709"}

@@ -7,10 +7,11 @@ against the SDR picture it was made from (signalstats: mean luma YAVG, mean satu
 import subprocess
 from pathlib import Path
 
+import ffmpeg
 import pytest
 from django.conf import settings
 
-from media_pipeline.ffmpeg.colour import SourceColour, sdr_filters
+from media_pipeline.ffmpeg.colour import SourceColour, apply_filters, sdr_filters
 from media_pipeline.ffmpeg.commands import hls_ladder_command
 from media_pipeline.ffmpeg.ladder import Variant
 from media_pipeline.ffmpeg.probe import ffprobe_json, parse_probe, probe_file
@@ -49,7 +50,7 @@ def test_sdr_bt709_and_untagged_sources_get_no_colour_filters():
 @pytest.mark.parametrize("transfer", ["smpte2084", "arib-std-b67"])
 def test_hdr_source_is_tone_mapped_from_reference_white(transfer):
     """PQ and HLG: linear light with 203 cd/m² (BT.2408 reference white) as 1.0, BT.2020 → BT.709 primaries,
-    mobius from 0.9 up to the assumed 1000 cd/m² peak (1000/203), then BT.709 limited 4:2:0."""
+    mobius from 0.8 up to the assumed 1000 cd/m² peak (1000/203), then BT.709 limited 4:2:0."""
     filters = sdr_filters(SourceColour(transfer=transfer, primaries="bt2020", matrix="bt2020nc", range="tv"))
     names = [name for name, _options in filters]
     assert names == ["zscale", "format", "zscale", "tonemap", "zscale", "format"]
@@ -63,7 +64,7 @@ def test_hdr_source_is_tone_mapped_from_reference_white(transfer):
         "filter": "spline36",
     }
     assert filters[2][1] == {"primaries": "bt709"}
-    assert filters[3][1] == {"tonemap": "mobius", "param": "0.9", "desat": "0", "peak": "4.926"}
+    assert filters[3][1] == {"tonemap": "mobius", "param": "0.8", "desat": "0", "peak": "4.926"}
     assert filters[4][1]["transfer"] == "bt709" and filters[4][1]["matrix"] == "bt709"
     assert filters[5][1] == {"pix_fmts": "yuv420p"}
 
@@ -229,3 +230,32 @@ def test_hdr_master_comes_out_as_its_sdr_picture(tmp_path, sdr_means, kind, tran
     print(f"{kind}: YAVG {luma:.2f} vs {want_luma:.2f}, SATAVG {saturation:.2f} vs {want_saturation:.2f}")
     assert luma == pytest.approx(want_luma, rel=LUMA_TOLERANCE)
     assert saturation == pytest.approx(want_saturation, rel=SATURATION_TOLERANCE)
+
+
+def pq_code(nits: float) -> int:
+    """The 10-bit limited-range PQ luma code of a grey of ``nits`` cd/m² (SMPTE ST 2084)."""
+    m1, m2, c1, c2, c3 = 0.1593017578125, 78.84375, 0.8359375, 18.8515625, 18.6875
+    y = (nits / 10_000) ** m1
+    return round(64 + 876 * ((c1 + c2 * y) / (1 + c3 * y)) ** m2)
+
+
+def test_highlights_are_rolled_off_not_clipped():
+    """Greys of 100, 203 (reference white), 400 and 1000 cd/m²: 100 is untouched SDR grey, the rest rise to white
+    step by step (a hard clip at reference white would make the last three one white), the peak at SDR white."""
+    lumas = []
+    for nits in (100, 203, 400, 1000):
+        grey = (
+            ffmpeg.input("color=black:s=64x64:d=0.04", f="lavfi")
+            .filter("format", "yuv420p10le")
+            .filter("geq", lum=str(pq_code(nits)), cb="512", cr="512")
+            .filter("setparams", color_trc="smpte2084", color_primaries="bt2020", colorspace="bt2020nc", range="tv")
+        )
+        graph = apply_filters(grey, sdr_filters(SourceColour(transfer="smpte2084", primaries="bt2020")))
+        args = graph.filter("signalstats").filter("metadata", mode="print", file="-").output("-", f="null").get_args()
+        done = subprocess.run(
+            [settings.FFMPEG_BINARY, "-v", "error", *args], capture_output=True, text=True, check=True
+        )
+        lumas.append(float(next(line for line in done.stdout.splitlines() if ".YAVG=" in line).split("=")[1]))
+    # Measured 179, 226, 233, 235. 100 cd/m² is SDR grey 0.49 of white: 16 + 219 × 0.49^(1/2.4) ≈ 179.
+    assert lumas[0] == pytest.approx(179, abs=2)
+    assert lumas[0] < lumas[1] < lumas[2] < lumas[3] == 235
