@@ -12,7 +12,8 @@ SDR white. Linear light is scaled so that 203 cd/m² is 1.0; ``mobius`` keeps ev
 white's linear light (about 91 % of the SDR signal: faces, skies, the picture's mean level) exactly as it is
 and rolls what is brighter off smoothly up to the source's peak (its MaxCLL or mastering-display peak when it
 states one, else 1000 cd/m², what phones master to and HLG's nominal peak). ``desat=0``: the tonemap filter's
-highlight desaturation is off (it greyed ordinary saturated colours). Gamut is mapped BT.2020 → BT.709 in
+highlight desaturation is off, so bright colours keep their hue and chroma (no difference on the test pictures,
+which have nothing above reference white). Gamut is mapped BT.2020 → BT.709 in
 linear light before the tone curve. Chroma is resampled with spline36 (bilinear lost ~1 % more saturation).
 
 A BT.2020 source with an SDR transfer (rare: some cameras) gets the gamut conversion without a tone curve.
