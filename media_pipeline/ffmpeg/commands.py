@@ -10,6 +10,7 @@ from pathlib import Path
 import ffmpeg
 
 from ..steps.profiles import HlsProfile
+from .colour import apply_filters, output_tags, sdr_filters
 from .encoders import X264, keyframe_times, video_encoder_options
 from .ladder import Variant, plan_variants
 from .probe import ProbeResult
@@ -89,6 +90,7 @@ def hls_ladder_command(
         stream_map.append(",".join([*entry, f"name:{variant.name}"]))
     if video_index:
         options.update(_video_codec_options(profile, probe, encoder))
+        options.update(output_tags(probe.colour))
     if audio_index:
         options.update(_audio_codec_options(profile))
     options.update(_hls_options(profile, out_dir, first_segment))
@@ -156,6 +158,8 @@ def _video_streams(source_input, profile: HlsProfile, probe: ProbeResult, varian
         video = video.filter("bwdif", mode="send_frame")
     if probe.fps > profile.max_frame_rate:
         video = video.filter("fps", profile.max_frame_rate)
+    # HDR → SDR BT.709 once, before the split (after fps, so dropped frames are never tone-mapped).
+    video = apply_filters(video, sdr_filters(probe.colour))
     # split (not one decode per rung): the saving measured in reference.md is exactly the extra decodes.
     branches = video.filter_multi_output("split", len(variants)) if len(variants) > 1 else None
     outs = []

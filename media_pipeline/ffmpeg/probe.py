@@ -10,6 +10,7 @@ bytes do, so the last seconds are read back and must reach the declared end.
 """
 
 import json
+import re
 import subprocess
 from dataclasses import asdict, dataclass
 from fractions import Fraction
@@ -19,6 +20,7 @@ from django.conf import settings
 from django.utils.translation import gettext as _
 
 from ..errors import ProbeError
+from .colour import SourceColour
 
 PROBE_TIMEOUT_SECONDS = 120
 INTERLACED_FIELD_ORDERS = frozenset({"tt", "bb", "tb", "bt"})
@@ -80,6 +82,25 @@ class ProbeResult:
     def audio_map(self) -> str:
         """ffmpeg's stream specifier of the main audio track ("a:1"), for ``input[...]`` or ``-map 0:…``."""
         return f"a:{self.main_audio}"
+
+    # The picture's colour as the stream states it (ffprobe's words; "" where it says nothing): an HDR phone clip
+    # is smpte2084 (PQ) or arib-std-b67 (HLG) on bt2020, 10-bit. ``colour.sdr_filters`` decides from these.
+    colour_transfer: str = ""
+    colour_primaries: str = ""
+    colour_space: str = ""
+    colour_range: str = ""
+    bit_depth: int = 0  # bits per sample of the picture (8, 10, 12); 0 unknown
+    peak_nits: float = 0.0  # HDR10 MaxCLL, else the mastering display's peak (cd/m²); 0 when not stated
+
+    @property
+    def colour(self) -> SourceColour:
+        return SourceColour(
+            transfer=self.colour_transfer,
+            primaries=self.colour_primaries,
+            matrix=self.colour_space,
+            range=self.colour_range,
+            peak_nits=self.peak_nits,
+        )
 
     @property
     def has_cover_art(self) -> bool:
@@ -274,6 +295,7 @@ def parse_probe(data: dict) -> ProbeResult:
         subtitle_streams=tuple(_subtitle(s) for s in streams if s.get("codec_type") == "subtitle"),
         cover_width=int(cover.get("width") or 0),
         cover_height=int(cover.get("height") or 0),
+        **_colour_fields(video or {}),
     )
 
 
@@ -291,6 +313,47 @@ def main_audio_index(tracks: list[dict]) -> int:
 
 def _track(stream: dict) -> dict:
     return {**_subtitle(stream), "channels": int(stream.get("channels") or 0)}
+
+
+def _colour_fields(video: dict) -> dict:
+    def stated(key: str) -> str:
+        value = str(video.get(key) or "")
+        return "" if value in ("unknown", "unspecified", "reserved") else value
+
+    return {
+        "colour_transfer": stated("color_transfer"),
+        "colour_primaries": stated("color_primaries"),
+        "colour_space": stated("color_space"),
+        "colour_range": stated("color_range"),
+        "bit_depth": _bit_depth(video),
+        "peak_nits": _peak_nits(video.get("side_data_list", [])),
+    }
+
+
+# The bit depth ending a pixel format's name: yuv420p10le → 10, p010le → 10, gbrp12le → 12 (yuv420p: none, 8).
+_DEPTH_IN_NAME = re.compile(r"(\d{2})(?:le|be)$")
+
+
+def _bit_depth(video: dict) -> int:
+    raw = str(video.get("bits_per_raw_sample") or "")
+    if raw.isdigit():
+        return int(raw)
+    pix_fmt = str(video.get("pix_fmt") or "")
+    if not pix_fmt:
+        return 0
+    match = _DEPTH_IN_NAME.search(pix_fmt)
+    return int(match.group(1)) if match else 8
+
+
+def _peak_nits(side_data: list) -> float:
+    """MaxCLL (the brightest pixel actually in the programme), else the mastering display's peak."""
+    for entry in side_data:
+        if entry.get("side_data_type") == "Content light level metadata" and int(entry.get("max_content") or 0):
+            return float(entry["max_content"])
+    for entry in side_data:
+        if entry.get("side_data_type") == "Mastering display metadata" and entry.get("max_luminance"):
+            return _rate_of(entry, "max_luminance")
+    return 0.0
 
 
 def _subtitle(stream: dict) -> dict:

@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 
 from ..delivery.playlists import is_plain_file_name
 from ..errors import ProbeError, VerifyError
+from ..ffmpeg.colour import HDR_TRANSFERS, WIDE_PRIMARIES
 from ..ffmpeg.loudness import is_normalisable, loudness_check_command, parse_ebur128_summary
 from ..ffmpeg.probe import INTERLACED_FIELD_ORDERS, ffprobe_json, parse_probe
 from ..ffmpeg.runner import ProgressCallback, check_run, run_ffmpeg
@@ -50,6 +51,8 @@ BITRATE_TOLERANCE = 0.2
 # ebur128 (4× oversampling) and loudnorm's limiter (192 kHz) estimate true peak slightly differently.
 TRUE_PEAK_MARGIN_DB = 0.1
 # The encoder names profiles use → the codec names ffprobe reports.
+# What an output converted to SDR BT.709 (``ffmpeg/colour.py``, and every TV file) must say about itself.
+BT709_TAGS = "bt709/bt709/bt709"
 CODEC_NAMES = {"libx264": "h264", "h264_nvenc": "h264", "libmp3lame": "mp3", "libfdk_aac": "aac"}
 
 VIDEO_KEYS = frozenset(
@@ -61,6 +64,8 @@ VIDEO_KEYS = frozenset(
         "height",
         "frame_rate",  # constant: both r_frame_rate and avg_frame_rate within 0.01
         "pixel_format",
+        "sdr",  # True: 8-bit (or unstated) and no HDR transfer or BT.2020 primaries tagged
+        "colour",  # "primaries/transfer/matrix" as tagged, e.g. "bt709/bt709/bt709" ("" for an untagged part)
         "square_pixels",  # True: sample aspect ratio 1:1 (or unset)
         "progressive",  # True: no interlaced field order
         "rotation",  # 0: no display matrix turning the picture
@@ -93,6 +98,7 @@ def verify_output(*, output: Output, ctx: StepContext) -> None:
             audio_duration=probe.audio_span if probe.has_audio else None,
             av_offset=probe.av_offset if probe.has_video and probe.has_audio else None,
             expect_iframes=probe.has_video and _wants_iframes(output.profile),
+            colour=BT709_TAGS if probe.has_video and probe.colour.needs_conversion else None,
         )
         audio_rung = path.parent / "audio" / "index.m3u8"
         if isinstance(profile, HlsProfile) and profile.loudness and audio_rung.exists():
@@ -104,6 +110,8 @@ def verify_output(*, output: Output, ctx: StepContext) -> None:
         expect = video_expectations(profile=profile, duration=duration, audio=audio)
         if isinstance(profile, TvProfile):
             expect["frame_rate"] = float(tv_frame_rate(profile, ctx.probe))
+        if isinstance(profile, TvProfile) or ctx.probe.colour.needs_conversion:
+            expect["colour"] = BT709_TAGS
         if audio:
             expect["av_offset"] = ctx.probe.av_offset
         verify_video_file(path=path, expect=expect)
@@ -221,6 +229,7 @@ def video_expectations(*, profile: TvProfile | ScreenProfile, duration: float, a
         "height": profile.height,
         "frame_rate": profile.frame_rate,
         "pixel_format": profile.pixel_format,
+        "sdr": True,
         "square_pixels": True,
         "progressive": True,
         "rotation": 0,
@@ -264,6 +273,10 @@ def video_facts(data: dict) -> dict:
         "height": video.get("height"),
         "frame_rate": (_rate(video.get("r_frame_rate")), _rate(video.get("avg_frame_rate"))),
         "pixel_format": probe.pixel_format,
+        "sdr": probe.bit_depth <= 8
+        and probe.colour_transfer not in HDR_TRANSFERS
+        and probe.colour_primaries not in WIDE_PRIMARIES,
+        "colour": "/".join((probe.colour_primaries, probe.colour_transfer, probe.colour_space)),
         "square_pixels": video.get("sample_aspect_ratio", "1:1") in {"1:1", "0:1", "N/A"},
         "progressive": video.get("field_order", "") not in INTERLACED_FIELD_ORDERS,
         "rotation": probe.rotation,
@@ -357,11 +370,12 @@ def verify_hls(
     audio_duration: float | None = None,
     av_offset: float | None = None,
     expect_iframes: bool = False,
+    colour: str | None = None,
 ) -> None:
     """Every playlist the master names parses, is complete, covers its own source stream's span; every file it
-    names exists; the first video segment decodes at the announced size; audio keeps its offset to the picture;
-    every I-frame stream is true to its entries (``_verify_iframe_stream``), and with ``expect_iframes`` every
-    video variant has one.
+    names exists; the first video segment decodes at the announced size, 8-bit SDR (tagged ``colour`` when
+    given: an HDR source's must say BT.709); audio keeps its offset to the picture; every I-frame stream is true
+    to its entries (``_verify_iframe_stream``), and with ``expect_iframes`` every video variant has one.
 
     Video playlists (and I-frame ones) last ``video_duration``, audio-only ones ``audio_duration`` (a late-audio
     source's sound is shorter than its picture), the rest (subtitles) ``expect_duration``; each falls back to
@@ -381,7 +395,7 @@ def verify_hls(
         _verify_iframe_stream(master, iframe, base)
     first_video = next((p for p in master.playlists if p.stream_info.resolution), None)
     if first_video is not None:
-        _verify_first_segment(base / first_video.uri, first_video.stream_info.resolution)
+        _verify_first_segment(base / first_video.uri, first_video.stream_info.resolution, colour)
     first_audio = next((p for p in master.playlists if _is_audio_only(p)), None)
     if av_offset is not None and first_video is not None and first_audio is not None:
         _verify_av_offset(base / first_video.uri, base / first_audio.uri, av_offset)
@@ -586,8 +600,9 @@ def _missing_files(playlist: m3u8.M3U8, folder: Path) -> list[str]:
     return list(dict.fromkeys(problems))
 
 
-def _verify_first_segment(playlist_path: Path, resolution: tuple[int, int]) -> None:
-    """Decode-level check of one variant: init + first segment are H.264 of the size the master announces."""
+def _verify_first_segment(playlist_path: Path, resolution: tuple[int, int], colour: str | None = None) -> None:
+    """Decode-level check of one variant: init + first segment are 8-bit SDR H.264 of the size the master
+    announces (and tagged ``colour`` when given)."""
     playlist = _load_playlist(playlist_path)
     first = playlist.segments[0]
     init = first.init_section.uri if first.init_section else None
@@ -596,7 +611,9 @@ def _verify_first_segment(playlist_path: Path, resolution: tuple[int, int]) -> N
         parts = [init] if init else []
         joined.write_bytes(b"".join((playlist_path.parent / part).read_bytes() for part in [*parts, first.uri]))
         found = video_facts(_probe(joined))
-    expect = {"video_codec": "h264", "width": resolution[0], "height": resolution[1]}
+    expect = {"video_codec": "h264", "width": resolution[0], "height": resolution[1], "sdr": True}
+    if colour is not None:
+        expect["colour"] = colour
     mismatches = compare_facts(expect, found, duration_tolerance=0)
     _raise_mismatches([f"{playlist_path.parent.name}/{first.uri} {line}" for line in mismatches])
 

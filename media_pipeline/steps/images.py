@@ -21,6 +21,7 @@ import ffmpeg
 from django.utils.translation import gettext as _
 
 from ..errors import BadInputError
+from ..ffmpeg.colour import apply_filters, sdr_filters
 from ..ffmpeg.commands import GLOBAL_ARGS
 from ..ffmpeg.ladder import fit_within
 from ..ffmpeg.probe import ProbeResult
@@ -74,7 +75,8 @@ def poster_command(
         input_options["ss"] = f"{attempt.start:.3f}"
     if not probe.is_still:
         input_options["t"] = f"{scan_length(profile=profile, probe=probe, start=attempt.start):.3f}"
-    picture = ffmpeg.input(str(source), **input_options)["v:0"]
+    # HDR → SDR first: the dark-frame test's luma threshold and the JPEG are SDR measures.
+    picture = apply_filters(ffmpeg.input(str(source), **input_options)["v:0"], sdr_filters(probe.colour))
     if attempt.skip_dark:
         # amount=0: every frame gets its dark-pixel percentage; `metadata` keeps the frames below the limit.
         picture = picture.filter("blackframe", amount=0, threshold=DARK_PIXEL_LUMA).filter(
@@ -218,10 +220,11 @@ def sprite_command(*, profile: SpriteProfile, probe: ProbeResult, source: Path, 
     """One ffmpeg run: a frame every ``interval`` seconds, scaled and tiled into a single JPEG sheet."""
     plan = sprite_plan(profile=profile, probe=probe)
     input_options = {"skip_frame": "nokey"} if plan.interval >= SPRITE_KEYFRAMES_FROM_SECONDS else {}
+    # eof_action=pass: a last part shorter than the interval still gets its thumbnail (ceil, not round).
+    sampled = ffmpeg.input(str(source), **input_options)["v:0"].filter("fps", f"1/{plan.interval:g}", eof_action="pass")
     sheet = (
-        ffmpeg.input(str(source), **input_options)["v:0"]
-        # eof_action=pass: a last part shorter than the interval still gets its thumbnail (ceil, not round).
-        .filter("fps", f"1/{plan.interval:g}", eof_action="pass")
+        # HDR → SDR on the sampled frames only.
+        apply_filters(sampled, sdr_filters(probe.colour))
         # Explicit size from the displayed shape: the VTT's coordinates are computed from the same numbers.
         .filter("scale", plan.tile_width, plan.tile_height)
         .filter("setsar", 1)

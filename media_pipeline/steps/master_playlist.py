@@ -23,6 +23,9 @@ from .iframes import IFrameStats, write_iframe_playlists
 AAC_LC = "mp4a.40.2"
 MASTER_NAME = "master.m3u8"
 SUBTITLES_GROUP = "subs"
+# Every video variant we write is 8-bit H.264 tone-mapped to BT.709 where the master was HDR (``ffmpeg/colour.py``):
+# SDR. PQ or HLG belongs here only if a rendition ever keeps HDR.
+VIDEO_RANGE = "SDR"
 
 
 @dataclass(frozen=True)
@@ -135,6 +138,7 @@ def master_playlist(
         if item.variant.has_video:
             attributes.append(f"RESOLUTION={item.variant.width}x{item.variant.height}")
             attributes.append(f"FRAME-RATE={item.frame_rate:.3f}")
+            attributes.append(f"VIDEO-RANGE={VIDEO_RANGE}")
         if subtitles:
             attributes.append(f'SUBTITLES="{SUBTITLES_GROUP}"')
         lines += ["#EXT-X-STREAM-INF:" + ",".join(attributes), item.uri]
@@ -164,6 +168,7 @@ def _iframe_line(item: IFrameStats, variant_codecs: str) -> str:
         f"AVERAGE-BANDWIDTH={item.average_bandwidth}",
         f'CODECS="{video_codecs}"',
         f"RESOLUTION={item.variant.width}x{item.variant.height}",
+        f"VIDEO-RANGE={VIDEO_RANGE}",  # copies of the variant's keyframes: the same SDR picture
         f'URI="{item.uri}"',
     ]
     return "#EXT-X-I-FRAME-STREAM-INF:" + ",".join(attributes)

@@ -16,6 +16,7 @@ import ffmpeg
 from django.utils.translation import gettext as _
 
 from ..errors import BadInputError
+from ..ffmpeg.colour import apply_filters, output_tags, sdr_filters
 from ..ffmpeg.commands import GLOBAL_ARGS
 from ..ffmpeg.encoders import X264, constant_rate_options, encoder_in_force
 from ..ffmpeg.probe import ProbeResult
@@ -137,7 +138,8 @@ def screen_command(
     if profile.layout == "portrait_rotated":
         video = video.filter("transpose", "clock")
     video = video.filter("format", profile.pixel_format)
-    output = ffmpeg.output(video, str(out_path), **_encoder_options(profile, encoder))
+    options = {**_encoder_options(profile, encoder), **output_tags(probe.colour)}
+    output = ffmpeg.output(video, str(out_path), **options)
     return [*GLOBAL_ARGS, *output.overwrite_output().get_args()]
 
 
@@ -146,7 +148,9 @@ def _normalised(video, profile: ScreenProfile, probe: ProbeResult):
         # One output frame per input frame (send_frame): the fps filter sets the rate anyway.
         video = video.filter("bwdif", mode="send_frame")
     # Constant 25 fps on a timeline starting at 0: the loop fade is timed from 0, whatever the source's start.
-    return video.filter("fps", profile.frame_rate).filter("setpts", "PTS-STARTPTS")
+    video = video.filter("fps", profile.frame_rate).filter("setpts", "PTS-STARTPTS")
+    # HDR → SDR BT.709 before the blur, the captions and the fade (all made for SDR pictures).
+    return apply_filters(video, sdr_filters(probe.colour))
 
 
 def _layout(video, probe: ProbeResult, width: int, height: int, fill: str, focal_x: float):

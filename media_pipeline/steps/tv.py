@@ -18,6 +18,7 @@ import ffmpeg
 from django.utils.translation import gettext as _
 
 from ..errors import BadInputError
+from ..ffmpeg.colour import apply_filters, sdr_filters
 from ..ffmpeg.commands import GLOBAL_ARGS, INIT_NAME, PLAYLIST_NAME, SEGMENT_PATTERN
 from ..ffmpeg.encoders import X264, constant_rate_options, encoder_in_force
 from ..ffmpeg.ladder import Variant
@@ -74,7 +75,9 @@ def _picture(source_input, profile: TvProfile, probe: ProbeResult):
     if profile.deinterlace and probe.interlaced:
         # One output frame per input frame (send_frame): the fps filter below sets the rate anyway.
         video = video.filter("bwdif", mode="send_frame")
-    video = _scaled(video.filter("fps", str(tv_frame_rate(profile, probe))), profile, probe)
+    video = video.filter("fps", str(tv_frame_rate(profile, probe)))
+    # HDR (PQ/HLG, BT.2020) is tone-mapped to SDR BT.709 here: the tags below used to relabel it only.
+    video = _scaled(apply_filters(video, sdr_filters(probe.colour)), profile, probe)
     # The rest of the frame is black bars, centred: letterbox for wide, pillarbox for portrait and 4:3.
     return (
         video.filter("pad", profile.width, profile.height, "(ow-iw)/2", "(oh-ih)/2", color="black")
@@ -100,6 +103,8 @@ def _colour_conversion(probe: ProbeResult) -> dict:
     HD boxes decode untagged video as BT.709. Untagged SD video is BT.601 by convention, which is also
     what scale assumes for untagged input, so converting it keeps the colours; for HD sources the same
     assumption would be wrong (and tagged ones are rarely anything but BT.709), so they are not converted.
+    An HDR or BT.2020 source reaches scale already converted to BT.709 (``colour.sdr_filters``), and scale
+    reads that from the frames: its SD conversion is then BT.709 to BT.709, nothing.
     """
     return {"out_color_matrix": "bt709"} if min(probe.width, probe.height) < HD_MIN_SHORT_SIDE else {}
 

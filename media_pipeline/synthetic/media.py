@@ -1,9 +1,9 @@
 """Synthetic media made from ffmpeg's own test sources: demo content, tests and benchmarks download nothing.
 
 ``make_clip`` writes an ordinary clip. ``make_corpus_clip`` writes one of ``CORPUS_KINDS``: every awkward kind
-of input the pipeline must handle (rotated phone video, variable frame rate, interlaced, 10-bit 4:2:2, odd
-sizes, anamorphic pixels, surround, several audio tracks, stills, masters far too loud or too quiet) plus the
-broken files it must refuse.
+of input the pipeline must handle (rotated phone video, variable frame rate, interlaced, 10-bit 4:2:2, HDR
+phone video (PQ and HLG), odd sizes, anamorphic pixels, surround, several audio tracks, stills, masters far
+too loud or too quiet) plus the broken files it must refuse.
 All are tiny (a second or two, small frames) so a test session can make them all in a few seconds.
 """
 
@@ -174,6 +174,34 @@ _RECIPES: dict[str, _Recipe] = {
     "m4a_cover_art": _cover_art_recipe((*AAC, "-c:v", "mjpeg"), "ipod"),
     "flac_cover_art": _cover_art_recipe(("-c:a", "flac", "-c:v", "png"), "flac"),
 }
+# HDR phone masters (HLG as iPhones and Pixels record, PQ as HDR10 phones do): BT.2020, 10-bit HEVC, tagged.
+# Made from an SDR picture (``SDR_PICTURE`` through ``SDR_REFERENCE``) by the inverse of the pipeline's mapping:
+# SDR white becomes BT.2408 reference white (203 cd/m²) in the HDR signal. Tone-mapped back, the picture must
+# match the SDR one (mean luma and saturation): the tests compare against ``SDR_PICTURE``/``SDR_REFERENCE``.
+# 75 % colour bars: big flat patches of legal colours, so the measure is about colour, not about edges.
+SDR_PICTURE = _picture(seconds=1, source="pal75bars")
+# The lavfi picture as an SDR BT.709 camera would give it: the source's RGB coded with the BT.709 matrix, tagged.
+SDR_REFERENCE = (
+    "format=gbrp,scale=out_color_matrix=bt709:out_range=tv,format=yuv420p,"
+    "setparams=colorspace=bt709:color_primaries=bt709:color_trc=bt709:range=tv"
+)
+HDR_TRANSFERS = {"hdr_pq": "smpte2084", "hdr_hlg": "arib-std-b67"}
+
+
+def _hdr_recipe(transfer: str) -> _Recipe:
+    to_hdr = (
+        f"{SDR_REFERENCE},zscale=t=linear:npl=203,format=gbrpf32le,"
+        f"zscale=p=bt2020:t={transfer}:m=bt2020nc:r=tv:npl=203,format=yuv420p10le"
+    )
+    tags = f"log-level=error:colorprim=bt2020:transfer={transfer}:colormatrix=bt2020nc"
+    # CRF 4: a phone records HDR at high rates; x265 at CRF 16 alone costs 2 % of the saturation (CRF 28: more).
+    hevc = ("-c:v", "libx265", "-preset", "ultrafast", "-crf", "4", "-x265-params", tags, "-tag:v", "hvc1")
+    colour = ("-colorspace", "bt2020nc", "-color_primaries", "bt2020", "-color_trc", transfer)
+    return _Recipe((SDR_PICTURE, _tone(seconds=1)), ("-vf", to_hdr, *hevc, *colour, *AAC, "-shortest"))
+
+
+_RECIPES.update({kind: _hdr_recipe(transfer) for kind, transfer in HDR_TRANSFERS.items()})
+
 # The kinds whose loudness is the point: each must come out of every loudness target within tolerance.
 LOUDNESS_KINDS = ("loud_51", "clipped", "near_silent")
 

@@ -47,6 +47,13 @@ EXPECTED = {
     "flac_cover_art": {"has_video": False, "audio_codec": "flac", "cover_width": 300, "cover_height": 300},
     "mkv_subtitles": {"width": 160, "height": 90, "has_audio": True, "duration": 1.5},
     "mp4_mov_text": {"width": 160, "height": 90, "has_audio": True, "duration": 1.5},
+    "hdr_pq": {"video_codec": "hevc", "colour_transfer": "smpte2084", "colour_primaries": "bt2020", "bit_depth": 10},
+    "hdr_hlg": {
+        "video_codec": "hevc",
+        "colour_transfer": "arib-std-b67",
+        "colour_primaries": "bt2020",
+        "bit_depth": 10,
+    },
 }
 KIND_OF_ASSET = {
     "audio_only_m4a": "audio",

@@ -42,13 +42,14 @@ def test_measured_peak_and_average_bandwidth(tmp_path):
 
 
 def test_master_playlist_has_every_attribute_apple_asks_for():
-    """BANDWIDTH, AVERAGE-BANDWIDTH, CODECS, RESOLUTION, FRAME-RATE; the audio-only rung has no RESOLUTION."""
+    """BANDWIDTH, AVERAGE-BANDWIDTH, CODECS, RESOLUTION, FRAME-RATE, VIDEO-RANGE; the audio-only rung has no
+    RESOLUTION (nor VIDEO-RANGE)."""
     video = VariantStats(Variant("360p", 640, 360, 730_000, 96_000), 900_000, 800_000, "avc1.64001e,mp4a.40.2", 25.0)
     audio = VariantStats(Variant("audio", 0, 0, 0, 64_000), 70_000, 66_000, "mp4a.40.2", 25.0)
     text = master_playlist([video, audio])
     assert (
         '#EXT-X-STREAM-INF:BANDWIDTH=900000,AVERAGE-BANDWIDTH=800000,CODECS="avc1.64001e,mp4a.40.2",'
-        "RESOLUTION=640x360,FRAME-RATE=25.000\n360p/index.m3u8" in text
+        "RESOLUTION=640x360,FRAME-RATE=25.000,VIDEO-RANGE=SDR\n360p/index.m3u8" in text
     )
     assert '#EXT-X-STREAM-INF:BANDWIDTH=70000,AVERAGE-BANDWIDTH=66000,CODECS="mp4a.40.2"\naudio/index.m3u8' in text
 
