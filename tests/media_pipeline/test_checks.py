@@ -17,3 +17,24 @@ def test_the_check_runs_with_the_lighthouse_tag(settings):
     settings.FFMPEG_BINARY = "/nonexistent/ffmpeg"
     found = checks.run_checks(tags=["lighthouse"], include_deployment_checks=False)
     assert "lighthouse.E001" in [message.id for message in found]
+
+
+def test_the_installed_ffmpeg_passes():
+    """The ffmpeg we test against has every filter the pipeline needs (zscale and tonemap for HDR)."""
+    assert check_media_tools(None) == []
+
+
+def test_ffmpeg_without_the_hdr_filters_is_reported(settings, tmp_path):
+    """An ffmpeg built without libzimg (no zscale) is named with the fix. The binary is a stand-in script: a
+    build without zimg cannot be made here, and the check only reads its filter list."""
+    stand_in = tmp_path / "ffmpeg"
+    stand_in.write_text(
+        "#!/bin/sh\n"
+        'case "$*" in *-filters*) printf " T.. tonemap V->V Tone map.\\n ... scale V->V Scale.\\n";; '
+        '*) echo "ffmpeg version 5.1.9";; esac\n'
+    )
+    stand_in.chmod(0o755)
+    settings.FFMPEG_BINARY = str(stand_in)
+    errors = check_media_tools(None)
+    assert [e.id for e in errors] == ["lighthouse.E003"]
+    assert "zscale" in errors[0].msg and "tonemap" not in errors[0].msg and "libzimg" in errors[0].hint
