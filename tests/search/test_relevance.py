@@ -1,10 +1,12 @@
-"""Relevance on a fixed test set: 441 documents of real Chinese text and 84 queries with the items they should find.
+"""Relevance on a fixed test set: 449 documents of real Chinese text and 91 queries with the items they should find.
 
 The corpus (tests/search/relevance/corpus.json, built by make_corpus.py from npm chinese-poetry 2.0.1 plus
 hand-written library-like items) is indexed straight through each engine's `index()`; every query then goes through
 `search.selectors.search` as an anonymous member would send it (synonyms, pinyin, auto-correction included). For
 each group of queries and overall we print success@1 (the first hit is an expected item) and MRR@10 (1/rank of the
-first expected item in the first ten, 0 when none), and fail below floors set from the measured figures.
+first expected item in the first ten, 0 when none), and fail below floors set from the measured figures. The
+"exact tie" group (a title equal to the query beside titles that contain it, near-duplicates alike in all else) must
+be first every time, on every engine: its order may not depend on luck.
 """
 
 import json
@@ -117,6 +119,8 @@ def report(capsys, name: str, outcomes: list[Outcome]) -> None:
 
 
 def check(name: str, outcomes: list[Outcome]) -> None:
+    ties = [f"{o.query} → {o.rank or '-'} (top: {o.top})" for o in outcomes if o.group == "exact tie" and o.rank != 1]
+    assert not ties, f"{name}: an exact title or the shorter of two tied titles is not first: {ties}"
     success, mrr = scores(outcomes)
     floor_success, floor_mrr = FLOORS[name.split(" ")[0]]
     assert success >= floor_success, f"{name}: success@1 {success:.3f} < floor {floor_success}"
