@@ -101,7 +101,7 @@ def _entry(document: SearchDocument) -> IndexEntry:
         terms=_padded(index_terms(f"{title} {subtitle} {creators} {body[:BODY_TERM_CHARS]}")),
         pinyin=_padded(pinyin_terms(f"{title} {creators}")),
         title_key=title_key(title),
-        title_length=len(title),
+        title_length=len(title[:255]),
     )
 
 
