@@ -32,9 +32,15 @@ class IndexEntry(models.Model):
     title_terms = models.TextField(blank=True)
     terms = models.TextField(blank=True)
     pinyin = models.TextField(blank=True)
+    # The folded title an exact query equals (analysis.title_key) and the title's length, for ranking exact titles
+    # first and breaking ties. Nullable so that adding them never rebuilds the table (SQLite would lose the FTS5
+    # triggers); rows written before migration 0005 get them at the next rebuild.
+    title_key = models.CharField(max_length=255, null=True, blank=True)  # noqa: DJ001 — see above
+    title_length = models.PositiveSmallIntegerField(null=True, blank=True)
     indexed_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        indexes = [models.Index(fields=["title_key"], name="search_indexentry_title_key")]
         verbose_name = _("搜索索引条目")
         verbose_name_plural = _("搜索索引条目")
 

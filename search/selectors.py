@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 
 from search.engines.analysis import ParsedQuery, parse_query, pinyin_match, spoken_pinyins, synonym_map
 from search.engines.choice import engine_configured, get_cluster_engine, get_embedded_engine
+from search.engines.confusables import shape_variants
 from search.engines.results import (
     RESULT_WINDOW,
     Audience,
@@ -56,6 +57,12 @@ UNIT_NAME_CACHE_SECONDS = 300
 BREAKER_SECONDS = 30
 # While one request probes a cluster that was down, the others keep skipping it at most this long.
 PROBE_SECONDS = 15
+# 形近字 (search/engines/confusables.py): tried only when a search finds fewer than FEW_RESULTS, at most
+# SHAPE_CANDIDATES variants (one count each); a variant is offered when it finds something where the query found
+# nothing, or at least SHAPE_RATIO times as much.
+FEW_RESULTS = 3
+SHAPE_CANDIDATES = 6
+SHAPE_RATIO = 5
 ACCESS_LABELS = {"public": _("公开"), "members": _("党员"), "unit": _("本单位")}
 
 
@@ -162,6 +169,17 @@ def correction(parsed: ParsedQuery, audience: Audience) -> str:
     return ""
 
 
+def shape_correction(parsed: ParsedQuery, audience: Audience, *, found: int) -> str:
+    """A better query for "did you mean" when `parsed` found `found` (few): the query with one character swapped
+    for a look-alike (己/已/巳, 未/末), chosen by what the index finds for each, or ""."""
+    best, best_total = "", max(1, SHAPE_RATIO * found) - 1
+    for variant in shape_variants(parsed.normalized, limit=SHAPE_CANDIDATES):
+        total = _run(read_query(variant), SearchRequest(audience=audience, per_page=1)).total
+        if total > best_total:
+            best, best_total = variant, total
+    return best
+
+
 def _promoted_queries() -> frozenset[str]:
     """Every query key that has a promotion (whatever its dates), cached briefly: most searches have none, and
     then need no database query at all."""
@@ -259,7 +277,7 @@ def search(*, query: str, user, exact: bool = False, **filters) -> SearchResults
         return _empty(parsed, request, notice="empty" if parsed.text else "")
     results = _run(parsed, request)
     if results.total == 0 and request.page == 1 and not _has_filters(request):
-        fixed = correction(parsed, request.audience)
+        fixed = correction(parsed, request.audience) or shape_correction(parsed, request.audience, found=0)
         if fixed and exact:
             results.did_you_mean = fixed
         elif fixed:
@@ -270,6 +288,8 @@ def search(*, query: str, user, exact: bool = False, **filters) -> SearchResults
                 results = corrected
     elif parsed.pinyin and results.hits:
         results.did_you_mean = pinyin_match(results.hits[0].title, parsed.pinyin)
+    elif results.total < FEW_RESULTS and request.page == 1 and not _has_filters(request):
+        results.did_you_mean = shape_correction(parsed, request.audience, found=results.total)
     if request.page == 1 and not _has_filters(request):
         shown = parsed if results.query == parsed.text else read_query(results.query)
         results.promoted = promoted_hits(shown, request.audience)

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from functools import cache, lru_cache
 from importlib import resources
 
-_CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f"
+# 〇 (U+3007, the ideographic zero of 一〇) counts as a Chinese character: titles number poems 其一〇.
+_CJK = "\u3007\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f"
 # A run of Chinese characters, or a run of other letters/digits (never mixing the two).
 _TOKEN = re.compile(rf"(?P<cjk>[{_CJK}]+)|(?P<word>[^\W_{_CJK}]+)")
 _CJK_RUN = re.compile(rf"[{_CJK}]+")
@@ -44,19 +45,30 @@ def _t2s_table() -> dict[int, str]:
     return table
 
 
+# Symbols written for the ideographic zero: 其一○ (a white circle, U+25CB) is poem 10 of a series, not 其一 with
+# a dropped symbol, so it folds to 〇 and is indexed like a character.
+_ZERO_LOOKALIKES = {ord("○"): "〇", ord("◯"): "〇"}
+
+
+@cache
+def _fold_table() -> dict[int, str]:
+    return {**_t2s_table(), **_ZERO_LOOKALIKES}
+
+
 def t2s_mapping() -> dict[str, str]:
-    """The traditional → simplified table as characters (engines load it as a mapping char filter)."""
-    return {chr(code): simplified for code, simplified in _t2s_table().items()}
+    """The folding table as characters, traditional → simplified plus ○ → 〇 (engines load it as a mapping
+    char filter, so a cluster folds exactly as `normalize` does)."""
+    return {chr(code): folded for code, folded in _fold_table().items()}
 
 
 def fold_char(char: str) -> str:
     """One character folded the way `normalize` folds text (for mapping highlights back to the source)."""
-    return unicodedata.normalize("NFKC", char).lower().translate(_t2s_table())
+    return unicodedata.normalize("NFKC", char).lower().translate(_fold_table())
 
 
 def normalize(text: str) -> str:
-    """Full-width → half-width (NFKC), lowercase, traditional → simplified."""
-    return unicodedata.normalize("NFKC", text or "").lower().translate(_t2s_table())
+    """Full-width → half-width (NFKC), lowercase, traditional → simplified, ○ → 〇."""
+    return unicodedata.normalize("NFKC", text or "").lower().translate(_fold_table())
 
 
 def _runs(text: str):
@@ -66,6 +78,26 @@ def _runs(text: str):
 
 def _bigrams(run: str) -> list[str]:
     return [run[i : i + 2] for i in range(len(run) - 1)]
+
+
+def _joined(runs) -> str:
+    """Runs as one key: neighbouring Chinese runs side by side, anything else apart by one space."""
+    key, previous_cjk = "", False
+    for run in runs:
+        cjk = is_cjk(run)
+        key += ("" if not key or (cjk and previous_cjk) else " ") + run
+        previous_cjk = cjk
+    return key
+
+
+# Exact titles are compared on keys of at most this many characters (the embedded index's column).
+TITLE_KEY_CHARS = 255
+
+
+def title_key(text: str) -> str:
+    """A title as a query that equals it would read: folded, punctuation and spaces between Chinese runs gone
+    ("念奴嬌·赤壁懷古" → "念奴娇赤壁怀古"); an exact title ranks above a title that merely contains the query."""
+    return _joined(run for _, run in _runs(text))[:TITLE_KEY_CHARS]
 
 
 def index_terms(text: str) -> list[str]:
@@ -222,6 +254,11 @@ class ParsedQuery:
         for run in runs:
             terms.extend(_bigrams(run) if len(run) > 1 and is_cjk(run) else [run])
         return list(dict.fromkeys(terms))
+
+    @property
+    def title_keys(self) -> tuple[str, ...]:
+        """The title each alternative would equal exactly (see `title_key`)."""
+        return tuple(dict.fromkeys(_joined(runs)[:TITLE_KEY_CHARS] for runs in self.alternatives))
 
     @property
     def fragments(self) -> list[str]:

@@ -11,7 +11,7 @@ from elasticsearch_dsl import SF, Index, Mapping, Q, Search, analyzer, char_filt
 from elasticsearch_dsl import field as dsl_field
 from elasticsearch_dsl.query import Query
 
-from search.engines.analysis import ParsedQuery, document_boost, is_cjk, pinyin_terms, words
+from search.engines.analysis import ParsedQuery, document_boost, is_cjk, pinyin_terms, title_key, words
 from search.engines.results import FACET_SIZES, RESULT_WINDOW, Audience, SearchRequest
 from search.registry import SearchDocument
 
@@ -22,6 +22,19 @@ PINYIN_BOOST = 2
 SYNONYM_BOOST = 0.8
 # Words in their order (an exact title) rank above the same bigrams scattered about.
 PHRASE_BOOST = 2
+# A title that equals the query (after folding: `title_key`) ranks above every title that only contains it: this
+# is added to the score, far above what field matches, freshness and boost make (a few hundred at most), yet small
+# enough that float32 scores keep the fractions that order the rest.
+EXACT_TITLE_SCORE = 10_000
+# Relevance ties (equal scores) go to the shorter title, the more popular document, then the doc_id, the order the
+# embedded index gives (embedded.RELEVANCE_ORDER). `unmapped_type` keeps an index made before `title_length`
+# existed answering until its rebuild.
+RELEVANCE_SORT = (
+    "_score",
+    {"title_length": {"order": "asc", "missing": "_last", "unmapped_type": "integer"}},
+    {"boost": {"order": "desc", "missing": "_last"}},
+    {"doc_id": {"order": "asc"}},
+)
 FRAGMENT_CHARS = 120
 HIGHLIGHT_TAGS = {"pre_tags": ["<mark>"], "post_tags": ["</mark>"]}
 # The pinyin field stores prefixes of each term up to this length; longer queries are cut to it.
@@ -80,6 +93,9 @@ def _mapping() -> Mapping:
             # Exact titles, so suggestions can show each title once (collapse).
             subfields["keyword"] = dsl_field.Keyword(ignore_above=512)
         mapping.field(name, dsl_field.Text(analyzer=bigrams, fields=subfields, **options))
+    # The folded title (analysis.title_key) an exact query equals, and its length for breaking ties.
+    mapping.field("title_key", dsl_field.Keyword(ignore_above=1024))
+    mapping.field("title_length", dsl_field.Integer())
     # Words segmented in Python (rjieba) from title and subtitle: a precision bonus for whole-word matches.
     mapping.field("words", dsl_field.Text(analyzer="whitespace"))
     mapping.field("pinyin", dsl_field.Text(analyzer=_pinyin_analyzer(), search_analyzer="whitespace"))
@@ -122,6 +138,8 @@ def document_source(document: SearchDocument) -> dict:
         "subtitle": document.subtitle,
         "body": document.body,
         "creators": document.creators,
+        "title_key": title_key(document.title),
+        "title_length": len(document.title),
         "words": " ".join(words(f"{document.title} {document.subtitle}")),
         "pinyin": " ".join(pinyin_terms(f"{document.title} {document.creators}")),
         "unit_id": document.unit_id,
@@ -261,6 +279,20 @@ def _with_facets(search: Search) -> Search:
     return search
 
 
+def exact_title_query(parsed: ParsedQuery) -> Query | None:
+    """EXACT_TITLE_SCORE for a document whose title equals an alternative of the query (after folding)."""
+    keys = list(parsed.title_keys)
+    if not keys:
+        return None
+    return Q("constant_score", filter=Q("terms", title_key=keys), boost=EXACT_TITLE_SCORE)
+
+
+def _with_exact_titles(ranked: Query, parsed: ParsedQuery) -> Query:
+    """The ranked query, plus EXACT_TITLE_SCORE (outside the freshness and boost factors) for an exact title."""
+    exact = exact_title_query(parsed)
+    return Q("bool", must=[ranked], should=[exact]) if exact is not None else ranked
+
+
 def search_body(parsed: ParsedQuery, request: SearchRequest) -> dict | None:
     """One page of a search, or None when nothing can match (an empty query, an audience that sees nothing).
 
@@ -271,10 +303,13 @@ def search_body(parsed: ParsedQuery, request: SearchRequest) -> dict | None:
     if matching is None or audience is None:
         return None
     query = Q("bool", must=[matching], filter=[audience, *chosen_filters(request)])
-    search = Search().query(_ranked(query)).source(excludes=["body", "words", "pinyin", "facets"])
+    ranked = _with_exact_titles(_ranked(query), parsed)
+    search = Search().query(ranked).source(excludes=["body", "words", "pinyin", "facets", "title_key"])
     search = _highlighted(search.extra(track_total_hits=True))
     if request.sort == "newest":
         search = search.sort({"date": {"order": "desc", "missing": "_last"}}, "_score").extra(track_scores=True)
+    else:
+        search = search.sort(*RELEVANCE_SORT)
     if request.facets:
         search = _with_facets(search)
     start = (request.page - 1) * request.per_page

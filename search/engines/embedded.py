@@ -16,7 +16,15 @@ from django.db import connection
 from django.db.models import Q
 from django.utils import timezone
 
-from search.engines.analysis import ParsedQuery, document_boost, index_terms, is_cjk, pinyin_match, pinyin_terms
+from search.engines.analysis import (
+    ParsedQuery,
+    document_boost,
+    index_terms,
+    is_cjk,
+    pinyin_match,
+    pinyin_terms,
+    title_key,
+)
 from search.engines.results import (
     FACET_SIZES,
     RESULT_WINDOW,
@@ -92,12 +100,15 @@ def _entry(document: SearchDocument) -> IndexEntry:
         title_terms=_padded(index_terms(title), unique=False),
         terms=_padded(index_terms(f"{title} {subtitle} {creators} {body[:BODY_TERM_CHARS]}")),
         pinyin=_padded(pinyin_terms(f"{title} {creators}")),
+        title_key=title_key(title),
+        title_length=len(title[:255]),
     )
 
 
 _UPDATED = [
     *("kind", "title", "subtitle", "creators", "excerpt", "url", "unit_id", "unit_path", "access"),
-    *("access_unit_id", "subject", "year", "boost", "date", "facets", "title_terms", "terms", "pinyin", "indexed_at"),
+    *("access_unit_id", "subject", "year", "boost", "date", "facets", "title_terms", "terms", "pinyin", "title_key"),
+    *("title_length", "indexed_at"),
 ]
 
 
@@ -108,12 +119,14 @@ _UPDATED = [
 class _Ask:
     """`alternatives`: per alternative, the terms that must all be found and an optional prefix word (the word
     being typed); `phrases`: per alternative, each run's terms in order (an exact phrase is those terms side by
-    side in the title); `pinyin`: a prefix of a pinyin term, or ""; `title_only`: suggestions match titles only."""
+    side in the title); `pinyin`: a prefix of a pinyin term, or ""; `title_only`: suggestions match titles only;
+    `keys`: the titles (`analysis.title_key`) the query equals exactly, ranked above titles that only contain it."""
 
     alternatives: tuple[tuple[tuple[str, ...], str], ...]
     phrases: tuple[tuple[tuple[str, ...], ...], ...]
     pinyin: str = ""
     title_only: bool = False
+    keys: tuple[str, ...] = ()
 
     @property
     def empty(self) -> bool:
@@ -126,7 +139,7 @@ class _Ask:
 def _ask(parsed: ParsedQuery) -> _Ask:
     alternatives = tuple((tuple(parsed.terms(runs)), "") for runs in parsed.alternatives)
     phrases = tuple(tuple(tuple(parsed.terms((run,))) for run in runs) for runs in parsed.alternatives)
-    return _Ask(alternatives, phrases, parsed.pinyin)
+    return _Ask(alternatives, phrases, parsed.pinyin, keys=parsed.title_keys)
 
 
 def _suggest_ask(parsed: ParsedQuery) -> _Ask:
@@ -384,20 +397,33 @@ def _count(dialect, ask: _Ask, where) -> int:
     return _fetch(f"SELECT count(*) {body}", params)[0][0]
 
 
+def _exact_sql(ask: _Ask) -> tuple[str, list]:
+    """1 for a document whose title equals the query (after folding), else 0: one probe of the title_key index,
+    whatever the number of matches."""
+    if not ask.keys:
+        return "0", []
+    marks = ", ".join(["%s"] * len(ask.keys))
+    found = f"SELECT exact_entry.id FROM {_T} exact_entry WHERE exact_entry.title_key IN ({marks})"
+    return f"(CASE WHEN {_T}.id IN ({found}) THEN 1 ELSE 0 END)", list(ask.keys)
+
+
+# Relevance: an exact title first, then the score; exact ties go to the shorter title, the more popular
+# document, then the lower id, so the same query always gives the same order.
+RELEVANCE_ORDER = "exact DESC, score DESC, title_length ASC NULLS LAST, boost DESC, id ASC"
+NEWEST_ORDER = "date_order DESC NULLS LAST, score DESC, id DESC"
+
+
 def _ranked(dialect, ask: _Ask, where, *, sort: str, offset: int, limit: int) -> list[tuple[int, float]]:
     score, score_params = _score_sql(dialect, ask, timezone.now())
+    exact, exact_params = _exact_sql(ask)
     body, params = _from_where(dialect, ask, where)
-    order = "score DESC, date_order DESC, id DESC"
-    if sort == "newest":
-        order = "date_order DESC, score DESC, id DESC"
-    inner = f"SELECT {_T}.id AS id, {score} AS score, {_T}.date AS date_order {body}"
-    sql = f"SELECT id, score FROM ({inner}) ranked ORDER BY {_nulls_last(order)} LIMIT %s OFFSET %s"
-    return [(row[0], float(row[1])) for row in _fetch(sql, score_params + params + [limit, offset])]
-
-
-def _nulls_last(order: str) -> str:
-    # Undated documents go last among dates either way (both SQLite ≥ 3.30 and PostgreSQL take NULLS LAST).
-    return order.replace("date_order DESC", "date_order DESC NULLS LAST")
+    order = NEWEST_ORDER if sort == "newest" else RELEVANCE_ORDER
+    inner = (
+        f"SELECT {_T}.id AS id, {score} AS score, {exact} AS exact, {_T}.title_length AS title_length, "
+        f"{_T}.boost AS boost, {_T}.date AS date_order {body}"
+    )
+    sql = f"SELECT id, score FROM ({inner}) ranked ORDER BY {order} LIMIT %s OFFSET %s"
+    return [(row[0], float(row[1])) for row in _fetch(sql, score_params + exact_params + params + [limit, offset])]
 
 
 def _counted(dialect, ask: _Ask, where) -> tuple[int, dict[str, list[FacetValue]]]:
@@ -485,8 +511,9 @@ def _generic_rows(ask: _Ask, condition: Q):
             pinyin_hit=flag(_generic_match(_Ask((), (), ask.pinyin)) if ask.pinyin else Q(pk__in=[])),
             exact_hit=flag(_generic_exact(ask)),
             first_hit=flag(_generic_match(ask.first())),
+            exact_title=flag(Q(title_key__in=list(ask.keys)) if ask.keys else Q(pk__in=[])),
         )
-        .values("id", "title", "boost", "date", "title_hit", "pinyin_hit", "exact_hit", "first_hit")
+        .values("id", "title", "boost", "date", "title_hit", "pinyin_hit", "exact_hit", "first_hit", "exact_title")
     )
 
 
@@ -497,8 +524,13 @@ def _generic_ranked(ask: _Ask, condition: Q, *, sort: str, offset: int, limit: i
     if sort == "newest":
         rows.sort(key=lambda pair: (pair[0]["date"] or undated, pair[1], pair[0]["id"]), reverse=True)
     else:
-        rows.sort(key=lambda pair: (pair[1], pair[0]["date"] or undated, pair[0]["id"]), reverse=True)
+        rows.sort(key=lambda pair: _relevance_key(*pair))
     return [(row["id"], score) for row, score in rows[offset : offset + limit]]
+
+
+def _relevance_key(row: dict, score: float) -> tuple:
+    # RELEVANCE_ORDER in Python (a title of unknown length, indexed before migration 0005, goes last).
+    return (not row["exact_title"], -score, len(row["title"]), -row["boost"], row["id"])
 
 
 def _generic_facet(ask: _Ask, condition: Q, dimension: str) -> list[FacetValue]:

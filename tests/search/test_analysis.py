@@ -1,4 +1,4 @@
-from search.engines.analysis import index_terms, normalize, parse_query, words
+from search.engines.analysis import index_terms, normalize, parse_query, synonym_map, title_key, words
 
 
 def query_terms(query: str) -> list[str]:
@@ -186,3 +186,22 @@ def test_pinyin_terms_of_a_remembered_run_are_not_shared():
     first = pinyin_terms("红楼梦 曹雪芹")
     first.clear()
     assert "hongloumeng" in pinyin_terms("红楼梦 曹雪芹") and "cxq" in pinyin_terms("曹雪芹")
+
+
+def test_a_white_circle_is_the_ideographic_zero_and_indexed():
+    """其一○ (poem 10) is not 其一 with a dropped symbol: ○ folds to 〇, a character with its own bigram."""
+    assert normalize("其一○") == "其一〇"
+    assert "一〇" in index_terms("其一○") and "一〇" in index_terms("其一〇")
+    assert query_terms("其一○") == ["其一", "一〇"]
+
+
+def test_title_key_is_the_folded_title_an_exact_query_equals():
+    """Punctuation and the spaces between Chinese runs drop out, words stay apart; a query's alternatives give the
+    same keys."""
+    assert title_key("念奴嬌·赤壁懷古") == "念奴娇赤壁怀古" == parse_query("念奴娇 赤壁怀古").title_keys[0]
+    assert title_key("Ｐｙｔｈｏｎ 编程 入门") == "python 编程入门" == parse_query("python编程入门").title_keys[0]
+    assert title_key("其一○") != title_key("其一")
+    assert parse_query("党史", synonyms=synonym_map([["党史", "中国共产党历史"]])).title_keys == (
+        "党史",
+        "中国共产党历史",
+    )

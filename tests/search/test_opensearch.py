@@ -159,6 +159,29 @@ def test_newest_sorts_by_date_then_score(opensearch):
     assert [hit.doc_id for hit in _find(opensearch, "党史", sort="newest").hits] == ["test:2", "test:1", "test:3"]
 
 
+def test_an_exact_title_ranks_first_and_ties_go_to_the_shorter_title(opensearch):
+    """A title equal to the query after folding (三, 紅樓夢 for 红楼梦) comes first whatever the freshness, boost or
+    text of titles that only contain it; 其一○ is told apart from 其一 (○ folds to 〇); equal scores go to the
+    shorter title, then the doc_id."""
+    _put(
+        opensearch,
+        _doc(1, "其一三", body="三山三水三月三", boost=1.4, date=NOW),
+        _doc(2, "三", date=NOW - timedelta(days=3000)),
+        _doc(3, "红楼梦有声书", body="红楼梦红楼梦", boost=1.5, date=NOW),
+        _doc(4, "紅樓夢", date=NOW - timedelta(days=3000)),
+        _doc(5, "致仕後即事 其一○"),
+        _doc(6, "致仕後即事 其一"),
+        _doc("9c", "党史讲座"),
+        _doc("9a", "党史讲座"),
+    )
+    assert _titles(opensearch, "三")[0] == "三"
+    assert _titles(opensearch, "红楼梦") == ["紅樓夢", "红楼梦有声书"]
+    assert _titles(opensearch, "其一○") == _titles(opensearch, "其一〇") == ["致仕後即事 其一○"]
+    titles = _titles(opensearch, "其一")
+    assert titles.index("致仕後即事 其一") < titles.index("致仕後即事 其一○")
+    assert [hit.doc_id for hit in _find(opensearch, "党史讲座").hits] == ["test:9a", "test:9c"]
+
+
 # --- Access, filters and facets
 
 

@@ -190,6 +190,20 @@ LIBRARY = [
     ("lib:hongse-dianying", "video", "紅色經典電影選", "電影", "八一電影製片廠", "《地道戰》《地雷戰》等經典影片。"),
 ]
 
+# Exact ties (issue 17): titles that equal a query beside titles that merely contain it, and pairs alike in every
+# other way (same creators, body and age), so the order comes only from exactness, then the shorter title.
+# (id, kind, title, subtitle, creators, body, age_days): ages fixed, so adding these changes no other document.
+EXACT_TIES = [
+    ("tie:san", "poem", "三", "组诗", "佚名", "三山半落青天外，二水中分白鹭洲。", 500),
+    ("tie:qiyisan", "poem", "其一三", "组诗", "佚名", "三山半落青天外，二水中分白鹭洲。", 500),
+    ("tie:qiyi", "poem", "其一", "组诗", "佚名", "一水护田将绿绕，两山排闼送青来。", 800),
+    ("tie:qiyiling", "poem", "其一○", "组诗", "佚名", "一水护田将绿绕，两山排闼送青来。", 800),
+    ("tie:qiuxing-2", "poem", "秋兴 其二", "组诗", "佚名", "夔府孤城落日斜，每依北斗望京华。", 600),
+    ("tie:qiuxing-20", "poem", "秋兴 其二○", "组诗", "佚名", "夔府孤城落日斜，每依北斗望京华。", 600),
+    ("tie:meihua", "poem", "梅花", "全宋诗", "佚名", "墙角数枝梅，凌寒独自开。", 2500),
+    ("tie:meihua-xuan", "ebook", "梅花诗词选", "梅花主题", "灯塔编辑部", "梅花诗词一百首，梅花的诗、梅花的词。", 20),
+]
+
 # (group, query, expected): expected is a list of ids and/or rules "creator:NAME" / "title:TEXT" (folded match).
 QUERIES = [
     ("exact title", "红楼梦有声书", ["lib:hlm-audio"]),
@@ -276,6 +290,13 @@ QUERIES = [
     ("synonym", "中国共产党历史学习", ["lib:dangshi-xuexi"]),
     ("synonym", "中国共产党历史的好书", ["lib:xuexi-dangshi"]),
     ("synonym", "党史", ["lib:dangshi-history", "lib:xuexi-dangshi", "lib:dangshi-gushi", "lib:dangshi-xuexi"]),
+    ("exact tie", "三", ["tie:san"]),
+    ("exact tie", "其一", ["tie:qiyi"]),
+    ("exact tie", "其一○", ["tie:qiyiling"]),
+    ("exact tie", "其一〇", ["tie:qiyiling"]),
+    ("exact tie", "秋兴", ["tie:qiuxing-2"]),
+    ("exact tie", "秋興 其二", ["tie:qiuxing-2"]),
+    ("exact tie", "梅花", ["tie:meihua"]),
 ]
 
 
@@ -355,6 +376,18 @@ def build(archive: Path) -> list[dict]:
                 "creators": creators,
                 "body": body,
                 "age_days": rng.randint(10, 2000),
+            }
+        )
+    for doc_id, kind, title, subtitle, creators, body, age_days in EXACT_TIES:
+        documents.append(
+            {
+                "id": doc_id,
+                "kind": kind,
+                "title": title,
+                "subtitle": subtitle,
+                "creators": creators,
+                "body": body,
+                "age_days": age_days,
             }
         )
     return documents
