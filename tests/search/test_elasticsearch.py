@@ -106,9 +106,16 @@ def _body(query="红楼梦", *, synonyms=None, **request):
     return search_body(parse_query(query, synonyms=synonyms), SearchRequest(**request))
 
 
+def _ranked(body):
+    """The ranked query: the whole query, or the must of the bool that adds an exact title's score."""
+    query = body["query"]
+    return query["bool"]["must"][0] if "bool" in query else query
+
+
 def _matching(body):
-    """The bool of alternatives (should) inside the function_score wrappers."""
-    inner = body["query"]["function_score"]["query"]["function_score"]["query"]["bool"]
+    """The bool of alternatives (should) inside the function_score wrappers (under the exact-title bool, when the
+    query has an exact title to reward)."""
+    inner = _ranked(body)["function_score"]["query"]["function_score"]["query"]["bool"]
     return inner["must"][0]["bool"], inner["filter"]
 
 
@@ -201,7 +208,7 @@ def test_search_body_scores_by_boost_and_freshness():
     """Score × the document's boost × (1 + 0.2 × a date decay halving at one year); undated documents keep
     their score."""
     body = _body()
-    outer = body["query"]["function_score"]
+    outer = _ranked(body)["function_score"]
     assert outer["functions"] == [{"field_value_factor": {"field": "boost", "missing": 1}}]
     assert outer["boost_mode"] == "multiply"
     inner = outer["query"]["function_score"]
@@ -213,11 +220,13 @@ def test_search_body_scores_by_boost_and_freshness():
 
 
 def test_search_body_pages_sort_facets_and_highlights():
-    """Paging, newest-first sorting, facet aggregations only when asked (unit: top 10), html-encoded <mark>
-    highlights and exact totals."""
+    """Paging, relevance ties broken deterministically (exact title, score, shorter title, popularity, id),
+    newest-first sorting, facet aggregations only when asked (unit: top 10), html-encoded <mark> highlights and
+    exact totals."""
     body = _body(page=2, per_page=10)
     assert (body["from"], body["size"]) == (10, 10) and body["track_total_hits"] is True
-    assert "aggs" not in body and "sort" not in body
+    assert "aggs" not in body and body["sort"][0] == "_score"
+    assert [next(iter(key)) for key in body["sort"][1:]] == ["title_length", "boost", "doc_id"]
     assert body["highlight"]["pre_tags"] == ["<mark>"] and body["highlight"]["encoder"] == "html"
     assert set(body["highlight"]["fields"]) >= {"title", "title.uni", "body", "body.uni"}
     assert "body" in body["_source"]["excludes"]
