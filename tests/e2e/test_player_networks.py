@@ -50,6 +50,11 @@ UNTHROTTLED = {"offline": False, "latency": 0, "downloadThroughput": -1, "upload
 FIRST_FRAME_LIMIT_MS = 8_000
 
 
+def deny_all(*, user, asset) -> bool:
+    """The library's access rule once the member has lost access (MEDIA_PLAYBACK_ACCESS_CHECK)."""
+    return False
+
+
 @pytest.fixture
 def unit(transactional_db, django_db_serialized_rollback, library_page, local_media):
     # Serialized rollback: the next test again finds Wagtail's root page, which a transactional flush removes.
@@ -71,11 +76,12 @@ def test_playback_goes_on_at_the_same_place_after_its_segment_urls_expired(
 ):
     """Segment URLs live for the playlist plus a margin (2 s here). The member pauses until every URL the player
     holds has expired, then plays on: the next segment's expired URL is refused, the player fetches the playlist
-    again (access checked anew) and goes on from where it was, with no error shown and no jump back."""
+    again (access checked anew) and goes on from where it was, with no error shown and no jump back. Once the
+    member has lost access, the same pause ends in the player's error: no segment comes after the URLs expire."""
     # Production serves /media/ through media_pipeline's view (signatures checked); so does this test.
     monkeypatch.setattr(_MediaFilesHandler, "_should_handle", lambda self, path: False)
     settings.MEDIA_PLAYBACK_URL_MARGIN_SECONDS = 2
-    asset = _processed(make_clip(tmp_path / "jiangzuo.mp4", size="320x180", seconds=8))
+    asset = _processed(make_clip(tmp_path / "jiangzuo.mp4", size="320x180", seconds=14))
     item = VideoFactory(owning_unit=unit, title="长篇讲座", media_asset=asset)
     page = browser_page
     page.add_init_script(ONE_SEGMENT_AHEAD)
@@ -110,6 +116,21 @@ def test_playback_goes_on_at_the_same_place_after_its_segment_urls_expired(
     assert playlists, "the player fetched the playlist again"
     assert page.evaluate("() => window.__earliest") >= paused_at - 0.05  # no jump back to the start
     assert page.evaluate("() => document.getElementById('player').dataset.state") == "playing"
+
+    # Access withdrawn (the library's rule now says no): the next refresh gets no playlist, so no fresh URL.
+    page.evaluate("() => document.getElementById('player').pause()")
+    settings.MEDIA_PLAYBACK_ACCESS_CHECK = "tests.e2e.test_player_networks.deny_all"
+    expiry = max(
+        int(parse_qs(urlsplit(url).query)["e"][0]) for _at, url, _s in responses if "/media/renditions/" in url
+    )
+    while time.time() < expiry + 1:
+        page.wait_for_timeout(500)
+    revoked = time.time()
+    page.evaluate("() => document.getElementById('player').play()")
+    page.wait_for_function("() => document.getElementById('player').dataset.state === 'error'", timeout=60_000)
+    served = [url for at, url, status in responses if at >= revoked and "/media/renditions/" in url and status == 200]
+    print(f"access withdrawn: the player shows its error, {len(served)} segment(s) served after the expiry")
+    assert served == []
 
 
 @pytest.fixture
