@@ -13,9 +13,10 @@ PORT ?= 8000
 # (~8 s), ~+50 MB resident, no measurable suite slowdown; a separate cluster for that one test would cost a second
 # JVM start and ~450 MB more while both run. OPENSEARCH_NODES=1 make test gives the single node back.
 OPENSEARCH_NODES ?= 3
-# The browser audits measure what a page sends and draws, the same on either database; they run once, on the main
-# (PostgreSQL) run, not again in the embedded-default slice (about 7 of that slice's 9 minutes here).
-E2E_ONCE := test_accessibility.py test_page_weight.py
+# The browser audits measure what a page sends and draws, and the player tests what hls.js fetches and plays: the
+# same on either database, so they run once, on the main (PostgreSQL) run, not again in the embedded-default slice
+# (the audits were about 7 of that slice's 9 minutes here; the player's network tests about 3 more).
+E2E_ONCE := test_accessibility.py test_page_weight.py test_player_networks.py test_audio_tracks_player.py
 # The main run spreads the tests over pytest-xdist workers, each with its own test database, Redis databases, index
 # prefix and file cache (cms/settings/test.py). --dist load hands them out in pytest-django's order, so on every
 # worker the tests that flush the database come after those that roll back; tests marked serial run alone

@@ -121,7 +121,9 @@ def sign_name(
     """(expiry, signature) for a storage name and the response parameters its URL carries (query name -> value);
     the signature binds all of them, keyed by SECRET_KEY."""
     moment = time.time() if now is None else now
-    expires = int((moment + lifetime) // URL_GRANULARITY_SECONDS + 1) * URL_GRANULARITY_SECONDS
+    # A lifetime shorter than the granularity (a test of expiry) is rounded by itself, not to ten minutes.
+    granularity = max(1, min(URL_GRANULARITY_SECONDS, lifetime))
+    expires = int((moment + lifetime) // granularity + 1) * granularity
     signature = Signer(salt="lighthouse.media").signature(_payload(name, expires, response or {}))
     return expires, signature
 

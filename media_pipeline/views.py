@@ -8,6 +8,7 @@ names. Segments themselves go straight from storage, where long immutable cachin
 content within a rendition).
 """
 
+import math
 import posixpath
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
@@ -23,7 +24,9 @@ from django.views.static import serve
 
 from .delivery.access import image_file_public, playback_allowed
 from .delivery.playlists import (
+    audio_only_master,
     is_plain_file_name,
+    playlist_seconds,
     resolve_inside,
     rewrite_master,
     rewrite_media,
@@ -91,6 +94,10 @@ def _playlist_response(text: str) -> HttpResponse:
 def hls_master(request: HttpRequest, rendition_id: int) -> HttpResponse:
     rendition = _hls_rendition_or_404(request, rendition_id)
     text = _read_text(rendition.path)
+    if request.GET.get("rungs") == "audio":  # 仅声音（省流量）: the web player's audio-only choice
+        text = audio_only_master(text)
+        if text is None:
+            raise Http404
     pk = rendition.pk
     # A player that came with a token (no session) needs it on every playlist the master names too.
     query = _token_query(request, rendition.asset) or ""
@@ -136,12 +143,15 @@ def _master_dir(rendition: Rendition) -> str:
 def _media_playlist_response(base: str, playlist_name: str) -> HttpResponse:
     text = _read_text(f"{base}/{playlist_name}")
     urls: dict[str, str] = {}  # an I-frame playlist names each segment several times: sign it once
+    # Long enough to play the whole playlist through, plus a margin (pauses, slow starts); a player back after a
+    # longer pause asks for the playlist again, and so for the access decision again (static/js/player.js).
+    lifetime = math.ceil(playlist_seconds(text)) + settings.MEDIA_PLAYBACK_URL_MARGIN_SECONDS
 
     def segment_url(name: str) -> str:
         if not is_plain_file_name(name):
             raise Http404
         if name not in urls:
-            urls[name] = default_storage.url(f"{base}/{name}")
+            urls[name] = default_storage.url(f"{base}/{name}", expire=lifetime)
         return urls[name]
 
     return _playlist_response(rewrite_media(text, segment_url))

@@ -366,6 +366,10 @@ WAGTAIL_ENABLE_UPDATE_CHECK = False
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 10_000
 # Uploads larger than this stream to a temporary file rather than memory.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+# Segment URLs inside a delivered media playlist stay valid for the playlist's own duration plus this margin
+# (issue 16): a lecture played through never outlives its URLs, and after a longer pause the web player fetches
+# the playlists again (access checked anew) and goes on where it was. Short in tests of that recovery.
+MEDIA_PLAYBACK_URL_MARGIN_SECONDS = int(os.environ.get("MEDIA_PLAYBACK_URL_MARGIN_SECONDS", "3600"))
 MEDIA_UPLOAD_MAX_BYTES = int(os.environ.get("MEDIA_UPLOAD_MAX_BYTES", str(4 * 1024**3)))
 
 LOGGING = {

@@ -83,3 +83,32 @@ def rewrite_media(text: str, segment_url: Callable[[str], str]) -> str:
 def is_plain_file_name(name: str) -> bool:
     # Our playlists only ever name files beside them; anything else is refused rather than followed.
     return bool(name) and "/" not in name and "\\" not in name and name not in {".", ".."}
+
+
+EXTINF = re.compile(r"^#EXTINF:([0-9.]+)")
+VIDEO_CODECS = re.compile(r"\b(?:avc[13]|hvc1|hev1|dvh1|dvhe|av01|vp09)\b")
+
+
+def playlist_seconds(text: str) -> float:
+    """The playing time of a media playlist: the sum of its segments' EXTINF durations (pure)."""
+    return sum(float(match.group(1)) for line in text.splitlines() if (match := EXTINF.match(line)))
+
+
+def audio_only_master(text: str) -> str | None:
+    """The master with only its audio-only variants (a STREAM-INF naming no video codec and no resolution), for
+    a member who saves data with 仅声音; I-frame streams go too. None when the master has no audio-only variant.
+    Players drop audio-only variants from a master that has video ones, so this is the way to choose it."""
+    lines, kept, skip_uri = [], False, False
+    for line in text.splitlines():
+        if skip_uri and line and not line.startswith("#"):
+            skip_uri = False
+            continue
+        if line.startswith("#EXT-X-I-FRAME-STREAM-INF:"):
+            continue
+        if line.startswith("#EXT-X-STREAM-INF:"):
+            if "RESOLUTION=" in line or VIDEO_CODECS.search(line):
+                skip_uri = True
+                continue
+            kept = True
+        lines.append(line)
+    return "\n".join(lines) + "\n" if kept else None

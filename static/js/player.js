@@ -1,11 +1,14 @@
 // Plays a library video: hls.js where Media Source Extensions exist, the browser's own HLS (Safari, iOS) elsewhere.
+// Nothing is fetched before the member presses play (preload="none", no manifest); then the lowest rung comes
+// first and hls.js climbs (issue 15: a first frame within seconds on a 500 kbps phone link). Segment URLs expire:
+// after a long pause the player fetches the playlist again and goes on where it was (issue 16, refreshingLoader).
 // hls.js (about 150 KB with brotli) is fetched only when the member starts the video (the play button, a tap on the
 // poster, or a script calling play()): until then the page shows the poster and costs no more than a picture, which
 // on a weak network keeps the first screen light (bench/bench_page_bytes.py). The video keeps its play() request
 // pending while the library arrives, so one tap plays.
 // The element's data-state ("idle", "loading", "playing", "error") lets people's tools and our browser tests see
-// progress. Around it: a quality menu, an audio-track menu (a master with several languages), captions on/off (the HLS master's subtitle track), playback speed, resume
-// where the member stopped (on any device through progress.js when signed in, else on this device), and the next
+// progress. Around it: a quality menu, an audio-track menu (a master with several languages), captions on/off (the
+// HLS master's subtitle track), playback speed, resume where the member stopped (on any device through progress.js when signed in, else on this device), and the next
 // episode.
 (function () {
   "use strict";
@@ -15,6 +18,10 @@
   var itemId = parseInt(video.dataset.item, 10);
   var resumeKey = "lh-resume-" + video.dataset.item;
   var hls = null;
+  var HlsClass = null;
+  var source = src; // the master hls.js plays now
+  var audioSrc = src + (src.indexOf("?") < 0 ? "?" : "&") + "rungs=audio"; // its audio-only variants alone
+  var audioOffered = false;
   var started = false;
   video.dataset.state = "idle";
 
@@ -23,6 +30,17 @@
   // or Space on the focused video (TV remotes, keyboards) or any play() starts it.
   video.addEventListener("play", start);
   video.addEventListener("click", start);
+  // On a phone Chrome's controls take the tap on a video without a source and no click follows (measured with
+  // Chromium's touch emulation): a touch that ends where it began is a tap too; one that moved is a scroll.
+  var touchedAt = null;
+  video.addEventListener("touchstart", function (event) {
+    touchedAt = event.touches.length === 1 ? [event.touches[0].clientX, event.touches[0].clientY] : null;
+  }, { passive: true });
+  video.addEventListener("touchend", function (event) {
+    var touch = event.changedTouches[0];
+    if (touchedAt && touch && Math.abs(touch.clientX - touchedAt[0]) + Math.abs(touch.clientY - touchedAt[1]) < 10) start();
+    touchedAt = null;
+  });
   video.addEventListener("keydown", function (event) {
     if (!started && (event.key === "Enter" || event.key === " ")) {
       event.preventDefault();
@@ -39,12 +57,31 @@
       loadHls().then(attachHls, function () { video.dataset.state = "error"; });
     } else if (video.canPlayType("application/vnd.apple.mpegurl")) {
       video.src = src;
+      video.addEventListener("error", recoverNative);
       video.textTracks.addEventListener("addtrack", captionsToggle);
       if (video.audioTracks) video.audioTracks.addEventListener("addtrack", audioMenu);
       video.play().catch(function () { /* the member presses play again */ });
     } else {
       video.dataset.state = "error";
     }
+  }
+
+  // Safari's own HLS after a long pause: its segment URLs have expired and the video fails. The master again (the
+  // member's access checked anew), from the same place; once per place, so a member without access sees the error
+  // rather than a loop.
+  var recoveredAt = -1;
+  function recoverNative() {
+    var at = video.currentTime;
+    if (at === recoveredAt) {
+      video.dataset.state = "error";
+      return;
+    }
+    recoveredAt = at;
+    video.src = src;
+    video.addEventListener("loadedmetadata", function () {
+      video.currentTime = at;
+      video.play().catch(function () { /* the member presses play again */ });
+    }, { once: true });
   }
 
   function loadHls() {
@@ -63,19 +100,139 @@
       video.dataset.state = "error";
       return;
     }
-    hls = new Hls({ capLevelToPlayerSize: true, subtitleDisplay: false });
+    HlsClass = Hls;
+    load(src, { position: -1, play: true, level: -1 });
+  }
+
+  // hls.js on one master (the whole ladder, or only its audio for 仅声音), from a position: the first start, and a
+  // switch between video and audio only, which keeps the member's place and whether it was playing.
+  function load(url, how) {
+    var Hls = HlsClass;
+    if (hls) hls.destroy();
+    source = url;
+    hls = new Hls({
+      capLevelToPlayerSize: true,
+      subtitleDisplay: false,
+      // The lowest rung first: on a weak phone network the first frame comes after one small segment (not a
+      // 540p one), and hls.js climbs as soon as it has measured the network.
+      startLevel: 0,
+      startPosition: how.position,
+      fLoader: refreshingLoader(Hls.DefaultConfig.loader),
+    });
     hls.on(Hls.Events.ERROR, function (_event, data) {
       if (data.fatal) video.dataset.state = "error";
     });
+    hls.on(Hls.Events.MANIFEST_LOADED, function (_event, data) {
+      // hls.js drops an audio-only variant from a master that has video ones (and has already said MANIFEST_PARSED
+      // by now, from its own listener): the menu learns of it here.
+      if (data.levels.some(isAudioOnly)) audioOffered = true;
+      qualityMenu();
+    });
     hls.on(Hls.Events.MANIFEST_PARSED, function () {
-      qualityMenu(hls);
-      video.play().catch(function () { /* the member presses play again */ });
+      qualityMenu();
+      if (how.level >= 0) hls.currentLevel = how.level;
+      if (how.play) video.play().catch(function () { /* the member presses play again */ });
     });
     hls.on(Hls.Events.SUBTITLE_TRACKS_UPDATED, function () { captionsToggle(); });
     hls.on(Hls.Events.AUDIO_TRACKS_UPDATED, function () { audioMenu(); });
-    hls.on(Hls.Events.LEVEL_SWITCHED, function (_event, data) { video.dataset.level = String(data.level); });
-    hls.loadSource(src);
+    hls.on(Hls.Events.LEVEL_SWITCHED, function (_event, data) {
+      var level = hls.levels[data.level];
+      video.dataset.level = String(data.level);
+      video.dataset.rung = level && level.height ? level.height + "p" : "audio";
+    });
+    hls.loadSource(url);
     hls.attachMedia(video);
+  }
+
+  function isAudioOnly(level) {
+    return !level.height && !level.videoCodec && !!level.audioCodec;
+  }
+
+  // Segment URLs are signed for the playlist's length plus a margin (media_pipeline/views.py). After a longer
+  // pause they have expired (storage answers 403, our local media view 404): this loader then fetches the playlist
+  // the segment came from again, which checks the member's access anew, and loads the same segment from its fresh
+  // URL, so playback goes on where it was with nothing flushed. A member who has lost access gets no fresh URL and
+  // the original error stands (the player shows it).
+  var freshUrls = {}; // segment URL without its query -> the newest signed URL seen for it
+  var refreshing = {}; // playlist URL -> the promise of its refresh under way
+
+  function withoutQuery(url) {
+    var parsed = new URL(url, window.location.href);
+    return parsed.origin + parsed.pathname;
+  }
+
+  function refreshPlaylist(playlistUrl) {
+    if (!refreshing[playlistUrl]) {
+      refreshing[playlistUrl] = fetch(playlistUrl, { credentials: "same-origin", cache: "no-store" })
+        .then(function (response) {
+          if (!response.ok) throw new Error("playlist " + response.status);
+          return response.text();
+        })
+        .then(function (text) {
+          text.split("\n").forEach(function (line) {
+            var map = /^#EXT-X-MAP:.*URI="([^"]+)"/.exec(line);
+            var uri = map ? map[1] : line && line.charAt(0) !== "#" ? line.trim() : "";
+            if (!uri) return;
+            var absolute = new URL(uri, playlistUrl).href;
+            freshUrls[withoutQuery(absolute)] = absolute;
+          });
+        })
+        .finally(function () { delete refreshing[playlistUrl]; });
+    }
+    return refreshing[playlistUrl];
+  }
+
+  function refreshingLoader(Base) {
+    function Loader(config) {
+      this.config = config;
+      this.inner = new Base(config);
+      this.refreshed = false;
+      this.aborted = false;
+    }
+    Object.defineProperty(Loader.prototype, "stats", { get: function () { return this.inner.stats; } });
+    Object.defineProperty(Loader.prototype, "context", { get: function () { return this.inner.context; } });
+    Loader.prototype.abort = function () { this.aborted = true; this.inner.abort(); };
+    Loader.prototype.destroy = function () { this.aborted = true; this.inner.destroy(); };
+    Loader.prototype.getCacheAge = function () { return this.inner.getCacheAge ? this.inner.getCacheAge() : null; };
+    Loader.prototype.getResponseHeader = function (name) {
+      return this.inner.getResponseHeader ? this.inner.getResponseHeader(name) : null;
+    };
+    Loader.prototype.load = function (context, loaderConfig, callbacks) {
+      var self = this;
+      var fresh = freshUrls[withoutQuery(context.url)];
+      if (fresh) context.url = fresh;
+      var playlistUrl = context.frag && context.frag.baseurl;
+      var guarded = Object.assign({}, callbacks, {
+        onError: function (error, errorContext, details, stats) {
+          var expired = error && (error.code === 403 || error.code === 404 || error.code === 410);
+          if (!expired || self.refreshed || !playlistUrl) return callbacks.onError(error, errorContext, details, stats);
+          self.refreshed = true;
+          refreshPlaylist(playlistUrl).then(function () {
+            var url = freshUrls[withoutQuery(context.url)];
+            if (self.aborted) return;
+            if (!url || url === context.url) return callbacks.onError(error, errorContext, details, stats);
+            self.retry(context, loaderConfig, callbacks, url);
+          }, function () {
+            if (!self.aborted) callbacks.onError(error, errorContext, details, stats);
+          });
+        },
+      });
+      this.inner.load(context, loaderConfig, guarded);
+    };
+    // The same segment again from its fresh URL, on a new loader that keeps the stats object hls.js holds.
+    Loader.prototype.retry = function (context, loaderConfig, callbacks, url) {
+      var stats = this.inner.stats;
+      this.inner.destroy();
+      stats.loaded = stats.total = 0;
+      stats.loading = { start: 0, first: 0, end: 0 };
+      stats.parsing = { start: 0, end: 0 };
+      stats.buffering = { start: 0, first: 0, end: 0 };
+      this.inner = new Base(this.config);
+      this.inner.stats = stats;
+      context.url = url;
+      this.inner.load(context, loaderConfig, callbacks);
+    };
+    return Loader;
   }
 
   function show(id) {
@@ -86,21 +243,36 @@
     return control;
   }
 
-  // A quality menu for people on weak or metered networks: "自动" lets hls.js choose; a rung (or the
-  // audio-only rung, which saves most data) stays chosen until changed.
-  function qualityMenu(hls) {
+  // A quality menu for people on weak or metered networks: "自动" lets hls.js choose; a rung stays chosen until
+  // changed; 仅声音（省流量） plays the master's audio-only variant alone (hls.js would never pick it by itself),
+  // from where the member is, and choosing a picture again brings the video back there.
+  function qualityMenu() {
     var select = document.getElementById("quality");
-    if (!select || hls.levels.length < 2 || select.options.length) return;
-    select.add(new Option(select.dataset.autoLabel, "-1"));
-    hls.levels.forEach(function (level, index) {
-      var label = level.height ? level.height + "p" : select.dataset.audioLabel;
-      select.add(new Option(label, String(index)));
-    });
-    select.value = "-1";
-    select.addEventListener("change", function () {
-      hls.currentLevel = parseInt(select.value, 10); // switches now, at the next segment boundary
-    });
-    show("quality");
+    var rungs = hls.levels.filter(function (level) { return level.height; });
+    if (!select || rungs.length + (audioOffered ? 1 : 0) < 2) return;
+    if (!select.options.length) {
+      select.add(new Option(select.dataset.autoLabel, "-1"));
+      hls.levels.forEach(function (level, index) {
+        if (level.height) select.add(new Option(level.height + "p", String(index)));
+      });
+      select.value = "-1";
+      select.addEventListener("change", function () { choose(select.value); });
+      show("quality");
+    }
+    if (audioOffered && !select.querySelector('option[value="audio"]')) {
+      select.add(new Option(select.dataset.audioLabel, "audio"));
+    }
+  }
+
+  function choose(value) {
+    var how = { position: video.currentTime, play: !video.paused, level: -1 };
+    if (value === "audio") {
+      if (source !== audioSrc) load(audioSrc, how);
+      return;
+    }
+    how.level = parseInt(value, 10);
+    if (source !== src) load(src, how);
+    else hls.currentLevel = how.level; // switches now, at the next segment boundary
   }
 
   // Audio tracks (the master's EXT-X-MEDIA TYPE=AUDIO, named "普通话", "英语", …): a menu once there are two.

@@ -4,7 +4,15 @@ from pathlib import Path
 
 import m3u8
 
-from media_pipeline.delivery.playlists import resolve_inside, rewrite_master, rewrite_media, subtitle_key, subtitle_uri
+from media_pipeline.delivery.playlists import (
+    audio_only_master,
+    playlist_seconds,
+    resolve_inside,
+    rewrite_master,
+    rewrite_media,
+    subtitle_key,
+    subtitle_uri,
+)
 from media_pipeline.ffmpeg.ladder import Variant
 from media_pipeline.ffmpeg.runner import progress_fraction, run_ffmpeg
 from media_pipeline.steps.iframes import IFrameStats
@@ -187,3 +195,30 @@ def test_runner_keeps_the_log_tail_on_failure(tmp_path):
     result = run_ffmpeg(["-i", str(tmp_path / "missing.mp4"), str(tmp_path / "x.mp4")], duration=1.0)
     assert result.returncode != 0 and not result.cancelled
     assert "No such file or directory" in result.log_tail
+
+
+def test_audio_only_master_keeps_the_audio_variant_of_a_demuxed_ladder():
+    """A chunked ladder's master (video-only rungs naming an AUDIO group, and an audio-only variant): 仅声音 keeps
+    the audio-only variant and the header, drops every video variant and I-frame stream."""
+    master = (
+        "#EXTM3U\n#EXT-X-VERSION:7\n"
+        '#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="aac-128k",NAME="AAC 128k",DEFAULT=YES,URI="audio/index.m3u8"\n'
+        '#EXT-X-STREAM-INF:BANDWIDTH=900000,CODECS="avc1.64001e,mp4a.40.2",RESOLUTION=640x360,AUDIO="aac-128k"\n'
+        "360p/index.m3u8\n"
+        '#EXT-X-STREAM-INF:BANDWIDTH=70000,CODECS="mp4a.40.2"\naudio/index.m3u8\n'
+        '#EXT-X-I-FRAME-STREAM-INF:BANDWIDTH=90000,CODECS="avc1.64001e",URI="iframes/360p.m3u8"\n'
+    )
+    only = m3u8.loads(audio_only_master(master))
+    assert [variant.uri for variant in only.playlists] == ["audio/index.m3u8"]
+    assert not only.iframe_playlists and only.version == 7
+    assert (
+        audio_only_master(
+            master.replace('#EXT-X-STREAM-INF:BANDWIDTH=70000,CODECS="mp4a.40.2"\naudio/index.m3u8\n', "")
+        )
+        is None
+    )
+
+
+def test_playlist_seconds_sums_its_segments():
+    """What a media playlist lasts decides how long its segment URLs live (views._media_playlist_response)."""
+    assert playlist_seconds("#EXTM3U\n#EXTINF:6.000000,\na.m4s\n#EXTINF:2.5,\nb.m4s\n#EXT-X-ENDLIST\n") == 8.5

@@ -1,6 +1,7 @@
 """Playlist delivery: stored relative URIs rewritten to our views and storage URLs; job status JSON."""
 
 import time
+from urllib.parse import parse_qs, urlsplit
 
 import m3u8
 import pytest
@@ -38,14 +39,48 @@ def test_master_points_variants_at_our_view(client, rendition):
     assert response.content.decode().splitlines()[-1] == variant_url
 
 
-def test_variant_points_segments_and_init_at_storage(client, rendition):
+def test_variant_points_segments_and_init_at_storage(client, rendition, settings):
     """Segment and EXT-X-MAP URIs become default_storage.url(...) (/media/… locally, presigned on S3)."""
     response = client.get(reverse("media_pipeline:hls_variant", args=[rendition.pk, "360p"]))
     assert response.status_code == 200 and "no-store" in response["Cache-Control"]
     base = rendition.path.rsplit("/", 1)[0] + "/360p"
     text = response.content.decode()
-    assert f'#EXT-X-MAP:URI="{default_storage.url(base + "/init_0.mp4")}"' in text
-    assert default_storage.url(base + "/seg_00000.m4s") in text.splitlines()
+    lifetime = 4 + settings.MEDIA_PLAYBACK_URL_MARGIN_SECONDS  # the playlist's 4 s and the margin
+    assert f'#EXT-X-MAP:URI="{default_storage.url(base + "/init_0.mp4", expire=lifetime)}"' in text
+    assert default_storage.url(base + "/seg_00000.m4s", expire=lifetime) in text.splitlines()
+
+
+def test_segment_urls_live_for_the_playlist_plus_the_margin(client, rendition, settings):
+    """A lecture played through never outlives its segment URLs, and they do expire soon after (issue 16):
+    lifetime = the playlist's duration (4 s here) + MEDIA_PLAYBACK_URL_MARGIN_SECONDS, rounded up by at most itself."""
+    settings.MEDIA_PLAYBACK_URL_MARGIN_SECONDS = 6
+    before = time.time()
+    text = client.get(reverse("media_pipeline:hls_variant", args=[rendition.pk, "360p"])).content.decode()
+    expiries = {int(parse_qs(urlsplit(line).query)["e"][0]) for line in text.splitlines() if line.startswith("/media/")}
+    assert len(expiries) == 1
+    assert before + 10 <= expiries.pop() <= time.time() + 20
+
+
+AUDIO_MASTER = (
+    '#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=900000,CODECS="avc1.64001e,mp4a.40.2",RESOLUTION=640x360\n360p/index.m3u8\n'
+    '#EXT-X-STREAM-INF:BANDWIDTH=70000,CODECS="mp4a.40.2"\naudio/index.m3u8\n'
+    '#EXT-X-I-FRAME-STREAM-INF:BANDWIDTH=90000,CODECS="avc1.64001e",URI="360p/iframes.m3u8"\n'
+)
+
+
+def test_audio_only_master_for_the_data_saving_choice(client, rendition):
+    """?rungs=audio (the player's 仅声音（省流量）) gives the master with its audio-only variant alone, still through
+    our access-checked views; a master without one answers 404."""
+    url = reverse("media_pipeline:hls_master", args=[rendition.pk])
+    assert client.get(url + "?rungs=audio").status_code == 404  # the fixture's master has video only
+    default_storage.delete(rendition.path)
+    default_storage.save(rendition.path, ContentFile(AUDIO_MASTER.encode()))
+    playlist = m3u8.loads(client.get(url + "?rungs=audio").content.decode())
+    assert [variant.uri for variant in playlist.playlists] == [
+        reverse("media_pipeline:hls_variant", args=[rendition.pk, "audio"])
+    ]
+    assert not playlist.iframe_playlists
+    assert len(m3u8.loads(client.get(url).content.decode()).playlists) == 2  # the whole ladder otherwise
 
 
 def test_unknown_variant_and_access_check_give_404(client, rendition, settings):
