@@ -184,7 +184,7 @@ def test_transient_failure_is_retried_with_backoff(clip_short, settings, django_
     with django_capture_on_commit_callbacks() as callbacks:
         job = transcode_job_run(job_id=job.pk, worker_id="w1")
     assert job.state == State.QUEUED and job.attempts == 1 and job.error == "转码意外中断，系统将自动重试"
-    assert len(callbacks) == 1  # re-enqueued (with run_after back-off)
+    assert len(callbacks) == 2  # the claim's watch (jobs/recovery.py), and the re-enqueue with run_after back-off
     job = transcode_job_run(job_id=job.pk, worker_id="w1")
     assert job.state == State.FAILED and job.attempts == 2 and job.error == RETRIES_EXHAUSTED
     asset.refresh_from_db()

@@ -1,4 +1,5 @@
-"""Real worker processes: two share one upload's jobs; one killed mid-encode is recovered by the watchdog.
+"""Real worker processes: two share one upload's jobs; one killed mid-encode is recovered by the workers
+themselves (a long ladder keeping the chunks it had encoded), or by hand with ``media_watchdog``.
 
 Runs `manage.py db_worker` processes against a file-based SQLite database of their own (the test database
 of pytest-django is invisible to other processes).
@@ -9,6 +10,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -17,6 +19,7 @@ from media_pipeline.synthetic.media import make_clip
 from tests.processes import MANAGE, embedded_env, manage, wait_for
 
 JOBS = "media_pipeline_transcodejob"
+TASKS = "django_tasks_database_dbtaskresult"
 WORKER_LEASE_SECONDS = 15
 
 
@@ -51,9 +54,10 @@ def _alive(pid: int) -> bool:
 
 
 @pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs Linux /proc")
-def test_killed_worker_is_recovered(worker_env, clip_long):
+def test_killed_worker_is_recovered_by_hand(worker_env, clip_long):
     """SIGKILL the worker while ffmpeg encodes: ffmpeg dies too, the lease expires, `media_watchdog --once`
-    requeues the job, and a fresh worker takes it to done."""
+    (the manual tool) requeues the job, and a fresh worker takes it to done. The heavy worker here serves only
+    the `media` queue, so the workers' own watch (on `media_light`) never runs in this test."""
     db = _upload(worker_env, clip_long, ["ladder"])
     _manage(worker_env, *LIGHT_WORKER, "--batch", timeout=180)  # the analysis, on the light queue
     job_id = _job_id(db, "ladder")
@@ -85,6 +89,53 @@ def test_killed_worker_is_recovered(worker_env, clip_long):
     with sqlite3.connect(db) as connection:
         kinds = connection.execute("SELECT kind FROM media_pipeline_rendition WHERE job_id = ?", [job_id]).fetchall()
     assert sorted(kind for (kind,) in kinds) == ["hls"]
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs Linux /proc")
+def test_killed_worker_is_recovered_by_a_plain_worker_keeping_the_chunks_it_encoded(worker_env, tmp_path):
+    """A 48 s source in 6 s chunks, one worker on every media queue, SIGKILLed once it has encoded two chunks.
+    Then only a plain worker starts again (no watchdog): it finds the dead lease through the job's watch task,
+    closes the killed task's result as failed, requeues the job, and the job completes re-encoding only the
+    chunks that were not stored: the stored ones keep their first encoder and one attempt."""
+    clip = make_clip(tmp_path / "lecture.mp4", size="320x180", seconds=48)
+    env = {**worker_env, "MEDIA_CHUNK_MIN_SECONDS": "10", "MEDIA_CHUNK_SECONDS": "6"}
+    db = _upload(env, clip, ["ladder"])
+    first = _start_workers(env, 1)[0]
+    chunks = 'SELECT "index", state, lease_owner, attempts FROM media_pipeline_transcodechunk ORDER BY "index"'
+    try:
+        wait_for(lambda: sum(state == "done" for _i, state, *_ in _query(db, chunks)) >= 2, 240, "two chunks")
+        first.send_signal(signal.SIGKILL)
+        first.wait(timeout=10)
+    finally:
+        if first.poll() is None:
+            first.kill()
+            first.wait()
+    before = _query(db, chunks)
+    stored_before = {index: (owner, attempts) for index, state, owner, attempts in before if state == "done"}
+    assert 2 <= len(stored_before) < 8, before
+    job_id = _job_id(db, "ladder")
+    assert _job(db, job_id)[0] == "encoding"
+    killed_task = _query(db, f"SELECT lease_owner FROM {JOBS} WHERE id = ?", [job_id])[0][0].split(":")[3]
+    assert _query(db, f"SELECT id FROM {TASKS} WHERE status = 'RUNNING'") == [(uuid.UUID(killed_task).hex,)]
+
+    second = _start_workers(env, 1)[0]
+    try:
+        wait_for(lambda: _job(db, job_id)[0] in ("done", "failed"), 300, "the ladder to finish")
+    finally:
+        _stop_workers([second])
+    assert _job(db, job_id) == ("done", 1.0, 2)
+    assert _query(db, f"SELECT count(*) FROM {TASKS} WHERE status = 'RUNNING'") == [(0,)]
+    lost = _query(db, f"SELECT id, status FROM {TASKS} WHERE exception_class_path LIKE '%.WorkerLost'")
+    assert lost == [(uuid.UUID(killed_task).hex, "FAILED")]
+    after = {index: (state, owner, attempts) for index, state, owner, attempts in _query(db, chunks)}
+    assert {state for state, _o, _a in after.values()} == {"done"} and len(after) == 8
+    for index, (owner, attempts) in stored_before.items():
+        assert after[index][1:] == (owner, attempts) == (owner, 1)  # kept, not encoded again
+        assert owner.split(":")[1] == str(first.pid)
+    encodes_after = [index for index, (_s, owner, _a) in after.items() if owner.split(":")[1] == str(second.pid)]
+    assert sorted(encodes_after) == sorted(set(after) - set(stored_before))
+    kinds = _query(db, "SELECT kind FROM media_pipeline_rendition WHERE job_id = ?", [job_id])
+    assert kinds == [("hls",)]
 
 
 def test_two_workers_share_one_uploads_jobs(worker_env, clip_short):
