@@ -93,11 +93,11 @@ def test_killed_worker_is_recovered_by_hand(worker_env, clip_long):
 
 @pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs Linux /proc")
 def test_killed_worker_is_recovered_by_a_plain_worker_keeping_the_chunks_it_encoded(worker_env, tmp_path):
-    """A 48 s source in 6 s chunks, one worker on every media queue, SIGKILLed once it has encoded two chunks.
+    """A 30 s source in 6 s chunks, one worker on every media queue, SIGKILLed once it has stored two chunks.
     Then only a plain worker starts again (no watchdog): it finds the dead lease through the job's watch task,
     closes the killed task's result as failed, requeues the job, and the job completes re-encoding only the
     chunks that were not stored: the stored ones keep their first encoder and one attempt."""
-    clip = make_clip(tmp_path / "lecture.mp4", size="320x180", seconds=48)
+    clip = make_clip(tmp_path / "lecture.mp4", size="320x180", seconds=30)
     env = {**worker_env, "MEDIA_CHUNK_MIN_SECONDS": "10", "MEDIA_CHUNK_SECONDS": "6"}
     db = _upload(env, clip, ["ladder"])
     first = _start_workers(env, 1)[0]
@@ -112,7 +112,7 @@ def test_killed_worker_is_recovered_by_a_plain_worker_keeping_the_chunks_it_enco
             first.wait()
     before = _query(db, chunks)
     stored_before = {index: (owner, attempts) for index, state, owner, attempts in before if state == "done"}
-    assert 2 <= len(stored_before) < 8, before
+    assert 2 <= len(stored_before) < 5, before
     job_id = _job_id(db, "ladder")
     assert _job(db, job_id)[0] == "encoding"
     killed_task = _query(db, f"SELECT lease_owner FROM {JOBS} WHERE id = ?", [job_id])[0][0].split(":")[3]
@@ -128,12 +128,15 @@ def test_killed_worker_is_recovered_by_a_plain_worker_keeping_the_chunks_it_enco
     lost = _query(db, f"SELECT id, status FROM {TASKS} WHERE exception_class_path LIKE '%.WorkerLost'")
     assert lost == [(uuid.UUID(killed_task).hex, "FAILED")]
     after = {index: (state, owner, attempts) for index, state, owner, attempts in _query(db, chunks)}
-    assert {state for state, _o, _a in after.values()} == {"done"} and len(after) == 8
+    assert {state for state, _o, _a in after.values()} == {"done"} and len(after) == 5
     for index, (owner, attempts) in stored_before.items():
         assert after[index][1:] == (owner, attempts) == (owner, 1)  # kept, not encoded again
         assert owner.split(":")[1] == str(first.pid)
     encodes_after = [index for index, (_s, owner, _a) in after.items() if owner.split(":")[1] == str(second.pid)]
     assert sorted(encodes_after) == sorted(set(after) - set(stored_before))
+    # Encodes counted: one per chunk, plus one for a chunk the kill interrupted (its files were never stored).
+    interrupted = sum(state == "running" for _i, state, _o, _a in before)
+    assert sum(attempts for _s, _o, attempts in after.values()) == len(after) + interrupted
     kinds = _query(db, "SELECT kind FROM media_pipeline_rendition WHERE job_id = ?", [job_id])
     assert kinds == [("hls",)]
 
