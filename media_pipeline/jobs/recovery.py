@@ -48,8 +48,8 @@ def watch(*, job_id: int, lease_expires_at: datetime) -> None:
 
 
 def close_dead_tasks(lease_owners: list[str]) -> int:
-    """Mark the task results run by these dead lease owners as failed (database backend), or let RQ fail its
-    abandoned jobs now (RQ backend). Returns how many results were closed here."""
+    """Mark the task results run by these dead lease owners as failed: in the database backend directly (the
+    count is returned), in RQ through its own abandoned-job cleanup (returns 0)."""
     from ..tasks import transcode_job_task
 
     backend = transcode_job_task.get_backend()
@@ -57,7 +57,7 @@ def close_dead_tasks(lease_owners: list[str]) -> int:
     if _is_database_backend(backend):
         return _close_database_results(ids) if ids else 0
     if _is_rq_backend(backend):
-        _clean_rq_registries(backend)
+        _close_rq_jobs(backend, set(ids))
     return 0
 
 
@@ -94,15 +94,20 @@ def _close_database_results(ids: list[str]) -> int:
     return closed
 
 
-def _clean_rq_registries(backend) -> None:
-    # RQ keeps the job of a dead work-horse in its started registry until its heartbeat runs out, then fails
-    # it itself (AbandonedJobError, failure callback run); rqworker does that every ten minutes. Doing it now
-    # closes it as soon as RQ's own record says the job is abandoned, never earlier.
+def _close_rq_jobs(backend, ids: set[str]) -> None:
+    # RQ fails a job whose work-horse stopped its heartbeat itself (AbandonedJobError, the failure callback
+    # run, the job in the failed registry), but only once that heartbeat ran out (about 90 s) and at its next
+    # maintenance (every 10 minutes). Our expired lease already proves the process gone: mark its entries
+    # expired and let RQ's own cleanup fail them now.
     import django_rq
     from django_tasks_rq.backend import Job
 
     for name in backend.queues:
         try:
-            django_rq.get_queue(name, job_class=Job).started_job_registry.cleanup()
+            registry = django_rq.get_queue(name, job_class=Job).started_job_registry
+            for entry in registry.connection.zrange(registry.key, 0, -1):
+                if registry.parse_job_id(entry) in ids:
+                    registry.connection.zadd(registry.key, {entry: 0}, xx=True)
+            registry.cleanup()
         except Exception:
-            logger.exception("Could not clean RQ's started registry of queue %s", name)
+            logger.exception("Could not close the dead workers' jobs in RQ queue %s", name)

@@ -5,6 +5,7 @@ Runs `manage.py db_worker` processes against a file-based SQLite database of the
 of pytest-django is invisible to other processes).
 """
 
+import os
 import signal
 import sqlite3
 import subprocess
@@ -43,6 +44,11 @@ def _children(pid: int) -> list[int]:
     for task in Path(f"/proc/{pid}/task").iterdir():
         children += [int(c) for c in (task / "children").read_text().split()]
     return children
+
+
+def _descendants(pid: int) -> list[int]:
+    children = _children(pid)
+    return children + [grandchild for child in children for grandchild in _descendants(child)]
 
 
 def _alive(pid: int) -> bool:
@@ -139,6 +145,63 @@ def test_killed_worker_is_recovered_by_a_plain_worker_keeping_the_chunks_it_enco
     assert sum(attempts for _s, _o, attempts in after.values()) == len(after) + interrupted
     kinds = _query(db, "SELECT kind FROM media_pipeline_rendition WHERE job_id = ?", [job_id])
     assert kinds == [("hls",)]
+
+
+@pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="needs Redis (make test starts it)")
+def test_killed_rq_worker_is_recovered_by_a_plain_worker(worker_env, tmp_path):
+    """The same kill on RQ (the production backend): the whole `rqworker` (work-horse and ffmpeg too) SIGKILLed
+    once two chunks are stored; a plain `rqworker --with-scheduler` started again runs the job's watch, which
+    requeues the job and has RQ fail the killed job (AbandonedJobError); the job completes, the stored chunks
+    are not encoded again, and no RQ job is left started."""
+    import redis
+    from rq.job import Job, JobStatus
+    from rq.registry import StartedJobRegistry
+
+    connection = redis.Redis.from_url(os.environ["REDIS_URL"])
+    connection.flushdb()
+    clip = make_clip(tmp_path / "lecture.mp4", size="320x180", seconds=30)
+    env = {**worker_env, "REDIS_URL": os.environ["REDIS_URL"], "MEDIA_CHUNK_MIN_SECONDS": "10"}
+    env["MEDIA_CHUNK_SECONDS"] = "6"
+    db = _upload(env, clip, ["ladder"])
+    rq_worker = [sys.executable, str(MANAGE), "rqworker", "--with-scheduler", "--job-class", "django_tasks_rq.Job"]
+    rq_worker += ["media", "media_light"]
+    chunks = 'SELECT "index", state, lease_owner, attempts FROM media_pipeline_transcodechunk ORDER BY "index"'
+    first = subprocess.Popen(
+        rq_worker, env=env, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        wait_for(lambda: sum(state == "done" for _i, state, *_ in _query(db, chunks)) >= 2, 240, "two chunks")
+        job_id = _job_id(db, "ladder")
+        killed = _query(db, f"SELECT lease_owner FROM {JOBS} WHERE id = ?", [job_id])[0][0].split(":")[3]
+        for pid in [first.pid, *_descendants(first.pid)]:  # the worker, its work-horse (a session of its own)
+            os.kill(pid, signal.SIGKILL)  # and ffmpeg: as when the machine is lost
+        first.wait(timeout=10)
+    finally:
+        if first.poll() is None:
+            first.kill()
+            first.wait()
+    before = {index: (owner, attempts) for index, state, owner, attempts in _query(db, chunks) if state == "done"}
+    assert 2 <= len(before) < 5
+    assert Job.fetch(killed, connection=connection).get_status() == JobStatus.STARTED
+    # RQ's scheduler (which runs every run_after task: the watch, a retry's back-off) is locked per queue for
+    # 61 s by the dead worker; a worker that starts before that only retries at its 10-minute maintenance. A
+    # machine that comes back starts after that; so does this test.
+    wait_for(lambda: not connection.keys("rq:scheduler-lock:*"), 120, "the dead scheduler's locks to expire")
+
+    second = subprocess.Popen(
+        rq_worker, env=env, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        wait_for(lambda: _job(db, job_id)[0] in ("done", "failed"), 300, "the ladder to finish")
+        wait_for(lambda: Job.fetch(killed, connection=connection).get_status() == JobStatus.FAILED, 60, "RQ to fail it")
+    finally:
+        os.killpg(second.pid, signal.SIGTERM)
+        second.wait(timeout=60)
+    assert _job(db, job_id) == ("done", 1.0, 2)
+    after = {index: (owner, attempts) for index, _state, owner, attempts in _query(db, chunks)}
+    assert all(after[index] == kept for index, kept in before.items())  # stored chunks: not encoded again
+    for queue in ("media", "media_light"):
+        assert StartedJobRegistry(queue, connection=connection).get_job_ids() == []
 
 
 def test_two_workers_share_one_uploads_jobs(worker_env, clip_short):
