@@ -100,7 +100,7 @@ class TranscodeJob(models.Model):
     lease_owner = models.CharField(_("执行者"), max_length=128, blank=True)
     lease_expires_at = models.DateTimeField(_("租约到期"), null=True, blank=True)
     # When the queued job's task becomes runnable (now, or after a retry's back-off): a job still queued long
-    # after this lost its task (a queue flushed, a scheduler missing) and the watchdog enqueues it again.
+    # after this lost its task (a queue flushed, a scheduler missing) and the recovery sweep enqueues it again.
     due_at = models.DateTimeField(_("计划运行时间"), null=True, blank=True)
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
     started_at = models.DateTimeField(_("开始时间"), null=True, blank=True)

@@ -27,11 +27,11 @@ from django.utils.translation import gettext as _
 
 from . import events
 from .errors import Cancelled, MediaPipelineError, editor_message, unexpected_error
-from .jobs import analysis, producers, publishing
+from .jobs import analysis, producers, publishing, recovery
 from .jobs.chunks import ChunkCoordinator
 from .jobs.leases import advance, claim, keep_alive, owned, progress_reporter
 from .jobs.sources import local_copy
-from .models import Caption, MediaAsset, Rendition, TranscodeJob
+from .models import Caption, MediaAsset, Rendition, TranscodeChunk, TranscodeJob
 from .selectors import asset_progress, transcode_job_latest
 from .steps.contract import StepContext
 from .steps.profiles import GROUPS, QUEUE_LIGHT
@@ -51,6 +51,7 @@ __all__ = [
     "transcode_job_prioritise",
     "transcode_job_retry",
     "transcode_job_run",
+    "transcode_job_watch",
     "transcode_jobs_requeue_stale",
     "upload_release",
     "upload_take",
@@ -257,8 +258,10 @@ def transcode_job_prioritise(*, job: TranscodeJob, priority: int = PRIORITY_PREM
 
 
 def transcode_jobs_requeue_stale() -> int:
-    """Jobs whose worker stopped renewing its lease (killed, machine lost) go back to the queue; queued jobs
-    whose task was lost (a queue flushed, Redis down at commit) are enqueued again."""
+    """Jobs whose worker stopped renewing its lease (killed, machine lost) go back to the queue, and the task
+    results their dead workers held (jobs and chunks) are closed as failed; queued jobs whose task was lost (a
+    queue flushed, Redis down at commit) are enqueued again. Run by the workers' watch tasks and by
+    ``media_watchdog``; returns how many jobs were put back."""
     now, requeued = timezone.now(), 0
     lost_before = now - timezone.timedelta(seconds=settings.MEDIA_JOB_REQUEUE_SECONDS)
     for job in TranscodeJob.objects.filter(state=State.QUEUED, due_at__lt=lost_before):
@@ -266,24 +269,50 @@ def transcode_jobs_requeue_stale() -> int:
         logger.warning("Re-enqueued transcode job %s: still queued %s after it was due", job.pk, now - job.due_at)
         _enqueue_task(job)
         requeued += 1
+    dead_owners = _dead_chunk_owners(now)
     for job in TranscodeJob.objects.filter(state__in=TranscodeJob.ACTIVE_STATES, lease_expires_at__lt=now):
-        still_stale = TranscodeJob.objects.filter(
-            pk=job.pk, state__in=TranscodeJob.ACTIVE_STATES, lease_expires_at__lt=now
-        )
-        if job.attempts >= settings.MEDIA_JOB_MAX_ATTEMPTS:
-            message = _("转码进程多次意外中断，请稍后在“转码任务”中点重试；仍不行请联系管理员")
-            still_stale.update(
-                state=State.FAILED, error=message, finished_at=now, lease_owner="", lease_expires_at=None
-            )
-            media_asset_refresh_state(asset=job.asset)
-            continue
-        # The conditional UPDATE is the lock: two watchdogs cannot both requeue one job.
-        if still_stale.update(state=State.QUEUED, progress=0.0, lease_owner="", lease_expires_at=None):
-            logger.warning("Requeued transcode job %s: lease held by %s expired", job.pk, job.lease_owner)
-            _enqueue_task(job)
+        if _requeue_or_fail_stale(job, now):
             requeued += 1
+            dead_owners.append(job.lease_owner)
         media_asset_refresh_state(asset=job.asset)
+    recovery.close_dead_tasks(dead_owners)
     return requeued
+
+
+def _dead_chunk_owners(now) -> list[str]:
+    # A chunk whose worker died is claimed again by its coordinator (or by the job's next attempt); only the
+    # dead task's result needs closing here.
+    expired = TranscodeChunk.objects.filter(state=TranscodeChunk.State.RUNNING, lease_expires_at__lt=now)
+    return list(expired.values_list("lease_owner", flat=True))
+
+
+def _requeue_or_fail_stale(job: TranscodeJob, now) -> bool:
+    """Requeue one job whose lease expired, or fail it when its attempts ran out; True when it was ours to do."""
+    still_stale = TranscodeJob.objects.filter(pk=job.pk, state__in=TranscodeJob.ACTIVE_STATES, lease_expires_at__lt=now)
+    if job.attempts >= settings.MEDIA_JOB_MAX_ATTEMPTS:
+        message = _("转码进程多次意外中断，请稍后在“转码任务”中点重试；仍不行请联系管理员")
+        failed = still_stale.update(
+            state=State.FAILED, error=message, finished_at=now, lease_owner="", lease_expires_at=None
+        )
+        if failed:
+            _discard_outputs(job, job.lease_owner)
+        return False
+    # The conditional UPDATE is the lock: two sweeps cannot both requeue one job.
+    if still_stale.update(state=State.QUEUED, progress=0.0, lease_owner="", lease_expires_at=None):
+        logger.warning("Requeued transcode job %s: lease held by %s expired", job.pk, job.lease_owner)
+        _enqueue_task(job)
+        return True
+    return False
+
+
+def transcode_job_watch(*, job_id: int) -> None:
+    """A job's watch (jobs/recovery.py): sweep for dead workers, and look again while the job still runs."""
+    transcode_jobs_requeue_stale()
+    live = TranscodeJob.objects.filter(
+        pk=job_id, state__in=TranscodeJob.ACTIVE_STATES, lease_expires_at__gte=timezone.now()
+    ).first()
+    if live is not None:
+        recovery.watch(job_id=job_id, lease_expires_at=live.lease_expires_at)
 
 
 # --- Running ------------------------------------------------------------------------------------------
@@ -294,6 +323,7 @@ def transcode_job_run(*, job_id: int, worker_id: str) -> TranscodeJob | None:
     if not claim(job_id=job_id, worker_id=worker_id):
         return None  # done, cancelled, or another worker holds a live lease: change nothing
     job = TranscodeJob.objects.select_related("asset").get(pk=job_id)
+    recovery.watch(job_id=job.pk, lease_expires_at=job.lease_expires_at)  # if this process dies, a worker notices
     media_asset_refresh_state(asset=job.asset)
     work_root = Path(settings.MEDIA_WORK_DIR)
     work_root.mkdir(parents=True, exist_ok=True)

@@ -278,7 +278,7 @@ MEDIA_WORK_DIR = Path(os.environ.get("MEDIA_WORK_DIR", VAR_DIR / "work"))
 # A job whose worker stops renewing its lease for this long is handed to another worker.
 MEDIA_JOB_LEASE_SECONDS = int(os.environ.get("MEDIA_JOB_LEASE_SECONDS", "120"))
 MEDIA_JOB_MAX_ATTEMPTS = int(os.environ.get("MEDIA_JOB_MAX_ATTEMPTS", "3"))
-# A job still queued this long after it was due has lost its task; the watchdog enqueues it again. Keep it
+# A job still queued this long after it was due has lost its task; the recovery sweep enqueues it again. Keep it
 # above the time a backlog takes to drain, or the queue fills with (harmless) duplicate tasks.
 MEDIA_JOB_REQUEUE_SECONDS = int(os.environ.get("MEDIA_JOB_REQUEUE_SECONDS", str(6 * 3600)))
 # "h264_nvenc" uses NVIDIA's hardware encoder where ffmpeg can open one (checked once per process), else x264.

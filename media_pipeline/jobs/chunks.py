@@ -4,8 +4,9 @@ The ladder job's worker coordinates: it records the chunks and queues one task p
 worker (on any machine) can take one; meanwhile it encodes the audio and every chunk nobody has claimed,
 then waits for the rest, fetches what other workers stored, and joins (``web_hls``). A chunk's worker builds
 the same command from the same stored probe, encodes under its own lease and stores the files under
-``work/chunks/<job>/``; if it dies, its lease runs out and the coordinator takes the chunk back. If the
-coordinator dies, its job is requeued and the next attempt reuses every chunk another worker stored.
+``work/chunks/<job>/``; if it dies, its lease runs out and the coordinator takes the chunk back. The
+coordinator stores the chunks it encodes itself there too, so when it dies, its job is requeued and the next
+attempt (on any machine) reuses every chunk already stored and encodes only the rest.
 """
 
 import logging
@@ -64,8 +65,8 @@ class ChunkCoordinator:
             )
             if not created and (row.start, row.end) != (chunk.start, chunk.end):
                 raise EncodeError(_("分段转码的计划有变，系统将自动重试"), f"chunk {chunk.index}")
-            # Done here by an earlier attempt of this job: those files went with its work folder. Failed in
-            # an earlier attempt: this attempt (a retry) gives it another chance.
+            # Done without stored files (its files went with a work folder, before coordinators stored theirs):
+            # encode it again. Failed in an earlier attempt: this attempt (a retry) gives it another chance.
             if (row.state == ChunkState.DONE and not row.stored_files) or row.state == ChunkState.FAILED:
                 row.state, row.error = ChunkState.QUEUED, ""
             row.last = chunk.index == last
@@ -84,9 +85,15 @@ class ChunkCoordinator:
     def renew(self, chunk: chunked_ladder.Chunk) -> None:
         self._rows().filter(index=chunk.index, lease_owner=self.worker_id).update(lease_expires_at=_lease_end())
 
-    def finish_local(self, chunk: chunked_ladder.Chunk) -> None:
+    def finish_local(self, chunk: chunked_ladder.Chunk, folder: Path) -> None:
+        """Store the chunk encoded here (in ``folder``) and mark it done: if this worker dies before the join,
+        the job's next attempt fetches it instead of encoding it again."""
+        row = self._rows().get(index=chunk.index)
+        stored = _store_chunk(self.job, chunk.index, folder, lambda: _still_ours(row, self.worker_id))
         done = self._rows().filter(index=chunk.index, lease_owner=self.worker_id, state=ChunkState.RUNNING)
-        if not done.update(state=ChunkState.DONE, lease_expires_at=None, stored_files=[]):
+        if not done.update(state=ChunkState.DONE, lease_expires_at=None, stored_files=stored):
+            for name in stored:
+                default_storage.delete(name)
             raise Cancelled()
 
     def remaining(self) -> int:
@@ -101,8 +108,9 @@ class ChunkCoordinator:
         return sum(end - start for start, end in self._rows().filter(state=ChunkState.DONE).values_list("start", "end"))
 
     def fetch(self, work_dir: Path) -> None:
-        """Download every chunk another worker stored into the folder ``chunked_ladder.join_chunks`` reads."""
-        for row in self._rows().exclude(stored_files=[]):
+        """Download every chunk stored by another worker or an earlier attempt into the folder
+        ``chunked_ladder.join_chunks`` reads (the chunks this attempt encoded are there already)."""
+        for row in self._rows().exclude(stored_files=[]).exclude(lease_owner=self.worker_id):
             target = chunked_ladder.chunk_dir(work_dir, _as_chunk(row))
             prefix = f"{_store_prefix(self.job)}/{row.index:03d}/"
             for name in row.stored_files:
@@ -194,7 +202,12 @@ def _encode_and_store(row: TranscodeChunk, worker_id: str, work_dir: Path) -> li
     )
     check_run(run_ffmpeg(args, duration=row.end - row.start, on_progress=lambda _f: _still_ours(row, worker_id)))
     folder = chunked_ladder.chunk_dir(work_dir, _as_chunk(row))
-    prefix = f"{_store_prefix(job)}/{row.index:03d}"
+    return _store_chunk(job, row.index, folder, lambda: _still_ours(row, worker_id))
+
+
+def _store_chunk(job: TranscodeJob, index: int, folder: Path, renew) -> list[str]:
+    """Copy one encoded chunk's files to ``work/chunks/<job>/<index>/``, renewing the lease after each file."""
+    prefix = f"{_store_prefix(job)}/{index:03d}"
     stored = []
     for path in sorted(p for p in folder.rglob("*") if p.is_file()):
         name = f"{prefix}/{path.relative_to(folder).as_posix()}"
@@ -202,7 +215,7 @@ def _encode_and_store(row: TranscodeChunk, worker_id: str, work_dir: Path) -> li
             default_storage.delete(name)
         with path.open("rb") as handle:
             stored.append(default_storage.save(name, File(handle, name=path.name)))
-        _still_ours(row, worker_id)
+        renew()
     return stored
 
 

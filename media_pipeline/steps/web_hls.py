@@ -183,7 +183,7 @@ def _encode_chunked(ctx: StepContext, profile: HlsProfile, hls_dir: Path, filter
                 return report(overall(fraction * chunk.length))
 
             check_run(run_ffmpeg(args_by_index[chunk.index], duration=chunk.length, on_progress=chunk_progress))
-            coordinator.finish_local(chunk)
+            coordinator.finish_local(chunk, chunked_ladder.chunk_dir(ctx.work_dir, chunk))
             continue
         if coordinator.remaining() == 0:
             break

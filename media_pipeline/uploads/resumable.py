@@ -111,7 +111,25 @@ def upload_create(*, owner, length: int, metadata: dict[str, str] | None = None)
     path = upload_path(upload)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.touch(mode=0o600)
+    upload_schedule_expiry(upload_id=upload.pk, at=upload.expires_at)
     return upload
+
+
+def upload_schedule_expiry(*, upload_id, at: datetime) -> None:
+    """Have a light worker look at this upload once it could have expired (no watchdog process needed)."""
+    from ..steps.profiles import QUEUE_LIGHT
+    from ..tasks import upload_expire_task
+
+    task = upload_expire_task.using(queue_name=QUEUE_LIGHT, run_after=at + timedelta(minutes=1))
+    transaction.on_commit(lambda: task.enqueue(str(upload_id)), robust=True)
+
+
+def upload_expire_check(*, upload_id) -> None:
+    """Delete every abandoned upload; while this one is still alive (appended to since), look again later."""
+    upload_expire_stale()
+    alive = Upload.objects.filter(pk=upload_id).values_list("expires_at", flat=True).first()
+    if alive is not None:
+        upload_schedule_expiry(upload_id=upload_id, at=alive)
 
 
 def upload_append(*, upload: Upload, offset: int, body, content_length: int | None) -> Upload:
@@ -181,7 +199,8 @@ def upload_terminate(*, upload: Upload) -> None:
 def upload_expire_stale(*, now: datetime | None = None) -> int:
     """Delete abandoned uploads (rows past expiry, with their files) and files no row knows; return the count.
 
-    Run it periodically (the watchdog loop or cron): multi-gigabyte partial files must not pile up.
+    Each upload schedules a check for when it could expire (``upload_expire_check``); ``media_watchdog`` runs
+    it by hand. Multi-gigabyte partial files must not pile up.
     """
     now = now or timezone.now()
     removed = 0

@@ -1,14 +1,22 @@
 """Long sources spread over workers: chunks claimed by whoever is free, stored, fetched and joined."""
 
+from pathlib import Path
+
 import pytest
 from django.core.files import File
 from django.core.files.storage import default_storage
 
+from media_pipeline.ffmpeg.encoders import encoder_in_force
+from media_pipeline.ffmpeg.runner import check_run, run_ffmpeg
+from media_pipeline.jobs.analysis import stored_probe
 from media_pipeline.jobs.chunks import ChunkCoordinator, transcode_chunk_run
 from media_pipeline.models import MediaAsset, TranscodeChunk, TranscodeJob
 from media_pipeline.selectors import rendition_hls_get
 from media_pipeline.services import media_asset_create, transcode_job_run
+from media_pipeline.steps import chunked_ladder
 from media_pipeline.steps.chunked_ladder import Chunk
+from media_pipeline.steps.profiles import GROUPS, PROFILES
+from media_pipeline.steps.web_hls import chunk_policy
 
 pytestmark = pytest.mark.django_db
 State = TranscodeJob.State
@@ -63,6 +71,36 @@ def test_chunk_encoded_by_another_worker_is_fetched_and_a_restarted_job_keeps_it
     assert not any(default_storage.exists(name) for name in row.stored_files)
     asset.refresh_from_db()
     assert asset.state == MediaAsset.State.READY
+
+
+def test_chunk_its_dead_coordinator_encoded_is_kept_by_the_next_attempt(clip_long, small_chunks, tmp_path):
+    """The coordinator stores each chunk it encodes itself: when it dies before the join (here: after chunk
+    0), the job's next attempt, on any machine, fetches that chunk and encodes only the other two."""
+    asset, job = _ladder_job(clip_long)
+    asset.refresh_from_db()  # analysed: its probe is stored
+    TranscodeJob.objects.filter(pk=job.pk).update(state=State.ENCODING, lease_owner="dead", attempts=1)
+    commands = chunked_ladder.chunk_commands(
+        source=Path(asset.file.path),
+        probe=stored_probe(asset=asset),
+        profile=PROFILES[GROUPS["ladder"].profiles[0]],
+        work_dir=tmp_path,
+        policy=chunk_policy(),
+        encoder=encoder_in_force(),
+    )
+    dead = ChunkCoordinator(job, "dead")
+    dead.start([chunk for chunk, _args in commands])
+    chunk = dead.claim_next()
+    check_run(run_ffmpeg(commands[chunk.index][1], duration=chunk.length))
+    dead.finish_local(chunk, chunked_ladder.chunk_dir(tmp_path, chunk))
+    kept = TranscodeChunk.objects.get(job=job, index=chunk.index)
+    assert kept.state == "done" and kept.stored_files and all(default_storage.exists(n) for n in kept.stored_files)
+
+    TranscodeJob.objects.filter(pk=job.pk).update(state=State.QUEUED, lease_owner="")  # requeued after the death
+    job = transcode_job_run(job_id=job.pk, worker_id="next")
+    assert job.state == State.DONE, job.error
+    rows = TranscodeChunk.objects.filter(job=job).order_by("index").values_list("index", "lease_owner", "attempts")
+    assert list(rows) == [(0, "dead", 1), (1, "next", 1), (2, "next", 1)]  # chunk 0 encoded once, not again
+    assert not any(default_storage.exists(name) for name in kept.stored_files)  # removed once published
 
 
 def test_chunk_of_a_finished_job_is_not_claimed(clip_long, small_chunks):

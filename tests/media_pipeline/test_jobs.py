@@ -9,9 +9,12 @@ import pytest
 from django.core.files import File
 from django.core.files.storage import default_storage
 from django.utils import timezone
+from django_tasks.base import TaskResultStatus
+from django_tasks_db.models import DBTaskResult
 
 from media_pipeline.errors import RETRIES_EXHAUSTED
 from media_pipeline.events import renditions_published
+from media_pipeline.jobs.recovery import worker_name
 from media_pipeline.models import MediaAsset, Rendition, TranscodeJob
 from media_pipeline.selectors import (
     asset_progress,
@@ -29,8 +32,10 @@ from media_pipeline.services import (
     transcode_job_prioritise,
     transcode_job_retry,
     transcode_job_run,
+    transcode_job_watch,
     transcode_jobs_requeue_stale,
 )
+from media_pipeline.tasks import transcode_job_task
 
 from .test_editor_messages import assert_plain_chinese
 
@@ -184,7 +189,7 @@ def test_transient_failure_is_retried_with_backoff(clip_short, settings, django_
     with django_capture_on_commit_callbacks() as callbacks:
         job = transcode_job_run(job_id=job.pk, worker_id="w1")
     assert job.state == State.QUEUED and job.attempts == 1 and job.error == "转码意外中断，系统将自动重试"
-    assert len(callbacks) == 1  # re-enqueued (with run_after back-off)
+    assert len(callbacks) == 2  # the claim's watch (jobs/recovery.py), and the re-enqueue with run_after back-off
     job = transcode_job_run(job_id=job.pk, worker_id="w1")
     assert job.state == State.FAILED and job.attempts == 2 and job.error == RETRIES_EXHAUSTED
     asset.refresh_from_db()
@@ -248,6 +253,41 @@ def test_live_lease_blocks_a_second_worker_and_expired_lease_is_requeued(clip_sh
     job.refresh_from_db()
     assert job.state == State.QUEUED and job.lease_owner == ""
     assert transcode_job_run(job_id=job.pk, worker_id="w2").state == State.DONE
+
+
+def test_watch_requeues_a_dead_workers_job_and_closes_its_task_result(
+    clip_short, settings, django_capture_on_commit_callbacks
+):
+    """The watch each claim schedules (jobs/recovery.py): while the lease is live it only looks again later;
+    once the lease ran out (the worker was killed) it puts the job back in the queue and marks the dead task's
+    result failed (WorkerLost) in the database backend, so no task result stays RUNNING."""
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": settings.TASK_QUEUES}}
+    job = _ladder_job(_upload(clip_short, options=LADDER_ONLY))
+    result = transcode_job_task.enqueue(job.pk)
+    DBTaskResult.objects.filter(id=result.id).update(status=TaskResultStatus.RUNNING)  # a worker took it, then died
+    TranscodeJob.objects.filter(pk=job.pk).update(
+        state=State.ENCODING,
+        lease_owner=worker_name(result.id),
+        lease_expires_at=timezone.now() + timedelta(seconds=settings.MEDIA_JOB_LEASE_SECONDS),
+        attempts=1,
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        transcode_job_watch(job_id=job.pk)
+    job.refresh_from_db()
+    assert job.state == State.ENCODING
+    again = DBTaskResult.objects.get(task_path__endswith="transcode_job_watch_task")
+    assert again.run_after > job.lease_expires_at  # looks again just after the renewed lease would end
+
+    TranscodeJob.objects.filter(pk=job.pk).update(lease_expires_at=timezone.now() - timedelta(seconds=1))
+    with django_capture_on_commit_callbacks(execute=True):
+        transcode_job_watch(job_id=job.pk)
+    job.refresh_from_db()
+    dead = DBTaskResult.objects.get(id=result.id)
+    assert job.state == State.QUEUED and job.lease_owner == ""
+    assert dead.status == TaskResultStatus.FAILED and dead.exception_class_path.endswith(".WorkerLost")
+    assert dead.finished_at is not None
+    assert DBTaskResult.objects.filter(task_path__endswith="transcode_job_watch_task").count() == 1  # no more watch
+    assert DBTaskResult.objects.filter(task_path__endswith="transcode_job_task", status="READY").count() == 1
 
 
 def test_stale_job_out_of_attempts_fails(clip_short, settings):

@@ -1,14 +1,17 @@
-"""Real worker processes: two share one upload's jobs; one killed mid-encode is recovered by the watchdog.
+"""Real worker processes: two share one upload's jobs; one killed mid-encode is recovered by the workers
+themselves (a long ladder keeping the chunks it had encoded), or by hand with ``media_watchdog``.
 
 Runs `manage.py db_worker` processes against a file-based SQLite database of their own (the test database
 of pytest-django is invisible to other processes).
 """
 
+import os
 import signal
 import sqlite3
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -17,6 +20,7 @@ from media_pipeline.synthetic.media import make_clip
 from tests.processes import MANAGE, embedded_env, manage, wait_for
 
 JOBS = "media_pipeline_transcodejob"
+TASKS = "django_tasks_database_dbtaskresult"
 WORKER_LEASE_SECONDS = 15
 
 
@@ -42,6 +46,11 @@ def _children(pid: int) -> list[int]:
     return children
 
 
+def _descendants(pid: int) -> list[int]:
+    children = _children(pid)
+    return children + [grandchild for child in children for grandchild in _descendants(child)]
+
+
 def _alive(pid: int) -> bool:
     try:
         state = Path(f"/proc/{pid}/stat").read_text().split(") ", 1)[1].split()[0]
@@ -51,9 +60,10 @@ def _alive(pid: int) -> bool:
 
 
 @pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs Linux /proc")
-def test_killed_worker_is_recovered(worker_env, clip_long):
+def test_killed_worker_is_recovered_by_hand(worker_env, clip_long):
     """SIGKILL the worker while ffmpeg encodes: ffmpeg dies too, the lease expires, `media_watchdog --once`
-    requeues the job, and a fresh worker takes it to done."""
+    (the manual tool) requeues the job, and a fresh worker takes it to done. The heavy worker here serves only
+    the `media` queue, so the workers' own watch (on `media_light`) never runs in this test."""
     db = _upload(worker_env, clip_long, ["ladder"])
     _manage(worker_env, *LIGHT_WORKER, "--batch", timeout=180)  # the analysis, on the light queue
     job_id = _job_id(db, "ladder")
@@ -85,6 +95,113 @@ def test_killed_worker_is_recovered(worker_env, clip_long):
     with sqlite3.connect(db) as connection:
         kinds = connection.execute("SELECT kind FROM media_pipeline_rendition WHERE job_id = ?", [job_id]).fetchall()
     assert sorted(kind for (kind,) in kinds) == ["hls"]
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs Linux /proc")
+def test_killed_worker_is_recovered_by_a_plain_worker_keeping_the_chunks_it_encoded(worker_env, tmp_path):
+    """A 30 s source in 6 s chunks, one worker on every media queue, SIGKILLed once it has stored two chunks.
+    Then only a plain worker starts again (no watchdog): it finds the dead lease through the job's watch task,
+    closes the killed task's result as failed, requeues the job, and the job completes re-encoding only the
+    chunks that were not stored: the stored ones keep their first encoder and one attempt."""
+    clip = make_clip(tmp_path / "lecture.mp4", size="320x180", seconds=30)
+    env = {**worker_env, "MEDIA_CHUNK_MIN_SECONDS": "10", "MEDIA_CHUNK_SECONDS": "6"}
+    db = _upload(env, clip, ["ladder"])
+    first = _start_workers(env, 1)[0]
+    chunks = 'SELECT "index", state, lease_owner, attempts FROM media_pipeline_transcodechunk ORDER BY "index"'
+    try:
+        wait_for(lambda: sum(state == "done" for _i, state, *_ in _query(db, chunks)) >= 2, 240, "two chunks")
+        first.send_signal(signal.SIGKILL)
+        first.wait(timeout=10)
+    finally:
+        if first.poll() is None:
+            first.kill()
+            first.wait()
+    before = _query(db, chunks)
+    stored_before = {index: (owner, attempts) for index, state, owner, attempts in before if state == "done"}
+    assert 2 <= len(stored_before) < 5, before
+    job_id = _job_id(db, "ladder")
+    assert _job(db, job_id)[0] == "encoding"
+    killed_task = _query(db, f"SELECT lease_owner FROM {JOBS} WHERE id = ?", [job_id])[0][0].split(":")[3]
+    assert _query(db, f"SELECT id FROM {TASKS} WHERE status = 'RUNNING'") == [(uuid.UUID(killed_task).hex,)]
+
+    second = _start_workers(env, 1)[0]
+    try:
+        wait_for(lambda: _job(db, job_id)[0] in ("done", "failed"), 300, "the ladder to finish")
+    finally:
+        _stop_workers([second])
+    assert _job(db, job_id) == ("done", 1.0, 2)
+    assert _query(db, f"SELECT count(*) FROM {TASKS} WHERE status = 'RUNNING'") == [(0,)]
+    lost = _query(db, f"SELECT id, status FROM {TASKS} WHERE exception_class_path LIKE '%.WorkerLost'")
+    assert lost == [(uuid.UUID(killed_task).hex, "FAILED")]
+    after = {index: (state, owner, attempts) for index, state, owner, attempts in _query(db, chunks)}
+    assert {state for state, _o, _a in after.values()} == {"done"} and len(after) == 5
+    for index, (owner, attempts) in stored_before.items():
+        assert after[index][1:] == (owner, attempts) == (owner, 1)  # kept, not encoded again
+        assert owner.split(":")[1] == str(first.pid)
+    encodes_after = [index for index, (_s, owner, _a) in after.items() if owner.split(":")[1] == str(second.pid)]
+    assert sorted(encodes_after) == sorted(set(after) - set(stored_before))
+    # Encodes counted: one per chunk, plus one for a chunk the kill interrupted (its files were never stored).
+    interrupted = sum(state == "running" for _i, state, _o, _a in before)
+    assert sum(attempts for _s, _o, attempts in after.values()) == len(after) + interrupted
+    kinds = _query(db, "SELECT kind FROM media_pipeline_rendition WHERE job_id = ?", [job_id])
+    assert kinds == [("hls",)]
+
+
+@pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="needs Redis (make test starts it)")
+def test_killed_rq_worker_is_recovered_by_a_plain_worker(worker_env, tmp_path):
+    """The same kill on RQ (the production backend): the whole `rqworker` (work-horse and ffmpeg too) SIGKILLed
+    once two chunks are stored; a plain `rqworker --with-scheduler` started again runs the job's watch, which
+    requeues the job and has RQ fail the killed job (AbandonedJobError); the job completes, the stored chunks
+    are not encoded again, and no RQ job is left started."""
+    import redis
+    from rq.job import Job, JobStatus
+    from rq.registry import StartedJobRegistry
+
+    connection = redis.Redis.from_url(os.environ["REDIS_URL"])
+    connection.flushdb()
+    clip = make_clip(tmp_path / "lecture.mp4", size="320x180", seconds=30)
+    env = {**worker_env, "REDIS_URL": os.environ["REDIS_URL"], "MEDIA_CHUNK_MIN_SECONDS": "10"}
+    env["MEDIA_CHUNK_SECONDS"] = "6"
+    db = _upload(env, clip, ["ladder"])
+    rq_worker = [sys.executable, str(MANAGE), "rqworker", "--with-scheduler", "--job-class", "django_tasks_rq.Job"]
+    rq_worker += ["media", "media_light"]
+    chunks = 'SELECT "index", state, lease_owner, attempts FROM media_pipeline_transcodechunk ORDER BY "index"'
+    first = subprocess.Popen(
+        rq_worker, env=env, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        wait_for(lambda: sum(state == "done" for _i, state, *_ in _query(db, chunks)) >= 2, 240, "two chunks")
+        job_id = _job_id(db, "ladder")
+        killed = _query(db, f"SELECT lease_owner FROM {JOBS} WHERE id = ?", [job_id])[0][0].split(":")[3]
+        for pid in [first.pid, *_descendants(first.pid)]:  # the worker, its work-horse (a session of its own)
+            os.kill(pid, signal.SIGKILL)  # and ffmpeg: as when the machine is lost
+        first.wait(timeout=10)
+    finally:
+        if first.poll() is None:
+            first.kill()
+            first.wait()
+    before = {index: (owner, attempts) for index, state, owner, attempts in _query(db, chunks) if state == "done"}
+    assert 2 <= len(before) < 5
+    assert Job.fetch(killed, connection=connection).get_status() == JobStatus.STARTED
+    # RQ's scheduler (which runs every run_after task: the watch, a retry's back-off) is locked per queue for
+    # 61 s by the dead worker; a worker that starts before that only retries at its 10-minute maintenance. A
+    # machine that comes back starts after that; so does this test.
+    wait_for(lambda: not connection.keys("rq:scheduler-lock:*"), 120, "the dead scheduler's locks to expire")
+
+    second = subprocess.Popen(
+        rq_worker, env=env, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        wait_for(lambda: _job(db, job_id)[0] in ("done", "failed"), 300, "the ladder to finish")
+        wait_for(lambda: Job.fetch(killed, connection=connection).get_status() == JobStatus.FAILED, 60, "RQ to fail it")
+    finally:
+        os.killpg(second.pid, signal.SIGTERM)
+        second.wait(timeout=60)
+    assert _job(db, job_id) == ("done", 1.0, 2)
+    after = {index: (owner, attempts) for index, _state, owner, attempts in _query(db, chunks)}
+    assert all(after[index] == kept for index, kept in before.items())  # stored chunks: not encoded again
+    for queue in ("media", "media_light"):
+        assert StartedJobRegistry(queue, connection=connection).get_job_ids() == []
 
 
 def test_two_workers_share_one_uploads_jobs(worker_env, clip_short):

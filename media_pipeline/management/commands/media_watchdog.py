@@ -1,5 +1,8 @@
-"""Put transcode jobs whose worker died back in the queue, and delete abandoned partial uploads:
-``--once`` (cron) or a loop (a sidecar)."""
+"""By hand: put transcode jobs whose worker died back in the queue (closing the dead tasks' results), and
+delete abandoned partial uploads; ``--once`` or a loop.
+
+Not needed for recovery: the workers do the same sweep themselves (``jobs/recovery.py``), and delete abandoned
+uploads on their own schedule (``uploads/resumable.py``)."""
 
 import logging
 import time
