@@ -20,8 +20,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 from wagtail.admin.forms import WagtailAdminModelForm
-from wagtail.admin.ui.menus import MenuItem
 from wagtail.admin.panels import FieldPanel, FieldRowPanel, InlinePanel, MultiFieldPanel, ObjectList
+from wagtail.admin.ui.menus import MenuItem
 from wagtail.admin.views import generic
 from wagtail.admin.views.generic.history import HistoryView
 from wagtail.admin.views.generic.usage import UsageView
@@ -32,7 +32,13 @@ from cms.selectors import units_managed_by
 
 from ..errors import PairingRefused
 from ..models import SCHEDULE_TIME_ZONE, Channel, Device, Priority, ScheduleRule, ScreenType
-from ..selectors import channels_managed_by, channels_schedulable_by, device_preview, devices_managed_by, rules_managed_by
+from ..selectors import (
+    channels_managed_by,
+    channels_schedulable_by,
+    device_preview,
+    devices_managed_by,
+    rules_managed_by,
+)
 from ..services import device_pair, device_revoke
 
 
@@ -84,7 +90,13 @@ class ChannelViewSet(ModelViewSet):
             InlinePanel(
                 "entries",
                 label=gettext_lazy("节目单"),
-                panels=[FieldPanel("kind"), FieldPanel("item"), FieldPanel("image"), FieldPanel("text"), FieldPanel("duration")],
+                panels=[
+                    FieldPanel("kind"),
+                    FieldPanel("item"),
+                    FieldPanel("image"),
+                    FieldPanel("text"),
+                    FieldPanel("duration"),
+                ],
             ),
         ],
         base_form_class=ChannelForm,
@@ -181,7 +193,9 @@ class DeviceViewSet(ModelViewSet):
 
 
 class PairForm(forms.Form):
-    code = forms.CharField(label=gettext_lazy("配对码"), max_length=12, help_text=gettext_lazy("新屏幕上显示的 6 位配对码。"))
+    code = forms.CharField(
+        label=gettext_lazy("配对码"), max_length=12, help_text=gettext_lazy("新屏幕上显示的 6 位配对码。")
+    )
     name = forms.CharField(label=gettext_lazy("屏幕名称"), max_length=100)
     unit = forms.ModelChoiceField(label=gettext_lazy("所属单位"), queryset=OrgUnit.objects.none())
     screen_type = forms.ChoiceField(label=gettext_lazy("屏幕类型"), choices=ScreenType.choices)

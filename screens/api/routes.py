@@ -19,9 +19,9 @@ from ninja.throttling import AnonRateThrottle
 from pydantic import Field
 
 from ..delivery.manifest import manifest_for
+from ..errors import CredentialRefused
 from ..selectors import device_authenticated, device_plan, pairing_for_credential
 from ..services import device_heartbeat, pairing_request_create
-from ..errors import CredentialRefused
 
 router = Router(tags=["screens"])
 

@@ -65,7 +65,9 @@ def manifest_for(*, device: Device, plan: Plan, now: datetime) -> dict:
 
 def version_of(document: dict) -> str:
     """SHA-256 of the document without its links, its own version and the moment it was made."""
-    stable = {key: value for key, value in document.items() if key not in ("version", "generated_at", "links_expire_at")}
+    stable = {
+        key: value for key, value in document.items() if key not in ("version", "generated_at", "links_expire_at")
+    }
     stable["assets"] = [{k: v for k, v in asset.items() if k != "url"} for asset in document["assets"]]
     text = json.dumps(stable, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()
@@ -87,7 +89,13 @@ def _block(block: timeline.Block) -> dict:
 
 def _channel(loop: timeline.Loop) -> dict:
     entries = [
-        {"entry": step.entry_id, "kind": step.kind, "seconds": step.seconds, "asset": step.asset_key, "text": _text(step)}
+        {
+            "entry": step.entry_id,
+            "kind": step.kind,
+            "seconds": step.seconds,
+            "asset": step.asset_key,
+            "text": _text(step),
+        }
         for step in loop.steps
     ]
     return {"id": loop.channel_id, "name": loop.channel_name, "loop_seconds": loop.seconds, "entries": entries}

@@ -14,6 +14,7 @@ All arithmetic is on aware datetimes in Asia/Shanghai (``SCHEDULE_TIME_ZONE``; n
 hour is always 3,600 seconds and every local time exists once).
 """
 
+import itertools
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -310,7 +311,7 @@ def timeline(plan: Plan, start: datetime, end: datetime) -> tuple[list[Block], l
     blocks: list[Block] = []
     warnings: list[str] = []
     points = breakpoints(plan, start, end)
-    for here, until in zip(points, points[1:], strict=False):
+    for here, until in itertools.pairwise(points):
         decision = resolve(plan, here)
         warnings += [w for w in decision.warnings if w not in warnings]
         block = Block(

@@ -78,8 +78,9 @@ def test_wrong_codes_are_throttled_per_editor(tree):
     _pairing, _credential, code = pairing_request_create()
     for _attempt in range(PAIRING_GUESSES):
         with pytest.raises(PairingRefused, match="不对"):
-            device_pair(code="ZZZZZZ" if code != "ZZZZZZ" else "YYYYYY", unit=unit, name="x", screen_type="tv",
-                        paired_by=editor)
+            device_pair(
+                code="ZZZZZZ" if code != "ZZZZZZ" else "YYYYYY", unit=unit, name="x", screen_type="tv", paired_by=editor
+            )
     with pytest.raises(PairingRefused, match="太多"):
         device_pair(code=code, unit=unit, name="x", screen_type="tv", paired_by=editor)
     cache.clear()
@@ -90,7 +91,11 @@ def test_an_editor_cannot_pair_a_screen_to_a_unit_outside_their_subtree(tree):
     _pairing, _credential, code = pairing_request_create()
     with pytest.raises(PairingRefused, match="不能为这个单位"):
         device_pair(
-            code=code, unit=tree["units"]["yinan"], name="x", screen_type="tv", paired_by=tree["editors"]["zouping_editor"]
+            code=code,
+            unit=tree["units"]["yinan"],
+            name="x",
+            screen_type="tv",
+            paired_by=tree["editors"]["zouping_editor"],
         )
     assert not Device.objects.exists()
 
@@ -170,8 +175,13 @@ def test_heartbeat_records_what_the_device_reports_and_its_clock_offset(zouping)
     client = Client()
     version = client.get(MANIFEST, **bearer(zouping["credential"])).json()["version"]
     ahead = (timezone.now() + timedelta(hours=3)).isoformat()
-    payload = {"manifest_version": version, "free_disk": 5_000_000_000, "screen_width": 1080, "screen_height": 1920,
-               "device_time": ahead}
+    payload = {
+        "manifest_version": version,
+        "free_disk": 5_000_000_000,
+        "screen_width": 1080,
+        "screen_height": 1920,
+        "device_time": ahead,
+    }
     answer = client.post(HEARTBEAT, payload, content_type="application/json", **bearer(zouping["credential"]))
     assert answer.status_code == 200
     body = answer.json()

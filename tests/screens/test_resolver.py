@@ -54,8 +54,8 @@ def test_other_screen_types_are_not_reached(world):
 
 @pytest.mark.parametrize("server_zone", ["UTC", "America/New_York", "Asia/Shanghai"])
 def test_the_server_time_zone_changes_nothing(world, settings, server_zone):
-    """The own rule runs 08:00–22:00 Shanghai time: 07:59 and 22:05 Shanghai (past the quota block) have nothing, in every zone the
-    server may be set to (moments are passed as UTC, as timezone.now() gives them)."""
+    """The own rule runs 08:00–22:00 Shanghai time: 07:59 and 22:05 Shanghai (past the quota block) have nothing,
+    in every zone the server may be set to (moments are passed as UTC, as timezone.now() gives them)."""
     settings.TIME_ZONE = server_zone
     timezone.activate(ZoneInfo(server_zone))
     device = world["device"]

@@ -2,6 +2,7 @@
 midnight, days of week, date ranges), quotas stacked at the top of each hour with overflow warnings, loops anchored
 so that one moment always gives one answer, and the timeline's blocks. Plain data, no database."""
 
+import itertools
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -178,7 +179,7 @@ def test_timeline_blocks_cover_the_stretch_without_gaps_and_agree_with_resolve()
     start, end = at(2026, 12, 7, 6, 0), at(2026, 12, 8, 6, 0)
     blocks, _warnings = timeline(p, start, end)
     assert blocks[0].start == start and blocks[-1].end == end
-    assert all(a.end == b.start for a, b in zip(blocks, blocks[1:], strict=False))
+    assert all(a.end == b.start for a, b in itertools.pairwise(blocks))
     for block in blocks:
         middle = block.start + (block.end - block.start) / 2
         decision = resolve(p, middle)
