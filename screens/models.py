@@ -220,6 +220,9 @@ class PairingRequest(models.Model):
     code_digest = models.CharField(max_length=64, db_index=True)
     created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField(db_index=True)
+    # The size the screen reported when it asked (its real pixels): the pairing form's default.
+    width = models.PositiveIntegerField(null=True, blank=True)
+    height = models.PositiveIntegerField(null=True, blank=True)
     device = models.OneToOneField(Device, null=True, blank=True, on_delete=models.CASCADE, related_name="pairing")
 
     class Meta:

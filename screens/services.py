@@ -19,11 +19,15 @@ from .models import Device, PairingRequest, ScreenType
 PAIRING_LIFETIME = timedelta(minutes=10)
 PAIRING_GUESSES = 10  # wrong codes an editor may type ...
 PAIRING_GUESS_WINDOW = 15 * 60  # ... within this many seconds
+DEFAULT_WIDTH, DEFAULT_HEIGHT = 1920, 1080
 CODE_ATTEMPTS = 8  # fresh codes tried when one is already showing on another screen
 
 
-def pairing_request_create(*, now: datetime | None = None) -> tuple[PairingRequest, str, str]:
-    """A new screen's pairing request: (the row, its credential shown once to the screen, the code to display)."""
+def pairing_request_create(
+    *, width: int | None = None, height: int | None = None, now: datetime | None = None
+) -> tuple[PairingRequest, str, str]:
+    """A new screen's pairing request: (the row, its credential shown once to the screen, the code to display).
+    ``width`` and ``height``: the screen's real pixels, if it knows them (the pairing form's default)."""
     now = now or timezone.now()
     PairingRequest.objects.filter(expires_at__lt=now - PAIRING_LIFETIME, device__isnull=True).delete()
     for _attempt in range(CODE_ATTEMPTS):
@@ -33,7 +37,12 @@ def pairing_request_create(*, now: datetime | None = None) -> tuple[PairingReque
             break
     credential_id, secret, secret_hash = new_credential()
     pairing = PairingRequest.objects.create(
-        credential_id=credential_id, secret_hash=secret_hash, code_digest=digest, expires_at=now + PAIRING_LIFETIME
+        credential_id=credential_id,
+        secret_hash=secret_hash,
+        code_digest=digest,
+        expires_at=now + PAIRING_LIFETIME,
+        width=width,
+        height=height,
     )
     return pairing, credential_text(credential_id, secret), code
 
@@ -50,15 +59,16 @@ def device_pair(
     name: str,
     screen_type: str,
     paired_by: Member,
-    width: int = 1920,
-    height: int = 1080,
+    width: int | None = None,
+    height: int | None = None,
     rotated: bool = False,
     muted: bool = True,
     location: str = "",
     now: datetime | None = None,
 ) -> Device:
     """Pair the screen showing ``code`` to ``unit``: its waiting credential becomes the device's. The code works
-    once and only before it expires; an editor who types too many wrong codes waits."""
+    once and only before it expires; an editor who types too many wrong codes waits. A size not given is the one
+    the screen reported, else 1920×1080."""
     now = now or timezone.now()
     if not units_managed_by(paired_by).filter(pk=unit.pk).exists():
         raise PairingRefused(_("你不能为这个单位配对屏幕。"))
@@ -79,8 +89,8 @@ def device_pair(
         name=name,
         unit=unit,
         screen_type=screen_type,
-        width=width,
-        height=height,
+        width=width or pairing.width or DEFAULT_WIDTH,
+        height=height or pairing.height or DEFAULT_HEIGHT,
         rotated=rotated,
         muted=muted,
         location=location,

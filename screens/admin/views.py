@@ -199,8 +199,14 @@ class PairForm(forms.Form):
     name = forms.CharField(label=gettext_lazy("屏幕名称"), max_length=100)
     unit = forms.ModelChoiceField(label=gettext_lazy("所属单位"), queryset=OrgUnit.objects.none())
     screen_type = forms.ChoiceField(label=gettext_lazy("屏幕类型"), choices=ScreenType.choices)
-    width = forms.IntegerField(label=gettext_lazy("宽（像素）"), min_value=1, max_value=20000, initial=1920)
-    height = forms.IntegerField(label=gettext_lazy("高（像素）"), min_value=1, max_value=20000, initial=1080)
+    width = forms.IntegerField(
+        label=gettext_lazy("宽（像素）"),
+        min_value=1,
+        max_value=20000,
+        required=False,
+        help_text=gettext_lazy("不填则用屏幕自己报告的尺寸。"),
+    )
+    height = forms.IntegerField(label=gettext_lazy("高（像素）"), min_value=1, max_value=20000, required=False)
     rotated = forms.BooleanField(label=gettext_lazy("竖装横出"), required=False)
     muted = forms.BooleanField(label=gettext_lazy("静音"), required=False, initial=True)
     location = forms.CharField(label=gettext_lazy("位置"), max_length=200, required=False)

@@ -62,6 +62,11 @@ class ErrorOut(Schema):
     detail: str
 
 
+class PairingIn(Schema):
+    width: int | None = Field(None, ge=1, le=20000, description="屏幕实际宽度（像素），不知道可不填")
+    height: int | None = Field(None, ge=1, le=20000, description="屏幕实际高度（像素）")
+
+
 class PairingOut(Schema):
     credential: str = Field(description="这块屏幕的凭证，只出现这一次：保存好，配对后用它取节目单")
     code: str = Field(description="请屏幕显示给管理员的配对码")
@@ -90,13 +95,13 @@ class HeartbeatOut(Schema):
 
 @router.post(
     "/pairings",
-    response={201: PairingOut, 429: ErrorOut},
+    response={201: PairingOut, 429: ErrorOut},  # 400 and 422: bad JSON or sizes (the API root's handlers)
     auth=None,
     throttle=[AnonRateThrottle("10/m")],
     summary="新屏幕申请配对码",
 )
-def pairing_create(request: HttpRequest):
-    pairing, credential, code = pairing_request_create()
+def pairing_create(request: HttpRequest, payload: PairingIn):
+    pairing, credential, code = pairing_request_create(width=payload.width, height=payload.height)
     return Status(201, {"credential": credential, "code": code, "expires_at": pairing.expires_at})
 
 

@@ -39,7 +39,7 @@ def zouping(tree):
 
 def test_a_screen_is_paired_over_http_and_its_credential_then_reads_the_manifest(tree):
     client = Client()
-    answer = client.post("/api/v1/screens/pairings")
+    answer = client.post("/api/v1/screens/pairings", {"width": 1080, "height": 1920}, content_type="application/json")
     assert answer.status_code == 201
     body = answer.json()
     waiting = client.get("/api/v1/screens/pairings/me", **bearer(body["credential"]))
@@ -56,6 +56,8 @@ def test_a_screen_is_paired_over_http_and_its_credential_then_reads_the_manifest
     assert paired == {"paired": True, "expires_at": paired["expires_at"], "device_name": "村委会大厅"}
     assert client.get(MANIFEST, **bearer(body["credential"])).status_code == 200
     device = Device.objects.get()
+    assert (device.width, device.height) == (1080, 1920)  # as the screen reported it
+    assert client.post("/api/v1/screens/pairings", {"width": 0}, content_type="application/json").status_code == 422
     assert body["credential"].split(".")[1] not in device.secret_hash  # only the hash is stored
 
 
