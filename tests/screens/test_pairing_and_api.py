@@ -2,13 +2,17 @@
 the manifest with its ETag and 304, skipped items reported, signed asset links, heartbeats, and the clear 401s for
 a missing, forged or revoked credential."""
 
+import io
 from datetime import timedelta
 
 import pytest
 from django.core.cache import cache
+from django.core.files.base import ContentFile
 from django.test import Client
 from django.utils import timezone
+from PIL import Image
 
+from cms.models import LighthouseImage
 from screens.errors import PairingRefused
 from screens.models import Device, PlaylistEntry, Priority
 from screens.services import PAIRING_GUESSES, device_pair, device_revoke, pairing_request_create
@@ -193,3 +197,27 @@ def test_heartbeat_records_what_the_device_reports_and_its_clock_offset(zouping)
     assert device.last_heartbeat_at is not None and device.last_manifest_version == version
     bad = client.post(HEARTBEAT, {"free_disk": -1}, content_type="application/json", **bearer(zouping["credential"]))
     assert bad.status_code == 422
+
+
+def test_an_image_slide_is_a_rendition_sized_for_the_screen_with_a_link(zouping, local_media):
+    """A portrait screen's slide is a Wagtail rendition inside its own size (a rotated one composes portrait too)."""
+    stream = io.BytesIO()
+    Image.new("RGB", (400, 300), "red").save(stream, "PNG")
+    image = LighthouseImage.objects.create(title="宣传画", file=ContentFile(stream.getvalue(), name="poster.png"))
+    units, editor = zouping["units"], zouping["editors"]["zouping_editor"]
+    portrait = channel(units["zouping"], name="竖屏", screen_type="portrait", entries=[image])
+    rule(units["zouping"], portrait, Priority.OWN)
+    _device, credential = paired_device(
+        units["zouping"], editor, screen_type="portrait", width=1920, height=1080, rotated=True
+    )
+    body = Client().get(MANIFEST, **bearer(credential)).json()
+    (asset,) = body["assets"]
+    assert asset["kind"] == "image" and asset["profile"] == "max-1080x1920" and asset["size"] > 0
+    assert body["channels"][0]["entries"][0] == {
+        "entry": portrait.entries.get().pk,
+        "kind": "image",
+        "seconds": 8.0,
+        "asset": asset["key"],
+        "text": None,
+    }
+    assert Client().get(asset["url"]).status_code == 200
