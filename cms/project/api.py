@@ -1,5 +1,5 @@
 """One JSON API for the phone and TV apps, described by OpenAPI at /api/v1/openapi.json.
-Each app adds its router here (courses and screens will add theirs).
+Each app adds its router here.
 
 Errors always come back as JSON with a Chinese ``detail`` a person can read (members are told what to fix, not
 shown a stack trace): 401 not logged in, 403 CSRF, 404 not found (or not readable — never which), 422 bad input
@@ -17,6 +17,7 @@ from ninja.renderers import JSONRenderer
 from cms.api_auth import router as auth_router
 from courses.api.routes import router as courses_router
 from library.api.routes import router as library_router
+from screens.api.routes import router as screens_router
 from search.api import router as search_router
 
 logger = logging.getLogger(__name__)
@@ -103,6 +104,7 @@ api.add_router("/auth/", auth_router)
 api.add_router("/library/", library_router)
 api.add_router("/search/", search_router)
 api.add_router("/courses/", courses_router)
+api.add_router("/screens/", screens_router)
 
 
 def _field_message(error: dict) -> str:

@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "media_pipeline",
     "library",
     "courses",
+    "screens",
     "search",
     "wagtail.contrib.forms",
     "wagtail.contrib.redirects",

@@ -332,7 +332,19 @@ def admin_objects() -> dict:
     page.save_revision(user=admin)
     Workflow.objects.filter(active=True).order_by("pk").first().start(page, admin)
     page_in_county = SectionPage.objects.get(org_unit=zouping)
+    _screens_objects(zouping, episode)
     return {"image": image, "document": document, "asset": asset, "page": page, "page_in_county": page_in_county}
+
+
+def _screens_objects(unit, episode) -> None:
+    """A channel with a video and a notice, a rule, and a paired screen that never sent a heartbeat (issue 18)."""
+    from screens.models import Channel, Device, PlaylistEntry, ScheduleRule
+
+    channel = Channel.objects.create(name="邹平大厅", owning_unit=unit, screen_type="landscape")
+    PlaylistEntry.objects.create(channel=channel, kind="video", item=episode, sort_order=0)
+    PlaylistEntry.objects.create(channel=channel, kind="notice", text="今晚七点支部学习", sort_order=1)
+    ScheduleRule.objects.create(unit=unit, channel=channel, start_time="08:00", end_time="22:00")
+    Device.objects.create(name="便民服务中心大屏", unit=unit, screen_type="landscape", credential_id="0" * 24)
 
 
 def tiny_png() -> bytes:

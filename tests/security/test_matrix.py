@@ -882,6 +882,13 @@ NOT_OBJECT_SURFACES = {
     "api/v1/courses/time": "the server's clock for the quiz timer",
     "api/v1/courses/me/hours": "the caller's own study hours (tests/courses/test_api_sessions.py)",
     "api/v1/courses/sessions/checkin": "POST: the caller's own check-in with a signed code; no library object",
+    # Screens (issue 18): devices authenticate with their own credential; no route takes a device id. Access is
+    # proved in tests/screens/test_access.py and tests/screens/test_pairing_and_api.py.
+    "api/v1/screens/pairings": "POST: a new screen's pairing code and credential (throttled); no object",
+    "api/v1/screens/pairings/me": "a waiting screen's own pairing state, by its credential; no library object",
+    "api/v1/screens/device/manifest": "the calling device's own manifest: public, published items only "
+    "(items_visible_to(AnonymousUser)), signed links (tests/screens/test_access.py)",
+    "api/v1/screens/device/heartbeat": "POST: the calling device's own heartbeat; no object",
 }
 # Admin URL groups (the first segment after admin/) that show no library object: all behind the admin login,
 # which test_admin_urls_without_parameters_send_anonymous_to_login checks for every parameterless one.
@@ -933,6 +940,13 @@ ADMIN_GROUPS = {
     "library_lists",
     "library-import",
     "documents",
+    # Screens (issue 18): channels, rules and screens of the editor's subtree, pairing and the per-screen preview and
+    # revoke; another unit's row is a 404 (tests/screens/test_access.py). Channels name only public items.
+    "screens_channels",
+    "screens_rules",
+    "screens_devices",
+    "screens-pair",
+    "screens-device",
 }
 # Admin pages an anonymous visitor may open (the login itself and what it needs).
 ADMIN_PUBLIC = {

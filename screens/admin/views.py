@@ -1,0 +1,276 @@
+"""Channels, schedule rules and screens in the Wagtail admin, the pairing form and the preview page
+"这块屏幕在某时刻播放什么、为什么".
+
+Editors see and change only rows of units they manage (``cms.selectors.units_managed_by``: their unit and every
+unit below it): another unit's channel, rule or screen is a 404 in every view that opens one, and the forms offer
+only their units (and, for a subscribed rule, the channels of the units above them).
+"""
+
+from datetime import datetime
+
+from django import forms
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
+from wagtail.admin.forms import WagtailAdminModelForm
+from wagtail.admin.panels import FieldPanel, FieldRowPanel, InlinePanel, MultiFieldPanel, ObjectList
+from wagtail.admin.ui.menus import MenuItem
+from wagtail.admin.views import generic
+from wagtail.admin.views.generic.history import HistoryView
+from wagtail.admin.views.generic.usage import UsageView
+from wagtail.admin.viewsets.model import ModelViewSet
+
+from cms.models import OrgUnit
+from cms.selectors import units_managed_by
+
+from ..errors import PairingRefused
+from ..models import SCHEDULE_TIME_ZONE, Channel, Device, Priority, ScheduleRule, ScreenType
+from ..selectors import (
+    channels_managed_by,
+    channels_schedulable_by,
+    device_preview,
+    devices_managed_by,
+    rules_managed_by,
+)
+from ..services import device_pair, device_revoke
+
+
+def _scoped(view_class, scope):
+    """A generic view that finds its rows among ``scope(user)`` only."""
+
+    def rows(self):
+        return scope(self.request.user)
+
+    if issubclass(view_class, (HistoryView, UsageView)):
+        return type(view_class.__name__, (view_class,), {"get_base_object_queryset": rows})
+    return type(view_class.__name__, (view_class,), {"get_queryset": rows, "get_base_object_queryset": rows})
+
+
+class _UnitScopedForm(WagtailAdminModelForm):
+    unit_field = "unit"
+
+    def __init__(self, *args, for_user=None, **kwargs):
+        super().__init__(*args, for_user=for_user, **kwargs)
+        if for_user is not None and self.unit_field in self.fields:
+            self.fields[self.unit_field].queryset = units_managed_by(for_user).order_by("path")
+
+
+# --- Channels -----------------------------------------------------------------------------------------------------
+
+
+class ChannelForm(_UnitScopedForm):
+    unit_field = "owning_unit"
+
+
+class ChannelViewSet(ModelViewSet):
+    model = Channel
+    icon = "media"
+    menu_label = gettext_lazy("频道")
+    index_view_class = _scoped(generic.IndexView, channels_managed_by)
+    edit_view_class = _scoped(generic.EditView, channels_managed_by)
+    delete_view_class = _scoped(generic.DeleteView, channels_managed_by)
+    history_view_class = _scoped(HistoryView, channels_managed_by)
+    usage_view_class = _scoped(UsageView, channels_managed_by)
+    copy_view_enabled = False
+    inspect_view_enabled = False
+    list_display = ["name", "screen_type", "owning_unit"]
+    search_fields = ["name"]
+    edit_handler = ObjectList(
+        [
+            FieldPanel("name"),
+            FieldRowPanel([FieldPanel("owning_unit"), FieldPanel("screen_type")]),
+            FieldPanel("description"),
+            InlinePanel(
+                "entries",
+                label=gettext_lazy("节目单"),
+                panels=[
+                    FieldPanel("kind"),
+                    FieldPanel("item"),
+                    FieldPanel("image"),
+                    FieldPanel("text"),
+                    FieldPanel("duration"),
+                ],
+            ),
+        ],
+        base_form_class=ChannelForm,
+    )
+
+
+# --- Rules --------------------------------------------------------------------------------------------------------
+
+
+class RuleForm(_UnitScopedForm):
+    def __init__(self, *args, for_user=None, **kwargs):
+        super().__init__(*args, for_user=for_user, **kwargs)
+        if for_user is not None and "channel" in self.fields:
+            self.fields["channel"].queryset = channels_schedulable_by(for_user).select_related("owning_unit")
+
+
+class RuleViewSet(ModelViewSet):
+    model = ScheduleRule
+    icon = "time"
+    menu_label = gettext_lazy("播出规则")
+    index_view_class = _scoped(generic.IndexView, rules_managed_by)
+    edit_view_class = _scoped(generic.EditView, rules_managed_by)
+    delete_view_class = _scoped(generic.DeleteView, rules_managed_by)
+    history_view_class = _scoped(HistoryView, rules_managed_by)
+    usage_view_class = _scoped(UsageView, rules_managed_by)
+    copy_view_enabled = False
+    inspect_view_enabled = False
+    list_display = ["channel", "priority", "unit", "days", "start_time", "end_time", "is_active"]
+    list_filter = ["priority", "is_active"]
+    edit_handler = ObjectList(
+        [
+            FieldRowPanel([FieldPanel("unit"), FieldPanel("channel")]),
+            FieldRowPanel([FieldPanel("priority"), FieldPanel("quota_seconds")]),
+            MultiFieldPanel(
+                [
+                    FieldPanel("days"),
+                    FieldRowPanel([FieldPanel("start_time"), FieldPanel("end_time")]),
+                    FieldRowPanel([FieldPanel("starts_on"), FieldPanel("ends_on")]),
+                ],
+                heading=gettext_lazy("播出时段（北京时间）"),
+            ),
+            FieldPanel("is_active"),
+        ],
+        base_form_class=RuleForm,
+    )
+
+
+# --- Screens ------------------------------------------------------------------------------------------------------
+
+
+class DeviceAddView(generic.CreateView):
+    """Screens are added by pairing: the add button opens the pairing form."""
+
+    def dispatch(self, request, *args, **kwargs):
+        return redirect("screens_pair:index")
+
+
+class DeviceIndexView(_scoped(generic.IndexView, devices_managed_by)):
+    """Each screen's row also opens its preview (what it plays now and why; revoking is there too)."""
+
+    def get_list_more_buttons(self, instance):
+        preview = MenuItem(
+            _("播放预览"), url=reverse("screens_device:preview", args=[instance.pk]), icon_name="view", priority=5
+        )
+        return [preview, *super().get_list_more_buttons(instance)]
+
+
+class DeviceViewSet(ModelViewSet):
+    model = Device
+    icon = "desktop"
+    menu_label = gettext_lazy("屏幕")
+    index_view_class = DeviceIndexView
+    add_view_class = DeviceAddView
+    edit_view_class = _scoped(generic.EditView, devices_managed_by)
+    delete_view_class = _scoped(generic.DeleteView, devices_managed_by)
+    history_view_class = _scoped(HistoryView, devices_managed_by)
+    usage_view_class = _scoped(UsageView, devices_managed_by)
+    copy_view_enabled = False
+    inspect_view_enabled = False
+    list_display = ["name", "unit", "screen_type", "location", "last_heartbeat_at", "revoked_at"]
+    search_fields = ["name", "location"]
+    edit_handler = ObjectList(
+        [
+            FieldRowPanel([FieldPanel("name"), FieldPanel("unit")]),
+            FieldPanel("location"),
+            FieldRowPanel([FieldPanel("screen_type"), FieldPanel("width"), FieldPanel("height")]),
+            FieldRowPanel([FieldPanel("rotated"), FieldPanel("muted")]),
+        ],
+        base_form_class=_UnitScopedForm,
+    )
+
+
+# --- Pairing ------------------------------------------------------------------------------------------------------
+
+
+class PairForm(forms.Form):
+    code = forms.CharField(
+        label=gettext_lazy("配对码"), max_length=12, help_text=gettext_lazy("新屏幕上显示的 6 位配对码。")
+    )
+    name = forms.CharField(label=gettext_lazy("屏幕名称"), max_length=100)
+    unit = forms.ModelChoiceField(label=gettext_lazy("所属单位"), queryset=OrgUnit.objects.none())
+    screen_type = forms.ChoiceField(label=gettext_lazy("屏幕类型"), choices=ScreenType.choices)
+    width = forms.IntegerField(
+        label=gettext_lazy("宽（像素）"),
+        min_value=1,
+        max_value=20000,
+        required=False,
+        help_text=gettext_lazy("不填则用屏幕自己报告的尺寸。"),
+    )
+    height = forms.IntegerField(label=gettext_lazy("高（像素）"), min_value=1, max_value=20000, required=False)
+    rotated = forms.BooleanField(label=gettext_lazy("竖装横出"), required=False)
+    muted = forms.BooleanField(label=gettext_lazy("静音"), required=False, initial=True)
+    location = forms.CharField(label=gettext_lazy("位置"), max_length=200, required=False)
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["unit"].queryset = units_managed_by(user).order_by("path")
+
+
+def pair_view(request: HttpRequest) -> HttpResponse:
+    if not units_managed_by(request.user).exists():
+        raise PermissionDenied
+    form = PairForm(request.POST or None, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        try:
+            device = device_pair(paired_by=request.user, **form.cleaned_data)
+        except PairingRefused as refused:
+            form.add_error("code", str(refused))
+        else:
+            messages.success(request, _("“%(name)s”已配对，几分钟内会开始播放。") % {"name": device.name})
+            return redirect("screens_devices:edit", device.pk)
+    return TemplateResponse(request, "screens/admin/pair.html", {"form": form})
+
+
+@require_POST
+def revoke_view(request: HttpRequest, device_id: int) -> HttpResponse:
+    device = get_object_or_404(devices_managed_by(request.user), pk=device_id)
+    device_revoke(device=device)
+    messages.success(request, _("“%(name)s”已停用：它的凭证不再有效，要再用请重新配对。") % {"name": device.name})
+    return redirect("screens_devices:edit", device.pk)
+
+
+# --- Preview ------------------------------------------------------------------------------------------------------
+
+
+class PreviewForm(forms.Form):
+    at = forms.DateTimeField(
+        label=gettext_lazy("时刻（北京时间）"),
+        required=False,
+        input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"],
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+    )
+
+
+def preview_moment(value: datetime | None) -> datetime:
+    """The moment asked for, read as Beijing time whatever the server's zone; now when none was given."""
+    if value is None:
+        return timezone.now()
+    return value.replace(tzinfo=None).replace(tzinfo=SCHEDULE_TIME_ZONE)
+
+
+def preview_view(request: HttpRequest, device_id: int) -> HttpResponse:
+    device = devices_managed_by(request.user).filter(pk=device_id).select_related("unit").first()
+    if device is None:
+        raise Http404
+    form = PreviewForm(request.GET or None)
+    value = form.cleaned_data.get("at") if form.is_bound and form.is_valid() else None
+    moment = preview_moment(value)
+    preview = device_preview(device=device, moment=moment)
+    context = {
+        "device": device,
+        "form": form,
+        "moment": moment.astimezone(SCHEDULE_TIME_ZONE),
+        "preview": preview,
+        "priorities": dict(Priority.choices),
+    }
+    return TemplateResponse(request, "screens/admin/preview.html", context)

@@ -1,0 +1,1 @@
+"""The screens' JSON API (``routes``), mounted by the project's API root."""

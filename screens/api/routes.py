@@ -1,0 +1,168 @@
+"""The screens' JSON API, for players: ask for a pairing code, wait to be paired, fetch the manifest, send
+heartbeats. Mounted at /api/v1/screens/.
+
+A screen authenticates with its own credential (``Authorization: Bearer <credential id>.<secret>``), never a
+member's token: a missing, malformed, forged or revoked credential is a 401 with a Chinese ``detail`` saying what
+to do. A device only ever reads its own manifest (the credential names the device; no route takes a device id).
+"""
+
+from datetime import datetime
+
+from django.http import HttpRequest, HttpResponse, HttpResponseNotModified, JsonResponse
+from django.utils import timezone
+from django.utils.http import parse_etags
+from django.utils.translation import gettext as _
+from ninja import Router, Schema, Status
+from ninja.errors import AuthenticationError
+from ninja.security import HttpBearer
+from ninja.throttling import AnonRateThrottle
+from pydantic import Field
+
+from ..delivery.manifest import manifest_for
+from ..errors import CredentialRefused
+from ..selectors import device_authenticated, device_plan, pairing_for_credential
+from ..services import device_heartbeat, pairing_request_create
+
+router = Router(tags=["screens"])
+
+
+class DeviceAuth(HttpBearer):
+    """A paired, not revoked device. Unlike HttpBearer, a request without the header is refused with words a person
+    setting up a screen understands, not a silent fall-through."""
+
+    def __call__(self, request: HttpRequest):
+        header = request.headers.get(self.header, "")
+        scheme, _space, token = header.partition(" ")
+        if scheme.lower() != self.openapi_scheme or not token:
+            raise AuthenticationError(message=_("缺少屏幕凭证（Authorization: Bearer <凭证>）。"))
+        return self.authenticate(request, token)
+
+    def authenticate(self, request: HttpRequest, token: str):
+        try:
+            return device_authenticated(credential=token.strip())
+        except CredentialRefused as refused:
+            raise AuthenticationError(message=str(refused)) from refused
+
+
+class PairingAuth(DeviceAuth):
+    """A screen still waiting for its pairing: the credential it was given with its code."""
+
+    def authenticate(self, request: HttpRequest, token: str):
+        pairing = pairing_for_credential(credential=token.strip())
+        if pairing is None:
+            raise AuthenticationError(message=_("屏幕凭证无效，请重新获取配对码。"))
+        return pairing
+
+
+device_auth = DeviceAuth()
+pairing_auth = PairingAuth()
+
+
+class ErrorOut(Schema):
+    detail: str
+
+
+class PairingIn(Schema):
+    width: int | None = Field(None, ge=1, le=20000, description="屏幕实际宽度（像素），不知道可不填")
+    height: int | None = Field(None, ge=1, le=20000, description="屏幕实际高度（像素）")
+
+
+class PairingOut(Schema):
+    credential: str = Field(description="这块屏幕的凭证，只出现这一次：保存好，配对后用它取节目单")
+    code: str = Field(description="请屏幕显示给管理员的配对码")
+    expires_at: datetime
+
+
+class PairingStateOut(Schema):
+    paired: bool
+    expires_at: datetime
+    device_name: str | None = None
+
+
+class HeartbeatIn(Schema):
+    manifest_version: str = Field("", max_length=64)
+    free_disk: int | None = Field(None, ge=0, description="剩余磁盘空间（字节）")
+    screen_width: int | None = Field(None, ge=1, le=20000)
+    screen_height: int | None = Field(None, ge=1, le=20000)
+    device_time: datetime | None = Field(None, description="设备自己的时钟（带时区的 ISO 8601）")
+
+
+class HeartbeatOut(Schema):
+    server_time: datetime
+    clock_offset: float | None = Field(description="设备时钟比服务器快多少秒（负数为慢）")
+    manifest_current: bool
+
+
+@router.post(
+    "/pairings",
+    response={201: PairingOut, 429: ErrorOut},  # 400 and 422: bad JSON or sizes (the API root's handlers)
+    auth=None,
+    throttle=[AnonRateThrottle("10/m")],
+    summary="新屏幕申请配对码",
+)
+def pairing_create(request: HttpRequest, payload: PairingIn):
+    pairing, credential, code = pairing_request_create(width=payload.width, height=payload.height)
+    return Status(201, {"credential": credential, "code": code, "expires_at": pairing.expires_at})
+
+
+@router.get(
+    "/pairings/me",
+    response={200: PairingStateOut, 401: ErrorOut, 410: ErrorOut},
+    auth=pairing_auth,
+    summary="等待配对的屏幕查询是否已配对",
+)
+def pairing_state(request: HttpRequest):
+    pairing = request.auth
+    if pairing.device is not None:
+        return Status(200, {"paired": True, "expires_at": pairing.expires_at, "device_name": pairing.device.name})
+    if pairing.expires_at <= timezone.now():
+        return Status(410, {"detail": _("配对码已过期，请重新获取配对码。")})
+    return Status(200, {"paired": False, "expires_at": pairing.expires_at})
+
+
+@router.get(
+    "/device/manifest",
+    response={200: dict, 304: None, 401: ErrorOut},
+    auth=device_auth,
+    summary="本屏幕未来 48 小时的节目单（ETag / If-None-Match）",
+)
+def device_manifest(request: HttpRequest):
+    device = request.auth
+    document = manifest_for(device=device, plan=device_plan(device), now=timezone.now())
+    etag = f'"{document["version"]}"'
+    if _matches(request.headers.get("If-None-Match", ""), document["version"]):
+        response: HttpResponse = HttpResponseNotModified()
+    else:
+        response = JsonResponse(document, json_dumps_params={"ensure_ascii": False})
+    response["ETag"] = etag
+    response["Cache-Control"] = "private, no-cache"
+    return response
+
+
+def _matches(header: str, version: str) -> bool:
+    """If-None-Match names this version (weakly: gzip on the way out turns our ETag into W/"…")."""
+    if header.strip() == "*":
+        return True
+    return any(tag.removeprefix("W/").strip('"') == version for tag in parse_etags(header.replace("W/", "")))
+
+
+@router.post(
+    "/device/heartbeat",
+    response={200: HeartbeatOut, 401: ErrorOut},
+    auth=device_auth,
+    summary="屏幕心跳：节目单版本、剩余空间、实际分辨率、时钟",
+)
+def device_heartbeat_post(request: HttpRequest, payload: HeartbeatIn):
+    device = request.auth
+    now = timezone.now()
+    offset = device_heartbeat(
+        device=device,
+        manifest_version=payload.manifest_version,
+        free_disk=payload.free_disk,
+        screen_width=payload.screen_width,
+        screen_height=payload.screen_height,
+        device_time=payload.device_time,
+        now=now,
+    )
+    current = manifest_for(device=device, plan=device_plan(device), now=now)["version"]
+    return {"server_time": now, "clock_offset": offset, "manifest_current": current == payload.manifest_version}

@@ -1,0 +1,1 @@
+"""Devices' private parts: credentials and pairing codes (``credentials``)."""

@@ -1,0 +1,223 @@
+"""Pairing (a code shown on the screen, entered by an editor; single use, expiring, throttled) and the device API:
+the manifest with its ETag and 304, skipped items reported, signed asset links, heartbeats, and the clear 401s for
+a missing, forged or revoked credential."""
+
+import io
+from datetime import timedelta
+
+import pytest
+from django.core.cache import cache
+from django.core.files.base import ContentFile
+from django.test import Client
+from django.utils import timezone
+from PIL import Image
+
+from cms.models import LighthouseImage
+from screens.errors import PairingRefused
+from screens.models import Device, PlaylistEntry, Priority
+from screens.services import PAIRING_GUESSES, device_pair, device_revoke, pairing_request_create
+
+from .conftest import channel, paired_device, rule, video_with_renditions
+
+pytestmark = pytest.mark.django_db
+MANIFEST = "/api/v1/screens/device/manifest"
+HEARTBEAT = "/api/v1/screens/device/heartbeat"
+
+
+def bearer(credential: str) -> dict:
+    return {"HTTP_AUTHORIZATION": f"Bearer {credential}"}
+
+
+@pytest.fixture
+def zouping(tree):
+    units, editors = tree["units"], tree["editors"]
+    video = video_with_renditions(units["zouping"], title="邹平新闻")
+    own = channel(units["zouping"], name="邹平自办", entries=[video, "今晚停电检修"])
+    rule(units["zouping"], own, Priority.OWN)
+    device, credential = paired_device(units["zouping"], editors["zouping_editor"])
+    return {"device": device, "credential": credential, "channel": own, "video": video, **tree}
+
+
+# --- Pairing ------------------------------------------------------------------------------------------------------
+
+
+def test_a_screen_is_paired_over_http_and_its_credential_then_reads_the_manifest(tree):
+    client = Client()
+    answer = client.post("/api/v1/screens/pairings", {"width": 1080, "height": 1920}, content_type="application/json")
+    assert answer.status_code == 201
+    body = answer.json()
+    waiting = client.get("/api/v1/screens/pairings/me", **bearer(body["credential"]))
+    assert waiting.status_code == 200 and waiting.json()["paired"] is False
+    assert client.get(MANIFEST, **bearer(body["credential"])).status_code == 401  # not paired yet
+    device_pair(
+        code=body["code"].lower(),  # typed in lower case: still the code
+        unit=tree["units"]["zouping"],
+        name="村委会大厅",
+        screen_type="portrait",
+        paired_by=tree["editors"]["zouping_editor"],
+    )
+    paired = client.get("/api/v1/screens/pairings/me", **bearer(body["credential"])).json()
+    assert paired == {"paired": True, "expires_at": paired["expires_at"], "device_name": "村委会大厅"}
+    assert client.get(MANIFEST, **bearer(body["credential"])).status_code == 200
+    device = Device.objects.get()
+    assert (device.width, device.height) == (1080, 1920)  # as the screen reported it
+    assert client.post("/api/v1/screens/pairings", {"width": 0}, content_type="application/json").status_code == 422
+    assert body["credential"].split(".")[1] not in device.secret_hash  # only the hash is stored
+
+
+def test_a_code_works_once_and_not_after_it_expires(tree):
+    editor, unit = tree["editors"]["zouping_editor"], tree["units"]["zouping"]
+    _pairing, _credential, code = pairing_request_create()
+    device_pair(code=code, unit=unit, name="一", screen_type="tv", paired_by=editor)
+    with pytest.raises(PairingRefused, match="已用过"):
+        device_pair(code=code, unit=unit, name="二", screen_type="tv", paired_by=editor)
+    _pairing, _credential, old = pairing_request_create(now=timezone.now() - timedelta(minutes=11))
+    with pytest.raises(PairingRefused, match="过期"):
+        device_pair(code=old, unit=unit, name="三", screen_type="tv", paired_by=editor)
+    assert Device.objects.count() == 1
+
+
+def test_wrong_codes_are_throttled_per_editor(tree):
+    """After PAIRING_GUESSES wrong codes even the right one is refused for a while: guessing another unit's code
+    is hopeless."""
+    editor, unit = tree["editors"]["zouping_editor"], tree["units"]["zouping"]
+    _pairing, _credential, code = pairing_request_create()
+    for _attempt in range(PAIRING_GUESSES):
+        with pytest.raises(PairingRefused, match="不对"):
+            device_pair(
+                code="ZZZZZZ" if code != "ZZZZZZ" else "YYYYYY", unit=unit, name="x", screen_type="tv", paired_by=editor
+            )
+    with pytest.raises(PairingRefused, match="太多"):
+        device_pair(code=code, unit=unit, name="x", screen_type="tv", paired_by=editor)
+    cache.clear()
+    assert device_pair(code=code, unit=unit, name="x", screen_type="tv", paired_by=editor).unit == unit
+
+
+def test_an_editor_cannot_pair_a_screen_to_a_unit_outside_their_subtree(tree):
+    _pairing, _credential, code = pairing_request_create()
+    with pytest.raises(PairingRefused, match="不能为这个单位"):
+        device_pair(
+            code=code,
+            unit=tree["units"]["yinan"],
+            name="x",
+            screen_type="tv",
+            paired_by=tree["editors"]["zouping_editor"],
+        )
+    assert not Device.objects.exists()
+
+
+# --- Credentials --------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("header", "words"),
+    [
+        ({}, "缺少屏幕凭证"),
+        ({"HTTP_AUTHORIZATION": "Bearer nonsense"}, "凭证无效"),
+        ({"HTTP_AUTHORIZATION": "Token abc"}, "缺少屏幕凭证"),
+    ],
+)
+def test_missing_or_malformed_credentials_get_a_clear_401(zouping, header, words):
+    answer = Client().get(MANIFEST, **header)
+    assert answer.status_code == 401 and words in answer.json()["detail"]
+
+
+def test_a_forged_secret_and_a_revoked_device_get_a_clear_401(zouping):
+    credential_id, secret = zouping["credential"].split(".")
+    forged = Client().get(MANIFEST, **bearer(f"{credential_id}.{secret[:-2]}xx"))
+    assert forged.status_code == 401 and "凭证无效" in forged.json()["detail"]
+    device_revoke(device=zouping["device"])
+    revoked = Client().get(MANIFEST, **bearer(zouping["credential"]))
+    assert revoked.status_code == 401 and "停用" in revoked.json()["detail"]
+    beat = Client().post(HEARTBEAT, {}, content_type="application/json", **bearer(zouping["credential"]))
+    assert beat.status_code == 401
+
+
+# --- The manifest -------------------------------------------------------------------------------------------------
+
+
+def test_manifest_etag_304_and_a_new_version_after_a_playlist_edit(zouping, local_media):
+    client = Client()
+    first = client.get(MANIFEST, **bearer(zouping["credential"]))
+    assert first.status_code == 200
+    body, etag = first.json(), first["ETag"]
+    assert etag == f'"{body["version"]}"'
+    assert [block["channel"] for block in body["blocks"]] == [zouping["channel"].pk]
+    again = client.get(MANIFEST, HTTP_IF_NONE_MATCH=etag, **bearer(zouping["credential"]))
+    assert again.status_code == 304 and again.content == b""
+    weak = client.get(MANIFEST, HTTP_IF_NONE_MATCH=f"W/{etag}", **bearer(zouping["credential"]))
+    assert weak.status_code == 304
+    PlaylistEntry.objects.create(channel=zouping["channel"], kind="notice", text="新通知", sort_order=9)
+    changed = client.get(MANIFEST, HTTP_IF_NONE_MATCH=etag, **bearer(zouping["credential"]))
+    assert changed.status_code == 200 and changed["ETag"] != etag
+
+
+def test_manifest_assets_are_the_screen_rendition_with_a_signed_link_to_its_bytes(zouping, local_media):
+    client = Client()
+    body = client.get(MANIFEST, **bearer(zouping["credential"])).json()
+    (asset,) = body["assets"]
+    assert asset["profile"] == "screen_landscape" and asset["size"] == 21 and "sha256" in asset
+    assert "?e=" in asset["url"] and "&s=" in asset["url"]
+    data = b"".join(client.get(asset["url"]).streaming_content)
+    assert data.endswith(b"screen_landscape")
+    entries = body["channels"][0]["entries"]
+    assert [entry["kind"] for entry in entries] == ["video", "notice"]
+    assert entries[0]["asset"] == asset["key"] and entries[1]["text"] == "今晚停电检修"
+    start = timezone.datetime.fromisoformat(body["window"]["start"])
+    end = timezone.datetime.fromisoformat(body["window"]["end"])
+    assert end - start == timedelta(hours=54) and start <= timezone.now() < start + timedelta(hours=6)
+
+
+def test_an_item_without_a_ready_rendition_is_skipped_and_reported(zouping):
+    waiting = video_with_renditions(zouping["units"]["zouping"], profiles=(), title="还在转码")
+    PlaylistEntry.objects.create(channel=zouping["channel"], kind="video", item=waiting, sort_order=3)
+    body = Client().get(MANIFEST, **bearer(zouping["credential"])).json()
+    (skipped,) = body["skipped"]
+    assert "还在转码" in skipped["reason"]
+    assert len(body["channels"][0]["entries"]) == 2 and len(body["assets"]) == 1
+
+
+def test_heartbeat_records_what_the_device_reports_and_its_clock_offset(zouping):
+    client = Client()
+    version = client.get(MANIFEST, **bearer(zouping["credential"])).json()["version"]
+    ahead = (timezone.now() + timedelta(hours=3)).isoformat()
+    payload = {
+        "manifest_version": version,
+        "free_disk": 5_000_000_000,
+        "screen_width": 1080,
+        "screen_height": 1920,
+        "device_time": ahead,
+    }
+    answer = client.post(HEARTBEAT, payload, content_type="application/json", **bearer(zouping["credential"]))
+    assert answer.status_code == 200
+    body = answer.json()
+    assert body["manifest_current"] is True and 3 * 3600 - 60 < body["clock_offset"] < 3 * 3600 + 60
+    device = Device.objects.get(pk=zouping["device"].pk)
+    assert (device.last_free_disk, device.last_screen_width, device.last_screen_height) == (5_000_000_000, 1080, 1920)
+    assert device.last_heartbeat_at is not None and device.last_manifest_version == version
+    bad = client.post(HEARTBEAT, {"free_disk": -1}, content_type="application/json", **bearer(zouping["credential"]))
+    assert bad.status_code == 422
+
+
+def test_an_image_slide_is_a_rendition_sized_for_the_screen_with_a_link(zouping, local_media):
+    """A portrait screen's slide is a Wagtail rendition inside its own size (a rotated one composes portrait too)."""
+    stream = io.BytesIO()
+    Image.new("RGB", (400, 300), "red").save(stream, "PNG")
+    image = LighthouseImage.objects.create(title="宣传画", file=ContentFile(stream.getvalue(), name="poster.png"))
+    units, editor = zouping["units"], zouping["editors"]["zouping_editor"]
+    portrait = channel(units["zouping"], name="竖屏", screen_type="portrait", entries=[image])
+    rule(units["zouping"], portrait, Priority.OWN)
+    _device, credential = paired_device(
+        units["zouping"], editor, screen_type="portrait", width=1920, height=1080, rotated=True
+    )
+    body = Client().get(MANIFEST, **bearer(credential)).json()
+    (asset,) = body["assets"]
+    assert asset["kind"] == "image" and asset["profile"] == "max-1080x1920" and asset["size"] > 0
+    assert body["channels"][0]["entries"][0] == {
+        "entry": portrait.entries.get().pk,
+        "kind": "image",
+        "seconds": 8.0,
+        "asset": asset["key"],
+        "text": None,
+    }
+    assert Client().get(asset["url"]).status_code == 200
