@@ -313,6 +313,8 @@ def transcode_job_watch(*, job_id: int) -> None:
     ).first()
     if live is not None:
         recovery.watch(job_id=job_id, lease_expires_at=live.lease_expires_at)
+    else:  # the job's last watch: a cheap moment to clear old ones
+        recovery.prune_watch_results()
 
 
 # --- Running ------------------------------------------------------------------------------------------

@@ -20,6 +20,9 @@ from django.db import transaction
 
 logger = logging.getLogger(__name__)
 WATCH_MARGIN_SECONDS = 1.0  # after the lease's end, so a live worker's renewal is never taken for death
+# A running job leaves one finished watch per lease period (2 min): on the database backend those rows would pile
+# up (an archive's thousands of encodes, hundreds of thousands of rows); a day of them is kept for whoever looks.
+WATCH_RESULTS_KEPT = timedelta(days=1)
 
 
 class WorkerLost(Exception):
@@ -45,6 +48,25 @@ def watch(*, job_id: int, lease_expires_at: datetime) -> None:
     run_after = lease_expires_at + timedelta(seconds=WATCH_MARGIN_SECONDS)
     task = transcode_job_watch_task.using(queue_name=QUEUE_LIGHT, run_after=run_after)
     transaction.on_commit(lambda: task.enqueue(job_id), robust=True)
+
+
+def prune_watch_results(*, older_than: timedelta = WATCH_RESULTS_KEPT) -> int:
+    """Delete the database backend's finished watch results older than ``older_than``; RQ expires its own."""
+    from django.utils import timezone
+    from django_tasks.base import TaskResultStatus
+
+    from ..tasks import transcode_job_watch_task
+
+    if not _is_database_backend(transcode_job_watch_task.get_backend()):
+        return 0
+    from django_tasks_db.models import DBTaskResult
+
+    old = DBTaskResult.objects.filter(
+        task_path=transcode_job_watch_task.module_path,
+        status=TaskResultStatus.SUCCESSFUL,
+        finished_at__lt=timezone.now() - older_than,
+    )
+    return old.delete()[0]
 
 
 def close_dead_tasks(lease_owners: list[str]) -> int:

@@ -35,7 +35,7 @@ from media_pipeline.services import (
     transcode_job_watch,
     transcode_jobs_requeue_stale,
 )
-from media_pipeline.tasks import transcode_job_task
+from media_pipeline.tasks import transcode_job_task, transcode_job_watch_task
 
 from .test_editor_messages import assert_plain_chinese
 
@@ -288,6 +288,23 @@ def test_watch_requeues_a_dead_workers_job_and_closes_its_task_result(
     assert dead.finished_at is not None
     assert DBTaskResult.objects.filter(task_path__endswith="transcode_job_watch_task").count() == 1  # no more watch
     assert DBTaskResult.objects.filter(task_path__endswith="transcode_job_task", status="READY").count() == 1
+
+
+def test_a_jobs_last_watch_clears_finished_watches_older_than_a_day(settings):
+    """Watches are one row per lease period of every running job: on the database backend the last watch of a
+    job deletes finished watch rows older than a day (WATCH_RESULTS_KEPT), keeping newer ones and other tasks."""
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": settings.TASK_QUEUES}}
+    watches = [transcode_job_watch_task.enqueue(0) for _ in range(3)]
+    other = transcode_job_task.enqueue(0)
+    now = timezone.now()
+    finished = {watches[0].id: now - timedelta(days=2), watches[1].id: now - timedelta(hours=1), other.id: now}
+    for result_id, at in finished.items():
+        DBTaskResult.objects.filter(id=result_id).update(status=TaskResultStatus.SUCCESSFUL, finished_at=at)
+    DBTaskResult.objects.filter(id=other.id).update(finished_at=now - timedelta(days=3))
+    transcode_job_watch(job_id=0)  # no such running job: its last watch
+    left = set(DBTaskResult.objects.values_list("id", flat=True))
+    assert str(watches[0].id) not in {str(i) for i in left}
+    assert {str(watches[1].id), str(watches[2].id), str(other.id)} <= {str(i) for i in left}
 
 
 def test_stale_job_out_of_attempts_fails(clip_short, settings):
