@@ -32,7 +32,13 @@ from .steps.captions import clean_vtt
 from .steps.documents.epub import check_epub_archive, is_safe_member_name
 from .steps.documents.text import DocumentText, document_file_text
 from .steps.profiles import DOCUMENT
-from .storage import URL_GRANULARITY_SECONDS, URL_LIFETIME_SECONDS, is_canonical_request_path, signed_url
+from .storage import (
+    URL_GRANULARITY_SECONDS,
+    URL_LIFETIME_SECONDS,
+    MediaS3Storage,
+    is_canonical_request_path,
+    signed_url,
+)
 
 __all__ = [
     "DOCUMENT",
@@ -220,8 +226,12 @@ def renditions_by_profile(*, asset: MediaAsset) -> dict[str, Rendition]:
     return latest
 
 
-def rendition_file_url(*, rendition: Rendition) -> str:
-    """Storage URL of a single-file rendition (presigned on S3, so it expires)."""
+def rendition_file_url(*, rendition: Rendition, http_method: str = "GET") -> str:
+    """Storage URL of a single-file rendition (presigned on S3, so it expires). ``http_method="HEAD"`` for a HEAD
+    that will follow the redirect (Apple's podcast validator checks every enclosure so): S3's signature covers the
+    method and refuses a HEAD on a GET-signed URL. Local disk's signed URLs serve both."""
+    if http_method == "HEAD" and isinstance(default_storage, MediaS3Storage):
+        return default_storage.url(rendition.path, http_method="HEAD")
     return default_storage.url(rendition.path)
 
 

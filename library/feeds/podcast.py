@@ -310,7 +310,7 @@ def podcast_episode_audio(request: HttpRequest, user, item_id: int, extension: s
     rendition = episode_renditions([episode.media_asset_id]).get(episode.media_asset_id, {}).get(profile)
     if rendition is None:
         raise Http404
-    return _redirect(rendition_file_url(rendition=rendition))
+    return _redirect(rendition_file_url(rendition=rendition, http_method=request.method))
 
 
 @feed_view
