@@ -516,7 +516,8 @@ def test_openapi_describes_every_route(client):
     assert {"ProgressIn", "ProgressOut", "ItemDetail", "RenditionsOut", "ErrorOut"} <= set(
         schema["components"]["schemas"]
     )
-    assert set(schema["components"]["securitySchemes"]) == {"BearerAuth", "SessionAuth"}
+    # Members' and apps' (token, session); screens' (a device credential, and the pairing poll's own secret).
+    assert set(schema["components"]["securitySchemes"]) == {"BearerAuth", "SessionAuth", "DeviceAuth", "PairingAuth"}
     post = paths[f"{API}/items/{{item_id}}/progress"]["post"]
     assert post["requestBody"]["content"]["application/json"]["schema"]["$ref"].endswith("ProgressIn")
 

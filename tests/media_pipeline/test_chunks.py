@@ -1,7 +1,5 @@
 """Long sources spread over workers: chunks claimed by whoever is free, stored, fetched and joined."""
 
-from pathlib import Path
-
 import pytest
 from django.core.files import File
 from django.core.files.storage import default_storage
@@ -79,8 +77,11 @@ def test_chunk_its_dead_coordinator_encoded_is_kept_by_the_next_attempt(clip_lon
     asset, job = _ladder_job(clip_long)
     asset.refresh_from_db()  # analysed: its probe is stored
     TranscodeJob.objects.filter(pk=job.pk).update(state=State.ENCODING, lease_owner="dead", attempts=1)
+    source = tmp_path / "source.mp4"  # a local copy, as a worker makes one (the master may be on S3)
+    with asset.file.open("rb") as handle:
+        source.write_bytes(handle.read())
     commands = chunked_ladder.chunk_commands(
-        source=Path(asset.file.path),
+        source=source,
         probe=stored_probe(asset=asset),
         profile=PROFILES[GROUPS["ladder"].profiles[0]],
         work_dir=tmp_path,

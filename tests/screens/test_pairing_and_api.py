@@ -152,7 +152,9 @@ def test_manifest_etag_304_and_a_new_version_after_a_playlist_edit(zouping, loca
     assert changed.status_code == 200 and changed["ETag"] != etag
 
 
-def test_manifest_assets_are_the_screen_rendition_with_a_signed_link_to_its_bytes(zouping, local_media):
+def test_manifest_assets_are_the_screen_rendition_with_a_signed_link_to_its_bytes(local_media, zouping):
+    """The manifest names the rendition made for the screen's profile, with its size and a signed link whose bytes
+    are the file (local disk: local_media comes first, so the fixture's files are stored there)."""
     client = Client()
     body = client.get(MANIFEST, **bearer(zouping["credential"])).json()
     (asset,) = body["assets"]
