@@ -20,7 +20,8 @@ E2E_ONCE := test_accessibility.py test_page_weight.py test_player_networks.py te
 # The main run spreads the tests over pytest-xdist workers, each with its own test database, Redis databases, index
 # prefix and file cache (cms/settings/test.py). --dist load hands them out in pytest-django's order, so on every
 # worker the tests that flush the database come after those that roll back; tests marked serial run alone
-# afterwards. TEST_WORKERS=0 runs everything in one process.
+# afterwards. TEST_WORKERS=0 runs everything in one process. Every test's time lands in var/log/tests-main.xml (JUnit),
+# to see where the suite's minutes go beyond the slowest 25 that pytest prints.
 TEST_WORKERS ?= 2
 
 .PHONY: help run test lint format bench deps deps-test setup serve services-up services-down messages lock clean
@@ -84,7 +85,7 @@ test: deps-test messages
 	status=0; bash .ci/gates || status=$$?; \
 	if [ $$status = 0 ] && [ -n "$(PYTEST_ARGS)" ]; then $(PY) -m pytest $(PYTEST_ARGS) || status=$$?; fi; \
 	if [ $$status = 0 ] && [ -z "$(PYTEST_ARGS)" ]; then \
-	  $(PY) -m pytest -n $(TEST_WORKERS) --dist load -m "not serial" || status=$$?; \
+	  $(PY) -m pytest -n $(TEST_WORKERS) --dist load -m "not serial" --junitxml=var/log/tests-main.xml || status=$$?; \
 	  if [ $$status = 0 ]; then echo "==> tests that run alone (marked serial)"; $(PY) -m pytest -p no:cacheprovider -m serial || status=$$?; fi; \
 	fi; \
 	if [ $$status = 0 ] && [ -z "$(PYTEST_ARGS)" ]; then \

@@ -56,6 +56,8 @@ def test_a_secretary_runs_a_session_with_qr_check_in_on_a_tv(live_server, index_
         page.get_by_role("link", name="电视模式（全屏播放课程并显示签到码）").click()
         expect(page.locator(".tv-qr svg")).to_be_visible()
         expect(page.locator(".tv-lesson").first).to_be_focused()
+        # autofocus focuses the first lesson before tv.mjs listens for keys: press only once it says it is ready.
+        expect(page.locator("body[data-tv-ready]")).to_have_count(1)
         page.keyboard.press("ArrowDown")
         expect(page.locator(".tv-lesson").nth(1)).to_be_focused()
         feed = json.loads(page.evaluate("fetch(document.body.dataset.codeUrl).then(r => r.text())"))

@@ -69,3 +69,5 @@ async function refreshCode() {
 }
 setTimeout(refreshCode, 5000);
 (lessons[0] || document.body).focus();
+// The remote works from here on (the first lesson is focused by `autofocus` before this module has run).
+body.dataset.tvReady = "1";
