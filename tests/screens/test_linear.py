@@ -3,6 +3,7 @@ sequence, program date-times, the sliding window), the views (master, media play
 real ffmpeg reading the live playlist from the live server across programme boundaries."""
 
 import io
+import itertools
 import re
 import subprocess
 from dataclasses import replace
@@ -16,6 +17,7 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from lxml import etree
 
+from library.models import LibraryItem
 from media_pipeline.ffmpeg.probe import probe_file
 from media_pipeline.models import MediaAsset, Rendition, TranscodeJob
 from media_pipeline.steps.contract import StepContext
@@ -155,7 +157,7 @@ def test_guide_airings_follow_each_other_without_gap_from_the_programme_on_air()
     start = datetime(2026, 12, 7, 8, 0, 3, tzinfo=SCHEDULE_TIME_ZONE)
     rows = playlist.airings(LOOP, start, start + timedelta(minutes=5), limit=1000)
     assert rows[0][1] <= start < rows[0][2]
-    for (_p, _begin, stop), (_q, begin, _stop) in zip(rows, rows[1:]):
+    for (_p, _begin, stop), (_q, begin, _stop) in itertools.pairwise(rows):
         assert stop == begin
     assert rows[-1][1] < start + timedelta(minutes=5) <= rows[-1][2]
     lengths = {programme.title: stop - begin for programme, begin, stop in rows}
@@ -228,3 +230,146 @@ def test_m3u_names_each_channel_with_its_guide_id_name_group_and_master():
     [row] = _parse_m3u(text)
     assert row["tvg-id"] == "lighthouse-1" and row["group-title"] == "山东省" and row["url"].endswith("master.m3u8")
     assert row["tvg-name"] == "山东,'党员'" and row["name"] == "山东，'党员'"
+
+
+# --- real items through the TV step, the views, and ffmpeg reading the live channel -----------------------------
+
+# The TV edition as the pipeline makes it, small: 320×180, 1 s segments (its GOP is 1 s), so 2 s clips are two
+# segments each and the 6-segment window always spans programme boundaries.
+SMALL_TV = replace(
+    TV_1080P, width=320, height=180, video_bitrate=400_000, maxrate=400_000, bufsize=200_000, hls_segment_seconds=1.0
+)
+
+
+@pytest.fixture(scope="session")
+def tv_editions(tmp_path_factory) -> list[tuple[Path, object]]:
+    """Three 2 s clips (different tones) through the real TV step: (output folder, its HLS Output) each."""
+    made = []
+    for number, tone in enumerate((440, 660, 880)):
+        folder = tmp_path_factory.mktemp(f"linear{number}")
+        source = make_clip(folder / "source.mp4", size="320x180", seconds=2, tone_hz=tone)
+        ctx = StepContext(source=source, probe=probe_file(source), out_dir=folder / "out", work_dir=folder / "work")
+        _mp4, hls = produce(ctx, SMALL_TV)
+        made.append((ctx.out_dir, hls))
+    return made
+
+
+def _tv_item(unit, edition, **fields):
+    """A published item whose asset has the TV edition's HLS copy stored as the pipeline stores it."""
+    out_dir, hls = edition
+    asset = MediaAssetFactory(state=MediaAsset.State.READY, duration=hls.duration)
+    job = TranscodeJob.objects.create(asset=asset, group="tv", state="done")
+    prefix = f"renditions/{asset.pk}/{job.pk}/"
+    for name in hls.files:
+        default_storage.save(prefix + name, ContentFile((out_dir / name).read_bytes()))
+    Rendition.objects.create(
+        asset=asset,
+        job=job,
+        profile="tv_1080p_hls",
+        kind="hls",
+        path=prefix + hls.path,
+        width=hls.width,
+        height=hls.height,
+        bandwidth=hls.bandwidth,
+        duration=hls.duration,
+        meta=hls.meta,
+    )
+    return VideoFactory(owning_unit=unit, media_asset=asset, **fields)
+
+
+@pytest.fixture
+def linear_world(unit_tree, local_media, tv_editions):
+    shandong, binzhou = unit_tree["shandong"], unit_tree["binzhou"]
+    items = [_tv_item(shandong, edition, title=f"党课 第{n}讲") for n, edition in enumerate(tv_editions, start=1)]
+    hidden = _tv_item(shandong, tv_editions[0], title="党员专享", access="members")
+    province = channel(shandong, name="山东党员教育", screen_type="tv", entries=[*items, hidden, "通知"])
+    city = channel(binzhou, name="滨州频道", screen_type="tv", entries=items[:1])
+    lobby = channel(shandong, name="大厅横屏", screen_type="landscape", entries=items)
+    closed = channel(shandong, name="内部电视", screen_type="tv", entries=items)
+    for made in (province, city, lobby):
+        made.is_linear = True
+        made.save()
+    return {"province": province, "city": city, "lobby": lobby, "closed": closed, "units": unit_tree}
+
+
+def test_master_and_live_playlist_stitch_the_public_items_tv_segments_with_signed_links(client, linear_world):
+    province = linear_world["province"]
+    response = client.get(f"/linear/{province.pk}/master.m3u8")
+    assert response.status_code == 200 and response["Content-Type"] == "application/vnd.apple.mpegurl"
+    assert "public" in response["Cache-Control"] and "max-age=60" in response["Cache-Control"]
+    master = m3u8.loads(response.content.decode())
+    [variant] = master.playlists
+    assert variant.uri == f"/linear/{province.pk}/1080p.m3u8"
+    assert variant.stream_info.resolution == (320, 180) and variant.stream_info.bandwidth > 0
+
+    response = client.get(variant.uri)
+    assert response.status_code == 200 and "max-age=1" in response["Cache-Control"]
+    live = m3u8.loads(response.content.decode())
+    assert not live.is_endlist and live.target_duration == 1 and len(live.segments) >= 6
+    assert any(segment.discontinuity for segment in live.segments)
+    files = [segment.uri for segment in live.segments] + [
+        segment.init_section.uri for segment in live.segments if segment.init_section
+    ]
+    assert all(uri.startswith("/media/renditions/") and "&s=" in uri for uri in files)
+    # The window spans the whole 6-segment loop: every public item's files, none of the members-only item's.
+    hidden = LibraryItem.objects.get(title="党员专享").media_asset_id
+    assert not any(f"/renditions/{hidden}/" in uri for uri in files)
+    assert client.get(files[0]).status_code == 200
+
+
+def test_only_linear_tv_channels_play_and_a_wrong_rung_is_not_found(client, linear_world):
+    for name in ("lobby", "closed"):
+        assert client.get(f"/linear/{linear_world[name].pk}/master.m3u8").status_code == 404
+        assert client.get(f"/linear/{linear_world[name].pk}/1080p.m3u8").status_code == 404
+    assert client.get(f"/linear/{linear_world['province'].pk}/720p.m3u8").status_code == 404
+    assert client.get("/linear/units/nowhere/guide.xml").status_code == 404
+
+
+def test_guide_lists_the_subtree_channels_next_two_days_public_titles_only(client, linear_world):
+    response = client.get("/linear/units/shandong/guide.xml")
+    assert response.status_code == 200 and "max-age=300" in response["Cache-Control"]
+    document = etree.fromstring(response.content)
+    assert etree.DTD(io.StringIO(XMLTV_DTD)).validate(document)
+    names = [c.findtext("display-name") for c in document.iter("channel")]
+    assert names == ["山东党员教育", "滨州频道"]  # the lobby screen's and the closed channel are not broadcast
+    titles = {
+        p.findtext("title")
+        for p in document.iter("programme")
+        if p.get("channel") == f"lighthouse-{linear_world['province'].pk}"
+    }
+    assert titles == {"党课 第1讲", "党课 第2讲", "党课 第3讲"}  # not 党员专享, no notice
+    starts = [p.get("start") for p in document.iter("programme")]
+    assert all(start.endswith(" +0800") for start in starts)
+    city = client.get("/linear/units/binzhou/guide.xml").content
+    assert [c.findtext("display-name") for c in etree.fromstring(city).iter("channel")] == ["滨州频道"]
+
+
+def test_m3u_points_set_top_boxes_at_each_master_and_the_guide(client, linear_world):
+    response = client.get("/linear/units/shandong/channels.m3u")
+    assert response.status_code == 200 and response["Content-Type"].startswith("audio/x-mpegurl")
+    text = response.content.decode()
+    assert text.splitlines()[0] == '#EXTM3U x-tvg-url="http://testserver/linear/units/shandong/guide.xml"'
+    rows = _parse_m3u(text)
+    assert [(row["tvg-name"], row["group-title"]) for row in rows] == [
+        ("山东党员教育", "山东省"),
+        ("滨州频道", "滨州市"),
+    ]
+    assert rows[0]["url"] == f"http://testserver/linear/{linear_world['province'].pk}/master.m3u8"
+    assert rows[0]["tvg-id"] == f"lighthouse-{linear_world['province'].pk}"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_ffmpeg_plays_the_live_channel_from_the_server_across_programme_boundaries(live_server, linear_world):
+    """ffmpeg opens the master over HTTP, follows the live playlist and its signed segments, and decodes five seconds
+    (two or more programme changes, each a discontinuity with a new init segment) without one error."""
+    url = f"{live_server.url}/linear/{linear_world['province'].pk}/master.m3u8"
+    result = subprocess.run(
+        [settings.FFMPEG_BINARY, "-v", "error", "-live_start_index", "0", "-i", url]
+        + ["-map", "0:v", "-map", "0:a", "-frames:v", "125", "-f", "framecrc", "-"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0 and result.stderr == ""
+    frames = [line for line in result.stdout.splitlines() if line.startswith("0,")]
+    assert len(frames) == 125
