@@ -373,3 +373,13 @@ def test_ffmpeg_plays_the_live_channel_from_the_server_across_programme_boundari
     assert result.returncode == 0 and result.stderr == ""
     frames = [line for line in result.stdout.splitlines() if line.startswith("0,")]
     assert len(frames) == 125
+
+
+def test_a_box_polling_the_live_playlist_costs_one_query_once_the_loop_is_cached(
+    client, linear_world, django_assert_num_queries
+):
+    """The loop is cached for a minute and each rendition's parsed playlist for a day: a poll reads the channel."""
+    uri = f"/linear/{linear_world['province'].pk}/1080p.m3u8"
+    assert client.get(uri).status_code == 200
+    with django_assert_num_queries(1):
+        assert client.get(uri).status_code == 200
