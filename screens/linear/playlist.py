@@ -33,7 +33,7 @@ class Programme:
     init: str | None
     segments: tuple[tuple[int, str], ...]
 
-    @property
+    @cached_property
     def micros(self) -> int:
         return sum(micros for micros, _name in self.segments)
 
@@ -84,6 +84,10 @@ class Loop:
         return tuple(start for _p, _s, start in self.flat)
 
     @cached_property
+    def programme_start_offsets(self) -> tuple[int, ...]:
+        return tuple(self.starts[i] for i in self.programme_firsts)
+
+    @cached_property
     def ends(self) -> tuple[int, ...]:
         return tuple(start + self.programmes[p].segments[s][0] for p, s, start in self.flat)
 
@@ -92,11 +96,11 @@ class Loop:
         """The loop index of each programme's first segment."""
         return tuple(i for i, (_p, number, _start) in enumerate(self.flat) if number == 0)
 
-    @property
+    @cached_property
     def micros(self) -> int:
         return sum(programme.micros for programme in self.programmes)
 
-    @property
+    @cached_property
     def size(self) -> int:
         return len(self.flat)
 
@@ -227,7 +231,7 @@ def airings(loop: Loop, start: datetime, end: datetime, *, limit: int) -> list[t
     the one on air at ``start``; at most ``limit`` of them."""
     begin, finish = since_epoch(start), since_epoch(end)
     turn, position = divmod(begin, loop.micros)
-    firsts = [loop.starts[i] for i in loop.programme_firsts]
+    firsts = loop.programme_start_offsets
     index = bisect.bisect_right(firsts, position) - 1
     rows = []
     while len(rows) < limit:
