@@ -27,6 +27,8 @@ from django.urls import reverse
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 
+from .delivery.playlists import media_segments
+from .ffmpeg.commands import PLAYLIST_NAME
 from .models import MediaAsset, Rendition, TranscodeJob
 from .steps.captions import clean_vtt
 from .steps.documents.epub import check_epub_archive, is_safe_member_name
@@ -44,6 +46,7 @@ __all__ = [
     "DOCUMENT",
     "AssetProgress",
     "DocumentText",
+    "HlsVariantFiles",
     "asset_jobs_current",
     "asset_playback_urls",
     "asset_progress",
@@ -52,6 +55,8 @@ __all__ = [
     "check_epub_archive",
     "clean_vtt",
     "document_file_text",
+    "hls_file_signed_url",
+    "hls_variant_files",
     "is_canonical_request_path",
     "is_safe_member_name",
     "media_assets_managed_by",
@@ -233,6 +238,44 @@ def rendition_file_url(*, rendition: Rendition, http_method: str = "GET") -> str
     if http_method == "HEAD" and isinstance(default_storage, MediaS3Storage):
         return default_storage.url(rendition.path, http_method="HEAD")
     return default_storage.url(rendition.path)
+
+
+@dataclass(frozen=True)
+class HlsVariantFiles:
+    """The first variant of a stored HLS rendition: its folder name, init segment and segments (storage names)
+    with their EXTINF seconds, as the playlist stored them (the linear channel stitches these)."""
+
+    variant: str
+    init: str | None
+    segments: tuple[tuple[float, str], ...]
+
+
+def hls_variant_files(*, rendition: Rendition) -> HlsVariantFiles | None:
+    """The stored files of an HLS rendition's first variant, read from storage; None when the master or the
+    variant playlist is missing or names anything but files beside it. A rendition's files never change."""
+    base = rendition.path.rsplit("/", 1)[0]
+    try:
+        with default_storage.open(rendition.path, "rb") as handle:
+            master = handle.read().decode("utf-8")
+        variant = next(line.split("/", 1)[0] for line in master.splitlines() if line and not line.startswith("#"))
+        with default_storage.open(f"{base}/{variant}/{PLAYLIST_NAME}", "rb") as handle:
+            init, segments = media_segments(handle.read().decode("utf-8"))
+    except (OSError, StopIteration, ValueError, UnicodeDecodeError):
+        return None
+    folder = f"{base}/{variant}"
+    return HlsVariantFiles(
+        variant=variant,
+        init=f"{folder}/{init}" if init else None,
+        segments=tuple((seconds, f"{folder}/{name}") for seconds, name in segments),
+    )
+
+
+def hls_file_signed_url(*, rendition: Rendition, name: str, lifetime: int) -> str:
+    """A signed URL, valid at least ``lifetime`` seconds, of one stored file of an HLS rendition (a name given by
+    ``hls_variant_files``): presigned on S3, signed on local disk, like the segments of the VOD playlists."""
+    if not name.startswith(rendition.path.rsplit("/", 1)[0] + "/"):
+        raise ValueError(name)
+    return default_storage.url(name, expire=lifetime)
 
 
 def stored_document_text(*, asset: MediaAsset, limit: int) -> DocumentText | None:

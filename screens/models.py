@@ -33,6 +33,12 @@ class Channel(ClusterableModel):
     )
     screen_type = models.CharField(_("屏幕类型"), max_length=16, choices=ScreenType.choices)
     description = models.TextField(_("说明"), blank=True)
+    # The linear channel (screens/linear/): anyone may watch it, like broadcast, so only public items play on it.
+    is_linear = models.BooleanField(
+        _("对外直播"),
+        default=False,
+        help_text=_("电视频道开启后，作为直播频道（HLS、节目指南、M3U）对外公开，机顶盒可直接收看；只播公开条目。"),
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

@@ -36,4 +36,7 @@ urlpatterns = [
 # are served by /documents/<id>/<name> above, after the library's before_serve_document check.
 urlpatterns += [path("media/<path:path>", media_file, name="media_file")]  # GET and HEAD (require_safe)
 
+# The screens' linear channel (issue 18): live HLS, XMLTV guide and M3U for IPTV boxes, anonymous like broadcast.
+urlpatterns += [path("linear/", include("screens.linear.urls"))]
+
 urlpatterns += [path("", include(wagtail_urls))]

@@ -112,3 +112,23 @@ def audio_only_master(text: str) -> str | None:
             kept = True
         lines.append(line)
     return "\n".join(lines) + "\n" if kept else None
+
+
+def media_segments(text: str) -> tuple[str | None, tuple[tuple[float, str], ...]]:
+    """A stored media playlist's ``EXT-X-MAP`` file and its segments as (EXTINF seconds, file name), in order
+    (pure). Only plain file names beside the playlist are ours; anything else raises ValueError."""
+    init, segments, seconds = None, [], None
+    for line in text.splitlines():
+        if line.startswith("#EXT-X-MAP:"):
+            match = MAP_URI.search(line)
+            init = match.group(2) if match else None
+        elif match := EXTINF.match(line):
+            seconds = float(match.group(1))
+        elif line and not line.startswith("#"):
+            if seconds is None or not is_plain_file_name(line):
+                raise ValueError(line)
+            segments.append((seconds, line))
+            seconds = None
+    if init is not None and not is_plain_file_name(init):
+        raise ValueError(init)
+    return init, tuple(segments)

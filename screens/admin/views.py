@@ -87,6 +87,7 @@ class ChannelViewSet(ModelViewSet):
             FieldPanel("name"),
             FieldRowPanel([FieldPanel("owning_unit"), FieldPanel("screen_type")]),
             FieldPanel("description"),
+            FieldPanel("is_linear"),
             InlinePanel(
                 "entries",
                 label=gettext_lazy("节目单"),

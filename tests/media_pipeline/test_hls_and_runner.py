@@ -3,9 +3,11 @@
 from pathlib import Path
 
 import m3u8
+import pytest
 
 from media_pipeline.delivery.playlists import (
     audio_only_master,
+    media_segments,
     playlist_seconds,
     resolve_inside,
     rewrite_master,
@@ -222,3 +224,13 @@ def test_audio_only_master_keeps_the_audio_variant_of_a_demuxed_ladder():
 def test_playlist_seconds_sums_its_segments():
     """What a media playlist lasts decides how long its segment URLs live (views._media_playlist_response)."""
     assert playlist_seconds("#EXTM3U\n#EXTINF:6.000000,\na.m4s\n#EXTINF:2.5,\nb.m4s\n#EXT-X-ENDLIST\n") == 8.5
+
+
+def test_media_segments_lists_the_init_and_each_segment_with_its_seconds_and_refuses_other_paths():
+    """What the linear channel stitches (selectors.hls_variant_files): only files beside the playlist."""
+    text = '#EXTM3U\n#EXT-X-MAP:URI="init.mp4"\n#EXTINF:6.000000,\nseg_00000.m4s\n#EXTINF:2.480000,\nseg_00001.m4s\n'
+    assert media_segments(text) == ("init.mp4", ((6.0, "seg_00000.m4s"), (2.48, "seg_00001.m4s")))
+    with pytest.raises(ValueError):
+        media_segments("#EXTM3U\n#EXTINF:6.0,\n../other/seg_00000.m4s\n")
+    with pytest.raises(ValueError):
+        media_segments('#EXTM3U\n#EXT-X-MAP:URI="/etc/init.mp4"\n#EXTINF:6.0,\nseg.m4s\n')

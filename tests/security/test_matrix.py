@@ -892,6 +892,13 @@ NOT_OBJECT_SURFACES = {
     "api/v1/screens/device/manifest": "the calling device's own manifest: public, published items only "
     "(items_visible_to(AnonymousUser)), signed links (tests/screens/test_access.py)",
     "api/v1/screens/device/heartbeat": "POST: the calling device's own heartbeat; no object",
+    # The linear channel (issue 18): anonymous like broadcast, only channels marked 对外直播 of the TV type, only
+    # public, published items (items_visible_to(AnonymousUser)); a members-only item on the channel is left out of
+    # the playlist and the guide (tests/screens/test_linear.py).
+    "linear/<int:channel_id>/master.m3u8": "a linear channel's live master: public items only, anonymous",
+    "linear/<int:channel_id>/<slug:rung>.m3u8": "a linear channel's live playlist: public items' TV segments, signed",
+    "linear/units/<slug:code>/guide.xml": "XMLTV of a unit subtree's linear channels: public items' titles only",
+    "linear/units/<slug:code>/channels.m3u": "M3U of a unit subtree's linear channels: names and master URLs",
 }
 # Admin URL groups (the first segment after admin/) that show no library object: all behind the admin login,
 # which test_admin_urls_without_parameters_send_anonymous_to_login checks for every parameterless one.
