@@ -97,8 +97,9 @@ def segmentations(text: str, *, limit: int = 20) -> list[tuple[str, ...]]:
     """The ways `text` reads as tokens, fewest initials then fewest tokens first ("xian" → ("xian",), ("xi", "an"),
     …; "xi'an" → ("xi", "an") first: a typed boundary is kept). For tests and explanations; `readings` walks the
     same lattice without listing it."""
-    paths: list[tuple[int, tuple[str, ...]]] = [(0, ())]
-    for chunk in chunks(text):
+    pieces = chunks(text)
+    paths: list[tuple[int, tuple[str, ...]]] = [(0, ())] if pieces else []
+    for chunk in pieces:
         edges, complete = _edges(chunk), {}
 
         def walk(position, cost, tokens, chunk=chunk, edges=edges, complete=complete):
