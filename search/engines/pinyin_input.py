@@ -15,6 +15,7 @@ are not: that would multiply the index. Instead the query is converted before it
 Pure: no database here; selectors builds the dictionary from the index and searches the readings.
 """
 
+import itertools
 import math
 import re
 from collections import Counter
@@ -32,7 +33,7 @@ INITIAL_COST = 2.0
 OTHER_READING_COST = 1.0
 # Interpolation of the pair statistics with the single-character ones (unseen pairs keep a small chance).
 PAIR_WEIGHT = 0.9
-BEAM = 48
+BEAM = 24
 # Characters tried for the first token, and per later token besides those that follow the previous character.
 START_CANDIDATES = 200
 COMMON_CANDIDATES = 12
@@ -112,7 +113,7 @@ def segmentations(text: str, *, limit: int = 20) -> list[tuple[str, ...]]:
                 walk(end, cost + initial, (*tokens, token))
 
         walk(0, 0, ())
-        paths = [(c + c2, p + p2) for c, p in paths for p2, c2 in complete.items()]
+        paths = sorted((c + c2, p + p2) for c, p in paths for p2, c2 in complete.items())[:500]
         if not paths:
             return []
     paths.sort(key=lambda path: (path[0], len(path[1]), path[1]))
@@ -183,8 +184,11 @@ class PinyinDictionary:
             seen, documents = self.pairs.get(previous, {}), max(1, self.chars.get(previous, 0))
             chars = [char for char in seen if token in char_tokens(char)]
             return [
-                (char, math.log(PAIR_WEIGHT * seen[char] / documents + (1 - PAIR_WEIGHT) * self.unigram(char))
-                 + _emission(char, token, initial))
+                (
+                    char,
+                    math.log(PAIR_WEIGHT * seen[char] / documents + (1 - PAIR_WEIGHT) * self.unigram(char))
+                    + _emission(char, token, initial),
+                )
                 for char in chars
             ]
 
@@ -204,7 +208,7 @@ class PinyinDictionary:
 
     def attested(self, text: str) -> bool:
         """Whether every pair of neighbouring characters in `text` is held by some document."""
-        return all(self.pairs.get(a, {}).get(b, 0) for a, b in zip(text, text[1:], strict=False))
+        return all(self.pairs.get(a, {}).get(b, 0) for a, b in itertools.pairwise(text))
 
 
 @cache

@@ -139,7 +139,9 @@ def test_the_dictionary_follows_the_index(poems):
     """A document indexed after the dictionary was built is converted at the next query (a small index is re-read
     whenever it changes)."""
     assert selectors.pinyin_reading(selectors.read_query("chunfengyoulv"), selectors.audience_for(None)) == ""
-    EmbeddedEngine().index([SearchDocument(doc_id="t:5", kind="poem", title="泊船", url="/t/5/", body="春风又绿江南岸")])
+    EmbeddedEngine().index(
+        [SearchDocument(doc_id="t:5", kind="poem", title="泊船", url="/t/5/", body="春风又绿江南岸")]
+    )
     assert selectors.pinyin_reading(selectors.read_query("chunfengyoulv"), selectors.audience_for(None)) == "春风又绿"
 
 

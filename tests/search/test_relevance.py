@@ -178,8 +178,9 @@ def test_relevance_on_opensearch(opensearch, synonym, capsys):
 
 
 # success@10 of the pinyin-of-text queries (an expected item in the first ten). Measured 2026-12-07 on 60 queries:
-# embedded on SQLite PLACEHOLDER.
-PINYIN_FLOORS = {"embedded": 0.85, "opensearch": 0.85}
+# embedded on SQLite 1.000 (0.000 before the conversion: bodies have no pinyin terms). Not yet measured on PostgreSQL
+# or OpenSearch, where the conversion is the same (it runs before the engine): floors with room for a few misses.
+PINYIN_FLOORS = {"embedded": 0.9, "opensearch": 0.9}
 
 
 def check_pinyin(name: str, outcomes: list[Outcome]) -> None:

@@ -29,7 +29,9 @@ def main() -> None:
     from search.engines.analysis import normalize
 
     corpus = json.loads((HERE / "corpus.json").read_text("utf-8"))
-    texts = {row["id"]: normalize(" ".join((row["title"], row["subtitle"], row["creators"], row["body"]))) for row in corpus}
+    texts = {
+        row["id"]: normalize(" ".join((row["title"], row["subtitle"], row["creators"], row["body"]))) for row in corpus
+    }
     rng, queries, seen = random.Random(SEED), [], set()
     for row in rng.sample(corpus, len(corpus)):
         runs = _RUN.findall(normalize(row["body"]))
