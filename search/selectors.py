@@ -68,11 +68,12 @@ SHAPE_RATIO = 5
 # 拼音转汉字 (search/engines/pinyin_input.py): a pinyin query that finds nothing (or few) is converted into at most
 # PINYIN_READINGS Chinese readings, one count each. The dictionary of the index's characters and pairs is built from
 # the embedded index (written on every engine) in each process, from at most PINYIN_DICTIONARY_CHARS characters of
-# terms, newest documents first; an index of more than PINYIN_SMALL_INDEX documents is re-read at most every
-# PINYIN_DICTIONARY_SECONDS, a smaller one whenever it changed.
+# terms, newest documents first (reading them takes about a second per million characters, in the request that
+# needs it); an index of more than PINYIN_SMALL_INDEX documents is re-read at most every PINYIN_DICTIONARY_SECONDS,
+# a smaller one whenever it changed.
 PINYIN_READINGS = 5
-PINYIN_DICTIONARY_CHARS = 60_000_000
-PINYIN_DICTIONARY_SECONDS = 600
+PINYIN_DICTIONARY_CHARS = 5_000_000
+PINYIN_DICTIONARY_SECONDS = 1800
 PINYIN_SMALL_INDEX = 5000
 ACCESS_LABELS = {"public": _("公开"), "members": _("党员"), "unit": _("本单位")}
 
@@ -213,7 +214,7 @@ def _index_terms():
         if budget <= 0:
             return
         budget -= len(terms)
-        yield terms.split()
+        yield terms
 
 
 def pinyin_dictionary() -> PinyinDictionary:

@@ -41,7 +41,9 @@ MAX_TOKENS = 30
 MAX_REMEMBERED_STEPS = 100_000
 _CHUNK = re.compile(r"[a-z]+")
 _SEPARATORS = re.compile(r"[\s'’·-]+")
-_CJK_TERM = re.compile(r"[\u3007\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]{1,2}")
+_CJK = "\u3007\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_CHAR_TERM = re.compile(rf"(?<!\S)[{_CJK}](?!\S)")
+_PAIR_TERM = re.compile(rf"(?<!\S)[{_CJK}]{{2}}(?!\S)")
 
 
 @cache
@@ -133,19 +135,17 @@ class PinyinDictionary:
     _steps: dict[tuple, list[tuple[str, float]]] = field(default_factory=dict, repr=False)
 
     @classmethod
-    def from_terms(cls, term_lists: Iterable[Iterable[str]]) -> "PinyinDictionary":
-        """From each document's index terms (analysis.index_terms: characters and bigrams, each counted once per
-        document)."""
-        dictionary = cls()
-        for terms in term_lists:
+    def from_terms(cls, documents: Iterable[str]) -> "PinyinDictionary":
+        """From each document's index terms as the embedded index stores them (`IndexEntry.terms`: characters,
+        bigrams and words apart by spaces), each counted once per document; read with regular expressions, which
+        keeps a large index's dictionary quick to build."""
+        dictionary, pairs = cls(), Counter()
+        for terms in documents:
             dictionary.documents += 1
-            for term in set(terms):
-                if not _CJK_TERM.fullmatch(term):
-                    continue
-                if len(term) == 1:
-                    dictionary.chars[term] += 1
-                else:
-                    dictionary.pairs.setdefault(term[0], Counter())[term[1]] += 1
+            dictionary.chars.update(set(_CHAR_TERM.findall(terms)))
+            pairs.update(set(_PAIR_TERM.findall(terms)))
+        for pair, count in pairs.items():
+            dictionary.pairs.setdefault(pair[0], Counter())[pair[1]] = count
         dictionary._group()
         return dictionary
 

@@ -16,7 +16,7 @@ from search.registry import SearchDocument
 
 
 def _dictionary(*texts: str) -> PinyinDictionary:
-    return PinyinDictionary.from_terms(index_terms(text) for text in texts)
+    return PinyinDictionary.from_terms(" ".join(index_terms(text)) for text in texts)
 
 
 POEMS = _dictionary(
