@@ -124,6 +124,17 @@ def test_the_first_reading_the_index_finds_is_chosen(poems):
 
 
 @pytest.mark.django_db
+def test_few_results_with_no_title_to_explain_them_offer_the_reading(poems):
+    """qingtian finds one document, by its creator's pinyin, whose title does not read so; 青天 finds more, so it is
+    offered as 你是不是要找 and the results stay."""
+    EmbeddedEngine().index(
+        [SearchDocument(doc_id="t:8", kind="poem", title="诗选", url="/t/8/", creators="李青天", body="山水。")]
+    )
+    results = selectors.search(query="qingtian", user=None)
+    assert ([hit.doc_id for hit in results.hits], results.did_you_mean) == (["t:8"], "青天")
+
+
+@pytest.mark.django_db
 def test_a_reading_nobody_can_find_is_never_offered(poems):
     """The reading must find something for this audience: an index of members-only text offers nothing."""
     EmbeddedEngine().index(
