@@ -18,6 +18,7 @@ Pure: no database here; selectors builds the dictionary from the index and searc
 import itertools
 import math
 import re
+import unicodedata
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -48,12 +49,19 @@ _PAIR_TERM = re.compile(rf"(?<!\S)[{_CJK}]{{2}}(?!\S)")
 
 @cache
 def char_readings(char: str) -> tuple[str, ...]:
-    """Every toneless reading of a character, the usual one first ("长" → ("zhang", "chang")); ü is written v."""
-    from pypinyin import Style, pinyin
+    """Every toneless reading of a character, the usual one first ("长" → ("zhang", "chang")); ü is written v.
+    Straight from pypinyin's character table: a character alone has no context to choose a reading by."""
+    from pypinyin.pinyin_dict import pinyin_dict
 
-    readings = pinyin(char, style=Style.NORMAL, heteronym=True, errors=lambda chars: [[] for _ in chars])
-    options = readings[0] if readings else []
-    return tuple(dict.fromkeys(r for r in options if r.isascii() and r.isalpha() and _has_vowel(r)))
+    marked = pinyin_dict.get(ord(char), "") if len(char) == 1 else ""
+    return tuple(dict.fromkeys(r for r in map(_toneless, marked.split(",")) if r.isascii() and r.isalpha()))
+
+
+def _toneless(marked: str) -> str:
+    """ "lǜ" → "lv", "zhǎng" → "zhang": tone marks dropped, ü written v as keyboards type it."""
+    decomposed = unicodedata.normalize("NFD", marked).replace("u\u0308", "v")
+    plain = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return plain if _has_vowel(plain) else ""
 
 
 def _has_vowel(syllable: str) -> bool:
@@ -62,18 +70,11 @@ def _has_vowel(syllable: str) -> bool:
 
 @cache
 def syllables() -> frozenset[str]:
-    """Every toneless syllable pypinyin knows (about 410, plus v for ü), from its character table."""
-    from pypinyin import Style
+    """Every toneless syllable pypinyin knows (about 410, with v for ü), from its character table."""
     from pypinyin.pinyin_dict import pinyin_dict
-    from pypinyin.style import convert
 
-    found = set()
-    for value in pinyin_dict.values():
-        for marked in value.split(","):
-            plain = convert(marked, style=Style.NORMAL, strict=True)
-            if plain.isascii() and plain.isalpha() and _has_vowel(plain):
-                found.add(plain)
-    return frozenset(found)
+    marked = {reading for value in pinyin_dict.values() for reading in value.split(",")}
+    return frozenset(r for r in map(_toneless, marked) if r.isascii() and r.isalpha())
 
 
 def chunks(text: str) -> list[str]:
