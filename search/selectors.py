@@ -3,19 +3,21 @@ what the search editors' screens show (what members search for, the index's heal
 
 import hashlib
 import logging
+import threading
 import time
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import Case, IntegerField, Max, Min, OuterRef, Q, QuerySet, Subquery, Sum, Value, When
+from django.db.models import Case, Count, IntegerField, Max, Min, OuterRef, Q, QuerySet, Subquery, Sum, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from search.engines.analysis import ParsedQuery, parse_query, pinyin_match, spoken_pinyins, synonym_map
 from search.engines.choice import engine_configured, get_cluster_engine, get_embedded_engine
 from search.engines.confusables import shape_variants
+from search.engines.pinyin_input import PinyinDictionary, readings
 from search.engines.results import (
     RESULT_WINDOW,
     Audience,
@@ -63,6 +65,16 @@ PROBE_SECONDS = 15
 FEW_RESULTS = 3
 SHAPE_CANDIDATES = 6
 SHAPE_RATIO = 5
+# 拼音转汉字 (search/engines/pinyin_input.py): a pinyin query that finds nothing (or few) is converted into at most
+# PINYIN_READINGS Chinese readings, one count each. The dictionary of the index's characters and pairs is built from
+# the embedded index (written on every engine) in each process, from at most PINYIN_DICTIONARY_CHARS characters of
+# terms, newest documents first (reading them takes about a second per million characters, in the request that
+# needs it); an index of more than PINYIN_SMALL_INDEX documents is re-read at most every PINYIN_DICTIONARY_SECONDS,
+# a smaller one whenever it changed.
+PINYIN_READINGS = 5
+PINYIN_DICTIONARY_CHARS = 5_000_000
+PINYIN_DICTIONARY_SECONDS = 1800
+PINYIN_SMALL_INDEX = 5000
 ACCESS_LABELS = {"public": _("公开"), "members": _("党员"), "unit": _("本单位")}
 
 
@@ -180,6 +192,56 @@ def shape_correction(parsed: ParsedQuery, audience: Audience, *, found: int) -> 
     return best
 
 
+@dataclass
+class _DictionaryState:
+    dictionary: PinyinDictionary | None = None
+    version: tuple = ()
+    checked: float = 0.0
+
+
+_PINYIN_STATE = _DictionaryState()
+_PINYIN_LOCK = threading.Lock()
+
+
+def _index_version() -> tuple:
+    return tuple(IndexEntry.objects.aggregate(n=Count("id"), top=Max("id"), at=Max("indexed_at")).values())
+
+
+def _index_terms():
+    """Each document's terms, newest first, until PINYIN_DICTIONARY_CHARS characters were read."""
+    budget = PINYIN_DICTIONARY_CHARS
+    for terms in IndexEntry.objects.order_by("-id").values_list("terms", flat=True).iterator(chunk_size=500):
+        if budget <= 0:
+            return
+        budget -= len(terms)
+        yield terms
+
+
+def pinyin_dictionary() -> PinyinDictionary:
+    """The index's characters and pairs of characters by how many documents hold them (see PINYIN_DICTIONARY_*)."""
+    state = _PINYIN_STATE
+    with _PINYIN_LOCK:
+        large = state.dictionary is not None and state.dictionary.documents > PINYIN_SMALL_INDEX
+        if large and time.monotonic() - state.checked < PINYIN_DICTIONARY_SECONDS:
+            return state.dictionary
+        version = _index_version()
+        if state.dictionary is None or version != state.version:
+            state.dictionary, state.version = PinyinDictionary.from_terms(_index_terms()), version
+        state.checked = time.monotonic()
+        return state.dictionary
+
+
+def pinyin_reading(parsed: ParsedQuery, audience: Audience, *, found: int = 0) -> str:
+    """The most likely Chinese reading of a pinyin query (把酒问青天 for "bajiuwenqingtian") that finds more than
+    `found` documents for this audience, or "" (also when the query is not pinyin)."""
+    if not parsed.pinyin:
+        return ""
+    for reading in readings(parsed.normalized, pinyin_dictionary(), limit=PINYIN_READINGS):
+        if _run(read_query(reading), SearchRequest(audience=audience, per_page=1)).total > found:
+            return reading
+    return ""
+
+
 def _promoted_queries() -> frozenset[str]:
     """Every query key that has a promotion (whatever its dates), cached briefly: most searches have none, and
     then need no database query at all."""
@@ -277,7 +339,11 @@ def search(*, query: str, user, exact: bool = False, **filters) -> SearchResults
         return _empty(parsed, request, notice="empty" if parsed.text else "")
     results = _run(parsed, request)
     if results.total == 0 and request.page == 1 and not _has_filters(request):
-        fixed = correction(parsed, request.audience) or shape_correction(parsed, request.audience, found=0)
+        fixed = (
+            correction(parsed, request.audience)
+            or pinyin_reading(parsed, request.audience)
+            or shape_correction(parsed, request.audience, found=0)
+        )
         if fixed and exact:
             results.did_you_mean = fixed
         elif fixed:
@@ -288,6 +354,8 @@ def search(*, query: str, user, exact: bool = False, **filters) -> SearchResults
                 results = corrected
     elif parsed.pinyin and results.hits:
         results.did_you_mean = pinyin_match(results.hits[0].title, parsed.pinyin)
+        if not results.did_you_mean and results.total < FEW_RESULTS and request.page == 1 and not _has_filters(request):
+            results.did_you_mean = pinyin_reading(parsed, request.audience, found=results.total)
     elif results.total < FEW_RESULTS and request.page == 1 and not _has_filters(request):
         results.did_you_mean = shape_correction(parsed, request.audience, found=results.total)
     if request.page == 1 and not _has_filters(request):
