@@ -889,6 +889,10 @@ NOT_OBJECT_SURFACES = {
     "api/v1/screens/device/manifest": "the calling device's own manifest: public, published items only "
     "(items_visible_to(AnonymousUser)), signed links (tests/screens/test_access.py)",
     "api/v1/screens/device/heartbeat": "POST: the calling device's own heartbeat; no object",
+    "api/v1/screens/device/plays": "POST: the calling device's own proof of play, stored under its own id "
+    "(tests/screens/test_plays.py); no object read",
+    "screens/player/": "the screens' web player page: static, no object (its API calls carry the device credential)",
+    "screens/player/sw.js": "the web player's Service Worker script: static, no object",
 }
 # Admin URL groups (the first segment after admin/) that show no library object: all behind the admin login,
 # which test_admin_urls_without_parameters_send_anonymous_to_login checks for every parameterless one.
