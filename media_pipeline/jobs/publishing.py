@@ -16,7 +16,6 @@ from ..errors import StorageError
 from ..models import Rendition, TranscodeJob
 from ..steps.contract import Output
 
-
 CHECKSUMMED_PROFILES = ("screen_", "tv_1080p", "audio_")  # profile names (prefixes) the screens cache as one file
 HASH_BLOCK = 1024 * 1024
 

@@ -21,8 +21,8 @@ from pydantic import Field
 
 from ..delivery.manifest import manifest_for
 from ..errors import CredentialRefused
-from ..selectors import device_authenticated, device_plan, pairing_for_credential
 from ..plays.recording import ReportedPlay
+from ..selectors import device_authenticated, device_plan, pairing_for_credential
 from ..services import device_heartbeat, pairing_request_create, plays_record
 
 router = Router(tags=["screens"])
