@@ -951,6 +951,7 @@ ADMIN_GROUPS = {
     "screens_devices",
     "screens-pair",
     "screens-device",
+    "screens-delivery",  # delivery rates of the editor's own units (figures only; tests/screens/test_plays.py)
 }
 # Admin pages an anonymous visitor may open (the login itself and what it needs).
 ADMIN_PUBLIC = {
