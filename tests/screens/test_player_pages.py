@@ -2,6 +2,8 @@
 Workbox from our own static files, the demo's virtual screens authenticate with their printed links, and the
 delivery-rate page shows an editor's units only."""
 
+import json
+
 import pytest
 from django.test import Client
 
@@ -17,7 +19,8 @@ def test_player_page_is_public_and_carries_its_configuration():
     assert page.status_code == 200
     html = page.content.decode()
     assert 'id="player-config"' in html and "/api/v1/screens/" in html and "screens/player.js" in html
-    assert "请管理员配对这块屏幕" in html  # the pairing words, in Chinese, from the server's catalogue
+    config = json.loads(html.split('id="player-config" type="application/json">')[1].split("</script>")[0])
+    assert config["strings"]["pair_title"] == "请管理员配对这块屏幕"  # the pairing words, from the server's catalogue
 
 
 def test_service_worker_loads_workbox_from_our_static_files():

@@ -281,6 +281,7 @@ function playVideo(step, current, finish, endedAt) {
   front = videos.indexOf(video);
   video.onended = finish;
   video.onerror = () => setTimeout(finish, 1_000);
+  video.classList.add("under"); // visible under the front layer: a hidden <video> presents no frames
   video.requestVideoFrameCallback((now) => {
     layer(video);
     if (previous !== video) previous.pause();
