@@ -156,6 +156,16 @@ def test_portrait_player_gapless_offline_restart_proof_of_play_and_repair(live_s
             " new Response('not a video', {headers: {'Content-Type': 'video/mp4'}})); }",
             key,
         )
+        # ... and the first download of it arrives damaged too (wrong bytes once): the worker downloads it again.
+        damaged: list[str] = []
+
+        def damage_once(route):
+            if damaged:
+                return route.fallback()
+            damaged.append(route.request.url)
+            return route.fulfill(status=200, body=b"damaged on the way", content_type="video/mp4")
+
+        context.route("**/media/renditions/**", damage_once)
         page.reload()
         page.wait_for_function("() => document.body.dataset.cache === 'ready'", timeout=60_000)
         reports = [r for r in page.evaluate(STATE)["cache"] if r["key"] == key]
@@ -168,6 +178,7 @@ def test_portrait_player_gapless_offline_restart_proof_of_play_and_repair(live_s
         )
         print(f"corrupt cached file: {reports}")
         assert reports[0]["action"] == "repaired" and stored == expected
+        assert damaged and reports[0]["tries"] == 2  # the damaged download was refused, the second one kept
         _wait_transitions(page, 1)
         context.close()
         browser.close()
