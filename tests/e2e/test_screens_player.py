@@ -182,3 +182,29 @@ def test_portrait_player_gapless_offline_restart_proof_of_play_and_repair(live_s
         _wait_transitions(page, 1)
         context.close()
         browser.close()
+
+
+def test_demo_landscape_screen_plays_its_notices_from_the_printed_link(
+    live_server, transactional_db, django_db_serialized_rollback, library_page
+):
+    """``make run``'s landscape demo screen (screens/demo.py): its printed link opens a player that shows the
+    channel's notices one after another, each for its seconds."""
+    from playwright.sync_api import sync_playwright
+
+    from screens.demo import demo_player_path, screens_demo_load
+
+    screens_demo_load(unit=unit_tree()["zouping"], log=lambda line: None)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(locale="zh-CN", viewport={"width": 640, "height": 360})
+        page.goto(live_server.url + demo_player_path("landscape"))
+        page.wait_for_selector("#notice.front", timeout=60_000)
+        first = page.text_content("#notice")
+        page.wait_for_function(
+            "(first) => document.getElementById('notice').textContent !== first", arg=first, timeout=20_000
+        )
+        second = page.text_content("#notice")
+        print(f"\ndemo landscape screen: {first!r} then {second!r}")
+        assert "邹平" in first + second or "灯塔" in first + second
+        assert page.evaluate("() => document.body.dataset.state") == "playing"
+        browser.close()
