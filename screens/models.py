@@ -237,3 +237,33 @@ class PairingRequest(models.Model):
 
     def __str__(self):
         return self.credential_id
+
+
+class PlayRecord(models.Model):
+    """Proof of play: one item a device played, as it reported it. Append-only and outside the main tables: nothing
+    updates or deletes a row (old days are dropped whole). On PostgreSQL the table is partitioned by day on
+    ``started_at`` (migration 0003, ``screens.plays.partitions``); elsewhere it is a plain table.
+
+    ``id`` is the device's own UUID for the play, so a batch sent twice is stored once. ``started_at`` is the
+    server-clock moment the device says the play began; one too far from the time it arrived is clamped to it and
+    ``clock_suspect`` is set (a device whose clock is off must not fill another day)."""
+
+    id = models.UUIDField(primary_key=True, editable=False)
+    device = models.ForeignKey(Device, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+")
+    unit = models.ForeignKey("cms.OrgUnit", on_delete=models.DO_NOTHING, db_constraint=False, related_name="+")
+    channel_id = models.IntegerField(null=True)
+    entry_id = models.IntegerField(null=True)
+    asset = models.CharField(max_length=200, blank=True)
+    started_at = models.DateTimeField()
+    seconds = models.FloatField()
+    manifest_version = models.CharField(max_length=64, blank=True)
+    received_at = models.DateTimeField()
+    clock_suspect = models.BooleanField(default=False)
+
+    class Meta:
+        verbose_name = _("播放记录")
+        verbose_name_plural = _("播放记录")
+        indexes = [models.Index(fields=["unit", "started_at"], name="screens_play_unit_day")]
+
+    def __str__(self):
+        return f"{self.device_id} {self.started_at:%Y-%m-%d %H:%M:%S}"

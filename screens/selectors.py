@@ -8,10 +8,10 @@ their renditions by profile name (``media_pipeline.selectors.renditions_by_profi
 """
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from django.contrib.auth.models import AnonymousUser
-from django.db.models import Q, QuerySet
+from django.db.models import Q, QuerySet, Sum
 from django.utils.translation import gettext as _
 
 from cms.models import OrgUnit
@@ -21,7 +21,17 @@ from media_pipeline.selectors import renditions_by_profile
 
 from .devices.credentials import credential_parts, secret_matches
 from .errors import CredentialRefused
-from .models import Channel, Device, PairingRequest, PlaylistEntry, Priority, ScheduleRule, ScreenType
+from .models import (
+    SCHEDULE_TIME_ZONE,
+    Channel,
+    Device,
+    PairingRequest,
+    PlaylistEntry,
+    PlayRecord,
+    Priority,
+    ScheduleRule,
+    ScreenType,
+)
 from .schedule import timeline
 from .schedule.timeline import Decision, Loop, Plan, Rule, Step
 
@@ -242,3 +252,39 @@ def pairing_for_credential(*, credential: str):
     if pairing is None or not secret_matches(parts[1], pairing.secret_hash):
         return None
     return pairing
+
+
+# --- Proof of play rolled up: the delivery rate of a unit's subtree -----------------------------------------------
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """Of what was scheduled on the screens of a unit's subtree over one Beijing day, how much played."""
+
+    day: date
+    screens: int
+    scheduled_seconds: float
+    played_seconds: float
+
+    @property
+    def rate(self) -> float | None:
+        return self.played_seconds / self.scheduled_seconds if self.scheduled_seconds else None
+
+
+def delivery_rate(*, unit: OrgUnit, day: date, moment: datetime | None = None) -> Delivery:
+    """Scheduled seconds come from the resolver (blocks with a channel on each active screen of the subtree, up to
+    ``moment`` when the day is not over); played seconds are the plays reported for the subtree's screens that day
+    (at most the scheduled time: a report sent twice or a clock off cannot make it more than 100 %)."""
+    start = datetime.combine(day, datetime.min.time(), SCHEDULE_TIME_ZONE)
+    end = start + timedelta(days=1)
+    if moment is not None:
+        end = max(start, min(end, moment))
+    devices = Device.objects.filter(unit__path__startswith=unit.path, revoked_at__isnull=True, paired_at__lt=end)
+    scheduled = 0.0
+    for device in devices:
+        blocks, _warnings = timeline.timeline(device_plan(device), start, end) if end > start else ([], [])
+        scheduled += sum((block.end - block.start).total_seconds() for block in blocks if block.channel_id)
+    played = PlayRecord.objects.filter(
+        unit__path__startswith=unit.path, started_at__gte=start, started_at__lt=end
+    ).aggregate(total=Sum("seconds"))["total"]
+    return Delivery(day, len(devices), scheduled, min(played or 0.0, scheduled))

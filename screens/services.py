@@ -1,6 +1,6 @@
 """Writes for screens: a new screen asks to be paired, an editor pairs it with the code it shows, a device is
-revoked, a device reports its heartbeat. Keyword-only arguments; a refusal is a ``screens.errors`` exception
-with a Chinese sentence, and nothing is half written."""
+revoked, a device reports its heartbeat and its plays. Keyword-only arguments; a refusal is a ``screens.errors``
+exception with a Chinese sentence, and nothing is half written."""
 
 from datetime import datetime, timedelta
 
@@ -14,7 +14,9 @@ from cms.selectors import units_managed_by
 
 from .devices.credentials import code_digest, credential_text, new_code, new_credential
 from .errors import PairingRefused
-from .models import Device, PairingRequest, ScreenType
+from .models import SCHEDULE_TIME_ZONE, Device, PairingRequest, PlayRecord, ScreenType
+from .plays.partitions import partitions_ensure
+from .plays.recording import record_of
 
 PAIRING_LIFETIME = timedelta(minutes=10)
 PAIRING_GUESSES = 10  # wrong codes an editor may type ...
@@ -133,3 +135,17 @@ def device_heartbeat(
         last_clock_offset=offset,
     )
     return offset
+
+
+def plays_record(*, device: Device, plays: list, now: datetime | None = None) -> tuple[int, int]:
+    """Store a device's batch of plays (``screens.plays.recording.ReportedPlay``), append-only: a play whose id is
+    already stored (a batch sent again after a lost answer) is skipped. Returns (stored, already there)."""
+    now = now or timezone.now()
+    today = now.astimezone(SCHEDULE_TIME_ZONE).date()
+    if cache.add(f"screens:play-partitions:{today}", True, 24 * 3600):
+        partitions_ensure(today=today)
+    records = {play.id: record_of(play, device=device, now=now) for play in plays}
+    known = set(PlayRecord.objects.filter(id__in=list(records)).values_list("id", flat=True))
+    fresh = [record for key, record in records.items() if key not in known]
+    PlayRecord.objects.bulk_create(fresh, ignore_conflicts=True)
+    return len(fresh), len(plays) - len(fresh)

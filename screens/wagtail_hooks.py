@@ -12,7 +12,15 @@ from wagtail.permissions import register_permission_policy
 from cms.selectors import units_managed_by
 from library.models import LibraryItem
 
-from .admin.views import ChannelViewSet, DeviceViewSet, RuleViewSet, pair_view, preview_view, revoke_view
+from .admin.views import (
+    ChannelViewSet,
+    DeviceViewSet,
+    RuleViewSet,
+    delivery_view,
+    pair_view,
+    preview_view,
+    revoke_view,
+)
 from .models import Channel, Device, ScheduleRule
 
 # Unit editors hold the library's item permissions (cms.services.ROLE_MODEL_PERMISSIONS); their unit's screens are
@@ -48,9 +56,15 @@ def register_screens_urls():
     return [
         path("screens-pair/", include((pair, "screens_pair"), namespace="screens_pair")),
         path("screens-device/", include((device, "screens_device"), namespace="screens_device")),
+        path("screens-delivery/", delivery_view, name="screens_delivery"),
     ]
 
 
 @hooks.register("register_admin_menu_item")
 def register_pair_menu_item():
     return PairMenuItem(gettext_lazy("配对屏幕"), reverse("screens_pair:index"), icon_name="link", order=175)
+
+
+@hooks.register("register_admin_menu_item")
+def register_delivery_menu_item():
+    return PairMenuItem(gettext_lazy("播放到达率"), reverse("screens_delivery"), icon_name="table", order=176)

@@ -40,6 +40,7 @@ def demo_load(*, log=print, media: bool = True, library: bool | None = None) -> 
         units = _org_tree(home, log)
         _pages(home, units)
         _accounts(units, log)
+        _screens(units, log)
     # Media items enqueue transcode jobs on commit, so they come after the structure is committed.
     if media if library is None else library:
         _library(units, log, media=media)
@@ -52,6 +53,13 @@ def _courses(home: HomePage, units: dict[str, OrgUnit], log) -> None:
     from library.activity import progress_heartbeat
 
     courses_demo_load(home=home, units=units, log=log, heartbeat=progress_heartbeat)
+
+
+def _screens(units: dict[str, OrgUnit], log) -> None:
+    """A paired virtual portrait and landscape screen of 邹平市 playing notices (screens/demo.py prints their links)."""
+    from screens.demo import screens_demo_load
+
+    screens_demo_load(unit=units["zouping"], log=log)
 
 
 def _site_home() -> HomePage:

@@ -16,6 +16,7 @@ urlpatterns = [
     path("search/", include("search.urls")),
     path("study/", include("courses.urls")),
     path("api/v1/", api.urls),
+    path("screens/player/", include("screens.player.urls")),  # the screens' web player (kiosks, TV browsers)
     path("opds/", include(opds_urlpatterns)),
     path("podcasts/", include(podcast_urlpatterns)),
     path("library-files/", include("library.urls")),

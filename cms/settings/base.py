@@ -204,6 +204,19 @@ STATIC_VENDOR_FILES = {
         ],
     ),
 }
+# The screens' Service Worker (screens/player): workbox-sw loads each module it uses by importScripts; the player
+# tells it each module's static URL (hashed in production). Source maps stay beside the files that name them.
+WORKBOX_MODULES = ("workbox-core", "workbox-routing", "workbox-strategies", "workbox-range-requests")
+STATIC_VENDOR_FILES["vendor/workbox-sw"] = (
+    NODE_MODULES / "workbox-sw" / "build",
+    ["workbox-sw.js", "workbox-sw.js.map"],
+)
+STATIC_VENDOR_FILES.update(
+    {
+        f"vendor/{name}": (NODE_MODULES / name / "build", [f"{name}.prod.js", f"{name}.prod.js.map"])
+        for name in WORKBOX_MODULES
+    }
+)
 STATICFILES_FINDERS = [
     "django.contrib.staticfiles.finders.FileSystemFinder",
     "django.contrib.staticfiles.finders.AppDirectoriesFinder",

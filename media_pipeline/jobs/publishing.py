@@ -1,5 +1,10 @@
-"""Store a job's outputs and describe them as Rendition rows (created by the caller, after every file)."""
+"""Store a job's outputs and describe them as Rendition rows (created by the caller, after every file).
 
+Single-file renditions a screen caches whole (``CHECKSUMMED_PROFILES``) carry the SHA-256 of the stored bytes in
+``meta["sha256"]``: a player checks its cached copy against it and downloads a corrupt file again.
+"""
+
+import hashlib
 from collections.abc import Callable
 from pathlib import Path
 
@@ -11,11 +16,19 @@ from ..errors import StorageError
 from ..models import Rendition, TranscodeJob
 from ..steps.contract import Output
 
+CHECKSUMMED_PROFILES = ("screen_", "tv_1080p", "audio_")  # profile names (prefixes) the screens cache as one file
+HASH_BLOCK = 1024 * 1024
+
+
+def wants_checksum(output: Output) -> bool:
+    return not output.files and output.profile.startswith(CHECKSUMMED_PROFILES)
+
 
 def store_outputs(
     *, outputs: list[Output], out_dir: Path, prefix: str, keep_lease: Callable[[], None]
 ) -> dict[str, int]:
-    """Upload every file of every output under ``prefix``; return {storage name: bytes}."""
+    """Upload every file of every output under ``prefix``; return {storage name: bytes}. The SHA-256 of each
+    single-file screen, TV and audio rendition goes into its output's ``meta`` (hashed from the file stored)."""
     sizes = {}
     for output in outputs:
         for relative in output.all_files():
@@ -23,7 +36,17 @@ def store_outputs(
             if name not in sizes:
                 sizes[name] = _store_file(out_dir / relative, name)
                 keep_lease()  # uploads of big ladders take a while
+        if wants_checksum(output):
+            output.meta["sha256"] = file_sha256(out_dir / output.path)
     return sizes
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while block := handle.read(HASH_BLOCK):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def _store_file(path: Path, name: str) -> int:

@@ -1,5 +1,5 @@
-"""Channels, schedule rules and screens in the Wagtail admin, the pairing form and the preview page
-"这块屏幕在某时刻播放什么、为什么".
+"""Channels, schedule rules and screens in the Wagtail admin, the pairing form, the preview page
+"这块屏幕在某时刻播放什么、为什么" and the delivery rates (播放到达率) of the editor's units.
 
 Editors see and change only rows of units they manage (``cms.selectors.units_managed_by``: their unit and every
 unit below it): another unit's channel, rule or screen is a 404 in every view that opens one, and the forms offer
@@ -35,6 +35,7 @@ from ..models import SCHEDULE_TIME_ZONE, Channel, Device, Priority, ScheduleRule
 from ..selectors import (
     channels_managed_by,
     channels_schedulable_by,
+    delivery_rate,
     device_preview,
     devices_managed_by,
     rules_managed_by,
@@ -275,3 +276,26 @@ def preview_view(request: HttpRequest, device_id: int) -> HttpResponse:
         "priorities": dict(Priority.choices),
     }
     return TemplateResponse(request, "screens/admin/preview.html", context)
+
+
+# --- Delivery rates (proof of play rolled up) --------------------------------------------------------------------
+
+
+class DeliveryForm(forms.Form):
+    day = forms.DateField(label=gettext_lazy("日期"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+
+
+def delivery_view(request: HttpRequest) -> HttpResponse:
+    """Each unit the editor manages, down to one level below their own: of what was scheduled on its subtree's
+    screens that day, how much played."""
+    managed = list(units_managed_by(request.user).order_by("path"))
+    if not managed:
+        raise PermissionDenied
+    form = DeliveryForm(request.GET or None)
+    now = timezone.now()
+    day = (form.cleaned_data.get("day") if form.is_bound and form.is_valid() else None) or now.astimezone(
+        SCHEDULE_TIME_ZONE
+    ).date()
+    top = min(unit.depth for unit in managed)
+    rows = [(unit, delivery_rate(unit=unit, day=day, moment=now)) for unit in managed if unit.depth <= top + 1]
+    return TemplateResponse(request, "screens/admin/delivery.html", {"form": form, "day": day, "rows": rows})

@@ -7,6 +7,7 @@ to do. A device only ever reads its own manifest (the credential names the devic
 """
 
 from datetime import datetime
+from uuid import UUID
 
 from django.http import HttpRequest, HttpResponse, HttpResponseNotModified, JsonResponse
 from django.utils import timezone
@@ -20,8 +21,9 @@ from pydantic import Field
 
 from ..delivery.manifest import manifest_for
 from ..errors import CredentialRefused
+from ..plays.recording import ReportedPlay
 from ..selectors import device_authenticated, device_plan, pairing_for_credential
-from ..services import device_heartbeat, pairing_request_create
+from ..services import device_heartbeat, pairing_request_create, plays_record
 
 router = Router(tags=["screens"])
 
@@ -166,3 +168,34 @@ def device_heartbeat_post(request: HttpRequest, payload: HeartbeatIn):
     )
     current = manifest_for(device=device, plan=device_plan(device), now=now)["version"]
     return {"server_time": now, "clock_offset": offset, "manifest_current": current == payload.manifest_version}
+
+
+class PlayIn(Schema):
+    id: UUID = Field(description="这次播放的编号（设备生成；同一批重发只记一次）")
+    channel: int | None = None
+    entry: int | None = None
+    asset: str = Field("", max_length=200)
+    started_at: datetime = Field(description="开始播放的时刻（按服务器时钟，带时区）")
+    seconds: float = Field(ge=0, le=86400)
+    manifest_version: str = Field("", max_length=64)
+
+
+class PlaysIn(Schema):
+    plays: list[PlayIn] = Field(max_length=500)
+
+
+class PlaysOut(Schema):
+    stored: int
+    duplicates: int
+
+
+@router.post(
+    "/device/plays",
+    response={200: PlaysOut, 401: ErrorOut},
+    auth=device_auth,
+    summary="屏幕上报播放记录（成批，可重发）",
+)
+def device_plays_post(request: HttpRequest, payload: PlaysIn):
+    plays = [ReportedPlay(**play.dict()) for play in payload.plays]
+    stored, duplicates = plays_record(device=request.auth, plays=plays)
+    return {"stored": stored, "duplicates": duplicates}

@@ -3,7 +3,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("screens", "0001_initial"),
+        ("screens", "0003_playrecord"),
     ]
 
     operations = [

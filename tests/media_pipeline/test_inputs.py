@@ -1,6 +1,8 @@
 """Every kind of input the issue lists, through the whole engine (analysis → groups → checks → publish):
 each is converted, or refused with a clear Chinese reason; none crashes a worker or leaves a job running."""
 
+import hashlib
+
 import pytest
 from django.core.exceptions import ValidationError
 from django.core.files import File
@@ -197,3 +199,5 @@ def test_public_screens_when_the_item_asks(tmp_path):
     }
     portrait = renditions["screen_portrait"].meta
     assert portrait["fill"] == "crop" and portrait["focal_x"] == 0.3 and portrait["captions_burned"] is True
+    with default_storage.open(renditions["screen_portrait"].path) as stored:  # the screens' players check it
+        assert portrait["sha256"] == hashlib.sha256(stored.read()).hexdigest()

@@ -899,6 +899,10 @@ NOT_OBJECT_SURFACES = {
     "linear/<int:channel_id>/<slug:rung>.m3u8": "a linear channel's live playlist: public items' TV segments, signed",
     "linear/units/<slug:code>/guide.xml": "XMLTV of a unit subtree's linear channels: public items' titles only",
     "linear/units/<slug:code>/channels.m3u": "M3U of a unit subtree's linear channels: names and master URLs",
+    "api/v1/screens/device/plays": "POST: the calling device's own proof of play, stored under its own id "
+    "(tests/screens/test_plays.py); no object read",
+    "screens/player/": "the screens' web player page: static, no object (its API calls carry the device credential)",
+    "screens/player/sw.js": "the web player's Service Worker script: static, no object",
 }
 # Admin URL groups (the first segment after admin/) that show no library object: all behind the admin login,
 # which test_admin_urls_without_parameters_send_anonymous_to_login checks for every parameterless one.
@@ -957,6 +961,7 @@ ADMIN_GROUPS = {
     "screens_devices",
     "screens-pair",
     "screens-device",
+    "screens-delivery",  # delivery rates of the editor's own units (figures only; tests/screens/test_plays.py)
 }
 # Admin pages an anonymous visitor may open (the login itself and what it needs).
 ADMIN_PUBLIC = {

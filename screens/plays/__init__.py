@@ -1,0 +1,1 @@
+"""Proof of play: partitions, recording and delivery rates."""

@@ -1,0 +1,48 @@
+"""What a device's reported play becomes: a PlayRecord with its start clamped to what the server can believe.
+
+A device plays on the server's clock (it learns the offset from its heartbeats), but a device that restarted
+offline may report on its own wrong clock. A start later than the arrival (plus ``FUTURE_SLACK``) or older than
+``PAST_LIMIT`` cannot be true: it is set to the arrival moment and flagged ``clock_suspect``, so the play still
+counts (it did happen) without filling a day it was not in. Seconds are bounded by a day.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from uuid import UUID
+
+from ..models import Device, PlayRecord
+from .partitions import DAYS_BEHIND
+
+FUTURE_SLACK = timedelta(minutes=5)
+PAST_LIMIT = timedelta(days=DAYS_BEHIND - 1)  # inside the partitions that exist (screens.plays.partitions)
+MAX_SECONDS = 24 * 3600.0
+
+
+@dataclass(frozen=True)
+class ReportedPlay:
+    id: UUID
+    channel: int | None
+    entry: int | None
+    asset: str
+    started_at: datetime
+    seconds: float
+    manifest_version: str
+
+
+def record_of(play: ReportedPlay, *, device: Device, now: datetime) -> PlayRecord:
+    started, suspect = play.started_at, False
+    if started > now + FUTURE_SLACK or started < now - PAST_LIMIT:
+        started, suspect = now, True
+    return PlayRecord(
+        id=play.id,
+        device_id=device.pk,
+        unit_id=device.unit_id,
+        channel_id=play.channel,
+        entry_id=play.entry,
+        asset=play.asset[:200],
+        started_at=started,
+        seconds=min(max(play.seconds, 0.0), MAX_SECONDS),
+        manifest_version=play.manifest_version[:64],
+        received_at=now,
+        clock_suspect=suspect,
+    )

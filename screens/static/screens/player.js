@@ -1,0 +1,366 @@
+/* The screens' web player (kiosks in Chromium's kiosk mode, TV browsers), portrait or landscape.
+
+   Unpaired, it asks for a pairing code and shows it large; its credential stays in localStorage. Paired, it reads
+   its manifest (docs/screens.md), has the Service Worker cache every file of the window, and plays what the
+   manifest says plays now — on the server's clock (the offset its heartbeats measure) — full-screen: videos on two
+   stacked <video> elements (the next one loaded and waiting under the current one, started the moment the current
+   ends), image slides and notices for their seconds. It keeps playing from the cache when the network is gone and
+   after a restart, and reports what it played (proof of play) in batches, kept in localStorage until the server
+   has them. window.lighthousePlayer exposes its state for the browser tests. */
+
+const config = JSON.parse(document.getElementById("player-config").textContent);
+const strings = config.strings;
+const slot = new URLSearchParams(location.search).get("screen") || "default";
+const store = {
+  get: (name, fallback = null) => JSON.parse(localStorage.getItem(`lighthouse.screen.${slot}.${name}`) ?? "null") ?? fallback,
+  set: (name, value) => localStorage.setItem(`lighthouse.screen.${slot}.${name}`, JSON.stringify(value)),
+  drop: (name) => localStorage.removeItem(`lighthouse.screen.${slot}.${name}`),
+};
+const HEARTBEAT_MS = 60_000;
+const MANIFEST_MS = 5 * 60_000;
+const PLAYS_MS = 10_000;
+const PLAYS_BATCH = 200;
+const RESYNC_SECONDS = 2; // further off the schedule than this at an item's start: jump to where it should be
+
+const state = {
+  manifest: null,
+  offset: store.get("clock_offset", 0), // server clock minus ours, in ms
+  ready: new Set(), // asset keys cached and intact
+  transitions: [], // {from, to, gap_ms} between videos
+  played: 0,
+  cache: [], // the Service Worker's last reports
+  online: true,
+  current: null,
+};
+window.lighthousePlayer = state;
+
+const $ = (id) => document.getElementById(id);
+const serverNow = () => Date.now() + state.offset;
+const credential = () => store.get("credential");
+
+function show(title, code = "", hint = "") {
+  $("message-title").textContent = title;
+  $("message-code").textContent = code;
+  $("message-hint").textContent = hint;
+  $("message").classList.add("front");
+}
+
+function setOnline(online) {
+  state.online = online;
+  document.body.dataset.network = online ? "online" : "offline";
+  $("network").hidden = online;
+  $("network").textContent = online ? "" : strings.offline;
+}
+
+async function api(path, { method = "GET", body = null, auth = credential() } = {}) {
+  const headers = { Accept: "application/json" };
+  if (auth) headers.Authorization = `Bearer ${auth}`;
+  if (body) headers["Content-Type"] = "application/json";
+  const response = await fetch(config.api + path, { method, headers, body: body && JSON.stringify(body) });
+  return response;
+}
+
+// --- Pairing ------------------------------------------------------------------------------------------------------
+
+function credentialFromLink() {
+  // A setup link may carry the credential after "#" (never sent to a server): kept, then taken off the address.
+  const match = location.hash.match(/credential=([^&]+)/);
+  if (match) {
+    store.set("credential", decodeURIComponent(match[1]));
+    store.set("paired", true);
+    history.replaceState(null, "", location.pathname + location.search);
+  }
+}
+
+async function pair() {
+  for (;;) {
+    const asked = await api("pairings", {
+      method: "POST", auth: null, body: { width: screen.width || innerWidth, height: screen.height || innerHeight },
+    });
+    if (!asked.ok) { await sleep(15_000); continue; }
+    const { credential: secret, code } = await asked.json();
+    store.set("credential", secret);
+    show(strings.pair_title, code, strings.pair_hint);
+    for (;;) {
+      await sleep(3_000);
+      const answer = await api("pairings/me").catch(() => null);
+      if (answer && answer.status === 200 && (await answer.json()).paired) { store.set("paired", true); return; }
+      if (answer && (answer.status === 410 || answer.status === 401)) { show(strings.pair_expired); break; }
+    }
+  }
+}
+
+// --- Manifest, cache, clock ---------------------------------------------------------------------------------------
+
+async function loadManifest() {
+  try {
+    const response = await api("device/manifest");
+    if (response.status === 401) { revoked(); return false; }
+    if (!response.ok) return false;
+    state.manifest = await response.json();
+    return true;
+  } catch {
+    setOnline(false);
+    return false;
+  }
+}
+
+function revoked() {
+  store.drop("credential"); store.drop("paired");
+  show(strings.revoked);
+  setTimeout(() => location.reload(), 10_000);
+}
+
+/* Asks the Service Worker to cache the window's files (the ones playing soonest first), checking what it holds when
+   ``verify`` (on every start). Resolves when it has gone through all of them. */
+function cacheAssets(verify) {
+  const worker = navigator.serviceWorker && navigator.serviceWorker.controller;
+  if (!worker || !state.manifest) return Promise.resolve();
+  const soon = new Map(upcoming(serverNow(), 50).map((step, index) => [step.entry.asset, index]));
+  const order = (asset) => soon.get(asset.key) ?? Infinity;
+  const assets = [...state.manifest.assets].sort((a, b) => order(a) - order(b))
+    .map(({ key, url, sha256 }) => ({ key, url, sha256 }));
+  return new Promise((resolve) => {
+    const channel = new MessageChannel();
+    channel.port1.onmessage = ({ data }) => {
+      if (data.type === "asset") {
+        state.cache.push(data);
+        if (data.ready) state.ready.add(data.key); else state.ready.delete(data.key);
+      } else if (data.type === "done") resolve(data.results);
+    };
+    worker.postMessage({ type: "sync", assets, verify }, [channel.port2]);
+  });
+}
+
+async function heartbeat() {
+  const sent = Date.now();
+  try {
+    const response = await api("device/heartbeat", {
+      method: "POST",
+      body: {
+        manifest_version: state.manifest ? state.manifest.version : "",
+        screen_width: screen.width || innerWidth, screen_height: screen.height || innerHeight,
+        device_time: new Date(sent).toISOString(),
+      },
+    });
+    if (response.status === 401) { revoked(); return; }
+    if (!response.ok) return;
+    const answer = await response.json();
+    const received = Date.now();
+    state.offset = Date.parse(answer.server_time) - (sent + received) / 2;
+    store.set("clock_offset", state.offset);
+    setOnline(true);
+    if (!answer.manifest_current && (await loadManifest())) cacheAssets(false);
+  } catch {
+    setOnline(false);
+  }
+}
+
+// --- What plays when ----------------------------------------------------------------------------------------------
+
+/* The step playing at server time ``at`` (ms): its entry, channel, block and how far into it; null when nothing is
+   scheduled (or the manifest's window is over). */
+function stepAt(at) {
+  const manifest = state.manifest;
+  if (!manifest) return null;
+  const block = manifest.blocks.find((b) => Date.parse(b.start) <= at && at < Date.parse(b.end));
+  if (!block || block.channel == null) return block ? { idleUntil: Date.parse(block.end) } : null;
+  const channel = manifest.channels.find((c) => c.id === block.channel);
+  if (!channel || !channel.entries.length || !(channel.loop_seconds > 0)) return { idleUntil: Date.parse(block.end) };
+  let position = (block.loop_offset + (at - Date.parse(block.start)) / 1000) % channel.loop_seconds;
+  for (const entry of channel.entries) {
+    if (position < entry.seconds) {
+      const remaining = Math.min(entry.seconds - position, (Date.parse(block.end) - at) / 1000);
+      return { entry, channel, block, offset: position, remaining };
+    }
+    position -= entry.seconds;
+  }
+  return { entry: channel.entries[0], channel, block, offset: 0, remaining: channel.entries[0].seconds };
+}
+
+function upcoming(from, count) {
+  const steps = [];
+  let at = from;
+  for (let i = 0; i < count; i += 1) {
+    const step = stepAt(at);
+    if (!step || !step.entry) break;
+    steps.push(step);
+    at += Math.max(step.remaining, 0.05) * 1000;
+  }
+  return steps;
+}
+
+function assetSource(key) {
+  if (state.ready.has(key)) return config.asset_prefix + encodeURIComponent(key);
+  const asset = state.manifest.assets.find((a) => a.key === key);
+  return asset ? asset.url : null;
+}
+
+// --- Playing ------------------------------------------------------------------------------------------------------
+
+const videos = [$("video-a"), $("video-b")];
+let front = 0; // which <video> is on top
+let prepared = null; // {step, video} loaded under the current one
+
+function layer(element) {
+  for (const other of document.querySelectorAll(".layer")) {
+    other.classList.toggle("front", other === element);
+    other.classList.remove("under");
+  }
+}
+
+function prepare(step, at) {
+  if (!step || !step.entry || step.entry.kind !== "video") { prepared = step ? { step, at } : null; return; }
+  const video = videos[1 - front];
+  const source = assetSource(step.entry.asset);
+  if (video.dataset.source !== source) {
+    video.dataset.source = source;
+    video.src = source;
+    video.load();
+  }
+  video.currentTime = step.offset || 0;
+  video.classList.add("under");
+  prepared = { step, video, at };
+}
+
+function record(step, startedAt) {
+  const seconds = (serverNow() - startedAt) / 1000;
+  if (seconds < 0.5) return;
+  const queue = store.get("plays", []);
+  queue.push({
+    id: crypto.randomUUID(), channel: step.channel.id, entry: step.entry.entry, asset: step.entry.asset || "",
+    started_at: new Date(startedAt).toISOString(), seconds: Math.round(seconds * 1000) / 1000,
+    manifest_version: state.manifest.version,
+  });
+  store.set("plays", queue.slice(-10_000)); // a screen offline for weeks keeps its last plays, not all
+  state.played += 1;
+}
+
+/* Play ``step`` now; when it ends, the prepared next one starts at once and the one after is prepared. */
+function play(step, endedAt = null) {
+  const current = { step, startedAt: serverNow() };
+  state.current = current;
+  document.body.dataset.state = step && step.entry ? "playing" : "idle";
+  if (!step || !step.entry) {
+    show(strings.idle);
+    const wait = step && step.idleUntil ? Math.min(step.idleUntil - serverNow(), 60_000) : 30_000;
+    setTimeout(() => play(stepAt(serverNow())), Math.max(wait, 1_000));
+    return;
+  }
+  const finish = () => {
+    if (state.current !== current) return;
+    const ended = performance.now();
+    record(step, current.startedAt);
+    let next = prepared && prepared.step;
+    // Off the schedule (a stall, a slow start, a clock corrected): play what should be playing, where it should be.
+    if (!next || Math.abs(serverNow() - prepared.at) > RESYNC_SECONDS * 1000) {
+      next = stepAt(serverNow());
+      prepared = null;
+    }
+    play(next, ended);
+  };
+  if (step.entry.kind === "video") playVideo(step, current, finish, endedAt);
+  else playStill(step, finish);
+  const endsAt = current.startedAt + step.remaining * 1000;
+  const following = stepAt(endsAt + 20);
+  // Prepare after the current one has started, so the two elements never both decode their first frames at once.
+  setTimeout(() => { if (state.current === current) prepare(following, endsAt); }, 300);
+}
+
+function playVideo(step, current, finish, endedAt) {
+  let video;
+  if (prepared && prepared.step === step && prepared.video) {
+    video = prepared.video;
+  } else {
+    video = videos[1 - front];
+    video.src = video.dataset.source = assetSource(step.entry.asset);
+    video.currentTime = step.offset || 0;
+  }
+  prepared = null;
+  const previous = videos[front];
+  front = videos.indexOf(video);
+  video.onended = finish;
+  video.onerror = () => setTimeout(finish, 1_000);
+  video.classList.add("under"); // visible under the front layer: a hidden <video> presents no frames
+  video.requestVideoFrameCallback((now) => {
+    layer(video);
+    if (previous !== video) previous.pause();
+    if (endedAt !== null) {
+      state.transitions.push({ from: previous.dataset.source, to: video.dataset.source, gap_ms: now - endedAt });
+    }
+  });
+  video.play().catch(() => setTimeout(finish, 1_000));
+}
+
+function playStill(step, finish) {
+  if (step.entry.kind === "image") {
+    $("still").src = assetSource(step.entry.asset);
+    layer($("still"));
+  } else {
+    $("notice").textContent = step.entry.text || "";
+    layer($("notice"));
+  }
+  for (const video of videos) video.pause();
+  setTimeout(finish, Math.max(step.remaining, 0.5) * 1000);
+}
+
+// --- Proof of play ------------------------------------------------------------------------------------------------
+
+async function sendPlays() {
+  const queue = store.get("plays", []);
+  if (!queue.length) return;
+  const batch = queue.slice(0, PLAYS_BATCH);
+  try {
+    const response = await api("device/plays", { method: "POST", body: { plays: batch } });
+    if (response.status === 401) { revoked(); return; }
+    if (!response.ok) return;
+    const sent = new Set(batch.map((p) => p.id));
+    store.set("plays", store.get("plays", []).filter((p) => !sent.has(p.id)));
+    setOnline(true);
+  } catch {
+    setOnline(false);
+  }
+}
+
+// --- Start --------------------------------------------------------------------------------------------------------
+
+function sleep(ms) { return new Promise((resolve) => setTimeout(resolve, ms)); }
+
+async function controlled() {
+  if (!("serviceWorker" in navigator)) { show(strings.no_worker); return false; }
+  const registering = navigator.serviceWorker.register(config.service_worker, { scope: config.page });
+  // Started again offline: the worker from before answers this page; checking it for an update just fails.
+  if (navigator.serviceWorker.controller) { registering.catch(() => {}); return true; }
+  try { await registering; } catch { show(strings.no_worker); return false; }
+  if (navigator.serviceWorker.controller) return true;
+  await new Promise((resolve) => navigator.serviceWorker.addEventListener("controllerchange", resolve, { once: true }));
+  return true;
+}
+
+async function start() {
+  setOnline(navigator.onLine);
+  credentialFromLink();
+  const worker = controlled();
+  if (!store.get("paired")) await pair();
+  show(strings.starting);
+  const hasWorker = await worker;
+  while (!(await loadManifest())) await sleep(10_000);
+  await heartbeat();
+  if (hasWorker) {
+    // The file playing now first: start as soon as it is cached; the rest keeps downloading meanwhile.
+    const first = stepAt(serverNow());
+    const all = cacheAssets(true);
+    if (first && first.entry && first.entry.asset) {
+      while (!state.ready.has(first.entry.asset) && !state.cache.some((r) => r.key === first.entry.asset)) await sleep(100);
+    }
+    all.then(() => { document.body.dataset.cache = "ready"; });
+  }
+  play(stepAt(serverNow()));
+  setInterval(heartbeat, HEARTBEAT_MS);
+  setInterval(sendPlays, PLAYS_MS);
+  setInterval(async () => { if (await loadManifest()) cacheAssets(false); }, state.manifest.poll_after * 1000 || MANIFEST_MS);
+  addEventListener("online", () => { heartbeat(); sendPlays(); });
+  addEventListener("offline", () => setOnline(false));
+}
+
+start();
