@@ -649,7 +649,10 @@ class EmbeddedEngine:
             _write_keys(list(rows.values()))
 
     def delete(self, doc_ids: list[str], *, version: int | None = None) -> None:
-        IndexEntry.objects.filter(doc_id__in=list(doc_ids)).delete()
+        ids = list(IndexEntry.objects.filter(doc_id__in=list(doc_ids)).values_list("id", flat=True))
+        # Keys first, in one statement; then the entries, read by id only (the cascade would load whole rows).
+        SuggestKey.objects.filter(entry_id__in=ids).delete()
+        IndexEntry.objects.filter(id__in=ids).only("id").delete()
 
     def count(self) -> int:
         return IndexEntry.objects.count()
