@@ -141,30 +141,3 @@ class QueryStat(models.Model):
 
     def __str__(self):
         return f"{self.day} {self.query}"
-
-
-class SuggestKey(models.Model):
-    """One key a document can be suggested by, for the suggestions and pinyin look-ups of the embedded index: each
-    distinct title term (characters, bigrams, words) and each pinyin term (of title and creators) of an IndexEntry,
-    with the columns suggestions filter and order on, so a short prefix (红, dt) reads an index range, not every
-    match's full-text rank. Written with the entry (EmbeddedEngine.index), gone with it (cascade)."""
-
-    key = models.CharField(max_length=64, db_index=True)  # db_index: PostgreSQL adds a LIKE 'x%' (pattern) index
-    entry = models.ForeignKey(IndexEntry, on_delete=models.CASCADE, related_name="+", db_index=False)
-    in_title = models.PositiveSmallIntegerField(default=0)  # 1: a title term; 0/1 rather than bool, so MAX works
-    in_pinyin = models.PositiveSmallIntegerField(default=0)  # 1: a pinyin term
-    access = models.CharField(max_length=16)
-    access_unit_id = models.BigIntegerField(null=True, blank=True)
-    title_length = models.PositiveSmallIntegerField(default=0)
-    boost = models.FloatField(default=1.0)
-    # The date as seconds since the epoch, NO_DATE when there is none: newer first, undated last, in index order.
-    newness = models.FloatField(default=-1e18)
-
-    class Meta:
-        indexes = [
-            models.Index(fields=["key", "title_length", "-boost", "-newness", "entry"], name="search_suggestkey_order"),
-            models.Index(fields=["entry"], name="search_suggestkey_entry"),
-        ]
-
-    def __str__(self):
-        return self.key

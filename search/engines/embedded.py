@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 
 from django.core.exceptions import EmptyResultSet, FullResultSet
 from django.db import connection
-from django.db.models import Max, Q
+from django.db.models import Q
 from django.utils import timezone
 
 from search.engines.analysis import (
@@ -36,7 +36,7 @@ from search.engines.results import (
     Suggestion,
 )
 from search.engines.snippets import highlight
-from search.models import IndexEntry, SuggestKey
+from search.models import IndexEntry
 from search.registry import SearchDocument
 
 # Field weights: a title match counts this many body matches, a pinyin match (title and creators) like a subtitle.
@@ -144,49 +144,6 @@ def _upsert(entries: list[IndexEntry]) -> None:
         )
     with connection.cursor() as cursor:
         cursor.executemany(_upsert_sql(), params)
-
-
-# Longest key kept (pinyin windows are at most PINYIN_WINDOW syllables); a longer typed prefix uses full-text search.
-SUGGEST_KEY_CHARS = 64
-
-
-def suggest_keys(title_terms: str, pinyin: str) -> dict[str, tuple[int, int]]:
-    """key → (in_title, in_pinyin) for an entry's stored title terms and pinyin terms (also used by migration 0006
-    to fill the table from rows already indexed)."""
-    keys: dict[str, tuple[int, int]] = {}
-    for term in title_terms.split():
-        keys[term[:SUGGEST_KEY_CHARS]] = (1, 0)
-    for term in pinyin.split():
-        in_title, _ = keys.get(term[:SUGGEST_KEY_CHARS], (0, 0))
-        keys[term[:SUGGEST_KEY_CHARS]] = (in_title, 1)
-    return keys
-
-
-_KEY_COLUMNS = (
-    *("key", "entry_id", "in_title", "in_pinyin", "access", "access_unit_id", "title_length", "boost", "newness"),
-)
-NO_DATE = -1e18
-
-
-def newness(date: datetime | None) -> float:
-    """SuggestKey.newness: newer first, undated last."""
-    return date.timestamp() if date is not None else NO_DATE
-
-
-def _write_keys(entries: list[IndexEntry]) -> None:
-    """Replace the suggestion keys of these (just written) entries."""
-    ids = dict(IndexEntry.objects.filter(doc_id__in=[entry.doc_id for entry in entries]).values_list("doc_id", "id"))
-    SuggestKey.objects.filter(entry_id__in=list(ids.values())).delete()  # nothing depends on keys: one DELETE
-    rows = []
-    for entry in entries:
-        shared = (entry.access, entry.access_unit_id, entry.title_length, entry.boost, newness(entry.date))
-        for key, (in_title, in_pinyin) in suggest_keys(entry.title_terms, entry.pinyin).items():
-            rows.append((key, ids[entry.doc_id], in_title, in_pinyin, *shared))
-    quote = connection.ops.quote_name
-    columns = ", ".join(quote(name) for name in _KEY_COLUMNS)
-    marks = ", ".join(["%s"] * len(_KEY_COLUMNS))
-    with connection.cursor() as cursor:
-        cursor.executemany(f"INSERT INTO {quote(SuggestKey._meta.db_table)} ({columns}) VALUES ({marks})", rows)
 
 
 # --- What a query asks of the index, before it is written in one database's syntax
@@ -646,13 +603,9 @@ class EmbeddedEngine:
         rows = {document.doc_id: _entry(document) for document in documents}
         if rows:
             _upsert(list(rows.values()))
-            _write_keys(list(rows.values()))
 
     def delete(self, doc_ids: list[str], *, version: int | None = None) -> None:
-        ids = list(IndexEntry.objects.filter(doc_id__in=list(doc_ids)).values_list("id", flat=True))
-        # Keys first, in one statement; then the entries, read by id only (the cascade would load whole rows).
-        SuggestKey.objects.filter(entry_id__in=ids).delete()
-        IndexEntry.objects.filter(id__in=ids).only("id").delete()
+        IndexEntry.objects.filter(doc_id__in=list(doc_ids)).delete()
 
     def count(self) -> int:
         return IndexEntry.objects.count()
@@ -732,65 +685,7 @@ def _titled(ask: _Ask, condition: Q, *, order: str, limit: int, key) -> list[tup
     return list(found.values())[:limit]
 
 
-@dataclass(frozen=True)
-class _KeyPlan:
-    """A suggestion ask that one suggestion key answers: `key` exactly (a Chinese character or bigram), or as a
-    prefix (a word or pinyin being typed); `flags`: which kinds of key count (in_title, in_pinyin)."""
-
-    key: str
-    prefix: bool
-    flags: tuple[str, ...]
-
-
-def _key_plan(ask: _Ask) -> _KeyPlan | None:
-    """The plan for asks of one run (what is typed first, and what is slow to rank: 红, dt, caoxue); None → FTS."""
-    if not ask.title_only:
-        return None
-    if not ask.alternatives:
-        return _KeyPlan(ask.pinyin, True, ("in_pinyin",)) if 0 < len(ask.pinyin) <= SUGGEST_KEY_CHARS else None
-    if len(ask.alternatives) > 1:
-        return None
-    ((terms, prefix),) = ask.alternatives
-    if len(terms) == 1 and not prefix and not ask.pinyin and is_cjk(terms[0]):
-        return _KeyPlan(terms[0], False, ("in_title",))
-    if not terms and 0 < len(prefix) <= SUGGEST_KEY_CHARS and ask.pinyin in ("", prefix):
-        return _KeyPlan(prefix, True, ("in_title", "in_pinyin") if ask.pinyin else ("in_title",))
-    return None
-
-
-def _key_match(plan: _KeyPlan) -> Q:
-    flags = Q()
-    for flag in plan.flags:
-        flags |= Q(**{flag: 1})
-    if not plan.prefix:
-        return Q(key=plan.key) & flags
-    if connection.vendor == "sqlite":
-        # A range on the key index (SQLite compares bytes; its LIKE ignores case and skips the index).
-        after = plan.key[:-1] + chr(ord(plan.key[-1]) + 1)
-        return Q(key__gte=plan.key, key__lt=after) & flags
-    return Q(key__startswith=plan.key) & flags  # PostgreSQL: the pattern index Django adds for db_index
-
-
-def _key_rows(plan: _KeyPlan, condition: Q, *, offset: int, limit: int) -> list[tuple[str, str, str]]:
-    """(title, url, creators) in the suggestion order: title matches before pinyin-only ones, then shorter
-    titles, more popular, lower id (what ranking gives when the scores tie, which one key's matches mostly do)."""
-    keys = SuggestKey.objects.filter(condition, _key_match(plan))
-    if plan.prefix:  # a document may have several keys in the range: one row each
-        grouped = keys.values("entry_id", "title_length", "boost", "newness").annotate(t=Max("in_title"))
-        order = ("title_length", "-boost", "-newness", "entry_id")
-        order = order if plan.flags == ("in_pinyin",) else ("-t", *order)
-        ids = [row["entry_id"] for row in grouped.order_by(*order)[offset : offset + limit]]
-    else:
-        ordered = keys.order_by("title_length", "-boost", "-newness", "entry_id").values_list("entry_id", flat=True)
-        ids = list(ordered[offset : offset + limit])
-    entries = IndexEntry.objects.only("title", "url", "creators").in_bulk(ids)
-    return [(entries[i].title, entries[i].url, entries[i].creators) for i in ids if i in entries]
-
-
 def _title_rows(ask: _Ask, condition: Q, *, order: str, offset: int, limit: int) -> list[tuple[str, str, str]]:
-    plan = _key_plan(ask)
-    if plan is not None:
-        return _key_rows(plan, condition, offset=offset, limit=limit)
     dialect = _dialect()
     if dialect is None:
         return _generic_title_rows(ask, condition, order=order, offset=offset, limit=limit)
