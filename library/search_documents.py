@@ -14,13 +14,14 @@ import math
 
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
+from django.db.models import Prefetch
 from wagtail.rich_text import get_text_for_indexing
 from wagtail.signals import page_published
 
 from search.registry import SearchDocument, register
 
 from .catalogue.clc import CLC_TOP, clc_label, clc_validate
-from .models import LibraryItem, LibraryPage
+from .models import LibraryItem, LibraryItemTag, LibraryPage
 from .selectors import library_page
 
 PAGE_URL_CACHE_KEY = "library:page-url-base"
@@ -78,7 +79,8 @@ def item_document(item: LibraryItem) -> SearchDocument | None:
     if opening is None:
         return None
     access, access_unit_id = opening
-    tags = [tag.name for tag in item.tags.all()]
+    # Through the tagged rows (prefetched with their tags): taggit's own prefetch of `tags` builds a queryset per item.
+    tags = [tagged.tag.name for tagged in item.tagged_items.all()]
     subjects = " ".join(filter(None, [_clc_text(item.clc), *tags]))
     parts = (item.summary, get_text_for_indexing(item.body or ""), subjects, item.publisher, item.fulltext)
     return SearchDocument(
@@ -147,7 +149,9 @@ def indexed_items():
             "owning_unit", "access_unit", "parent__access_unit", "parent__parent__access_unit"
         )
         .defer(*PARENT_TEXTS)
-        .prefetch_related("tags")
+        .prefetch_related(
+            Prefetch("tagged_items", queryset=LibraryItemTag.objects.select_related("tag").order_by("pk"))
+        )
     )
 
 

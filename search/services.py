@@ -18,6 +18,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from functools import partial
@@ -46,6 +47,10 @@ UNAVAILABLE_MARK = "[引擎不可用] "
 UNREADABLE_MARK = "[读取失败] "
 # A rebuild holds its lock this long past its last chunk: a rebuild that died blocks the next one no longer.
 REBUILD_LOCK_SECONDS = 600
+# Documents per drain batch: one read per model, one upsert, one outbox delete. Larger batches spread the per-batch
+# queries thinner (an import of 1,000 rows/s records that many a second); each batch holds the index lock while it
+# reads and writes, a second or two.
+DRAIN_BATCH = 1000
 # Any fixed number, the same in every process: the PostgreSQL advisory lock behind _index_lock.
 _LOCK_KEY = 5_045_170
 
@@ -246,7 +251,7 @@ def _drain_batch(*, limit: int) -> tuple[int, int]:
     return len(batch), len(batch) - len(failed)
 
 
-def search_outbox_drain(*, limit: int = 500) -> int:
+def search_outbox_drain(*, limit: int = DRAIN_BATCH) -> int:
     """Apply one batch of due outbox entries to every index; return how many documents reached them all.
 
     The embedded index always takes the batch. Documents the engine did not take, or that could not be read, keep
@@ -255,7 +260,7 @@ def search_outbox_drain(*, limit: int = 500) -> int:
     return _drain_batch(limit=limit)[1]
 
 
-def search_outbox_drain_all(*, limit: int = 500) -> int:
+def search_outbox_drain_all(*, limit: int = DRAIN_BATCH) -> int:
     """Drain until nothing is due; return how many documents reached every index."""
     total = 0
     while True:
@@ -320,8 +325,34 @@ def _chunks(items: Iterable, size: int) -> Iterator[list]:
         yield chunk
 
 
-def _rebuild_chunk(model_label: str, pks: list, *, embedded: bool, cluster, index: str | None) -> int:
-    """Read one chunk and write it; return how many documents it indexed.
+class _Sender:
+    """Sends each chunk to the engine on a thread of its own while the next chunk is read and analysed here, so
+    the node and this process work at the same time. One chunk in flight: the next waits for it (and raises its
+    error), so memory stays bounded and a failure stops the rebuild at the next chunk."""
+
+    def __init__(self, cluster, index: str | None):
+        self.cluster, self.index = cluster, index
+        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="search-rebuild") if cluster else None
+        self.pending: Future | None = None
+
+    def send(self, documents: list[SearchDocument], *, version: int) -> None:
+        if self.pool is None:
+            return
+        self.wait()
+        self.pending = self.pool.submit(self.cluster.index, documents, version=version, index=self.index)
+
+    def wait(self) -> None:
+        if self.pending is not None:
+            pending, self.pending = self.pending, None
+            pending.result()
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True)
+
+
+def _rebuild_chunk(model_label: str, pks: list, *, embedded: bool, sender: _Sender) -> int:
+    """Read one chunk and write it (the engine's part goes to `sender`); return how many documents it indexed.
 
     Read under the index lock, as a drain reads: a drain that removed an object before this read is seen by it, and
     one after it comes later; so an unpublished or deleted object never comes back from an older snapshot.
@@ -340,8 +371,7 @@ def _rebuild_chunk(model_label: str, pks: list, *, embedded: bool, cluster, inde
         logger.error(
             "search rebuild: %d %s objects could not be read: %s", len(lookup.errors), model_label, lookup.errors
         )
-    if cluster:
-        cluster.index(documents, version=version, index=index)
+    sender.send(documents, version=version)
     return len(documents)
 
 
@@ -394,19 +424,23 @@ def search_rebuild(
         cluster = get_cluster_engine() if engine and engine_configured() else None
         new_index = cluster.create_index() if cluster else None
         total, done, seen = registry.count_objects(), 0, set()
+        sender = _Sender(cluster, new_index)
         try:
             for model_label, pks in registry.iter_pks(chunk_size=chunk_size):
-                done += _rebuild_chunk(model_label, pks, embedded=embedded, cluster=cluster, index=new_index)
+                done += _rebuild_chunk(model_label, pks, embedded=embedded, sender=sender)
                 seen.update(registry.make_doc_id(model_label, pk) for pk in pks)
                 renew()
                 if progress:
                     progress(len(seen), total)
+            sender.wait()
             if cluster:
                 cluster.switch_alias(new_index)
         except BaseException:
+            sender.close()  # the chunk in flight ends before the index is dropped
             if cluster:
                 _abandon(cluster, new_index)
             raise
+        sender.close()
         if embedded:
             _remove_stale(seen=seen, chunk_size=chunk_size, renew=renew)
     return done

@@ -114,12 +114,26 @@ def _mapping() -> Mapping:
     return mapping
 
 
-def index_body(name: str, *, aliases: list[str] = (), shards: int = 1, replicas: int = 1) -> dict:
-    """Settings, analysis and mappings for a new physical index (optionally already behind `aliases`)."""
+# While a rebuild fills a new index nobody searches it yet: no periodic refresh, no replica to copy every document
+# to (the bulk load costs the node about half); switch_alias gives it both back (BUILT_SETTINGS) before it goes live.
+BUILDING_SETTINGS = {"refresh_interval": "-1", "number_of_replicas": 0}
+
+
+def built_settings(*, replicas: int) -> dict:
+    """What an index built without refreshes and replicas gets back before it goes live (null: the default 1 s)."""
+    return {"index": {"refresh_interval": None, "number_of_replicas": replicas}}
+
+
+def index_body(
+    name: str, *, aliases: list[str] = (), shards: int = 1, replicas: int = 1, building: bool = False
+) -> dict:
+    """Settings, analysis and mappings for a new physical index (optionally already behind `aliases`); `building`:
+    for a rebuild's bulk load (BUILDING_SETTINGS)."""
     index = Index(name)
     index.settings(
         number_of_shards=shards,
-        number_of_replicas=replicas,
+        number_of_replicas=0 if building else replicas,
+        **({"refresh_interval": BUILDING_SETTINGS["refresh_interval"]} if building else {}),
         max_result_window=RESULT_WINDOW,
         gc_deletes=GC_DELETES,
     )

@@ -121,9 +121,9 @@ class ClusterEngine:
     def new_index_name(self) -> str:
         return f"{self.alias}-{datetime.now(UTC):%Y%m%d%H%M%S%f}"
 
-    def _create(self, *, aliases: list[str]) -> str:
+    def _create(self, *, aliases: list[str], building: bool = False) -> str:
         name = self.new_index_name()
-        body = bodies.index_body(name, aliases=aliases, shards=self.shards, replicas=self.replicas)
+        body = bodies.index_body(name, aliases=aliases, shards=self.shards, replicas=self.replicas, building=building)
         self._call(self.admin.indices.create, index=name, body=body)
         return name
 
@@ -173,10 +173,13 @@ class ClusterEngine:
                 self._call(self.admin.indices.delete_alias, index=stale, name=self.building_alias)
             else:
                 self._call(self.admin.indices.delete, index=stale)
-        return self._create(aliases=[self.building_alias])
+        return self._create(aliases=[self.building_alias], building=True)
 
     def switch_alias(self, index: str) -> None:
-        """Point the alias at `index` in one atomic step, drop `-building`, then delete the old indices."""
+        """Give `index` its replicas and refreshes back and make what it holds searchable, point the alias at it in
+        one atomic step, drop `-building`, then delete the old indices."""
+        self._call(self.admin.indices.put_settings, index=index, body=bodies.built_settings(replicas=self.replicas))
+        self._call(self.admin.indices.refresh, index=index)
         old = [name for name in self.indices_behind_alias() if name != index]
         actions = [{"remove": {"index": name, "alias": self.alias}} for name in old]
         actions.append({"add": {"index": index, "alias": self.alias}})

@@ -112,6 +112,40 @@ _UPDATED = [
 ]
 
 
+def _upsert_sql() -> str:
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(name) for name in ("doc_id", *_UPDATED))
+    marks = ", ".join(["%s"] * (1 + len(_UPDATED)))
+    updates = ", ".join(f"{quote(name)} = excluded.{quote(name)}" for name in _UPDATED)
+    return (
+        f"INSERT INTO {quote(_T)} ({columns}) VALUES ({marks}) ON CONFLICT ({quote('doc_id')}) DO UPDATE SET {updates}"
+    )
+
+
+# Fields whose Python value the database driver cannot take as it is (dates as the backend stores them, JSON).
+_PREPARED = {"date", "facets", "indexed_at"}
+
+
+def _upsert(entries: list[IndexEntry]) -> None:
+    """Insert or replace rows by doc_id in one executemany: what bulk_create(update_conflicts=True) writes,
+    without preparing every value through its field (only dates and JSON need it)."""
+    now = timezone.now()
+    fields = [IndexEntry._meta.get_field(name) for name in ("doc_id", *_UPDATED)]
+    params = []
+    for entry in entries:
+        entry.indexed_at = now
+        params.append(
+            [
+                field.get_db_prep_save(getattr(entry, field.attname), connection)
+                if field.name in _PREPARED
+                else getattr(entry, field.attname)
+                for field in fields
+            ]
+        )
+    with connection.cursor() as cursor:
+        cursor.executemany(_upsert_sql(), params)
+
+
 # --- What a query asks of the index, before it is written in one database's syntax
 
 
@@ -564,11 +598,11 @@ class EmbeddedEngine:
 
     def index(self, documents: list[SearchDocument], *, version: int | None = None, index: str | None = None) -> None:
         """Add or replace documents (`version` and `index` are for the engines; the database is always current)."""
-        # One upsert per batch; the FTS5 triggers (SQLite) fire on both the insert and the update path.
+        # One upsert statement run for the whole batch; the FTS5 triggers (SQLite) fire on both the insert and the
+        # update path.
         rows = {document.doc_id: _entry(document) for document in documents}
-        IndexEntry.objects.bulk_create(
-            rows.values(), batch_size=500, update_conflicts=True, unique_fields=["doc_id"], update_fields=_UPDATED
-        )
+        if rows:
+            _upsert(list(rows.values()))
 
     def delete(self, doc_ids: list[str], *, version: int | None = None) -> None:
         IndexEntry.objects.filter(doc_id__in=list(doc_ids)).delete()

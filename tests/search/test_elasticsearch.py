@@ -433,3 +433,22 @@ def test_pinyin_titles_read_title_and_creators(fake_elasticsearch):
     assert engine.pinyin_titles("caoxueqin", Audience(), limit=5) == ["红楼梦<有声书> 曹雪芹"]
     sent = next(json.loads(raw) for _, path, raw, _ in fake_elasticsearch.recorded if path.endswith("_search"))
     assert sent["_source"] == ["title", "creators"]
+
+
+def test_a_rebuild_loads_without_refreshes_or_replicas_and_gets_both_back_before_going_live(
+    settings, fake_elasticsearch
+):
+    """create_index (a rebuild's) makes the index with refresh_interval -1 and no replica; switch_alias restores
+    SEARCH_REPLICAS and the default refresh, then refreshes, before the alias moves to it."""
+    settings.SEARCH_REPLICAS = 2
+    engine = get_cluster_engine()
+    name = engine.create_index()
+    created = next(json.loads(raw) for method, path, raw, _q in fake_elasticsearch.recorded if path == f"/{name}")
+    assert created["settings"]["refresh_interval"] == "-1" and created["settings"]["number_of_replicas"] == 0
+    engine.switch_alias(name)
+    calls = [(method, path, raw) for method, path, raw, _q in fake_elasticsearch.recorded]
+    put = next(i for i, call in enumerate(calls) if call[:2] == ("PUT", f"/{name}/_settings"))
+    refresh = next(i for i, call in enumerate(calls) if call[:2] == ("POST", f"/{name}/_refresh"))
+    aliases = next(i for i, call in enumerate(calls) if call[1] == "/_aliases")
+    assert put < refresh < aliases
+    assert json.loads(calls[put][2]) == {"index": {"refresh_interval": None, "number_of_replicas": 2}}

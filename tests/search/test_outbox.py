@@ -320,3 +320,44 @@ def test_a_stale_write_does_not_overwrite_a_newer_drain(opensearch, make_item):
     search_outbox_drain()
     opensearch.index([stale_document], version=stale_version)  # nor bring back a deleted one (tombstone)
     assert _engine_titles(opensearch, "初稿") == []
+
+
+def _index_rows():
+    """Every embedded row as stored, but for when it was written."""
+    return sorted(IndexEntry.objects.values_list("doc_id", "title", "title_terms", "terms", "pinyin", "title_key"))
+
+
+def test_a_batch_takes_each_document_once_and_leaves_the_rest_due(embedded, make_item):
+    """A drain batch of `limit` documents forgets every entry of those documents (repeats included) and no other;
+    the next batch takes the rest."""
+    items = [make_item(f"党史读本第{number}卷") for number in range(4)]
+    search_documents_changed(model_label=LABEL, pks=[items[0].pk, items[0].pk])  # repeats of the first document
+    assert search_outbox_drain(limit=2) == 2
+    waiting = set(OutboxEntry.objects.values_list("doc_id", flat=True))
+    assert waiting == {registry.make_doc_id(LABEL, item.pk) for item in items[2:]}
+    assert IndexEntry.objects.count() == 2
+    assert search_outbox_drain(limit=2) == 2 and not OutboxEntry.objects.exists() and IndexEntry.objects.count() == 4
+
+
+def test_draining_the_same_changes_again_changes_nothing(embedded, make_item):
+    """A replayed drain (the same entries recorded again) rewrites the same rows: no duplicate, no lost term, and
+    searches find each document once."""
+    items = [make_item(title) for title in ("红楼梦有声书", "红楼梦连环画", "西游记")]
+    search_outbox_drain_all()
+    before = _index_rows()
+    search_documents_changed(model_label=LABEL, pks=[item.pk for item in items])
+    assert search_outbox_drain_all() == 3
+    assert _index_rows() == before
+    assert sorted(_titles("红楼梦")) == ["红楼梦有声书", "红楼梦连环画"]
+
+
+def test_a_drained_change_replaces_the_rows_terms(embedded, make_item):
+    """An upsert of a document already indexed replaces its terms: the old title is no longer found (FTS rows
+    follow the row), the new one is, and by pinyin too."""
+    item = make_item("灯塔大课堂")
+    search_outbox_drain_all()
+    item.title = "沂蒙精神"
+    item.save()
+    search_outbox_drain_all()
+    assert _titles("灯塔") == [] and _titles("沂蒙") == ["沂蒙精神"] and _titles("yimeng") == ["沂蒙精神"]
+    assert IndexEntry.objects.count() == 1

@@ -14,8 +14,9 @@ from django.db import connection
 from search.engines.choice import get_cluster_engine
 from search.engines.results import SearchError
 from search.models import IndexEntry, OutboxEntry
+from search.registry import SearchDocument
 from search.selectors import search_items
-from search.services import RebuildInProgress, search_outbox_drain_all, search_rebuild
+from search.services import RebuildInProgress, _Sender, search_outbox_drain_all, search_rebuild
 from tests.search.test_registry import register_items, registrations, simple_document  # noqa: F401 — a fixture
 
 pytestmark = pytest.mark.django_db
@@ -255,3 +256,33 @@ def test_engine_only_and_embedded_only(opensearch, make_item):
     assert "已索引 1 个文档" in _run("search_rebuild", "--engine-only")
     assert _embedded_titles() == [] and opensearch.indices_behind_alias() != live
     assert _engine_titles(opensearch, "红楼梦") == ["红楼梦有声书"]
+
+
+class _SlowEngine:
+    """Stands in for a cluster engine's `index`: records what it was given, fails when told to."""
+
+    def __init__(self, fail_on: int | None = None):
+        self.calls, self.fail_on = [], fail_on
+
+    def index(self, documents, *, version, index):
+        self.calls.append(([document.doc_id for document in documents], index))
+        if len(self.calls) == self.fail_on:
+            raise RuntimeError("bulk refused")
+
+
+def test_the_rebuild_sender_sends_every_chunk_in_order_and_raises_a_failure_at_the_next_chunk():
+    """Chunks go to the engine one at a time, in order, to the rebuild's index; a chunk that failed stops the
+    rebuild when the next chunk is handed over (or at the final wait), never silently."""
+    engine = _SlowEngine()
+    sender = _Sender(engine, "idx-new")
+    for number in range(3):
+        sender.send([SearchDocument(doc_id=f"t:{number}", kind="ebook", title="x", url="/")], version=1)
+    sender.wait()
+    sender.close()
+    assert engine.calls == [(["t:0"], "idx-new"), (["t:1"], "idx-new"), (["t:2"], "idx-new")]
+    failing = _SlowEngine(fail_on=1)
+    sender = _Sender(failing, "idx-new")
+    sender.send([], version=1)
+    with pytest.raises(RuntimeError, match="bulk refused"):
+        sender.send([], version=1)
+    sender.close()
