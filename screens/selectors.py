@@ -221,7 +221,8 @@ def decision_reason(decision: Decision) -> str:
 
 
 def device_for_credential(credential_id: str) -> Device | None:
-    return Device.objects.select_related("unit").filter(credential_id=credential_id).first()
+    # The stored manifest is joined: a manifest request with If-None-Match is this one indexed query.
+    return Device.objects.select_related("unit", "stored_manifest").filter(credential_id=credential_id).first()
 
 
 def device_authenticated(*, credential: str) -> Device:
@@ -242,3 +243,17 @@ def pairing_for_credential(*, credential: str):
     if pairing is None or not secret_matches(parts[1], pairing.secret_hash):
         return None
     return pairing
+
+
+# --- Offline screens ----------------------------------------------------------------------------------------------
+
+OFFLINE_AFTER = timedelta(minutes=15)  # three missed five-minute polls
+
+
+def devices_offline(user, *, now: datetime, after: timedelta = OFFLINE_AFTER) -> QuerySet[Device]:
+    """The screens of the editor's units that should be on but said nothing for ``after``: the last heartbeat is
+    older, or none came since a pairing older than that. Revoked screens are not missed."""
+    since = now - after
+    silent = Q(last_heartbeat_at__lt=since) | Q(last_heartbeat_at__isnull=True, paired_at__lt=since)
+    rows = devices_managed_by(user).filter(silent, revoked_at__isnull=True)
+    return rows.select_related("unit").order_by("last_heartbeat_at", "unit__path", "name")

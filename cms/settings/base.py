@@ -436,3 +436,7 @@ MEDIA_PLAYBACK_ACCESS_CHECK = "library.access.playback_allowed"
 MEDIA_IMAGE_PUBLIC_CHECK = "library.access.image_file_public"
 # Whose transcode jobs an editor sees and acts on: the assets of items they manage (unset: superusers only).
 MEDIA_ADMIN_ASSET_SCOPE = "library.admin.scoping.media_assets_managed_by"
+
+# Screens' emergency signatures (screens/emergency/signing.py): "id:base64seed[,…]", the first signs. Unset: a
+# development key derived from SECRET_KEY.
+SCREENS_SIGNING_KEYS = os.environ.get("SCREENS_SIGNING_KEYS", "")
