@@ -1,6 +1,7 @@
 """Writes for screens: a new screen asks to be paired, an editor pairs it with the code it shows, a device is
-revoked, a device reports its heartbeat; an emergency is sent, cancelled and acknowledged by each device. Keyword-only arguments; a refusal is a ``screens.errors`` exception
-with a Chinese sentence, and nothing is half written."""
+revoked, a device reports its heartbeat; an emergency is sent, cancelled and acknowledged by each device.
+Keyword-only arguments; a refusal is a ``screens.errors`` exception with a Chinese sentence, and nothing is half
+written."""
 
 from datetime import datetime, timedelta
 

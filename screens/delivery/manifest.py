@@ -156,7 +156,8 @@ def _skipped(loops) -> list[dict]:
 
 
 def _assets(loops) -> tuple[list[dict], list[dict]]:
-    """Every file the loops name, once (its link is added when served); an image whose file is gone is reported, not listed."""
+    """Every file the loops name, once (its link is added when served); an image whose file is gone is reported,
+    not listed."""
     keys = sorted({step.asset_key for loop in loops for step in loop.steps if step.asset_key})
     assets, missing = [], []
     for key in keys:
