@@ -257,3 +257,21 @@ def devices_offline(user, *, now: datetime, after: timedelta = OFFLINE_AFTER) ->
     silent = Q(last_heartbeat_at__lt=since) | Q(last_heartbeat_at__isnull=True, paired_at__lt=since)
     rows = devices_managed_by(user).filter(silent, revoked_at__isnull=True)
     return rows.select_related("unit").order_by("last_heartbeat_at", "unit__path", "name")
+
+
+# --- Emergencies --------------------------------------------------------------------------------------------------
+
+
+def emergencies_managed_by(user) -> QuerySet:
+    from .models import Emergency
+
+    return Emergency.objects.filter(unit__in=units_managed_by(user)).select_related("unit", "channel")
+
+
+def devices_reached_by(emergency) -> QuerySet[Device]:
+    """The live screens an emergency reaches: its unit's subtree, of its channel's type (a message: every screen
+    but an audio one)."""
+    rows = Device.objects.filter(unit__path__startswith=emergency.unit.path, revoked_at__isnull=True)
+    if emergency.channel_id:
+        return rows.filter(screen_type=emergency.channel.screen_type)
+    return rows.exclude(screen_type=ScreenType.AUDIO)
