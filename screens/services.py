@@ -199,7 +199,7 @@ def emergency_acknowledge(
 ) -> EmergencyAck:
     """Record that ``device`` holds the emergency with a valid signature (again: the same row). Refused for an
     emergency that does not reach it (404), a signature that is not ours over that emergency (400: forged or
-    tampered), an emergency cancelled or over (410)."""
+    tampered), an emergency cancelled or over (410: whatever its signature, the device stops showing it)."""
     now = now or timezone.now()
     emergency = emergencies_reaching(device).filter(pk=emergency_id).first()
     if emergency is None:
@@ -207,12 +207,12 @@ def emergency_acknowledge(
         if exists:
             raise EmergencyRefused(_("这条紧急插播已撤销，请停止播放。"), status=410)
         raise EmergencyRefused(_("没有发给这块屏幕的这条紧急插播。"), status=404)
+    if emergency.ends_at <= now:
+        raise EmergencyRefused(_("这条紧急插播已过期，请停止播放。"), status=410)
     if signature != emergency.signature or not signature_valid(
         emergency_payload(emergency), key_id=key_id, signature=signature
     ):
         raise EmergencyRefused(_("紧急插播的签名无效：内容可能被篡改，请重新获取节目单。"), status=400)
-    if emergency.ends_at <= now:
-        raise EmergencyRefused(_("这条紧急插播已过期，请停止播放。"), status=410)
     ack, _created = EmergencyAck.objects.get_or_create(
         emergency=emergency, device=device, defaults={"acknowledged_at": now}
     )
