@@ -308,6 +308,7 @@ class EmergencyCreateView(generic.CreateView):
             )
         except EmergencyRefused as refused:
             form.add_error(None, str(refused))
+            self.produced_error_message = str(refused)
             return self.form_invalid(form)
         messages.success(self.request, _("紧急插播已签名发出，各屏幕下次取节目单时开始插播。"))
         return redirect("screens_emergency:detail", self.object.pk)

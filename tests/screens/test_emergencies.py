@@ -196,3 +196,23 @@ def test_the_dashboard_lists_the_offline_screens(alarm):
     other = Client()
     other.force_login(alarm["editors"]["yinan_editor"])
     assert "大厅屏" not in other.get("/admin/").content.decode()
+
+
+def test_the_admin_form_sends_a_signed_emergency_and_shows_a_refusal_on_the_form(tree):
+    client = Client()
+    client.force_login(tree["editors"]["binzhou_editor"])
+    start = timezone.localtime(timezone.now())
+    fields = {
+        "unit": tree["units"]["binzhou"].pk,
+        "message": "停水通知",
+        "starts_at": start.strftime("%Y-%m-%d %H:%M"),
+        "ends_at": (start + timedelta(hours=30)).strftime("%Y-%m-%d %H:%M"),
+    }
+    refused = client.post("/admin/screens_emergencies/new/", fields)
+    assert refused.status_code == 200 and "最长 24 小时" in refused.content.decode()
+    assert not Emergency.objects.exists()
+    fields["ends_at"] = (start + timedelta(hours=2)).strftime("%Y-%m-%d %H:%M")
+    sent = client.post("/admin/screens_emergencies/new/", fields)
+    emergency = Emergency.objects.get()
+    assert sent.status_code == 302 and sent["Location"].endswith(f"/screens-emergency/{emergency.pk}/")
+    assert signature_valid(emergency_payload(emergency), key_id=emergency.key_id, signature=emergency.signature)
