@@ -221,8 +221,10 @@ def decision_reason(decision: Decision) -> str:
 
 
 def device_for_credential(credential_id: str) -> Device | None:
-    # The stored manifest is joined: a manifest request with If-None-Match is this one indexed query.
-    return Device.objects.select_related("unit", "stored_manifest").filter(credential_id=credential_id).first()
+    # The stored manifest is joined (its version; the document itself is read only for a 200): a manifest request
+    # with If-None-Match is this one indexed query. No ordering: the credential id is unique.
+    rows = Device.objects.select_related("unit", "stored_manifest").defer("stored_manifest__document")
+    return next(iter(rows.filter(credential_id=credential_id).order_by()[:1]), None)
 
 
 def device_authenticated(*, credential: str) -> Device:

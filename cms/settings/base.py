@@ -73,6 +73,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # A screen's "manifest still this version?" answered with one query, before sessions and the API (issue 18).
+    "screens.delivery.fastpath.ManifestNotModifiedMiddleware",
     # Before anything that writes the body: pages and JSON compressed, with short cache headers and ETags.
     "cms.project.page_delivery.PageDeliveryMiddleware",
     # Early, so it sees every response on the way out (including axes' lockout page).

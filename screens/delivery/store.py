@@ -3,9 +3,9 @@ indexed query (the credential's row, joined to its stored version).
 
 A change anything depends on (an item, a rendition, a playlist, a rule or quota, an emergency, the device itself)
 reaches ``screens.signal_handlers``, which only notes it and enqueues ``manifests_recompute_task`` after commit; the
-task finds the devices it touches (``devices_affected``) and recomputes them in batches. Devices of the same unit
-and the same kind of screen share everything but their name (``_group_key``), so a batch computes each group's
-plan, timeline and assets once. When the six-hour window rolls, the first request that finds its document old
+task finds the devices it touches (``devices_affected``) and recomputes them in batches. Devices reached by the
+same rules with the same kind of screen share everything but their name (``_group_key``), so a batch computes each
+group's plan, timeline and assets once. When the six-hour window rolls, the first request that finds its document old
 recomputes it on the spot and enqueues ``manifests_roll_task`` (once per window) for everyone else.
 """
 
@@ -21,7 +21,7 @@ from library.models import LibraryItem
 
 from ..emergency.document import emergencies_for
 from ..models import Device, Emergency, PlaylistEntry, ScheduleRule, StoredManifest
-from ..selectors import device_plan
+from ..selectors import device_plan, rules_reaching
 from .manifest import manifest_body, manifest_document, window_of
 
 BATCH = 500
@@ -75,9 +75,10 @@ def _placements(channel_ids: list[int]):
 # --- Computing and storing ----------------------------------------------------------------------------------------
 
 
-def _group_key(device: Device) -> tuple:
-    """Everything besides its name and id that decides a device's document (selectors.device_plan reads these)."""
-    return (device.unit_id, device.screen_type, device.rotated, device.muted, device.width, device.height)
+def _group_key(device: Device, rules: tuple[int, ...]) -> tuple:
+    """Everything besides its name and id that decides a device's document: the rules reaching it and what
+    selectors.device_plan reads of the device itself."""
+    return (rules, device.screen_type, device.rotated, device.muted, device.width, device.height)
 
 
 def manifests_recompute(*, device_ids: Iterable[int], now: datetime | None = None) -> int:
@@ -87,10 +88,11 @@ def manifests_recompute(*, device_ids: Iterable[int], now: datetime | None = Non
     ids = sorted(set(device_ids))
     StoredManifest.objects.filter(device_id__in=ids, device__revoked_at__isnull=False).delete()
     stored = 0
-    groups: dict[tuple, tuple[dict, list[dict]]] = {}
+    groups: dict[tuple, dict] = {}
+    reach: dict[tuple, tuple] = {}
     for first in range(0, len(ids), BATCH):
         devices = Device.objects.filter(pk__in=ids[first : first + BATCH], revoked_at__isnull=True)
-        rows = [_stored_row(device, now, groups) for device in devices.select_related("unit")]
+        rows = [_stored_row(device, now, groups, reach) for device in devices.select_related("unit")]
         StoredManifest.objects.bulk_create(
             rows,
             update_conflicts=True,
@@ -101,19 +103,22 @@ def manifests_recompute(*, device_ids: Iterable[int], now: datetime | None = Non
     return stored
 
 
-def _stored_row(device: Device, now: datetime, groups: dict) -> StoredManifest:
-    key = _group_key(device)
+def _stored_row(device: Device, now: datetime, groups: dict, reach: dict) -> StoredManifest:
+    """One device's row. Per unit and screen type: which rules and emergencies reach it (three small queries); per
+    distinct set of rules and kind of screen: the plan, timeline and assets (the costly part), shared by every
+    county under the same province rules."""
+    start, end = window_of(now)
+    unit_key = (device.unit_id, device.screen_type)
+    if unit_key not in reach:
+        rules = tuple(sorted(rules_reaching(device).values_list("pk", flat=True)))
+        reach[unit_key] = (rules, emergencies_for(device=device, now=now, window_end=end))
+    rules, emergencies = reach[unit_key]
+    key = _group_key(device, rules)
     if key not in groups:
-        body = manifest_body(device=device, plan=device_plan(device), now=now)
-        groups[key] = (body, emergencies_for(device=device, now=now, window_end=window_of(now)[1]))
-    body, emergencies = groups[key]
-    document = manifest_document(device=device, now=now, emergencies=emergencies, body=body)
+        groups[key] = manifest_body(device=device, plan=device_plan(device), now=now)
+    document = manifest_document(device=device, now=now, emergencies=emergencies, body=groups[key])
     return StoredManifest(
-        device=device,
-        version=document["version"],
-        document=document,
-        window_start=window_of(now)[0],
-        computed_at=now,
+        device=device, version=document["version"], document=document, window_start=start, computed_at=now
     )
 
 

@@ -201,3 +201,23 @@ def test_devices_are_spread_over_the_whole_interval():
     counts = Counter(poll_phase(f"{n:024x}") * 10 // POLL_INTERVAL for n in range(10_000))
     assert sorted(counts) == list(range(10))
     assert all(800 <= count <= 1200 for count in counts.values())
+
+
+def test_the_early_304_answers_only_a_good_credential_with_the_current_version(screens, django_assert_num_queries):
+    """The fast path before the stack: the right secret and version is a 304 from one query; a forged secret, a
+    revoked device, another version or an old window go on to the API, which answers as it always did."""
+    client = Client()
+    etag = client.get(MANIFEST, **bearer(screens["credential"]))["ETag"]
+    with django_assert_num_queries(1):
+        hit = client.get(MANIFEST, HTTP_IF_NONE_MATCH=f"W/{etag}", **bearer(screens["credential"]))
+    assert hit.status_code == 304 and hit["ETag"] == etag and 1 <= int(hit["Retry-After"]) <= POLL_INTERVAL
+    credential_id, secret = screens["credential"].split(".")
+    forged = client.get(MANIFEST, HTTP_IF_NONE_MATCH=etag, **bearer(f"{credential_id}.{secret[:-2]}xx"))
+    assert forged.status_code == 401 and "凭证无效" in forged.json()["detail"]
+    assert client.get(MANIFEST, HTTP_IF_NONE_MATCH='"other"', **bearer(screens["credential"])).status_code == 200
+    StoredManifest.objects.update(window_start=window_of(timezone.now())[0] - timedelta(hours=6))
+    rolled = client.get(MANIFEST, HTTP_IF_NONE_MATCH=etag, **bearer(screens["credential"]))
+    assert rolled.status_code in (200, 304)  # recomputed by the view: the same version when nothing else changed
+    Device.objects.filter(pk=screens["device"].pk).update(revoked_at=timezone.now())
+    revoked = client.get(MANIFEST, HTTP_IF_NONE_MATCH=etag, **bearer(screens["credential"]))
+    assert revoked.status_code == 401 and "停用" in revoked.json()["detail"]
