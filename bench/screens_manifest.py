@@ -107,11 +107,10 @@ def recompute_after_edit(channels) -> dict:
     from django.core.management import call_command
     from django.db import transaction
     from django.utils import timezone
+    from django_tasks_db.models import DBTaskResult
 
     from screens.delivery.store import manifests_recompute
     from screens.models import Device, PlaylistEntry, StoredManifest
-
-    from django_tasks_db.models import DBTaskResult
 
     DBTaskResult.objects.all().delete()  # the world's own edits queued recomputations: measure the one edit alone
     started = time.perf_counter()

@@ -41,7 +41,7 @@ def alarm(tree, django_capture_on_commit_callbacks):
     own = channel(units["zouping"], name="邹平自办", entries=["日常通知"])
     rule(units["zouping"], own, Priority.OWN)
     zouping, credential = paired_device(units["zouping"], editors["zouping_editor"])
-    yinan, yinan_credential = paired_device(units["yinan"], editors["yinan_editor"], name="沂南屏")
+    _yinan, yinan_credential = paired_device(units["yinan"], editors["yinan_editor"], name="沂南屏")
     now = timezone.now()
     with django_capture_on_commit_callbacks(execute=True):
         emergency = emergency_create(
