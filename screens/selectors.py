@@ -150,10 +150,11 @@ def _video_step(entry: PlaylistEntry, device: Device, public_items: set[int]) ->
     }
 
 
-def device_plan(device: Device) -> Plan:
-    """Everything that decides this device's screen, as the pure resolver's plain data."""
+def device_plan(device: Device, *, extra_channels: tuple[int, ...] = ()) -> Plan:
+    """Everything that decides this device's screen, as the pure resolver's plain data. ``extra_channels``: loops to
+    build besides the rules' (an emergency's channel)."""
     rows = list(rules_reaching(device))
-    channels = Channel.objects.filter(pk__in={row.channel_id for row in rows})
+    channels = Channel.objects.filter(pk__in={row.channel_id for row in rows} | set(extra_channels))
     item_ids = PlaylistEntry.objects.filter(channel__in=channels, item__isnull=False).values("item_id")
     public_items = set(items_visible_to(AnonymousUser()).filter(pk__in=item_ids).values_list("pk", flat=True))
     loops = {channel.pk: _loop(channel, device, public_items) for channel in channels}

@@ -48,11 +48,13 @@ def manifest_for(*, device: Device, plan: Plan, now: datetime, emergencies: list
     return manifest_served(manifest_document(device=device, plan=plan, now=now, emergencies=emergencies), now=now)
 
 
-def manifest_body(*, device: Device, plan: Plan, now: datetime) -> dict:
-    """What every device of the same unit and kind of screen shares: blocks, loops, assets (without links)."""
+def manifest_body(*, device: Device, plan: Plan, now: datetime, extra_channels: tuple[int, ...] = ()) -> dict:
+    """What every device reached by the same rules with the same kind of screen shares: blocks, loops, assets
+    (without links). ``extra_channels``: loops listed even when no block uses them (an emergency's channel)."""
     start, end = window_of(now)
     blocks, warnings = timeline.timeline(plan, start, end)
     used = {block.channel_id for block in blocks if block.channel_id}
+    used |= {channel_id for channel_id in extra_channels if channel_id in plan.loops}
     loops = [plan.loops[channel_id] for channel_id in sorted(used)]
     assets, missing = _assets(loops)
     return {

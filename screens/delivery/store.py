@@ -75,10 +75,10 @@ def _placements(channel_ids: list[int]):
 # --- Computing and storing ----------------------------------------------------------------------------------------
 
 
-def _group_key(device: Device, rules: tuple[int, ...]) -> tuple:
-    """Everything besides its name and id that decides a device's document: the rules reaching it and what
-    selectors.device_plan reads of the device itself."""
-    return (rules, device.screen_type, device.rotated, device.muted, device.width, device.height)
+def _group_key(device: Device, rules: tuple[int, ...], extra: tuple[int, ...]) -> tuple:
+    """Everything besides its name and id that decides a device's document: the rules reaching it, the channels of
+    its emergencies, and what selectors.device_plan reads of the device itself."""
+    return (rules, extra, device.screen_type, device.rotated, device.muted, device.width, device.height)
 
 
 def manifests_recompute(*, device_ids: Iterable[int], now: datetime | None = None) -> int:
@@ -113,9 +113,11 @@ def _stored_row(device: Device, now: datetime, groups: dict, reach: dict) -> Sto
         rules = tuple(sorted(rules_reaching(device).values_list("pk", flat=True)))
         reach[unit_key] = (rules, emergencies_for(device=device, now=now, window_end=end))
     rules, emergencies = reach[unit_key]
-    key = _group_key(device, rules)
+    extra = tuple(sorted({entry["channel"] for entry in emergencies if entry["channel"]}))
+    key = _group_key(device, rules, extra)
     if key not in groups:
-        groups[key] = manifest_body(device=device, plan=device_plan(device), now=now)
+        plan = device_plan(device, extra_channels=extra)
+        groups[key] = manifest_body(device=device, plan=plan, now=now, extra_channels=extra)
     document = manifest_document(device=device, now=now, emergencies=emergencies, body=groups[key])
     return StoredManifest(
         device=device, version=document["version"], document=document, window_start=start, computed_at=now

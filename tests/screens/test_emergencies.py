@@ -216,3 +216,22 @@ def test_the_admin_form_sends_a_signed_emergency_and_shows_a_refusal_on_the_form
     emergency = Emergency.objects.get()
     assert sent.status_code == 302 and sent["Location"].endswith(f"/screens-emergency/{emergency.pk}/")
     assert signature_valid(emergency_payload(emergency), key_id=emergency.key_id, signature=emergency.signature)
+
+
+def test_an_emergency_channel_is_in_the_manifest_even_when_no_block_uses_it(tree, django_capture_on_commit_callbacks):
+    units, editors = tree["units"], tree["editors"]
+    _device, credential = paired_device(units["zouping"], editors["zouping_editor"])
+    alert = channel(units["binzhou"], name="防汛专题", entries=["请转移到安全地带"])  # scheduled nowhere
+    now = timezone.now()
+    with django_capture_on_commit_callbacks(execute=True):
+        emergency_create(
+            unit=units["binzhou"],
+            created_by=editors["binzhou_editor"],
+            channel=alert,
+            starts_at=now,
+            ends_at=now + timedelta(hours=1),
+        )
+    body = Client().get(MANIFEST, **bearer(credential)).json()
+    assert [entry["channel"] for entry in body["emergencies"]] == [alert.pk]
+    assert [made["id"] for made in body["channels"]] == [alert.pk]
+    assert all(block["channel"] != alert.pk for block in body["blocks"])
