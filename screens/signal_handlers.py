@@ -1,7 +1,8 @@
 """What screens hear from other apps and from its own rows: any change a manifest depends on. A receiver only notes
 the change (which kind of row, which id) and, after commit, enqueues one ``manifests_recompute_task`` per kind with
 every id noted in the transaction; the task finds the devices and recomputes (``screens.delivery.store``). Nothing
-is read or computed here, and nothing in another app knows screens.
+is computed here (after commit, library items not on any playlist are dropped with one indexed look-up), and
+nothing in another app knows screens.
 
 Heartbeats write with ``update()`` and send nothing, so a device's own reports never trigger a recomputation.
 """
@@ -30,9 +31,14 @@ def _flush() -> None:
     if not noted:
         return
     _pending.ids = None
+    from .models import PlaylistEntry
     from .tasks import manifests_recompute_task
 
     for scope, ids in noted.items():
+        # An import saves thousands of items and almost none is on a screen: one indexed look-up here spares the
+        # queue a task per item.
+        if scope == "item" and not PlaylistEntry.objects.filter(item_id__in=ids).exists():
+            continue
         manifests_recompute_task.enqueue(scope, sorted(ids))
 
 

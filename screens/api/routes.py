@@ -12,7 +12,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseNotModified, Json
 from django.utils import timezone
 from django.utils.http import parse_etags
 from django.utils.translation import gettext as _
-from ninja import Router, Schema, Status
+from ninja import Path, Router, Schema, Status
 from ninja.errors import AuthenticationError
 from ninja.security import HttpBearer
 from ninja.throttling import AnonRateThrottle
@@ -198,7 +198,7 @@ class AckOut(Schema):
     auth=device_auth,
     summary="屏幕确认已收到并验证一条紧急插播",
 )
-def emergency_ack(request: HttpRequest, emergency_id: int, payload: AckIn):
+def emergency_ack(request: HttpRequest, payload: AckIn, emergency_id: int = Path(..., ge=1, le=2**62)):
     try:
         ack = emergency_acknowledge(
             device=request.auth, emergency_id=emergency_id, key_id=payload.key_id, signature=payload.signature

@@ -221,3 +221,24 @@ def test_the_early_304_answers_only_a_good_credential_with_the_current_version(s
     Device.objects.filter(pk=screens["device"].pk).update(revoked_at=timezone.now())
     revoked = client.get(MANIFEST, HTTP_IF_NONE_MATCH=etag, **bearer(screens["credential"]))
     assert revoked.status_code == 401 and "停用" in revoked.json()["detail"]
+
+
+def test_saving_an_item_on_no_playlist_enqueues_nothing(screens, django_capture_on_commit_callbacks, monkeypatch):
+    """An import saves thousands of items: those on no screen's playlist queue no recomputation."""
+    from screens import tasks
+
+    enqueued = []
+
+    class Queue:
+        def enqueue(self, *args):
+            enqueued.append(args)
+
+    monkeypatch.setattr(tasks, "manifests_recompute_task", Queue())
+    elsewhere = video_with_renditions(screens["units"]["yinan"], title="不在节目单上")
+    with django_capture_on_commit_callbacks(execute=True):
+        elsewhere.title = "改个标题"
+        elsewhere.save()
+    assert enqueued == []
+    with django_capture_on_commit_callbacks(execute=True):
+        screens["video"].save()
+    assert enqueued == [("item", [screens["video"].pk])]

@@ -198,6 +198,7 @@ def test_heartbeat_records_what_the_device_reports_and_its_clock_offset(zouping)
     assert answer.status_code == 200
     body = answer.json()
     assert body["manifest_current"] is True and 3 * 3600 - 60 < body["clock_offset"] < 3 * 3600 + 60
+    assert 1 <= body["poll_after"] <= 300 and answer["Retry-After"] == str(body["poll_after"])
     device = Device.objects.get(pk=zouping["device"].pk)
     assert (device.last_free_disk, device.last_screen_width, device.last_screen_height) == (5_000_000_000, 1080, 1920)
     assert device.last_heartbeat_at is not None and device.last_manifest_version == version
