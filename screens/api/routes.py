@@ -212,6 +212,6 @@ class KeysOut(Schema):
     keys: dict[str, str] = Field(description="编号 → Ed25519 公钥（32 字节，base64）：屏幕用它验证紧急插播")
 
 
-@router.get("/keys", response={200: KeysOut}, auth=None, summary="验证紧急插播签名的公钥")
+@router.get("/device/keys", response={200: KeysOut, 401: ErrorOut}, auth=device_auth, summary="验证紧急插播签名的公钥")
 def signing_keys_get(request: HttpRequest):
     return {"keys": public_keys()}

@@ -1,5 +1,5 @@
 """Emergency takeovers: signed with Ed25519 when sent, in the manifests of the screens they reach with their key id
-and signature (verifiable with the public key from /keys), acknowledged by each device; a forged, tampered,
+and signature (verifiable with the public key from /device/keys), acknowledged by each device; a forged, tampered,
 expired, cancelled or foreign one is refused with a Chinese sentence. Editors send and cancel only their units'
 emergencies and see who acknowledged; the dashboard lists their screens gone silent."""
 
@@ -68,7 +68,8 @@ def _entry(alarm) -> dict:
 def test_the_manifest_carries_the_signed_emergency_and_a_device_verifies_it_with_the_public_key(alarm):
     entry = _entry(alarm)
     assert entry["message"] == "暴雨红色预警：请勿外出" and entry["id"] == alarm["emergency"].pk
-    keys = Client().get("/api/v1/screens/keys").json()["keys"]
+    assert Client().get("/api/v1/screens/device/keys").status_code == 401  # for paired screens only
+    keys = Client().get("/api/v1/screens/device/keys", **bearer(alarm["credential"])).json()["keys"]
     public = Ed25519PublicKey.from_public_bytes(base64.b64decode(keys[entry["key_id"]]))
     signed = {key: value for key, value in entry.items() if key not in ("key_id", "signature")}
     text = json.dumps(signed, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()

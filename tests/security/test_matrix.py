@@ -891,7 +891,7 @@ NOT_OBJECT_SURFACES = {
     "api/v1/screens/device/heartbeat": "POST: the calling device's own heartbeat; no object",
     "api/v1/screens/device/emergencies/<emergency_id>/ack": "POST: the calling device acknowledges an emergency "
     "that reaches it (another's is a 404; tests/screens/test_emergencies.py)",
-    "api/v1/screens/keys": "the public keys that verify emergencies; no object",
+    "api/v1/screens/device/keys": "the public keys that verify emergencies, for a paired device; no object",
 }
 # Admin URL groups (the first segment after admin/) that show no library object: all behind the admin login,
 # which test_admin_urls_without_parameters_send_anonymous_to_login checks for every parameterless one.
