@@ -16,7 +16,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 
 if __name__ == "__main__":
-    found = [*HERE.glob("bench_*.py"), *HERE.glob("search_*.py")]
+    found = [*HERE.glob("bench_*.py"), *HERE.glob("search_*.py"), *HERE.glob("screens_*.py")]
     names = sys.argv[1:] or sorted(p.stem for p in found if not p.stem.endswith("_common"))
     failed = []
     for name in names:

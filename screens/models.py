@@ -267,3 +267,83 @@ class PlayRecord(models.Model):
 
     def __str__(self):
         return f"{self.device_id} {self.started_at:%Y-%m-%d %H:%M:%S}"
+
+
+# --- Stored manifests and emergencies (issue 18: manifests computed ahead, emergency takeover) ---------------------
+
+
+class StoredManifest(models.Model):
+    """A device's manifest as last computed (``screens.delivery.store``): a request is a lookup, not a computation.
+    Recomputed after every change it depends on and when its six-hour window rolls; the signed links, the poll hint
+    and the moment of the request are added when it is served, never stored."""
+
+    device = models.OneToOneField(Device, primary_key=True, on_delete=models.CASCADE, related_name="stored_manifest")
+    version = models.CharField(max_length=64)
+    document = models.JSONField()
+    window_start = models.DateTimeField(db_index=True)
+    computed_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("已算好的节目单")
+        verbose_name_plural = _("已算好的节目单")
+
+    def __str__(self):
+        return f"{self.device_id}:{self.version[:12]}"
+
+
+class Emergency(models.Model):
+    """An emergency takeover: a channel or a message on every screen of ``unit``'s subtree from ``starts_at`` to
+    ``ends_at``, signed with the screens' Ed25519 key (``key_id``, ``signature``) so a player shows only what this
+    server sent and only until it expires. Each device acknowledges it (``EmergencyAck``)."""
+
+    unit = models.ForeignKey(
+        "cms.OrgUnit", verbose_name=_("发布单位"), on_delete=models.PROTECT, related_name="screen_emergencies"
+    )
+    channel = models.ForeignKey(
+        Channel,
+        verbose_name=_("插播频道"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="emergencies",
+        help_text=_("插播本单位的一个频道；不选则全屏显示下面的文字。"),
+    )
+    message = models.TextField(_("插播文字"), blank=True)
+    starts_at = models.DateTimeField(_("开始时间"))
+    ends_at = models.DateTimeField(_("结束时间"), help_text=_("到时自动结束；最长 24 小时。"))
+    cancelled_at = models.DateTimeField(_("撤销时间"), null=True, blank=True, editable=False)
+    key_id = models.CharField(max_length=32, editable=False)
+    signature = models.CharField(max_length=128, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", editable=False
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("紧急插播")
+        verbose_name_plural = _("紧急插播")
+        ordering = ["-starts_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(ends_at__gt=models.F("starts_at")), name="screens_emergency_ends_after_start"
+            ),
+        ]
+
+    def __str__(self):
+        return self.message[:30] or str(self.channel)
+
+
+class EmergencyAck(models.Model):
+    """A device confirmed it holds an emergency with a valid signature (once per device and emergency)."""
+
+    emergency = models.ForeignKey(Emergency, on_delete=models.CASCADE, related_name="acks")
+    device = models.ForeignKey(Device, on_delete=models.CASCADE, related_name="emergency_acks")
+    acknowledged_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("插播确认")
+        verbose_name_plural = _("插播确认")
+        constraints = [models.UniqueConstraint(fields=["emergency", "device"], name="screens_ack_once")]
+
+    def __str__(self):
+        return f"{self.emergency_id}:{self.device_id}"

@@ -160,10 +160,11 @@ def _video_step(entry: PlaylistEntry, device: Device, public_items: set[int]) ->
     }
 
 
-def device_plan(device: Device) -> Plan:
-    """Everything that decides this device's screen, as the pure resolver's plain data."""
+def device_plan(device: Device, *, extra_channels: tuple[int, ...] = ()) -> Plan:
+    """Everything that decides this device's screen, as the pure resolver's plain data. ``extra_channels``: loops to
+    build besides the rules' (an emergency's channel)."""
     rows = list(rules_reaching(device))
-    channels = Channel.objects.filter(pk__in={row.channel_id for row in rows})
+    channels = Channel.objects.filter(pk__in={row.channel_id for row in rows} | set(extra_channels))
     item_ids = PlaylistEntry.objects.filter(channel__in=channels, item__isnull=False).values("item_id")
     public_items = set(items_visible_to(AnonymousUser()).filter(pk__in=item_ids).values_list("pk", flat=True))
     loops = {channel.pk: _loop(channel, device, public_items) for channel in channels}
@@ -231,7 +232,10 @@ def decision_reason(decision: Decision) -> str:
 
 
 def device_for_credential(credential_id: str) -> Device | None:
-    return Device.objects.select_related("unit").filter(credential_id=credential_id).first()
+    # The stored manifest is joined (its version; the document itself is read only for a 200): a manifest request
+    # with If-None-Match is this one indexed query. No ordering: the credential id is unique.
+    rows = Device.objects.select_related("unit", "stored_manifest").defer("stored_manifest__document")
+    return next(iter(rows.filter(credential_id=credential_id).order_by()[:1]), None)
 
 
 def device_authenticated(*, credential: str) -> Device:
@@ -288,3 +292,35 @@ def delivery_rate(*, unit: OrgUnit, day: date, moment: datetime | None = None) -
         unit__path__startswith=unit.path, started_at__gte=start, started_at__lt=end
     ).aggregate(total=Sum("seconds"))["total"]
     return Delivery(day, len(devices), scheduled, min(played or 0.0, scheduled))
+
+
+# --- Offline screens ----------------------------------------------------------------------------------------------
+
+OFFLINE_AFTER = timedelta(minutes=15)  # three missed five-minute polls
+
+
+def devices_offline(user, *, now: datetime, after: timedelta = OFFLINE_AFTER) -> QuerySet[Device]:
+    """The screens of the editor's units that should be on but said nothing for ``after``: the last heartbeat is
+    older, or none came since a pairing older than that. Revoked screens are not missed."""
+    since = now - after
+    silent = Q(last_heartbeat_at__lt=since) | Q(last_heartbeat_at__isnull=True, paired_at__lt=since)
+    rows = devices_managed_by(user).filter(silent, revoked_at__isnull=True)
+    return rows.select_related("unit").order_by("last_heartbeat_at", "unit__path", "name")
+
+
+# --- Emergencies --------------------------------------------------------------------------------------------------
+
+
+def emergencies_managed_by(user) -> QuerySet:
+    from .models import Emergency
+
+    return Emergency.objects.filter(unit__in=units_managed_by(user)).select_related("unit", "channel")
+
+
+def devices_reached_by(emergency) -> QuerySet[Device]:
+    """The live screens an emergency reaches: its unit's subtree, of its channel's type (a message: every screen
+    but an audio one)."""
+    rows = Device.objects.filter(unit__path__startswith=emergency.unit.path, revoked_at__isnull=True)
+    if emergency.channel_id:
+        return rows.filter(screen_type=emergency.channel.screen_type)
+    return rows.exclude(screen_type=ScreenType.AUDIO)

@@ -73,6 +73,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # A screen's "manifest still this version?" answered with one query, before sessions and the API (issue 18).
+    "screens.delivery.fastpath.ManifestNotModifiedMiddleware",
     # Before anything that writes the body: pages and JSON compressed, with short cache headers and ETags.
     "cms.project.page_delivery.PageDeliveryMiddleware",
     # Early, so it sees every response on the way out (including axes' lockout page).
@@ -449,3 +451,7 @@ MEDIA_PLAYBACK_ACCESS_CHECK = "library.access.playback_allowed"
 MEDIA_IMAGE_PUBLIC_CHECK = "library.access.image_file_public"
 # Whose transcode jobs an editor sees and acts on: the assets of items they manage (unset: superusers only).
 MEDIA_ADMIN_ASSET_SCOPE = "library.admin.scoping.media_assets_managed_by"
+
+# Screens' emergency signatures (screens/emergency/signing.py): "id:base64seed[,…]", the first signs. Unset: a
+# development key derived from SECRET_KEY.
+SCREENS_SIGNING_KEYS = os.environ.get("SCREENS_SIGNING_KEYS", "")

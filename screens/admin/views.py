@@ -1,5 +1,6 @@
-"""Channels, schedule rules and screens in the Wagtail admin, the pairing form, the preview page
-"这块屏幕在某时刻播放什么、为什么" and the delivery rates (播放到达率) of the editor's units.
+"""Channels, schedule rules, screens and emergencies in the Wagtail admin, the pairing form, the preview page
+"这块屏幕在某时刻播放什么、为什么", an emergency's page (who acknowledged it; cancel), the offline screens on the
+dashboard and the delivery rates (播放到达率) of the editor's units.
 
 Editors see and change only rows of units they manage (``cms.selectors.units_managed_by``: their unit and every
 unit below it): another unit's channel, rule or screen is a 404 in every view that opens one, and the forms offer
@@ -21,6 +22,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 from wagtail.admin.forms import WagtailAdminModelForm
 from wagtail.admin.panels import FieldPanel, FieldRowPanel, InlinePanel, MultiFieldPanel, ObjectList
+from wagtail.admin.ui.components import Component
 from wagtail.admin.ui.menus import MenuItem
 from wagtail.admin.views import generic
 from wagtail.admin.views.generic.history import HistoryView
@@ -30,17 +32,21 @@ from wagtail.admin.viewsets.model import ModelViewSet
 from cms.models import OrgUnit
 from cms.selectors import units_managed_by
 
-from ..errors import PairingRefused
-from ..models import SCHEDULE_TIME_ZONE, Channel, Device, Priority, ScheduleRule, ScreenType
+from ..errors import EmergencyRefused, PairingRefused
+from ..models import SCHEDULE_TIME_ZONE, Channel, Device, Emergency, Priority, ScheduleRule, ScreenType
 from ..selectors import (
+    OFFLINE_AFTER,
     channels_managed_by,
     channels_schedulable_by,
     delivery_rate,
     device_preview,
     devices_managed_by,
+    devices_offline,
+    devices_reached_by,
+    emergencies_managed_by,
     rules_managed_by,
 )
-from ..services import device_pair, device_revoke
+from ..services import device_pair, device_revoke, emergency_cancel, emergency_create
 
 
 def _scoped(view_class, scope):
@@ -299,3 +305,101 @@ def delivery_view(request: HttpRequest) -> HttpResponse:
     top = min(unit.depth for unit in managed)
     rows = [(unit, delivery_rate(unit=unit, day=day, moment=now)) for unit in managed if unit.depth <= top + 1]
     return TemplateResponse(request, "screens/admin/delivery.html", {"form": form, "day": day, "rows": rows})
+
+
+# --- Emergencies --------------------------------------------------------------------------------------------------
+
+
+class EmergencyForm(_UnitScopedForm):
+    def __init__(self, *args, for_user=None, **kwargs):
+        super().__init__(*args, for_user=for_user, **kwargs)
+        if for_user is not None and "channel" in self.fields:
+            self.fields["channel"].queryset = channels_managed_by(for_user).select_related("owning_unit")
+
+
+class EmergencyCreateView(generic.CreateView):
+    """Sent through the service: it checks, signs and stores in one transaction (a refusal shows on the form)."""
+
+    def form_valid(self, form):
+        data = form.cleaned_data
+        try:
+            self.object = emergency_create(
+                created_by=self.request.user,
+                unit=data["unit"],
+                channel=data.get("channel"),
+                message=data.get("message", ""),
+                starts_at=data["starts_at"],
+                ends_at=data["ends_at"],
+            )
+        except EmergencyRefused as refused:
+            form.add_error(None, str(refused))
+            self.produced_error_message = str(refused)
+            return self.form_invalid(form)
+        messages.success(self.request, _("紧急插播已签名发出，各屏幕下次取节目单时开始插播。"))
+        return redirect("screens_emergency:detail", self.object.pk)
+
+
+class EmergencyEditView(generic.EditView):
+    """A signed emergency is not edited: its page shows who acknowledged it and can cancel it."""
+
+    def dispatch(self, request, *args, **kwargs):
+        return redirect("screens_emergency:detail", kwargs["pk"])
+
+
+class EmergencyViewSet(ModelViewSet):
+    model = Emergency
+    icon = "warning"
+    menu_label = gettext_lazy("紧急插播")
+    index_view_class = _scoped(generic.IndexView, emergencies_managed_by)
+    add_view_class = EmergencyCreateView
+    edit_view_class = EmergencyEditView
+    delete_view_class = _scoped(generic.DeleteView, emergencies_managed_by)
+    history_view_class = _scoped(HistoryView, emergencies_managed_by)
+    usage_view_class = _scoped(UsageView, emergencies_managed_by)
+    copy_view_enabled = False
+    inspect_view_enabled = False
+    list_display = ["__str__", "unit", "starts_at", "ends_at", "cancelled_at"]
+    form_fields = ["unit", "channel", "message", "starts_at", "ends_at"]
+    edit_handler = ObjectList(
+        [
+            FieldRowPanel([FieldPanel("unit"), FieldPanel("channel")]),
+            FieldPanel("message"),
+            FieldRowPanel([FieldPanel("starts_at"), FieldPanel("ends_at")]),
+        ],
+        base_form_class=EmergencyForm,
+    )
+
+
+def emergency_view(request: HttpRequest, emergency_id: int) -> HttpResponse:
+    """One emergency: what it shows, until when, and each screen it reaches with whether it acknowledged it."""
+    emergency = get_object_or_404(emergencies_managed_by(request.user), pk=emergency_id)
+    if request.method == "POST":
+        emergency_cancel(emergency=emergency)
+        messages.success(request, _("紧急插播已撤销，各屏幕下次取节目单时停止插播。"))
+        return redirect("screens_emergency:detail", emergency.pk)
+    acks = dict(emergency.acks.values_list("device_id", "acknowledged_at"))
+    devices = [(device, acks.get(device.pk)) for device in devices_reached_by(emergency).select_related("unit")]
+    context = {
+        "emergency": emergency,
+        "devices": devices,
+        "acknowledged": sum(1 for _device, at in devices if at),
+        "over": emergency.cancelled_at is not None or emergency.ends_at <= timezone.now(),
+    }
+    return TemplateResponse(request, "screens/admin/emergency.html", context)
+
+
+# --- Offline screens on the dashboard -----------------------------------------------------------------------------
+
+
+class OfflineDevicesPanel(Component):
+    """屏幕离线: the editor's screens without a heartbeat for OFFLINE_AFTER (the first rows, and how many in all)."""
+
+    name = "lighthouse_screens_offline"
+    template_name = "screens/admin/dashboard_offline.html"
+    order = 35
+    rows = 20
+
+    def get_context_data(self, parent_context):
+        offline = devices_offline(parent_context["request"].user, now=timezone.now())
+        minutes = int(OFFLINE_AFTER.total_seconds() // 60)
+        return {"devices": offline[: self.rows], "count": offline.count(), "minutes": minutes}

@@ -1,5 +1,5 @@
 """The screens' JSON API, for players: ask for a pairing code, wait to be paired, fetch the manifest, send
-heartbeats. Mounted at /api/v1/screens/.
+heartbeats, acknowledge an emergency, read the keys that sign emergencies. Mounted at /api/v1/screens/.
 
 A screen authenticates with its own credential (``Authorization: Bearer <credential id>.<secret>``), never a
 member's token: a missing, malformed, forged or revoked credential is a 401 with a Chinese ``detail`` saying what
@@ -13,17 +13,20 @@ from django.http import HttpRequest, HttpResponse, HttpResponseNotModified, Json
 from django.utils import timezone
 from django.utils.http import parse_etags
 from django.utils.translation import gettext as _
-from ninja import Router, Schema, Status
+from ninja import Path, Router, Schema, Status
 from ninja.errors import AuthenticationError
 from ninja.security import HttpBearer
 from ninja.throttling import AnonRateThrottle
 from pydantic import Field
 
-from ..delivery.manifest import manifest_for
-from ..errors import CredentialRefused
+from ..delivery.manifest import manifest_served
+from ..delivery.polling import poll_after
+from ..delivery.store import manifest_current
+from ..emergency.signing import public_keys
+from ..errors import CredentialRefused, EmergencyRefused
 from ..plays.recording import ReportedPlay
-from ..selectors import device_authenticated, device_plan, pairing_for_credential
-from ..services import device_heartbeat, pairing_request_create, plays_record
+from ..selectors import device_authenticated, pairing_for_credential
+from ..services import device_heartbeat, emergency_acknowledge, pairing_request_create, plays_record
 
 router = Router(tags=["screens"])
 
@@ -93,6 +96,7 @@ class HeartbeatOut(Schema):
     server_time: datetime
     clock_offset: float | None = Field(description="设备时钟比服务器快多少秒（负数为慢）")
     manifest_current: bool
+    poll_after: int = Field(description="过多少秒再来取节目单（每块屏幕固定在五分钟里的不同时刻）")
 
 
 @router.post(
@@ -126,18 +130,21 @@ def pairing_state(request: HttpRequest):
     "/device/manifest",
     response={200: dict, 304: None, 401: ErrorOut},
     auth=device_auth,
-    summary="本屏幕未来 48 小时的节目单（ETag / If-None-Match）",
+    summary="本屏幕未来 48 小时的节目单（ETag / If-None-Match；poll_after 为下次来取的秒数）",
 )
 def device_manifest(request: HttpRequest):
     device = request.auth
-    document = manifest_for(device=device, plan=device_plan(device), now=timezone.now())
-    etag = f'"{document["version"]}"'
-    if _matches(request.headers.get("If-None-Match", ""), document["version"]):
+    now = timezone.now()
+    stored = manifest_current(device=device, now=now)
+    wait = poll_after(device.credential_id, now)
+    if _matches(request.headers.get("If-None-Match", ""), stored.version):
         response: HttpResponse = HttpResponseNotModified()
     else:
+        document = manifest_served(stored.document, now=now, poll_after=wait)
         response = JsonResponse(document, json_dumps_params={"ensure_ascii": False})
-    response["ETag"] = etag
+    response["ETag"] = f'"{stored.version}"'
     response["Cache-Control"] = "private, no-cache"
+    response["Retry-After"] = str(wait)
     return response
 
 
@@ -154,7 +161,7 @@ def _matches(header: str, version: str) -> bool:
     auth=device_auth,
     summary="屏幕心跳：节目单版本、剩余空间、实际分辨率、时钟",
 )
-def device_heartbeat_post(request: HttpRequest, payload: HeartbeatIn):
+def device_heartbeat_post(request: HttpRequest, response: HttpResponse, payload: HeartbeatIn):
     device = request.auth
     now = timezone.now()
     offset = device_heartbeat(
@@ -166,8 +173,15 @@ def device_heartbeat_post(request: HttpRequest, payload: HeartbeatIn):
         device_time=payload.device_time,
         now=now,
     )
-    current = manifest_for(device=device, plan=device_plan(device), now=now)["version"]
-    return {"server_time": now, "clock_offset": offset, "manifest_current": current == payload.manifest_version}
+    current = manifest_current(device=device, now=now).version
+    wait = poll_after(device.credential_id, now)
+    response["Retry-After"] = str(wait)
+    return {
+        "server_time": now,
+        "clock_offset": offset,
+        "manifest_current": current == payload.manifest_version,
+        "poll_after": wait,
+    }
 
 
 class PlayIn(Schema):
@@ -199,3 +213,38 @@ def device_plays_post(request: HttpRequest, payload: PlaysIn):
     plays = [ReportedPlay(**play.dict()) for play in payload.plays]
     stored, duplicates = plays_record(device=request.auth, plays=plays)
     return {"stored": stored, "duplicates": duplicates}
+
+
+class AckIn(Schema):
+    key_id: str = Field(max_length=32, description="节目单里这条紧急插播的 key_id")
+    signature: str = Field(max_length=128, description="节目单里这条紧急插播的 signature（屏幕已验证过）")
+
+
+class AckOut(Schema):
+    emergency: int
+    acknowledged_at: datetime
+
+
+@router.post(
+    "/device/emergencies/{emergency_id}/ack",
+    response={200: AckOut, 400: ErrorOut, 401: ErrorOut, 404: ErrorOut, 410: ErrorOut},
+    auth=device_auth,
+    summary="屏幕确认已收到并验证一条紧急插播",
+)
+def emergency_ack(request: HttpRequest, payload: AckIn, emergency_id: int = Path(..., ge=1, le=2**62)):
+    try:
+        ack = emergency_acknowledge(
+            device=request.auth, emergency_id=emergency_id, key_id=payload.key_id, signature=payload.signature
+        )
+    except EmergencyRefused as refused:
+        return Status(refused.status, {"detail": str(refused)})
+    return {"emergency": ack.emergency_id, "acknowledged_at": ack.acknowledged_at}
+
+
+class KeysOut(Schema):
+    keys: dict[str, str] = Field(description="编号 → Ed25519 公钥（32 字节，base64）：屏幕用它验证紧急插播")
+
+
+@router.get("/device/keys", response={200: KeysOut, 401: ErrorOut}, auth=device_auth, summary="验证紧急插播签名的公钥")
+def signing_keys_get(request: HttpRequest):
+    return {"keys": public_keys()}

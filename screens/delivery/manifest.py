@@ -7,8 +7,9 @@ mostly gets a 304.
 ``version`` (the ETag) is a SHA-256 over everything that decides playback — the blocks, the loops, every asset's
 storage name, size and checksum — and nothing that changes by itself: the signed links expire (``links_expire_at``)
 and are left out, so a device whose links have run out asks again without ``If-None-Match`` to get fresh ones. Any
-edit to an item, a rendition, a playlist, a rule or a device changes the version the next time it is computed (it
-is computed on each request; stored manifests and push invalidation are later work, docs/screens.md).
+edit to an item, a rendition, a playlist, a rule, an emergency or a device changes the version when it is
+recomputed: ``screens.delivery.store`` keeps each device's document (``StoredManifest``) and recomputes it after
+every such change and when the window rolls, so a request is a lookup.
 
 Asset links come from the pipeline's front doors (``rendition_file_url``, ``stored_file_signed_url``): presigned on
 S3, signed and expiring on local disk.
@@ -16,9 +17,11 @@ S3, signed and expiring on local disk.
 
 import hashlib
 import json
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.utils.translation import gettext as _
+from wagtail.images.models import get_rendition_storage
 
 from cms.models import LighthouseImage
 from media_pipeline.models import Rendition
@@ -40,15 +43,21 @@ def window_of(moment: datetime) -> tuple[datetime, datetime]:
     return start, start + WINDOW
 
 
-def manifest_for(*, device: Device, plan: Plan, now: datetime) -> dict:
-    """The manifest as JSON-ready data, ``version`` included."""
+def manifest_for(*, device: Device, plan: Plan, now: datetime, emergencies: list[dict] = ()) -> dict:
+    """The manifest as JSON-ready data, ``version`` included, signed links and all (computed from scratch)."""
+    return manifest_served(manifest_document(device=device, plan=plan, now=now, emergencies=emergencies), now=now)
+
+
+def manifest_body(*, device: Device, plan: Plan, now: datetime, extra_channels: tuple[int, ...] = ()) -> dict:
+    """What every device reached by the same rules with the same kind of screen shares: blocks, loops, assets
+    (without links). ``extra_channels``: loops listed even when no block uses them (an emergency's channel)."""
     start, end = window_of(now)
     blocks, warnings = timeline.timeline(plan, start, end)
     used = {block.channel_id for block in blocks if block.channel_id}
+    used |= {channel_id for channel_id in extra_channels if channel_id in plan.loops}
     loops = [plan.loops[channel_id] for channel_id in sorted(used)]
     assets, missing = _assets(loops)
-    document = {
-        "device": {"id": device.pk, "name": device.name, "screen_type": device.screen_type},
+    return {
         "window": {"start": start.isoformat(), "end": end.isoformat()},
         "time_zone": "Asia/Shanghai",
         "blocks": [_block(block) for block in blocks],
@@ -57,20 +66,55 @@ def manifest_for(*, device: Device, plan: Plan, now: datetime) -> dict:
         "skipped": _skipped(loops) + missing,
         "warnings": warnings,
     }
+
+
+def manifest_document(
+    *, device: Device, plan: Plan | None = None, now: datetime, emergencies: list[dict] = (), body: dict | None = None
+) -> dict:
+    """The stored form: ``body`` (computed from ``plan`` when not given) for this device, with its emergencies (each
+    signed, docs/screens.md), ``version`` and ``generated_at``; no links."""
+    body = body if body is not None else manifest_body(device=device, plan=plan, now=now)
+    document = {"device": {"id": device.pk, "name": device.name, "screen_type": device.screen_type}, **body}
+    document["emergencies"] = list(emergencies)
     document["version"] = version_of(document)
     document["generated_at"] = now.isoformat()
-    document["links_expire_at"] = (now + LINK_LIFETIME).isoformat()
     return document
 
 
+def manifest_served(document: dict, *, now: datetime, poll_after: int | None = None) -> dict:
+    """The stored document as a device gets it: each asset with a fresh signed link, when they expire, and (when
+    given) how many seconds to wait before asking again."""
+    served = {**document, "assets": [{**asset, "url": _link(asset)} for asset in document["assets"]]}
+    served["links_expire_at"] = (now + LINK_LIFETIME).isoformat()
+    if poll_after is not None:
+        served["poll_after"] = poll_after
+    return served
+
+
 def version_of(document: dict) -> str:
-    """SHA-256 of the document without its links, its own version and the moment it was made."""
-    stable = {
-        key: value for key, value in document.items() if key not in ("version", "generated_at", "links_expire_at")
-    }
+    """SHA-256 of the document without its links, its own version, the moment it was made and the poll hint."""
+    stable = {key: value for key, value in document.items() if key not in UNVERSIONED}
     stable["assets"] = [{k: v for k, v in asset.items() if k != "url"} for asset in document["assets"]]
     text = json.dumps(stable, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+UNVERSIONED = ("version", "generated_at", "links_expire_at", "poll_after")
+
+
+@dataclass(frozen=True)
+class _StoredName:
+    """A stored file named by the manifest (what ``stored_file_signed_url`` reads of a FieldFile)."""
+
+    storage: object
+    name: str
+
+
+def _link(asset: dict) -> str:
+    """A signed, expiring link to an asset, made from its stored name alone (no query per asset)."""
+    if asset["key"].startswith("rendition:"):
+        return rendition_file_url(rendition=Rendition(path=asset["name"]))
+    return stored_file_signed_url(file=_StoredName(get_rendition_storage(), asset["name"]))
 
 
 def _block(block: timeline.Block) -> dict:
@@ -114,7 +158,8 @@ def _skipped(loops) -> list[dict]:
 
 
 def _assets(loops) -> tuple[list[dict], list[dict]]:
-    """Every file the loops name, once, with a signed link; an image whose file is gone is reported, not listed."""
+    """Every file the loops name, once (its link is added when served); an image whose file is gone is reported,
+    not listed."""
     keys = sorted({step.asset_key for loop in loops for step in loop.steps if step.asset_key})
     assets, missing = [], []
     for key in keys:
@@ -140,7 +185,6 @@ def _rendition_asset(key: str) -> dict | None:
         "width": rendition.width,
         "height": rendition.height,
         "duration": rendition.duration,
-        "url": rendition_file_url(rendition=rendition),
     }
 
 
@@ -164,5 +208,4 @@ def _image_asset(key: str) -> dict | None:
         "width": rendition.width,
         "height": rendition.height,
         "duration": None,
-        "url": stored_file_signed_url(file=rendition.file),
     }

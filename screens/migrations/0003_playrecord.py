@@ -24,7 +24,7 @@ def drop_table(apps, schema_editor):
 class Migration(migrations.Migration):
     dependencies = [
         ("cms", "0009_notices"),
-        ("screens", "0001_initial"),
+        ("screens", "0002_stored_manifests_emergencies"),
     ]
 
     operations = [

@@ -59,6 +59,15 @@ def paired_device(unit, editor, *, name="大厅屏", screen_type="landscape", **
     return device, credential
 
 
+@pytest.fixture(autouse=True)
+def immediate_tasks(settings):
+    """Tasks run where they are enqueued: a change's recomputation is done when its transaction commits (the tests
+    commit with django_capture_on_commit_callbacks(execute=True))."""
+    settings.TASKS = {
+        "default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend", "QUEUES": settings.TASK_QUEUES}
+    }
+
+
 @pytest.fixture
 def tree(unit_tree, editors):
     return {"units": unit_tree, "editors": editors}

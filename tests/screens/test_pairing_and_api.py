@@ -136,7 +136,9 @@ def test_a_forged_secret_and_a_revoked_device_get_a_clear_401(zouping):
 # --- The manifest -------------------------------------------------------------------------------------------------
 
 
-def test_manifest_etag_304_and_a_new_version_after_a_playlist_edit(zouping, local_media):
+def test_manifest_etag_304_and_a_new_version_after_a_playlist_edit(
+    zouping, local_media, django_capture_on_commit_callbacks
+):
     client = Client()
     first = client.get(MANIFEST, **bearer(zouping["credential"]))
     assert first.status_code == 200
@@ -147,7 +149,8 @@ def test_manifest_etag_304_and_a_new_version_after_a_playlist_edit(zouping, loca
     assert again.status_code == 304 and again.content == b""
     weak = client.get(MANIFEST, HTTP_IF_NONE_MATCH=f"W/{etag}", **bearer(zouping["credential"]))
     assert weak.status_code == 304
-    PlaylistEntry.objects.create(channel=zouping["channel"], kind="notice", text="新通知", sort_order=9)
+    with django_capture_on_commit_callbacks(execute=True):
+        PlaylistEntry.objects.create(channel=zouping["channel"], kind="notice", text="新通知", sort_order=9)
     changed = client.get(MANIFEST, HTTP_IF_NONE_MATCH=etag, **bearer(zouping["credential"]))
     assert changed.status_code == 200 and changed["ETag"] != etag
 
@@ -170,9 +173,10 @@ def test_manifest_assets_are_the_screen_rendition_with_a_signed_link_to_its_byte
     assert end - start == timedelta(hours=54) and start <= timezone.now() < start + timedelta(hours=6)
 
 
-def test_an_item_without_a_ready_rendition_is_skipped_and_reported(zouping):
+def test_an_item_without_a_ready_rendition_is_skipped_and_reported(zouping, django_capture_on_commit_callbacks):
     waiting = video_with_renditions(zouping["units"]["zouping"], profiles=(), title="还在转码")
-    PlaylistEntry.objects.create(channel=zouping["channel"], kind="video", item=waiting, sort_order=3)
+    with django_capture_on_commit_callbacks(execute=True):
+        PlaylistEntry.objects.create(channel=zouping["channel"], kind="video", item=waiting, sort_order=3)
     body = Client().get(MANIFEST, **bearer(zouping["credential"])).json()
     (skipped,) = body["skipped"]
     assert "还在转码" in skipped["reason"]
@@ -194,6 +198,7 @@ def test_heartbeat_records_what_the_device_reports_and_its_clock_offset(zouping)
     assert answer.status_code == 200
     body = answer.json()
     assert body["manifest_current"] is True and 3 * 3600 - 60 < body["clock_offset"] < 3 * 3600 + 60
+    assert 1 <= body["poll_after"] <= 300 and answer["Retry-After"] == str(body["poll_after"])
     device = Device.objects.get(pk=zouping["device"].pk)
     assert (device.last_free_disk, device.last_screen_width, device.last_screen_height) == (5_000_000_000, 1080, 1920)
     assert device.last_heartbeat_at is not None and device.last_manifest_version == version

@@ -903,6 +903,9 @@ NOT_OBJECT_SURFACES = {
     "(tests/screens/test_plays.py); no object read",
     "screens/player/": "the screens' web player page: static, no object (its API calls carry the device credential)",
     "screens/player/sw.js": "the web player's Service Worker script: static, no object",
+    "api/v1/screens/device/emergencies/<emergency_id>/ack": "POST: the calling device acknowledges an emergency "
+    "that reaches it (another's is a 404; tests/screens/test_emergencies.py)",
+    "api/v1/screens/device/keys": "the public keys that verify emergencies, for a paired device; no object",
 }
 # Admin URL groups (the first segment after admin/) that show no library object: all behind the admin login,
 # which test_admin_urls_without_parameters_send_anonymous_to_login checks for every parameterless one.
@@ -962,6 +965,8 @@ ADMIN_GROUPS = {
     "screens-pair",
     "screens-device",
     "screens-delivery",  # delivery rates of the editor's own units (figures only; tests/screens/test_plays.py)
+    "screens_emergencies",
+    "screens-emergency",
 }
 # Admin pages an anonymous visitor may open (the login itself and what it needs).
 ADMIN_PUBLIC = {

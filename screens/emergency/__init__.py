@@ -1,0 +1,1 @@
+"""Emergency takeovers: their signatures and what a device receives."""

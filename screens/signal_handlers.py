@@ -1,0 +1,92 @@
+"""What screens hear from other apps and from its own rows: any change a manifest depends on. A receiver only notes
+the change (which kind of row, which id) and, after commit, enqueues one ``manifests_recompute_task`` per kind with
+every id noted in the transaction; the task finds the devices and recomputes (``screens.delivery.store``). Nothing
+is computed here (after commit, library items not on any playlist are dropped with one indexed look-up), and
+nothing in another app knows screens.
+
+Heartbeats write with ``update()`` and send nothing, so a device's own reports never trigger a recomputation.
+"""
+
+import threading
+from collections import defaultdict
+
+from django.db import transaction
+from django.db.models.signals import post_delete, post_save, pre_save
+
+from media_pipeline.events import renditions_published
+
+_pending = threading.local()
+
+
+def _note(scope: str, *ids) -> None:
+    noted = getattr(_pending, "ids", None)
+    if noted is None:
+        noted = _pending.ids = defaultdict(set)
+    noted[scope].update(i for i in ids if i is not None)
+    transaction.on_commit(_flush)  # a rolled-back change leaves a note the next commit flushes: one extra recompute
+
+
+def _flush() -> None:
+    noted = getattr(_pending, "ids", None)
+    if not noted:
+        return
+    _pending.ids = None
+    from .models import PlaylistEntry
+    from .tasks import manifests_recompute_task
+
+    for scope, ids in noted.items():
+        # An import saves thousands of items and almost none is on a screen: one indexed look-up here spares the
+        # queue a task per item.
+        if scope == "item" and not PlaylistEntry.objects.filter(item_id__in=ids).exists():
+            continue
+        manifests_recompute_task.enqueue(scope, sorted(ids))
+
+
+def _entry_changed(sender, instance, raw=False, **kwargs):
+    if not raw:
+        _note("channel", instance.channel_id)
+
+
+def _channel_changed(sender, instance, raw=False, **kwargs):
+    if not raw:
+        _note("channel", instance.pk)
+
+
+def _rule_before_save(sender, instance, raw=False, **kwargs):
+    # A rule moved to another unit must leave the old unit's screens too: noted before the save (one small query).
+    if not raw and instance.pk:
+        _note("unit", *sender.objects.filter(pk=instance.pk).values_list("unit_id", flat=True))
+
+
+def _unit_row_changed(sender, instance, raw=False, **kwargs):
+    if not raw:
+        _note("unit", instance.unit_id)
+
+
+def _device_changed(sender, instance, raw=False, **kwargs):
+    if not raw:
+        _note("device", instance.pk)
+
+
+def _item_changed(sender, instance, raw=False, **kwargs):
+    if not raw:
+        _note("item", instance.pk)
+
+
+def _renditions_published(sender, *, asset_id, **kwargs):
+    _note("asset", asset_id)
+
+
+def connect() -> None:
+    """Wire the receivers (idempotent: each has a dispatch_uid)."""
+    uid = "screens:manifest:"
+    for signal in (post_save, post_delete):
+        name = "save" if signal is post_save else "delete"
+        signal.connect(_entry_changed, sender="screens.PlaylistEntry", dispatch_uid=f"{uid}entry-{name}")
+        signal.connect(_channel_changed, sender="screens.Channel", dispatch_uid=f"{uid}channel-{name}")
+        signal.connect(_unit_row_changed, sender="screens.ScheduleRule", dispatch_uid=f"{uid}rule-{name}")
+        signal.connect(_unit_row_changed, sender="screens.Emergency", dispatch_uid=f"{uid}emergency-{name}")
+        signal.connect(_device_changed, sender="screens.Device", dispatch_uid=f"{uid}device-{name}")
+        signal.connect(_item_changed, sender="library.LibraryItem", dispatch_uid=f"{uid}item-{name}")
+    pre_save.connect(_rule_before_save, sender="screens.ScheduleRule", dispatch_uid=f"{uid}rule-before")
+    renditions_published.connect(_renditions_published, dispatch_uid=f"{uid}renditions-published")
