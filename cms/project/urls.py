@@ -15,6 +15,7 @@ urlpatterns = [
     path("documents/", include(wagtaildocs_urls)),
     path("search/", include("search.urls")),
     path("study/", include("courses.urls")),
+    path("tv/", include("screens.tv.urls")),  # the TV's 10-foot interface (screens/tv)
     path("api/v1/", api.urls),
     path("opds/", include(opds_urlpatterns)),
     path("podcasts/", include(podcast_urlpatterns)),

@@ -203,6 +203,11 @@ STATIC_VENDOR_FILES = {
             "vendor/*.js",
         ],
     ),
+    # The TV's remote: arrow keys move focus to the nearest element in that direction (screens/tv).
+    "vendor/spatial-navigation-polyfill": (
+        NODE_MODULES / "spatial-navigation-polyfill" / "polyfill",
+        ["spatial-navigation-polyfill.js"],
+    ),
 }
 STATICFILES_FINDERS = [
     "django.contrib.staticfiles.finders.FileSystemFinder",
