@@ -13,7 +13,7 @@ from django.test import Client
 from screens.tv import signin
 from tests.factories import MemberFactory, province
 
-from .conftest import video_with_renditions
+from .conftest import channel, rule, video_with_renditions
 
 pytestmark = pytest.mark.django_db
 
@@ -139,3 +139,31 @@ def test_unknown_and_unpublished_items_are_not_found(unit):
     hidden = video_with_renditions(unit, title="草稿", is_published=False)
     assert Client().get(f"/tv/watch/{hidden.pk}/").status_code == 404
     assert Client().get("/tv/watch/999999/").status_code == 404
+
+
+def test_the_channels_row_shows_what_is_on_now(unit):
+    """A TV channel scheduled all day shows its entry on now, opening the video at the moment it has reached; a
+    channel nothing schedules says so; other screen types' channels are not on a TV."""
+    lecture = video_with_renditions(unit, title="频道里的讲座", duration=600.0)
+    on_air = channel(unit, name="灯塔电视一台", screen_type="tv", entries=[lecture])
+    rule(unit, on_air)
+    channel(unit, name="灯塔电视二台", screen_type="tv", entries=[lecture])
+    channel(unit, name="大厅横屏", screen_type="landscape", entries=[lecture])
+    home = Client().get("/tv/").content.decode()
+    assert "灯塔电视一台" in home and "正在播出：频道里的讲座" in home
+    assert re.search(rf'href="/tv/watch/{lecture.pk}/\?t=\d+"', home)
+    assert "灯塔电视二台" in home and "此刻没有节目" in home
+    assert "大厅横屏" not in home
+
+
+def test_search_on_the_tv_opens_playable_hits_in_the_player(unit, settings):
+    from search.services import search_outbox_drain_all
+
+    settings.SEARCH_URL = ""  # the embedded index answers
+    video = video_with_renditions(unit, title="红船精神专题片")
+    video_with_renditions(unit, title="红船精神党员课", access="members")
+    search_outbox_drain_all()
+    page = Client().get("/tv/search/", {"q": "红船"}).content.decode()
+    assert "红船精神专题片" in page and f"/tv/watch/{video.pk}/" in page
+    assert "红船精神党员课" not in page  # the search's audience is the TV's viewer: anonymous here
+    assert 'data-key="a"' in Client().get("/tv/search/").content.decode()  # the on-screen keyboard
