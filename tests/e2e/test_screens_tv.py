@@ -82,6 +82,12 @@ def test_a_tv_reaches_and_plays_a_lesson_with_arrow_keys_only(live_server, unit,
         page.wait_for_selector(READY, state="attached")
         course_card = page.get_by_role("link", name="弘扬沂蒙精神")
         expect(course_card).to_be_focused()
+        # Seen from across the room: a thick focus ring, and everything inside the 5% overscan safe area.
+        ring = page.evaluate("() => getComputedStyle(document.activeElement).outlineWidth")
+        assert float(ring.removesuffix("px")) >= 4
+        safe = page.evaluate("() => { const s = getComputedStyle(document.querySelector('.tv-safe'));"
+                             " return [s.paddingLeft, s.paddingTop]; }")  # fmt: skip
+        assert safe == ["96px", "54px"]  # 5% of 1920 and of 1080
         # Arrows move between rows (the spatial navigation): down to the videos, up again to the course.
         _press(page, "ArrowDown")
         expect(page.locator("#row-videos + .tv-cards .tv-card").first).to_be_focused()
