@@ -2,6 +2,8 @@
 the player, search with an on-screen keyboard, and signing the TV in with a phone (the TV's code page and its poll;
 the phone's confirmation page). Pages are light (no site header, no framework): a TV browser on a weak network."""
 
+from urllib.parse import urlencode
+
 from django.contrib.auth import get_user_model, login, logout
 from django.contrib.auth.views import redirect_to_login
 from django.http import Http404, HttpResponse, JsonResponse
@@ -51,18 +53,29 @@ def watch(request, item_id: int):
     item, urls, wants_sign_in = reads.playable_item(request.user, item_id)
     if item is None and not wants_sign_in:
         raise Http404
+    return _page(request, "watch.html", **_watch_context(request, item, urls, wants_sign_in))
+
+
+def _back_url(request) -> str:
+    """Back from the player goes where the viewer came from: the course's lessons, their search, else home."""
+    came_from = request.GET.get("from")
+    if came_from == "course":
+        return reverse("screens_tv:course")
+    if came_from == "search":
+        return f"{reverse('screens_tv:search')}?{urlencode({'q': (request.GET.get('q') or '')[:100]})}"
+    return reverse("screens_tv:home")
+
+
+def _watch_context(request, item, urls: dict, wants_sign_in: bool) -> dict:
     start = request.GET.get("t", "0")
-    back = reverse("screens_tv:course") if request.GET.get("from") == "course" else reverse("screens_tv:home")
-    return _page(
-        request,
-        "watch.html",
-        item=item,
-        hls=urls.get("hls", ""),
-        poster=urls.get("poster", ""),
-        start=int(start) if start.isdigit() else 0,
-        wants_sign_in=wants_sign_in,
-        back_url=back,
-    )
+    return {
+        "item": item,
+        "hls": urls.get("hls", ""),
+        "poster": urls.get("poster", ""),
+        "start": int(start) if start.isdigit() else 0,
+        "wants_sign_in": wants_sign_in,
+        "back_url": _back_url(request),
+    }
 
 
 @require_GET

@@ -164,6 +164,8 @@ def test_search_on_the_tv_opens_playable_hits_in_the_player(unit, settings):
     video_with_renditions(unit, title="红船精神党员课", access="members")
     search_outbox_drain_all()
     page = Client().get("/tv/search/", {"q": "红船"}).content.decode()
-    assert "红船精神专题片" in page and f"/tv/watch/{video.pk}/" in page
+    assert "红船精神专题片" in page and f"/tv/watch/{video.pk}/?from=search&amp;q=%E7%BA%A2%E8%88%B9" in page
+    back = Client().get(f"/tv/watch/{video.pk}/", {"from": "search", "q": "红船"}).content.decode()
+    assert 'data-back-url="/tv/search/?q=%E7%BA%A2%E8%88%B9"' in back  # Back returns to the same results
     assert "红船精神党员课" not in page  # the search's audience is the TV's viewer: anonymous here
     assert 'data-key="a"' in Client().get("/tv/search/").content.decode()  # the on-screen keyboard
