@@ -15,6 +15,7 @@ urlpatterns = [
     path("documents/", include(wagtaildocs_urls)),
     path("search/", include("search.urls")),
     path("study/", include("courses.urls")),
+    path("tv/", include("screens.tv.urls")),  # the TV's 10-foot interface (screens/tv)
     path("api/v1/", api.urls),
     path("screens/player/", include("screens.player.urls")),  # the screens' web player (kiosks, TV browsers)
     path("opds/", include(opds_urlpatterns)),

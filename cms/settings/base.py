@@ -205,6 +205,11 @@ STATIC_VENDOR_FILES = {
             "vendor/*.js",
         ],
     ),
+    # The TV's remote: arrow keys move focus to the nearest element in that direction (screens/tv).
+    "vendor/spatial-navigation-polyfill": (
+        NODE_MODULES / "spatial-navigation-polyfill" / "polyfill",
+        ["spatial-navigation-polyfill.js"],
+    ),
 }
 # The screens' Service Worker (screens/player): workbox-sw loads each module it uses by importScripts; the player
 # tells it each module's static URL (hashed in production). Source maps stay beside the files that name them.

@@ -381,6 +381,14 @@ def _is_video(obj: Obj) -> bool:
     return obj.hls is not None
 
 
+@surface("tv: watch page", ("tv/watch/<int:item_id>/",))
+def _tv_watch(client, obj, who):
+    # The TV's player page (screens/tv): the title and stream only where the library lets the viewer read; an
+    # anonymous TV gets 登录后观看 without the title where signing in would open it, else a 404.
+    response = client.get(f"/tv/watch/{obj.item.pk}/")
+    return response.status_code == 200 and obj.token in response.content.decode(errors="replace"), may_read(who, obj)
+
+
 @surface("hls: master", ("media-pipeline/hls/<int:rendition_id>/master.m3u8",), _is_video)
 def _hls_master(client, obj, who):
     return _ok(client, f"/media-pipeline/hls/{obj.hls.pk}/master.m3u8"), may_play(who, obj)
@@ -693,6 +701,7 @@ def _list_surfaces(world) -> dict[str, tuple[list[str], Callable]]:
         "opds: search": ([f"/opds/search?q={TITLE_WORD}"], may_read),
         "podcasts: index": (["/podcasts/"], may_read),
         "sitemap": (["/sitemap.xml"], may_read),
+        "tv: home and search": (["/tv/", f"/tv/search/?q={TITLE_WORD}"], may_read),
         "admin: item list": ([f"/admin/library_items/?kind={kind}" for kind in kinds], may_manage),
         "admin: item chooser": ([f"/admin/library_item_chooser/?q={TITLE_WORD}"], may_choose),
         "admin: parent chooser": ([f"/admin/library_parent_chooser/?q={TITLE_WORD}"], may_manage),
@@ -729,6 +738,11 @@ LIST_ROUTES = {
     "admin/transcode_jobs/results/",
     "admin/library_issue_pages/",
     "admin/library_issue_pages/results/",
+    # The TV's rows (screens/tv): items_visible_to / course lessons filtered by it / search's audience; members-only
+    # items hidden from an anonymous TV (tests/screens/test_tv.py).
+    "tv/",
+    "tv/course/",
+    "tv/search/",
 }
 
 
@@ -906,6 +920,12 @@ NOT_OBJECT_SURFACES = {
     "api/v1/screens/device/emergencies/<emergency_id>/ack": "POST: the calling device acknowledges an emergency "
     "that reaches it (another's is a 404; tests/screens/test_emergencies.py)",
     "api/v1/screens/device/keys": "the public keys that verify emergencies, for a paired device; no object",
+    # The TV signed in by a phone (screens/tv/signin.py; tests/screens/test_tv.py): single use, five minutes, only
+    # the browser that showed the code is signed in.
+    "tv/signin/": "the TV's sign-in code (a QR of a signed link, throttled per address); no object",
+    "tv/signin/poll/": "whether a phone confirmed this browser's own code; signs this browser in once; no object",
+    "tv/signin/phone/": "a signed-in member confirms a TV's code (throttled); refuses forged, reused, expired codes",
+    "tv/signout/": "POST: signs the TV out; no object",
 }
 # Admin URL groups (the first segment after admin/) that show no library object: all behind the admin login,
 # which test_admin_urls_without_parameters_send_anonymous_to_login checks for every parameterless one.

@@ -1,0 +1,171 @@
+"""The TV's 10-foot interface: who sees what on a TV (an anonymous TV shows public items only; a signed-in one what
+that member may open, as the library decides), and signing a TV in with a phone: the code works once, for five
+minutes, only for the TV that showed it; forged, reused and expired codes are refused in Chinese; confirmations are
+throttled."""
+
+import re
+import time
+from html import unescape
+
+import pytest
+from django.test import Client
+
+from screens.tv import signin
+from tests.factories import MemberFactory, province
+
+from .conftest import channel, rule, video_with_renditions
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def unit():
+    return province()
+
+
+@pytest.fixture
+def member(unit):
+    return MemberFactory(username="wangtv", real_name="王电视", org_unit=unit)
+
+
+def _signed_in(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def _code(tv: Client) -> str:
+    """The TV asks for a code; the token its QR code's link carries."""
+    page = tv.get("/tv/signin/")
+    assert page.status_code == 200 and b"<svg" in page.content
+    link = unescape(re.search(r'data-signin-url="([^"]+)"', page.content.decode()).group(1))
+    assert link.startswith("http://testserver/tv/signin/phone/?t=")
+    return link.split("?t=", 1)[1]
+
+
+def _confirm(phone: Client, token: str):
+    return phone.post("/tv/signin/phone/", {}, QUERY_STRING=f"t={token}")
+
+
+def test_a_phone_signs_the_tv_in_once(member):
+    tv, phone = Client(), _signed_in(member)
+    token = _code(tv)
+    assert tv.get("/tv/signin/poll/").json() == {"state": "waiting"}
+    asking = phone.get("/tv/signin/phone/", {"t": token})
+    assert asking.status_code == 200 and "登录电视" in asking.content.decode()
+    assert tv.get("/tv/signin/poll/").json() == {"state": "waiting"}  # a GET (a link preview) confirms nothing
+    done = _confirm(phone, token)
+    assert "电视已登录" in done.content.decode()
+    assert tv.get("/tv/signin/poll/").json() == {"state": "signed_in", "next": "/tv/"}
+    assert int(tv.session["_auth_user_id"]) == member.pk  # a real Django sign-in of the TV's own session
+    assert "已登录：王电视" in tv.get("/tv/").content.decode()
+    # The same code again, from the same phone or another member's: refused, nobody else signed in.
+    again = _confirm(phone, token)
+    assert again.status_code == 400 and "这个二维码已经用过了" in again.content.decode()
+    other = _confirm(_signed_in(MemberFactory(username="litv")), token)
+    assert other.status_code == 400 and "这个二维码已经用过了" in other.content.decode()
+
+
+def test_only_the_tv_that_showed_the_code_is_signed_in(member):
+    tv, stranger = Client(), Client()
+    token = _code(tv)
+    _code(stranger)  # another browser with a code of its own
+    _confirm(_signed_in(member), token)
+    assert stranger.get("/tv/signin/poll/").json() == {"state": "waiting"}
+    assert "_auth_user_id" not in stranger.session
+    assert Client().get("/tv/signin/poll/").json() == {"state": "expired"}  # no code in this browser at all
+    assert tv.get("/tv/signin/poll/").json()["state"] == "signed_in"
+
+
+def test_forged_codes_are_refused(member):
+    tv, phone = Client(), _signed_in(member)
+    token = _code(tv)
+    nonce, stamp, signature = token.split(":")
+    forged = [
+        f"{nonce}x:{stamp}:{signature}",  # another nonce under the same signature
+        f"{nonce}:{stamp}:{'A' * len(signature)}",
+        "",
+        __import__("django.core.signing", fromlist=["TimestampSigner"]).TimestampSigner(salt="other").sign(nonce),
+    ]
+    for bad in forged:
+        answer = _confirm(phone, bad)
+        assert answer.status_code == 400 and "这个二维码无效" in answer.content.decode(), bad
+    assert tv.get("/tv/signin/poll/").json() == {"state": "waiting"}
+
+
+def test_an_expired_code_is_refused(member, monkeypatch):
+    tv, phone = Client(), _signed_in(member)
+    token = _code(tv)
+    later = time.time() + signin.LIFETIME_SECONDS + 1
+    monkeypatch.setattr(time, "time", lambda: later)
+    answer = _confirm(phone, token)
+    assert answer.status_code == 400 and "这个二维码已过期" in answer.content.decode()
+    assert tv.get("/tv/signin/poll/").json() == {"state": "expired"}
+    assert "_auth_user_id" not in tv.session
+
+
+def test_the_phone_must_be_signed_in_and_confirmations_are_throttled(member, monkeypatch):
+    token = _code(Client())
+    anonymous = Client().get("/tv/signin/phone/", {"t": token})
+    assert anonymous.status_code == 302 and "/tv/signin/phone/" in anonymous["Location"]
+    monkeypatch.setattr(signin, "CONFIRMS_PER_MEMBER", 2)
+    phone = _signed_in(member)
+    tokens = [_code(Client()) for _ in range(3)]
+    assert [_confirm(phone, t).status_code for t in tokens] == [200, 200, 400]
+    assert "操作过于频繁" in _confirm(phone, _code(Client())).content.decode()
+
+
+def test_codes_are_throttled_per_address(monkeypatch):
+    monkeypatch.setattr(signin, "CODES_PER_ADDRESS", 2)
+    pages = [Client().get("/tv/signin/").content.decode() for _ in range(3)]
+    assert "<svg" in pages[1] and "<svg" not in pages[2] and "请求过于频繁" in pages[2]
+
+
+def test_an_anonymous_tv_shows_public_items_only(unit, member):
+    public = video_with_renditions(unit, title="公开的讲座")
+    members = video_with_renditions(unit, title="党员专享讲座", access="members")
+    home = Client().get("/tv/").content.decode()
+    assert "公开的讲座" in home and "党员专享讲座" not in home
+    locked = Client().get(f"/tv/watch/{members.pk}/").content.decode()
+    assert "登录后观看" in locked and "党员专享讲座" not in locked and 'data-hls=""' in locked
+    assert Client().get(f"/tv/watch/{public.pk}/").status_code == 200
+    # Signed in (as the phone makes it), the TV shows what the member may open.
+    tv = _signed_in(member)
+    assert "党员专享讲座" in tv.get("/tv/").content.decode()
+    assert "党员专享讲座" in tv.get(f"/tv/watch/{members.pk}/").content.decode()
+
+
+def test_unknown_and_unpublished_items_are_not_found(unit):
+    hidden = video_with_renditions(unit, title="草稿", is_published=False)
+    assert Client().get(f"/tv/watch/{hidden.pk}/").status_code == 404
+    assert Client().get("/tv/watch/999999/").status_code == 404
+
+
+def test_the_channels_row_shows_what_is_on_now(unit):
+    """A TV channel scheduled all day shows its entry on now, opening the video at the moment it has reached; a
+    channel nothing schedules says so; other screen types' channels are not on a TV."""
+    lecture = video_with_renditions(unit, title="频道里的讲座", duration=600.0)
+    on_air = channel(unit, name="灯塔电视一台", screen_type="tv", entries=[lecture])
+    rule(unit, on_air)
+    channel(unit, name="灯塔电视二台", screen_type="tv", entries=[lecture])
+    channel(unit, name="大厅横屏", screen_type="landscape", entries=[lecture])
+    home = Client().get("/tv/").content.decode()
+    assert "灯塔电视一台" in home and "正在播出：频道里的讲座" in home
+    assert re.search(rf'href="/tv/watch/{lecture.pk}/\?t=\d+"', home)
+    assert "灯塔电视二台" in home and "此刻没有节目" in home
+    assert "大厅横屏" not in home
+
+
+def test_search_on_the_tv_opens_playable_hits_in_the_player(unit, settings):
+    from search.services import search_outbox_drain_all
+
+    settings.SEARCH_URL = ""  # the embedded index answers
+    video = video_with_renditions(unit, title="红船精神专题片")
+    video_with_renditions(unit, title="红船精神党员课", access="members")
+    search_outbox_drain_all()
+    page = Client().get("/tv/search/", {"q": "红船"}).content.decode()
+    assert "红船精神专题片" in page and f"/tv/watch/{video.pk}/?from=search&amp;q=%E7%BA%A2%E8%88%B9" in page
+    back = Client().get(f"/tv/watch/{video.pk}/", {"from": "search", "q": "红船"}).content.decode()
+    assert 'data-back-url="/tv/search/?q=%E7%BA%A2%E8%88%B9"' in back  # Back returns to the same results
+    assert "红船精神党员课" not in page  # the search's audience is the TV's viewer: anonymous here
+    assert 'data-key="a"' in Client().get("/tv/search/").content.decode()  # the on-screen keyboard
