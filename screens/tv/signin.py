@@ -9,6 +9,7 @@ backend), so two phones racing on one code give one sign-in and one refusal.
 """
 
 import secrets
+import time
 from dataclasses import dataclass
 
 import segno
@@ -47,7 +48,8 @@ def _claim_key(nonce: str) -> str:
 def code_create() -> Code:
     """A fresh nonce waiting for a phone, and the signed token its QR link carries."""
     nonce = secrets.token_urlsafe(18)
-    cache.set(_key(nonce), {"state": WAITING}, LIFETIME_SECONDS)
+    # The entry carries its own end: the cache's expiry is only housekeeping (Redis keeps its own clock).
+    cache.set(_key(nonce), {"state": WAITING, "ends": time.time() + LIFETIME_SECONDS}, LIFETIME_SECONDS)
     return Code(nonce=nonce, token=signing.TimestampSigner(salt=SALT).sign(nonce))
 
 
@@ -62,7 +64,7 @@ def nonce_of(token: str) -> str:
     state = cache.get(_key(nonce))
     if cache.get(_claim_key(nonce)) is not None or (state and state.get("state") != WAITING):
         raise SignInRefused(_("这个二维码已经用过了，请在电视上重新显示二维码。"))
-    if state is None:
+    if state is None or state.get("ends", 0) < time.time():
         raise SignInRefused(_("这个二维码已过期，请在电视上重新显示二维码后再扫。"))
     return nonce
 
@@ -72,14 +74,15 @@ def code_confirm(*, token: str, user) -> None:
     nonce = nonce_of(token)
     if not cache.add(_claim_key(nonce), user.pk, LIFETIME_SECONDS):
         raise SignInRefused(_("这个二维码已经用过了，请在电视上重新显示二维码。"))
-    cache.set(_key(nonce), {"state": CONFIRMED, "user_id": user.pk}, LIFETIME_SECONDS)
+    ends = time.time() + LIFETIME_SECONDS
+    cache.set(_key(nonce), {"state": CONFIRMED, "user_id": user.pk, "ends": ends}, LIFETIME_SECONDS)
 
 
 def code_collect(nonce: str) -> tuple[str, int | None]:
     """What the TV holding ``nonce`` sees: ("waiting", None), ("expired", None), or ("confirmed", member id), the
     last only once (the entry is deleted as it is read)."""
     state = cache.get(_key(nonce)) if nonce else None
-    if state is None:
+    if state is None or state.get("ends", 0) < time.time():
         return "expired", None
     if state.get("state") != CONFIRMED:
         return WAITING, None

@@ -358,7 +358,7 @@ def test_m3u_points_set_top_boxes_at_each_master_and_the_guide(client, linear_wo
     assert rows[0]["tvg-id"] == f"lighthouse-{linear_world['province'].pk}"
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_ffmpeg_plays_the_live_channel_from_the_server_across_programme_boundaries(live_server, linear_world):
     """ffmpeg opens the master over HTTP, follows the live playlist and its signed segments, and decodes five seconds
     (two or more programme changes, each a discontinuity with a new init segment) without one error."""
