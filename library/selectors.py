@@ -155,6 +155,8 @@ def keyset_after(key: str, value, item_id: int) -> Q:
 
 def _filtered(items: QuerySet, filters: dict, *, kind: str | None = None) -> QuerySet:
     """Browse filters: clc (a class and everything under it), year, unit (owning unit id), tag (slug)."""
+    if any(isinstance(value, str) and "\x00" in value for value in filters.values()):
+        return items.none()  # nothing stored holds a NUL, and PostgreSQL refuses to compare text with one
     if filters.get("clc"):
         items = items.filter(clc__startswith=filters["clc"])
     if filters.get("year"):

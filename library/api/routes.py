@@ -53,6 +53,7 @@ ISSUE_PAGE_IMAGE = "width-1600"
 NOT_FOUND = {404: ErrorOut}
 # Cursors are two decimal integers joined by "_", as next_cursor gives them; anything else is a 422.
 CURSOR_PATTERN = r"^-?[0-9]{1,20}_[0-9]{1,20}$"
+NO_NUL = r"^[^\x00]*$"  # PostgreSQL cannot compare text with NUL bytes: a clear 422, not a 500
 UNIT_DESCRIPTION = "所属单位 id（1 至 9223372036854775807 的整数）：只列出该单位所属的条目；超出范围的数字返回 422。"
 ITEMS_CURSOR_DESCRIPTION = (
     "翻页：原样传回上一页的 next_cursor。sort=newest 时为“发布时间（自 1970-01-01 UTC 起的微秒数）_条目 id”，"
@@ -171,10 +172,10 @@ def items_list(
     request: HttpRequest,
     kind: KindChoice | None = None,
     sort: SortChoice = "newest",
-    clc: str | None = Query(None, max_length=32, description="中图法分类号，含下位类"),
+    clc: str | None = Query(None, max_length=32, pattern=NO_NUL, description="中图法分类号，含下位类"),
     year: int | None = Query(None, ge=1000, le=2100),
     unit: int | None = Query(None, ge=1, le=activity.INT64_MAX, description=UNIT_DESCRIPTION),
-    tag: str | None = Query(None, max_length=100, description="标签 slug"),
+    tag: str | None = Query(None, max_length=100, pattern=NO_NUL, description="标签 slug"),
     cursor: str | None = Query(None, max_length=80, pattern=CURSOR_PATTERN, description=ITEMS_CURSOR_DESCRIPTION),
     limit: int = Query(24, ge=1, le=50),
 ):

@@ -110,7 +110,7 @@ def browse_parse(query: QueryDict) -> Browse:
         "clc": _parse_clc(query.get("clc")),
         "year": year if year and year <= 9999 else None,
         "unit": _small_int(query.get("unit"), low=1),
-        "tag": tag if 0 < len(tag) <= 100 else None,
+        "tag": tag if 0 < len(tag) <= 100 and "\x00" not in tag else None,
     }
     browse.filters = {key: value for key, value in candidates.items() if value is not None}
     browse.before = _parse_cursor(query.get("before"), sort=browse.sort)

@@ -147,6 +147,7 @@ def test_members_items_hidden_from_anonymous(client, member):
         "?sort=newest&before=12_3",
         "?sort=sideways&kind=nothing&year=abc&unit=-4&clc=ZZ9&tag=" + "x" * 300,
         "?year=99999999999999999999&unit=99999999999999999999",
+        "?tag=%00&clc=D%00",
     ],
 )
 def test_bad_query_strings_give_the_first_page(client, query):

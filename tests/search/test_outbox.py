@@ -101,8 +101,10 @@ def test_drain_is_enqueued_after_commit(embedded, make_item, django_capture_on_c
     }
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         make_item("水浒传")
-    assert len(callbacks) == 1 and _titles("水浒") == []
-    callbacks[0]()
+    # Other apps may hear the save too (screens notes items for its manifests): the drain is one of the callbacks.
+    assert callbacks and _titles("水浒") == []
+    for callback in callbacks:
+        callback()
     assert _titles("水浒") == ["水浒传"]
 
 
