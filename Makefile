@@ -16,7 +16,7 @@ OPENSEARCH_NODES ?= 3
 # The browser audits measure what a page sends and draws, and the player tests what hls.js fetches and plays: the
 # same on either database, so they run once, on the main (PostgreSQL) run, not again in the embedded-default slice
 # (the audits were about 7 of that slice's 9 minutes here; the player's network tests about 3 more).
-E2E_ONCE := test_accessibility.py test_page_weight.py test_player_networks.py test_audio_tracks_player.py test_screens_tv.py
+E2E_ONCE := test_accessibility.py test_page_weight.py test_player_networks.py test_audio_tracks_player.py test_screens_tv.py test_screens_emergency_player.py
 # The main run spreads the tests over pytest-xdist workers, each with its own test database, Redis databases, index
 # prefix and file cache (cms/settings/test.py). --dist load hands them out in pytest-django's order, so on every
 # worker the tests that flush the database come after those that roll back; tests marked serial run alone

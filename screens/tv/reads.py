@@ -56,6 +56,17 @@ def lessons_of(course, user) -> list[Lesson]:
     ]
 
 
+def next_lesson(user, item_id: int) -> Lesson | None:
+    """The month's course lesson to play after ``item_id`` on this TV: the next one the viewer may play (lessons
+    not for a TV are passed over); None after the last, or when the item is not one of the course's lessons."""
+    course = current_course(user)
+    lessons = lessons_of(course, user) if course is not None else []
+    ids = [lesson.item.pk for lesson in lessons]
+    if item_id not in ids:
+        return None
+    return next((lesson for lesson in lessons[ids.index(item_id) + 1 :] if lesson.playable), None)
+
+
 def videos_for(user) -> list[LibraryItem]:
     """The newest videos with media the viewer may open (episodes too: a TV plays them one by one)."""
     rows = items_visible_to(user).filter(kind=LibraryItem.Kind.VIDEO, media_asset__isnull=False)

@@ -11,6 +11,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext as _
+from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from cms.login_throttle import client_ip_address
@@ -49,6 +50,7 @@ def course(request):
 
 
 @require_GET
+@ensure_csrf_cookie  # the study clock's heartbeats (library/js/progress.js) are POSTs with the CSRF token
 def watch(request, item_id: int):
     item, urls, wants_sign_in = reads.playable_item(request.user, item_id)
     if item is None and not wants_sign_in:
@@ -67,12 +69,21 @@ def _back_url(request) -> str:
 
 
 def _watch_context(request, item, urls: dict, wants_sign_in: bool) -> dict:
-    start = request.GET.get("t", "0")
+    start = request.GET.get("t", "")
+    from_course = request.GET.get("from") == "course"
+    following = reads.next_lesson(request.user, item.pk) if item is not None and from_course else None
     return {
         "item": item,
         "hls": urls.get("hls", ""),
         "poster": urls.get("poster", ""),
-        "start": int(start) if start.isdigit() else 0,
+        # No ?t=: a signed-in member resumes where they left off on any device (progress.js); ?t= (a channel's
+        # programme on now) wins.
+        "start": int(start) if start.isdigit() else "",
+        "autoplay": request.GET.get("autoplay") == "1",
+        "next_lesson": following,
+        "next_url": f"{reverse('screens_tv:watch', args=[following.item.pk])}?from=course&autoplay=1"
+        if following
+        else "",
         "wants_sign_in": wants_sign_in,
         "back_url": _back_url(request),
     }

@@ -1,7 +1,8 @@
 """The TV's 10-foot interface in a real browser (Debian's Chromium through Playwright, a 1920×1080 screen): a TV
 reaches a lesson of the month's course and plays it with the arrow keys and Enter only (no mouse), Back leaves the
-player and goes up; and a TV is signed in by a member scanning its code with a signed-in phone. Every key is pressed
-only after the page says it is ready (``body[data-ready]``, set by screens/tv/tv.mjs once focus is placed)."""
+player and goes up; a member's TV counts study time and plays the course's next lesson by itself; and a TV is
+signed in by a member scanning its code with a signed-in phone. Every key is pressed only after the page says it is
+ready (``body[data-ready]``, set by screens/tv/tv.mjs once focus is placed)."""
 
 from datetime import timedelta
 
@@ -120,6 +121,43 @@ def test_a_tv_reaches_and_plays_a_lesson_with_arrow_keys_only(live_server, unit,
         _press(page, "Escape")
         page.wait_for_url("**/tv/course/")
         browser.close()
+
+
+def test_a_signed_in_tv_counts_study_time_and_plays_the_next_lesson(live_server, unit, tmp_path):
+    """A member's TV plays a course lesson to its end: the viewing counts on their study clock (the lesson is
+    completed, its seconds credited), and the next lesson is announced and plays by itself."""
+    from playwright.sync_api import expect, sync_playwright
+
+    from library.models import ItemProgress
+
+    asset = _processed(make_clip(tmp_path / "short.mp4", size="320x180", seconds=3))
+    first = VideoFactory(owning_unit=unit, title="第一讲 沂蒙精神的由来", media_asset=asset)
+    second = VideoFactory(owning_unit=unit, title="第二讲 新时代的沂蒙精神", media_asset=asset)
+    _course([first, second])
+    member = MemberFactory(username="litv", real_name="李电视", org_unit=unit)
+    client = Client()
+    client.force_login(member)
+    with sync_playwright() as playwright:
+        browser = _browser(playwright)
+        context = browser.new_context(locale="zh-CN", viewport=TV)
+        context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_server.url}])
+        page = context.new_page()
+        page.set_default_timeout(30_000)
+        page.goto(f"{live_server.url}/tv/watch/{first.pk}/?from=course")
+        _press(page, "Enter")
+        notice = page.locator(".tv-next")
+        expect(notice).to_be_visible(timeout=60_000)  # the lesson ended
+        expect(notice).to_contain_text("第二讲 新时代的沂蒙精神")
+        _press(page, "Enter")  # OK: the next lesson now, playing without another key
+        page.wait_for_url(f"**/tv/watch/{second.pk}/?from=course&autoplay=1")
+        page.wait_for_function(
+            "() => { const v = document.querySelector('.tv-video'); return v && v.currentTime > 0.5; }",
+            timeout=60_000,
+        )
+        expect(page.locator("[data-study-clock]")).to_contain_text("已学习")
+        browser.close()
+    progress = ItemProgress.objects.get(member=member, item=first)
+    assert progress.completed and progress.study_seconds >= 1
 
 
 def test_a_phone_signs_the_tv_in_by_scanning_its_code(live_server, unit):

@@ -9,7 +9,9 @@ from html import unescape
 
 import pytest
 from django.test import Client
+from wagtail.models import Site
 
+from courses.models import CourseIndexPage
 from screens.tv import signin
 from tests.factories import MemberFactory, province
 
@@ -169,3 +171,32 @@ def test_search_on_the_tv_opens_playable_hits_in_the_player(unit, settings):
     assert 'data-back-url="/tv/search/?q=%E7%BA%A2%E8%88%B9"' in back  # Back returns to the same results
     assert "红船精神党员课" not in page  # the search's audience is the TV's viewer: anonymous here
     assert 'data-key="a"' in Client().get("/tv/search/").content.decode()  # the on-screen keyboard
+
+
+def test_a_course_lesson_announces_the_next_one_the_viewer_may_play(unit, member):
+    """Opened from the course, a lesson's page names the next lesson this TV may play (a reading and, for an
+    anonymous TV, a members-only video are passed over) and links it to play by itself; the last lesson, or a video
+    opened from anywhere else, announces nothing."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from tests.courses.conftest import make_course
+    from tests.factories import LibraryItemFactory
+
+    first = video_with_renditions(unit, title="第一讲")
+    reading = LibraryItemFactory(owning_unit=unit, title="读本")
+    members = video_with_renditions(unit, title="党员第二讲", access="members")
+    last = video_with_renditions(unit, title="第三讲")
+    root = Site.objects.get(is_default_site=True).root_page
+    index = root.add_child(instance=CourseIndexPage(title="灯塔大课堂", slug="courses"))
+    lessons = [(first, True), (reading, True), (members, True), (last, False)]
+    make_course(index, premiere=timezone.now() - timedelta(hours=1), lessons=lessons)
+
+    anonymous = Client().get(f"/tv/watch/{first.pk}/?from=course").content.decode()
+    assert "第三讲" in anonymous and f'data-next-url="/tv/watch/{last.pk}/?from=course&amp;autoplay=1"' in anonymous
+    signed_in = _signed_in(member).get(f"/tv/watch/{first.pk}/?from=course").content.decode()
+    assert f'data-next-url="/tv/watch/{members.pk}/?from=course&amp;autoplay=1"' in signed_in
+    assert "library/js/progress.js" in signed_in and "library/js/progress.js" not in anonymous  # the study clock
+    assert 'data-next-url=""' in Client().get(f"/tv/watch/{last.pk}/?from=course").content.decode()
+    assert 'data-next-url=""' in Client().get(f"/tv/watch/{first.pk}/").content.decode()
