@@ -12,11 +12,13 @@ from django.utils import timezone
 
 from screens.models import EmergencyAck
 from screens.services import emergency_cancel, emergency_create
+from tests.e2e import test_screens_player as player_test
 from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS
-from tests.e2e.test_screens_player import STATE, _wait_transitions, portrait_screen  # noqa: F401 (a fixture)
+from tests.e2e.test_screens_player import STATE, _wait_transitions
 
 pytestmark = [pytest.mark.browser]
 MESSAGE = "暴雨红色预警：请勿外出"
+portrait_screen = player_test.portrait_screen  # the player test's screen: three tiny portrait videos, paired
 
 
 @pytest.fixture

@@ -7,8 +7,8 @@ import json
 import pytest
 from django.test import Client
 
-from screens.emergency.signing import public_keys
 from screens.demo import demo_player_path, screens_demo_load
+from screens.emergency.signing import public_keys
 from screens.models import Device
 from screens.selectors import device_authenticated
 
