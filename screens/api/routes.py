@@ -6,6 +6,7 @@ member's token: a missing, malformed, forged or revoked credential is a 401 with
 to do. A device only ever reads its own manifest (the credential names the device; no route takes a device id).
 """
 
+import logging
 from datetime import datetime
 from uuid import UUID
 
@@ -22,13 +23,14 @@ from pydantic import Field
 from ..delivery.manifest import manifest_served
 from ..delivery.polling import poll_after
 from ..delivery.store import manifest_current
-from ..emergency.signing import public_keys
+from ..emergency.signing import SIGNATURE_HEADER, public_keys, signature_header
 from ..errors import CredentialRefused, EmergencyRefused
 from ..plays.recording import ReportedPlay
 from ..selectors import device_authenticated, pairing_for_credential
 from ..services import device_heartbeat, emergency_acknowledge, pairing_request_create, plays_record
 
 router = Router(tags=["screens"])
+logger = logging.getLogger(__name__)
 
 
 class DeviceAuth(HttpBearer):
@@ -90,6 +92,7 @@ class HeartbeatIn(Schema):
     screen_width: int | None = Field(None, ge=1, le=20000)
     screen_height: int | None = Field(None, ge=1, le=20000)
     device_time: datetime | None = Field(None, description="设备自己的时钟（带时区的 ISO 8601）")
+    manifests_refused: int | None = Field(None, ge=0, le=10**9, description="启动以来因签名不符拒绝的节目单数")
 
 
 class HeartbeatOut(Schema):
@@ -130,7 +133,8 @@ def pairing_state(request: HttpRequest):
     "/device/manifest",
     response={200: dict, 304: None, 401: ErrorOut},
     auth=device_auth,
-    summary="本屏幕未来 48 小时的节目单（ETag / If-None-Match；poll_after 为下次来取的秒数）",
+    summary="本屏幕未来 48 小时的节目单（ETag / If-None-Match；poll_after 为下次来取的秒数；"
+    "X-Lighthouse-Signature 为响应正文的 Ed25519 签名）",
 )
 def device_manifest(request: HttpRequest):
     device = request.auth
@@ -142,6 +146,7 @@ def device_manifest(request: HttpRequest):
     else:
         document = manifest_served(stored.document, now=now, poll_after=wait)
         response = JsonResponse(document, json_dumps_params={"ensure_ascii": False})
+        response[SIGNATURE_HEADER] = signature_header(response.content)  # a player refuses a body it cannot verify
     response["ETag"] = f'"{stored.version}"'
     response["Cache-Control"] = "private, no-cache"
     response["Retry-After"] = str(wait)
@@ -173,6 +178,9 @@ def device_heartbeat_post(request: HttpRequest, response: HttpResponse, payload:
         device_time=payload.device_time,
         now=now,
     )
+    if payload.manifests_refused:
+        # A screen that received bodies not signed by us: something between it and us changes what it is sent.
+        logger.warning("screen %s refused %s manifests (bad signature)", device.pk, payload.manifests_refused)
     current = manifest_current(device=device, now=now).version
     wait = poll_after(device.credential_id, now)
     response["Retry-After"] = str(wait)

@@ -1,4 +1,5 @@
-"""Emergency signatures: Ed25519 over a canonical JSON text, so a player shows only what this server sent.
+"""The screens' signatures: Ed25519 over an emergency's canonical JSON text and over each manifest response's exact
+bytes, so a player shows only what this server sent.
 
 ``SCREENS_SIGNING_KEYS`` (environment): ``id:base64seed[,id:base64seed…]``, each a 32-byte Ed25519 private key
 seed; the first signs, every one verifies, so a new key goes first and the old one stays until its emergencies have
@@ -8,6 +9,10 @@ HKDF, as ``cms.roster.keys`` does for ID numbers, so ``make run`` needs nothing.
 The signed text is ``json.dumps(payload, ensure_ascii=False, sort_keys=True, separators=(",", ":"))`` encoded as
 UTF-8, where the payload holds only integers, strings and null (times as ISO 8601 in UTC): a browser rebuilds the
 same bytes with ``JSON.stringify`` over the keys in sorted order.
+
+A manifest response carries a detached signature of its body in ``X-Lighthouse-Signature: keyid=<id>, sig=<base64>``
+(``signature_header``): the body holds fresh signed links on every 200, so it is signed as it is sent (one Ed25519
+signature, tens of microseconds); the 304 has no body and needs none.
 """
 
 import base64
@@ -74,17 +79,42 @@ def _public_text(key: Ed25519PublicKey) -> str:
 
 def sign(payload: dict) -> tuple[str, str]:
     """(key id, base64 signature) of the payload with the current key."""
+    return sign_bytes(canonical(payload))
+
+
+def sign_bytes(data: bytes) -> tuple[str, str]:
+    """(key id, base64 signature) of exactly these bytes with the current key."""
     key_id, key = signing_keys()[0]
-    return key_id, base64.b64encode(key.sign(canonical(payload))).decode()
+    return key_id, base64.b64encode(key.sign(data)).decode()
 
 
 def signature_valid(payload: dict, *, key_id: str, signature: str) -> bool:
     """Whether ``signature`` is one of our keys' signature of exactly this payload (a forged or tampered one is not)."""
+    return bytes_signature_valid(canonical(payload), key_id=key_id, signature=signature)
+
+
+def bytes_signature_valid(data: bytes, *, key_id: str, signature: str) -> bool:
+    """Whether ``signature`` is one of our keys' signature of exactly these bytes."""
     keys = dict(signing_keys())
     if key_id not in keys:
         return False
     try:
-        keys[key_id].public_key().verify(base64.b64decode(signature, validate=True), canonical(payload))
+        keys[key_id].public_key().verify(base64.b64decode(signature, validate=True), data)
     except (InvalidSignature, binascii.Error, ValueError):
         return False
     return True
+
+
+SIGNATURE_HEADER = "X-Lighthouse-Signature"
+
+
+def signature_header(body: bytes) -> str:
+    """The ``X-Lighthouse-Signature`` value for a response body: ``keyid=<id>, sig=<base64 Ed25519 signature>``."""
+    key_id, signature = sign_bytes(body)
+    return f"keyid={key_id}, sig={signature}"
+
+
+def signature_header_parts(value: str) -> tuple[str, str]:
+    """(key id, signature) read back from a header value ("" for a part that is missing)."""
+    fields = dict(part.strip().partition("=")[::2] for part in value.split(",") if "=" in part)
+    return fields.get("keyid", ""), fields.get("sig", "")

@@ -16,6 +16,8 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_safe
 
+from ..emergency.signing import SIGNATURE_HEADER, public_keys
+
 ASSET_PREFIX = "asset/"  # /screens/player/asset/<key>: the Service Worker's cache key for a file, not a real URL
 
 
@@ -26,6 +28,9 @@ def _config() -> dict:
         "service_worker": reverse("screens_player:service_worker"),
         "asset_prefix": page + ASSET_PREFIX,
         "api": "/api/v1/screens/",
+        # What the player verifies manifests and emergencies with (docs/screens.md); it keeps them once seen.
+        "keys": public_keys(),
+        "signature_header": SIGNATURE_HEADER,
         "strings": {
             "pair_title": _("请管理员配对这块屏幕"),
             "pair_hint": _("在管理后台打开“屏幕与电视 → 配对屏幕”，输入下面的配对码。"),

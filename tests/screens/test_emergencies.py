@@ -14,7 +14,7 @@ from django.test import Client
 from django.utils import timezone
 
 from screens.emergency.document import emergency_payload
-from screens.emergency.signing import signature_valid
+from screens.emergency.signing import bytes_signature_valid, signature_header_parts, signature_valid
 from screens.errors import EmergencyRefused
 from screens.models import Device, Emergency, EmergencyAck, Priority
 from screens.selectors import devices_offline
@@ -236,3 +236,47 @@ def test_an_emergency_channel_is_in_the_manifest_even_when_no_block_uses_it(tree
     assert [entry["channel"] for entry in body["emergencies"]] == [alert.pk]
     assert [made["id"] for made in body["channels"]] == [alert.pk]
     assert all(block["channel"] != alert.pk for block in body["blocks"])
+
+
+def _public_key(credential: str, key_id: str) -> Ed25519PublicKey:
+    keys = Client().get("/api/v1/screens/device/keys", **bearer(credential)).json()["keys"]
+    return Ed25519PublicKey.from_public_bytes(base64.b64decode(keys[key_id]))
+
+
+def test_the_manifest_response_is_signed_over_its_exact_bytes_and_one_changed_byte_fails(alarm):
+    """X-Lighthouse-Signature is an Ed25519 signature of the body as sent (fresh links included): it verifies with
+    the public key of /device/keys, and not once a byte of the body (or of the signature) is changed."""
+    response = Client().get(MANIFEST, **bearer(alarm["credential"]))
+    header = response["X-Lighthouse-Signature"]
+    assert header.startswith("keyid=dev, sig=")
+    key_id, signature = signature_header_parts(header)
+    public = _public_key(alarm["credential"], key_id)
+    public.verify(base64.b64decode(signature), response.content)  # raises when it does not verify
+    tampered = response.content.replace("暴雨红色预警".encode(), "一切正常无事".encode())
+    assert tampered != response.content and len(tampered) == len(response.content)
+    with pytest.raises(InvalidSignature):
+        public.verify(base64.b64decode(signature), tampered)
+    one_byte = bytearray(response.content)
+    one_byte[len(one_byte) // 2] ^= 1
+    with pytest.raises(InvalidSignature):
+        public.verify(base64.b64decode(signature), bytes(one_byte))
+    assert not bytes_signature_valid(bytes(one_byte), key_id=key_id, signature=signature)
+    assert bytes_signature_valid(response.content, key_id=key_id, signature=signature)
+
+
+def test_the_304_fast_path_still_answers_a_signed_manifest_without_a_body(alarm):
+    """The signature costs the 304 nothing: the same version with If-None-Match is still a bodiless 304."""
+    first = Client().get(MANIFEST, **bearer(alarm["credential"]))
+    again = Client().get(MANIFEST, HTTP_IF_NONE_MATCH=first["ETag"], **bearer(alarm["credential"]))
+    assert again.status_code == 304 and again.content == b"" and again["ETag"] == first["ETag"]
+
+
+def test_a_heartbeat_reports_refused_manifests_and_the_server_logs_them(alarm, caplog):
+    answer = Client().post(
+        "/api/v1/screens/device/heartbeat",
+        {"manifest_version": "", "manifests_refused": 2},
+        content_type="application/json",
+        **bearer(alarm["credential"]),
+    )
+    assert answer.status_code == 200
+    assert "refused 2 manifests" in caplog.text

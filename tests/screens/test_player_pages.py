@@ -8,6 +8,7 @@ import pytest
 from django.test import Client
 
 from screens.demo import demo_player_path, screens_demo_load
+from screens.emergency.signing import public_keys
 from screens.models import Device
 from screens.selectors import device_authenticated
 
@@ -21,6 +22,9 @@ def test_player_page_is_public_and_carries_its_configuration():
     assert 'id="player-config"' in html and "/api/v1/screens/" in html and "screens/player.js" in html
     config = json.loads(html.split('id="player-config" type="application/json">')[1].split("</script>")[0])
     assert config["strings"]["pair_title"] == "请管理员配对这块屏幕"  # the pairing words, from the server's catalogue
+    # The public keys a player verifies manifests and emergencies with, and the header that carries the signature.
+    assert config["keys"] == public_keys() and config["signature_header"] == "X-Lighthouse-Signature"
+    assert 'id="emergency"' in html and "紧急通知" in html
 
 
 def test_service_worker_loads_workbox_from_our_static_files():

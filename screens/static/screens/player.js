@@ -6,7 +6,13 @@
    stacked <video> elements (the next one loaded and waiting under the current one, started the moment the current
    ends), image slides and notices for their seconds. It keeps playing from the cache when the network is gone and
    after a restart, and reports what it played (proof of play) in batches, kept in localStorage until the server
-   has them. window.lighthousePlayer exposes its state for the browser tests. */
+   has them. window.lighthousePlayer exposes its state for the browser tests.
+
+   Every manifest response carries an Ed25519 signature of its exact bytes (X-Lighthouse-Signature); one that does not
+   verify with the server's public keys (given with the page, kept in localStorage) is refused: the player goes on
+   with the last good manifest (kept in its own cache for restarts) and counts the refusal in its heartbeat. An
+   emergency of the manifest (itself signed) takes the whole screen from its start to its end on the server clock,
+   or until a newer manifest no longer has it (cancelled); the player acknowledges it once, retrying while offline. */
 
 const config = JSON.parse(document.getElementById("player-config").textContent);
 const strings = config.strings;
@@ -21,6 +27,8 @@ const MANIFEST_MS = 5 * 60_000;
 const PLAYS_MS = 10_000;
 const PLAYS_BATCH = 200;
 const RESYNC_SECONDS = 2; // further off the schedule than this at an item's start: jump to where it should be
+const GOOD_MANIFEST = "lighthouse-screen-good-manifest-v1"; // the last manifest whose signature verified
+const ACK_WAIT_MS = [2_000, 300_000]; // an acknowledgement's retries: first wait, longest wait
 
 const state = {
   manifest: null,
@@ -31,6 +39,10 @@ const state = {
   cache: [], // the Service Worker's last reports
   online: true,
   current: null,
+  refused: 0, // manifests refused since the start: their signature did not verify
+  emergencies: [], // the latest manifest's emergencies whose signature verified
+  emergency: null, // the one showing now
+  ended: new Set(), // emergencies the server answered as expired or cancelled
 };
 window.lighthousePlayer = state;
 
@@ -90,19 +102,104 @@ async function pair() {
   }
 }
 
+// --- Signatures ---------------------------------------------------------------------------------------------------
+
+const bytesOf = (base64) => Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
+const publicKeys = new Map(); // key id → CryptoKey
+
+function knownKeys() {
+  // Kept from every page that carried them, so a page served later from the cache still verifies.
+  const keys = { ...store.get("keys", {}), ...(config.keys || {}) };
+  store.set("keys", keys);
+  return keys;
+}
+
+async function signatureValid(data, keyId, signature) {
+  const raw = knownKeys()[keyId];
+  if (!raw || !signature) return false;
+  try {
+    if (!publicKeys.has(keyId)) {
+      const key = await crypto.subtle.importKey("raw", bytesOf(raw), { name: "Ed25519" }, false, ["verify"]);
+      publicKeys.set(keyId, key);
+    }
+    return await crypto.subtle.verify({ name: "Ed25519" }, publicKeys.get(keyId), bytesOf(signature), data);
+  } catch {
+    return false; // a malformed key or signature, or a browser without Ed25519: nothing unverified plays
+  }
+}
+
+function headerParts(value) {
+  const parts = {};
+  for (const part of (value || "").split(",")) {
+    const at = part.indexOf("=");
+    if (at > 0) parts[part.slice(0, at).trim()] = part.slice(at + 1).trim();
+  }
+  return parts;
+}
+
+/* {manifest, body, header} of a response whose body carries our signature; null when it does not verify. */
+async function signedManifest(response) {
+  const header = response.headers.get(config.signature_header) || "";
+  const body = await response.arrayBuffer();
+  const { keyid, sig } = headerParts(header);
+  if (!(await signatureValid(body, keyid, sig))) return null;
+  return { manifest: JSON.parse(new TextDecoder().decode(body)), body, header };
+}
+
+/* The emergencies whose own signature verifies (docs/screens.md: the six fields, keys sorted, as JSON). */
+async function verifiedEmergencies(manifest) {
+  const valid = [];
+  for (const e of manifest.emergencies || []) {
+    const payload = { channel: e.channel, ends_at: e.ends_at, id: e.id, message: e.message, starts_at: e.starts_at, unit: e.unit };
+    if (await signatureValid(new TextEncoder().encode(JSON.stringify(payload)), e.key_id, e.signature)) valid.push(e);
+    else console.error(`lighthouse player: emergency ${e.id} refused, its signature does not verify`);
+  }
+  return valid;
+}
+
 // --- Manifest, cache, clock ---------------------------------------------------------------------------------------
 
+const goodManifestKey = () => `${config.page}good-manifest/${encodeURIComponent(slot)}`;
+
 async function loadManifest() {
+  let response;
   try {
-    const response = await api("device/manifest");
-    if (response.status === 401) { revoked(); return false; }
-    if (!response.ok) return false;
-    state.manifest = await response.json();
-    return true;
+    response = await api("device/manifest");
   } catch {
     setOnline(false);
-    return false;
+    return restoreManifest();
   }
+  if (response.status === 401) { revoked(); return false; }
+  if (!response.ok) return restoreManifest();
+  const signed = await signedManifest(response);
+  if (!signed) {
+    state.refused += 1;
+    const playing = state.manifest ? state.manifest.version : "none";
+    console.error(`lighthouse player: manifest refused, its signature does not verify (${state.refused} so far); playing ${playing}`);
+    return restoreManifest();
+  }
+  await useManifest(signed.manifest);
+  if ("caches" in window) {
+    const headers = { "Content-Type": "application/json", [config.signature_header]: signed.header };
+    caches.open(GOOD_MANIFEST).then((cache) => cache.put(goodManifestKey(), new Response(signed.body, { headers })));
+  }
+  return true;
+}
+
+async function useManifest(manifest) {
+  state.emergencies = await verifiedEmergencies(manifest);
+  state.manifest = manifest;
+  emergencyCheck();
+}
+
+/* Started without a usable answer (offline, or a refused one): the last manifest that verified, if there is one. */
+async function restoreManifest() {
+  if (state.manifest || !("caches" in window)) return false;
+  const cached = await (await caches.open(GOOD_MANIFEST)).match(goodManifestKey());
+  const signed = cached && (await signedManifest(cached));
+  if (!signed) return false;
+  await useManifest(signed.manifest);
+  return true;
 }
 
 function revoked() {
@@ -140,7 +237,7 @@ async function heartbeat() {
       body: {
         manifest_version: state.manifest ? state.manifest.version : "",
         screen_width: screen.width || innerWidth, screen_height: screen.height || innerHeight,
-        device_time: new Date(sent).toISOString(),
+        device_time: new Date(sent).toISOString(), manifests_refused: state.refused,
       },
     });
     if (response.status === 401) { revoked(); return; }
@@ -163,7 +260,12 @@ async function heartbeat() {
 function stepAt(at) {
   const manifest = state.manifest;
   if (!manifest) return null;
-  const block = manifest.blocks.find((b) => Date.parse(b.start) <= at && at < Date.parse(b.end));
+  const emergency = emergencyAt(at);
+  if (emergency && emergency.channel == null) return { emergency, idleUntil: Date.parse(emergency.ends_at) };
+  // An emergency's channel plays its loop from the emergency's start, over whatever the blocks say.
+  const block = emergency
+    ? { start: emergency.starts_at, end: emergency.ends_at, channel: emergency.channel, loop_offset: 0 }
+    : manifest.blocks.find((b) => Date.parse(b.start) <= at && at < Date.parse(b.end));
   if (!block || block.channel == null) return block ? { idleUntil: Date.parse(block.end) } : null;
   const channel = manifest.channels.find((c) => c.id === block.channel);
   if (!channel || !channel.entries.length || !(channel.loop_seconds > 0)) return { idleUntil: Date.parse(block.end) };
@@ -240,6 +342,9 @@ function record(step, startedAt) {
 function play(step, endedAt = null) {
   const current = { step, startedAt: serverNow() };
   state.current = current;
+  if (step && step.emergency) { takeover(step.emergency); return; }
+  $("emergency").classList.remove("front");
+  delete document.body.dataset.emergency;
   document.body.dataset.state = step && step.entry ? "playing" : "idle";
   if (!step || !step.entry) {
     show(strings.idle);
@@ -304,6 +409,60 @@ function playStill(step, finish) {
   setTimeout(finish, Math.max(step.remaining, 0.5) * 1000);
 }
 
+// --- Emergencies --------------------------------------------------------------------------------------------------
+
+/* The emergency showing at server time ``at``: verified, in the latest manifest, not ended; the latest started. */
+function emergencyAt(at) {
+  let found = null;
+  for (const e of state.emergencies) {
+    if (state.ended.has(e.id) || Date.parse(e.starts_at) > at || at >= Date.parse(e.ends_at)) continue;
+    if (!found || Date.parse(e.starts_at) >= Date.parse(found.starts_at)) found = e;
+  }
+  return found;
+}
+
+/* Every second and after each manifest: an emergency starting, ending or cancelled switches the screen at once. */
+function emergencyCheck() {
+  const now = serverNow();
+  const active = emergencyAt(now);
+  if (active) acknowledge(active);
+  if ((active && active.id) === (state.emergency && state.emergency.id)) return;
+  state.emergency = active;
+  if (state.current) play(stepAt(now)); // playing already (else start() begins with it)
+}
+
+function takeover(emergency) {
+  document.body.dataset.state = "emergency";
+  document.body.dataset.emergency = String(emergency.id);
+  $("emergency-message").textContent = emergency.message;
+  layer($("emergency"));
+  for (const video of videos) video.pause();
+}
+
+const acking = new Set();
+
+/* Tell the server this screen holds the emergency, once (remembered across restarts); offline, try again later. */
+async function acknowledge(emergency) {
+  if (acking.has(emergency.id) || store.get("acked", []).includes(emergency.id)) return;
+  acking.add(emergency.id);
+  const body = { key_id: emergency.key_id, signature: emergency.signature };
+  for (let wait = ACK_WAIT_MS[0]; state.emergencies.some((e) => e.id === emergency.id); wait = Math.min(wait * 2, ACK_WAIT_MS[1])) {
+    try {
+      const response = await api(`device/emergencies/${emergency.id}/ack`, { method: "POST", body });
+      if (response.ok) {
+        store.set("acked", [...store.get("acked", []), emergency.id].slice(-200));
+        break;
+      }
+      if (response.status === 410) { state.ended.add(emergency.id); emergencyCheck(); break; } // expired, cancelled
+      if (response.status < 500) { console.error(`lighthouse player: acknowledgement of ${emergency.id} refused (${response.status})`); break; }
+    } catch {
+      setOnline(false);
+    }
+    await sleep(wait);
+  }
+  acking.delete(emergency.id);
+}
+
 // --- Proof of play ------------------------------------------------------------------------------------------------
 
 async function sendPlays() {
@@ -355,7 +514,9 @@ async function start() {
     }
     all.then(() => { document.body.dataset.cache = "ready"; });
   }
+  emergencyCheck();
   play(stepAt(serverNow()));
+  setInterval(emergencyCheck, 1_000);
   setInterval(heartbeat, HEARTBEAT_MS);
   setInterval(sendPlays, PLAYS_MS);
   setInterval(async () => { if (await loadManifest()) cacheAssets(false); }, state.manifest.poll_after * 1000 || MANIFEST_MS);
