@@ -61,9 +61,7 @@ def newspaper_step(entry: PlaylistEntry, *, image_filter: str, public_items: set
         return None, _("“%(title)s”未发布或不是公开条目，屏幕不播放。") % {"title": title.title}
     page = front_page(title)
     if page is None:
-        return None, _("“%(title)s”还没有带版面图的一期，屏幕先跳过它；上传版面图后自动显示。") % {
-            "title": title.title
-        }
+        return None, _("“%(title)s”还没有带版面图的一期，屏幕先跳过它；上传版面图后自动显示。") % {"title": title.title}
     issue = page.issue
     issue_text = " ".join(part for part in (_day(issue.issued) if issue.issued else "", issue.number) if part)
     detail = (
@@ -79,9 +77,7 @@ def newspaper_step(entry: PlaylistEntry, *, image_filter: str, public_items: set
 # --- Course promotion ---------------------------------------------------------------------------------------------
 
 
-def course_step(
-    entry: PlaylistEntry, *, unit_id: int, image_filter: str, now: datetime
-) -> tuple[Step | None, str]:
+def course_step(entry: PlaylistEntry, *, unit_id: int, image_filter: str, now: datetime) -> tuple[Step | None, str]:
     """The course the members of the channel's unit see first (running, else the next to premiere); a course whose
     make-up deadline has passed is not promoted."""
     course = course_current(now=now, member=AudienceMember(unit_id))
