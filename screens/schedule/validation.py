@@ -6,7 +6,6 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
 from cms.selectors import unit_and_ancestor_paths
-
 from library.models import LibraryItem
 
 from ..models import ALL_DAYS, Priority
