@@ -95,7 +95,8 @@ def course_step(entry: PlaylistEntry, *, unit_id: int, image_filter: str, now: d
         ("text", entry.text),
     )
     key = image_key(course.cover, image_filter) if course.cover_id and course.cover else None
-    return Step(entry.pk, entry.kind, float(entry.duration), course.title, key, detail), ""
+    label = _("灯塔大课堂推介：%(title)s") % {"title": course.title}
+    return Step(entry.pk, entry.kind, float(entry.duration), label, key, detail), ""
 
 
 # --- Clock --------------------------------------------------------------------------------------------------------
