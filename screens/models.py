@@ -51,13 +51,18 @@ class Channel(ClusterableModel):
 
 
 class PlaylistEntry(models.Model):
-    """One step of a channel's loop: a library video, an image slide or a notice, in the editor's order. A still
-    (slide, notice) lasts ``duration`` seconds; a video lasts as long as its rendition for the screen."""
+    """One step of a channel's loop, in the editor's order: a library video, an image slide, a notice, the front page
+    of a newspaper's latest issue, the promotion of the current 灯塔大课堂 course, or a clock (Beijing date and time).
+    A still lasts ``duration`` seconds; a video lasts as long as its rendition for the screen. The newspaper's issue
+    and the course are chosen when the manifest is computed (``screens.selectors``)."""
 
     class Kind(models.TextChoices):
         VIDEO = "video", _("馆藏视频")
         IMAGE = "image", _("图片")
         NOTICE = "notice", _("通知文字")
+        NEWSPAPER = "newspaper", _("报纸头版（最新一期）")
+        COURSE = "course", _("大课堂课程推介")
+        INFO = "info", _("时钟（北京时间）")
 
     sort_order_field = "sort_order"
     channel = ParentalKey(Channel, on_delete=models.CASCADE, related_name="entries")
@@ -69,6 +74,7 @@ class PlaylistEntry(models.Model):
         blank=True,
         on_delete=models.CASCADE,
         related_name="+",
+        help_text=_("“馆藏视频”选视频；“报纸头版”选报纸的报名（不是某一期），屏幕自动显示最新一期的头版。"),
     )
     image = models.ForeignKey(
         get_image_model_string(),
@@ -78,9 +84,9 @@ class PlaylistEntry(models.Model):
         on_delete=models.CASCADE,
         related_name="+",
     )
-    text = models.TextField(_("通知文字"), blank=True)
+    text = models.TextField(_("通知文字"), blank=True, help_text=_("通知的文字；时钟页可加一行短文字（可不填）。"))
     duration = models.PositiveIntegerField(
-        _("时长（秒）"), default=10, help_text=_("图片和通知显示的秒数；视频按实际长度播放。")
+        _("时长（秒）"), default=10, help_text=_("图片、通知、报纸、课程和时钟显示的秒数；视频按实际长度播放。")
     )
     sort_order = models.IntegerField(null=True, blank=True, editable=False)
 
@@ -94,18 +100,28 @@ class PlaylistEntry(models.Model):
                     models.Q(kind="video", item__isnull=False)
                     | models.Q(kind="image", image__isnull=False)
                     | (models.Q(kind="notice") & ~models.Q(text=""))
+                    | models.Q(kind="newspaper", item__isnull=False)
+                    | models.Q(kind__in=("course", "info"))
                 ),
                 name="screens_entry_has_content",
+                violation_error_message=_("这一条缺少内容：请按类型选择条目、图片或填写文字。"),
             ),
             models.CheckConstraint(condition=models.Q(duration__gte=1), name="screens_entry_duration_positive"),
         ]
 
     def __str__(self):
-        if self.kind == self.Kind.VIDEO and self.item_id:
+        if self.kind in (self.Kind.VIDEO, self.Kind.NEWSPAPER) and self.item_id:
             return str(self.item)
         if self.kind == self.Kind.IMAGE and self.image_id:
             return str(self.image)
+        if self.kind in (self.Kind.COURSE, self.Kind.INFO) and not self.text:
+            return str(self.get_kind_display())
         return self.text[:30]
+
+    def clean(self):
+        from .schedule.validation import entry_check
+
+        entry_check(self)
 
 
 class Priority(models.IntegerChoices):

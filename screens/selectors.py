@@ -12,6 +12,7 @@ from datetime import date, datetime, timedelta
 
 from django.contrib.auth.models import AnonymousUser
 from django.db.models import Q, QuerySet, Sum
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from cms.models import OrgUnit
@@ -34,6 +35,7 @@ from .models import (
 )
 from .schedule import timeline
 from .schedule.timeline import Decision, Loop, Plan, Rule, Step
+from .slides import course_step, image_key, info_step, newspaper_step
 
 PREVIEW_HOURS = 48
 IMAGE_FILTER = "max-{width}x{height}"
@@ -119,10 +121,10 @@ def _rule(row: ScheduleRule) -> Rule:
     )
 
 
-def _loop(channel: Channel, device: Device, public_items: set[int]) -> Loop:
+def _loop(channel: Channel, device: Device, public_items: set[int], now: datetime) -> Loop:
     steps, skipped = [], []
     for entry in channel.entries.select_related("item__media_asset", "image").order_by("sort_order", "id"):
-        step, reason = _step(entry, device, public_items)
+        step, reason = _step(entry, device, public_items, channel=channel, now=now)
         if step is None:
             skipped.append((entry.pk, reason))
         else:
@@ -130,16 +132,27 @@ def _loop(channel: Channel, device: Device, public_items: set[int]) -> Loop:
     return Loop(channel_id=channel.pk, channel_name=channel.name, steps=tuple(steps), skipped=tuple(skipped))
 
 
-def _step(entry: PlaylistEntry, device: Device, public_items: set[int]) -> tuple[Step | None, str]:
-    """The entry as this device can play it, or None and why not (a short Chinese sentence for the editor)."""
-    if entry.kind == PlaylistEntry.Kind.VIDEO:
+def _step(
+    entry: PlaylistEntry, device: Device, public_items: set[int], *, channel: Channel, now: datetime
+) -> tuple[Step | None, str]:
+    """The entry as this device can play it, or None and why not (a short Chinese sentence for the editor). A
+    newspaper's issue and the promoted course are the ones of ``now`` (screens.slides)."""
+    kind = entry.kind
+    if kind == PlaylistEntry.Kind.VIDEO:
         return _video_step(entry, device, public_items)
     if device.screen_type == ScreenType.AUDIO:
         return None, _("音频屏幕不能显示图片或文字。")
-    if entry.kind == PlaylistEntry.Kind.IMAGE:
-        key = f"image:{entry.image_id}:{device_image_filter(device)}"
-        return Step(entry.pk, entry.kind, float(entry.duration), str(entry.image), key), ""
-    return Step(entry.pk, entry.kind, float(entry.duration), entry.text[:40]), ""
+    image_filter = device_image_filter(device)
+    if kind == PlaylistEntry.Kind.IMAGE:
+        key = image_key(entry.image, image_filter)
+        return Step(entry.pk, kind, float(entry.duration), str(entry.image), key), ""
+    if kind == PlaylistEntry.Kind.NEWSPAPER:
+        return newspaper_step(entry, image_filter=image_filter, public_items=public_items)
+    if kind == PlaylistEntry.Kind.COURSE:
+        return course_step(entry, unit_id=channel.owning_unit_id, image_filter=image_filter, now=now)
+    if kind == PlaylistEntry.Kind.INFO:
+        return info_step(entry), ""
+    return Step(entry.pk, kind, float(entry.duration), entry.text[:40]), ""
 
 
 def _video_step(entry: PlaylistEntry, device: Device, public_items: set[int]) -> tuple[Step | None, str]:
@@ -160,14 +173,16 @@ def _video_step(entry: PlaylistEntry, device: Device, public_items: set[int]) ->
     }
 
 
-def device_plan(device: Device, *, extra_channels: tuple[int, ...] = ()) -> Plan:
+def device_plan(device: Device, *, extra_channels: tuple[int, ...] = (), now: datetime | None = None) -> Plan:
     """Everything that decides this device's screen, as the pure resolver's plain data. ``extra_channels``: loops to
-    build besides the rules' (an emergency's channel)."""
+    build besides the rules' (an emergency's channel). ``now``: the moment slides are chosen for (a newspaper's
+    latest issue, the current course); the present unless given."""
+    now = now or timezone.now()
     rows = list(rules_reaching(device))
     channels = Channel.objects.filter(pk__in={row.channel_id for row in rows} | set(extra_channels))
     item_ids = PlaylistEntry.objects.filter(channel__in=channels, item__isnull=False).values("item_id")
     public_items = set(items_visible_to(AnonymousUser()).filter(pk__in=item_ids).values_list("pk", flat=True))
-    loops = {channel.pk: _loop(channel, device, public_items) for channel in channels}
+    loops = {channel.pk: _loop(channel, device, public_items, now) for channel in channels}
     return Plan(rules=tuple(_rule(row) for row in rows), loops=loops)
 
 
@@ -176,7 +191,7 @@ def device_plan(device: Device, *, extra_channels: tuple[int, ...] = ()) -> Plan
 
 def device_decision(*, device: Device, moment: datetime, plan: Plan | None = None) -> Decision:
     """What plays on ``device`` at ``moment`` (an aware datetime), and why."""
-    return timeline.resolve(plan or device_plan(device), moment)
+    return timeline.resolve(plan or device_plan(device, now=moment), moment)
 
 
 @dataclass(frozen=True)
@@ -191,7 +206,7 @@ class Preview:
 
 
 def device_preview(*, device: Device, moment: datetime, hours: int = PREVIEW_HOURS) -> Preview:
-    plan = device_plan(device)
+    plan = device_plan(device, now=moment)
     decision = timeline.resolve(plan, moment)
     blocks, warnings = timeline.timeline(plan, moment, moment + timedelta(hours=hours))
     skipped = [(loop.channel_name, reason) for loop in plan.loops.values() for _entry, reason in loop.skipped]

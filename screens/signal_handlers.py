@@ -4,6 +4,11 @@ every id noted in the transaction; the task finds the devices and recomputes (``
 is computed here (after commit, library items not on any playlist are dropped with one indexed look-up), and
 nothing in another app knows screens.
 
+Slides chosen when a manifest is computed (``screens.slides``) are heard too: a newspaper issue saved (its title is
+noted) or a page image of one, a 灯塔大课堂 course saved, published, unpublished or deleted, and a picture replaced in
+Wagtail's image library (an image slide, a front page or a course's poster). A new picture is used by nothing yet,
+so only edits and deletes of images are noted.
+
 Heartbeats write with ``update()`` and send nothing, so a device's own reports never trigger a recomputation.
 """
 
@@ -11,7 +16,10 @@ import threading
 from collections import defaultdict
 
 from django.db import transaction
+from django.db.models import Q
 from django.db.models.signals import post_delete, post_save, pre_save
+from wagtail.images import get_image_model_string
+from wagtail.signals import page_unpublished
 
 from media_pipeline.events import renditions_published
 
@@ -36,10 +44,18 @@ def _flush() -> None:
 
     for scope, ids in noted.items():
         # An import saves thousands of items and almost none is on a screen: one indexed look-up here spares the
-        # queue a task per item.
-        if scope == "item" and not PlaylistEntry.objects.filter(item_id__in=ids).exists():
+        # queue a task per item (and per issue page, picture or course nobody shows).
+        if scope in _ON_SCREEN and not PlaylistEntry.objects.filter(_ON_SCREEN[scope](ids)).exists():
             continue
         manifests_recompute_task.enqueue(scope, sorted(ids))
+
+
+_ON_SCREEN = {
+    "item": lambda ids: Q(item_id__in=ids),
+    "issue": lambda ids: Q(kind="newspaper", item__children__in=ids),
+    "image": lambda ids: Q(image_id__in=ids) | Q(kind__in=("newspaper", "course")),
+    "course": lambda ids: Q(kind="course"),
+}
 
 
 def _entry_changed(sender, instance, raw=False, **kwargs):
@@ -70,7 +86,23 @@ def _device_changed(sender, instance, raw=False, **kwargs):
 
 def _item_changed(sender, instance, raw=False, **kwargs):
     if not raw:
-        _note("item", instance.pk)
+        # A newspaper's new issue changes its title's front page: the title is noted too (on the row: no query).
+        _note("item", instance.pk, instance.parent_id if instance.role == "issue" else None)
+
+
+def _issue_page_changed(sender, instance, raw=False, **kwargs):
+    if not raw:
+        _note("issue", instance.issue_id)
+
+
+def _image_changed(sender, instance, raw=False, created=False, **kwargs):
+    if not raw and not created:
+        _note("image", instance.pk)
+
+
+def _course_changed(sender, instance, raw=False, **kwargs):
+    if not raw:
+        _note("course", instance.pk)
 
 
 def _renditions_published(sender, *, asset_id, **kwargs):
@@ -88,5 +120,12 @@ def connect() -> None:
         signal.connect(_unit_row_changed, sender="screens.Emergency", dispatch_uid=f"{uid}emergency-{name}")
         signal.connect(_device_changed, sender="screens.Device", dispatch_uid=f"{uid}device-{name}")
         signal.connect(_item_changed, sender="library.LibraryItem", dispatch_uid=f"{uid}item-{name}")
+        signal.connect(_issue_page_changed, sender="library.IssuePage", dispatch_uid=f"{uid}issue-page-{name}")
+        signal.connect(_image_changed, sender=get_image_model_string(), dispatch_uid=f"{uid}image-{name}")
+        signal.connect(_course_changed, sender="courses.CoursePage", dispatch_uid=f"{uid}course-{name}")
     pre_save.connect(_rule_before_save, sender="screens.ScheduleRule", dispatch_uid=f"{uid}rule-before")
     renditions_published.connect(_renditions_published, dispatch_uid=f"{uid}renditions-published")
+    # Unpublishing may save the page as a plain wagtail Page (no CoursePage post_save): its own signal says it.
+    from courses.models import CoursePage
+
+    page_unpublished.connect(_course_changed, sender=CoursePage, dispatch_uid=f"{uid}course-unpublished")

@@ -6,7 +6,7 @@ from django_tasks import task
 @task(queue_name="default")
 def manifests_recompute_task(scope: str, ids: list[int]) -> int:
     """Recompute the stored manifests of the devices a change touches (``scope``: device, unit, channel, item,
-    asset or all; ``ids`` of that kind)."""
+    asset, issue, image, course or all; ``ids`` of that kind)."""
     from .delivery.store import devices_affected, manifests_recompute
 
     return manifests_recompute(device_ids=devices_affected(scope=scope, ids=ids))

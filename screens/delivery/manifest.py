@@ -132,17 +132,18 @@ def _block(block: timeline.Block) -> dict:
 
 
 def _channel(loop: timeline.Loop) -> dict:
-    entries = [
-        {
-            "entry": step.entry_id,
-            "kind": step.kind,
-            "seconds": step.seconds,
-            "asset": step.asset_key,
-            "text": _text(step),
-        }
-        for step in loop.steps
-    ]
+    entries = [_entry(step) for step in loop.steps]
     return {"id": loop.channel_id, "name": loop.channel_name, "loop_seconds": loop.seconds, "entries": entries}
+
+
+def _entry(step: timeline.Step) -> dict:
+    """One entry of a loop. A newspaper, course or clock slide adds ``slide``: what it shows besides its file
+    (docs/screens.md); other entries are as they always were, so their manifests keep their versions."""
+    entry = {"entry": step.entry_id, "kind": step.kind, "seconds": step.seconds, "asset": step.asset_key}
+    entry["text"] = _text(step)
+    if step.detail:
+        entry["slide"] = dict(step.detail)
+    return entry
 
 
 def _text(step: timeline.Step) -> str | None:
@@ -189,7 +190,7 @@ def _rendition_asset(key: str) -> dict | None:
 
 
 def _image_asset(key: str) -> dict | None:
-    _kind, image_id, spec = key.split(":", 2)
+    _kind, image_id, spec = key.split(":")[:3]  # image:<id>:<filter>:<fingerprint of the file>
     image = LighthouseImage.objects.filter(pk=int(image_id)).first()
     if image is None:
         return None

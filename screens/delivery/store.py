@@ -17,7 +17,8 @@ from django.db.models import Q
 from django.utils import timezone
 
 from cms.models import OrgUnit
-from library.models import LibraryItem
+from courses.models import CoursePage
+from library.models import IssuePage, LibraryItem
 
 from ..emergency.document import emergencies_for
 from ..models import Device, Emergency, PlaylistEntry, ScheduleRule, StoredManifest
@@ -25,7 +26,7 @@ from ..selectors import device_plan, rules_reaching
 from .manifest import manifest_body, manifest_document, window_of
 
 BATCH = 500
-SCOPES = ("device", "unit", "channel", "item", "asset", "all")
+SCOPES = ("device", "unit", "channel", "item", "asset", "issue", "image", "course", "all")
 
 
 # --- Which devices a change touches --------------------------------------------------------------------------------
@@ -46,9 +47,28 @@ def devices_affected(*, scope: str, ids: Iterable[int]) -> list[int]:
     if scope == "asset":
         ids = list(LibraryItem.objects.filter(media_asset_id__in=ids).values_list("pk", flat=True))
         scope = "item"
+    if scope == "issue":  # a page of an issue: its newspaper's front page
+        ids = list(LibraryItem.objects.filter(pk__in=ids, parent__isnull=False).values_list("parent_id", flat=True))
+        scope = "item"
     if scope == "item":
-        ids = list(PlaylistEntry.objects.filter(item_id__in=ids).values_list("channel_id", flat=True).distinct())
-    return _devices_of_channels(live, ids)
+        entries = PlaylistEntry.objects.filter(item_id__in=ids)
+    elif scope == "image":
+        entries = PlaylistEntry.objects.filter(_showing_images(ids))
+    elif scope == "course":  # any course may become the current one
+        entries = PlaylistEntry.objects.filter(kind=PlaylistEntry.Kind.COURSE)
+    else:
+        return _devices_of_channels(live, ids)
+    return _devices_of_channels(live, list(entries.values_list("channel_id", flat=True).distinct()))
+
+
+def _showing_images(ids: list[int]) -> Q:
+    """Entries that may show one of these pictures: an image slide, a newspaper with a page drawn on it (any issue:
+    a superset of the front pages), a course promotion when a course's poster is one of them."""
+    titles = IssuePage.objects.filter(image_id__in=ids, issue__parent__isnull=False).values("issue__parent_id")
+    condition = Q(image_id__in=ids) | Q(kind=PlaylistEntry.Kind.NEWSPAPER, item_id__in=titles)
+    if CoursePage.objects.filter(cover_id__in=ids).exists():
+        condition |= Q(kind=PlaylistEntry.Kind.COURSE)
+    return condition
 
 
 def _subtrees(units) -> Q:
@@ -116,7 +136,7 @@ def _stored_row(device: Device, now: datetime, groups: dict, reach: dict) -> Sto
     extra = tuple(sorted({entry["channel"] for entry in emergencies if entry["channel"]}))
     key = _group_key(device, rules, extra)
     if key not in groups:
-        plan = device_plan(device, extra_channels=extra)
+        plan = device_plan(device, extra_channels=extra, now=now)
         groups[key] = manifest_body(device=device, plan=plan, now=now, extra_channels=extra)
     document = manifest_document(device=device, now=now, emergencies=emergencies, body=groups[key])
     return StoredManifest(

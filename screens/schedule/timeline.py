@@ -35,10 +35,12 @@ class Step:
     """One playable entry of a loop, already checked for this device (a rendition exists, the item is public)."""
 
     entry_id: int
-    kind: str  # video, image, notice
+    kind: str  # video, image, notice, newspaper, course, info
     seconds: float
     label: str
-    asset_key: str | None = None  # what the manifest lists as an asset ("rendition:12", "image:3:max-1920x1080")
+    asset_key: str | None = None  # what the manifest lists as an asset ("rendition:12", "image:3:max-1920x1080:…")
+    # What a slide shows besides its file, as (name, value) pairs: the manifest's ``slide`` (newspaper, course, info).
+    detail: tuple[tuple[str, object], ...] = ()
 
 
 @dataclass(frozen=True)

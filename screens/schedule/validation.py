@@ -1,12 +1,16 @@
-"""What a schedule rule must be before it is saved (the admin's form calls it through ``ScheduleRule.clean``):
-each problem as a short Chinese sentence on its field, nothing saved while one remains."""
+"""What a schedule rule and a playlist entry must be before they are saved (the admin's forms call these through
+``ScheduleRule.clean`` and ``PlaylistEntry.clean``): each problem as a short Chinese sentence on its field, nothing
+saved while one remains."""
 
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
 from cms.selectors import unit_and_ancestor_paths
+from library.models import LibraryItem
 
 from ..models import ALL_DAYS, Priority
+
+INFO_TEXT_MAX = 40  # one line in large type on a portrait screen
 
 
 def days_valid(days: str) -> bool:
@@ -41,4 +45,38 @@ def _channel_message(rule) -> str:
     above = unit_and_ancestor_paths(rule.unit.path)[:-1]
     if owner.path not in above:
         return _("只能订阅上级单位的频道。")
+    return ""
+
+
+def entry_check(entry) -> None:
+    """Raise a ValidationError when the entry lacks what its kind needs (a video, an image, a text, a newspaper's
+    title), or names the wrong kind of library item."""
+    errors: dict[str, str] = {}
+    kind = entry.kind
+    if kind == "video" and not entry.item_id:
+        errors["item"] = _("“馆藏视频”要选一个视频条目。")
+    elif kind == "image" and not entry.image_id:
+        errors["image"] = _("“图片”要选一张图片。")
+    elif kind == "notice" and not (entry.text or "").strip():
+        errors["text"] = _("“通知文字”要填写通知的内容。")
+    elif kind == "newspaper":
+        message = _newspaper_message(entry)
+        if message:
+            errors["item"] = message
+    elif kind == "info" and len(entry.text or "") > INFO_TEXT_MAX:
+        errors["text"] = _("时钟页的文字请不超过 %(count)s 个字。") % {"count": INFO_TEXT_MAX}
+    if entry.duration is not None and entry.duration < 1:
+        errors["duration"] = _("显示时长至少 1 秒。")
+    if errors:
+        raise ValidationError(errors)
+
+
+def _newspaper_message(entry) -> str:
+    if not entry.item_id:
+        return _("“报纸头版”要选一种电子报纸（选报名）。")
+    item = entry.item
+    if item.kind != LibraryItem.Kind.NEWSPAPER:
+        return _("“报纸头版”只能选电子报纸，“%(title)s”不是电子报纸。") % {"title": item.title}
+    if item.role != LibraryItem.Role.SERIES:
+        return _("请选报纸的报名，不要选某一期：屏幕会自动显示最新一期的头版。")
     return ""

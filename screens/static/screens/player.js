@@ -401,6 +401,8 @@ function playStill(step, finish) {
   if (step.entry.kind === "image") {
     $("still").src = assetSource(step.entry.asset);
     layer($("still"));
+  } else if (step.entry.slide) {
+    showSlide(step);
   } else {
     $("notice").textContent = step.entry.text || "";
     layer($("notice"));
@@ -461,6 +463,72 @@ async function acknowledge(emergency) {
     await sleep(wait);
   }
   acking.delete(emergency.id);
+}
+
+// --- Slides: a newspaper's front page, a course promotion, the clock (entries with ``slide``) ---------------------
+
+const SLIDE_LINES = ["heading", "title", "theme", "issue", "page", "premiere", "text"];
+let clockTimer = null;
+
+function slideLayer() {
+  let element = $("slide");
+  if (!element) {
+    element = document.createElement("section");
+    element.id = "slide";
+    element.className = "layer";
+    $("message").before(element);
+  }
+  return element;
+}
+
+function slideLine(name, text) {
+  const element = document.createElement("p");
+  element.className = `slide-${name}`;
+  element.textContent = text;
+  return element;
+}
+
+/* The clock: Beijing date and time on the server clock, redrawn every second while the slide is in front. */
+function clockLines(element, slide) {
+  const zone = slide.time_zone || "Asia/Shanghai";
+  const locale = document.documentElement.lang || "zh-CN";
+  const day = new Intl.DateTimeFormat(locale, { timeZone: zone, year: "numeric", month: "long", day: "numeric", weekday: "long" });
+  const clock = new Intl.DateTimeFormat(locale, { timeZone: zone, hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23" });
+  const time = slideLine("time", ""), date = slideLine("date", "");
+  const tick = () => {
+    if (!element.classList.contains("front")) { clearInterval(clockTimer); return; }
+    const now = new Date(serverNow());
+    time.textContent = clock.format(now);
+    date.textContent = day.format(now);
+  };
+  clearInterval(clockTimer);
+  clockTimer = setInterval(tick, 1000);
+  return { lines: [time, date], tick };
+}
+
+function showSlide(step) {
+  const { kind, slide } = step.entry;
+  const element = slideLayer();
+  element.dataset.kind = kind;
+  const source = step.entry.asset && assetSource(step.entry.asset);
+  const parts = [];
+  if (source) {
+    const picture = document.createElement("img");
+    picture.className = "slide-picture";
+    picture.alt = "";
+    picture.src = source;
+    parts.push(picture);
+  }
+  const words = document.createElement("div");
+  words.className = "slide-words";
+  const clock = kind === "info" ? clockLines(element, slide) : null;
+  for (const name of SLIDE_LINES) {
+    if (slide[name]) words.append(slideLine(name, slide[name]));
+    if (clock && name === "heading") words.append(...clock.lines);
+  }
+  element.replaceChildren(...parts, words);
+  layer(element);
+  if (clock) clock.tick();
 }
 
 // --- Proof of play ------------------------------------------------------------------------------------------------
