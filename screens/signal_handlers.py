@@ -16,7 +16,6 @@ import threading
 from collections import defaultdict
 
 from django.db import transaction
-from django.db.models import Q
 from django.db.models.signals import post_delete, post_save, pre_save
 from wagtail.images import get_image_model_string
 from wagtail.signals import page_unpublished
@@ -39,23 +38,16 @@ def _flush() -> None:
     if not noted:
         return
     _pending.ids = None
-    from .models import PlaylistEntry
+    from .delivery.store import entries_touched
     from .tasks import manifests_recompute_task
 
     for scope, ids in noted.items():
         # An import saves thousands of items and almost none is on a screen: one indexed look-up here spares the
         # queue a task per item (and per issue page, picture or course nobody shows).
-        if scope in _ON_SCREEN and not PlaylistEntry.objects.filter(_ON_SCREEN[scope](ids)).exists():
+        entries = entries_touched(scope=scope, ids=ids)
+        if entries is not None and not entries.exists():
             continue
         manifests_recompute_task.enqueue(scope, sorted(ids))
-
-
-_ON_SCREEN = {
-    "item": lambda ids: Q(item_id__in=ids),
-    "issue": lambda ids: Q(kind="newspaper", item__children__in=ids),
-    "image": lambda ids: Q(image_id__in=ids) | Q(kind__in=("newspaper", "course")),
-    "course": lambda ids: Q(kind="course"),
-}
 
 
 def _entry_changed(sender, instance, raw=False, **kwargs):

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from django.core.cache import cache
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from cms.models import OrgUnit
@@ -44,6 +44,17 @@ def devices_affected(*, scope: str, ids: Iterable[int]) -> list[int]:
         return list(live.filter(pk__in=ids).values_list("pk", flat=True))
     if scope == "unit":
         return list(live.filter(_subtrees(OrgUnit.objects.filter(pk__in=ids))).values_list("pk", flat=True))
+    entries = entries_touched(scope=scope, ids=ids)
+    if entries is None:
+        return _devices_of_channels(live, ids)
+    return _devices_of_channels(live, list(entries.values_list("channel_id", flat=True).distinct()))
+
+
+def entries_touched(*, scope: str, ids: Iterable[int]) -> QuerySet | None:
+    """The playlist entries that may show these changed rows (an item, its media asset, a newspaper issue's page,
+    a picture, a course); None for scopes that name channels, units or devices themselves. The after-commit note
+    asks it whether anything on a screen changed at all; the task, which devices."""
+    ids = list(ids)
     if scope == "asset":
         ids = list(LibraryItem.objects.filter(media_asset_id__in=ids).values_list("pk", flat=True))
         scope = "item"
@@ -51,14 +62,12 @@ def devices_affected(*, scope: str, ids: Iterable[int]) -> list[int]:
         ids = list(LibraryItem.objects.filter(pk__in=ids, parent__isnull=False).values_list("parent_id", flat=True))
         scope = "item"
     if scope == "item":
-        entries = PlaylistEntry.objects.filter(item_id__in=ids)
-    elif scope == "image":
-        entries = PlaylistEntry.objects.filter(_showing_images(ids))
-    elif scope == "course":  # any course may become the current one
-        entries = PlaylistEntry.objects.filter(kind=PlaylistEntry.Kind.COURSE)
-    else:
-        return _devices_of_channels(live, ids)
-    return _devices_of_channels(live, list(entries.values_list("channel_id", flat=True).distinct()))
+        return PlaylistEntry.objects.filter(item_id__in=ids)
+    if scope == "image":
+        return PlaylistEntry.objects.filter(_showing_images(ids))
+    if scope == "course":  # any course may become the current one
+        return PlaylistEntry.objects.filter(kind=PlaylistEntry.Kind.COURSE)
+    return None
 
 
 def _showing_images(ids: list[int]) -> Q:
