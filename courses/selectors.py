@@ -8,11 +8,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.conf import settings
+from django.contrib.auth.models import AnonymousUser
 from django.core.cache import cache
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 from modelcluster.queryset import FakeQuerySet
-from wagtail.models import PageViewRestriction
+from wagtail.models import Page, PageViewRestriction
 
 from cms.selectors import unit_and_ancestors, unit_path
 from library.models import LibraryItem
@@ -107,6 +108,16 @@ def courses_visible_to(member) -> QuerySet[CoursePage]:
     if getattr(member, "is_authenticated", False) and getattr(member, "org_unit_id", None):
         condition |= Q(audience_unit__in=unit_and_ancestors(member).values("pk"))
     return courses_live().filter(condition)
+
+
+def course_public(course: CoursePage) -> bool:
+    """Whether anyone at all may open the course, signed in or not: live, for the whole province (no audience unit:
+    ``course_open_to`` an anonymous visitor) and under no view restriction of Wagtail's (login, password or groups)
+    on the page or any page above it. What a public place (a lobby screen) may show of it."""
+    if not course.live or not course_open_to(member=AnonymousUser(), course=course):
+        return False
+    paths = [course.path[:end] for end in range(Page.steplen, len(course.path) + 1, Page.steplen)]
+    return not PageViewRestriction.objects.filter(page__path__in=paths).exists()
 
 
 def _hidden_by_restriction() -> Q:

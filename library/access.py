@@ -1,12 +1,9 @@
 """The library's rules for the pipeline's files: who may stream an asset (MEDIA_PLAYBACK_ACCESS_CHECK) and which
 image files are public (MEDIA_IMAGE_PUBLIC_CHECK)."""
 
-from django.contrib.auth.models import AnonymousUser
-
 from cms.models import LighthouseImage, LighthouseRendition
 
-from .models import IssuePage
-from .selectors import items_visible_to
+from .selectors import images_closed_to_public, items_visible_to
 
 
 def playback_allowed(*, user, asset) -> bool:
@@ -22,6 +19,4 @@ def image_file_public(*, name: str) -> bool:
         images = LighthouseImage.objects.filter(file=name).values("pk")
     else:
         images = LighthouseRendition.objects.filter(file=name).values("image_id")
-    if not IssuePage.objects.filter(image__in=images).exists():
-        return True
-    return items_visible_to(AnonymousUser()).filter(pages__image__in=images).exists()
+    return not images_closed_to_public(images)

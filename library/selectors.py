@@ -3,6 +3,7 @@
 
 from datetime import date, datetime
 
+from django.contrib.auth.models import AnonymousUser
 from django.db.models import Exists, OuterRef, Q, QuerySet, Sum
 from django.db.models.functions import Length
 
@@ -11,6 +12,7 @@ from cms.selectors import unit_and_ancestors
 from .models import (
     LISTED,
     FacetCount,
+    IssuePage,
     ItemCredit,
     ItemList,
     LibraryItem,
@@ -107,6 +109,18 @@ def item_opens_on_sign_in(item_id: int) -> LibraryItem | None:
     in (showing the title and cover only). Unit-only items, and anything under one, are not among these, so an
     outsider still cannot tell them from an item that does not exist."""
     return items_visible_to(_AnyMember()).select_related("cover", "parent").filter(pk=item_id).first()
+
+
+def images_closed_to_public(image_ids) -> set[int]:
+    """Those of these Wagtail images that show a page (版面) of an issue not everyone may open (members-only, one
+    unit's, unpublished, or under a closed title) and of no issue everyone may: pictures that local disk serves
+    only signed (``library.access.image_file_public``) and that nothing public (a lobby screen) may show."""
+    on_pages = set(IssuePage.objects.filter(image_id__in=image_ids).values_list("image_id", flat=True))
+    if not on_pages:
+        return set()
+    public_issues = items_visible_to(AnonymousUser()).values("pk")
+    shown = IssuePage.objects.filter(image_id__in=on_pages, issue_id__in=public_issues)
+    return on_pages - set(shown.values_list("image_id", flat=True))
 
 
 def item_readable(*, user, item: LibraryItem) -> bool:

@@ -35,7 +35,7 @@ from .models import (
 )
 from .schedule import timeline
 from .schedule.timeline import Decision, Loop, Plan, Rule, Step
-from .slides import course_step, image_key, info_step, newspaper_step
+from .slides import ClosedReason, course_step, image_step, info_step, newspaper_step
 
 PREVIEW_HOURS = 48
 IMAGE_FILTER = "max-{width}x{height}"
@@ -144,8 +144,7 @@ def _step(
         return None, _("音频屏幕不能显示图片或文字。")
     image_filter = device_image_filter(device)
     if kind == PlaylistEntry.Kind.IMAGE:
-        key = image_key(entry.image, image_filter)
-        return Step(entry.pk, kind, float(entry.duration), str(entry.image), key), ""
+        return image_step(entry, image_filter=image_filter)
     if kind == PlaylistEntry.Kind.NEWSPAPER:
         return newspaper_step(entry, image_filter=image_filter, public_items=public_items)
     if kind == PlaylistEntry.Kind.COURSE:
@@ -158,7 +157,7 @@ def _step(
 def _video_step(entry: PlaylistEntry, device: Device, public_items: set[int]) -> tuple[Step | None, str]:
     item = entry.item
     if item.pk not in public_items:
-        return None, _("“%(title)s”未发布或不是公开条目，屏幕不播放。") % {"title": item.title}
+        return None, ClosedReason(_("“%(title)s”未发布或不是公开条目，屏幕不播放。") % {"title": item.title})
     if item.media_asset is None:
         return None, _("“%(title)s”没有音视频文件。") % {"title": item.title}
     renditions = renditions_by_profile(asset=item.media_asset)

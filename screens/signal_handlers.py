@@ -5,7 +5,8 @@ is computed here (after commit, library items not on any playlist are dropped wi
 nothing in another app knows screens.
 
 Slides chosen when a manifest is computed (``screens.slides``) are heard too: a newspaper issue saved (its title is
-noted) or a page image of one, a 灯塔大课堂 course saved, published, unpublished or deleted, and a picture replaced in
+noted) or a page image of one, a 灯塔大课堂 course saved, published, unpublished or deleted, a view restriction put on
+or taken off a page (a course behind it is no longer public), and a picture replaced in
 Wagtail's image library (an image slide, a front page or a course's poster). A new picture is used by nothing yet,
 so only edits and deletes of images are noted.
 
@@ -18,6 +19,7 @@ from collections import defaultdict
 from django.db import transaction
 from django.db.models.signals import post_delete, post_save, pre_save
 from wagtail.images import get_image_model_string
+from wagtail.models import PageViewRestriction
 from wagtail.signals import page_unpublished
 
 from media_pipeline.events import renditions_published
@@ -97,6 +99,13 @@ def _course_changed(sender, instance, raw=False, **kwargs):
         _note("course", instance.pk)
 
 
+def _restriction_changed(sender, instance, raw=False, **kwargs):
+    # A login, password or group restriction on a course or a page above it closes it to a lobby screen without
+    # saving the course (courses.selectors.course_public): every course promotion is recomputed.
+    if not raw:
+        _note("course", instance.page_id)
+
+
 def _renditions_published(sender, *, asset_id, **kwargs):
     _note("asset", asset_id)
 
@@ -115,6 +124,7 @@ def connect() -> None:
         signal.connect(_issue_page_changed, sender="library.IssuePage", dispatch_uid=f"{uid}issue-page-{name}")
         signal.connect(_image_changed, sender=get_image_model_string(), dispatch_uid=f"{uid}image-{name}")
         signal.connect(_course_changed, sender="courses.CoursePage", dispatch_uid=f"{uid}course-{name}")
+        signal.connect(_restriction_changed, sender=PageViewRestriction, dispatch_uid=f"{uid}restriction-{name}")
     pre_save.connect(_rule_before_save, sender="screens.ScheduleRule", dispatch_uid=f"{uid}rule-before")
     renditions_published.connect(_renditions_published, dispatch_uid=f"{uid}renditions-published")
     # Unpublishing may save the page as a plain wagtail Page (no CoursePage post_save): its own signal says it.

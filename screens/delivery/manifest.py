@@ -30,6 +30,7 @@ from media_pipeline.selectors import rendition_file_url, stored_file_signed_url
 from ..models import Device
 from ..schedule import timeline
 from ..schedule.timeline import Plan
+from ..slides import ClosedReason, closed_reason_for_devices
 
 WINDOW_STEP = timedelta(hours=6)
 WINDOW = timedelta(hours=48) + WINDOW_STEP
@@ -151,8 +152,14 @@ def _text(step: timeline.Step) -> str | None:
 
 
 def _skipped(loops) -> list[dict]:
+    """What is left out and why; a reason that names content closed to the public is not sent to a screen."""
+    closed = closed_reason_for_devices()
     return [
-        {"channel": loop.channel_id, "entry": entry_id, "reason": reason}
+        {
+            "channel": loop.channel_id,
+            "entry": entry_id,
+            "reason": closed if isinstance(reason, ClosedReason) else reason,
+        }
         for loop in loops
         for entry_id, reason in loop.skipped
     ]

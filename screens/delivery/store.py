@@ -61,8 +61,10 @@ def entries_touched(*, scope: str, ids: Iterable[int]) -> QuerySet | None:
     if scope == "issue":  # a page of an issue: its newspaper's front page
         ids = list(LibraryItem.objects.filter(pk__in=ids, parent__isnull=False).values_list("parent_id", flat=True))
         scope = "item"
-    if scope == "item":
-        return PlaylistEntry.objects.filter(item_id__in=ids)
+    if scope == "item":  # an issue or title closed or opened also changes the image slides showing one of its pages
+        pages = IssuePage.objects.filter(Q(issue_id__in=ids) | Q(issue__parent_id__in=ids), image__isnull=False)
+        pages = pages.values("image_id")
+        return PlaylistEntry.objects.filter(Q(item_id__in=ids) | Q(image_id__in=pages))
     if scope == "image":
         return PlaylistEntry.objects.filter(_showing_images(ids))
     if scope == "course":  # any course may become the current one

@@ -71,3 +71,14 @@ def immediate_tasks(settings):
 @pytest.fixture
 def tree(unit_tree, editors):
     return {"units": unit_tree, "editors": editors}
+
+
+@pytest.fixture
+def screen(tree, local_media, django_capture_on_commit_callbacks):
+    """邹平's portrait screen playing its own channel, all day; ``fill(*entries)`` adds entries after commit."""
+    units, editors = tree["units"], tree["editors"]
+    with django_capture_on_commit_callbacks(execute=True):
+        own = channel(units["zouping"], name="邹平大厅", screen_type="portrait")
+        rule(units["zouping"], own, Priority.OWN)
+        device, credential = paired_device(units["zouping"], editors["zouping_editor"], screen_type="portrait")
+    return {"device": device, "credential": credential, "channel": own, **tree}

@@ -16,11 +16,11 @@ from wagtail.models import Site
 from cms.models import LighthouseImage
 from courses.models import CourseIndexPage, CoursePage
 from library.models import IssuePage
-from screens.models import SCHEDULE_TIME_ZONE, PlaylistEntry, Priority, StoredManifest
+from screens.models import SCHEDULE_TIME_ZONE, PlaylistEntry, StoredManifest
 from screens.selectors import device_plan, device_preview
 from tests.factories import NewspaperFactory, VideoFactory
 
-from .conftest import channel, paired_device, rule
+from .conftest import channel
 
 pytestmark = pytest.mark.django_db
 MANIFEST = "/api/v1/screens/device/manifest"
@@ -40,17 +40,6 @@ def issue_with_page(title, *, issued: date, image=True, number="第100期"):
 
 def entry(made_channel, kind, **fields):
     return PlaylistEntry.objects.create(channel=made_channel, kind=kind, duration=fields.pop("duration", 15), **fields)
-
-
-@pytest.fixture
-def screen(tree, local_media, django_capture_on_commit_callbacks):
-    """邹平's portrait screen playing its own channel, all day; ``fill(*entries)`` adds entries after commit."""
-    units, editors = tree["units"], tree["editors"]
-    with django_capture_on_commit_callbacks(execute=True):
-        own = channel(units["zouping"], name="邹平大厅", screen_type="portrait")
-        rule(units["zouping"], own, Priority.OWN)
-        device, credential = paired_device(units["zouping"], editors["zouping_editor"], screen_type="portrait")
-    return {"device": device, "credential": credential, "channel": own, **tree}
 
 
 def document(screen) -> dict:
