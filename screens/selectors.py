@@ -165,7 +165,9 @@ def _video_step(entry: PlaylistEntry, device: Device, public_items: set[int]) ->
         rendition = renditions.get(profile)
         seconds = rendition and (rendition.duration or item.media_asset.duration)
         if seconds:
-            return Step(entry.pk, entry.kind, float(seconds), item.title, f"rendition:{rendition.pk}"), ""
+            # An audio screen shows what it plays on a now-playing card: the title comes with the entry (``slide``).
+            detail = (("title", item.title),) if device.screen_type == ScreenType.AUDIO else ()
+            return Step(entry.pk, entry.kind, float(seconds), item.title, f"rendition:{rendition.pk}", detail), ""
     return None, _("“%(title)s”还没有适合这块屏幕的版本（%(profiles)s），请在条目里勾选“公共屏幕”并等待转码完成。") % {
         "title": item.title,
         "profiles": "、".join(device_profiles(device)),

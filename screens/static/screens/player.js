@@ -34,7 +34,7 @@ const state = {
   manifest: null,
   offset: store.get("clock_offset", 0), // server clock minus ours, in ms
   ready: new Set(), // asset keys cached and intact
-  transitions: [], // {from, to, gap_ms} between videos
+  transitions: [], // {from, to, gap_ms}: from one item's end to the next one's first frame on screen
   played: 0,
   cache: [], // the Service Worker's last reports
   online: true,
@@ -302,7 +302,10 @@ function assetSource(key) {
 
 const videos = [$("video-a"), $("video-b")];
 let front = 0; // which <video> is on top
-let prepared = null; // {step, video} loaded under the current one
+const audios = [$("audio-a"), $("audio-b")]; // an audio screen's two players, as the videos: one plays, one waits
+let audioFront = 0;
+let prepared = null; // {step, video} loaded under the current one (a still: {step, picture})
+let onScreen = null; // the item showing, as itemName() writes it
 
 function layer(element) {
   for (const other of document.querySelectorAll(".layer")) {
@@ -311,8 +314,45 @@ function layer(element) {
   }
 }
 
+/* What an item is in the transitions' log: its file, or its kind when it has none (a notice, the clock). */
+function itemName(step) {
+  return step.entry.asset ? assetSource(step.entry.asset) : `${step.entry.kind}:${step.entry.entry}`;
+}
+
+/* An entry whose file is an audio rendition (an audio screen's channel): played on <audio>, shown as a card. */
+function isAudio(step) {
+  const asset = step && step.entry && step.entry.asset && state.manifest.assets.find((a) => a.key === step.entry.asset);
+  return Boolean(asset && asset.kind === "audio");
+}
+
+function pauseAll(except = null) {
+  for (const media of [...videos, ...audios]) if (media !== except) media.pause();
+}
+
 function prepare(step, at) {
-  if (!step || !step.entry || step.entry.kind !== "video") { prepared = step ? { step, at } : null; return; }
+  if (isAudio(step)) {
+    const audio = audios[1 - audioFront];
+    const source = assetSource(step.entry.asset);
+    if (audio.dataset.source !== source) {
+      audio.dataset.source = source;
+      audio.src = source;
+      audio.load();
+    }
+    audio.currentTime = step.offset || 0;
+    prepared = { step, audio, at };
+    return;
+  }
+  if (!step || !step.entry || step.entry.kind !== "video") {
+    prepared = step ? { step, at } : null;
+    // A still's picture is fetched and decoded now, so it is on screen the moment the current item ends.
+    if (prepared && step.entry && step.entry.asset) {
+      const picture = new Image();
+      picture.src = assetSource(step.entry.asset);
+      picture.decode().catch(() => {});
+      prepared.picture = picture;
+    }
+    return;
+  }
   const video = videos[1 - front];
   const source = assetSource(step.entry.asset);
   if (video.dataset.source !== source) {
@@ -347,6 +387,7 @@ function play(step, endedAt = null) {
   delete document.body.dataset.emergency;
   document.body.dataset.state = step && step.entry ? "playing" : "idle";
   if (!step || !step.entry) {
+    pauseAll();
     show(strings.idle);
     const wait = step && step.idleUntil ? Math.min(step.idleUntil - serverNow(), 60_000) : 30_000;
     setTimeout(() => play(stepAt(serverNow())), Math.max(wait, 1_000));
@@ -364,15 +405,18 @@ function play(step, endedAt = null) {
     }
     play(next, ended);
   };
-  if (step.entry.kind === "video") playVideo(step, current, finish, endedAt);
-  else playStill(step, finish);
+  const from = onScreen;
+  onScreen = itemName(step);
+  if (isAudio(step)) playAudio(step, current, finish, endedAt, from);
+  else if (step.entry.kind === "video") playVideo(step, current, finish, endedAt, from);
+  else playStill(step, finish, endedAt, from);
   const endsAt = current.startedAt + step.remaining * 1000;
   const following = stepAt(endsAt + 20);
   // Prepare after the current one has started, so the two elements never both decode their first frames at once.
   setTimeout(() => { if (state.current === current) prepare(following, endsAt); }, 300);
 }
 
-function playVideo(step, current, finish, endedAt) {
+function playVideo(step, current, finish, endedAt, from = null) {
   let video;
   if (prepared && prepared.step === step && prepared.video) {
     video = prepared.video;
@@ -390,14 +434,42 @@ function playVideo(step, current, finish, endedAt) {
   video.requestVideoFrameCallback((now) => {
     layer(video);
     if (previous !== video) previous.pause();
+    for (const audio of audios) audio.pause();
     if (endedAt !== null) {
-      state.transitions.push({ from: previous.dataset.source, to: video.dataset.source, gap_ms: now - endedAt });
+      state.transitions.push({ from: from ?? previous.dataset.source, to: video.dataset.source, gap_ms: now - endedAt });
     }
   });
   video.play().catch(() => setTimeout(finish, 1_000));
 }
 
-function playStill(step, finish) {
+/* An audio item: the waiting <audio> starts the moment the last item ends (the gap is measured to its first sound
+   played, the "playing" event); the card shows its title and channel. */
+function playAudio(step, current, finish, endedAt, from) {
+  let audio;
+  if (prepared && prepared.step === step && prepared.audio) {
+    audio = prepared.audio;
+  } else {
+    audio = audios[1 - audioFront];
+    audio.src = audio.dataset.source = assetSource(step.entry.asset);
+    audio.currentTime = step.offset || 0;
+  }
+  prepared = null;
+  audioFront = audios.indexOf(audio);
+  audio.muted = false;
+  audio.onended = finish;
+  audio.onerror = () => setTimeout(finish, 1_000);
+  audio.onplaying = () => {
+    audio.onplaying = null;
+    if (endedAt !== null) state.transitions.push({ from, to: audio.dataset.source, gap_ms: performance.now() - endedAt });
+  };
+  $("now-playing-title").textContent = (step.entry.slide && step.entry.slide.title) || "";
+  $("now-playing-channel").textContent = step.channel.name || "";
+  layer($("now-playing"));
+  pauseAll(audio);
+  audio.play().catch(() => setTimeout(finish, 1_000));
+}
+
+function playStill(step, finish, endedAt = null, from = null) {
   if (step.entry.kind === "image") {
     $("still").src = assetSource(step.entry.asset);
     layer($("still"));
@@ -407,7 +479,12 @@ function playStill(step, finish) {
     $("notice").textContent = step.entry.text || "";
     layer($("notice"));
   }
-  for (const video of videos) video.pause();
+  pauseAll();
+  if (endedAt !== null) {
+    const to = onScreen;
+    // The next frame drawn is the first with the still in front (the same clock as a video's frame callback).
+    requestAnimationFrame((now) => state.transitions.push({ from, to, gap_ms: Math.max(now - endedAt, 0) }));
+  }
   setTimeout(finish, Math.max(step.remaining, 0.5) * 1000);
 }
 
@@ -438,7 +515,7 @@ function takeover(emergency) {
   document.body.dataset.emergency = String(emergency.id);
   $("emergency-message").textContent = emergency.message;
   layer($("emergency"));
-  for (const video of videos) video.pause();
+  pauseAll();
 }
 
 const acking = new Set();
