@@ -326,7 +326,10 @@
   // Resume: the saved position from the server when signed in (another device may be ahead), else this
   // device's own. A position within the last few seconds means the member finished: start again.
   var saved = window.LighthouseProgress
-    ? window.LighthouseProgress.start({ itemId: itemId, getState: state })
+    ? window.LighthouseProgress.start({
+      itemId: itemId,
+      getState: function () { return window.LighthouseProgress.mediaState(video); },
+    })
     : Promise.resolve({ position: parseFloat(localStorage.getItem(resumeKey) || "0") });
   function resume(progress) {
     var at = progress && !progress.completed ? parseFloat(progress.position) || 0 : 0;
@@ -341,17 +344,6 @@
       try { localStorage.setItem(resumeKey, String(Math.floor(video.currentTime))); } catch (e) { /* full */ }
     }
   });
-
-  function state() {
-    var duration = video.duration || 0;
-    return {
-      position: video.currentTime || 0,
-      locator: "",
-      fraction: duration ? Math.min(1, video.currentTime / duration) : 0,
-      active: !video.paused && !video.ended && video.readyState > 2,
-      completed: duration > 0 && video.currentTime >= duration - 5,
-    };
-  }
 
   // The next episode of a series starts by itself (it can be switched off, and the choice is remembered).
   var next = document.getElementById("next-episode");

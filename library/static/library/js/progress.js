@@ -22,6 +22,7 @@
  *   tracker.then(function (saved) {     // the saved progress (from any device), or null when not logged in
  *     if (saved && saved.started) { video.currentTime = saved.position; }
  *   });
+ *   (for a <video> or <audio>: getState: function () { return LighthouseProgress.mediaState(video); })
  *   tracker.flush();                    // send a heartbeat now (e.g. when the member finishes the item)
  *   tracker.stop();                     // flush and stop (switching to another item)
  *
@@ -359,7 +360,21 @@
     }
   }
 
-  window.LighthouseProgress = { start: start, opened: opened, BEAT_SECONDS: BEAT_SECONDS };
+  // The state of a playing <video> (or <audio>) as getState returns it: the site's video player and the TV's use
+  // this one definition. Active only while frames really come (not paused, not ended, not waiting for data);
+  // complete within the last five seconds.
+  function mediaState(media) {
+    var duration = media.duration || 0;
+    return {
+      position: media.currentTime || 0,
+      locator: "",
+      fraction: duration ? Math.min(1, media.currentTime / duration) : 0,
+      active: !media.paused && !media.ended && media.readyState > 2,
+      completed: duration > 0 && media.currentTime >= duration - 5,
+    };
+  }
+
+  window.LighthouseProgress = { start: start, opened: opened, mediaState: mediaState, BEAT_SECONDS: BEAT_SECONDS };
   window.LighthouseFavourite = { bind: bind, bindAll: bindAll };
   if (document.readyState === "loading") {
     document.addEventListener("DOMContentLoaded", bindAll);

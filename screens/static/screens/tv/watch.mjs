@@ -15,20 +15,13 @@ const NEXT_SECONDS = 5;
 let detach = null;
 let countdown = null;
 
-function state() {
-  const duration = video.duration || 0;
-  return {
-    position: video.currentTime || 0,
-    locator: "",
-    fraction: duration ? Math.min(1, video.currentTime / duration) : 0,
-    active: !video.paused && !video.ended && video.readyState > 2,
-    completed: duration > 0 && video.currentTime >= duration - 5,
-  };
-}
-
-// The tracker starts with the page (its GET brings the saved place); nothing when not signed in.
+// The tracker starts with the page (its GET brings the saved place); nothing when not signed in. The video's state
+// is read as the site's player reads it (LighthouseProgress.mediaState, one definition).
 const tracker = window.LighthouseProgress && body.dataset.itemId && button
-  ? window.LighthouseProgress.start({ itemId: body.dataset.itemId, getState: state })
+  ? window.LighthouseProgress.start({
+    itemId: body.dataset.itemId,
+    getState: () => window.LighthouseProgress.mediaState(video),
+  })
   : null;
 
 async function startPosition() {
