@@ -60,11 +60,14 @@ def course_live_get(course_id: int) -> CoursePage | None:
     return courses_live().select_related("question_bank", "audience_unit").filter(pk=course_id).first()
 
 
-def course_current(*, now: datetime | None = None, member=None) -> CoursePage | None:
+def course_current(*, now: datetime | None = None, member=None, without_prompt: bool = False) -> CoursePage | None:
     """The course members should see first: the latest one in its window, else the next to premiere, else the last
-    (among those ``member`` may see, when given)."""
+    (among those ``member`` may see, when given; ``without_prompt``: and may open with no password or sign-in asked,
+    for a TV or a screen that cannot ask)."""
     now = now or timezone.now()
     live = courses_live() if member is None else courses_visible_to(member)
+    if without_prompt:
+        live = live.exclude(_hidden_by_restriction(signed_in=getattr(member, "is_authenticated", False)))
     running = live.filter(premiere_at__lte=now, makeup_deadline__gte=now).first()
     upcoming = live.filter(premiere_at__gt=now).order_by("premiere_at", "pk").first()
     return running or upcoming or live.first()
@@ -120,11 +123,12 @@ def course_public(course: CoursePage) -> bool:
     return not PageViewRestriction.objects.filter(page__path__in=paths).exists()
 
 
-def _hidden_by_restriction() -> Q:
-    """Pages under a password or group view restriction (a login one lets every member in)."""
-    paths = PageViewRestriction.objects.filter(
-        restriction_type__in=[PageViewRestriction.PASSWORD, PageViewRestriction.GROUPS]
-    ).values_list("page__path", flat=True)
+def _hidden_by_restriction(*, signed_in: bool = True) -> Q:
+    """Pages under a password or group view restriction (a login one lets every member in, and only members)."""
+    kinds = [PageViewRestriction.PASSWORD, PageViewRestriction.GROUPS]
+    if not signed_in:
+        kinds.append(PageViewRestriction.LOGIN)
+    paths = PageViewRestriction.objects.filter(restriction_type__in=kinds).values_list("page__path", flat=True)
     condition = Q(pk__in=[])
     for page_path in paths:
         condition |= Q(path__startswith=page_path)

@@ -90,10 +90,14 @@ def newspaper_step(entry: PlaylistEntry, *, image_filter: str, public_items: set
 
 
 def course_step(entry: PlaylistEntry, *, unit_id: int, image_filter: str, now: datetime) -> tuple[Step | None, str]:
-    """The course the members of the channel's unit see first (running, else the next to premiere); a course whose
-    make-up deadline has passed is not promoted, nor one not everyone may open (one unit's, behind a login,
-    password or group restriction, unpublished). A cover that is a closed newspaper page is left out."""
+    """The course the members of the channel's unit see first (running, else the next to premiere), or when not
+    everyone may open that one (one unit's, behind a login, password or group restriction, unpublished) the one
+    everyone may; a course whose make-up deadline has passed is not promoted, nor a closed one. A cover that is a
+    closed newspaper page is left out."""
     course = course_current(now=now, member=AudienceMember(unit_id))
+    if course is not None and not course_public(course):
+        # The unit's own course is for its members only: the lobby promotes the province-wide one instead, if any.
+        course = course_current(now=now, member=AnonymousUser(), without_prompt=True) or course
     if course is None or course.makeup_deadline < now:
         return None, _("现在没有正在学习或即将首播的大课堂课程，屏幕先跳过这一条。")
     if not course_public(course):

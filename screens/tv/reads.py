@@ -38,7 +38,9 @@ class ChannelNow:
 
 
 def current_course(user):
-    return course_current(member=user)
+    # A TV cannot ask for a page's password (nor an anonymous TV for a sign-in): such a course is not offered, and
+    # its lessons do not play here through the course.
+    return course_current(member=user, without_prompt=True)
 
 
 def lessons_of(course, user) -> list[Lesson]:

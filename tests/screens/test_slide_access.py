@@ -1,10 +1,10 @@
 """A screen stands in a public place: no playlist entry puts on it what not everyone may open. A newspaper's front
 page comes from its newest issue the public may open (a members-only, one unit's or unpublished issue is passed
 over, and its page image is neither in the manifest nor served by its plain URL); a closed title is skipped with a
-reason. The course promotion is skipped, with a reason for the editor, while the course members see first is one
-unit's, behind a login, password or group restriction, or unpublished: its title, theme and cover appear nowhere in
-the manifest. An image slide showing a closed issue's page is skipped too. Closing or opening any of them
-recomputes the manifests at once."""
+reason. When the course members see first is one unit's, behind a login, password or group restriction, or
+unpublished, the promotion shows the course everyone may open, or is skipped with a reason for the editor: the
+closed course's title, theme and cover appear nowhere in the manifest. An image slide showing a closed issue's page
+is skipped too. Closing or opening any of them recomputes the manifests at once."""
 
 import json
 from datetime import UTC, date, datetime, timedelta
@@ -152,3 +152,21 @@ def test_an_unpublished_course_is_not_promoted(screen, django_capture_on_commit_
     committed(django_capture_on_commit_callbacks, lambda: entry(screen["channel"], "course"))
     committed(django_capture_on_commit_callbacks, course.unpublish)
     _no_course_in(_served(screen), course)
+
+
+def test_a_lobby_promotes_the_course_for_everyone_when_its_units_own_is_closed(
+    screen, django_capture_on_commit_callbacks
+):
+    """邹平's members see their own course first; its lobby screen promotes the province's course instead."""
+    soon = datetime.now(UTC) + timedelta(days=3)
+    own = _course(premiere=soon, cover=picture("own-cover"), issue=8)
+    own.audience_unit = screen["units"]["zouping"]
+    own.theme = "邹平市内部学习"
+    own.save_revision().publish()
+    everyone = _course(premiere=soon + timedelta(days=2), issue=9)
+    everyone.theme = "全省共学一课"
+    everyone.save_revision().publish()
+    committed(django_capture_on_commit_callbacks, lambda: entry(screen["channel"], "course"))
+    body = _served(screen)
+    _no_course_in({**body, "assets": []}, own)
+    assert body["channels"][0]["entries"][0]["slide"]["theme"] == "全省共学一课" and body["skipped"] == []

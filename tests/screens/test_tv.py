@@ -200,3 +200,31 @@ def test_a_course_lesson_announces_the_next_one_the_viewer_may_play(unit, member
     assert "library/js/progress.js" in signed_in and "library/js/progress.js" not in anonymous  # the study clock
     assert 'data-next-url=""' in Client().get(f"/tv/watch/{last.pk}/?from=course").content.decode()
     assert 'data-next-url=""' in Client().get(f"/tv/watch/{first.pk}/").content.decode()
+
+
+@pytest.mark.parametrize("restriction", ["password", "login"])
+def test_a_course_behind_a_password_or_sign_in_is_not_offered_where_the_tv_cannot_ask(unit, member, restriction):
+    """A TV cannot type a page's password, and an anonymous TV has not signed in: the course does not appear on its
+    home row and its lessons do not chain through it; a signed-in TV passes a sign-in restriction."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+    from wagtail.models import PageViewRestriction
+
+    from tests.courses.conftest import make_course
+
+    first = video_with_renditions(unit, title="第一讲")
+    last = video_with_renditions(unit, title="第二讲")
+    root = Site.objects.get(is_default_site=True).root_page
+    index = root.add_child(instance=CourseIndexPage(title="灯塔大课堂", slug="courses"))
+    course = make_course(index, premiere=timezone.now() - timedelta(hours=1), lessons=[(first, True), (last, True)])
+    course.theme = "内部专题学习"
+    course.save_revision().publish()
+    PageViewRestriction.objects.create(page=course, restriction_type=restriction, password="x")
+
+    anonymous = Client()
+    assert "内部专题学习" not in anonymous.get("/tv/").content.decode()
+    assert 'data-next-url=""' in anonymous.get(f"/tv/watch/{first.pk}/?from=course").content.decode()
+    signed_in = _signed_in(member)
+    chained = f'data-next-url="/tv/watch/{last.pk}/?from=course&amp;autoplay=1"'
+    assert (chained in signed_in.get(f"/tv/watch/{first.pk}/?from=course").content.decode()) == (restriction == "login")
