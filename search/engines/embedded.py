@@ -347,10 +347,10 @@ class _Postgres:
 
     def suggestion_classes(self, ask: _Ask) -> list[tuple[str, list]]:
         """SUGGESTION_CLASSES as conditions PostgreSQL can walk in order and stop at the limit: title_key's indexes
-        (0005, 0007) find the exact title and the titles starting with what is typed; the title
-        terms' own GIN index (0007) the titles holding the terms, without the pinyin terms a Latin prefix ("ji")
-        also matches in `title_vector`; pinyin goes through `title_vector` (weight B), or titles walked shortest
-        first (0006) when the prefix is common."""
+        (0005, 0007) find the exact title and the titles starting with what is typed; the title terms' own GIN
+        index (0007) the titles holding the terms, without the pinyin terms a Latin prefix ("ji") also matches in
+        `title_vector`; pinyin goes through `title_vector` (weight B), or titles walked shortest first (0006) when
+        the prefix is common (the slow class: see docs/search.md)."""
         key = _typed_key(ask)
         text, held = (_pg_text(ask), _pg_text(ask, "A")) if key else ("", "")
         in_title = f"{_TITLE_VECTOR} @@ to_tsquery('simple', %s)"
