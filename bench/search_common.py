@@ -4,14 +4,19 @@ Documents are real Chinese text: the poems and ci of the npm package chinese-poe
 straight from its .tgz (``BENCH_POETRY_ARCHIVE``, else downloaded once into ``var/cache`` of this checkout and
 checked against npm's sha512), as they are: Tang and Song shi in traditional characters, ci in simplified.
 
-Database: PostgreSQL when ``DATABASE_URL`` is set (a fresh ``lighthouse_bench_search`` database beside the one it
-names, dropped at the end), else SQLite in a temporary var/. The engine: the OpenSearch node at ``SEARCH_URL``
-(``services/up`` and ``source var/services/env``), under an index prefix of the benchmark's own, whose indices are
-deleted at the end; without ``SEARCH_URL`` only the embedded index is measured.
+Database: PostgreSQL when ``DATABASE_URL`` is set (a fresh database beside the one it names, dropped at the end:
+``lighthouse_bench_search``, or ``BENCH_SEARCH_DATABASE``), else SQLite in a temporary var/. The engine: the
+OpenSearch node at ``SEARCH_URL`` (``services/up`` and ``source var/services/env``), under an index prefix of the
+benchmark's own, whose indices are deleted at the end; without ``SEARCH_URL`` only the embedded index is measured.
+
+Also shared: what members type (``title_prefix``: characters, full pinyin, initials of a title's start) and the
+index rows written straight, as the drain would make them (``write_index_rows``).
 """
 
 import atexit
 import os
+import random
+import re
 import secrets
 import sys
 import tempfile
@@ -25,12 +30,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_transcode_common import ROOT, remove_at_exit
 
-BENCH_DATABASE = "lighthouse_bench_search"
+# BENCH_SEARCH_DATABASE names another, so two checkouts can run search benchmarks on one server at once.
+BENCH_DATABASE = os.environ.get("BENCH_SEARCH_DATABASE", "lighthouse_bench_search")
 SETTINGS = "cms.settings.production"
 HOST = "localhost"
 # Services the benchmark must not write to; SEARCH_URL is read first and set back to the bench's own prefix.
 UNSET = ("DATABASE_URL", "REDIS_URL", "S3_BUCKET", "SQLITE_PATH", "MEDIA_ROOT", "MEDIA_WORK_DIR", "STATIC_ROOT")
 KINDS = ("ebook", "audio", "article", "video")  # spread so kind facets have something to count
+CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]+")
 
 
 def document_count(default: int = 300_000) -> int:
@@ -219,3 +226,78 @@ def poetry_documents(count: int) -> list:
 def chunks(items: list, size: int):
     for start in range(0, len(items), size):
         yield items[start : start + size]
+
+
+# -- what members type ------------------------------------------------------------------------------------------
+
+
+def first_run(text: str) -> str:
+    """The first run of Chinese characters in `text`, or ""."""
+    found = CJK_RUN.search(text)
+    return found.group() if found else ""
+
+
+def full_pinyin(run: str) -> str:
+    """The pinyin of `run` spelled in full, syllables run together (灯塔 → dengta)."""
+    from pypinyin import lazy_pinyin
+
+    return "".join(lazy_pinyin(run))
+
+
+def initials(run: str) -> str:
+    """The first letters of the pinyin of `run` (灯塔大课堂 → dtdkt)."""
+    from pypinyin import lazy_pinyin
+
+    return "".join(syllable[0] for syllable in lazy_pinyin(run) if syllable)
+
+
+def title_prefix(rng: random.Random, title: str, kind: str) -> str:
+    """What a member types with `title` in mind (its first Chinese run): 1–3 of its characters ("characters"),
+    the full pinyin of the first one or two ("pinyin"), or the initials of the first 2–4 ("initials")."""
+    run = first_run(title)
+    if kind == "characters":
+        return run[: rng.choice((1, 2, 3))]
+    if kind == "pinyin":
+        return full_pinyin(run[: rng.choice((1, 2))])
+    return initials(run[: rng.choice((2, 3, 4))])
+
+
+# -- index rows written straight ------------------------------------------------------------------------------------
+
+
+def _index_rows(documents: list) -> tuple[str, list[list]]:
+    from django.db import connection
+    from django.utils import timezone
+
+    from search.engines.embedded import _UPDATED, _entry
+    from search.models import IndexEntry
+
+    names = ("doc_id", *_UPDATED)
+    fields = [IndexEntry._meta.get_field(name) for name in names]
+    now, rows = timezone.now(), []
+    for document in documents:
+        entry = _entry(document)
+        entry.indexed_at = now
+        rows.append([field.get_db_prep_save(getattr(entry, field.attname), connection) for field in fields])
+    return ", ".join(connection.ops.quote_name(name) for name in names), rows
+
+
+def write_index_rows(documents: list) -> None:
+    """The rows the drain would write for `documents` (``embedded._entry``: terms, pinyin, title key), written
+    without the drain (its reads and outbox are not what is measured): ``COPY`` on PostgreSQL, one ``executemany``
+    per slice on SQLite; then ``ANALYZE``."""
+    from django.db import connection, transaction
+
+    from search.engines.embedded import _T
+
+    for chunk in chunks(documents, 5_000):
+        columns, rows = _index_rows(chunk)
+        with transaction.atomic(), connection.cursor() as cursor:
+            if connection.vendor == "postgresql":
+                with cursor.cursor.copy(f"COPY {_T} ({columns}) FROM STDIN") as copy:
+                    for row in rows:
+                        copy.write_row(row)
+            else:
+                cursor.executemany(f"INSERT INTO {_T} ({columns}) VALUES ({', '.join(['%s'] * len(rows[0]))})", rows)
+    with connection.cursor() as cursor:
+        cursor.execute(f"ANALYZE {_T}")

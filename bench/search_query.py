@@ -24,7 +24,6 @@ import http.client
 import json
 import os
 import random
-import re
 import subprocess
 import sys
 import time
@@ -36,12 +35,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_library_pages import free_port, get, percentile, stop_gunicorn
 from bench_transcode_common import ROOT, cores, load, measure
 from search_common import (
+    CJK_RUN,
     RequestRecorder,
     chunks,
     database_name,
     document_count,
     engine_name,
     engine_url,
+    first_run,
+    full_pinyin,
     poetry_documents,
     start,
 )
@@ -51,7 +53,6 @@ WARM_UP = 20
 AIM_OVERHEAD_MS = 15
 AIM_SUGGEST_MS = 30
 API = "/api/v1/search/"
-_CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]+")
 
 
 # -- what is asked ----------------------------------------------------------------------------------------------
@@ -59,7 +60,7 @@ _CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]+")
 
 def _substring(rng: random.Random, documents: list, length: int) -> str:
     while True:
-        runs = [run for run in _CJK_RUN.findall(rng.choice(documents).body) if len(run) >= length]
+        runs = [run for run in CJK_RUN.findall(rng.choice(documents).body) if len(run) >= length]
         if runs:
             run = rng.choice(runs)
             start = rng.randrange(len(run) - length + 1)
@@ -67,9 +68,7 @@ def _substring(rng: random.Random, documents: list, length: int) -> str:
 
 
 def _pinyin(text: str, syllables: int) -> str:
-    from pypinyin import lazy_pinyin
-
-    return "".join(lazy_pinyin(_CJK_RUN.findall(text)[0][:syllables])) if _CJK_RUN.search(text) else ""
+    return full_pinyin(first_run(text)[:syllables])
 
 
 def query_mix(documents: list, count: int) -> list[tuple[str, str]]:

@@ -1,31 +1,32 @@
-"""Suggestions and pinyin look-ups on the embedded index at 300,000 documents, each timed with and without the
-PostgreSQL index made for them (migration search 0006, a btree on ``length(title)``), and what that index costs
-the drain's upserts.
+"""Suggestions and "did you mean"'s pinyin look-up on the embedded index at 300,000 documents, before and after
+suggestions were ranked by match class (``embedded.SUGGESTION_CLASSES``) and PostgreSQL got the indexes they walk
+(migration search 0007), and what those indexes cost the drain's upserts.
 
 ``BENCH_SEARCH_DOCS`` poems of chinese-poetry (default 300,000) become index rows the way the drain makes them
-(``embedded._entry``: the same terms, pinyin, title key), written straight into ``search_indexentry`` (``COPY`` on
-PostgreSQL, one ``executemany`` per slice on SQLite; neither timed); then ``ANALYZE``. Asked, with a fixed seed:
+(``search_common.write_index_rows``: ``COPY`` on PostgreSQL, one ``executemany`` per slice on SQLite; not timed),
+then ``ANALYZE``. Asked, with a fixed seed:
 
-- ``EmbeddedEngine.suggest`` (limit 10) for ``BENCH_SEARCH_QUERIES`` prefixes (default 400): 1–3 characters of a
-  title (40 %), the full pinyin of its first one or two characters (30 %), the initials of its first 2–4 (30 %);
+- suggestions (limit 10) for ``BENCH_SEARCH_QUERIES`` prefixes (default 400): 1–3 characters of a title (40 %),
+  the full pinyin of its first one or two characters (30 %), the initials of its first 2–4 (30 %);
 - ``EmbeddedEngine.pinyin_titles`` (limit 5, "did you mean") for as many spellings: the full pinyin of 2–4
   characters of a title (60 %, what a Chinese query with a homophone typo asks), or one or two syllables or three
   initials (40 %, a pinyin query);
 
-anonymous and member audiences in turn. Each side is timed after a warm-up; on PostgreSQL the index is dropped
-for the "without" side and made again, and the answers of both sides must be the same. Then the drain's write:
-``DRAIN_DOCS`` (10,000) documents already indexed are upserted again with changed titles, slices of 1,000 in one
-transaction each, with and without the index, in alternating order. Prints p50/p95 with the aim (p95 ≤ 30 ms
-on PostgreSQL at 300,000) and the upserts' docs/s with and without.
+anonymous and member audiences in turn. Both sides run on the same rows in the same run, each after a warm-up:
+**before**, without 0007's indexes, suggestions ranked as they were (``ts_rank`` of every title or pinyin match,
+then length: ``suggest_before`` below, the reference); **after**, with them, ``EmbeddedEngine.suggest``. The pinyin
+look-up is the same code on both sides and must give the same answers. Then the drain's write: ``DRAIN_DOCS``
+(10,000) documents already indexed are upserted again with changed titles, slices of 1,000 in one transaction each,
+with and without 0007's indexes, in alternating order. Prints p50/p95 (suggestions also per kind of prefix) with
+the aim (p95 ≤ 30 ms on PostgreSQL at 300,000) and the upserts' docs/s with and without.
 
 Database: PostgreSQL when ``DATABASE_URL`` is set (a fresh database beside it, dropped at the end), else SQLite in
-a temporary var/ (no index to compare: both sides are the same).
+a temporary var/ (no indexes to compare: only the ranking changes between the sides).
 """
 
 import importlib
 import os
 import random
-import re
 import sys
 import time
 from dataclasses import replace
@@ -33,114 +34,116 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from bench_library_pages import percentile
 from bench_transcode_common import cores, load
-from search_common import chunks, database_name, document_count, poetry_documents, start
+from search_common import (
+    CJK_RUN,
+    chunks,
+    database_name,
+    document_count,
+    full_pinyin,
+    initials,
+    poetry_documents,
+    start,
+    title_prefix,
+    write_index_rows,
+)
 
 SEED = 11
 WARM_UP = 20
 AIM_MS = 30
 DRAIN_DOCS = 10_000
 DRAIN_SLICE = 1_000
-INDEX = "search_indexentry_title_length_expr"
-_CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]+")
-
-
-# -- the index rows ---------------------------------------------------------------------------------------------
-
-
-def _rows(documents: list) -> tuple[str, list[list]]:
-    from django.db import connection
-    from django.utils import timezone
-
-    from search.engines.embedded import _UPDATED, _entry
-    from search.models import IndexEntry
-
-    names = ("doc_id", *_UPDATED)
-    fields = [IndexEntry._meta.get_field(name) for name in names]
-    now, rows = timezone.now(), []
-    for document in documents:
-        entry = _entry(document)
-        entry.indexed_at = now
-        rows.append([field.get_db_prep_save(getattr(entry, field.attname), connection) for field in fields])
-    return ", ".join(connection.ops.quote_name(name) for name in names), rows
-
-
-def load_rows(documents: list) -> None:
-    """The drain's rows for `documents`, written without the drain (its reads and outbox are not what is measured)."""
-    from django.db import connection, transaction
-
-    from search.engines.embedded import _T
-
-    for chunk in chunks(documents, 5_000):
-        columns, rows = _rows(chunk)
-        with transaction.atomic(), connection.cursor() as cursor:
-            if connection.vendor == "postgresql":
-                with cursor.cursor.copy(f"COPY {_T} ({columns}) FROM STDIN") as copy:
-                    for row in rows:
-                        copy.write_row(row)
-            else:
-                cursor.executemany(f"INSERT INTO {_T} ({columns}) VALUES ({', '.join(['%s'] * len(rows[0]))})", rows)
-    with connection.cursor() as cursor:
-        cursor.execute(f"ANALYZE {_T}")
+MIGRATION = "search.migrations.0007_suggestion_classes"
 
 
 # -- what is asked ----------------------------------------------------------------------------------------------
 
 
-def _initials(run: str) -> str:
-    from pypinyin import lazy_pinyin
-
-    return "".join(syllable[0] for syllable in lazy_pinyin(run) if syllable)
-
-
-def _full(run: str) -> str:
-    from pypinyin import lazy_pinyin
-
-    return "".join(lazy_pinyin(run))
-
-
-def asked(documents: list, count: int) -> tuple[list[str], list[str]]:
-    """(suggestion prefixes, pinyin look-ups), `count` of each, from titles chosen with a fixed seed."""
+def asked(documents: list, count: int) -> tuple[list[tuple[str, str]], list[str]]:
+    """((kind, suggestion prefix), pinyin look-ups), `count` of each, from titles chosen with a fixed seed."""
     rng = random.Random(SEED)
-    runs = [run for document in rng.sample(documents, count * 4) for run in _CJK_RUN.findall(document.title)[:1]]
+    titles = [document.title for document in rng.sample(documents, count * 4) if CJK_RUN.search(document.title)]
     prefixes, lookups = [], []
-    for run in runs[:count]:
+    for title in titles[:count]:
         roll = rng.random()
-        if roll < 0.4:
-            prefixes.append(run[: rng.choice((1, 2, 3))])
-        elif roll < 0.7:
-            prefixes.append(_full(run[: rng.choice((1, 2))]))
-        else:
-            prefixes.append(_initials(run[: rng.choice((2, 3, 4))]))
-    for run in runs[count:]:
-        roll = rng.random()
+        kind = "characters" if roll < 0.4 else "pinyin" if roll < 0.7 else "initials"
+        prefixes.append((kind, title_prefix(rng, title, kind)))
+    for title in titles[count:]:
+        run, roll = CJK_RUN.search(title).group(), rng.random()
         if roll < 0.6:
-            spelling = _full(run[: rng.choice((2, 3, 4))])
+            spelling = full_pinyin(run[: rng.choice((2, 3, 4))])
         elif roll < 0.8:
-            spelling = _full(run[: rng.choice((1, 2))])
+            spelling = full_pinyin(run[: rng.choice((1, 2))])
         else:
-            spelling = _initials(run[:3])
+            spelling = initials(run[:3])
         if len(spelling) >= 2 and len(lookups) < count:
             lookups.append(spelling)
     return prefixes, lookups
 
 
-def calls(prefixes: list[str], lookups: list[str]) -> dict[str, list]:
+# -- before: suggestions ranked as they were ----------------------------------------------------------------------
+
+
+def suggest_before(parsed, audience, *, limit: int) -> list[tuple[str, str]]:
+    """The reference: (title, url) as suggestions were found before match classes — every title or pinyin match
+    ranked (ts_rank × the exact-phrase bonus), best first, then the shorter title, boost, the newer; each title
+    once, a few pages at most."""
+    from django.utils import timezone
+
+    from search.engines import embedded
+
+    ask = embedded._suggest_ask(parsed)
+    dialect, where = embedded._dialect(), embedded._where_sql(embedded._visible_q(audience))
+    if ask.empty or where is None:
+        return []
+    score, score_params = embedded._score_sql(dialect, ask, timezone.now(), fresh=False)
+    body, params = embedded._from_where(dialect, ask, where, titles=True)
+    t = embedded._T
+    sql = (
+        f"SELECT title, url FROM (SELECT {t}.title AS title, {t}.url AS url, {score} AS score, {t}.boost AS boost, "
+        f"{t}.date AS date_order {body}) ranked "
+        "ORDER BY score DESC, length(title) ASC, boost DESC, date_order DESC NULLS LAST LIMIT %s OFFSET %s"
+    )
+    found: dict[str, str] = {}
+    for page in range(4):
+        rows = embedded._fetch(sql, score_params + params + [limit * 4, page * limit * 4])
+        for title, url in rows:
+            found.setdefault(title, url)
+        if len(found) >= limit or len(rows) < limit * 4:
+            break
+    return list(found.items())[:limit]
+
+
+def calls(prefixes: list[tuple[str, str]], lookups: list[str]) -> dict[str, dict[bool, list]]:
+    """label → {after?: one zero-argument call per sample}."""
     from search.engines.analysis import parse_query
     from search.engines.embedded import EmbeddedEngine
     from search.engines.results import Audience
 
     engine = EmbeddedEngine()
     audiences = (Audience(), Audience(levels=("public", "members"), all_units=True))
+
+    def suggest(prefix, audience, after):
+        if after:
+            return [(s.text, s.url) for s in engine.suggest(parse_query(prefix), audience, limit=10)]
+        return suggest_before(parse_query(prefix), audience, limit=10)
+
     return {
-        "suggest": [
-            lambda p=prefix, a=audiences[n % 2]: [(s.text, s.url) for s in engine.suggest(parse_query(p), a, limit=10)]
-            for n, prefix in enumerate(prefixes)
-        ],
-        "pinyin look-up": [
-            lambda p=spelling, a=audiences[n % 2]: engine.pinyin_titles(p, a, limit=5)
-            for n, spelling in enumerate(lookups)
-        ],
+        "suggest": {
+            after: [
+                lambda p=prefix, a=audiences[n % 2], after=after: suggest(p, a, after)
+                for n, (_kind, prefix) in enumerate(prefixes)
+            ]
+            for after in (False, True)
+        },
+        "pinyin look-up": {
+            after: [
+                lambda p=spelling, a=audiences[n % 2]: engine.pinyin_titles(p, a, limit=5)
+                for n, spelling in enumerate(lookups)
+            ]
+            for after in (False, True)
+        },
     }
 
 
@@ -156,7 +159,7 @@ def timed(samples: list) -> tuple[list[float], list]:
     return spent, answers
 
 
-# -- with and without the index ---------------------------------------------------------------------------------
+# -- with and without the indexes -------------------------------------------------------------------------------
 
 
 def _postgres() -> bool:
@@ -165,37 +168,33 @@ def _postgres() -> bool:
     return connection.vendor == "postgresql"
 
 
-def _statement(present: bool) -> str:
-    migration = importlib.import_module("search.migrations.0006_title_length_order")
-    return migration.FORWARD if present else migration.BACKWARD
-
-
-def index_present(present: bool) -> None:
+def indexes_present(present: bool) -> None:
+    """Make (or drop) migration 0007's indexes on PostgreSQL, then ANALYZE (its expression index has statistics)."""
     from django.db import connection
 
     if _postgres():
+        migration = importlib.import_module(MIGRATION)
         with connection.cursor() as cursor:
-            cursor.execute(_statement(present))
+            for statement in migration.FORWARD if present else migration.BACKWARD:
+                cursor.execute(statement)
             cursor.execute("ANALYZE search_indexentry")
 
 
-def lookups_both(plan: dict[str, list]) -> dict[str, dict[bool, list[float]]]:
+def both_sides(plan: dict[str, dict[bool, list]]) -> tuple[dict[str, dict[bool, list[float]]], dict[str, list]]:
+    """Milliseconds per call, per label and side (before, then after), and the answers after."""
     figures: dict[str, dict[bool, list[float]]] = {}
-    sides = (True, False) if _postgres() else (True,)
-    for label, samples in plan.items():
-        answers = {}
-        for present in sides:
-            index_present(present)
-            spent, answers[present] = timed(samples)
-            figures.setdefault(label, {})[present] = spent
-        if len(answers) == 2 and answers[True] != answers[False]:
-            raise RuntimeError(f"{label}: the answers differ with and without the index")
-    index_present(True)
-    return figures
+    answers: dict[str, dict[bool, list]] = {}
+    for after in (False, True):
+        indexes_present(after)
+        for label, sides in plan.items():
+            figures.setdefault(label, {})[after], answers.setdefault(label, {})[after] = timed(sides[after])
+    if answers["pinyin look-up"][False] != answers["pinyin look-up"][True]:
+        raise RuntimeError("pinyin look-up: the answers differ with and without the indexes")
+    return figures, {label: sides[True] for label, sides in answers.items()}
 
 
 def upserts(documents: list) -> dict[bool, float]:
-    """Seconds to upsert DRAIN_DOCS indexed documents again (changed titles), with and without the index."""
+    """Seconds to upsert DRAIN_DOCS indexed documents again (changed titles), with and without the indexes."""
     from django.db import transaction
 
     from search.engines.embedded import EmbeddedEngine
@@ -204,38 +203,40 @@ def upserts(documents: list) -> dict[bool, float]:
     order = ((True, False), (False, True)) if _postgres() else ((True,), (True,))
     for round_, sides in enumerate(order, start=1):
         for present in sides:
-            index_present(present)
+            indexes_present(present)
             changed = [replace(document, title=document.title + "·" * round_) for document in documents[:DRAIN_DOCS]]
             began = time.perf_counter()
             for chunk in chunks(changed, DRAIN_SLICE):
                 with transaction.atomic():
                     engine.index(chunk)
             spent[present] += time.perf_counter() - began
-    index_present(True)
+    indexes_present(True)
     return spent
 
 
 # -- report -----------------------------------------------------------------------------------------------------
 
 
-def _percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
+def _p50_p95(spent: list[float]) -> str:
+    return f"{percentile(spent, 0.5):7.1f} {percentile(spent, 0.95):7.1f}"
 
 
-def report(figures: dict[str, dict[bool, list[float]]], drain: dict[bool, float], count: int) -> None:
-    print(f"\n{count:,} documents ({database_name()}), ms       {'p50':>7} {'p95':>7}   aim p95 ≤ {AIM_MS} ms")
+def report(figures, kinds: list[str], drain: dict[bool, float], count: int) -> None:
+    print(f"\n{count:,} documents ({database_name()}), ms        {'p50':>7} {'p95':>7}   aim p95 ≤ {AIM_MS} ms")
     for label, sides in figures.items():
-        for present, spent in sides.items():
-            side = ("with the index" if present else "without it (before)") if len(sides) == 2 else "as it is"
-            p50, p95 = _percentile(spent, 0.5), _percentile(spent, 0.95)
-            met = ("met" if p95 <= AIM_MS else "NOT met") if present else ""
-            print(f"  {label + ', ' + side + f' ({len(spent)})':40} {p50:7.1f} {p95:7.1f}   {met}")
+        for after, spent in sides.items():
+            side = "after" if after else "before"
+            met = ("met" if percentile(spent, 0.95) <= AIM_MS else "NOT met") if after else ""
+            print(f"  {label + ', ' + side + f' ({len(spent)})':40} {_p50_p95(spent)}   {met}")
+            if label == "suggest":
+                for kind in dict.fromkeys(kinds):
+                    mine = [ms for ms, k in zip(spent, kinds, strict=True) if k == kind]
+                    print(f"    {kind + f' ({len(mine)})':38} {_p50_p95(mine)}")
     rounds = 2
     print(f"\nupserting {DRAIN_DOCS:,} indexed documents again ({DRAIN_SLICE:,} per transaction), {rounds} rounds:")
     for present, seconds in drain.items():
         if seconds:
-            side = ("with the index" if present else "without it") if drain[False] else "as it is"
+            side = ("with 0007's indexes" if present else "without them") if drain[False] else "as it is"
             print(f"  {side:20} {seconds:6.1f} s   {rounds * DRAIN_DOCS / seconds:6.0f} docs/s")
     if drain[False]:
         print(f"  with ÷ without (docs/s): {drain[False] / drain[True]:.2f}×")
@@ -248,12 +249,12 @@ def main() -> None:
     print(f"machine: {cores()} cores, load average {load()}; {database_name()}", flush=True)
     documents = poetry_documents(count)
     began = time.perf_counter()
-    load_rows(documents)
+    write_index_rows(documents)
     print(f"{count:,} index rows written in {time.perf_counter() - began:.0f} s (not measured)", flush=True)
     prefixes, lookups = asked(documents, n)
-    figures = lookups_both(calls(prefixes, lookups))
+    figures, _answers = both_sides(calls(prefixes, lookups))
     drain = upserts(documents)
-    report(figures, drain, count)
+    report(figures, [kind for kind, _prefix in prefixes], drain, count)
     print(f"load average at the end: {load()}")
 
 

@@ -185,7 +185,7 @@ def _suggest_ask(parsed: ParsedQuery) -> _Ask:
     prefix = "" if is_cjk(runs[-1]) else runs[-1]
     terms = tuple(term for term in parsed.terms(runs[:-1] if prefix else runs) if term != prefix)
     phrases = (tuple(tuple(parsed.terms((run,))) for run in runs),)
-    return _Ask(((terms, prefix),), phrases, parsed.pinyin, title_only=True)
+    return _Ask(((terms, prefix),), phrases, parsed.pinyin, title_only=True, keys=parsed.title_keys[:1])
 
 
 # --- SQLite FTS5
@@ -244,6 +244,23 @@ class _Sqlite:
     def also(self, ask: _Ask) -> tuple[str, list]:
         return f"{_T}.id IN (SELECT rowid FROM search_fts WHERE search_fts MATCH %s)", [_fts_expression(ask)]
 
+    def suggestion_classes(self, ask: _Ask) -> list[tuple[str, list]]:
+        """SUGGESTION_CLASSES as conditions, each found through FTS5 (the title terms, or pinyin and not them)."""
+        key = _typed_key(ask)
+        held = _fts_expression(_Ask(ask.alternatives, (), title_only=True)) if key else ""
+        classes = []
+        if held:
+            like, starts = _like_prefix(key), f"coalesce({_T}.title_key, '') LIKE %s ESCAPE '\\'"
+            classes += [
+                (f"search_fts MATCH %s AND {_T}.title_key = %s", [held, key]),
+                (f"search_fts MATCH %s AND {starts} AND {_T}.title_key <> %s", [held, like, key]),
+                (f"search_fts MATCH %s AND NOT ({starts})", [held, like]),
+            ]
+        if ask.pinyin:
+            spelled = _fts_expression(_Ask((), (), ask.pinyin, title_only=True))
+            classes.append(("search_fts MATCH %s", [f"({spelled}) NOT ({held})" if held else spelled]))
+        return classes
+
     def age_days(self, now: datetime) -> tuple[str, list]:
         # Django stores SQLite datetimes as UTC text, which julianday() reads.
         return f"MAX(0.0, julianday(%s) - julianday({_T}.date))", [now.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")]
@@ -292,6 +309,9 @@ def _pg_phrases(ask: _Ask) -> str:
 # Stored generated columns with GIN indexes (migration 0004): every term, and title terms (weight A) with pinyin (B).
 _BODY_VECTOR = f"{_T}.body_vector"
 _TITLE_VECTOR = f"{_T}.title_vector"
+# The title terms alone, GIN-indexed as this expression (migration 0007): suggestions match a Latin prefix there,
+# where no pinyin term can answer it.
+_TITLE_TERMS = f"to_tsvector('simple', {_T}.title_terms)"
 
 
 class _Postgres:
@@ -324,6 +344,41 @@ class _Postgres:
     def also(self, ask: _Ask) -> tuple[str, list]:
         clause, params = self.match(ask)
         return f"{_T}.id IN (SELECT {_T}.id FROM {_T} WHERE {clause})", params
+
+    def suggestion_classes(self, ask: _Ask) -> list[tuple[str, list]]:
+        """SUGGESTION_CLASSES as conditions PostgreSQL can walk in order and stop at the limit: title_key's indexes
+        (0005, 0007) find the exact title and the titles starting with what is typed; the title terms' own GIN
+        index (0007) the titles holding the terms, without the pinyin terms a Latin prefix ("ji") also matches in
+        `title_vector`; pinyin goes through `title_vector` (weight B), or titles walked shortest first (0006) when
+        the prefix is common (the slow class: see docs/search.md)."""
+        key = _typed_key(ask)
+        text, held = (_pg_text(ask), _pg_text(ask, "A")) if key else ("", "")
+        in_title = f"{_TITLE_VECTOR} @@ to_tsquery('simple', %s)"
+        classes = []
+        if text:
+            like = _like_prefix(key)
+            # A common start (次: 13,000 of 300,000 titles, 次韵 11,000) is walked shortest first on the index of
+            # its first one or two characters, and the walk stops at the limit. The title-terms check is written so
+            # that no index can take it (IS TRUE): it holds for nearly every such row, and PostgreSQL, taking it and
+            # the prefix as independent, would otherwise collect every row that starts so before sorting.
+            head = key[:2]
+            starts, starts_params = f"left({_T}.title_key, {len(head)}) = %s", [head]
+            if len(key) > len(head):
+                starts, starts_params = f"{starts} AND {_T}.title_key LIKE %s", [head, like]
+            classes += [
+                (f"{_T}.title_key = %s AND ({in_title}) IS TRUE", [key, held]),
+                (f"{starts} AND {_T}.title_key <> %s AND ({in_title}) IS TRUE", [*starts_params, key, held]),
+                (
+                    f"{_TITLE_TERMS} @@ to_tsquery('simple', %s) AND NOT (coalesce({_T}.title_key, '') LIKE %s)",
+                    [text, like],
+                ),
+            ]
+        if ask.pinyin:
+            spelled, params = f"{_TITLE_VECTOR} @@ to_tsquery('simple', %s)", [_pg_pinyin(ask)]
+            if text:
+                spelled, params = f"{spelled} AND NOT ({in_title})", [*params, held]
+            classes.append((spelled, params))
+        return classes
 
     def age_days(self, now: datetime) -> tuple[str, list]:
         return f"GREATEST(0.0, EXTRACT(EPOCH FROM (%s - {_T}.date)) / 86400.0)", [now]
@@ -578,6 +633,73 @@ def _generic_facet(ask: _Ask, condition: Q, dimension: str) -> list[FacetValue]:
     return [FacetValue(value=str(row[column]), count=row["n"]) for row in rows]
 
 
+# --- Suggestions: titles by how they match what is typed, each class walked in order
+
+
+# Best first: the title is what was typed; it starts with it; it holds every term (the word being typed as a
+# prefix); only its pinyin (or its creators') starts with it. Within a class: shorter title, more popular, newer,
+# lower id. Together the classes are exactly the title-or-pinyin match suggestions always had; ranked this way,
+# each class is an ordered scan the database can stop at the limit, instead of ranking every match (ts_rank).
+SUGGESTION_CLASSES = ("exact", "prefix", "title", "pinyin")
+SUGGESTION_ORDER = f"length({_T}.title) ASC, {_T}.boost DESC, {_T}.date DESC NULLS LAST, {_T}.id ASC"
+
+
+def _typed_key(ask: _Ask) -> str:
+    """What is typed as a title key (`analysis.title_key`), or "" when only pinyin was typed."""
+    return ask.keys[0] if ask.keys and ask.alternatives else ""
+
+
+def _like_prefix(key: str) -> str:
+    """A LIKE pattern for titles starting with `key` (backslash escapes: PostgreSQL's default, SQLite's ESCAPE)."""
+    return key.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def _suggested(ask: _Ask, condition: Q, *, limit: int) -> list[tuple[str, str]]:
+    """(title, url) of up to `limit` suggestions, each title once: class by class (SUGGESTION_CLASSES), a few
+    pages of each at most, stopping as soon as `limit` titles are found."""
+    dialect = _dialect()
+    if dialect is None:
+        return _generic_suggested(ask, condition, limit=limit)
+    where = _where_sql(condition)
+    if where is None:
+        return []
+    found: dict[str, str] = {}
+    page_size = limit * 4  # many episodes may share one title
+    for clause, params in dialect.suggestion_classes(ask):
+        sql = (
+            f"SELECT {_T}.title, {_T}.url FROM {dialect.title_source} WHERE {clause} AND ({where[0]}) "
+            f"ORDER BY {SUGGESTION_ORDER} LIMIT %s OFFSET %s"
+        )
+        for page in range(4):
+            rows = _fetch(sql, params + where[1] + [page_size, page * page_size])
+            for title, url in rows:
+                found.setdefault(title, url)
+            if len(found) >= limit or len(rows) < page_size:
+                break
+        if len(found) >= limit:
+            break
+    return list(found.items())[:limit]
+
+
+def _generic_suggested(ask: _Ask, condition: Q, *, limit: int) -> list[tuple[str, str]]:
+    """`_suggested` on any other database: every match read and put in SUGGESTION_CLASSES order here."""
+    key, undated = _typed_key(ask), datetime.min.replace(tzinfo=UTC)
+    rows = _generic_rows(ask, condition).values("id", "title", "url", "boost", "date", "title_key", "title_hit")
+
+    def order(row) -> tuple:
+        title_key = row["title_key"] or ""
+        if key and row["title_hit"]:
+            kind = 0 if title_key == key else 1 if title_key.startswith(key) else 2
+        else:
+            kind = 3
+        return (kind, len(row["title"]), -row["boost"], -(row["date"] or undated).timestamp(), row["id"])
+
+    found: dict[str, str] = {}
+    for row in sorted(rows, key=order):
+        found.setdefault(row["title"], row["url"])
+    return list(found.items())[:limit]
+
+
 # --- The engine
 
 
@@ -646,12 +768,13 @@ class EmbeddedEngine:
         return results
 
     def suggest(self, parsed: ParsedQuery, audience: Audience, *, limit: int) -> list[Suggestion]:
-        """Titles (not bodies) matching what is typed so far, or whose pinyin starts with it; each title once."""
+        """Titles (not bodies) matching what is typed so far, or whose pinyin starts with it; each title once, in
+        SUGGESTION_CLASSES order (the title itself, titles starting with it, titles holding it, pinyin)."""
         ask = _suggest_ask(parsed)
         if ask.empty or limit < 1:
             return []
-        rows = _titled(ask, _visible_q(audience), order="match", limit=limit, key=_title_of)
-        return [Suggestion(text=title, url=url) for title, url, _creators in rows]
+        rows = _suggested(ask, _visible_q(audience), limit=limit)
+        return [Suggestion(text=title, url=url) for title, url in rows]
 
     def pinyin_titles(self, pinyin: str, audience: Audience, *, limit: int) -> list[str]:
         """For "did you mean": "title creators" of each visible document with a pinyin term (of its title or
@@ -660,24 +783,20 @@ class EmbeddedEngine:
         if not pinyin or limit < 1:
             return []
         ask = _Ask((), (), pinyin, title_only=True)
-        rows = _titled(ask, _visible_q(audience), order="short", limit=limit, key=_title_and_creators)
+        rows = _titled(ask, _visible_q(audience), limit=limit, key=_title_and_creators)
         return [_title_and_creators(row) for row in rows]
-
-
-def _title_of(row: tuple[str, str, str]) -> str:
-    return row[0]
 
 
 def _title_and_creators(row: tuple[str, str, str]) -> str:
     return f"{row[0]} {row[2]}".strip()
 
 
-def _titled(ask: _Ask, condition: Q, *, order: str, limit: int, key) -> list[tuple[str, str, str]]:
+def _titled(ask: _Ask, condition: Q, *, limit: int, key) -> list[tuple[str, str, str]]:
     """(title, url, creators) of the best matches, each `key(row)` once (many episodes may share one title)."""
     found: dict[str, tuple[str, str, str]] = {}
     # A few pages of rows at most: identical titles are rare beyond that.
     for page in range(4):
-        rows = _title_rows(ask, condition, order=order, offset=page * limit * 4, limit=limit * 4)
+        rows = _title_rows(ask, condition, offset=page * limit * 4, limit=limit * 4)
         for row in rows:
             found.setdefault(key(row), row)
         if len(found) >= limit or len(rows) < limit * 4:
@@ -685,35 +804,34 @@ def _titled(ask: _Ask, condition: Q, *, order: str, limit: int, key) -> list[tup
     return list(found.values())[:limit]
 
 
-def _title_rows(ask: _Ask, condition: Q, *, order: str, offset: int, limit: int) -> list[tuple[str, str, str]]:
+def _title_rows(ask: _Ask, condition: Q, *, offset: int, limit: int) -> list[tuple[str, str, str]]:
+    """Shortest titles first (then rank, popularity, the newer): "did you mean" wants titles close to the query."""
     dialect = _dialect()
     if dialect is None:
-        return _generic_title_rows(ask, condition, order=order, offset=offset, limit=limit)
+        return _generic_title_rows(ask, condition, offset=offset, limit=limit)
     where = _where_sql(condition)
     if where is None:
         return []
     score, score_params = _score_sql(dialect, ask, timezone.now(), fresh=False)
     body, params = _from_where(dialect, ask, where, titles=True)
-    ordering = "score DESC, length(title) ASC" if order == "match" else "length(title) ASC, score DESC"
     inner = (
         f"SELECT {_T}.title AS title, {_T}.url AS url, {_T}.creators AS creators, {score} AS score, "
         f"{_T}.boost AS boost, {_T}.date AS date_order {body}"
     )
     sql = (
         f"SELECT title, url, creators FROM ({inner}) ranked "
-        f"ORDER BY {ordering}, boost DESC, date_order DESC NULLS LAST LIMIT %s OFFSET %s"
+        "ORDER BY length(title) ASC, score DESC, boost DESC, date_order DESC NULLS LAST LIMIT %s OFFSET %s"
     )
     return [(row[0], row[1], row[2]) for row in _fetch(sql, score_params + params + [limit, offset])]
 
 
-def _generic_title_rows(ask: _Ask, condition: Q, *, order: str, offset: int, limit: int) -> list[tuple[str, str, str]]:
+def _generic_title_rows(ask: _Ask, condition: Q, *, offset: int, limit: int) -> list[tuple[str, str, str]]:
     now, undated = timezone.now(), datetime.min.replace(tzinfo=UTC)
     rows = list(_generic_rows(ask, condition).values("title", "url", "creators", *_GENERIC_SCORE_FIELDS))
 
     def key(row):
         score = _generic_score(row, ask, now, fresh=False)
-        first = (-score, len(row["title"])) if order == "match" else (len(row["title"]), -score)
-        return (*first, -row["boost"], -(row["date"] or undated).timestamp())
+        return (len(row["title"]), -score, -row["boost"], -(row["date"] or undated).timestamp())
 
     return [(row["title"], row["url"], row["creators"]) for row in sorted(rows, key=key)[offset : offset + limit]]
 
