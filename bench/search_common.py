@@ -25,7 +25,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_transcode_common import ROOT, remove_at_exit
 
-BENCH_DATABASE = "lighthouse_bench_search"
+# BENCH_SEARCH_DATABASE: another name, so two checkouts can run search benchmarks against one server at once.
+BENCH_DATABASE = os.environ.get("BENCH_SEARCH_DATABASE", "lighthouse_bench_search")
 SETTINGS = "cms.settings.production"
 HOST = "localhost"
 # Services the benchmark must not write to; SEARCH_URL is read first and set back to the bench's own prefix.
