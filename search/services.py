@@ -21,7 +21,7 @@ import threading
 import time
 import uuid
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import contextmanager, suppress
 from datetime import datetime, timedelta
@@ -63,6 +63,8 @@ REBUILD_PROCESSES = min(4, os.cpu_count() or 1)
 PROCESSES_FROM = 5000
 # Chunks a rebuild has on their way to the engine at once (each itself sent as parallel bulk requests).
 BULKS_IN_FLIGHT = 2
+# A drain overlaps its batches unless the one before has more entries than this (they are left out by id).
+MAX_BUSY_ENTRIES = 5000
 # Any fixed number, the same in every process: the PostgreSQL advisory lock behind _index_lock.
 _LOCK_KEY = 5_045_170
 
@@ -143,16 +145,22 @@ def search_document_removed(*, model_label: str, pk) -> OutboxEntry:
 # --- Draining the outbox
 
 
-def _due_batch(limit: int) -> dict[str, list[int]]:
-    """doc_id → ids of its outbox entries, for the documents of the oldest due entries.
+def _due_batch(limit: int, busy: Collection[int] = ()) -> dict[str, list[int]]:
+    """doc_id → ids of its outbox entries, for the documents of the oldest due entries, leaving out the entries
+    `busy` (a batch of this drain that is still on its way to the engine).
 
     The ids are exactly the rows visible now: the drain forgets these and no others.
     """
     now = timezone.now()
     due = OutboxEntry.objects.filter(models.Q(next_attempt_at__isnull=True) | models.Q(next_attempt_at__lte=now))
+    if busy:
+        due = due.exclude(id__in=busy)
     doc_ids = list(dict.fromkeys(due.order_by("id").values_list("doc_id", flat=True)[:limit]))
     batch: dict[str, list[int]] = {doc_id: [] for doc_id in doc_ids}
-    for entry_id, doc_id in OutboxEntry.objects.filter(doc_id__in=doc_ids).values_list("id", "doc_id"):
+    entries = OutboxEntry.objects.filter(doc_id__in=doc_ids)
+    if busy:
+        entries = entries.exclude(id__in=busy)
+    for entry_id, doc_id in entries.values_list("id", "doc_id"):
         batch[doc_id].append(entry_id)
     return batch
 
@@ -259,14 +267,26 @@ def _record_failure(entry_ids: list[int], error: str) -> None:
     OutboxEntry.objects.bulk_update(entries, ["attempts", "last_error", "next_attempt_at"], batch_size=500)
 
 
-def _drain_batch(*, limit: int) -> tuple[int, int]:
-    """Drain one batch; return (documents handled, documents that reached every index)."""
+class _Batch(NamedTuple):
+    """A drain batch whose embedded part is written: its entries, what failed so far, the engine's answer to come."""
+
+    entries: dict[str, list[int]]
+    failed: dict[str, str]
+    engine_result: Callable[[], dict[str, str]]
+
+    def entry_ids(self) -> set[int]:
+        return {entry_id for ids in self.entries.values() for entry_id in ids}
+
+
+def _start_batch(*, limit: int, busy: Collection[int] = ()) -> _Batch | None:
+    """Read a batch and write it to the embedded index (one lock), its engine write started beside; None when
+    nothing (but `busy`) is due."""
     engine_result = dict
     try:
         with _index_lock():
-            batch = _due_batch(limit)
+            batch = _due_batch(limit, busy)
             if not batch:
-                return 0, 0
+                return None
             version = time.time_ns()  # before reading: see the module docstring
             documents, removed, failed = _read(batch)
             if engine_configured():
@@ -277,16 +297,28 @@ def _drain_batch(*, limit: int) -> tuple[int, int]:
         with suppress(Exception):
             engine_result()
         raise
-    failed.update(engine_result())
+    return _Batch(batch, failed, engine_result)
+
+
+def _finish_batch(batch: _Batch) -> tuple[int, int]:
+    """Wait for the engine's part, then forget the entries that reached every index and schedule the retries of
+    the rest; return (documents handled, documents that reached every index)."""
+    failed = {**batch.failed, **batch.engine_result()}
     by_error: dict[str, list[int]] = {}
     for doc_id, error in failed.items():
-        by_error.setdefault(error, []).extend(batch[doc_id])
+        by_error.setdefault(error, []).extend(batch.entries[doc_id])
     for error, entry_ids in by_error.items():
         _record_failure(entry_ids, error)
     OutboxEntry.objects.filter(
-        id__in=[i for doc_id, ids in batch.items() if doc_id not in failed for i in ids]
+        id__in=[i for doc_id, ids in batch.entries.items() if doc_id not in failed for i in ids]
     ).delete()
-    return len(batch), len(batch) - len(failed)
+    return len(batch.entries), len(batch.entries) - len(failed)
+
+
+def _drain_batch(*, limit: int) -> tuple[int, int]:
+    """Drain one batch; return (documents handled, documents that reached every index)."""
+    batch = _start_batch(limit=limit)
+    return (0, 0) if batch is None else _finish_batch(batch)
 
 
 def search_outbox_drain(*, limit: int = DRAIN_BATCH) -> int:
@@ -299,13 +331,28 @@ def search_outbox_drain(*, limit: int = DRAIN_BATCH) -> int:
 
 
 def search_outbox_drain_all(*, limit: int = DRAIN_BATCH) -> int:
-    """Drain until nothing is due; return how many documents reached every index."""
-    total = 0
-    while True:
-        handled, done = _drain_batch(limit=limit)
-        if not handled:
-            return total
-        total += done
+    """Drain until nothing is due; return how many documents reached every index.
+
+    Batches overlap: the next one is read and written to the embedded index while the engine still takes the one
+    before (whose entries it leaves alone). A document in both is written to the engine twice, and its versions keep
+    the later read; each batch forgets only its own entries, once the engine took them.
+    """
+    total, previous = 0, None
+    try:
+        while True:
+            busy = previous.entry_ids() if previous else set()
+            if len(busy) > MAX_BUSY_ENTRIES:  # a batch of many entries per document: no overlap, short queries
+                total += _finish_batch(previous)[1]
+                previous, busy = None, set()
+            batch = _start_batch(limit=limit, busy=busy)
+            finishing, previous = previous, batch
+            if finishing:
+                total += _finish_batch(finishing)[1]
+            if batch is None:
+                return total
+    finally:
+        if previous:  # the next batch failed: the one before still gets its bookkeeping
+            _finish_batch(previous)
 
 
 def search_outbox_retry_now() -> int:
@@ -373,7 +420,7 @@ class _Sender:
         self.pool = ThreadPoolExecutor(max_workers=in_flight, thread_name_prefix="search-rebuild") if cluster else None
         self.pending: deque[Future] = deque()
 
-    def send(self, sources: list[tuple[str, dict]], *, version: int) -> None:
+    def send(self, sources: Iterable[tuple[str, dict]], *, version: int) -> None:
         """Send (doc_id, source) pairs (`document_sources`) with `version` to the rebuild's index."""
         if self.pool is None:
             return
@@ -395,16 +442,17 @@ class _Chunk(NamedTuple):
 
     count: int
     version: int
-    sources: list[tuple[str, dict]]
+    sources: Iterable[tuple[str, dict]]
     errors: dict
 
 
-def _read_chunk(model_label: str, pks: list, *, embedded: bool, engine: bool) -> _Chunk:
+def _read_chunk(model_label: str, pks: list, *, embedded: bool, engine: bool, lazy: bool = False) -> _Chunk:
     """Read one chunk, write its embedded part, analyse its engine part (run here or in a reading process).
 
     Read under the index lock, as a drain reads: a drain that removed an object before this read is seen by it, and
     one after it comes later; so an unpublished or deleted object never comes back from an older snapshot. The
-    engine's analysis needs no lock (versions order its writes), so it runs after the lock is released.
+    engine's analysis needs no lock (versions order its writes), so it runs after the lock is released; `lazy`: as
+    the sender asks for each document (on its thread, beside the reading of the next chunk here).
     """
     with _index_lock():
         version = time.time_ns()  # before reading: a drain's later write (newer data) wins over ours
@@ -416,15 +464,19 @@ def _read_chunk(model_label: str, pks: list, *, embedded: bool, engine: bool) ->
             ]
             get_embedded_engine().index(documents)
             get_embedded_engine().delete(gone)
-    sources = list(document_sources(documents)) if engine else []
+    sources = document_sources(documents) if engine else ()
+    if not lazy:
+        sources = list(sources)
     return _Chunk(len(documents), version, sources, lookup.errors)
 
 
 def _reader_started() -> None:
     # A forked reading process opens its own database connection (the parent closed its before forking) and closes
-    # it when the pool ends it, so the server sees a clean goodbye.
+    # it when the pool ends it, so the server sees a clean goodbye. The parent's drain thread was not forked with it.
     from multiprocessing.util import Finalize
 
+    global _engine_threads
+    _engine_threads = None
     Finalize(None, connections.close_all, exitpriority=10)
 
 
@@ -451,7 +503,7 @@ class _Readers:
     def read(self, model_label: str, pks: list) -> Iterator[tuple[str, list, _Chunk]]:
         """Queue a chunk; yield the chunks that are ready (model label, pks, chunk), oldest first."""
         if self.pool is None:
-            yield model_label, pks, _read_chunk(model_label, pks, **self.options)
+            yield model_label, pks, _read_chunk(model_label, pks, lazy=True, **self.options)
             return
         self.pending.append((model_label, pks, self.pool.submit(_read_chunk, model_label, pks, **self.options)))
         while len(self.pending) > self.ahead:
