@@ -26,7 +26,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_transcode_common import Cost, cores, load, measure, ratio, verdict
+from bench_transcode_common import Cost, _cpu_now, cores, load, measure, ratio, verdict
 from search_common import (
     RequestRecorder,
     chunks,
@@ -125,16 +125,17 @@ def measure_engine(documents: list) -> dict:
 
 
 class Tally(Cost):
-    """Wall and CPU time (this process, precise even for short blocks) added up over many blocks."""
+    """Wall and CPU time (this process and the processes it started and reaped, e.g. a rebuild's reading processes)
+    added up over many blocks."""
 
     @contextmanager
     def timing(self):
-        wall, cpu = time.perf_counter(), time.process_time()
+        wall, cpu = time.perf_counter(), _cpu_now()
         try:
             yield
         finally:
             self.wall += time.perf_counter() - wall
-            self.cpu += time.process_time() - cpu
+            self.cpu += _cpu_now() - cpu
 
 
 def measure_embedded(documents: list):

@@ -42,6 +42,7 @@ DRAIN_AIM = 0.5
 REBUILD_AIM = 0.7
 IMPORT_RATE = 1_000  # rows/s the drain must keep up with
 ISSUE_IMPORT = 343_627  # the import of the issue
+LAG_AIM = 60  # seconds the index may trail that import when it ends
 
 
 def generate(count: int) -> list[int]:
@@ -236,9 +237,10 @@ def report_embedded(figures: dict) -> None:
         )
     else:
         lag = ISSUE_IMPORT / rate - ISSUE_IMPORT / IMPORT_RATE
+        met = "met" if lag < LAG_AIM else "NOT met on this machine"
         print(
             f"at {IMPORT_RATE:,} rows/s the drain ({rate:,.0f} docs/s) falls behind: after {ISSUE_IMPORT:,} rows "
-            f"the lag is {lag:,.0f} s, aim < 60 s: NOT met on this machine"
+            f"the lag is {lag:,.0f} s, aim < {LAG_AIM} s: {met}"
         )
 
 
@@ -248,6 +250,7 @@ def report_engine(figures: dict | None) -> None:
         return
     count = figures["count"]
     print(f"\n{'engine, ' + format(count, ',') + ' documents':58} {'wall':>8} {'CPU here':>9} {'docs/s':>8}")
+    print("  (CPU here: this process and the rebuild's reading processes, not the node's)")
     print(row("search_rebuild(embedded=False)", figures["rebuild"], count))
     print(row(f"raw: the same {figures['requests']} _bulk bodies, then refresh", figures["raw"], count))
     value = ratio(figures["raw"].wall, figures["rebuild"].wall)

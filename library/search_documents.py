@@ -18,7 +18,7 @@ from django.db.models import Prefetch
 from wagtail.rich_text import get_text_for_indexing
 from wagtail.signals import page_published
 
-from search.registry import SearchDocument, register
+from search.registry import SearchDocument, batch_memo, register
 
 from .catalogue.clc import CLC_TOP, clc_label, clc_validate
 from .models import LibraryItem, LibraryItemTag, LibraryPage
@@ -79,10 +79,9 @@ def item_document(item: LibraryItem) -> SearchDocument | None:
     if opening is None:
         return None
     access, access_unit_id = opening
-    # Through the tagged rows (prefetched with their tags): taggit's own prefetch of `tags` builds a queryset per item.
-    tags = [tagged.tag.name for tagged in item.tagged_items.all()]
+    tags = [tagged.tag.name for tagged in _tagged(item)]
     subjects = " ".join(filter(None, [_clc_text(item.clc), *tags]))
-    parts = (item.summary, get_text_for_indexing(item.body or ""), subjects, item.publisher, item.fulltext)
+    parts = (item.summary, _body_text(item.body or ""), subjects, item.publisher, item.fulltext)
     return SearchDocument(
         doc_id=f"library.libraryitem:{item.pk}",
         kind=item.kind,
@@ -103,6 +102,18 @@ def item_document(item: LibraryItem) -> SearchDocument | None:
     )
 
 
+def _tagged(item: LibraryItem):
+    # Through the tagged rows (prefetched with their tags into a list by indexed_items): taggit's own prefetch of
+    # `tags`, like a prefetch into the related manager, builds a queryset per item.
+    tagged = getattr(item, INDEXED_TAGS, None)
+    return item.tagged_items.all() if tagged is None else tagged
+
+
+def _body_text(body: str) -> str:
+    """get_text_for_indexing, without its HTML parser for a body that has no tag or entity (the same text)."""
+    return body.strip() if "<" not in body and "&" not in body else get_text_for_indexing(body)
+
+
 def clc_subject(code: str) -> str:
     """The basic class (中图法基本大类) as the subject facet shows it: "K 历史、地理"; "" when there is none."""
     try:
@@ -114,12 +125,18 @@ def clc_subject(code: str) -> str:
 
 def _page_url_base() -> str:
     """The library page's URL ("/library/"), or "" when there is none. Both are remembered for the minute: a site
-    without a library page would otherwise look for it once per document of a rebuild."""
+    without a library page would otherwise look for it once per document of a rebuild; and for the rest of a batch
+    of documents (one cache read per batch, not per document)."""
+    memo = batch_memo()
+    if memo is not None and PAGE_URL_CACHE_KEY in memo:
+        return memo[PAGE_URL_CACHE_KEY]
     base = cache.get(PAGE_URL_CACHE_KEY)
     if base is None:
         page = library_page()
         base = (page.url or "") if page is not None else ""
         cache.set(PAGE_URL_CACHE_KEY, base, PAGE_URL_CACHE_SECONDS)
+    if memo is not None:
+        memo[PAGE_URL_CACHE_KEY] = base
     return base
 
 
@@ -142,6 +159,10 @@ PARENT_TEXTS = [
 ]
 
 
+# Where indexed_items puts each item's tagged rows (a list, see _tagged).
+INDEXED_TAGS = "indexed_tagged_items"
+
+
 def indexed_items():
     # The units the chain is opened to come with it: the effective opening compares their tree paths.
     return (
@@ -150,7 +171,11 @@ def indexed_items():
         )
         .defer(*PARENT_TEXTS)
         .prefetch_related(
-            Prefetch("tagged_items", queryset=LibraryItemTag.objects.select_related("tag").order_by("pk"))
+            Prefetch(
+                "tagged_items",
+                queryset=LibraryItemTag.objects.select_related("tag").order_by("pk"),
+                to_attr=INDEXED_TAGS,
+            )
         )
     )
 

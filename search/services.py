@@ -3,8 +3,9 @@
 How nothing gets lost:
 - A change is an outbox entry written in the caller's transaction. A drain forgets exactly the entries it read, and
   only once every index took them, so a change committed meanwhile (even with a lower id) is drained later.
-- The embedded index is written first, whatever the engine does: members searching the fallback see fresh data
-  while the engine is down. Only the engine part waits and retries (attempts, last_error, back-off).
+- The embedded index is written whatever the engine does (the engine's write runs beside it, on a thread): members
+  searching the fallback see fresh data while the engine is down. Only the engine part waits and retries
+  (attempts, last_error, back-off).
 - Engine writes carry a version taken *before* the documents were read; the engine ignores a write older than
   what it stores (and keeps tombstones), so a slow worker or a rebuild never brings back older data.
 - The embedded index has no versions, so reading documents and writing it happen under one lock (_index_lock),
@@ -14,24 +15,29 @@ How nothing gets lost:
 
 import hashlib
 import logging
+import multiprocessing
+import os
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
+from collections import deque
+from collections.abc import Callable, Collection, Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
+from contextlib import contextmanager, suppress
 from datetime import datetime, timedelta
 from functools import partial
+from typing import NamedTuple
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import IntegrityError, connection, models, transaction
+from django.db import IntegrityError, connection, connections, models, transaction
 from django.db.models import Min
 from django.http.response import HttpResponseBase
 from django.utils import timezone
 
 from search import registry
 from search.engines.choice import engine_configured, get_cluster_engine, get_embedded_engine
+from search.engines.cluster import document_sources
 from search.engines.results import SearchError, SearchResults, SearchUnavailable
 from search.models import IndexEntry, OutboxEntry
 from search.registry import SearchDocument
@@ -51,6 +57,14 @@ REBUILD_LOCK_SECONDS = 600
 # queries thinner (an import of 1,000 rows/s records that many a second); each batch holds the index lock while it
 # reads and writes, a second or two.
 DRAIN_BATCH = 1000
+# A rebuild reads and analyses chunks in this many processes at once (see _Readers), when it looks at more than
+# PROCESSES_FROM objects: below that, forking costs more than it gains.
+REBUILD_PROCESSES = min(4, os.cpu_count() or 1)
+PROCESSES_FROM = 5000
+# Chunks a rebuild has on their way to the engine at once (each itself sent as parallel bulk requests).
+BULKS_IN_FLIGHT = 2
+# A drain overlaps its batches unless the one before has more entries than this (they are left out by id).
+MAX_BUSY_ENTRIES = 5000
 # Any fixed number, the same in every process: the PostgreSQL advisory lock behind _index_lock.
 _LOCK_KEY = 5_045_170
 
@@ -131,16 +145,22 @@ def search_document_removed(*, model_label: str, pk) -> OutboxEntry:
 # --- Draining the outbox
 
 
-def _due_batch(limit: int) -> dict[str, list[int]]:
-    """doc_id → ids of its outbox entries, for the documents of the oldest due entries.
+def _due_batch(limit: int, busy: Collection[int] = ()) -> dict[str, list[int]]:
+    """doc_id → ids of its outbox entries, for the documents of the oldest due entries, leaving out the entries
+    `busy` (a batch of this drain that is still on its way to the engine).
 
     The ids are exactly the rows visible now: the drain forgets these and no others.
     """
     now = timezone.now()
     due = OutboxEntry.objects.filter(models.Q(next_attempt_at__isnull=True) | models.Q(next_attempt_at__lte=now))
+    if busy:
+        due = due.exclude(id__in=busy)
     doc_ids = list(dict.fromkeys(due.order_by("id").values_list("doc_id", flat=True)[:limit]))
     batch: dict[str, list[int]] = {doc_id: [] for doc_id in doc_ids}
-    for entry_id, doc_id in OutboxEntry.objects.filter(doc_id__in=doc_ids).values_list("id", "doc_id"):
+    entries = OutboxEntry.objects.filter(doc_id__in=doc_ids)
+    if busy:
+        entries = entries.exclude(id__in=busy)
+    for entry_id, doc_id in entries.values_list("id", "doc_id"):
         batch[doc_id].append(entry_id)
     return batch
 
@@ -195,14 +215,21 @@ def _one_by_one(engine, documents: list[SearchDocument], removed: list[str], *, 
     return failed
 
 
-def _to_engine(documents: list[SearchDocument], removed: list[str], *, version: int) -> dict[str, str]:
-    """Apply a batch to the engine; return the doc_ids it did not take, each with why."""
+def _to_engine(documents: list[SearchDocument], removed: list[str], *, version: int) -> Callable[[], dict[str, str]]:
+    """Start applying a batch to the engine (on the drain's thread); return a call that waits for it and gives the
+    doc_ids the engine did not take, each with why. The engine's analysis and the node's work then overlap the
+    embedded index's write; versions keep the order of writes to one document whatever finishes first."""
     doc_ids = [document.doc_id for document in documents] + removed
     if not doc_ids:
-        return {}
+        return dict
     if _engine_resting_until() is not None:
-        return dict.fromkeys(doc_ids, UNAVAILABLE_MARK + "等待引擎恢复后重试")
+        return partial(dict.fromkeys, doc_ids, UNAVAILABLE_MARK + "等待引擎恢复后重试")
     engine = get_cluster_engine()
+    return _engine_pool().submit(_engine_write, engine, documents, removed, doc_ids, version=version).result
+
+
+def _engine_write(engine, documents: list[SearchDocument], removed: list[str], doc_ids: list[str], *, version: int):
+    # No database here (it runs on its own thread, which would open a connection of its own).
     try:
         _apply(engine, documents, removed, version=version)
         return {}
@@ -212,6 +239,17 @@ def _to_engine(documents: list[SearchDocument], removed: list[str], *, version: 
     except SearchError as exc:
         logger.warning("search outbox: the engine refused a batch, retrying one by one: %s", exc)
         return _one_by_one(engine, documents, removed, version=version) if len(doc_ids) > 1 else {doc_ids[0]: str(exc)}
+
+
+_engine_threads: ThreadPoolExecutor | None = None
+
+
+def _engine_pool() -> ThreadPoolExecutor:
+    """One thread per process for the drain's engine writes (each waited for before the drain's next batch)."""
+    global _engine_threads
+    if _engine_threads is None:
+        _engine_threads = ThreadPoolExecutor(max_workers=1, thread_name_prefix="search-drain")
+    return _engine_threads
 
 
 def _backoff(attempts: int) -> timedelta:
@@ -229,26 +267,58 @@ def _record_failure(entry_ids: list[int], error: str) -> None:
     OutboxEntry.objects.bulk_update(entries, ["attempts", "last_error", "next_attempt_at"], batch_size=500)
 
 
-def _drain_batch(*, limit: int) -> tuple[int, int]:
-    """Drain one batch; return (documents handled, documents that reached every index)."""
-    with _index_lock():
-        batch = _due_batch(limit)
-        if not batch:
-            return 0, 0
-        version = time.time_ns()  # before reading: see the module docstring
-        documents, removed, failed = _read(batch)
-        _apply(get_embedded_engine(), documents, removed, version=version)
-    if engine_configured():
-        failed.update(_to_engine(documents, removed, version=version))
+class _Batch(NamedTuple):
+    """A drain batch whose embedded part is written: its entries, what failed so far, the engine's answer to come."""
+
+    entries: dict[str, list[int]]
+    failed: dict[str, str]
+    engine_result: Callable[[], dict[str, str]]
+
+    def entry_ids(self) -> set[int]:
+        return {entry_id for ids in self.entries.values() for entry_id in ids}
+
+
+def _start_batch(*, limit: int, busy: Collection[int] = ()) -> _Batch | None:
+    """Read a batch and write it to the embedded index (one lock), its engine write started beside; None when
+    nothing (but `busy`) is due."""
+    engine_result = dict
+    try:
+        with _index_lock():
+            batch = _due_batch(limit, busy)
+            if not batch:
+                return None
+            version = time.time_ns()  # before reading: see the module docstring
+            documents, removed, failed = _read(batch)
+            if engine_configured():
+                engine_result = _to_engine(documents, removed, version=version)
+            _apply(get_embedded_engine(), documents, removed, version=version)
+    except BaseException:
+        # Not left running beside the next batch; its outcome no longer matters (the entries stay, to be retried).
+        with suppress(Exception):
+            engine_result()
+        raise
+    return _Batch(batch, failed, engine_result)
+
+
+def _finish_batch(batch: _Batch) -> tuple[int, int]:
+    """Wait for the engine's part, then forget the entries that reached every index and schedule the retries of
+    the rest; return (documents handled, documents that reached every index)."""
+    failed = {**batch.failed, **batch.engine_result()}
     by_error: dict[str, list[int]] = {}
     for doc_id, error in failed.items():
-        by_error.setdefault(error, []).extend(batch[doc_id])
+        by_error.setdefault(error, []).extend(batch.entries[doc_id])
     for error, entry_ids in by_error.items():
         _record_failure(entry_ids, error)
     OutboxEntry.objects.filter(
-        id__in=[i for doc_id, ids in batch.items() if doc_id not in failed for i in ids]
+        id__in=[i for doc_id, ids in batch.entries.items() if doc_id not in failed for i in ids]
     ).delete()
-    return len(batch), len(batch) - len(failed)
+    return len(batch.entries), len(batch.entries) - len(failed)
+
+
+def _drain_batch(*, limit: int) -> tuple[int, int]:
+    """Drain one batch; return (documents handled, documents that reached every index)."""
+    batch = _start_batch(limit=limit)
+    return (0, 0) if batch is None else _finish_batch(batch)
 
 
 def search_outbox_drain(*, limit: int = DRAIN_BATCH) -> int:
@@ -261,13 +331,28 @@ def search_outbox_drain(*, limit: int = DRAIN_BATCH) -> int:
 
 
 def search_outbox_drain_all(*, limit: int = DRAIN_BATCH) -> int:
-    """Drain until nothing is due; return how many documents reached every index."""
-    total = 0
-    while True:
-        handled, done = _drain_batch(limit=limit)
-        if not handled:
-            return total
-        total += done
+    """Drain until nothing is due; return how many documents reached every index.
+
+    Batches overlap: the next one is read and written to the embedded index while the engine still takes the one
+    before (whose entries it leaves alone). A document in both is written to the engine twice, and its versions keep
+    the later read; each batch forgets only its own entries, once the engine took them.
+    """
+    total, previous = 0, None
+    try:
+        while True:
+            busy = previous.entry_ids() if previous else set()
+            if len(busy) > MAX_BUSY_ENTRIES:  # a batch of many entries per document: no overlap, short queries
+                total += _finish_batch(previous)[1]
+                previous, busy = None, set()
+            batch = _start_batch(limit=limit, busy=busy)
+            finishing, previous = previous, batch
+            if finishing:
+                total += _finish_batch(finishing)[1]
+            if batch is None:
+                return total
+    finally:
+        if previous:  # the next batch failed: the one before still gets its bookkeeping
+            _finish_batch(previous)
 
 
 def search_outbox_retry_now() -> int:
@@ -326,36 +411,48 @@ def _chunks(items: Iterable, size: int) -> Iterator[list]:
 
 
 class _Sender:
-    """Sends each chunk to the engine on a thread of its own while the next chunk is read and analysed here, so
-    the node and this process work at the same time. One chunk in flight: the next waits for it (and raises its
-    error), so memory stays bounded and a failure stops the rebuild at the next chunk."""
+    """Sends each chunk to the engine on a thread of its own while the next chunks are read and analysed, so the
+    node and this process work at the same time. At most `in_flight` chunks on their way: the next waits for the
+    oldest (and raises its error), so memory stays bounded and a failure stops the rebuild a chunk or two later."""
 
-    def __init__(self, cluster, index: str | None):
-        self.cluster, self.index = cluster, index
-        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="search-rebuild") if cluster else None
-        self.pending: Future | None = None
+    def __init__(self, cluster, index: str | None, *, in_flight: int = 1):
+        self.cluster, self.index, self.in_flight = cluster, index, in_flight
+        self.pool = ThreadPoolExecutor(max_workers=in_flight, thread_name_prefix="search-rebuild") if cluster else None
+        self.pending: deque[Future] = deque()
 
-    def send(self, documents: list[SearchDocument], *, version: int) -> None:
+    def send(self, sources: Iterable[tuple[str, dict]], *, version: int) -> None:
+        """Send (doc_id, source) pairs (`document_sources`) with `version` to the rebuild's index."""
         if self.pool is None:
             return
-        self.wait()
-        self.pending = self.pool.submit(self.cluster.index, documents, version=version, index=self.index)
+        while len(self.pending) >= self.in_flight:
+            self.pending.popleft().result()
+        self.pending.append(self.pool.submit(self.cluster.index_sources, sources, version=version, index=self.index))
 
     def wait(self) -> None:
-        if self.pending is not None:
-            pending, self.pending = self.pending, None
-            pending.result()
+        while self.pending:
+            self.pending.popleft().result()
 
     def close(self) -> None:
         if self.pool is not None:
             self.pool.shutdown(wait=True)
 
 
-def _rebuild_chunk(model_label: str, pks: list, *, embedded: bool, sender: _Sender) -> int:
-    """Read one chunk and write it (the engine's part goes to `sender`); return how many documents it indexed.
+class _Chunk(NamedTuple):
+    """One chunk read for a rebuild: how many documents, their version, the engine's part, what failed."""
+
+    count: int
+    version: int
+    sources: Iterable[tuple[str, dict]]
+    errors: dict
+
+
+def _read_chunk(model_label: str, pks: list, *, embedded: bool, engine: bool, lazy: bool = False) -> _Chunk:
+    """Read one chunk, write its embedded part, analyse its engine part (run here or in a reading process).
 
     Read under the index lock, as a drain reads: a drain that removed an object before this read is seen by it, and
-    one after it comes later; so an unpublished or deleted object never comes back from an older snapshot.
+    one after it comes later; so an unpublished or deleted object never comes back from an older snapshot. The
+    engine's analysis needs no lock (versions order its writes), so it runs after the lock is released; `lazy`: as
+    the sender asks for each document (on its thread, beside the reading of the next chunk here).
     """
     with _index_lock():
         version = time.time_ns()  # before reading: a drain's later write (newer data) wins over ours
@@ -367,12 +464,64 @@ def _rebuild_chunk(model_label: str, pks: list, *, embedded: bool, sender: _Send
             ]
             get_embedded_engine().index(documents)
             get_embedded_engine().delete(gone)
-    if lookup.errors:
-        logger.error(
-            "search rebuild: %d %s objects could not be read: %s", len(lookup.errors), model_label, lookup.errors
-        )
-    sender.send(documents, version=version)
-    return len(documents)
+    sources = document_sources(documents) if engine else ()
+    if not lazy:
+        sources = list(sources)
+    return _Chunk(len(documents), version, sources, lookup.errors)
+
+
+def _reader_started() -> None:
+    # A forked reading process opens its own database connection (the parent closed its before forking) and closes
+    # it when the pool ends it, so the server sees a clean goodbye. The parent's drain thread was not forked with it.
+    from multiprocessing.util import Finalize
+
+    global _engine_threads
+    _engine_threads = None
+    Finalize(None, connections.close_all, exitpriority=10)
+
+
+class _Readers:
+    """Reads (and analyses) chunks in forked processes, several at once, handing them back in order.
+
+    Python's analysis of a chunk (pinyin, words, the documents themselves) takes longer than the node needs to index
+    it, and one process runs it on one core at a time; `processes` of them keep the node busy. Each still reads
+    under the index lock, and the parent sends, counts and renews the rebuild lock in chunk order. With one process
+    (small rebuilds, or inside a transaction, whose rows other sessions cannot see) chunks are read here, one by one.
+    """
+
+    def __init__(self, *, processes: int, embedded: bool, engine: bool):
+        self.options = {"embedded": embedded, "engine": engine}
+        self.pool = None
+        self.pending: deque[tuple[str, list, Future]] = deque()
+        self.ahead = 2 * processes
+        if processes > 1:
+            connections.close_all()  # a forked process must not share (and later close) the parent's connection
+            context = multiprocessing.get_context("fork")
+            self.pool = ProcessPoolExecutor(processes, mp_context=context, initializer=_reader_started)
+            self.pool.submit(int).result()  # fork them all now, before this process opens connections again
+
+    def read(self, model_label: str, pks: list) -> Iterator[tuple[str, list, _Chunk]]:
+        """Queue a chunk; yield the chunks that are ready (model label, pks, chunk), oldest first."""
+        if self.pool is None:
+            yield model_label, pks, _read_chunk(model_label, pks, lazy=True, **self.options)
+            return
+        self.pending.append((model_label, pks, self.pool.submit(_read_chunk, model_label, pks, **self.options)))
+        while len(self.pending) > self.ahead:
+            yield self._next()
+
+    def rest(self) -> Iterator[tuple[str, list, _Chunk]]:
+        while self.pending:
+            yield self._next()
+
+    def _next(self) -> tuple[str, list, _Chunk]:
+        model_label, pks, future = self.pending.popleft()
+        return model_label, pks, future.result()
+
+    def close(self) -> None:
+        if self.pool is not None:
+            for *_, future in self.pending:
+                future.cancel()
+            self.pool.shutdown(wait=True)
 
 
 def _remove_stale(*, seen: set[str], chunk_size: int, renew: Callable[[], None]) -> int:
@@ -409,6 +558,7 @@ def search_rebuild(
     chunk_size: int = 500,
     embedded: bool = True,
     engine: bool = True,
+    processes: int | None = None,
 ) -> int:
     """Re-index every registered object; return the number of documents indexed.
 
@@ -417,29 +567,50 @@ def search_rebuild(
     the new index is dropped. The embedded index is refreshed in place and loses the rows of objects that are gone.
     Outbox entries stay: they replay harmlessly (versions), and one committed during the rebuild may not be in it.
     `progress(objects looked at, objects in all)` runs after each chunk. `embedded=False` / `engine=False` skip one
-    side. Raises RebuildInProgress when another rebuild runs, SearchError when the engine cannot be reached. An
+    side. `processes` read and analyse chunks at once (REBUILD_PROCESSES; one for small rebuilds). Raises
+    RebuildInProgress when another rebuild runs, SearchError when the engine cannot be reached. An
     object that cannot be read is logged and skipped (its embedded row stays as it was).
     """
     with _rebuild_lock() as renew:
         cluster = get_cluster_engine() if engine and engine_configured() else None
         new_index = cluster.create_index() if cluster else None
         total, done, seen = registry.count_objects(), 0, set()
-        sender = _Sender(cluster, new_index)
+        if processes is None:
+            processes = REBUILD_PROCESSES
+        if total <= PROCESSES_FROM or connection.in_atomic_block or connection.vendor != "postgresql":
+            processes = 1
+        readers = _Readers(processes=processes, embedded=embedded, engine=cluster is not None)
+        sender = _Sender(cluster, new_index, in_flight=BULKS_IN_FLIGHT)
+
+        def take(model_label: str, pks: list, chunk: _Chunk) -> None:
+            nonlocal done
+            if chunk.errors:
+                logger.error(
+                    "search rebuild: %d %s objects could not be read: %s", len(chunk.errors), model_label, chunk.errors
+                )
+            sender.send(chunk.sources, version=chunk.version)
+            done += chunk.count
+            seen.update(registry.make_doc_id(model_label, pk) for pk in pks)
+            renew()
+            if progress:
+                progress(len(seen), total)
+
         try:
             for model_label, pks in registry.iter_pks(chunk_size=chunk_size):
-                done += _rebuild_chunk(model_label, pks, embedded=embedded, sender=sender)
-                seen.update(registry.make_doc_id(model_label, pk) for pk in pks)
-                renew()
-                if progress:
-                    progress(len(seen), total)
+                for chunk_of in readers.read(model_label, pks):
+                    take(*chunk_of)
+            for chunk_of in readers.rest():
+                take(*chunk_of)
             sender.wait()
             if cluster:
                 cluster.switch_alias(new_index)
         except BaseException:
-            sender.close()  # the chunk in flight ends before the index is dropped
+            readers.close()
+            sender.close()  # the chunks in flight end before the index is dropped
             if cluster:
                 _abandon(cluster, new_index)
             raise
+        readers.close()
         sender.close()
         if embedded:
             _remove_stale(seen=seen, chunk_size=chunk_size, renew=renew)

@@ -9,6 +9,7 @@ to the index being built (alias `{alias}-building`), so nothing changed meanwhil
 import logging
 import re
 import time
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 
 from django.utils.html import escape
@@ -212,11 +213,16 @@ class ClusterEngine:
         overwriting newer (a lower version is ignored)."""
         if not documents:
             return
-        version = version or time.time_ns()
-        targets = self._write_targets(index)
         # One target (the usual case): each document is analysed as the bulk helper asks for it, overlapping the
         # sending of the ones before; two (during a rebuild) share one analysis.
-        sources = ((document.doc_id, bodies.document_source(document)) for document in documents)
+        self.index_sources(document_sources(documents), version=version, index=index)
+
+    def index_sources(
+        self, sources: Iterable[tuple[str, dict]], *, version: int | None = None, index: str | None = None
+    ) -> None:
+        """`index` for documents already analysed (`document_sources`, e.g. in a rebuild's reading processes)."""
+        version = version or time.time_ns()
+        targets = self._write_targets(index)
         if len(targets) > 1:
             sources = list(sources)
         for target in targets:
@@ -284,6 +290,11 @@ class ClusterEngine:
         sources = sorted((raw["_source"] for raw in _rows(response)), key=lambda source: len(source["title"]))
         # Short titles first: a short title is closest to what the member typed.
         return [f"{source['title']} {source.get('creators') or ''}".strip() for source in sources]
+
+
+def document_sources(documents: Iterable[SearchDocument]) -> Iterator[tuple[str, dict]]:
+    """(doc_id, what the engine stores) of each document: our analysis (words, pinyin), done as it is asked for."""
+    return ((document.doc_id, bodies.document_source(document)) for document in documents)
 
 
 def _parallel_bulk(helpers, client, actions, **params) -> tuple[int, list[dict]]:

@@ -363,3 +363,26 @@ def test_a_drained_change_replaces_the_rows_terms(embedded, make_item):
     search_outbox_drain_all()
     assert _titles("灯塔") == [] and _titles("沂蒙") == ["沂蒙精神"] and _titles("yimeng") == ["沂蒙精神"]
     assert IndexEntry.objects.count() == 1
+
+
+def test_overlapping_batches_leave_the_one_on_its_way_alone_and_keep_the_latest_change(embedded, make_item):
+    """While a batch is still on its way to the engine, the next batch leaves that batch's entries alone but takes a
+    newer change of the same document; each forgets only its own entries, and the index ends with the latest
+    state."""
+    from search.services import _due_batch, _finish_batch, _start_batch
+
+    first, second, third = make_item("甲书"), make_item("乙书"), make_item("丙书")
+    on_its_way = _start_batch(limit=2)
+    assert set(on_its_way.entries) == {registry.doc_id_for(first), registry.doc_id_for(second)}
+    first.title = "甲书（修订）"
+    first.save()  # a newer change of a document in the batch on its way
+    following = _due_batch(10, on_its_way.entry_ids())
+    assert set(following) == {registry.doc_id_for(first), registry.doc_id_for(third)}
+    assert not set(following[registry.doc_id_for(first)]) & on_its_way.entry_ids()
+    overlapping = _start_batch(limit=10, busy=on_its_way.entry_ids())
+    assert overlapping.entries == following
+    assert _finish_batch(on_its_way) == (2, 2)
+    assert OutboxEntry.objects.count() == 2  # the overlapping batch's own entries, until it finishes
+    assert _finish_batch(overlapping) == (2, 2)
+    assert not OutboxEntry.objects.exists()
+    assert sorted(IndexEntry.objects.values_list("title", flat=True)) == ["丙书", "乙书", "甲书（修订）"]

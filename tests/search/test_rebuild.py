@@ -12,6 +12,7 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 
 from search.engines.choice import get_cluster_engine
+from search.engines.cluster import document_sources
 from search.engines.results import SearchError
 from search.models import IndexEntry, OutboxEntry
 from search.registry import SearchDocument
@@ -264,8 +265,8 @@ class _SlowEngine:
     def __init__(self, fail_on: int | None = None):
         self.calls, self.fail_on = [], fail_on
 
-    def index(self, documents, *, version, index):
-        self.calls.append(([document.doc_id for document in documents], index))
+    def index_sources(self, sources, *, version, index):
+        self.calls.append(([doc_id for doc_id, _source in sources], index))
         if len(self.calls) == self.fail_on:
             raise RuntimeError("bulk refused")
 
@@ -275,8 +276,10 @@ def test_the_rebuild_sender_sends_every_chunk_in_order_and_raises_a_failure_at_t
     rebuild when the next chunk is handed over (or at the final wait), never silently."""
     engine = _SlowEngine()
     sender = _Sender(engine, "idx-new")
-    for number in range(3):
-        sender.send([SearchDocument(doc_id=f"t:{number}", kind="ebook", title="x", url="/")], version=1)
+    for n in range(3):
+        sender.send(
+            list(document_sources([SearchDocument(doc_id=f"t:{n}", kind="ebook", title="x", url="/")])), version=1
+        )
     sender.wait()
     sender.close()
     assert engine.calls == [(["t:0"], "idx-new"), (["t:1"], "idx-new"), (["t:2"], "idx-new")]
@@ -286,3 +289,25 @@ def test_the_rebuild_sender_sends_every_chunk_in_order_and_raises_a_failure_at_t
     with pytest.raises(RuntimeError, match="bulk refused"):
         sender.send([], version=1)
     sender.close()
+
+
+@pytest.mark.services
+@needs_opensearch
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_rebuild_read_by_several_processes_indexes_everything_in_order(opensearch, make_item, monkeypatch):
+    """Chunks read and analysed in forked processes (as for a large rebuild; here forced from the first object) reach
+    both indexes whole, progress counts up chunk by chunk in order, and the new index replaces the live one."""
+    if connection.vendor != "postgresql":
+        pytest.skip("reading processes are used on PostgreSQL")
+    monkeypatch.setattr("search.services.PROCESSES_FROM", 0)
+    titles = [f"党史读本第{number}卷" for number in range(7)]
+    for title in titles:
+        make_item(title)
+    IndexEntry.objects.all().delete()
+    before = opensearch.indices_behind_alias() if opensearch.admin.indices.exists_alias(name=opensearch.alias) else []
+    counted = []
+    assert search_rebuild(chunk_size=2, processes=2, progress=lambda done, total: counted.append(done)) == 7
+    assert counted == [2, 4, 6, 7]
+    assert _embedded_titles() == sorted(titles)
+    assert opensearch.indices_behind_alias() != before
+    assert _engine_titles(opensearch, "党史读本") == sorted(titles)
