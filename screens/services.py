@@ -18,7 +18,7 @@ from .emergency.document import emergencies_reaching, emergency_payload
 from .emergency.signing import sign, signature_valid
 from .errors import EmergencyRefused, PairingRefused
 from .models import SCHEDULE_TIME_ZONE, Channel, Device, Emergency, EmergencyAck, PairingRequest, PlayRecord, ScreenType
-from .plays.partitions import partitions_ensure
+from .plays.partitions import partitions_drop_old, partitions_ensure
 from .plays.recording import record_of
 
 PAIRING_LIFETIME = timedelta(minutes=10)
@@ -147,6 +147,7 @@ def plays_record(*, device: Device, plays: list, now: datetime | None = None) ->
     today = now.astimezone(SCHEDULE_TIME_ZONE).date()
     if cache.add(f"screens:play-partitions:{today}", True, 24 * 3600):
         partitions_ensure(today=today)
+        partitions_drop_old(today=today)
     records = {play.id: record_of(play, device=device, now=now) for play in plays}
     known = set(PlayRecord.objects.filter(id__in=list(records)).values_list("id", flat=True))
     fresh = [record for key, record in records.items() if key not in known]

@@ -466,3 +466,6 @@ MEDIA_ADMIN_ASSET_SCOPE = "library.admin.scoping.media_assets_managed_by"
 # Screens' emergency signatures (screens/emergency/signing.py): "id:base64seed[,…]", the first signs. Unset: a
 # development key derived from SECRET_KEY.
 SCREENS_SIGNING_KEYS = os.environ.get("SCREENS_SIGNING_KEYS", "")
+# How long proof of play is kept (days, Beijing calendar): a year of assessment and a month to spare. Older days are
+# dropped whole, once a day (screens/plays/partitions.py).
+SCREENS_PLAY_RETENTION_DAYS = int(os.environ.get("SCREENS_PLAY_RETENTION_DAYS", "400"))

@@ -101,3 +101,37 @@ def test_day_partitions_run_beijing_midnight_to_midnight():
     sql = partition_sql(date(2026, 12, 7))
     assert "screens_playrecord_20261207 PARTITION OF screens_playrecord" in sql
     assert "FROM ('2026-12-07T00:00:00+08:00') TO ('2026-12-08T00:00:00+08:00')" in sql
+
+
+def test_days_older_than_the_retention_are_dropped_whole_and_newer_ones_kept(settings):
+    """Proof of play is kept SCREENS_PLAY_RETENTION_DAYS: older days go (on PostgreSQL their partitions are dropped,
+    on SQLite their rows deleted), the day at the limit and every newer one stay, and the DEFAULT partition too."""
+    from django.db import connection
+
+    from screens.plays.partitions import partition_name, partitions_drop_old
+
+    settings.SCREENS_PLAY_RETENTION_DAYS = 30
+    today = date(2026, 12, 7)
+    old_day, kept_day = today - timedelta(days=31), today - timedelta(days=30)
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(partition_sql(old_day))
+            cursor.execute(partition_sql(kept_day))
+
+    def played(day: date) -> PlayRecord:
+        start = datetime.combine(day, datetime.min.time(), SCHEDULE_TIME_ZONE) + timedelta(hours=9)
+        return PlayRecord.objects.create(
+            id=uuid.uuid4(), device_id=1, unit_id=1, started_at=start, seconds=10, received_at=start
+        )
+
+    old, kept = played(old_day), played(kept_day)
+    dropped = partitions_drop_old(today=today)
+    assert set(PlayRecord.objects.values_list("id", flat=True)) == {kept.id}
+    assert old.id != kept.id
+    if connection.vendor == "postgresql":
+        assert dropped == [partition_name(old_day)]
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM pg_class WHERE relname = %s", ["screens_playrecord_default"])
+            assert cursor.fetchone() == (1,)
+    else:
+        assert dropped == []
