@@ -19,9 +19,13 @@ OPENSEARCH_NODES ?= 3
 E2E_ONCE := test_accessibility.py test_page_weight.py test_player_networks.py test_audio_tracks_player.py test_screens_tv.py test_screens_emergency_player.py
 # The main run spreads the tests over pytest-xdist workers, each with its own test database, Redis databases, index
 # prefix and file cache (cms/settings/test.py). --dist load hands them out in pytest-django's order, so on every
-# worker the tests that flush the database come after those that roll back; tests marked serial run alone
-# afterwards. TEST_WORKERS=0 runs everything in one process. Every test's time lands in var/log/tests-main.xml (JUnit),
-# to see where the suite's minutes go beyond the slowest 25 that pytest prints.
+# worker the tests that flush the database come after those that roll back (--dist worksteal would not: it splits
+# the list in halves and a worker that runs out takes the end of the other's half, so the second worker would run
+# rolled-back tests after its flushing ones); tests marked serial run alone afterwards. The embedded-default slice
+# is spread the same way: each worker has its own SQLite test database (pytest-django's _gw suffix) and file cache
+# (cms/settings/test.py). TEST_WORKERS=0 runs everything in one process.
+# Every test's time lands in var/log/tests-main.xml (JUnit), to see where the suite's minutes go beyond the slowest
+# 25 that pytest prints.
 TEST_WORKERS ?= 2
 
 .PHONY: help run test lint format bench deps deps-test setup serve services-up services-down messages lock clean
@@ -90,7 +94,7 @@ test: deps-test messages
 	fi; \
 	if [ $$status = 0 ] && [ -z "$(PYTEST_ARGS)" ]; then \
 	  echo "==> the end-to-end slice and SQLite's query plans again on the embedded default (SQLite, database worker, local disk)"; \
-	  env -u DATABASE_URL -u REDIS_URL -u S3_BUCKET -u SEARCH_URL $(PY) -m pytest -p no:cacheprovider tests/e2e tests/library/test_list_plans.py \
+	  env -u DATABASE_URL -u REDIS_URL -u S3_BUCKET -u SEARCH_URL $(PY) -m pytest -p no:cacheprovider -n $(TEST_WORKERS) --dist load tests/e2e tests/library/test_list_plans.py \
 	    $(addprefix --ignore=tests/e2e/,$(E2E_ONCE)) || status=$$?; \
 	fi; \
 	services/down; exit $$status

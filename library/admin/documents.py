@@ -39,7 +39,8 @@ def library_document_guard(document, request):
 
 
 def _may_fetch_library_document(user, document) -> bool:
-    if any(item_downloadable(user=user, item=item) for item in items_visible_to(user).filter(document=document)[:20]):
+    readable = items_visible_to(user).filter(document=document)[:20]
+    if any(item_downloadable(user=user, item=item, known_readable=True) for item in readable):
         return True
     return user.is_authenticated and items_managed_by(user).filter(document=document).exists()
 

@@ -201,7 +201,7 @@ def items_list(
 def item_detail(request: HttpRequest, item_id: int):
     item = _item_or_404(request, item_id)
     user = api_user(request)
-    can_download = selectors.item_downloadable(user=user, item=item)
+    can_download = selectors.item_downloadable(user=user, item=item, known_readable=True)  # _item_or_404 read it
     has_file = bool(item.media_asset_id)
     return {
         **_summary(request, item, cover=DETAIL_COVER),

@@ -42,7 +42,12 @@ def item_download(request: HttpRequest, user, item_id: int) -> HttpResponseRedir
     """The master file as an attachment, for members the item's download setting allows. Reading apps follow this
     link from the OPDS catalogue with the member's Basic credentials, so those count as well as the session."""
     item = selectors.item_visible_to(user, item_id)
-    if item is None or item.media_asset is None or not selectors.item_downloadable(user=user, item=item):
+    # item_visible_to has just said the user may read it: no second query for that.
+    if (
+        item is None
+        or item.media_asset is None
+        or not selectors.item_downloadable(user=user, item=item, known_readable=True)
+    ):
         raise Http404
     logger.info("Download of item %s by user %s", item.pk, getattr(user, "pk", None))
     return _redirect(asset_download_url(item.media_asset, filename=download_name(item)))

@@ -49,7 +49,7 @@ def item_detail(request, *, page, item_id):
         "reader": reader,
         "is_favourite": is_favourite(member=request.user, item=item),
         "share": item_share(item, page=page),
-        **item_page_extras(item=item, user=request.user, library_page=page),
+        **item_page_extras(item=item, user=request.user, library_page=page, known_readable=True),
     }
     response = TemplateResponse(request, "library/item_detail.html", context)
     return response

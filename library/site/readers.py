@@ -88,10 +88,13 @@ def reader_context(*, item: LibraryItem, user, request: ReaderRequest | None = N
     return {"template": "library/items/article.html", "shows_body": True, "printed_on": []}
 
 
-def item_page_extras(*, item: LibraryItem, user, library_page=None) -> dict:
-    """What every item page shows around its reader: state of its media, download, related items, rights."""
+def item_page_extras(*, item: LibraryItem, user, library_page=None, known_readable: bool = False) -> dict:
+    """What every item page shows around its reader: state of its media, download, related items, rights.
+    ``known_readable``: the item came from ``item_visible_to(user)``, so the download check needs no second query."""
     urls = _Urls(library_page or selectors.library_page())
-    can_download = item.media_asset_id is not None and selectors.item_downloadable(user=user, item=item)
+    can_download = item.media_asset_id is not None and selectors.item_downloadable(
+        user=user, item=item, known_readable=known_readable
+    )
     return {
         "playback": item_playback(item),
         "download_url": reverse("library_files:download", args=[item.pk]) if can_download else "",

@@ -6,6 +6,7 @@ One browser and one demo site for the whole audit (the demo's media go through t
 this process); every problem found is collected and reported together, page by page."""
 
 import io
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -108,16 +109,23 @@ class Findings:
 
 
 def open_page(page, url: str, ready: str) -> list[str]:
-    """Loads ``url`` and waits until it is usable: its player or reader is up, then a short settle. Returns a
-    problem if it is not the page asked for (a redirect, say to the sign-in page, or an error)."""
+    """Loads ``url`` and waits until it is usable (its player or reader is up); the settle comes after (settle).
+    Returns a problem if it is not the page asked for (a redirect, say to the sign-in page, or an error)."""
     response = page.goto(url, wait_until="load")
     if ready:
         page.locator(ready).first.wait_for(state="attached", timeout=15_000)
-    page.wait_for_timeout(SETTLE_MS)
     expected = 404 if url.endswith(NOT_FOUND_PATH) else 200
     if response.status != expected or page.url != url:
         return [f"answered {response.status} at {page.url} (expected {expected} here)"]
     return []
+
+
+def settle(page, since: float) -> None:
+    """Waits until SETTLE_MS have passed since ``since`` (time.monotonic() when the page was usable). The page types
+    are opened in their four tabs one after another and then settle together: each still gets at least SETTLE_MS."""
+    left_ms = SETTLE_MS - (time.monotonic() - since) * 1000
+    if left_ms > 0:
+        page.wait_for_timeout(left_ms)
 
 
 def audit_open_page(page, *, narrow_check: bool) -> list[str]:
@@ -161,26 +169,32 @@ def _context(browser, host: str, large_type: str, session_id: str = ""):
 
 def audit_site(browser, base_url: str, pages: list[MemberPage], sessions: dict[str, str]) -> list[str]:
     """Every page, in both type modes, on both viewports; returns every problem found. ``sessions``: the session
-    ids of the demo "member" and "secretary"."""
+    ids of the demo "member" and "secretary". Each page is opened in its four tabs (type mode × viewport, each in
+    its own browser context) before any is audited, so that their settling times overlap."""
     findings = Findings([])
     host = base_url.split("://", 1)[1].split(":")[0]
+    contexts, tabs = [], {}
     for mode, cookie in TYPE_MODES.items():
-        contexts = {
-            "anonymous": _context(browser, host, cookie),
-            "member": _context(browser, host, cookie, sessions["member"]),
-            "secretary": _context(browser, host, cookie, sessions["secretary"]),
-        }
-        tabs = {who: context.new_page() for who, context in contexts.items()}
-        for member_page in pages:
-            who = "secretary" if member_page.secretary else "member" if member_page.signed_in else "anonymous"
-            tab = tabs[who]
+        for who in ("anonymous", "member", "secretary"):
+            for device in VIEWPORTS:
+                context = _context(browser, host, cookie, sessions.get(who, ""))
+                contexts.append(context)
+                tabs[mode, who, device] = context.new_page()
+    for member_page in pages:
+        who = "secretary" if member_page.secretary else "member" if member_page.signed_in else "anonymous"
+        opened = []
+        for mode in TYPE_MODES:
             for device, viewport in VIEWPORTS.items():
+                tab = tabs[mode, who, device]
                 tab.set_viewport_size(viewport)
                 problems = open_page(tab, base_url + member_page.path, member_page.ready)
-                problems += audit_open_page(tab, narrow_check=device == "phone")
-                findings.add(f"{member_page.name} [{mode}, {device}] {member_page.path}", problems)
-        for context in contexts.values():
-            context.close()
+                opened.append((mode, device, tab, problems, time.monotonic()))
+        for mode, device, tab, problems, usable_at in opened:
+            settle(tab, usable_at)
+            problems += audit_open_page(tab, narrow_check=device == "phone")
+            findings.add(f"{member_page.name} [{mode}, {device}] {member_page.path}", problems)
+    for context in contexts:
+        context.close()
     return findings.lines
 
 
