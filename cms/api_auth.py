@@ -23,9 +23,10 @@ from django.utils.translation import gettext as _
 from ninja import Router, Schema, Status
 from ninja.errors import AuthenticationError, HttpError
 from ninja.security import APIKeyCookie, HttpBearer
-from ninja.throttling import AnonRateThrottle
 from ninja.utils import check_csrf
 from pydantic import Field
+
+from cms.login_throttle import AddressRateThrottle
 
 logger = logging.getLogger(__name__)
 
@@ -149,7 +150,7 @@ router = Router(tags=["auth"])
     "/token",
     response={200: TokenOut, 401: ErrorOut, 429: ErrorOut},  # 429: sign-in throttled (cms.login_throttle)
     auth=None,
-    throttle=[AnonRateThrottle("20/m")],  # password guessing
+    throttle=[AddressRateThrottle("20/m")],  # password guessing
     summary="用户名和密码换取访问令牌（App 使用）",
 )
 def token_create(request: HttpRequest, payload: TokenIn):

@@ -31,6 +31,7 @@ from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
+from ninja.throttling import AnonRateThrottle
 
 TRUSTED_DEVICE_COOKIE = "lh_device"
 TRUSTED_DEVICE_SALT = "cms.login_throttle.trusted-device"
@@ -170,3 +171,12 @@ def client_ip_address(request: HttpRequest) -> str | None:
         return str(ipaddress.ip_address(hops[-count]))
     except ValueError:
         return remote
+
+
+class AddressRateThrottle(AnonRateThrottle):
+    """django-ninja's anonymous rate throttle keyed on ``client_ip_address``: ninja's own key is the whole
+    X-Forwarded-For header whenever ``NINJA_NUM_PROXIES`` is unset, so a client writing a new header each time was
+    never throttled."""
+
+    def get_ident(self, request: HttpRequest) -> str | None:
+        return client_ip_address(request)

@@ -293,21 +293,27 @@ class Delivery:
 
 def delivery_rate(*, unit: OrgUnit, day: date, moment: datetime | None = None) -> Delivery:
     """Scheduled seconds come from the resolver (blocks with a channel on each active screen of the subtree, up to
-    ``moment`` when the day is not over); played seconds are the plays reported for the subtree's screens that day
-    (at most the scheduled time: a report sent twice or a clock off cannot make it more than 100 %)."""
+    ``moment`` when the day is not over); played seconds are the plays each of those screens reported that day, each
+    screen's at most its own scheduled time: a report sent twice, a clock off or one screen reporting too much cannot
+    make a screen more than 100 %, nor hide another screen's silence."""
     start = datetime.combine(day, datetime.min.time(), SCHEDULE_TIME_ZONE)
     end = start + timedelta(days=1)
     if moment is not None:
         end = max(start, min(end, moment))
-    devices = Device.objects.filter(unit__path__startswith=unit.path, revoked_at__isnull=True, paired_at__lt=end)
-    scheduled = 0.0
+    devices = list(Device.objects.filter(unit__path__startswith=unit.path, revoked_at__isnull=True, paired_at__lt=end))
+    played_by = dict(
+        PlayRecord.objects.filter(unit__path__startswith=unit.path, started_at__gte=start, started_at__lt=end)
+        .values_list("device_id")
+        .annotate(total=Sum("seconds"))
+        .order_by()
+    )
+    scheduled = played = 0.0
     for device in devices:
         blocks, _warnings = timeline.timeline(device_plan(device), start, end) if end > start else ([], [])
-        scheduled += sum((block.end - block.start).total_seconds() for block in blocks if block.channel_id)
-    played = PlayRecord.objects.filter(
-        unit__path__startswith=unit.path, started_at__gte=start, started_at__lt=end
-    ).aggregate(total=Sum("seconds"))["total"]
-    return Delivery(day, len(devices), scheduled, min(played or 0.0, scheduled))
+        own = sum((block.end - block.start).total_seconds() for block in blocks if block.channel_id)
+        scheduled += own
+        played += min(played_by.get(device.pk) or 0.0, own)
+    return Delivery(day, len(devices), scheduled, played)
 
 
 # --- Offline screens ----------------------------------------------------------------------------------------------

@@ -41,6 +41,7 @@ def _flush() -> None:
         return
     _pending.ids = None
     from .delivery.store import entries_touched
+    from .linear.selectors import loops_forget
     from .tasks import manifests_recompute_task
 
     for scope, ids in noted.items():
@@ -49,6 +50,8 @@ def _flush() -> None:
         entries = entries_touched(scope=scope, ids=ids)
         if entries is not None and not entries.exists():
             continue
+        if scope in ("item", "asset"):
+            loops_forget()  # a live channel's loop is read on request, not stored: it is only forgotten
         manifests_recompute_task.enqueue(scope, sorted(ids))
 
 

@@ -250,6 +250,12 @@ def revoke_view(request: HttpRequest, device_id: int) -> HttpResponse:
 # --- Preview ------------------------------------------------------------------------------------------------------
 
 
+# The calendar the preview and the delivery page accept: a day at either end of Python's (year 1 or 9999) cannot
+# be moved by the 48 hours of a preview or converted to UTC, and no screen played then.
+FIRST_YEAR, LAST_YEAR = 2000, 2099
+_YEARS_MESSAGE = gettext_lazy("请选择 2000 年到 2099 年之间的日期。")
+
+
 class PreviewForm(forms.Form):
     at = forms.DateTimeField(
         label=gettext_lazy("时刻（北京时间）"),
@@ -257,6 +263,12 @@ class PreviewForm(forms.Form):
         input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"],
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
     )
+
+    def clean_at(self):
+        value = self.cleaned_data["at"]
+        if value is not None and not FIRST_YEAR <= value.year <= LAST_YEAR:
+            raise forms.ValidationError(_YEARS_MESSAGE, code="out_of_range")
+        return value
 
 
 def preview_moment(value: datetime | None) -> datetime:
@@ -289,6 +301,12 @@ def preview_view(request: HttpRequest, device_id: int) -> HttpResponse:
 
 class DeliveryForm(forms.Form):
     day = forms.DateField(label=gettext_lazy("日期"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+
+    def clean_day(self):
+        value = self.cleaned_data["day"]
+        if value is not None and not FIRST_YEAR <= value.year <= LAST_YEAR:
+            raise forms.ValidationError(_YEARS_MESSAGE, code="out_of_range")
+        return value
 
 
 def delivery_view(request: HttpRequest) -> HttpResponse:

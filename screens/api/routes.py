@@ -17,8 +17,9 @@ from django.utils.translation import gettext as _
 from ninja import Path, Router, Schema, Status
 from ninja.errors import AuthenticationError
 from ninja.security import HttpBearer
-from ninja.throttling import AnonRateThrottle
 from pydantic import Field
+
+from cms.login_throttle import AddressRateThrottle
 
 from ..delivery.manifest import manifest_served
 from ..delivery.polling import poll_after
@@ -106,7 +107,7 @@ class HeartbeatOut(Schema):
     "/pairings",
     response={201: PairingOut, 429: ErrorOut},  # 400 and 422: bad JSON or sizes (the API root's handlers)
     auth=None,
-    throttle=[AnonRateThrottle("10/m")],
+    throttle=[AddressRateThrottle("10/m")],
     summary="新屏幕申请配对码",
 )
 def pairing_create(request: HttpRequest, payload: PairingIn):

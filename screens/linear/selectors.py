@@ -2,9 +2,12 @@
 HLS copy (profile ``tv_1080p_hls``, one 1080p rung every TV item has) of each public, published video, in the
 editor's order. Slides and notices have no segments and are left out; so is an item without that rendition.
 
-A rendition's files never change, so its parsed playlist is cached for a day; a channel's loop for a minute (an
-edit shows within a minute; a box polling every few seconds costs no query).
+A rendition's files never change, so its parsed playlist is cached for a day; a channel's loop for a minute under
+the channel's last edit and ``LOOPS_GENERATION`` (a box polling every few seconds costs no query; an edit of the
+channel, or of an item or rendition on any playlist, shows at the next request).
 """
+
+import uuid
 
 from django.contrib.auth.models import AnonymousUser
 from django.core.cache import cache
@@ -38,9 +41,20 @@ def linear_channels_of_unit(code: str) -> QuerySet[Channel] | None:
     return linear_channels().filter(owning_unit__in=subtree_of([unit])).order_by("owning_unit__path", "name", "id")
 
 
+# Bumped when an item or a rendition on any playlist changes (screens.signal_handlers, after commit): an item closed
+# to the public must leave every live channel and guide at once, not when its channel's minute of cache runs out.
+LOOPS_GENERATION = "screens:linear:generation"
+
+
+def loops_forget() -> None:
+    """Make every cached channel loop stale (the next request of each channel computes it again)."""
+    cache.set(LOOPS_GENERATION, uuid.uuid4().hex, None)
+
+
 def channel_loop(channel: Channel) -> tuple[Loop, dict]:
     """(the loop, {rendition id: rendition}) of a linear channel; the loop may have no programme."""
-    key = f"screens:linear:loop:{channel.pk}:{channel.updated_at.timestamp()}"
+    generation = cache.get(LOOPS_GENERATION, "0")
+    key = f"screens:linear:loop:{channel.pk}:{channel.updated_at.timestamp()}:{generation}"
     cached = cache.get(key)
     if cached is None:
         cached = _channel_loop(channel)

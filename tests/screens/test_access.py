@@ -112,3 +112,23 @@ def test_rules_schedule_own_channels_or_subscribe_to_a_unit_above(two_counties):
     with pytest.raises(ValidationError) as days_error:
         ScheduleRule(unit=units["shandong"], channel=province, priority=Priority.QUOTA, days="18").full_clean()
     assert set(days_error.value.message_dict) == {"days", "quota_seconds"}
+
+
+@pytest.mark.parametrize("day", ["9999-12-31", "0001-01-01"])
+def test_the_delivery_page_for_a_day_at_the_calendars_edge_is_not_a_500(tree, day):
+    """An editor opens /admin/screens-delivery/?day=9999-12-31 (or 0001-01-01); the DateField accepts it and
+    ``delivery_rate`` adds a day / converts it to UTC -> OverflowError -> 500. Expected: the form says the day is out
+    of range (Chinese), the page still renders."""
+    client = Client(raise_request_exception=False)
+    client.force_login(tree["editors"]["zouping_editor"])
+    assert client.get("/admin/screens-delivery/", {"day": day}).status_code == 200
+
+
+@pytest.mark.parametrize("at", ["9999-12-31T23:59"])
+def test_the_device_preview_at_a_moment_at_the_calendars_edge_is_not_a_500(tree, at):
+    """/admin/screens-device/<id>/preview/?at=9999-12-31T23:59: the preview adds 48 hours past the calendar
+    -> OverflowError -> 500. Expected: a Chinese form error, the page renders for now."""
+    made, _credential = paired_device(tree["units"]["zouping"], tree["editors"]["zouping_editor"])
+    client = Client(raise_request_exception=False)
+    client.force_login(tree["editors"]["zouping_editor"])
+    assert client.get(f"/admin/screens-device/{made.pk}/preview/", {"at": at}).status_code == 200

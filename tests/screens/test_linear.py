@@ -383,3 +383,23 @@ def test_a_box_polling_the_live_playlist_costs_one_query_once_the_loop_is_cached
     assert client.get(uri).status_code == 200
     with django_assert_num_queries(1):
         assert client.get(uri).status_code == 200
+
+
+def test_an_item_closed_to_the_public_leaves_the_linear_channel_and_its_guide_at_once(
+    client, linear_world, django_capture_on_commit_callbacks
+):
+    """Watch /linear/<id>/1080p.m3u8 and /linear/units/<code>/guide.xml of a public channel, then the
+    library closes one of its items (access 仅党员). The loop is cached a minute under the *channel's* updated_at
+    (screens.linear.selectors.channel_loop), which an item's change does not touch: for that minute the anonymous
+    guide still names the members-only item and the live playlist keeps handing out freshly signed links to its
+    segments. Expected: the item's change (screens.signal_handlers already notes item saves) invalidates the loop, so
+    the next guide and playlist leave it out."""
+    assert "党课 第1讲" in client.get("/linear/units/shandong/guide.xml").content.decode()
+    client.get(f"/linear/{linear_world['province'].pk}/1080p.m3u8")
+    closed = LibraryItem.objects.get(title="党课 第1讲")
+    closed.access = LibraryItem.Access.MEMBERS
+    with django_capture_on_commit_callbacks(execute=True):
+        closed.save()
+    assert "党课 第1讲" not in client.get("/linear/units/shandong/guide.xml").content.decode()
+    playlist_text = client.get(f"/linear/{linear_world['province'].pk}/1080p.m3u8").content.decode()
+    assert f"/renditions/{closed.media_asset_id}/" not in playlist_text

@@ -228,3 +228,18 @@ def test_an_image_slide_is_a_rendition_sized_for_the_screen_with_a_link(zouping,
         "text": None,
     }
     assert Client().get(asset["url"]).status_code == 200
+
+
+def test_the_pairing_throttle_cannot_be_dodged_by_a_forged_x_forwarded_for(tree):
+    """POST /api/v1/screens/pairings 11 times from one address, each with a different made-up
+    ``X-Forwarded-For``. ninja's AnonRateThrottle keys on the whole XFF header when NINJA_NUM_PROXIES is unset, so
+    the 10-a-minute limit never applies (a flood of pairing rows and codes). Expected: the 11th is a 429, keyed on the
+    address the project trusts (cms.login_throttle.client_ip_address)."""
+    client = Client()
+    codes = [
+        client.post(
+            "/api/v1/screens/pairings", {}, content_type="application/json", HTTP_X_FORWARDED_FOR=f"10.9.9.{n}"
+        ).status_code
+        for n in range(11)
+    ]
+    assert codes[-1] == 429

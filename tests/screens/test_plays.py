@@ -4,6 +4,7 @@ schedule."""
 
 import uuid
 from datetime import date, datetime, timedelta
+from uuid import uuid4
 
 import pytest
 from django.test import Client
@@ -11,7 +12,9 @@ from django.utils import timezone
 
 from screens.models import SCHEDULE_TIME_ZONE, PlayRecord, Priority
 from screens.plays.partitions import partition_sql
+from screens.plays.recording import ReportedPlay
 from screens.selectors import delivery_rate
+from screens.services import plays_record
 
 from .conftest import channel, paired_device, rule
 
@@ -135,3 +138,35 @@ def test_days_older_than_the_retention_are_dropped_whole_and_newer_ones_kept(set
             assert cursor.fetchone() == (1,)
     else:
         assert dropped == []
+
+
+def test_one_screen_over_reporting_cannot_hide_the_silence_of_the_others(tree):
+    """Of 邹平's two lobby screens (both scheduled all day) one is dark and reports nothing; the other (or
+    anything holding its credential) POSTs one play of 86,400 s, or 500 overlapping plays per batch. ``delivery_rate``
+    sums the subtree's seconds and caps only the *total* at the subtree's scheduled time, so 邹平 shows 100 % although
+    half its screen time played. Expected: each screen's played time is capped at its own schedule (overlapping plays
+    of one screen counted once), so the rate is at most 50 %."""
+    units, editors = tree["units"], tree["editors"]
+    lobby = channel(units["zouping"], name="邹平大厅", screen_type="landscape", entries=["欢迎"])
+    rule(units["zouping"], lobby, Priority.OWN)
+    talker, _credential = paired_device(units["zouping"], editors["zouping_editor"], name="一号屏")
+    paired_device(units["zouping"], editors["zouping_editor"], name="二号屏")
+    now = timezone.now()
+    day = now.astimezone(SCHEDULE_TIME_ZONE).date()
+    start_of_day = datetime.combine(day, datetime.min.time(), SCHEDULE_TIME_ZONE)
+    plays = [
+        ReportedPlay(
+            id=uuid4(),
+            channel=lobby.pk,
+            entry=None,
+            asset="",
+            started_at=start_of_day,
+            seconds=86400,
+            manifest_version="",
+        )
+        for _twice in range(2)  # two overlapping whole-day plays: more than both screens' schedule together
+    ]
+    plays_record(device=talker, plays=plays, now=now)
+    delivery = delivery_rate(unit=units["zouping"], day=day, moment=now)
+    assert delivery.screens == 2 and delivery.scheduled_seconds > 0
+    assert delivery.rate <= 0.5
