@@ -306,3 +306,18 @@ def test_a_pairing_code_typed_in_full_width_characters_pairs_the_screen(tree):
         paired_by=tree["editors"]["zouping_editor"],
     )
     assert device.pk
+
+
+def test_a_clock_that_lost_its_time_still_heartbeats_and_a_naive_one_is_told_why(device):
+    """A screen whose clock restarted at 1970 is alive: its heartbeat is recorded with its (large) offset, only a
+    clock a century off is refused. A time without a zone is refused with a Chinese reason naming the field."""
+    made, credential = device
+    lost = _client().post(
+        HEARTBEAT, {"device_time": "1970-01-01T00:00:00+00:00"}, content_type="application/json", **bearer(credential)
+    )
+    assert lost.status_code == 200 and lost.json()["clock_offset"] < -50 * 365 * 86400
+    naive = _client().post(
+        HEARTBEAT, {"device_time": "2026-12-07T10:00:00"}, content_type="application/json", **bearer(credential)
+    )
+    assert naive.status_code == 422 and "device_time" in naive.json()["detail"] and "时区" in naive.json()["detail"]
+    assert Device.objects.get(pk=made.pk).last_clock_offset < 0
