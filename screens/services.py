@@ -6,6 +6,7 @@ half written."""
 from datetime import datetime, timedelta
 
 from django.core.cache import cache
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -14,12 +15,24 @@ from cms.models import Member, OrgUnit
 from cms.selectors import units_managed_by
 
 from .devices.credentials import code_digest, credential_text, new_code, new_credential
-from .emergency.document import emergencies_reaching, emergency_payload
+from .emergency.document import emergencies_aimed_at, emergency_payload
 from .emergency.signing import sign, signature_valid
 from .errors import EmergencyRefused, PairingRefused
-from .models import SCHEDULE_TIME_ZONE, Channel, Device, Emergency, EmergencyAck, PairingRequest, PlayRecord, ScreenType
+from .models import (
+    SCHEDULE_TIME_ZONE,
+    Channel,
+    Device,
+    Emergency,
+    EmergencyAck,
+    PairingRequest,
+    PlaylistEntry,
+    PlayRecord,
+    ScreenType,
+    StoredManifest,
+)
 from .plays.partitions import partitions_drop_old, partitions_ensure
-from .plays.recording import record_of
+from .plays.recording import Attributable, record_of
+from .selectors import rules_reaching
 
 PAIRING_LIFETIME = timedelta(minutes=10)
 PAIRING_GUESSES = 10  # wrong codes an editor may type ...
@@ -116,6 +129,11 @@ def device_revoke(*, device: Device, now: datetime | None = None) -> Device:
     return device
 
 
+# A clock that lost its time restarts at 1970 or 2000: that screen still counts as alive and the admin shows how far
+# off it is (as plays, which keep a wrong clock's play and flag it). Only a clock no device can have is refused.
+CLOCK_FARTHEST = timedelta(days=100 * 365)
+
+
 def device_heartbeat(
     *,
     device: Device,
@@ -126,8 +144,11 @@ def device_heartbeat(
     device_time: datetime | None,
     now: datetime | None = None,
 ) -> float | None:
-    """Record what the device reports; returns its clock's offset from ours in seconds (positive: it is ahead)."""
+    """Record what the device reports; returns its clock's offset from ours in seconds (positive: it is ahead).
+    A clock more than ``CLOCK_FARTHEST`` off is refused (ValidationError, nothing recorded): no real clock is."""
     now = now or timezone.now()
+    if device_time is not None and abs(device_time - now) > CLOCK_FARTHEST:
+        raise ValidationError(_("device_time 与服务器时钟相差一百年以上，请校准设备时钟。"))
     offset = round((device_time - now).total_seconds(), 3) if device_time else None
     Device.objects.filter(pk=device.pk).update(
         last_heartbeat_at=now,
@@ -148,11 +169,27 @@ def plays_record(*, device: Device, plays: list, now: datetime | None = None) ->
     if cache.add(f"screens:play-partitions:{today}", True, 24 * 3600):
         partitions_ensure(today=today)
         partitions_drop_old(today=today)
-    records = {play.id: record_of(play, device=device, now=now) for play in plays}
+    attributable = plays_attributable(device=device)
+    records = {play.id: record_of(play, device=device, now=now, attributable=attributable) for play in plays}
     known = set(PlayRecord.objects.filter(id__in=list(records)).values_list("id", flat=True))
     fresh = [record for key, record in records.items() if key not in known]
     PlayRecord.objects.bulk_create(fresh, ignore_conflicts=True)
     return len(fresh), len(plays) - len(fresh)
+
+
+def plays_attributable(*, device: Device) -> Attributable:
+    """The channels and entries this device may have played: those of its stored manifest, plus those of the rules
+    and emergencies reaching it now (a play reported after the six-hour window rolled came from an older manifest,
+    which is no longer stored)."""
+    channels: set[int] = set(rules_reaching(device).values_list("channel_id", flat=True))
+    channels |= set(emergencies_aimed_at(device).filter(channel__isnull=False).values_list("channel_id", flat=True))
+    stored = StoredManifest.objects.filter(device_id=device.pk).values_list("document", flat=True).first() or {}
+    entries: set[int] = set()
+    for loop in stored.get("channels", []):
+        channels.add(loop["id"])
+        entries |= {entry["entry"] for entry in loop.get("entries", []) if entry.get("entry") is not None}
+    entries |= set(PlaylistEntry.objects.filter(channel_id__in=channels).values_list("pk", flat=True))
+    return Attributable(channels=frozenset(channels), entries=frozenset(entries))
 
 
 # --- Emergencies --------------------------------------------------------------------------------------------------
@@ -218,12 +255,13 @@ def emergency_acknowledge(
     emergency that does not reach it (404), a signature that is not ours over that emergency (400: forged or
     tampered), an emergency cancelled or over (410: whatever its signature, the device stops showing it)."""
     now = now or timezone.now()
-    emergency = emergencies_reaching(device).filter(pk=emergency_id).first()
+    # Only among the emergencies aimed at this screen: another unit's cancelled one is a 404 like an unknown id,
+    # so a device cannot enumerate what other units sent and cancelled.
+    emergency = emergencies_aimed_at(device).filter(pk=emergency_id).first()
     if emergency is None:
-        exists = Emergency.objects.filter(pk=emergency_id, cancelled_at__isnull=False).exists()
-        if exists:
-            raise EmergencyRefused(_("这条紧急插播已撤销，请停止播放。"), status=410)
         raise EmergencyRefused(_("没有发给这块屏幕的这条紧急插播。"), status=404)
+    if emergency.cancelled_at is not None:
+        raise EmergencyRefused(_("这条紧急插播已撤销，请停止播放。"), status=410)
     if emergency.ends_at <= now:
         raise EmergencyRefused(_("这条紧急插播已过期，请停止播放。"), status=410)
     if signature != emergency.signature or not signature_valid(

@@ -120,6 +120,8 @@ def _field_message(error: dict) -> str:
         "bool_type": _("必须是 true 或 false"),
         "bool_parsing": _("必须是 true 或 false"),
         "string_type": _("必须是文字"),
+        "string_pattern_mismatch": _("含有不允许的字符"),
+        "timezone_aware": _("必须带时区（如 +08:00）"),
         "finite_number": _("必须是有限的数字（不能是 NaN 或无穷大）"),
         "greater_than_equal": _("不能小于 %(limit)s") % {"limit": ctx.get("ge")},
         "greater_than": _("必须大于 %(limit)s") % {"limit": ctx.get("gt")},

@@ -8,6 +8,7 @@ to do. A device only ever reads its own manifest (the credential names the devic
 
 import logging
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 from django.http import HttpRequest, HttpResponse, HttpResponseNotModified, JsonResponse
@@ -16,8 +17,11 @@ from django.utils.http import parse_etags
 from django.utils.translation import gettext as _
 from ninja import Path, Router, Schema, Status
 from ninja.errors import AuthenticationError
+from ninja.schema import DjangoGetter
 from ninja.security import HttpBearer
-from pydantic import Field
+from pydantic import AwareDatetime, Field, model_validator
+from pydantic import ValidationError as SchemaError
+from pydantic_core import PydanticCustomError
 
 from cms.login_throttle import AddressRateThrottle
 
@@ -62,6 +66,25 @@ class PairingAuth(DeviceAuth):
         return pairing
 
 
+# What a device sends is checked strictly: PostgreSQL text cannot hold NUL (a 500 instead of a 422), an id beyond
+# 32 bits or a size beyond 64 overflows its column, ``true`` is not 1 pixel, and a time without a zone cannot be
+# compared with ours.
+NO_NUL = r"^[^\x00]*$"
+ROW_ID = {"ge": 1, "le": 2**31 - 1, "strict": True}
+
+
+class DeviceIn(Schema):
+    """What a device sends: a JSON object (ninja's Schema wraps anything in a DjangoGetter and would read a bare
+    ``[]`` as an object of defaults)."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _an_object(cls, data: Any) -> Any:
+        if not isinstance(data._obj if isinstance(data, DjangoGetter) else data, dict):
+            raise PydanticCustomError("dict_type", "Input should be a valid dictionary")
+        return data
+
+
 device_auth = DeviceAuth()
 pairing_auth = PairingAuth()
 
@@ -70,9 +93,9 @@ class ErrorOut(Schema):
     detail: str
 
 
-class PairingIn(Schema):
-    width: int | None = Field(None, ge=1, le=20000, description="屏幕实际宽度（像素），不知道可不填")
-    height: int | None = Field(None, ge=1, le=20000, description="屏幕实际高度（像素）")
+class PairingIn(DeviceIn):
+    width: int | None = Field(None, ge=1, le=20000, strict=True, description="屏幕实际宽度（像素），不知道可不填")
+    height: int | None = Field(None, ge=1, le=20000, strict=True, description="屏幕实际高度（像素）")
 
 
 class PairingOut(Schema):
@@ -87,13 +110,15 @@ class PairingStateOut(Schema):
     device_name: str | None = None
 
 
-class HeartbeatIn(Schema):
-    manifest_version: str = Field("", max_length=64)
-    free_disk: int | None = Field(None, ge=0, description="剩余磁盘空间（字节）")
-    screen_width: int | None = Field(None, ge=1, le=20000)
-    screen_height: int | None = Field(None, ge=1, le=20000)
-    device_time: datetime | None = Field(None, description="设备自己的时钟（带时区的 ISO 8601）")
-    manifests_refused: int | None = Field(None, ge=0, le=10**9, description="启动以来因签名不符拒绝的节目单数")
+class HeartbeatIn(DeviceIn):
+    manifest_version: str = Field("", max_length=64, pattern=NO_NUL)
+    free_disk: int | None = Field(None, ge=0, le=2**63 - 1, strict=True, description="剩余磁盘空间（字节）")
+    screen_width: int | None = Field(None, ge=1, le=20000, strict=True)
+    screen_height: int | None = Field(None, ge=1, le=20000, strict=True)
+    device_time: AwareDatetime | None = Field(None, description="设备自己的时钟（带时区的 ISO 8601）")
+    manifests_refused: int | None = Field(
+        None, ge=0, le=10**9, strict=True, description="启动以来因签名不符拒绝的节目单数"
+    )
 
 
 class HeartbeatOut(Schema):
@@ -163,7 +188,7 @@ def _matches(header: str, version: str) -> bool:
 
 @router.post(
     "/device/heartbeat",
-    response={200: HeartbeatOut, 401: ErrorOut},
+    response={200: HeartbeatOut, 401: ErrorOut},  # 422: wrong types, NUL, a clock a century off
     auth=device_auth,
     summary="屏幕心跳：节目单版本、剩余空间、实际分辨率、时钟",
 )
@@ -193,40 +218,73 @@ def device_heartbeat_post(request: HttpRequest, response: HttpResponse, payload:
     }
 
 
-class PlayIn(Schema):
+class PlayIn(DeviceIn):
     id: UUID = Field(description="这次播放的编号（设备生成；同一批重发只记一次）")
-    channel: int | None = None
-    entry: int | None = None
-    asset: str = Field("", max_length=200)
-    started_at: datetime = Field(description="开始播放的时刻（按服务器时钟，带时区）")
-    seconds: float = Field(ge=0, le=86400)
-    manifest_version: str = Field("", max_length=64)
+    channel: int | None = Field(None, **ROW_ID, description="节目单里的频道编号（不在本屏节目单里的不记）")
+    entry: int | None = Field(None, **ROW_ID, description="节目单里的条目编号")
+    asset: str = Field("", max_length=200, pattern=NO_NUL)
+    started_at: AwareDatetime = Field(description="开始播放的时刻（按服务器时钟，带时区）")
+    seconds: float = Field(ge=0, le=86400, strict=True, allow_inf_nan=False)
+    manifest_version: str = Field("", max_length=64, pattern=NO_NUL)
 
 
-class PlaysIn(Schema):
-    plays: list[PlayIn] = Field(max_length=500)
+class PlaysIn(DeviceIn):
+    # Each play is checked on its own (PlayIn): the good ones of a batch are stored even when one is refused (422),
+    # so a bad play cannot keep the good ones queued with it out for ever (the player drops a refused batch).
+    plays: list[Any] = Field(max_length=500, description="播放记录，每条的字段见 PlayIn；有误的单条不记，见 refused")
+
+
+class RefusedPlayOut(Schema):
+    index: int = Field(description="在这一批里的位置（从 0 起）")
+    id: str | None
+    detail: str
 
 
 class PlaysOut(Schema):
     stored: int
     duplicates: int
+    refused: list[RefusedPlayOut] = Field(description="有误而不记的播放（不必重发）")
+
+
+class PlaysRefusedOut(PlaysOut):
+    detail: str
 
 
 @router.post(
     "/device/plays",
-    response={200: PlaysOut, 401: ErrorOut},
+    response={200: PlaysOut, 401: ErrorOut, 422: PlaysRefusedOut},
     auth=device_auth,
-    summary="屏幕上报播放记录（成批，可重发）",
+    summary="屏幕上报播放记录（成批，可重发；有误的单条不记，其余照记，答 422 并列出不记的）",
 )
 def device_plays_post(request: HttpRequest, payload: PlaysIn):
-    plays = [ReportedPlay(**play.dict()) for play in payload.plays]
+    plays, refused = [], []
+    for index, sent in enumerate(payload.plays):
+        try:
+            plays.append(ReportedPlay(**PlayIn.model_validate(sent).dict()))
+        except SchemaError as error:
+            refused.append({"index": index, "id": _play_id(sent), "detail": _play_refusal(index, error)})
     stored, duplicates = plays_record(device=request.auth, plays=plays)
-    return {"stored": stored, "duplicates": duplicates}
+    answer = {"stored": stored, "duplicates": duplicates, "refused": refused}
+    if refused:  # the good plays are stored all the same; the player drops the batch (docs/screens.md)
+        return Status(422, {**answer, "detail": "；".join(play["detail"] for play in refused)})
+    return answer
 
 
-class AckIn(Schema):
-    key_id: str = Field(max_length=32, description="节目单里这条紧急插播的 key_id")
-    signature: str = Field(max_length=128, description="节目单里这条紧急插播的 signature（屏幕已验证过）")
+def _play_id(sent: Any) -> str | None:
+    value = sent.get("id") if isinstance(sent, dict) else None
+    return value[:64] if isinstance(value, str) else None
+
+
+def _play_refusal(index: int, error: SchemaError) -> str:
+    fields = "、".join(sorted({".".join(str(part) for part in item["loc"]) or "plays" for item in error.errors()}))
+    return _("第 %(index)s 条播放记录有误（%(fields)s），不记录。") % {"index": index + 1, "fields": fields}
+
+
+class AckIn(DeviceIn):
+    key_id: str = Field(max_length=32, pattern=NO_NUL, description="节目单里这条紧急插播的 key_id")
+    signature: str = Field(
+        max_length=128, pattern=NO_NUL, description="节目单里这条紧急插播的 signature（屏幕已验证过）"
+    )
 
 
 class AckOut(Schema):

@@ -13,6 +13,7 @@ the code is stored.
 import hashlib
 import hmac
 import secrets
+import unicodedata
 
 from django.conf import settings
 
@@ -53,8 +54,9 @@ def new_code() -> str:
 
 
 def code_normalised(text: str) -> str:
-    """What a person typed, as the code is stored: upper case, without spaces and dashes."""
-    return "".join(ch for ch in (text or "").upper() if ch not in " -\t")
+    """What a person typed, as the code is stored: upper case, without spaces and dashes. NFKC first: a Chinese IME
+    in full-width mode types "２３ＡＢ－ＣＤ" (and 全角空格), which must not count as a wrong guess."""
+    return "".join(ch for ch in unicodedata.normalize("NFKC", text or "").upper() if ch not in " -\t")
 
 
 def code_digest(code: str) -> str:

@@ -30,14 +30,19 @@ def emergency_entry(emergency: Emergency) -> dict:
     return {**emergency_payload(emergency), "key_id": emergency.key_id, "signature": emergency.signature}
 
 
-def emergencies_reaching(device: Device):
-    """Emergencies of the device's unit and every unit above it, not cancelled, for its kind of screen (a message
-    reaches every screen but an audio one; a channel the screens of its type)."""
+def emergencies_aimed_at(device: Device):
+    """Emergencies of the device's unit and every unit above it, for its kind of screen (a message reaches every
+    screen but an audio one; a channel the screens of its type), cancelled ones included."""
     paths = unit_and_ancestor_paths(device.unit.path)
     kind = Q(channel__screen_type=device.screen_type)
     if device.screen_type != "audio":
         kind |= Q(channel__isnull=True)
-    return Emergency.objects.filter(kind, unit__path__in=paths, cancelled_at__isnull=True)
+    return Emergency.objects.filter(kind, unit__path__in=paths)
+
+
+def emergencies_reaching(device: Device):
+    """The emergencies aimed at the device that are not cancelled."""
+    return emergencies_aimed_at(device).filter(cancelled_at__isnull=True)
 
 
 def emergencies_for(*, device: Device, now: datetime, window_end: datetime) -> list[dict]:

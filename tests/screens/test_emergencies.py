@@ -280,3 +280,36 @@ def test_a_heartbeat_reports_refused_manifests_and_the_server_logs_them(alarm, c
     )
     assert answer.status_code == 200
     assert "refused 2 manifests" in caplog.text
+
+
+def _client() -> Client:
+    return Client(raise_request_exception=False)
+
+
+def _bearer(credential: str) -> dict:
+    return {"HTTP_AUTHORIZATION": f"Bearer {credential}"}
+
+
+def test_an_ack_does_not_reveal_another_units_cancelled_emergency(tree):
+    """Attack: a 沂南 screen POSTs /device/emergencies/<id>/ack for ids it was never sent. A cancelled emergency of
+    邹平 answers 410 (这条紧急插播已撤销) while an id that does not exist answers 404, so any device can enumerate
+    which emergencies other units sent and cancelled. Expected: 404 for every emergency not reaching this screen
+    (``emergency_acknowledge`` checks ``cancelled_at`` among ``emergencies_reaching`` only)."""
+    units, editors = tree["units"], tree["editors"]
+    now = timezone.now()
+    sent = emergency_create(
+        unit=units["zouping"],
+        created_by=editors["zouping_editor"],
+        message="邹平停水通知",
+        starts_at=now,
+        ends_at=now + timedelta(hours=1),
+    )
+    emergency_cancel(emergency=sent)
+    _yinan_screen, credential = paired_device(units["yinan"], editors["yinan_editor"])
+    answer = _client().post(
+        f"/api/v1/screens/device/emergencies/{sent.pk}/ack",
+        {"key_id": "dev", "signature": "x"},
+        content_type="application/json",
+        **_bearer(credential),
+    )
+    assert answer.status_code == 404

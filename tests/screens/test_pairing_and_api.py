@@ -3,6 +3,7 @@ the manifest with its ETag and 304, skipped items reported, signed asset links, 
 a missing, forged or revoked credential."""
 
 import io
+import unicodedata
 from datetime import timedelta
 
 import pytest
@@ -243,3 +244,95 @@ def test_the_pairing_throttle_cannot_be_dodged_by_a_forged_x_forwarded_for(tree)
         for n in range(11)
     ]
     assert codes[-1] == 429
+
+
+# --- Attacks on the device API (issue 18) ---------------------------------------------------------------------------
+
+
+def _client() -> Client:
+    return Client(raise_request_exception=False)
+
+
+@pytest.fixture
+def device(tree):
+    made, credential = paired_device(tree["units"]["zouping"], tree["editors"]["zouping_editor"])
+    return made, credential
+
+
+def test_heartbeat_with_a_naive_device_time_is_a_clear_400_not_a_500(device):
+    """Attack: a heartbeat whose ``device_time`` has no time zone ("2026-12-07T10:00:00"). pydantic accepts it and
+    ``device_heartbeat`` subtracts it from an aware now -> TypeError -> 500. Expected: a 4xx with a Chinese detail,
+    nothing recorded."""
+    _made, credential = device
+    answer = _client().post(
+        HEARTBEAT, {"device_time": "2026-12-07T10:00:00"}, content_type="application/json", **bearer(credential)
+    )
+    assert 400 <= answer.status_code < 500
+
+
+def test_a_heartbeat_with_free_disk_beyond_64_bits_is_refused_cleanly(device):
+    """Attack: ``free_disk`` = 2**64 (no upper bound in HeartbeatIn). The BigIntegerField overflows on write ->
+    500 (PostgreSQL: bigint out of range; SQLite: OverflowError). Expected: 422/400, the device row unchanged."""
+    made, credential = device
+    answer = _client().post(HEARTBEAT, {"free_disk": 2**64}, content_type="application/json", **bearer(credential))
+    assert 400 <= answer.status_code < 500
+    assert Device.objects.get(pk=made.pk).last_heartbeat_at is None
+
+
+def test_a_heartbeat_carrying_a_nul_byte_is_refused_cleanly(device):
+    """Attack: a heartbeat with ``"manifest_version": "abc\\u0000"`` (64 characters at most, any characters). PostgreSQL
+    text cannot hold NUL: psycopg raises ValueError on the UPDATE -> 500 (SQLite stores it). Expected: 422/400 with a
+    Chinese detail, the device row unchanged."""
+    made, credential = device
+    answer = _client().post(
+        HEARTBEAT, {"manifest_version": "abc\u0000"}, content_type="application/json", **bearer(credential)
+    )
+    assert 400 <= answer.status_code < 500
+    assert Device.objects.get(pk=made.pk).last_heartbeat_at is None
+
+
+@pytest.mark.parametrize(
+    "body",
+    ["[]", '{"screen_width": true, "free_disk": false}', '{"device_time": "9999-12-31T23:59:59+14:00"}'],
+)
+def test_a_heartbeat_of_the_wrong_shape_or_an_impossible_clock_is_refused(device, body):
+    """Attack: heartbeats of the wrong JSON types: a bare array ``[]`` (a 200 that wipes the last reported size and
+    free disk), booleans where pixels and bytes go (pydantic's lax mode turns ``true`` into 1 pixel), a device clock in
+    year 9999 (stored as an offset of 8,000 years, shown in the admin). Expected: 422 with a Chinese detail (strict
+    types; a clock offset bounded, e.g. a day), nothing recorded."""
+    made, credential = device
+    answer = _client().post(HEARTBEAT, body, content_type="application/json", **bearer(credential))
+    assert 400 <= answer.status_code < 500
+    assert Device.objects.get(pk=made.pk).last_heartbeat_at is None
+
+
+def test_a_pairing_code_typed_in_full_width_characters_pairs_the_screen(tree):
+    """Attack/odd user: an editor whose Chinese IME is in full-width mode types the code as "２３ＡＢＣＤ".
+    ``code_normalised`` only upper-cases and strips spaces, so the code is refused (and counts as a wrong guess towards
+    the 10-in-15-minutes lock-out). Expected: NFKC-normalised (full-width digits/letters, 全角空格 too), it pairs."""
+    _pairing, _credential, code = pairing_request_create()
+    wide = "".join(chr(ord(ch) + 0xFEE0) for ch in code)  # ASCII -> full-width forms
+    assert unicodedata.normalize("NFKC", wide) == code
+    device = device_pair(
+        code=wide,
+        unit=tree["units"]["zouping"],
+        name="全角",
+        screen_type="tv",
+        paired_by=tree["editors"]["zouping_editor"],
+    )
+    assert device.pk
+
+
+def test_a_clock_that_lost_its_time_still_heartbeats_and_a_naive_one_is_told_why(device):
+    """A screen whose clock restarted at 1970 is alive: its heartbeat is recorded with its (large) offset, only a
+    clock a century off is refused. A time without a zone is refused with a Chinese reason naming the field."""
+    made, credential = device
+    lost = _client().post(
+        HEARTBEAT, {"device_time": "1970-01-01T00:00:00+00:00"}, content_type="application/json", **bearer(credential)
+    )
+    assert lost.status_code == 200 and lost.json()["clock_offset"] < -50 * 365 * 86400
+    naive = _client().post(
+        HEARTBEAT, {"device_time": "2026-12-07T10:00:00"}, content_type="application/json", **bearer(credential)
+    )
+    assert naive.status_code == 422 and "device_time" in naive.json()["detail"] and "时区" in naive.json()["detail"]
+    assert Device.objects.get(pk=made.pk).last_clock_offset < 0

@@ -41,7 +41,7 @@ def lobby(tree):
     notices = channel(units["zouping"], name="通知", entries=["今晚停电检修"])
     rule(units["zouping"], notices, Priority.OWN)
     device, credential = paired_device(units["zouping"], editors["zouping_editor"])
-    return {"device": device, "credential": credential, **tree}
+    return {"device": device, "credential": credential, "channel": notices, **tree}
 
 
 def test_a_batch_is_stored_once_even_when_sent_twice(lobby):
@@ -50,8 +50,8 @@ def test_a_batch_is_stored_once_even_when_sent_twice(lobby):
     auth = {"HTTP_AUTHORIZATION": f"Bearer {lobby['credential']}"}
     first = Client().post(PLAYS, batch, content_type="application/json", **auth)
     again = Client().post(PLAYS, batch, content_type="application/json", **auth)
-    assert first.json() == {"stored": 2, "duplicates": 0}
-    assert again.json() == {"stored": 0, "duplicates": 2}
+    assert first.json() == {"stored": 2, "duplicates": 0, "refused": []}
+    assert again.json() == {"stored": 0, "duplicates": 2, "refused": []}
     rows = PlayRecord.objects.filter(device_id=lobby["device"].pk)
     assert rows.count() == 2 and {row.unit_id for row in rows} == {lobby["device"].unit_id}
     assert not any(row.clock_suspect for row in rows)
@@ -170,3 +170,108 @@ def test_one_screen_over_reporting_cannot_hide_the_silence_of_the_others(tree):
     delivery = delivery_rate(unit=units["zouping"], day=day, moment=now)
     assert delivery.screens == 2 and delivery.scheduled_seconds > 0
     assert delivery.rate <= 0.5
+
+
+# --- Attacks on the plays API (issue 18) ----------------------------------------------------------------------------
+
+
+def _client() -> Client:
+    return Client(raise_request_exception=False)
+
+
+def _bearer(credential: str) -> dict:
+    return {"HTTP_AUTHORIZATION": f"Bearer {credential}"}
+
+
+@pytest.fixture
+def device(tree):
+    made, credential = paired_device(tree["units"]["zouping"], tree["editors"]["zouping_editor"])
+    return made, credential
+
+
+def _one_play(**fields) -> dict:
+    play = {
+        "id": "6f1c1f1e-4c1e-4f1e-9c1e-1f1e1f1e1f1e",
+        "started_at": "2026-12-07T10:00:00+08:00",
+        "seconds": 5,
+    }
+    play.update(fields)
+    return {"plays": [play]}
+
+
+def test_plays_with_a_naive_started_at_are_a_clear_400_not_a_500(device):
+    """Attack: a play whose ``started_at`` has no time zone. ``record_of`` compares it with an aware now ->
+    TypeError -> 500 (and the player retries the batch for ever). Expected: 4xx with a Chinese detail."""
+    _made, credential = device
+    answer = _client().post(
+        PLAYS, _one_play(started_at="2026-12-07T10:00:00"), content_type="application/json", **_bearer(credential)
+    )
+    assert 400 <= answer.status_code < 500
+    assert PlayRecord.objects.count() == 0
+
+
+def test_a_play_with_a_channel_id_beyond_32_bits_is_refused_cleanly(device):
+    """Attack: a play naming ``channel`` = 2**40 (PlayIn.channel is an unbounded int, PlayRecord.channel_id an
+    IntegerField). PostgreSQL: integer out of range -> 500 and the whole batch is lost at each retry. Expected: 4xx
+    (or the id dropped), no 500."""
+    _made, credential = device
+    answer = _client().post(PLAYS, _one_play(channel=2**40), content_type="application/json", **_bearer(credential))
+    assert answer.status_code != 500
+
+
+def test_a_play_carrying_a_nul_byte_is_refused_without_losing_the_batch_for_ever(device):
+    """Attack: one play of a batch with ``"asset": "video:1\\u0000"``. On PostgreSQL the bulk insert raises ValueError
+    -> 500; the player keeps the batch and resends it for ever, so every good play queued with it is never stored.
+    Expected: a 4xx naming the bad field (or the NUL dropped), never a 500."""
+    _made, credential = device
+    answer = _client().post(
+        PLAYS, _one_play(asset="video:1\u0000"), content_type="application/json", **_bearer(credential)
+    )
+    assert answer.status_code != 500
+
+
+def test_a_play_of_a_channel_never_sent_to_the_screen_is_not_stored_as_that_channels_play(tree):
+    """Attack: a 邹平 screen reports plays naming 沂南's channel (or channel -1, entry -5). ``record_of`` stores any
+    integer as ``channel_id``/``entry_id``, so per-channel proof of play (who aired 沂南's programme, and where) can be
+    forged by any screen of another unit. Expected: a channel/entry not in the screen's manifest is refused (4xx) or
+    stored without it."""
+    units, editors = tree["units"], tree["editors"]
+    foreign = channel(units["yinan"], name="沂南自办", entries=["沂南通知"])
+    _zouping_screen, credential = paired_device(units["zouping"], editors["zouping_editor"])
+    _client().post(PLAYS, _one_play(channel=foreign.pk), content_type="application/json", **_bearer(credential))
+    assert not PlayRecord.objects.filter(channel_id=foreign.pk).exists()
+
+
+def test_one_bad_play_of_a_batch_is_refused_and_the_good_ones_are_stored(lobby):
+    """A batch with one play the server refuses (a NUL, a start without a time zone): the good plays are stored, the
+    answer is a 422 listing the refused one (index, id, Chinese detail), so the player may drop the batch without
+    losing a play and the bad one never blocks its queue. A channel the screen was sent keeps its id."""
+    now = timezone.now()
+    good = _play(now - timedelta(minutes=1), channel=lobby["channel"].pk, entry=None)
+    nul = _play(now, asset="video:1\u0000")
+    naive = {**_play(now), "started_at": "2026-12-07T10:00:00"}
+    answer = _client().post(
+        PLAYS, {"plays": [good, nul, naive]}, content_type="application/json", **_bearer(lobby["credential"])
+    )
+    assert answer.status_code == 422
+    body = answer.json()
+    assert body["stored"] == 1 and [play["index"] for play in body["refused"]] == [1, 2]
+    assert [play["id"] for play in body["refused"]] == [nul["id"], naive["id"]]
+    assert "asset" in body["refused"][0]["detail"] and "started_at" in body["refused"][1]["detail"]
+    assert list(PlayRecord.objects.values_list("id", "channel_id")) == [(uuid.UUID(good["id"]), lobby["channel"].pk)]
+
+
+def test_a_play_of_another_units_channel_is_stored_without_the_channel(tree):
+    """The forged channel and entry are dropped, not the play: the screen's air time still counts."""
+    units, editors = tree["units"], tree["editors"]
+    foreign = channel(units["yinan"], name="沂南自办", entries=["沂南通知"])
+    _screen, credential = paired_device(units["zouping"], editors["zouping_editor"])
+    entry = foreign.entries.first()
+    answer = _client().post(
+        PLAYS,
+        {"plays": [_play(timezone.now(), channel=foreign.pk, entry=entry.pk)]},
+        content_type="application/json",
+        **_bearer(credential),
+    )
+    assert answer.status_code == 200 and answer.json()["stored"] == 1
+    assert list(PlayRecord.objects.values_list("channel_id", "entry_id")) == [(None, None)]

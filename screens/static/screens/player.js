@@ -617,7 +617,10 @@ async function sendPlays() {
   try {
     const response = await api("device/plays", { method: "POST", body: { plays: batch } });
     if (response.status === 401) { revoked(); return; }
-    if (!response.ok) return;
+    // 400/422: the server stored the batch's good plays and refuses the rest for good; kept, they would block the queue.
+    const refused = response.status === 400 || response.status === 422;
+    if (refused) console.error(`lighthouse player: plays refused (${response.status})`);
+    if (!response.ok && !refused) return;
     const sent = new Set(batch.map((p) => p.id));
     store.set("plays", store.get("plays", []).filter((p) => !sent.has(p.id)));
     setOnline(true);
