@@ -230,6 +230,8 @@ function cacheAssets(verify) {
 }
 
 async function heartbeat() {
+  // The browser knows it has no network: no request that can only fail (the "online" event sends one at once).
+  if (!navigator.onLine) return;
   const sent = Date.now();
   try {
     const response = await api("device/heartbeat", {
@@ -612,7 +614,7 @@ function showSlide(step) {
 
 async function sendPlays() {
   const queue = store.get("plays", []);
-  if (!queue.length) return;
+  if (!queue.length || !navigator.onLine) return;  // kept until the "online" event, as for heartbeats
   const batch = queue.slice(0, PLAYS_BATCH);
   try {
     const response = await api("device/plays", { method: "POST", body: { plays: batch } });
