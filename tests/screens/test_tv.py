@@ -12,6 +12,7 @@ from django.test import Client
 from wagtail.models import Site
 
 from courses.models import CourseIndexPage
+from screens.models import Channel
 from screens.tv import signin
 from tests.factories import MemberFactory, province
 
@@ -145,17 +146,22 @@ def test_unknown_and_unpublished_items_are_not_found(unit):
 
 def test_the_channels_row_shows_what_is_on_now(unit):
     """A TV channel scheduled all day shows its entry on now, opening the video at the moment it has reached; a
-    channel nothing schedules says so; other screen types' channels are not on a TV."""
+    channel nothing schedules says so; other screen types' channels are not on a TV. A TV nobody signed in lists
+    the broadcast channels only (对外直播); a member's TV lists their unit's own channels too."""
     lecture = video_with_renditions(unit, title="频道里的讲座", duration=600.0)
     on_air = channel(unit, name="灯塔电视一台", screen_type="tv", entries=[lecture])
     rule(unit, on_air)
-    channel(unit, name="灯塔电视二台", screen_type="tv", entries=[lecture])
+    idle = channel(unit, name="灯塔电视二台", screen_type="tv", entries=[lecture])
+    Channel.objects.filter(pk__in=[on_air.pk, idle.pk]).update(is_linear=True)
+    channel(unit, name="支部内部频道", screen_type="tv", entries=["支部内部通知"])
     channel(unit, name="大厅横屏", screen_type="landscape", entries=[lecture])
     home = Client().get("/tv/").content.decode()
     assert "灯塔电视一台" in home and "正在播出：频道里的讲座" in home
     assert re.search(rf'href="/tv/watch/{lecture.pk}/\?t=\d+"', home)
     assert "灯塔电视二台" in home and "此刻没有节目" in home
-    assert "大厅横屏" not in home
+    assert "大厅横屏" not in home and "支部内部频道" not in home
+    member_home = _signed_in(MemberFactory(username="pindao", org_unit=unit)).get("/tv/").content.decode()
+    assert "支部内部频道" in member_home and "灯塔电视一台" in member_home and "大厅横屏" not in member_home
 
 
 def test_search_on_the_tv_opens_playable_hits_in_the_player(unit, settings):
