@@ -84,6 +84,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # A TV signed in by a phone counts as signed in on the TV's own pages only (screens/tv/session.py).
+    "screens.tv.session.TvSessionMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "wagtail.contrib.redirects.middleware.RedirectMiddleware",
@@ -345,6 +347,8 @@ IDENTITY_KEYS_REQUIRED = False
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
+    # Loads the member of a TV a phone signed in (never a password); marks that session as the TV's only.
+    "screens.tv.session.TvSignInBackend",
 ]
 # Failures are rows in the database (shared by every process and machine, on SQLite and PostgreSQL alike).
 AXES_HANDLER = "cms.login_throttle.SignInThrottleHandler"

@@ -87,8 +87,12 @@ def playable_item(user, item_id: int) -> tuple[LibraryItem | None, dict, bool]:
 
 
 def tv_channels(user) -> list[Channel]:
-    """TV channels: a member's own unit's and those above it first; others' when there is room."""
+    """TV channels: a member's own unit's and those above it first; others' when there is room. A TV nobody signed
+    in shows the broadcast ones only (``is_linear``: open to anyone, public items only, as /linear/ already is); a
+    unit's own channels may carry its members' programmes and notices."""
     rows = Channel.objects.filter(screen_type=ScreenType.TV).select_related("owning_unit")
+    if not user.is_authenticated:
+        rows = rows.filter(is_linear=True)
     own = list(rows.filter(owning_unit_id__in=unit_and_ancestor_ids(user)).order_by("-owning_unit__depth", "pk"))
     if len(own) >= ROW_LENGTH:
         return own[:ROW_LENGTH]

@@ -6,6 +6,10 @@ memory. The link carries ``<nonce>`` signed with a timestamp (``TimestampSigner`
 fails the signature, an old one fails ``max_age``. The nonce alone signs nobody in: only the browser whose session
 holds it (the TV that asked) can collect the member, once. A nonce is claimed with ``cache.add`` (atomic in every
 backend), so two phones racing on one code give one sign-in and one refusal.
+
+The TV's session is held to the TV's pages (``screens.tv.session``), and editors' and administrators' accounts
+cannot sign a TV in at all: a code passed on by a stranger must never hand out the admin. The phone's page says when
+and from which address the code was shown, so a member notices a code that is not from the TV in front of them.
 """
 
 import secrets
@@ -45,11 +49,14 @@ def _claim_key(nonce: str) -> str:
     return f"screens:tv-signin-claimed:{nonce}"
 
 
-def code_create() -> Code:
-    """A fresh nonce waiting for a phone, and the signed token its QR link carries."""
+def code_create(*, address: str = "") -> Code:
+    """A fresh nonce waiting for a phone, and the signed token its QR link carries; ``address`` is the TV's (shown
+    on the phone)."""
     nonce = secrets.token_urlsafe(18)
+    now = time.time()
     # The entry carries its own end: the cache's expiry is only housekeeping (Redis keeps its own clock).
-    cache.set(_key(nonce), {"state": WAITING, "ends": time.time() + LIFETIME_SECONDS}, LIFETIME_SECONDS)
+    entry = {"state": WAITING, "ends": now + LIFETIME_SECONDS, "shown": now, "address": address}
+    cache.set(_key(nonce), entry, LIFETIME_SECONDS)
     return Code(nonce=nonce, token=signing.TimestampSigner(salt=SALT).sign(nonce))
 
 
@@ -69,9 +76,29 @@ def nonce_of(token: str) -> str:
     return nonce
 
 
+def code_shown(nonce: str) -> tuple[float | None, str]:
+    """(when, from which address) the TV showed this code: (None, "") when unknown."""
+    state = cache.get(_key(nonce)) or {}
+    return state.get("shown"), state.get("address", "")
+
+
+def may_sign_in_a_tv(user) -> bool:
+    """Members only: an account that opens the admin (editors, administrators, staff) never signs a TV in."""
+    return bool(user.is_active and not user.is_staff and not user.is_superuser) and not user.has_perm(
+        "wagtailadmin.access_admin"
+    )
+
+
+def member_check(user) -> None:
+    """SignInRefused, in Chinese, for an account that may not sign a TV in."""
+    if not may_sign_in_a_tv(user):
+        raise SignInRefused(_("编辑和管理员账号不能用于电视登录，请用普通党员账号扫码。"))
+
+
 def code_confirm(*, token: str, user) -> None:
     """The member on the phone confirms: the TV that holds this nonce may sign in as them. Single use."""
     nonce = nonce_of(token)
+    member_check(user)
     if not cache.add(_claim_key(nonce), user.pk, LIFETIME_SECONDS):
         raise SignInRefused(_("这个二维码已经用过了，请在电视上重新显示二维码。"))
     ends = time.time() + LIFETIME_SECONDS

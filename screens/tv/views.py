@@ -2,6 +2,7 @@
 the player, search with an on-screen keyboard, and signing the TV in with a phone (the TV's code page and its poll;
 the phone's confirmation page). Pages are light (no site header, no framework): a TV browser on a weak network."""
 
+from datetime import UTC, datetime
 from urllib.parse import urlencode
 
 from django.contrib.auth import get_user_model, login, logout
@@ -17,9 +18,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from cms.login_throttle import client_ip_address
 
 from . import reads, signin
-
-# The phone vouched for the member: no password was checked, so the plain model backend records the sign-in.
-MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
+from .session import TV_BACKEND, is_tv_session
 
 
 def _page(request, template: str, **context) -> HttpResponse:
@@ -78,7 +77,7 @@ def _watch_context(request, item, urls: dict, wants_sign_in: bool) -> dict:
         "poster": urls.get("poster", ""),
         # No ?t=: a signed-in member resumes where they left off on any device (progress.js); ?t= (a channel's
         # programme on now) wins.
-        "start": int(start) if start.isdigit() else "",
+        "start": int(start) if start.isascii() and start.isdigit() else "",  # "²".isdigit() is True
         "autoplay": request.GET.get("autoplay") == "1",
         "next_lesson": following,
         "next_url": f"{reverse('screens_tv:watch', args=[following.item.pk])}?from=course&autoplay=1"
@@ -106,7 +105,7 @@ def signin_page(request):
         return redirect("screens_tv:home")
     if not signin.allowed("code", client_ip_address(request) or "-", limit=signin.CODES_PER_ADDRESS):
         return _page(request, "signin.html", error=_("请求过于频繁，请几分钟后再试。"))
-    code = signin.code_create()
+    code = signin.code_create(address=client_ip_address(request) or "")
     request.session[signin.SESSION_KEY] = code.nonce
     url = request.build_absolute_uri(f"{reverse('screens_tv:signin_phone')}?t={code.token}")
     return _page(request, "signin.html", qr=signin.qr_svg(url), url=url, lifetime=signin.LIFETIME_SECONDS // 60)
@@ -114,16 +113,17 @@ def signin_page(request):
 
 @require_GET
 def signin_poll(request):
-    """The TV asks whether a phone confirmed its code; the first "confirmed" signs this browser in (a new session)."""
+    """The TV asks whether a phone confirmed its code; the first "confirmed" signs this browser in (a new session,
+    marked as a TV's: it counts as signed in on the TV's pages only, screens.tv.session)."""
     if request.user.is_authenticated:
         return _json({"state": "signed_in", "next": reverse("screens_tv:home")})
     state, user_id = signin.code_collect(request.session.get(signin.SESSION_KEY, ""))
     if state != signin.CONFIRMED:
         return _json({"state": state})
     member = get_user_model().objects.filter(pk=user_id, is_active=True).first()
-    if member is None:
+    if member is None or not signin.may_sign_in_a_tv(member):  # made an editor since the phone confirmed
         return _json({"state": "expired"})
-    login(request, member, backend=MODEL_BACKEND)
+    login(request, member, backend=TV_BACKEND)
     return _json({"state": "signed_in", "next": reverse("screens_tv:home")})
 
 
@@ -136,12 +136,15 @@ def _json(data: dict) -> JsonResponse:
 @require_http_methods(["GET", "POST"])
 def signin_phone(request):
     """The phone's side: GET asks (link previews fetch URLs too), POST 登录电视 confirms. Signed-in members only."""
-    if not request.user.is_authenticated:
+    if not request.user.is_authenticated or is_tv_session(request):  # a TV does not vouch for another TV
         return redirect_to_login(request.get_full_path())
     token = request.GET.get("t", "")
-    error, done = "", False
+    error, done, shown_at, address = "", False, None, ""
     try:
-        signin.nonce_of(token)
+        nonce = signin.nonce_of(token)
+        shown, address = signin.code_shown(nonce)
+        shown_at = datetime.fromtimestamp(shown, tz=UTC) if shown else None
+        signin.member_check(request.user)
         if request.method == "POST":
             if not signin.allowed("confirm", str(request.user.pk), limit=signin.CONFIRMS_PER_MEMBER):
                 raise signin.SignInRefused(_("操作过于频繁，请几分钟后再试。"))
@@ -149,7 +152,8 @@ def signin_phone(request):
             done = True
     except signin.SignInRefused as refused:
         error = str(refused)
-    response = render(request, "screens/tv/phone.html", {"error": error, "done": done, "token": token})
+    context = {"error": error, "done": done, "token": token, "shown_at": shown_at, "address": address}
+    response = render(request, "screens/tv/phone.html", context)
     add_never_cache_headers(response)
     response.status_code = 400 if error else 200
     return response

@@ -125,7 +125,8 @@ def test_a_tv_reaches_and_plays_a_lesson_with_arrow_keys_only(live_server, unit,
 
 def test_a_signed_in_tv_counts_study_time_and_plays_the_next_lesson(live_server, unit, tmp_path):
     """A member's TV plays a course lesson to its end: the viewing counts on their study clock (the lesson is
-    completed, its seconds credited), and the next lesson is announced and plays by itself."""
+    completed, its seconds credited), and the next lesson is announced and plays by itself. The TV's session is one
+    a phone signed in, held to the TV's pages: the player's playlists and the study clock still count it."""
     from playwright.sync_api import expect, sync_playwright
 
     from library.models import ItemProgress
@@ -136,7 +137,7 @@ def test_a_signed_in_tv_counts_study_time_and_plays_the_next_lesson(live_server,
     _course([first, second])
     member = MemberFactory(username="litv", real_name="李电视", org_unit=unit)
     client = Client()
-    client.force_login(member)
+    client.force_login(member, backend="screens.tv.session.TvSignInBackend")  # a TV session, as the phone makes it
     with sync_playwright() as playwright:
         browser = _browser(playwright)
         context = browser.new_context(locale="zh-CN", viewport=TV)

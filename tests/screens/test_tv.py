@@ -12,6 +12,7 @@ from django.test import Client
 from wagtail.models import Site
 
 from courses.models import CourseIndexPage
+from screens.models import Channel
 from screens.tv import signin
 from tests.factories import MemberFactory, province
 
@@ -145,17 +146,22 @@ def test_unknown_and_unpublished_items_are_not_found(unit):
 
 def test_the_channels_row_shows_what_is_on_now(unit):
     """A TV channel scheduled all day shows its entry on now, opening the video at the moment it has reached; a
-    channel nothing schedules says so; other screen types' channels are not on a TV."""
+    channel nothing schedules says so; other screen types' channels are not on a TV. A TV nobody signed in lists
+    the broadcast channels only (对外直播); a member's TV lists their unit's own channels too."""
     lecture = video_with_renditions(unit, title="频道里的讲座", duration=600.0)
     on_air = channel(unit, name="灯塔电视一台", screen_type="tv", entries=[lecture])
     rule(unit, on_air)
-    channel(unit, name="灯塔电视二台", screen_type="tv", entries=[lecture])
+    idle = channel(unit, name="灯塔电视二台", screen_type="tv", entries=[lecture])
+    Channel.objects.filter(pk__in=[on_air.pk, idle.pk]).update(is_linear=True)
+    channel(unit, name="支部内部频道", screen_type="tv", entries=["支部内部通知"])
     channel(unit, name="大厅横屏", screen_type="landscape", entries=[lecture])
     home = Client().get("/tv/").content.decode()
     assert "灯塔电视一台" in home and "正在播出：频道里的讲座" in home
     assert re.search(rf'href="/tv/watch/{lecture.pk}/\?t=\d+"', home)
     assert "灯塔电视二台" in home and "此刻没有节目" in home
-    assert "大厅横屏" not in home
+    assert "大厅横屏" not in home and "支部内部频道" not in home
+    member_home = _signed_in(MemberFactory(username="pindao", org_unit=unit)).get("/tv/").content.decode()
+    assert "支部内部频道" in member_home and "灯塔电视一台" in member_home and "大厅横屏" not in member_home
 
 
 def test_search_on_the_tv_opens_playable_hits_in_the_player(unit, settings):
@@ -228,3 +234,81 @@ def test_a_course_behind_a_password_or_sign_in_is_not_offered_where_the_tv_canno
     signed_in = _signed_in(member)
     chained = f'data-next-url="/tv/watch/{last.pk}/?from=course&amp;autoplay=1"'
     assert (chained in signed_in.get(f"/tv/watch/{first.pk}/?from=course").content.decode()) == (restriction == "login")
+
+
+def test_tv_watch_with_a_superscript_digit_offset_is_not_a_500(tree):
+    """Attack: /tv/watch/<item>/?t=² — ``"²".isdigit()`` is True but ``int("²")`` raises ValueError -> 500 (any
+    item: a members-only one for an anonymous TV reaches the same line). Expected: the page, offset ignored."""
+    from tests.factories import VideoFactory
+
+    item = VideoFactory(owning_unit=tree["units"]["zouping"])
+    for offset in ("²", "١٢", "12"):  # superscript, Arabic-Indic digits; plain ASCII still counts
+        answer = Client(raise_request_exception=False).get(f"/tv/watch/{item.pk}/", {"t": offset})
+        assert answer.status_code != 500, offset
+    public = video_with_renditions(tree["units"]["zouping"], title="上标")
+    assert 'data-start=""' in Client().get(f"/tv/watch/{public.pk}/", {"t": "²"}).content.decode()
+    assert 'data-start="12"' in Client().get(f"/tv/watch/{public.pk}/", {"t": "12"}).content.decode()
+
+
+def test_a_tv_signed_in_by_phone_gets_no_more_than_the_tv(tree):
+    """Attack (QR login phishing): the attacker opens /tv/signin/ in their own browser and passes its QR code on
+    (a poster "扫码登录大厅电视", a chat message); an editor scans it and presses 登录电视. The attacker's browser is
+    now signed in with a full site session (``login()`` in ``screens.tv.views.signin_poll``): /admin/, the editor's
+    channels, emergencies, member data. The phone page does not say which TV or where. Expected: a session signed in
+    through a TV code is held to the TV's pages (no admin, no account changes; or editors/staff cannot sign a TV in),
+    and the phone page names the TV's address/time before 登录电视."""
+    tv, phone = Client(), Client()
+    phone.force_login(tree["editors"]["zouping_editor"])
+    assert phone.get("/admin/").status_code == 200  # the editor's own session opens the admin
+    token = _code(tv)
+    asking = phone.get("/tv/signin/phone/", {"t": token})
+    assert asking.status_code == 400 and "编辑和管理员账号不能用于电视登录" in asking.content.decode()
+    refused = _confirm(phone, token)
+    assert refused.status_code == 400 and "编辑和管理员账号不能用于电视登录" in refused.content.decode()
+    assert tv.get("/tv/signin/poll/").json()["state"] == "waiting"
+    assert tv.get("/admin/").status_code != 200
+
+
+def _with_hls(item):
+    """Give the item's asset an HLS master (one 360p rung), as the TV's player asks for."""
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+
+    from media_pipeline.models import Rendition
+
+    job = Rendition.objects.filter(asset=item.media_asset).first().job
+    prefix = f"renditions/{item.media_asset_id}/{job.pk}/hls"
+    master = "#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=800000,RESOLUTION=640x360\n360p/index.m3u8\n"
+    default_storage.save(f"{prefix}/master.m3u8", ContentFile(master.encode()))
+    Rendition.objects.create(
+        asset=item.media_asset, job=job, profile="hls_web", kind="hls", path=f"{prefix}/master.m3u8"
+    )
+
+
+def test_a_tv_session_counts_as_signed_in_on_the_tvs_pages_only(unit, member):
+    """A member's TV session (the phone's sign-in) opens the TV's pages, the study clock's progress endpoint and the
+    player's playlists; elsewhere (account pages, the rest of the API, the admin) it is anonymous. The phone's page
+    says when and from which address the code was shown."""
+    lecture = video_with_renditions(unit, title="党员专享讲座", access="members")
+    _with_hls(lecture)
+    tv, phone = Client(), _signed_in(member)
+    token = _code(tv)
+    asking = phone.get("/tv/signin/phone/", {"t": token}).content.decode()
+    assert "在地址为 127.0.0.1 的电视上显示" in asking and "data-tv-origin" in asking
+    _confirm(phone, token)
+    assert tv.get("/tv/signin/poll/").json()["state"] == "signed_in"
+    assert "已登录：王电视" in tv.get("/tv/").content.decode()
+    watch = tv.get(f"/tv/watch/{lecture.pk}/").content.decode()
+    hls = re.search(r'data-hls="([^"]*)"', watch).group(1)
+    assert hls.startswith("/media-pipeline/hls/"), watch
+    assert tv.get(unescape(hls)).status_code == 200  # the player's playlist, for a members-only item
+    assert tv.get(f"/api/v1/library/items/{lecture.pk}/progress").status_code == 200  # the study clock
+    assert tv.get("/inbox/").status_code == 302  # an account page: sign in first
+    assert tv.get("/api/v1/library/me/history").status_code == 401  # the rest of the API
+    assert tv.get("/admin/").status_code == 302
+    # The TV's session does not vouch for another TV; the member's own phone still works everywhere.
+    assert tv.get("/tv/signin/phone/", {"t": _code(Client())}).status_code == 302
+    assert phone.get("/inbox/").status_code == 200
+    # A password sign-in in the same browser ends the TV's limits.
+    tv.force_login(member)
+    assert tv.get("/inbox/").status_code == 200
