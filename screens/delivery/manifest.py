@@ -20,6 +20,7 @@ import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.core.cache import cache
 from django.utils.translation import gettext as _
 from wagtail.images.models import get_rendition_storage
 
@@ -204,6 +205,7 @@ def _image_asset(key: str) -> dict | None:
     try:
         rendition = image.get_rendition(spec)
         size = rendition.file.size
+        digest = _file_sha256(rendition.file, size)
     except (OSError, ValueError):
         return None
     return {
@@ -212,8 +214,24 @@ def _image_asset(key: str) -> dict | None:
         "profile": spec,
         "name": rendition.file.name,
         "size": size,
-        "sha256": None,
+        "sha256": digest,
         "width": rendition.width,
         "height": rendition.height,
         "duration": None,
     }
+
+
+def _file_sha256(file, size: int) -> str:
+    """SHA-256 of a stored picture, so the player checks it as it checks video files. A rendition's file is never
+    rewritten under its name (a replaced picture gets new renditions, under new names): the digest is read once, then
+    cached for good by name and size."""
+    key = f"screens:sha256:{hashlib.sha256(file.name.encode()).hexdigest()}:{size}"
+    digest = cache.get(key)
+    if digest is None:
+        hasher = hashlib.sha256()
+        with file.open("rb") as handle:
+            for chunk in iter(lambda: handle.read(1 << 20), b""):
+                hasher.update(chunk)
+        digest = hasher.hexdigest()
+        cache.set(key, digest, None)
+    return digest

@@ -2,6 +2,7 @@
 the manifest with its ETag and 304, skipped items reported, signed asset links, heartbeats, and the clear 401s for
 a missing, forged or revoked credential."""
 
+import hashlib
 import io
 import unicodedata
 from datetime import timedelta
@@ -208,7 +209,8 @@ def test_heartbeat_records_what_the_device_reports_and_its_clock_offset(zouping)
 
 
 def test_an_image_slide_is_a_rendition_sized_for_the_screen_with_a_link(zouping, local_media):
-    """A portrait screen's slide is a Wagtail rendition inside its own size (a rotated one composes portrait too)."""
+    """A portrait screen's slide is a Wagtail rendition inside its own size (a rotated one composes portrait too),
+    with the SHA-256 of the file its link serves."""
     stream = io.BytesIO()
     Image.new("RGB", (400, 300), "red").save(stream, "PNG")
     image = LighthouseImage.objects.create(title="宣传画", file=ContentFile(stream.getvalue(), name="poster.png"))
@@ -228,7 +230,10 @@ def test_an_image_slide_is_a_rendition_sized_for_the_screen_with_a_link(zouping,
         "asset": asset["key"],
         "text": None,
     }
-    assert Client().get(asset["url"]).status_code == 200
+    served = Client().get(asset["url"])
+    assert served.status_code == 200
+    body_bytes = b"".join(served.streaming_content) if served.streaming else served.content
+    assert asset["sha256"] == hashlib.sha256(body_bytes).hexdigest()  # the player checks pictures too
 
 
 def test_the_pairing_throttle_cannot_be_dodged_by_a_forged_x_forwarded_for(tree):
