@@ -48,8 +48,17 @@ def sessions_page(request, *, page: CoursePage):
         for session in selectors.sessions_of(course=page, branches=branches)
     ]
     leads_branch = selectors.branches_as_secretary(request.user).exists()
+    # The premiere when it is still to come, else now: a session arranged after the premiere is today's, and one
+    # dated at a premiere of the day before could no longer be checked into (check-in ends with the session's day).
+    default_start = max(page.premiere_at, timezone.now().replace(second=0, microsecond=0))
     return _render(
-        request, "courses/sessions/list.html", page, branches=branches, sessions=sessions, leads_branch=leads_branch
+        request,
+        "courses/sessions/list.html",
+        page,
+        branches=branches,
+        sessions=sessions,
+        leads_branch=leads_branch,
+        default_start=default_start,
     )
 
 

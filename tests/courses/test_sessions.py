@@ -2,6 +2,7 @@
 lives 90 seconds (or the secretary checks them in), every check-in is one row however often it is pressed, the
 roster shows who came and who still has to make up, and reflections follow attendance."""
 
+import re
 from datetime import timedelta
 from urllib.parse import urlencode
 
@@ -215,6 +216,28 @@ def test_the_secretary_opens_a_session_and_checks_in_from_the_pages(client, live
     client.post(manage, {"action": "record", "minutes": "学习了第9期课程。", "checkin_open": "on"})
     session.refresh_from_db()
     assert session.minutes == "学习了第9期课程。" and session.attendances.get().member == member
+
+
+def test_a_new_sessions_start_defaults_to_now_once_the_premiere_has_passed(client, live_course, secretary):
+    """Arranged before the premiere, a session starts at the premiere by default; after it, now (a session dated at a
+    premiere of the day before could not be checked into: check-in ends with the session's day)."""
+    client.force_login(secretary)
+
+    def default_start() -> str:
+        page = client.get(_url(live_course, "sessions_route")).content.decode()
+        return re.search(r'name="starts_at" required value="([^"]+)"', page).group(1)
+
+    def minute() -> str:
+        return timezone.localtime(timezone.now()).strftime("%Y-%m-%dT%H:%M")
+
+    live_course.premiere_at = timezone.now() - timedelta(days=1)
+    live_course.save_revision().publish()
+    before = minute()
+    shown = default_start()
+    assert shown in {before, minute()}
+    live_course.premiere_at = timezone.now() + timedelta(days=2)
+    live_course.save_revision().publish()
+    assert default_start() == timezone.localtime(live_course.premiere_at).strftime("%Y-%m-%dT%H:%M")
 
 
 def test_the_holder_of_a_branchs_secretary_role_runs_its_sessions(units, member):
