@@ -1,4 +1,4 @@
-"""PostgreSQL: the two indexes suggestions walk, class by class (`embedded.SUGGESTION_CLASSES`).
+"""PostgreSQL: the indexes suggestions walk, class by class (`embedded.SUGGESTION_CLASSES`).
 
 - `title_key` with `varchar_pattern_ops`: `title_key LIKE '红楼%'` (a title starting with what is typed) is a range
   of this btree whatever the database's collation.

@@ -2,20 +2,16 @@
 from its Service Worker's cache, with no gap over 100 ms (from one file's end to the next one playing), shows a
 large now-playing card with the title, and reports its proof of play."""
 
-import hashlib
 import subprocess
 import time
 
 import pytest
 from django.conf import settings
-from django.core.files.base import ContentFile
-from django.core.files.storage import default_storage
 
-from media_pipeline.models import MediaAsset, Rendition, TranscodeJob
 from screens.models import PlayRecord
 from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS
-from tests.factories import AudioFactory, MediaAssetFactory, demo_editors, unit_tree
-from tests.screens.conftest import channel, paired_device, rule
+from tests.factories import AudioFactory, demo_editors, unit_tree
+from tests.screens.conftest import channel, paired_device, rule, stored_rendition
 
 pytestmark = [pytest.mark.browser]
 CLIP_SECONDS = 2
@@ -30,18 +26,8 @@ def _audio(unit, title: str, frequency: int, tmp_path):
     args = [settings.FFMPEG_BINARY, "-v", "error", "-f", "lavfi", "-i", f"sine=frequency={frequency}:duration=2"]
     subprocess.run([*args, "-c:a", "aac", "-b:a", "64k", "-movflags", "+faststart", str(path)], check=True)
     data = path.read_bytes()
-    asset = MediaAssetFactory(state=MediaAsset.State.READY, duration=CLIP_SECONDS)
-    job = TranscodeJob.objects.create(asset=asset, group="audio_edition", state="done")
-    stored = default_storage.save(f"renditions/{asset.pk}/{job.pk}/audio_m4a.m4a", ContentFile(data))
-    Rendition.objects.create(
-        asset=asset,
-        job=job,
-        profile="audio_m4a",
-        kind="audio",
-        path=stored,
-        size=len(data),
-        duration=CLIP_SECONDS,
-        meta={"sha256": hashlib.sha256(data).hexdigest()},
+    asset = stored_rendition(
+        data, group="audio_edition", profile="audio_m4a", kind="audio", suffix="m4a", duration=CLIP_SECONDS
     )
     return AudioFactory(owning_unit=unit, media_asset=asset, title=title)
 

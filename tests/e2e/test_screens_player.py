@@ -3,22 +3,18 @@ no visible gap between them (measured from one video's end to the next one's fir
 network cut and a restart while offline (from its Service Worker's cache), reports its proof of play once the network
 is back, and downloads again a cached file found corrupt."""
 
-import hashlib
 import subprocess
 import time
 
 import pytest
 from django.conf import settings
-from django.core.files.base import ContentFile
-from django.core.files.storage import default_storage
 from django.core.signals import request_started
 from django.utils import timezone
 
-from media_pipeline.models import MediaAsset, Rendition, TranscodeJob
 from screens.models import PlayRecord
 from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS
-from tests.factories import MediaAssetFactory, VideoFactory, demo_editors, unit_tree
-from tests.screens.conftest import channel, paired_device, rule
+from tests.factories import VideoFactory, demo_editors, unit_tree
+from tests.screens.conftest import channel, paired_device, rule, stored_rendition
 
 pytestmark = [pytest.mark.browser]
 CLIP_SECONDS = 3
@@ -38,20 +34,15 @@ def _portrait_clip(pattern: str, path) -> bytes:
 def _video(unit, title: str, pattern: str, tmp_path):
     """A public video whose screen_portrait rendition is a real tiny file with its SHA-256 (as the pipeline stores)."""
     data = _portrait_clip(pattern, tmp_path / f"{pattern}.mp4")
-    asset = MediaAssetFactory(state=MediaAsset.State.READY, duration=CLIP_SECONDS)
-    job = TranscodeJob.objects.create(asset=asset, group="screens", state="done")
-    path = default_storage.save(f"renditions/{asset.pk}/{job.pk}/screen_portrait.mp4", ContentFile(data))
-    Rendition.objects.create(
-        asset=asset,
-        job=job,
+    asset = stored_rendition(
+        data,
+        group="screens",
         profile="screen_portrait",
         kind="mp4",
-        path=path,
-        size=len(data),
+        suffix="mp4",
         duration=CLIP_SECONDS,
         width=180,
         height=320,
-        meta={"sha256": hashlib.sha256(data).hexdigest()},
     )
     return VideoFactory(owning_unit=unit, media_asset=asset, title=title)
 

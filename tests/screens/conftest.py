@@ -1,6 +1,7 @@
 """What the screens' tests build: channels with playlists, rules, paired devices, and videos whose renditions are
 plain rows (no transcoding: a ``Rendition`` row with a tiny stored file, as tests/library/test_api.py does)."""
 
+import hashlib
 from datetime import time
 
 import pytest
@@ -26,6 +27,25 @@ def video_with_renditions(unit, *, profiles=SCREEN_PROFILES, duration=30.0, **fi
             asset=asset, job=job, profile=profile, kind="mp4", path=path, size=21, duration=duration, width=1920
         )
     return VideoFactory(owning_unit=unit, media_asset=asset, **fields)
+
+
+def stored_rendition(data: bytes, *, group: str, profile: str, kind: str, suffix: str, duration: float, **fields):
+    """A ready asset with one stored rendition of these real bytes and their SHA-256 (as the pipeline stores them)."""
+    asset = MediaAssetFactory(state=MediaAsset.State.READY, duration=duration)
+    job = TranscodeJob.objects.create(asset=asset, group=group, state="done")
+    path = default_storage.save(f"renditions/{asset.pk}/{job.pk}/{profile}.{suffix}", ContentFile(data))
+    Rendition.objects.create(
+        asset=asset,
+        job=job,
+        profile=profile,
+        kind=kind,
+        path=path,
+        size=len(data),
+        duration=duration,
+        meta={"sha256": hashlib.sha256(data).hexdigest()},
+        **fields,
+    )
+    return asset
 
 
 def channel(unit, *, name="频道", screen_type="landscape", entries=()):

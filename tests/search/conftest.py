@@ -5,6 +5,8 @@ import socket
 
 import pytest
 
+from search.engines.embedded import EmbeddedEngine
+from search.registry import SearchDocument
 from tests.factories import EbookFactory
 
 
@@ -13,6 +15,22 @@ def embedded(settings):
     """No engine configured: the embedded index answers (whatever `make test` exported)."""
     settings.SEARCH_URL = ""
     return settings
+
+
+@pytest.fixture(params=["fulltext", "generic"])
+def engine(request, embedded, monkeypatch):
+    """The embedded engine on this database's full-text index, and on the generic path any other database gets (run
+    here on the same database, so both paths must give the same answers)."""
+    if request.param == "generic":
+        monkeypatch.setattr("search.engines.embedded._dialect", lambda: None)
+    return EmbeddedEngine()
+
+
+def document(key, title, **fields) -> SearchDocument:
+    """A search document ``test:<key>`` (an e-book at /d/<key>/ unless told otherwise) for the engine tests."""
+    fields.setdefault("kind", "ebook")
+    fields.setdefault("url", f"/d/{key}/")
+    return SearchDocument(doc_id=f"test:{key}", title=title, **fields)
 
 
 @pytest.fixture

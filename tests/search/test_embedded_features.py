@@ -13,27 +13,13 @@ from search.engines.analysis import ParsedQuery, parse_query, synonym_map
 from search.engines.embedded import BODY_TERM_CHARS, EmbeddedEngine
 from search.engines.results import Audience, SearchRequest
 from search.models import IndexEntry
-from search.registry import SearchDocument
+
+from .conftest import document as _doc
 
 pytestmark = pytest.mark.django_db
 
 MEMBER = Audience(levels=("public", "members"), unit_ids=(5,))
 EVERYONE = Audience(levels=("public", "members"), all_units=True)
-
-
-@pytest.fixture(params=["fulltext", "generic"])
-def engine(request, embedded, monkeypatch):
-    """The engine on this database's full-text index, and on the generic path any other database gets (run here
-    on the same database, so both paths must give the same answers)."""
-    if request.param == "generic":
-        monkeypatch.setattr("search.engines.embedded._dialect", lambda: None)
-    return EmbeddedEngine()
-
-
-def _doc(key, title, **fields) -> SearchDocument:
-    fields.setdefault("kind", "ebook")
-    fields.setdefault("url", f"/d/{key}/")
-    return SearchDocument(doc_id=f"test:{key}", title=title, **fields)
 
 
 def _search(engine, query, *, synonyms=None, **request):

@@ -9,25 +9,13 @@ from django.db import connection
 from django.utils import timezone
 
 from search.engines.analysis import parse_query
-from search.engines.embedded import EmbeddedEngine
 from search.engines.results import Audience
-from search.registry import SearchDocument
+
+from .conftest import document as _doc
 
 pytestmark = pytest.mark.django_db
 
 MEMBER = Audience(levels=("public", "members"), all_units=True)
-
-
-@pytest.fixture(params=["fulltext", "generic"])
-def engine(request, embedded, monkeypatch):
-    """This database's full-text index, and the generic path (same database): both must answer alike."""
-    if request.param == "generic":
-        monkeypatch.setattr("search.engines.embedded._dialect", lambda: None)
-    return EmbeddedEngine()
-
-
-def _doc(key, title, **fields) -> SearchDocument:
-    return SearchDocument(doc_id=f"test:{key}", kind="ebook", url=f"/d/{key}/", title=title, **fields)
 
 
 def test_pinyin_look_up_gives_the_shortest_titles_then_the_popular_then_the_newer(engine):

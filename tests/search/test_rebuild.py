@@ -298,7 +298,10 @@ def test_a_rebuild_read_by_several_processes_indexes_everything_in_order(opensea
     """Chunks read and analysed in forked processes (as for a large rebuild; here forced from the first object) reach
     both indexes whole, progress counts up chunk by chunk in order, and the new index replaces the live one."""
     if connection.vendor != "postgresql":
-        pytest.skip("reading processes are used on PostgreSQL")
+        pytest.skip(
+            "reading processes are forked on PostgreSQL only (SQLite rebuilds read in one process); "
+            "make test runs this on PostgreSQL"
+        )
     monkeypatch.setattr("search.services.PROCESSES_FROM", 0)
     titles = [f"党史读本第{number}卷" for number in range(7)]
     for title in titles:

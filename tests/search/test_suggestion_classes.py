@@ -10,26 +10,14 @@ from django.db import connection
 from django.utils import timezone
 
 from search.engines.analysis import parse_query
-from search.engines.embedded import EmbeddedEngine
 from search.engines.results import Audience
-from search.registry import SearchDocument
+
+from .conftest import document as _doc
 
 pytestmark = pytest.mark.django_db
 
 UNIT_5 = Audience(levels=("public", "members"), unit_ids=(5,))
 UNIT_6 = Audience(levels=("public", "members"), unit_ids=(6,))
-
-
-@pytest.fixture(params=["fulltext", "generic"])
-def engine(request, embedded, monkeypatch):
-    """This database's full-text index, and the generic path (same database): both must answer alike."""
-    if request.param == "generic":
-        monkeypatch.setattr("search.engines.embedded._dialect", lambda: None)
-    return EmbeddedEngine()
-
-
-def _doc(key, title, **fields) -> SearchDocument:
-    return SearchDocument(doc_id=f"test:{key}", kind="ebook", url=f"/d/{key}/", title=title, **fields)
 
 
 def _suggested(engine, typed: str, audience: Audience | None = None, *, limit: int = 10) -> list[str]:

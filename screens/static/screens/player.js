@@ -418,20 +418,25 @@ function play(step, endedAt = null) {
   setTimeout(() => { if (state.current === current) prepare(following, endsAt); }, 300);
 }
 
-function playVideo(step, current, finish, endedAt, from = null) {
-  let video;
-  if (prepared && prepared.step === step && prepared.video) {
-    video = prepared.video;
-  } else {
-    video = videos[1 - front];
-    video.src = video.dataset.source = assetSource(step.entry.asset);
-    video.currentTime = step.offset || 0;
-  }
+/* The element prepared for this step (loaded ahead), else the waiting one of the pair loaded now; either way it
+   ends the step when it ends, or a second after an error. */
+function mediaFor(step, pair, frontIndex, kind, finish) {
+  let element = prepared && prepared.step === step && prepared[kind];
   prepared = null;
+  if (!element) {
+    element = pair[1 - frontIndex];
+    element.src = element.dataset.source = assetSource(step.entry.asset);
+    element.currentTime = step.offset || 0;
+  }
+  element.onended = finish;
+  element.onerror = () => setTimeout(finish, 1_000);
+  return element;
+}
+
+function playVideo(step, current, finish, endedAt, from = null) {
+  const video = mediaFor(step, videos, front, "video", finish);
   const previous = videos[front];
   front = videos.indexOf(video);
-  video.onended = finish;
-  video.onerror = () => setTimeout(finish, 1_000);
   video.classList.add("under"); // visible under the front layer: a hidden <video> presents no frames
   video.requestVideoFrameCallback((now) => {
     layer(video);
@@ -447,19 +452,9 @@ function playVideo(step, current, finish, endedAt, from = null) {
 /* An audio item: the waiting <audio> starts the moment the last item ends (the gap is measured to its first sound
    played, the "playing" event); the card shows its title and channel. */
 function playAudio(step, current, finish, endedAt, from) {
-  let audio;
-  if (prepared && prepared.step === step && prepared.audio) {
-    audio = prepared.audio;
-  } else {
-    audio = audios[1 - audioFront];
-    audio.src = audio.dataset.source = assetSource(step.entry.asset);
-    audio.currentTime = step.offset || 0;
-  }
-  prepared = null;
+  const audio = mediaFor(step, audios, audioFront, "audio", finish);
   audioFront = audios.indexOf(audio);
   audio.muted = false;
-  audio.onended = finish;
-  audio.onerror = () => setTimeout(finish, 1_000);
   audio.onplaying = () => {
     audio.onplaying = null;
     if (endedAt !== null) state.transitions.push({ from, to: audio.dataset.source, gap_ms: performance.now() - endedAt });
