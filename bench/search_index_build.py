@@ -21,7 +21,7 @@ engine half is skipped with a message.
 
 Then suggestions on the full index: p50/p95 of ``suggest`` for the commonest title characters and bigrams and
 pinyin prefixes, and of ``pinyin_titles`` (aim p95 ≤ 30 ms on PostgreSQL at 300,000 documents:
-``BENCH_SEARCH_DOCS=300000``; not met yet, see issue 17 item 5).
+``BENCH_SEARCH_DOCS=300000``; `search_suggest.py` measures it against the references).
 
 Database: PostgreSQL when ``DATABASE_URL`` is set (a fresh database beside it, dropped at the end), else SQLite in
 a temporary var/.

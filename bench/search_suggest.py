@@ -1,6 +1,6 @@
 """Suggestions and "did you mean"'s pinyin look-up on the embedded index at 300,000 documents, before and after
 suggestions were ranked by match class (``embedded.SUGGESTION_CLASSES``) and PostgreSQL got the indexes they walk
-(migration search 0007), and what those indexes cost the drain's upserts.
+(migration search 0007) and the narrow pinyin table (0008), and what those cost the drain's upserts.
 
 ``BENCH_SEARCH_DOCS`` poems of chinese-poetry (default 300,000) become index rows the way the drain makes them
 (``search_common.write_index_rows``: ``COPY`` on PostgreSQL, one ``executemany`` per slice on SQLite; not timed),
@@ -13,12 +13,13 @@ then ``ANALYZE``. Asked, with a fixed seed:
   initials (40 %, a pinyin query);
 
 anonymous and member audiences in turn. Both sides run on the same rows in the same run, each after a warm-up:
-**before**, without 0007's indexes, suggestions ranked as they were (``ts_rank`` of every title or pinyin match,
-then length: ``suggest_before`` below, the reference); **after**, with them, ``EmbeddedEngine.suggest``. The pinyin
-look-up is the same code on both sides and must give the same answers. Then the drain's write: ``DRAIN_DOCS``
-(10,000) documents already indexed are upserted again with changed titles, slices of 1,000 in one transaction each,
-with and without 0007's indexes, in alternating order. Prints p50/p95 (suggestions also per kind of prefix) with
-the aim (p95 ≤ 30 ms on PostgreSQL at 300,000) and the upserts' docs/s with and without.
+**before** (the reference), without 0007 and 0008, both read from the index table as they were: suggestions
+ranked by ``ts_rank`` of every title or pinyin match, then length (``suggest_before``), the look-up shortest title
+first, then ``ts_rank`` (``pinyin_titles_before``); **after**, with them, ``EmbeddedEngine.suggest`` and
+``pinyin_titles``. Then the drain's write: ``DRAIN_DOCS`` (10,000) documents already indexed are upserted again
+with changed titles, slices of 1,000 in one transaction each, with and without 0007 and 0008, in alternating order.
+Prints p50/p95 (suggestions also per kind of prefix) with the aim (p95 ≤ 30 ms on PostgreSQL at 300,000) and the
+upserts' docs/s with and without.
 
 Database: PostgreSQL when ``DATABASE_URL`` is set (a fresh database beside it, dropped at the end), else SQLite in
 a temporary var/ (no indexes to compare: only the ranking changes between the sides).
@@ -54,7 +55,7 @@ WARM_UP = 20
 AIM_MS = 30
 DRAIN_DOCS = 10_000
 DRAIN_SLICE = 1_000
-MIGRATION = "search.migrations.0007_suggestion_classes"
+MIGRATIONS = ("search.migrations.0007_suggestion_classes", "search.migrations.0008_pinyin_table")
 
 
 # -- what is asked ----------------------------------------------------------------------------------------------
@@ -85,34 +86,58 @@ def asked(documents: list, count: int) -> tuple[list[tuple[str, str]], list[str]
 # -- before: suggestions ranked as they were ----------------------------------------------------------------------
 
 
+def _before(sql: str, params: list, *, limit: int, key) -> list[tuple]:
+    """The rows of `sql` (ending in LIMIT %s OFFSET %s), each `key(row)` once, a few pages at most."""
+    from search.engines import embedded
+
+    found: dict = {}
+    for page in range(4):
+        rows = embedded._fetch(sql, params + [limit * 4, page * limit * 4])
+        for row in rows:
+            found.setdefault(key(row), row)
+        if len(found) >= limit or len(rows) < limit * 4:
+            break
+    return list(found.values())[:limit]
+
+
+def _ranked_titles(ask, audience, order: str) -> tuple[str, list]:
+    """Titles matching `ask` in the index table (title terms or pinyin), ranked by ts_rank of the title vector."""
+    from search.engines import embedded
+
+    t, where = embedded._T, embedded._where_sql(embedded._visible_q(audience))
+    query = embedded._pg_either(embedded._pg_text(ask, "A"), embedded._pg_pinyin(ask))
+    sql = (
+        f"SELECT title, url, creators FROM (SELECT {t}.title AS title, {t}.url AS url, {t}.creators AS creators, "
+        f"150.0 * ts_rank('{{0, 0, 0.2, 1}}', {t}.title_vector, to_tsquery('simple', %s)) AS score, "
+        f"{t}.boost AS boost, {t}.date AS date_order FROM {t} "
+        f"WHERE {t}.title_vector @@ to_tsquery('simple', %s) AND ({where[0]})) ranked "
+        f"ORDER BY {order} LIMIT %s OFFSET %s"
+    )
+    return sql, [query, query, *where[1]]
+
+
 def suggest_before(parsed, audience, *, limit: int) -> list[tuple[str, str]]:
     """The reference: (title, url) as suggestions were found before match classes — every title or pinyin match
-    ranked (ts_rank × the exact-phrase bonus), best first, then the shorter title, boost, the newer; each title
-    once, a few pages at most."""
-    from django.utils import timezone
-
+    ranked (ts_rank), best first, then the shorter title, boost, the newer; each title once."""
     from search.engines import embedded
 
     ask = embedded._suggest_ask(parsed)
-    dialect, where = embedded._dialect(), embedded._where_sql(embedded._visible_q(audience))
-    if ask.empty or where is None:
+    if ask.empty:
         return []
-    score, score_params = embedded._score_sql(dialect, ask, timezone.now(), fresh=False)
-    body, params = embedded._from_where(dialect, ask, where, titles=True)
-    t = embedded._T
-    sql = (
-        f"SELECT title, url FROM (SELECT {t}.title AS title, {t}.url AS url, {score} AS score, {t}.boost AS boost, "
-        f"{t}.date AS date_order {body}) ranked "
-        "ORDER BY score DESC, length(title) ASC, boost DESC, date_order DESC NULLS LAST LIMIT %s OFFSET %s"
-    )
-    found: dict[str, str] = {}
-    for page in range(4):
-        rows = embedded._fetch(sql, score_params + params + [limit * 4, page * limit * 4])
-        for title, url in rows:
-            found.setdefault(title, url)
-        if len(found) >= limit or len(rows) < limit * 4:
-            break
-    return list(found.items())[:limit]
+    order = "score DESC, length(title) ASC, boost DESC, date_order DESC NULLS LAST"
+    sql, params = _ranked_titles(ask, audience, order)
+    return [(row[0], row[1]) for row in _before(sql, params, limit=limit, key=lambda row: row[0])]
+
+
+def pinyin_titles_before(spelling: str, audience, *, limit: int) -> list[str]:
+    """The reference look-up: the pinyin matches in the index table, shortest title first, then ts_rank."""
+    from search.engines import embedded
+
+    ask = embedded._Ask((), (), spelling, title_only=True)
+    order = "length(title) ASC, score DESC, boost DESC, date_order DESC NULLS LAST"
+    sql, params = _ranked_titles(ask, audience, order)
+    rows = _before(sql, params, limit=limit, key=embedded._title_and_creators)
+    return [embedded._title_and_creators(row) for row in rows]
 
 
 def calls(prefixes: list[tuple[str, str]], lookups: list[str]) -> dict[str, dict[bool, list]]:
@@ -139,7 +164,9 @@ def calls(prefixes: list[tuple[str, str]], lookups: list[str]) -> dict[str, dict
         },
         "pinyin look-up": {
             after: [
-                lambda p=spelling, a=audiences[n % 2]: engine.pinyin_titles(p, a, limit=5)
+                lambda p=spelling, a=audiences[n % 2], after=after: (
+                    engine.pinyin_titles(p, a, limit=5) if after else pinyin_titles_before(p, a, limit=5)
+                )
                 for n, spelling in enumerate(lookups)
             ]
             for after in (False, True)
@@ -169,14 +196,16 @@ def _postgres() -> bool:
 
 
 def indexes_present(present: bool) -> None:
-    """Make (or drop) migration 0007's indexes on PostgreSQL, then ANALYZE (its expression index has statistics)."""
+    """Make (or drop) what migrations 0007 (indexes) and 0008 (the pinyin table, filled from the index) add on
+    PostgreSQL, then ANALYZE (an expression index has statistics)."""
     from django.db import connection
 
     if _postgres():
-        migration = importlib.import_module(MIGRATION)
         with connection.cursor() as cursor:
-            for statement in migration.FORWARD if present else migration.BACKWARD:
-                cursor.execute(statement)
+            for name in MIGRATIONS if present else reversed(MIGRATIONS):
+                migration = importlib.import_module(name)
+                for statement in migration.FORWARD if present else migration.BACKWARD:
+                    cursor.execute(statement)
             cursor.execute("ANALYZE search_indexentry")
 
 
@@ -188,8 +217,6 @@ def both_sides(plan: dict[str, dict[bool, list]]) -> tuple[dict[str, dict[bool, 
         indexes_present(after)
         for label, sides in plan.items():
             figures.setdefault(label, {})[after], answers.setdefault(label, {})[after] = timed(sides[after])
-    if answers["pinyin look-up"][False] != answers["pinyin look-up"][True]:
-        raise RuntimeError("pinyin look-up: the answers differ with and without the indexes")
     return figures, {label: sides[True] for label, sides in answers.items()}
 
 
@@ -236,7 +263,7 @@ def report(figures, kinds: list[str], drain: dict[bool, float], count: int) -> N
     print(f"\nupserting {DRAIN_DOCS:,} indexed documents again ({DRAIN_SLICE:,} per transaction), {rounds} rounds:")
     for present, seconds in drain.items():
         if seconds:
-            side = ("with 0007's indexes" if present else "without them") if drain[False] else "as it is"
+            side = ("with 0007 and 0008" if present else "without them") if drain[False] else "as it is"
             print(f"  {side:20} {seconds:6.1f} s   {rounds * DRAIN_DOCS / seconds:6.0f} docs/s")
     if drain[False]:
         print(f"  with ÷ without (docs/s): {drain[False] / drain[True]:.2f}×")

@@ -245,21 +245,31 @@ class _Sqlite:
         return f"{_T}.id IN (SELECT rowid FROM search_fts WHERE search_fts MATCH %s)", [_fts_expression(ask)]
 
     def suggestion_classes(self, ask: _Ask) -> list[tuple[str, list]]:
-        """SUGGESTION_CLASSES as conditions, each found through FTS5 (the title terms, or pinyin and not them)."""
+        """The first three SUGGESTION_CLASSES as conditions, each found through FTS5's title terms."""
         key = _typed_key(ask)
         held = _fts_expression(_Ask(ask.alternatives, (), title_only=True)) if key else ""
-        classes = []
-        if held:
-            like, starts = _like_prefix(key), f"coalesce({_T}.title_key, '') LIKE %s ESCAPE '\\'"
-            classes += [
-                (f"search_fts MATCH %s AND {_T}.title_key = %s", [held, key]),
-                (f"search_fts MATCH %s AND {starts} AND {_T}.title_key <> %s", [held, like, key]),
-                (f"search_fts MATCH %s AND NOT ({starts})", [held, like]),
-            ]
-        if ask.pinyin:
-            spelled = _fts_expression(_Ask((), (), ask.pinyin, title_only=True))
-            classes.append(("search_fts MATCH %s", [f"({spelled}) NOT ({held})" if held else spelled]))
-        return classes
+        if not held:
+            return []
+        like, starts = _like_prefix(key), f"coalesce({_T}.title_key, '') LIKE %s ESCAPE '\\'"
+        return [
+            (f"search_fts MATCH %s AND {_T}.title_key = %s", [held, key]),
+            (f"search_fts MATCH %s AND {starts} AND {_T}.title_key <> %s", [held, like, key]),
+            (f"search_fts MATCH %s AND NOT ({starts})", [held, like]),
+        ]
+
+    def pinyin_statements(self, pinyin: str, audience: Audience) -> list[tuple[str, list]]:
+        """The pinyin class: titles whose pinyin (or their creators') has a term starting with `pinyin`."""
+        where = _where_sql(_visible_q(audience))
+        if where is None:
+            return []
+        spelled = _fts_expression(_Ask((), (), pinyin, title_only=True))
+        return [
+            (
+                f"SELECT {_T}.title, {_T}.url, {_T}.creators FROM {self.title_source} "
+                f"WHERE search_fts MATCH %s AND ({where[0]}) ORDER BY {SUGGESTION_ORDER} LIMIT %s OFFSET %s",
+                [spelled, *where[1]],
+            )
+        ]
 
     def age_days(self, now: datetime) -> tuple[str, list]:
         # Django stores SQLite datetimes as UTC text, which julianday() reads.
@@ -349,8 +359,7 @@ class _Postgres:
         """SUGGESTION_CLASSES as conditions PostgreSQL can walk in order and stop at the limit: title_key's indexes
         (0005, 0007) find the exact title and the titles starting with what is typed; the title terms' own GIN
         index (0007) the titles holding the terms, without the pinyin terms a Latin prefix ("ji") also matches in
-        `title_vector`; pinyin goes through `title_vector` (weight B), or titles walked shortest first (0006) when
-        the prefix is common (the slow class: see docs/search.md)."""
+        `title_vector`. The pinyin class is `pinyin_statements`."""
         key = _typed_key(ask)
         text, held = (_pg_text(ask), _pg_text(ask, "A")) if key else ("", "")
         in_title = f"{_TITLE_VECTOR} @@ to_tsquery('simple', %s)"
@@ -373,12 +382,27 @@ class _Postgres:
                     [text, like],
                 ),
             ]
-        if ask.pinyin:
-            spelled, params = f"{_TITLE_VECTOR} @@ to_tsquery('simple', %s)", [_pg_pinyin(ask)]
-            if text:
-                spelled, params = f"{spelled} AND NOT ({in_title})", [*params, held]
-            classes.append((spelled, params))
         return classes
+
+    def pinyin_statements(self, pinyin: str, audience: Audience) -> list[tuple[str, list]]:
+        """The pinyin class, read from the narrow `search_pinyin` table (migration 0008) one group of title lengths
+        at a time (PINYIN_LENGTH_GROUPS): only the wanted rows of the index table are read."""
+        visible, visible_params = _pinyin_visible_sql(audience)
+        statements = []
+        for lengths in PINYIN_LENGTH_GROUPS:
+            spelled = " | ".join(_pg_term(f"{length:02d}{pinyin}", prefix=True) for length in lengths)
+            found = (
+                "SELECT entry_id, title_length, boost, date FROM search_pinyin "
+                f"WHERE terms @@ %s::tsquery AND {visible} ORDER BY {_pinyin_order('')} LIMIT %s OFFSET %s"
+            )
+            statements.append(
+                (
+                    f"SELECT {_T}.title, {_T}.url, {_T}.creators FROM ({found}) found "
+                    f"JOIN {_T} ON {_T}.id = found.entry_id ORDER BY {_pinyin_order('found.')}",
+                    [spelled, *visible_params],
+                )
+            )
+        return statements
 
     def age_days(self, now: datetime) -> tuple[str, list]:
         return f"GREATEST(0.0, EXTRACT(EPOCH FROM (%s - {_T}.date)) / 86400.0)", [now]
@@ -443,7 +467,7 @@ def _fetch(sql: str, params: list) -> list[tuple]:
         return cursor.fetchall()
 
 
-def _score_sql(dialect, ask: _Ask, now: datetime, *, fresh: bool = True) -> tuple[str, list]:
+def _score_sql(dialect, ask: _Ask, now: datetime) -> tuple[str, list]:
     """rank × boost × freshness × exact-title bonus (× first-alternative bonus when synonyms added some)."""
     rank, params = dialect.rank(ask)
     exact, exact_params = dialect.exact(ask)
@@ -453,14 +477,12 @@ def _score_sql(dialect, ask: _Ask, now: datetime, *, fresh: bool = True) -> tupl
         weights, weight_params = _alternative_weights(dialect, ask)
         sql += f" * {weights}"
         params += weight_params
-    if fresh:
-        age, age_params = dialect.age_days(now)
-        sql += (
-            f" * {_T}.boost * (CASE WHEN {_T}.date IS NULL THEN 1.0 "
-            f"ELSE 1.0 + {FRESHNESS} * {FRESHNESS_HALF_DAYS} / ({FRESHNESS_HALF_DAYS} + {age}) END)"
-        )
-        params += age_params
-    return sql, params
+    age, age_params = dialect.age_days(now)
+    sql += (
+        f" * {_T}.boost * (CASE WHEN {_T}.date IS NULL THEN 1.0 "
+        f"ELSE 1.0 + {FRESHNESS} * {FRESHNESS_HALF_DAYS} / ({FRESHNESS_HALF_DAYS} + {age}) END)"
+    )
+    return sql, params + age_params
 
 
 def _alternative_weights(dialect, ask: _Ask) -> tuple[str, list]:
@@ -475,10 +497,9 @@ def _alternative_weights(dialect, ask: _Ask) -> tuple[str, list]:
     return f"(CASE {' '.join(cases)} ELSE 1.0 END)", params
 
 
-def _from_where(dialect, ask: _Ask, where: tuple[str, list], *, titles: bool = False) -> tuple[str, list]:
+def _from_where(dialect, ask: _Ask, where: tuple[str, list]) -> tuple[str, list]:
     match, params = dialect.match(ask)
-    source = dialect.title_source if titles else dialect.source
-    return f"FROM {source} WHERE {match} AND ({where[0]})", params + where[1]
+    return f"FROM {dialect.source} WHERE {match} AND ({where[0]})", params + where[1]
 
 
 def _count(dialect, ask: _Ask, where) -> int:
@@ -570,13 +591,11 @@ def _generic_exact(ask: _Ask) -> Q:
     return condition
 
 
-def _generic_score(row: dict, ask: _Ask, now: datetime, *, fresh: bool = True) -> float:
+def _generic_score(row: dict, ask: _Ask, now: datetime) -> float:
     score = (0.0 if ask.title_only else 1.0) + TITLE_WEIGHT * row["title_hit"] + PINYIN_WEIGHT * row["pinyin_hit"]
     score *= EXACT_TITLE_BONUS if row["exact_hit"] else 1.0
     score *= FIRST_ALTERNATIVE_BONUS if len(ask.alternatives) > 1 and row["first_hit"] else 1.0
-    if fresh:
-        score *= row["boost"] * _freshness(row["date"], now)
-    return score
+    return score * row["boost"] * _freshness(row["date"], now)
 
 
 def _freshness(date: datetime | None, now: datetime) -> float:
@@ -642,6 +661,32 @@ def _generic_facet(ask: _Ask, condition: Q, dimension: str) -> list[FacetValue]:
 # each class is an ordered scan the database can stop at the limit, instead of ranking every match (ts_rank).
 SUGGESTION_CLASSES = ("exact", "prefix", "title", "pinyin")
 SUGGESTION_ORDER = f"length({_T}.title) ASC, {_T}.boost DESC, {_T}.date DESC NULLS LAST, {_T}.id ASC"
+# PostgreSQL's pinyin class walks `search_pinyin` (migration 0008) by these groups of title lengths, shortest first
+# (25 stands for 25 and over, as there): a common prefix is answered from the first groups, whose matches are few.
+PINYIN_LENGTH_GROUPS = (
+    (0, 1, 2),
+    *((length,) for length in range(3, 9)),
+    (9, 10),
+    (11, 12),
+    tuple(range(13, 17)),
+    tuple(range(17, 26)),
+)
+
+
+def _pinyin_order(table: str) -> str:
+    """SUGGESTION_ORDER on `search_pinyin`'s copies of the columns."""
+    return f"{table}title_length ASC, {table}boost DESC, {table}date DESC NULLS LAST, {table}entry_id ASC"
+
+
+def _pinyin_visible_sql(audience: Audience) -> tuple[str, list]:
+    """`_visible_q` on `search_pinyin`'s copies of the access columns."""
+    parts, params = ["access = ANY(%s)"], [list(audience.levels)]
+    if audience.all_units:
+        parts.append("access = 'unit'")
+    elif audience.unit_ids:
+        parts.append("(access = 'unit' AND access_unit_id = ANY(%s))")
+        params.append(list(audience.unit_ids))
+    return "(" + " OR ".join(parts) + ")", params
 
 
 def _typed_key(ask: _Ask) -> str:
@@ -654,50 +699,64 @@ def _like_prefix(key: str) -> str:
     return key.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
-def _suggested(ask: _Ask, condition: Q, *, limit: int) -> list[tuple[str, str]]:
-    """(title, url) of up to `limit` suggestions, each title once: class by class (SUGGESTION_CLASSES), a few
-    pages of each at most, stopping as soon as `limit` titles are found."""
+def _suggested(ask: _Ask, audience: Audience, *, limit: int) -> list[tuple[str, str, str]]:
+    """(title, url, creators) of up to `limit` suggestions, each title once, in SUGGESTION_CLASSES order."""
     dialect = _dialect()
     if dialect is None:
-        return _generic_suggested(ask, condition, limit=limit)
-    where = _where_sql(condition)
+        return _generic_suggested(ask, _visible_q(audience), limit=limit)
+    where = _where_sql(_visible_q(audience))
     if where is None:
         return []
-    found: dict[str, str] = {}
-    page_size = limit * 4  # many episodes may share one title
-    for clause, params in dialect.suggestion_classes(ask):
-        sql = (
-            f"SELECT {_T}.title, {_T}.url FROM {dialect.title_source} WHERE {clause} AND ({where[0]}) "
-            f"ORDER BY {SUGGESTION_ORDER} LIMIT %s OFFSET %s"
+    statements = [
+        (
+            f"SELECT {_T}.title, {_T}.url, {_T}.creators FROM {dialect.title_source} WHERE {clause} AND ({where[0]}) "
+            f"ORDER BY {SUGGESTION_ORDER} LIMIT %s OFFSET %s",
+            params + where[1],
         )
+        for clause, params in dialect.suggestion_classes(ask)
+    ]
+    if ask.pinyin:
+        statements += dialect.pinyin_statements(ask.pinyin, audience)
+    return _distinct(statements, limit=limit, key=lambda row: row[0])
+
+
+def _distinct(statements: list[tuple[str, list]], *, limit: int, key) -> list[tuple[str, str, str]]:
+    """The rows of `statements` (each ending in LIMIT %s OFFSET %s), asked in turn, each `key(row)` once, until
+    `limit` are found: a few pages of each at most (many episodes may share one title)."""
+    found: dict = {}
+    page_size = limit * 4
+    for sql, params in statements:
         for page in range(4):
-            rows = _fetch(sql, params + where[1] + [page_size, page * page_size])
-            for title, url in rows:
-                found.setdefault(title, url)
+            rows = _fetch(sql, [*params, page_size, page * page_size])
+            for row in rows:
+                found.setdefault(key(row), row)
             if len(found) >= limit or len(rows) < page_size:
                 break
         if len(found) >= limit:
             break
-    return list(found.items())[:limit]
+    return list(found.values())[:limit]
 
 
-def _generic_suggested(ask: _Ask, condition: Q, *, limit: int) -> list[tuple[str, str]]:
+def _generic_suggested(ask: _Ask, condition: Q, *, limit: int, key=lambda row: row[0]) -> list[tuple[str, str, str]]:
     """`_suggested` on any other database: every match read and put in SUGGESTION_CLASSES order here."""
-    key, undated = _typed_key(ask), datetime.min.replace(tzinfo=UTC)
-    rows = _generic_rows(ask, condition).values("id", "title", "url", "boost", "date", "title_key", "title_hit")
+    typed, undated = _typed_key(ask), datetime.min.replace(tzinfo=UTC)
+    rows = _generic_rows(ask, condition).values(
+        "id", "title", "url", "creators", "boost", "date", "title_key", "title_hit"
+    )
 
     def order(row) -> tuple:
         title_key = row["title_key"] or ""
-        if key and row["title_hit"]:
-            kind = 0 if title_key == key else 1 if title_key.startswith(key) else 2
+        if typed and row["title_hit"]:
+            kind = 0 if title_key == typed else 1 if title_key.startswith(typed) else 2
         else:
             kind = 3
         return (kind, len(row["title"]), -row["boost"], -(row["date"] or undated).timestamp(), row["id"])
 
-    found: dict[str, str] = {}
+    found: dict = {}
     for row in sorted(rows, key=order):
-        found.setdefault(row["title"], row["url"])
-    return list(found.items())[:limit]
+        spelled = (row["title"], row["url"], row["creators"])
+        found.setdefault(key(spelled), spelled)
+    return list(found.values())[:limit]
 
 
 # --- The engine
@@ -773,70 +832,26 @@ class EmbeddedEngine:
         ask = _suggest_ask(parsed)
         if ask.empty or limit < 1:
             return []
-        rows = _suggested(ask, _visible_q(audience), limit=limit)
-        return [Suggestion(text=title, url=url) for title, url in rows]
+        rows = _suggested(ask, audience, limit=limit)
+        return [Suggestion(text=title, url=url) for title, url, _creators in rows]
 
     def pinyin_titles(self, pinyin: str, audience: Audience, *, limit: int) -> list[str]:
         """For "did you mean": "title creators" of each visible document with a pinyin term (of its title or
-        creators) starting with `pinyin`, short titles first; the caller looks for the words that sound like
-        the query in either (曹雪琴 → the creator 曹雪芹)."""
+        creators) starting with `pinyin`, in suggestions' order (short titles first); the caller looks for the
+        words that sound like the query in either (曹雪琴 → the creator 曹雪芹)."""
         if not pinyin or limit < 1:
             return []
-        ask = _Ask((), (), pinyin, title_only=True)
-        rows = _titled(ask, _visible_q(audience), limit=limit, key=_title_and_creators)
+        dialect = _dialect()
+        if dialect is None:
+            ask = _Ask((), (), pinyin, title_only=True)
+            rows = _generic_suggested(ask, _visible_q(audience), limit=limit, key=_title_and_creators)
+        else:
+            rows = _distinct(dialect.pinyin_statements(pinyin, audience), limit=limit, key=_title_and_creators)
         return [_title_and_creators(row) for row in rows]
 
 
 def _title_and_creators(row: tuple[str, str, str]) -> str:
     return f"{row[0]} {row[2]}".strip()
-
-
-def _titled(ask: _Ask, condition: Q, *, limit: int, key) -> list[tuple[str, str, str]]:
-    """(title, url, creators) of the best matches, each `key(row)` once (many episodes may share one title)."""
-    found: dict[str, tuple[str, str, str]] = {}
-    # A few pages of rows at most: identical titles are rare beyond that.
-    for page in range(4):
-        rows = _title_rows(ask, condition, offset=page * limit * 4, limit=limit * 4)
-        for row in rows:
-            found.setdefault(key(row), row)
-        if len(found) >= limit or len(rows) < limit * 4:
-            break
-    return list(found.values())[:limit]
-
-
-def _title_rows(ask: _Ask, condition: Q, *, offset: int, limit: int) -> list[tuple[str, str, str]]:
-    """Shortest titles first (then rank, popularity, the newer): "did you mean" wants titles close to the query."""
-    dialect = _dialect()
-    if dialect is None:
-        return _generic_title_rows(ask, condition, offset=offset, limit=limit)
-    where = _where_sql(condition)
-    if where is None:
-        return []
-    score, score_params = _score_sql(dialect, ask, timezone.now(), fresh=False)
-    body, params = _from_where(dialect, ask, where, titles=True)
-    inner = (
-        f"SELECT {_T}.title AS title, {_T}.url AS url, {_T}.creators AS creators, {score} AS score, "
-        f"{_T}.boost AS boost, {_T}.date AS date_order {body}"
-    )
-    sql = (
-        f"SELECT title, url, creators FROM ({inner}) ranked "
-        "ORDER BY length(title) ASC, score DESC, boost DESC, date_order DESC NULLS LAST LIMIT %s OFFSET %s"
-    )
-    return [(row[0], row[1], row[2]) for row in _fetch(sql, score_params + params + [limit, offset])]
-
-
-def _generic_title_rows(ask: _Ask, condition: Q, *, offset: int, limit: int) -> list[tuple[str, str, str]]:
-    now, undated = timezone.now(), datetime.min.replace(tzinfo=UTC)
-    rows = list(_generic_rows(ask, condition).values("title", "url", "creators", *_GENERIC_SCORE_FIELDS))
-
-    def key(row):
-        score = _generic_score(row, ask, now, fresh=False)
-        return (len(row["title"]), -score, -row["boost"], -(row["date"] or undated).timestamp())
-
-    return [(row["title"], row["url"], row["creators"]) for row in sorted(rows, key=key)[offset : offset + limit]]
-
-
-_GENERIC_SCORE_FIELDS = ("id", "boost", "date", "title_hit", "pinyin_hit", "exact_hit", "first_hit")
 
 
 def _hits(ranked: list[tuple[int, float]], parsed: ParsedQuery) -> list[Hit]:

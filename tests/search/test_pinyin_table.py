@@ -1,0 +1,117 @@
+"""The pinyin class of suggestions and "did you mean"'s pinyin look-up on PostgreSQL read the narrow `search_pinyin`
+table (migration search 0008), which triggers keep in step with the index: these tests hold that it follows every
+write, and that walking it by groups of title lengths gives the generic path's answers, in the same order."""
+
+import pytest
+from django.db import connection
+
+from search.engines.analysis import parse_query
+from search.engines.embedded import PINYIN_LENGTH_GROUPS
+from search.engines.results import Audience
+from search.models import IndexEntry
+
+from .conftest import document as _doc
+
+pytestmark = pytest.mark.django_db
+
+UNIT_5 = Audience(levels=("public", "members"), unit_ids=(5,))
+postgresql_only = pytest.mark.skipif("connection.vendor != 'postgresql'", reason="the table is PostgreSQL's")
+
+
+def _copied() -> dict[str, tuple]:
+    """{doc_id: (title length, access, a sorted list of the terms)} as the table holds them."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT e.doc_id, p.title_length, p.access, tsvector_to_array(p.terms) "
+            "FROM search_pinyin p JOIN search_indexentry e ON e.id = p.entry_id"
+        )
+        return {doc_id: (length, access, sorted(terms)) for doc_id, length, access, terms in cursor.fetchall()}
+
+
+def _count() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM search_pinyin")
+        return cursor.fetchone()[0]
+
+
+@postgresql_only
+def test_the_table_follows_every_write_to_the_index(embedded):
+    """A new document is copied with its terms led by its title's length; a changed title or access rewrites the
+    copy; a document without pinyin, a deleted one and an emptied index leave no row behind."""
+    from search.engines.embedded import EmbeddedEngine
+
+    engine = EmbeddedEngine()
+    engine.index([_doc(1, "灯塔"), _doc(2, "ABC"), _doc(3, "红楼梦", creators="曹雪芹")])
+    copied = _copied()
+    assert set(copied) == {"test:1", "test:3"}  # ABC has no pinyin
+    assert copied["test:1"] == (2, "public", ["02dengta", "02dt", "02ta"])
+    assert "03caoxueqin" in copied["test:3"][2] and "03hlm" in copied["test:3"][2]
+
+    engine.index([_doc(1, "灯塔大课堂" + "学" * 30, access="members")])
+    length, access, terms = _copied()["test:1"]
+    assert (length, access) == (35, "members")
+    assert all(term.startswith("25") for term in terms)  # 25 stands for 25 characters and over
+
+    engine.index([_doc(3, "Red Chamber")])
+    assert "test:3" not in _copied()
+    engine.delete(["test:1"])
+    assert _count() == 0
+    engine.index([_doc(4, "春江")])
+    IndexEntry.objects.all().delete()
+    assert _count() == 0
+    engine.index([_doc(5, "春江")])
+    with connection.cursor() as cursor:
+        cursor.execute("TRUNCATE search_indexentry")
+    assert _count() == 0
+
+
+@postgresql_only
+def test_rewriting_an_unchanged_document_leaves_its_copy_alone(embedded):
+    """The drain and rebuilds write most documents again unchanged: the copy is not rewritten then."""
+    from search.engines.embedded import EmbeddedEngine
+
+    engine = EmbeddedEngine()
+    engine.index([_doc(1, "灯塔")])
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT xmin::text FROM search_pinyin")
+        before = cursor.fetchone()[0]
+        engine.index([_doc(1, "灯塔")])
+        cursor.execute("SELECT xmin::text FROM search_pinyin")
+        assert cursor.fetchone()[0] == before
+
+
+def test_every_title_length_is_in_one_group():
+    """The groups cover lengths 0 to 25 (25 and over), each once, shortest first."""
+    lengths = [length for group in PINYIN_LENGTH_GROUPS for length in group]
+    assert lengths == list(range(26))
+
+
+def test_the_pinyin_class_walks_the_length_groups_in_order(engine):
+    """Titles of lengths from 1 to 40 come shortest first across the groups' edges (2|3, 8|9, 12|13, 16|17, 24|25,
+    and past 25 by their own length); hidden titles never; the look-up answers in the same order."""
+    lengths = [40, 1, 25, 13, 9, 2, 26, 17, 3, 12, 8, 16, 24]
+    engine.index(
+        [_doc(length, "江" + "水" * (length - 1)) for length in lengths]
+        + [_doc(100, "江水", access="members"), _doc(101, "江水水", access="unit", access_unit_id=6)]
+    )
+    expected = ["江" + "水" * (length - 1) for length in sorted(lengths)]
+    suggested = [s.text for s in engine.suggest(parse_query("jiang"), Audience(), limit=20)]
+    assert suggested == expected
+    assert engine.pinyin_titles("jiang", Audience(), limit=20) == expected
+    assert engine.pinyin_titles("jiang", Audience(), limit=3) == expected[:3]
+
+
+def test_the_pinyin_class_keeps_each_audiences_titles(engine):
+    """A unit's title is offered to that unit's members only, a members' title to any member (same length: by id)."""
+    engine.index(
+        [
+            _doc(1, "江南", access="unit", access_unit_id=5),
+            _doc(2, "江北", access="unit", access_unit_id=6),
+            _doc(3, "江东", access="members"),
+            _doc(4, "江西"),
+        ]
+    )
+    assert [s.text for s in engine.suggest(parse_query("jiang"), UNIT_5, limit=10)] == ["江南", "江东", "江西"]
+    assert engine.pinyin_titles("jiang", Audience(), limit=10) == ["江西"]
+    everyone = Audience(levels=("public", "members"), all_units=True)
+    assert engine.pinyin_titles("jiang", everyone, limit=10) == ["江南", "江北", "江东", "江西"]
