@@ -36,6 +36,7 @@ from django.http.response import HttpResponseBase
 from django.utils import timezone
 
 from search import registry
+from search.engines.analysis import load_dictionaries
 from search.engines.choice import engine_configured, get_cluster_engine, get_embedded_engine
 from search.engines.cluster import document_sources
 from search.engines.results import SearchError, SearchResults, SearchUnavailable
@@ -495,6 +496,7 @@ class _Readers:
         self.pending: deque[tuple[str, list, Future]] = deque()
         self.ahead = 2 * processes
         if processes > 1:
+            load_dictionaries()
             connections.close_all()  # a forked process must not share (and later close) the parent's connection
             context = multiprocessing.get_context("fork")
             self.pool = ProcessPoolExecutor(processes, mp_context=context, initializer=_reader_started)

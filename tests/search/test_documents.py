@@ -18,7 +18,7 @@ from media_pipeline.synthetic.documents import chinese_pdf
 from search import registry
 from search.models import IndexEntry, OutboxEntry
 from search.selectors import search
-from tests.factories import EbookFactory, MemberFactory, PeriodicalFactory, VideoFactory
+from tests.factories import EbookFactory, MemberFactory, NewspaperFactory, PeriodicalFactory, VideoFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -97,6 +97,30 @@ def test_rebuild_reads_items_with_the_same_number_of_queries_for_3_or_30(unit_tr
         return len(captured)
 
     queries_for(1)  # the library page's URL and Wagtail's site root paths are looked up once, then remembered
+    assert queries_for(3) == queries_for(30)
+
+
+def test_rebuild_reads_titles_issues_and_articles_opened_to_units_with_the_same_number_of_queries(unit_tree, root):
+    """Articles in issues of a title, each row opened to a unit: the chain's openings and the units' paths (all a
+    document reads of them, the rest is not loaded) come with the items, never with a query per item."""
+
+    def queries_for(count: int) -> int:
+        LibraryItem.objects.all().delete()
+        city, county = unit_tree["binzhou"], unit_tree["zouping"]
+        title = NewspaperFactory(role="series", title="滨州日报", owning_unit=city, access="unit", access_unit=city)
+        for n in range(count):
+            issue = NewspaperFactory(role="issue", title=f"第{n}期", parent=title, owning_unit=city)
+            NewspaperFactory(
+                role="article", title=f"头版{n}", parent=issue, owning_unit=county, access="unit", access_unit=county
+            )
+        with CaptureQueriesContext(connection) as captured:
+            documents = [d for d in registry.iter_documents(chunk_size=500) if d.kind == "newspaper"]
+        articles = [d for d in documents if d.title.startswith("头版")]
+        assert len(articles) == count
+        assert {(d.access, d.access_unit_id, d.unit_path) for d in articles} == {("unit", county.pk, county.path)}
+        return len(captured)
+
+    queries_for(1)
     assert queries_for(3) == queries_for(30)
 
 

@@ -115,3 +115,5 @@ def test_the_pinyin_class_keeps_each_audiences_titles(engine):
     assert engine.pinyin_titles("jiang", Audience(), limit=10) == ["江西"]
     everyone = Audience(levels=("public", "members"), all_units=True)
     assert engine.pinyin_titles("jiang", everyone, limit=10) == ["江南", "江北", "江东", "江西"]
+    assert engine.pinyin_titles("jiang", Audience(levels=()), limit=10) == []
+    assert engine.pinyin_titles("jiang", Audience(levels=(), unit_ids=(5, 2**63 - 1)), limit=10) == ["江南"]
