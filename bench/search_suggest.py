@@ -55,7 +55,7 @@ WARM_UP = 20
 AIM_MS = 30
 DRAIN_DOCS = 10_000
 DRAIN_SLICE = 1_000
-MIGRATIONS = ("search.migrations.0007_suggestion_classes", "search.migrations.0008_pinyin_table")
+MIGRATIONS = ("search.migrations.0007_suggestion_classes", "search.migrations.0008_suggest_table")
 
 
 # -- what is asked ----------------------------------------------------------------------------------------------

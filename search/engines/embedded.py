@@ -244,18 +244,25 @@ class _Sqlite:
     def also(self, ask: _Ask) -> tuple[str, list]:
         return f"{_T}.id IN (SELECT rowid FROM search_fts WHERE search_fts MATCH %s)", [_fts_expression(ask)]
 
-    def suggestion_classes(self, ask: _Ask) -> list[tuple[str, list]]:
-        """The first three SUGGESTION_CLASSES as conditions, each found through FTS5's title terms."""
+    def suggestion_statements(self, ask: _Ask, audience: Audience) -> list[tuple[str, list]]:
+        """SUGGESTION_CLASSES as statements, each found through FTS5 (the title terms, then pinyin)."""
         key = _typed_key(ask)
         held = _fts_expression(_Ask(ask.alternatives, (), title_only=True)) if key else ""
-        if not held:
+        where = _where_sql(_visible_q(audience))
+        if where is None:
             return []
-        like, starts = _like_prefix(key), f"coalesce({_T}.title_key, '') LIKE %s ESCAPE '\\'"
-        return [
-            (f"search_fts MATCH %s AND {_T}.title_key = %s", [held, key]),
-            (f"search_fts MATCH %s AND {starts} AND {_T}.title_key <> %s", [held, like, key]),
-            (f"search_fts MATCH %s AND NOT ({starts})", [held, like]),
-        ]
+        statements = []
+        if held:
+            like, starts = _like_prefix(key), f"coalesce({_T}.title_key, '') LIKE %s ESCAPE '\\'"
+            classes = [
+                (f"search_fts MATCH %s AND {_T}.title_key = %s", [held, key]),
+                (f"search_fts MATCH %s AND {starts} AND {_T}.title_key <> %s", [held, like, key]),
+                (f"search_fts MATCH %s AND NOT ({starts})", [held, like]),
+            ]
+            statements += [_class_statement(self.title_source, clause, params, where) for clause, params in classes]
+        if ask.pinyin:
+            statements += self.pinyin_statements(ask.pinyin, audience)
+        return statements
 
     def pinyin_statements(self, pinyin: str, audience: Audience) -> list[tuple[str, list]]:
         """The pinyin class: titles whose pinyin (or their creators') has a term starting with `pinyin`."""
@@ -263,13 +270,7 @@ class _Sqlite:
         if where is None:
             return []
         spelled = _fts_expression(_Ask((), (), pinyin, title_only=True))
-        return [
-            (
-                f"SELECT {_T}.title, {_T}.url, {_T}.creators FROM {self.title_source} "
-                f"WHERE search_fts MATCH %s AND ({where[0]}) ORDER BY {SUGGESTION_ORDER} LIMIT %s OFFSET %s",
-                [spelled, *where[1]],
-            )
-        ]
+        return [_class_statement(self.title_source, "search_fts MATCH %s", [spelled], where)]
 
     def age_days(self, now: datetime) -> tuple[str, list]:
         # Django stores SQLite datetimes as UTC text, which julianday() reads.
@@ -319,9 +320,6 @@ def _pg_phrases(ask: _Ask) -> str:
 # Stored generated columns with GIN indexes (migration 0004): every term, and title terms (weight A) with pinyin (B).
 _BODY_VECTOR = f"{_T}.body_vector"
 _TITLE_VECTOR = f"{_T}.title_vector"
-# The title terms alone, GIN-indexed as this expression (migration 0007): suggestions match a Latin prefix there,
-# where no pinyin term can answer it.
-_TITLE_TERMS = f"to_tsvector('simple', {_T}.title_terms)"
 
 
 class _Postgres:
@@ -355,17 +353,18 @@ class _Postgres:
         clause, params = self.match(ask)
         return f"{_T}.id IN (SELECT {_T}.id FROM {_T} WHERE {clause})", params
 
-    def suggestion_classes(self, ask: _Ask) -> list[tuple[str, list]]:
-        """SUGGESTION_CLASSES as conditions PostgreSQL can walk in order and stop at the limit: title_key's indexes
-        (0005, 0007) find the exact title and the titles starting with what is typed; the title terms' own GIN
-        index (0007) the titles holding the terms, without the pinyin terms a Latin prefix ("ji") also matches in
-        `title_vector`. The pinyin class is `pinyin_statements`."""
+    def suggestion_statements(self, ask: _Ask, audience: Audience) -> list[tuple[str, list]]:
+        """SUGGESTION_CLASSES as statements PostgreSQL can walk in order and stop at the limit: title_key's indexes
+        (0005, 0007) find the exact title and the titles starting with what is typed; the titles holding the terms
+        and the pinyin matches are read from `search_suggest` (0008), one group of title lengths at a time."""
         key = _typed_key(ask)
-        text, held = (_pg_text(ask), _pg_text(ask, "A")) if key else ("", "")
-        in_title = f"{_TITLE_VECTOR} @@ to_tsquery('simple', %s)"
-        classes = []
-        if text:
-            like = _like_prefix(key)
+        where = _where_sql(_visible_q(audience))
+        if where is None:
+            return []
+        statements = []
+        if key:
+            held = _pg_text(ask, "A")
+            in_title = f"{_TITLE_VECTOR} @@ to_tsquery('simple', %s)"
             # A common start (次: 13,000 of 300,000 titles, 次韵 11,000) is walked shortest first on the index of
             # its first one or two characters, and the walk stops at the limit. The title-terms check is written so
             # that no index can take it (IS TRUE): it holds for nearly every such row, and PostgreSQL, taking it and
@@ -373,36 +372,21 @@ class _Postgres:
             head = key[:2]
             starts, starts_params = f"left({_T}.title_key, {len(head)}) = %s", [head]
             if len(key) > len(head):
-                starts, starts_params = f"{starts} AND {_T}.title_key LIKE %s", [head, like]
-            classes += [
+                starts, starts_params = f"{starts} AND {_T}.title_key LIKE %s", [head, _like_prefix(key)]
+            classes = [
                 (f"{_T}.title_key = %s AND ({in_title}) IS TRUE", [key, held]),
                 (f"{starts} AND {_T}.title_key <> %s AND ({in_title}) IS TRUE", [*starts_params, key, held]),
-                (
-                    f"{_TITLE_TERMS} @@ to_tsquery('simple', %s) AND NOT (coalesce({_T}.title_key, '') LIKE %s)",
-                    [text, like],
-                ),
             ]
-        return classes
+            statements += [_class_statement(_T, clause, params, where) for clause, params in classes]
+            # Titles holding the terms (those of the two classes above come again: the caller keeps each title once).
+            statements += _narrow_statements(lambda lead: _narrow_text(ask, lead), audience)
+        if ask.pinyin:
+            statements += self.pinyin_statements(ask.pinyin, audience)
+        return statements
 
     def pinyin_statements(self, pinyin: str, audience: Audience) -> list[tuple[str, list]]:
-        """The pinyin class, read from the narrow `search_pinyin` table (migration 0008) one group of title lengths
-        at a time (PINYIN_LENGTH_GROUPS): only the wanted rows of the index table are read."""
-        visible, visible_params = _pinyin_visible_sql(audience)
-        statements = []
-        for lengths in PINYIN_LENGTH_GROUPS:
-            spelled = " | ".join(_pg_term(f"{length:02d}{pinyin}", prefix=True) for length in lengths)
-            found = (
-                "SELECT entry_id, title_length, boost, date FROM search_pinyin "
-                f"WHERE terms @@ %s::tsquery AND {visible} ORDER BY {_pinyin_order('')} LIMIT %s OFFSET %s"
-            )
-            statements.append(
-                (
-                    f"SELECT {_T}.title, {_T}.url, {_T}.creators FROM ({found}) found "
-                    f"JOIN {_T} ON {_T}.id = found.entry_id ORDER BY {_pinyin_order('found.')}",
-                    [spelled, *visible_params],
-                )
-            )
-        return statements
+        """The pinyin class, read from `search_suggest` (migration 0008)."""
+        return _narrow_statements(lambda lead: _pg_term(f"p{lead}{pinyin}", prefix=True), audience)
 
     def age_days(self, now: datetime) -> tuple[str, list]:
         return f"GREATEST(0.0, EXTRACT(EPOCH FROM (%s - {_T}.date)) / 86400.0)", [now]
@@ -661,9 +645,10 @@ def _generic_facet(ask: _Ask, condition: Q, dimension: str) -> list[FacetValue]:
 # each class is an ordered scan the database can stop at the limit, instead of ranking every match (ts_rank).
 SUGGESTION_CLASSES = ("exact", "prefix", "title", "pinyin")
 SUGGESTION_ORDER = f"length({_T}.title) ASC, {_T}.boost DESC, {_T}.date DESC NULLS LAST, {_T}.id ASC"
-# PostgreSQL's pinyin class walks `search_pinyin` (migration 0008) by these groups of title lengths, shortest first
-# (25 stands for 25 and over, as there): a common prefix is answered from the first groups, whose matches are few.
-PINYIN_LENGTH_GROUPS = (
+# PostgreSQL reads the title and pinyin classes from `search_suggest` (migration 0008) by these groups of title
+# lengths, shortest first (25 stands for 25 and over, as there): a common term or prefix is answered from the first
+# groups, whose matches are few.
+LENGTH_GROUPS = (
     (0, 1, 2),
     *((length,) for length in range(3, 9)),
     (9, 10),
@@ -673,20 +658,40 @@ PINYIN_LENGTH_GROUPS = (
 )
 
 
-def _pinyin_order(table: str) -> str:
-    """SUGGESTION_ORDER on `search_pinyin`'s copies of the columns."""
-    return f"{table}title_length ASC, {table}boost DESC, {table}date DESC NULLS LAST, {table}entry_id ASC"
+def _class_statement(source: str, clause: str, params: list, where: tuple[str, list]) -> tuple[str, list]:
+    """One suggestion class on the index table: (title, url, creators) in SUGGESTION_ORDER, a page at a time."""
+    return (
+        f"SELECT {_T}.title, {_T}.url, {_T}.creators FROM {source} WHERE {clause} AND ({where[0]}) "
+        f"ORDER BY {SUGGESTION_ORDER} LIMIT %s OFFSET %s",
+        [*params, *where[1]],
+    )
 
 
-def _pinyin_visible_sql(audience: Audience) -> tuple[str, list]:
-    """`_visible_q` on `search_pinyin`'s copies of the access columns."""
-    parts, params = ["access = ANY(%s)"], [list(audience.levels)]
-    if audience.all_units:
-        parts.append("access = 'unit'")
-    elif audience.unit_ids:
-        parts.append("(access = 'unit' AND access_unit_id = ANY(%s))")
-        params.append(list(audience.unit_ids))
-    return "(" + " OR ".join(parts) + ")", params
+def _narrow_text(ask: _Ask, lead: str) -> str:
+    """`_pg_text` on `search_suggest`'s title terms of titles of one length (`lead`: "t07")."""
+    alternatives = []
+    for terms, prefix in ask.alternatives:
+        parts = [_pg_term(f"t{lead}{term}") for term in terms]
+        parts += [_pg_term(f"t{lead}{prefix}", prefix=True)] if prefix else []
+        if parts:
+            alternatives.append("(" + " & ".join(parts) + ")")
+    return " | ".join(alternatives)
+
+
+def _narrow_statements(query_for, audience: Audience) -> list[tuple[str, list]]:
+    """The statement reading `search_suggest` (migration 0008) one LENGTH_GROUPS group at a time, shortest titles
+    first, in one round trip (`search_suggest_walk`): `query_for(lead)` is the tsquery for titles of one length
+    ("07"). The GIN index hands over only the matches of each group's lengths, so a common term is answered from
+    the short titles, and only the rows kept are read from the index table."""
+    queries = [" | ".join(f"({query_for(f'{length:02d}')})" for length in lengths) for lengths in LENGTH_GROUPS]
+    walk = "search_suggest_walk(%s::text[], %s::text[], %s, %s::bigint[], %s, %s)"
+    return [
+        (
+            f"SELECT {_T}.title, {_T}.url, {_T}.creators FROM {walk} walk JOIN {_T} ON {_T}.id = walk.found_id "
+            "ORDER BY walk.ord",
+            [queries, list(audience.levels), audience.all_units, list(audience.unit_ids)],
+        )
+    ]
 
 
 def _typed_key(ask: _Ask) -> str:
@@ -704,33 +709,21 @@ def _suggested(ask: _Ask, audience: Audience, *, limit: int) -> list[tuple[str, 
     dialect = _dialect()
     if dialect is None:
         return _generic_suggested(ask, _visible_q(audience), limit=limit)
-    where = _where_sql(_visible_q(audience))
-    if where is None:
-        return []
-    statements = [
-        (
-            f"SELECT {_T}.title, {_T}.url, {_T}.creators FROM {dialect.title_source} WHERE {clause} AND ({where[0]}) "
-            f"ORDER BY {SUGGESTION_ORDER} LIMIT %s OFFSET %s",
-            params + where[1],
-        )
-        for clause, params in dialect.suggestion_classes(ask)
-    ]
-    if ask.pinyin:
-        statements += dialect.pinyin_statements(ask.pinyin, audience)
+    statements = dialect.suggestion_statements(ask, audience)
     return _distinct(statements, limit=limit, key=lambda row: row[0])
 
 
 def _distinct(statements: list[tuple[str, list]], *, limit: int, key) -> list[tuple[str, str, str]]:
-    """The rows of `statements` (each ending in LIMIT %s OFFSET %s), asked in turn, each `key(row)` once, until
-    `limit` are found: a few pages of each at most (many episodes may share one title)."""
+    """The rows of `statements` (each taking a row count and an offset last), asked in turn, each `key(row)` once,
+    until `limit` are found: 4 × `limit` rows of each, and when those held too few, 12 × more at once (many
+    episodes may share one title; asked a page at a time, each page would walk the rows before it again)."""
     found: dict = {}
-    page_size = limit * 4
     for sql, params in statements:
-        for page in range(4):
-            rows = _fetch(sql, [*params, page_size, page * page_size])
+        for count, offset in ((limit * 4, 0), (limit * 12, limit * 4)):
+            rows = _fetch(sql, [*params, count, offset])
             for row in rows:
                 found.setdefault(key(row), row)
-            if len(found) >= limit or len(rows) < page_size:
+            if len(found) >= limit or len(rows) < count:
                 break
         if len(found) >= limit:
             break

@@ -1,12 +1,12 @@
-"""The pinyin class of suggestions and "did you mean"'s pinyin look-up on PostgreSQL read the narrow `search_pinyin`
-table (migration search 0008), which triggers keep in step with the index: these tests hold that it follows every
-write, and that walking it by groups of title lengths gives the generic path's answers, in the same order."""
+"""Suggestions' title and pinyin classes and "did you mean"'s pinyin look-up on PostgreSQL read the narrow
+`search_suggest` table (migration search 0008), which triggers keep in step with the index: these tests hold that it
+follows every write, and that walking it by groups of title lengths gives the generic path's answers, in order."""
 
 import pytest
 from django.db import connection
 
 from search.engines.analysis import parse_query
-from search.engines.embedded import PINYIN_LENGTH_GROUPS
+from search.engines.embedded import LENGTH_GROUPS
 from search.engines.results import Audience
 from search.models import IndexEntry
 
@@ -23,38 +23,38 @@ def _copied() -> dict[str, tuple]:
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT e.doc_id, p.title_length, p.access, tsvector_to_array(p.terms) "
-            "FROM search_pinyin p JOIN search_indexentry e ON e.id = p.entry_id"
+            "FROM search_suggest p JOIN search_indexentry e ON e.id = p.entry_id"
         )
         return {doc_id: (length, access, sorted(terms)) for doc_id, length, access, terms in cursor.fetchall()}
 
 
 def _count() -> int:
     with connection.cursor() as cursor:
-        cursor.execute("SELECT count(*) FROM search_pinyin")
+        cursor.execute("SELECT count(*) FROM search_suggest")
         return cursor.fetchone()[0]
 
 
 @postgresql_only
 def test_the_table_follows_every_write_to_the_index(embedded):
-    """A new document is copied with its terms led by its title's length; a changed title or access rewrites the
-    copy; a document without pinyin, a deleted one and an emptied index leave no row behind."""
+    """A new document is copied with its title terms (t) and pinyin terms (p) led by its title's length; a changed
+    title or access rewrites the copy; a deleted document and an emptied index leave no row behind."""
     from search.engines.embedded import EmbeddedEngine
 
     engine = EmbeddedEngine()
     engine.index([_doc(1, "灯塔"), _doc(2, "ABC"), _doc(3, "红楼梦", creators="曹雪芹")])
     copied = _copied()
-    assert set(copied) == {"test:1", "test:3"}  # ABC has no pinyin
-    assert copied["test:1"] == (2, "public", ["02dengta", "02dt", "02ta"])
-    assert "03caoxueqin" in copied["test:3"][2] and "03hlm" in copied["test:3"][2]
+    assert copied["test:1"] == (2, "public", ["p02dengta", "p02dt", "p02ta", "t02塔", "t02灯", "t02灯塔"])
+    assert copied["test:2"] == (3, "public", ["t03abc"])
+    assert {"p03caoxueqin", "p03hlm", "t03红楼"} <= set(copied["test:3"][2])
 
     engine.index([_doc(1, "灯塔大课堂" + "学" * 30, access="members")])
     length, access, terms = _copied()["test:1"]
     assert (length, access) == (35, "members")
-    assert all(term.startswith("25") for term in terms)  # 25 stands for 25 characters and over
+    assert all(term[1:3] == "25" for term in terms)  # 25 stands for 25 characters and over
 
     engine.index([_doc(3, "Red Chamber")])
-    assert "test:3" not in _copied()
-    engine.delete(["test:1"])
+    assert _copied()["test:3"][2] == ["t11chamber", "t11red"]
+    engine.delete(["test:1", "test:2", "test:3"])
     assert _count() == 0
     engine.index([_doc(4, "春江")])
     IndexEntry.objects.all().delete()
@@ -73,16 +73,28 @@ def test_rewriting_an_unchanged_document_leaves_its_copy_alone(embedded):
     engine = EmbeddedEngine()
     engine.index([_doc(1, "灯塔")])
     with connection.cursor() as cursor:
-        cursor.execute("SELECT xmin::text FROM search_pinyin")
+        cursor.execute("SELECT xmin::text FROM search_suggest")
         before = cursor.fetchone()[0]
         engine.index([_doc(1, "灯塔")])
-        cursor.execute("SELECT xmin::text FROM search_pinyin")
+        cursor.execute("SELECT xmin::text FROM search_suggest")
         assert cursor.fetchone()[0] == before
+
+
+def test_titles_holding_a_common_term_come_shortest_first_even_when_most_are_long(engine):
+    """The library's "第…讲" titles: a term held by many long titles and few short ones. Titles holding 第 come
+    shortest first across the groups (the two starting with it first, as their own class), each title once."""
+    engine.index(
+        [_doc(n, f"党的建设理论与实践专题第{n}讲") for n in range(1, 40)]
+        + [_doc(100, "次第"), _doc(101, "第一"), _doc(102, "第二十讲"), _doc(103, "故乡的第一场雪")]
+    )
+    suggested = [s.text for s in engine.suggest(parse_query("第"), Audience(), limit=6)]
+    long = "党的建设理论与实践专题第{}讲"
+    assert suggested == ["第一", "第二十讲", "次第", "故乡的第一场雪", long.format(1), long.format(2)]
 
 
 def test_every_title_length_is_in_one_group():
     """The groups cover lengths 0 to 25 (25 and over), each once, shortest first."""
-    lengths = [length for group in PINYIN_LENGTH_GROUPS for length in group]
+    lengths = [length for group in LENGTH_GROUPS for length in group]
     assert lengths == list(range(26))
 
 
