@@ -1,6 +1,6 @@
 """Suggestions and "did you mean"'s pinyin look-up on the embedded index at 300,000 documents, before and after
 suggestions were ranked by match class (``embedded.SUGGESTION_CLASSES``) and PostgreSQL got the indexes they walk
-(migration search 0007) and the narrow pinyin table (0008), and what those cost the drain's upserts.
+(migration search 0007) and the narrow suggestion table (0008), and what those cost the drain's upserts.
 
 ``BENCH_SEARCH_DOCS`` poems of chinese-poetry (default 300,000) become index rows the way the drain makes them
 (``search_common.write_index_rows``: ``COPY`` on PostgreSQL, one ``executemany`` per slice on SQLite; not timed),
@@ -196,7 +196,7 @@ def _postgres() -> bool:
 
 
 def indexes_present(present: bool) -> None:
-    """Make (or drop) what migrations 0007 (indexes) and 0008 (the pinyin table, filled from the index) add on
+    """Make (or drop) what migrations 0007 (indexes) and 0008 (the suggestion table, filled from the index) add on
     PostgreSQL, then ANALYZE (an expression index has statistics)."""
     from django.db import connection
 
