@@ -8,6 +8,7 @@ and pinyin); any other database falls back to substring matching on the padded t
 Every SQL statement counts, ranks or groups inside the database: only the ids of one page come back to Python.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -56,6 +57,8 @@ SNIPPET_CHARS = 120
 _FACET_COLUMNS = {"kind": "kind", "subject": "subject", "year": "year", "unit": "unit_id", "access": "access"}
 _TEXT_COLUMNS = {"kind", "subject", "access"}
 _T = IndexEntry._meta.db_table
+# A suggestion statement: (row count, offset) → (SQL, parameters) of that slice of (title, url, creators) rows.
+Statement = Callable[[int, int], tuple[str, list]]
 
 
 # --- Rows
@@ -244,7 +247,7 @@ class _Sqlite:
     def also(self, ask: _Ask) -> tuple[str, list]:
         return f"{_T}.id IN (SELECT rowid FROM search_fts WHERE search_fts MATCH %s)", [_fts_expression(ask)]
 
-    def suggestion_statements(self, ask: _Ask, audience: Audience) -> list[tuple[str, list]]:
+    def suggestion_statements(self, ask: _Ask, audience: Audience) -> list[Statement]:
         """SUGGESTION_CLASSES as statements, each found through FTS5 (the title terms, then pinyin)."""
         key = _typed_key(ask)
         held = _fts_expression(_Ask(ask.alternatives, (), title_only=True)) if key else ""
@@ -264,7 +267,7 @@ class _Sqlite:
             statements += self.pinyin_statements(ask.pinyin, audience)
         return statements
 
-    def pinyin_statements(self, pinyin: str, audience: Audience) -> list[tuple[str, list]]:
+    def pinyin_statements(self, pinyin: str, audience: Audience) -> list[Statement]:
         """The pinyin class: titles whose pinyin (or their creators') has a term starting with `pinyin`."""
         where = _where_sql(_visible_q(audience))
         if where is None:
@@ -287,11 +290,12 @@ def _pg_term(term: str, *, prefix: bool = False, weight: str = "") -> str:
     return f"{quoted}:{label}" if label else quoted
 
 
-def _pg_text(ask: _Ask, weight: str = "") -> str:
+def _pg_text(ask: _Ask, weight: str = "", *, lead: str = "") -> str:
+    """The alternatives as a tsquery; `lead` goes before each term (`search_suggest`'s "t07")."""
     alternatives = []
     for terms, prefix in ask.alternatives:
-        parts = [_pg_term(term, weight=weight) for term in terms]
-        parts += [_pg_term(prefix, prefix=True, weight=weight)] if prefix else []
+        parts = [_pg_term(lead + term, weight=weight) for term in terms]
+        parts += [_pg_term(lead + prefix, prefix=True, weight=weight)] if prefix else []
         if parts:
             alternatives.append("(" + " & ".join(parts) + ")")
     return " | ".join(alternatives)
@@ -353,7 +357,7 @@ class _Postgres:
         clause, params = self.match(ask)
         return f"{_T}.id IN (SELECT {_T}.id FROM {_T} WHERE {clause})", params
 
-    def suggestion_statements(self, ask: _Ask, audience: Audience) -> list[tuple[str, list]]:
+    def suggestion_statements(self, ask: _Ask, audience: Audience) -> list[Statement]:
         """SUGGESTION_CLASSES as statements PostgreSQL can walk in order and stop at the limit: title_key's indexes
         (0005, 0007) find the exact title and the titles starting with what is typed; the titles holding the terms
         and the pinyin matches are read from `search_suggest` (0008), one group of title lengths at a time."""
@@ -378,15 +382,24 @@ class _Postgres:
                 (f"{starts} AND {_T}.title_key <> %s AND ({in_title}) IS TRUE", [*starts_params, key, held]),
             ]
             statements += [_class_statement(_T, clause, params, where) for clause, params in classes]
-            # Titles holding the terms (those of the two classes above come again: the caller keeps each title once).
-            statements += _narrow_statements(lambda lead: _narrow_text(ask, lead), audience)
+            # Titles holding the terms, but not starting with them (those are the two classes above). A title holding
+            # a term is at least as long as the term: shorter lengths are not asked.
+            longest = max(len(term) for terms, prefix in ask.alternatives for term in (*terms, prefix))
+
+            def held_by(length: int) -> str:
+                return _pg_text(ask, lead=f"t{length:02d}") if length >= min(longest, 25) else ""
+
+            statements += _narrow_statements(held_by, audience, where, not_starting=_like_prefix(key))
         if ask.pinyin:
             statements += self.pinyin_statements(ask.pinyin, audience)
         return statements
 
-    def pinyin_statements(self, pinyin: str, audience: Audience) -> list[tuple[str, list]]:
+    def pinyin_statements(self, pinyin: str, audience: Audience) -> list[Statement]:
         """The pinyin class, read from `search_suggest` (migration 0008)."""
-        return _narrow_statements(lambda lead: _pg_term(f"p{lead}{pinyin}", prefix=True), audience)
+        where = _where_sql(_visible_q(audience))
+        if where is None:
+            return []
+        return _narrow_statements(lambda length: _pg_term(f"p{length:02d}{pinyin}", prefix=True), audience, where)
 
     def age_days(self, now: datetime) -> tuple[str, list]:
         return f"GREATEST(0.0, EXTRACT(EPOCH FROM (%s - {_T}.date)) / 86400.0)", [now]
@@ -658,40 +671,37 @@ LENGTH_GROUPS = (
 )
 
 
-def _class_statement(source: str, clause: str, params: list, where: tuple[str, list]) -> tuple[str, list]:
-    """One suggestion class on the index table: (title, url, creators) in SUGGESTION_ORDER, a page at a time."""
-    return (
+def _class_statement(source: str, clause: str, params: list, where: tuple[str, list]) -> Statement:
+    """One suggestion class on the index table: (title, url, creators) in SUGGESTION_ORDER, a slice at a time."""
+    sql = (
         f"SELECT {_T}.title, {_T}.url, {_T}.creators FROM {source} WHERE {clause} AND ({where[0]}) "
-        f"ORDER BY {SUGGESTION_ORDER} LIMIT %s OFFSET %s",
-        [*params, *where[1]],
+        f"ORDER BY {SUGGESTION_ORDER} LIMIT %s OFFSET %s"
     )
+    return lambda count, offset: (sql, [*params, *where[1], count, offset])
 
 
-def _narrow_text(ask: _Ask, lead: str) -> str:
-    """`_pg_text` on `search_suggest`'s title terms of titles of one length (`lead`: "t07")."""
-    alternatives = []
-    for terms, prefix in ask.alternatives:
-        parts = [_pg_term(f"t{lead}{term}") for term in terms]
-        parts += [_pg_term(f"t{lead}{prefix}", prefix=True)] if prefix else []
-        if parts:
-            alternatives.append("(" + " & ".join(parts) + ")")
-    return " | ".join(alternatives)
-
-
-def _narrow_statements(query_for, audience: Audience) -> list[tuple[str, list]]:
+def _narrow_statements(
+    query_for, audience: Audience, where: tuple[str, list], *, not_starting: str | None = None
+) -> list[Statement]:
     """The statement reading `search_suggest` (migration 0008) one LENGTH_GROUPS group at a time, shortest titles
-    first, in one round trip (`search_suggest_walk`): `query_for(lead)` is the tsquery for titles of one length
-    ("07"). The GIN index hands over only the matches of each group's lengths, so a common term is answered from
-    the short titles, and only the rows kept are read from the index table."""
-    queries = [" | ".join(f"({query_for(f'{length:02d}')})" for length in lengths) for lengths in LENGTH_GROUPS]
-    walk = "search_suggest_walk(%s::text[], %s::text[], %s, %s::bigint[], %s, %s)"
-    return [
-        (
-            f"SELECT {_T}.title, {_T}.url, {_T}.creators FROM {walk} walk JOIN {_T} ON {_T}.id = walk.found_id "
-            "ORDER BY walk.ord",
-            [queries, list(audience.levels), audience.all_units, list(audience.unit_ids)],
-        )
-    ]
+    first, in one round trip (`search_suggest_walk`): `query_for(length)` is the tsquery for titles of one length
+    ("" for none); rows whose title key is LIKE `not_starting` are passed over. The GIN index hands over only the
+    matches of each group's lengths, so a common term is answered from the short titles; only the rows kept are
+    read from the index table, and checked against the audience there too."""
+    queries = []
+    for lengths in LENGTH_GROUPS:
+        asked = [f"({query})" for length in lengths if (query := query_for(length))]
+        if asked:
+            queries.append(" | ".join(asked))
+    if not queries:  # nothing to look for (no term survived the analysis)
+        return []
+    walk = "search_suggest_walk(%s::text[], %s, %s::text[], %s, %s::bigint[], %s, %s)"
+    sql = (
+        f"SELECT {_T}.title, {_T}.url, {_T}.creators FROM {walk} walk JOIN {_T} ON {_T}.id = walk.found_id "
+        f"WHERE {where[0]} ORDER BY walk.ord"
+    )
+    head = [queries, not_starting, list(audience.levels), audience.all_units, list(audience.unit_ids)]
+    return [lambda count, offset: (sql, [*head, count, offset, *where[1]])]
 
 
 def _typed_key(ask: _Ask) -> str:
@@ -713,14 +723,14 @@ def _suggested(ask: _Ask, audience: Audience, *, limit: int) -> list[tuple[str, 
     return _distinct(statements, limit=limit, key=lambda row: row[0])
 
 
-def _distinct(statements: list[tuple[str, list]], *, limit: int, key) -> list[tuple[str, str, str]]:
-    """The rows of `statements` (each taking a row count and an offset last), asked in turn, each `key(row)` once,
-    until `limit` are found: 4 × `limit` rows of each, and when those held too few, 12 × more at once (many
-    episodes may share one title; asked a page at a time, each page would walk the rows before it again)."""
+def _distinct(statements: list[Statement], *, limit: int, key) -> list[tuple[str, str, str]]:
+    """The rows of `statements`, asked in turn, each `key(row)` once, until `limit` are found: 4 × `limit` rows of
+    each, and when those held too few, 12 × more at once (many episodes may share one title; asked a page at a
+    time, each page would walk the rows before it again)."""
     found: dict = {}
-    for sql, params in statements:
+    for statement in statements:
         for count, offset in ((limit * 4, 0), (limit * 12, limit * 4)):
-            rows = _fetch(sql, [*params, count, offset])
+            rows = _fetch(*statement(count, offset))
             for row in rows:
                 found.setdefault(key(row), row)
             if len(found) >= limit or len(rows) < count:

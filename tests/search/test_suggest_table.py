@@ -44,6 +44,10 @@ def test_the_table_follows_every_write_to_the_index(embedded):
     engine.index([_doc(1, "灯塔"), _doc(2, "ABC"), _doc(3, "红楼梦", creators="曹雪芹")])
     copied = _copied()
     assert copied["test:1"] == (2, "public", ["p02dengta", "p02dt", "p02ta", "t02塔", "t02灯", "t02灯塔"])
+    with connection.cursor() as cursor:
+        entry = IndexEntry.objects.get(doc_id="test:1")
+        cursor.execute("SELECT title_key FROM search_suggest WHERE entry_id = %s", [entry.pk])
+        assert cursor.fetchone()[0] == "灯塔"
     assert copied["test:2"] == (3, "public", ["t03abc"])
     assert {"p03caoxueqin", "p03hlm", "t03红楼"} <= set(copied["test:3"][2])
 
@@ -90,6 +94,24 @@ def test_titles_holding_a_common_term_come_shortest_first_even_when_most_are_lon
     suggested = [s.text for s in engine.suggest(parse_query("第"), Audience(), limit=6)]
     long = "党的建设理论与实践专题第{}讲"
     assert suggested == ["第一", "第二十讲", "次第", "故乡的第一场雪", long.format(1), long.format(2)]
+
+
+def test_a_title_shared_by_many_documents_does_not_crowd_out_the_titles_holding_it(engine):
+    """150 articles titled 要闻 (the exact class) do not use up the titles-holding class's rows: 今日要闻 is still
+    offered, as on every path."""
+    engine.index([_doc(n, "要闻") for n in range(150)] + [_doc(500, "今日要闻"), _doc(501, "要闻快报")])
+    suggested = [s.text for s in engine.suggest(parse_query("要闻"), Audience(), limit=8)]
+    assert suggested == ["要闻", "要闻快报", "今日要闻"]
+
+
+def test_a_long_query_asks_only_the_lengths_that_can_hold_it(engine):
+    """A typed title longer than most titles is still found, in a title as long or longer (up to 25 and over)."""
+    long = "中国共产党第二十次全国代表大会精神学习辅导"
+    engine.index([_doc(1, "读" + long), _doc(2, long + "百问" * 5), _doc(3, "代表大会")])
+    assert [s.text for s in engine.suggest(parse_query(long[2:]), Audience(), limit=5)] == [
+        "读" + long,
+        long + "百问" * 5,
+    ]
 
 
 def test_every_title_length_is_in_one_group():
