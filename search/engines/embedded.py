@@ -383,11 +383,12 @@ class _Postgres:
             ]
             statements += [_class_statement(_T, clause, params, where) for clause, params in classes]
             # Titles holding the terms, but not starting with them (those are the two classes above). A title holding
-            # a term is at least as long as the term: shorter lengths are not asked.
+            # a term is about as long as the term: much shorter lengths are not asked (a quarter, as folding can
+            # lengthen a title: NFKC makes ㍿ 株式会社).
             longest = max(len(term) for terms, prefix in ask.alternatives for term in (*terms, prefix))
 
             def held_by(length: int) -> str:
-                return _pg_text(ask, lead=f"t{length:02d}") if length >= min(longest, 25) else ""
+                return _pg_text(ask, lead=f"t{length:02d}") if length >= min(longest // 4, 25) else ""
 
             statements += _narrow_statements(held_by, audience, where, not_starting=_like_prefix(key))
         if ask.pinyin:

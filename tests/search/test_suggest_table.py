@@ -114,6 +114,12 @@ def test_a_long_query_asks_only_the_lengths_that_can_hold_it(engine):
     ]
 
 
+def test_a_title_that_folding_lengthens_is_still_found(engine):
+    """㍿ folds to 株式会社 (NFKC): a one-character title holds a four-character word."""
+    engine.index([_doc(1, "㍿"), _doc(2, "株式会社概论")])
+    assert [s.text for s in engine.suggest(parse_query("式会社"), Audience(), limit=5)] == ["㍿", "株式会社概论"]
+
+
 def test_every_title_length_is_in_one_group():
     """The groups cover lengths 0 to 25 (25 and over), each once, shortest first."""
     lengths = [length for group in LENGTH_GROUPS for length in group]
