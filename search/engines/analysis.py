@@ -170,7 +170,9 @@ def load_dictionaries() -> None:
     """Load what the analysis reads (the pinyin, word and traditional-form dictionaries: about a second) now. A
     rebuild calls this before it forks its reading processes, which then share them instead of loading each its own."""
     sample = "灯塔大課堂 长城"
-    index_terms(sample), words(sample), pinyin_terms(sample)
+    index_terms(sample)
+    words(sample)
+    pinyin_terms(sample)
 
 
 def query_pinyin(query: str) -> str:

@@ -247,31 +247,23 @@ class _Sqlite:
     def also(self, ask: _Ask) -> tuple[str, list]:
         return f"{_T}.id IN (SELECT rowid FROM search_fts WHERE search_fts MATCH %s)", [_fts_expression(ask)]
 
-    def suggestion_statements(self, ask: _Ask, audience: Audience) -> list[Statement]:
-        """SUGGESTION_CLASSES as statements, each found through FTS5 (the title terms, then pinyin)."""
+    def title_statements(self, ask: _Ask, audience: Audience, where: tuple[str, list]) -> list[Statement]:
+        """The title classes of SUGGESTION_CLASSES as statements, each found through FTS5's title terms; `where`:
+        the audience's condition, compiled."""
         key = _typed_key(ask)
         held = _fts_expression(_Ask(ask.alternatives, (), title_only=True)) if key else ""
-        where = _where_sql(_visible_q(audience))
-        if where is None:
+        if not held:
             return []
-        statements = []
-        if held:
-            like, starts = _like_prefix(key), f"coalesce({_T}.title_key, '') LIKE %s ESCAPE '\\'"
-            classes = [
-                (f"search_fts MATCH %s AND {_T}.title_key = %s", [held, key]),
-                (f"search_fts MATCH %s AND {starts} AND {_T}.title_key <> %s", [held, like, key]),
-                (f"search_fts MATCH %s AND NOT ({starts})", [held, like]),
-            ]
-            statements += [_class_statement(self.title_source, clause, params, where) for clause, params in classes]
-        if ask.pinyin:
-            statements += self.pinyin_statements(ask.pinyin, audience)
-        return statements
+        like, starts = _like_prefix(key), f"coalesce({_T}.title_key, '') LIKE %s ESCAPE '\\'"
+        classes = [
+            (f"search_fts MATCH %s AND {_T}.title_key = %s", [held, key]),
+            (f"search_fts MATCH %s AND {starts} AND {_T}.title_key <> %s", [held, like, key]),
+            (f"search_fts MATCH %s AND NOT ({starts})", [held, like]),
+        ]
+        return [_class_statement(self.title_source, clause, params, where) for clause, params in classes]
 
-    def pinyin_statements(self, pinyin: str, audience: Audience) -> list[Statement]:
+    def pinyin_statements(self, pinyin: str, audience: Audience, where: tuple[str, list]) -> list[Statement]:
         """The pinyin class: titles whose pinyin (or their creators') has a term starting with `pinyin`."""
-        where = _where_sql(_visible_q(audience))
-        if where is None:
-            return []
         spelled = _fts_expression(_Ask((), (), pinyin, title_only=True))
         return [_class_statement(self.title_source, "search_fts MATCH %s", [spelled], where)]
 
@@ -357,14 +349,11 @@ class _Postgres:
         clause, params = self.match(ask)
         return f"{_T}.id IN (SELECT {_T}.id FROM {_T} WHERE {clause})", params
 
-    def suggestion_statements(self, ask: _Ask, audience: Audience) -> list[Statement]:
-        """SUGGESTION_CLASSES as statements PostgreSQL can walk in order and stop at the limit: title_key's indexes
-        (0005, 0007) find the exact title and the titles starting with what is typed; the titles holding the terms
-        and the pinyin matches are read from `search_suggest` (0008), one group of title lengths at a time."""
+    def title_statements(self, ask: _Ask, audience: Audience, where: tuple[str, list]) -> list[Statement]:
+        """The title classes of SUGGESTION_CLASSES as statements PostgreSQL can walk in order and stop at the
+        limit: title_key's indexes (0005, 0007) find the exact title and the titles starting with what is typed; the
+        titles holding the terms are read from `search_suggest` (0008), one group of title lengths at a time."""
         key = _typed_key(ask)
-        where = _where_sql(_visible_q(audience))
-        if where is None:
-            return []
         statements = []
         if key:
             held = _pg_text(ask, "A")
@@ -391,15 +380,10 @@ class _Postgres:
                 return _pg_text(ask, lead=f"t{length:02d}") if length >= min(longest // 4, 25) else ""
 
             statements += _narrow_statements(held_by, audience, where, not_starting=_like_prefix(key))
-        if ask.pinyin:
-            statements += self.pinyin_statements(ask.pinyin, audience)
         return statements
 
-    def pinyin_statements(self, pinyin: str, audience: Audience) -> list[Statement]:
+    def pinyin_statements(self, pinyin: str, audience: Audience, where: tuple[str, list]) -> list[Statement]:
         """The pinyin class, read from `search_suggest` (migration 0008)."""
-        where = _where_sql(_visible_q(audience))
-        if where is None:
-            return []
         return _narrow_statements(lambda length: _pg_term(f"p{length:02d}{pinyin}", prefix=True), audience, where)
 
     def age_days(self, now: datetime) -> tuple[str, list]:
@@ -720,7 +704,12 @@ def _suggested(ask: _Ask, audience: Audience, *, limit: int) -> list[tuple[str, 
     dialect = _dialect()
     if dialect is None:
         return _generic_suggested(ask, _visible_q(audience), limit=limit)
-    statements = dialect.suggestion_statements(ask, audience)
+    where = _where_sql(_visible_q(audience))
+    if where is None:
+        return []
+    statements = dialect.title_statements(ask, audience, where)
+    if ask.pinyin:
+        statements += dialect.pinyin_statements(ask.pinyin, audience, where)
     return _distinct(statements, limit=limit, key=lambda row: row[0])
 
 
@@ -850,7 +839,9 @@ class EmbeddedEngine:
             ask = _Ask((), (), pinyin, title_only=True)
             rows = _generic_suggested(ask, _visible_q(audience), limit=limit, key=_title_and_creators)
         else:
-            rows = _distinct(dialect.pinyin_statements(pinyin, audience), limit=limit, key=_title_and_creators)
+            where = _where_sql(_visible_q(audience))
+            statements = dialect.pinyin_statements(pinyin, audience, where) if where else []
+            rows = _distinct(statements, limit=limit, key=_title_and_creators)
         return [_title_and_creators(row) for row in rows]
 
 
