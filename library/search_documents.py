@@ -6,16 +6,17 @@ issues). Items opened to one unit and below are indexed with access "unit" and t
 counts). The body carries the text extracted from the item's files (`fulltext`, see text.extraction).
 
 A rebuild reads 300,000 items in chunks: the queryset joins what every document needs (owning unit, the parent
-chain and the units it is opened to, for the effective opening) and prefetches tags per chunk, so the query count
-does not grow with the items.
+chain and the units it is opened to, for the effective opening) into one plain row per item, and the tags of a
+chunk come in one more query, so the query count does not grow with the items.
 """
 
 import math
+from collections import defaultdict
 from functools import lru_cache
+from typing import Any
 
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
-from django.db.models import Prefetch
 from wagtail.rich_text import get_text_for_indexing
 from wagtail.signals import page_published
 
@@ -31,7 +32,11 @@ PAGE_URL_CACHE_KEY = "library:page-url-base"
 PAGE_URL_CACHE_SECONDS = 60
 
 
-def _facets(item: LibraryItem, tags: list[str]) -> dict:
+# An item as indexing reads it: a named row of indexed_items() (ROW_FIELDS), not a model instance.
+Row = Any
+
+
+def _facets(item: Row, tags: list[str]) -> dict:
     facets = {"role": item.role}
     if item.clc:
         facets["clc"] = item.clc
@@ -44,7 +49,7 @@ def _facets(item: LibraryItem, tags: list[str]) -> dict:
 ACCESS_ORDER = [LibraryItem.Access.PUBLIC, LibraryItem.Access.MEMBERS]
 
 
-def _effective_opening(item: LibraryItem) -> tuple[str, int | None] | None:
+def _effective_opening(item: Row) -> tuple[str, int | None] | None:
     """(access, access_unit_id) that search applies: what the library asks (items_visible_to) is that every row of
     the chain (the item and the series, title or issue holding it) is published and open to the reader.
 
@@ -52,18 +57,27 @@ def _effective_opening(item: LibraryItem) -> tuple[str, int | None] | None:
     when they nest (each is above or at the narrowest); then the narrowest one decides. Units that do not nest
     (济南市 and 青岛市) leave no member who may open it: None, not indexed. Otherwise "members" beats "public".
     None as well when any row is unpublished."""
-    chain = [item]
-    while chain[-1].parent_id and len(chain) < 3:
-        chain.append(chain[-1].parent)
-    if not all(row.is_published for row in chain):
+    chain = list(_chain(item))
+    if not all(is_published for _access, is_published, _unit in chain):
         return None
-    units = [row.access_unit for row in chain if row.access == LibraryItem.Access.UNIT]
+    units = [unit for access, _published, unit in chain if access == LibraryItem.Access.UNIT]
     if not units:
-        return max((row.access for row in chain), key=ACCESS_ORDER.index), None
-    narrowest = max(units, key=lambda unit: len(unit.path))
-    if not all(narrowest.path.startswith(unit.path) for unit in units):
+        return max((access for access, _published, _unit in chain), key=ACCESS_ORDER.index), None
+    narrowest = max(units, key=lambda unit: len(unit[1]))
+    if not all(narrowest[1].startswith(path) for _pk, path in units):
         return None
-    return LibraryItem.Access.UNIT, narrowest.pk
+    return LibraryItem.Access.UNIT, narrowest[0]
+
+
+def _chain(item: Row):
+    """(access, is_published, (unit id, unit path)) of the item, its parent and its grandparent (where they are)."""
+    yield item.access, item.is_published, (item.access_unit_id, item.access_unit__path)
+    if item.parent_id:
+        parent = (item.parent__access_unit_id, item.parent__access_unit__path)
+        yield item.parent__access, item.parent__is_published, parent
+        if item.parent__parent_id:
+            grandparent = (item.parent__parent__access_unit_id, item.parent__parent__access_unit__path)
+            yield item.parent__parent__access, item.parent__parent__is_published, grandparent
 
 
 # Popularity lifts an item a little (1 read: ×1.03, 1,000: ×1.3) and never more than this, so a famous book does
@@ -75,12 +89,13 @@ def popularity_boost(read_count: int) -> float:
     return min(1 + math.log10(1 + max(read_count, 0)) / 10, MAX_BOOST)
 
 
-def item_document(item: LibraryItem) -> SearchDocument | None:
+def row_document(item: Row) -> SearchDocument | None:
+    """The document of one row of indexed_items(); None when it must not be found."""
     opening = _effective_opening(item)
     if opening is None:
         return None
     access, access_unit_id = opening
-    tags = [tagged.tag.name for tagged in _tagged(item)]
+    tags = _tags(item.pk)
     subjects = " ".join(filter(None, [_clc_text(item.clc), *tags]))
     parts = (item.summary, _body_text(item.body or ""), subjects, item.publisher, item.fulltext)
     return SearchDocument(
@@ -91,7 +106,7 @@ def item_document(item: LibraryItem) -> SearchDocument | None:
         body="\n".join(part for part in parts if part),
         creators=item.creators,
         unit_id=item.owning_unit_id,
-        unit_path=item.owning_unit.path,
+        unit_path=item.owning_unit__path,
         access=access,
         access_unit_id=access_unit_id,
         subject=clc_subject(item.clc),
@@ -103,11 +118,33 @@ def item_document(item: LibraryItem) -> SearchDocument | None:
     )
 
 
-def _tagged(item: LibraryItem):
-    # Through the tagged rows (prefetched with their tags into a list by indexed_items): taggit's own prefetch of
-    # `tags`, like a prefetch into the related manager, builds a queryset per item.
-    tagged = getattr(item, INDEXED_TAGS, None)
-    return item.tagged_items.all() if tagged is None else tagged
+def item_document(item: LibraryItem | Row) -> SearchDocument | None:
+    """The document of a stored item, read as indexing reads it (its row, then its tags)."""
+    return row_document(indexed_items().get(pk=item.pk))
+
+
+# Where prepare_rows keeps the tag names of a batch's items (in the registry's batch memo).
+BATCH_TAGS = "library:tags"
+
+
+def prepare_rows(rows: list[Row]) -> None:
+    """The tag names of a batch's items, in one query (in the order they were tagged)."""
+    batch_memo()[BATCH_TAGS] = _tag_names([row.pk for row in rows])
+
+
+def _tag_names(pks: list) -> dict[Any, list[str]]:
+    names = defaultdict(list)
+    tagged = LibraryItemTag.objects.filter(content_object_id__in=pks).order_by("pk")
+    for pk, name in tagged.values_list("content_object_id", "tag__name"):
+        names[pk].append(name)
+    return names
+
+
+def _tags(pk) -> list[str]:
+    memo = batch_memo()
+    if memo is not None and BATCH_TAGS in memo:
+        return memo[BATCH_TAGS].get(pk, [])
+    return _tag_names([pk]).get(pk, [])  # one item read outside a batch
 
 
 def _body_text(body: str) -> str:
@@ -160,36 +197,20 @@ def _clc_text(code: str) -> str:
         return code
 
 
-# What a document reads: the item's own fields; of its parent and grandparent only their opening (access,
-# is_published, the unit opened to, the next parent); of each unit its tree path. Rows of 38 fields (and units of
-# 10) built for a rebuild's 300,000 items cost more than reading them: only these are loaded.
+# What a document reads, as one plain row per item: the item's own fields; of its parent and grandparent only their
+# opening (access, is_published, the unit opened to and its tree path, the next parent). Model instances (the item,
+# two parents, three units) built for a rebuild's 300,000 items cost more than reading the rows.
 ITEM_FIELDS = (
     *("kind", "role", "title", "subtitle", "summary", "body", "creators", "publisher", "year", "clc"),
-    *("owning_unit__path", "read_count", "published_at", "fulltext"),
+    *("owning_unit_id", "owning_unit__path", "read_count", "published_at", "fulltext"),
 )
-OPENING_FIELDS = ("access", "is_published", "access_unit__path", "parent")
+OPENING_FIELDS = ("access", "is_published", "access_unit_id", "access_unit__path", "parent_id")
 CHAIN_FIELDS = [f"{row}{field}" for row in ("", "parent__", "parent__parent__") for field in OPENING_FIELDS]
 
 
-# Where indexed_items puts each item's tagged rows (a list, see _tagged).
-INDEXED_TAGS = "indexed_tagged_items"
-
-
 def indexed_items():
-    # The units the chain is opened to come with it: the effective opening compares their tree paths.
-    return (
-        LibraryItem.objects.select_related(
-            "owning_unit", "access_unit", "parent__access_unit", "parent__parent__access_unit"
-        )
-        .only(*ITEM_FIELDS, *CHAIN_FIELDS)
-        .prefetch_related(
-            Prefetch(
-                "tagged_items",
-                queryset=LibraryItemTag.objects.select_related("tag").order_by("pk"),
-                to_attr=INDEXED_TAGS,
-            )
-        )
-    )
+    """Every item a rebuild looks at, as named rows (pk, ITEM_FIELDS, CHAIN_FIELDS)."""
+    return LibraryItem.objects.values_list("pk", *ITEM_FIELDS, *CHAIN_FIELDS, named=True)
 
 
 def _library_page_published(sender, **kwargs):
@@ -197,5 +218,11 @@ def _library_page_published(sender, **kwargs):
     cache.delete(PAGE_URL_CACHE_KEY)
 
 
-register(LibraryItem, to_document=item_document, queryset=indexed_items, kind_labels=LibraryItem.Kind.choices)
+register(
+    LibraryItem,
+    to_document=row_document,
+    queryset=indexed_items,
+    prepare=prepare_rows,
+    kind_labels=LibraryItem.Kind.choices,
+)
 page_published.connect(_library_page_published, sender=LibraryPage, dispatch_uid="library:search:page-published")

@@ -38,7 +38,7 @@ from django.utils import timezone
 from search import registry
 from search.engines.analysis import load_dictionaries
 from search.engines.choice import engine_configured, get_cluster_engine, get_embedded_engine
-from search.engines.cluster import document_sources
+from search.engines.cluster import bulk_body, document_sources
 from search.engines.results import SearchError, SearchResults, SearchUnavailable
 from search.models import IndexEntry, OutboxEntry
 from search.registry import SearchDocument
@@ -421,13 +421,16 @@ class _Sender:
         self.pool = ThreadPoolExecutor(max_workers=in_flight, thread_name_prefix="search-rebuild") if cluster else None
         self.pending: deque[Future] = deque()
 
-    def send(self, sources: Iterable[tuple[str, dict]], *, version: int) -> None:
-        """Send (doc_id, source) pairs (`document_sources`) with `version` to the rebuild's index."""
+    def send(self, body: bytes | Callable[[], bytes]) -> None:
+        """Send a chunk's `bulk_body` (or what makes it, called on the sending thread) to the rebuild's index."""
         if self.pool is None:
             return
         while len(self.pending) >= self.in_flight:
             self.pending.popleft().result()
-        self.pending.append(self.pool.submit(self.cluster.index_sources, sources, version=version, index=self.index))
+        self.pending.append(self.pool.submit(self._send, body))
+
+    def _send(self, body: bytes | Callable[[], bytes]) -> None:
+        self.cluster.index_body(body() if callable(body) else body, index=self.index)
 
     def wait(self) -> None:
         while self.pending:
@@ -439,11 +442,10 @@ class _Sender:
 
 
 class _Chunk(NamedTuple):
-    """One chunk read for a rebuild: how many documents, their version, the engine's part, what failed."""
+    """One chunk read for a rebuild: how many documents, the engine's _bulk body (or what makes it), what failed."""
 
     count: int
-    version: int
-    sources: Iterable[tuple[str, dict]]
+    body: bytes | Callable[[], bytes]
     errors: dict
 
 
@@ -452,8 +454,8 @@ def _read_chunk(model_label: str, pks: list, *, embedded: bool, engine: bool, la
 
     Read under the index lock, as a drain reads: a drain that removed an object before this read is seen by it, and
     one after it comes later; so an unpublished or deleted object never comes back from an older snapshot. The
-    engine's analysis needs no lock (versions order its writes), so it runs after the lock is released; `lazy`: as
-    the sender asks for each document (on its thread, beside the reading of the next chunk here).
+    engine's analysis and its _bulk body need no lock (versions order its writes), so they are made after the lock is
+    released; `lazy`: when the sender sends the chunk (on its thread, beside the reading of the next chunk here).
     """
     with _index_lock():
         version = time.time_ns()  # before reading: a drain's later write (newer data) wins over ours
@@ -465,10 +467,8 @@ def _read_chunk(model_label: str, pks: list, *, embedded: bool, engine: bool, la
             ]
             get_embedded_engine().index(documents)
             get_embedded_engine().delete(gone)
-    sources = document_sources(documents) if engine else ()
-    if not lazy:
-        sources = list(sources)
-    return _Chunk(len(documents), version, sources, lookup.errors)
+    body = partial(bulk_body, document_sources(documents) if engine else (), version=version)
+    return _Chunk(len(documents), body if lazy else body(), lookup.errors)
 
 
 def _reader_started() -> None:
@@ -590,7 +590,7 @@ def search_rebuild(
                 logger.error(
                     "search rebuild: %d %s objects could not be read: %s", len(chunk.errors), model_label, chunk.errors
                 )
-            sender.send(chunk.sources, version=chunk.version)
+            sender.send(chunk.body)
             done += chunk.count
             seen.update(registry.make_doc_id(model_label, pk) for pk in pks)
             renew()

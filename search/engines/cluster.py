@@ -6,6 +6,7 @@ external versions, so a slow worker or a rebuild never overwrites newer data, an
 to the index being built (alias `{alias}-building`), so nothing changed meanwhile is lost.
 """
 
+import json
 import logging
 import re
 import time
@@ -66,8 +67,8 @@ def _ignorable(error: dict) -> bool:
 
 
 class ClusterEngine:
-    """Everything but the client: subclasses supply `_make_client`, `_bulk`, `_search` (with a per-call timeout)
-    and their exception types."""
+    """Everything but the client: subclasses supply `_make_client`, `_bulk`, `_bulk_body`, `_search` (with a
+    per-call timeout) and their exception types."""
 
     name = "cluster"
     unavailable_errors: tuple[type[Exception], ...] = ()
@@ -220,7 +221,7 @@ class ClusterEngine:
     def index_sources(
         self, sources: Iterable[tuple[str, dict]], *, version: int | None = None, index: str | None = None
     ) -> None:
-        """`index` for documents already analysed (`document_sources`, e.g. in a rebuild's reading processes)."""
+        """`index` for documents already analysed (`document_sources`)."""
         version = version or time.time_ns()
         targets = self._write_targets(index)
         if len(targets) > 1:
@@ -231,6 +232,14 @@ class ClusterEngine:
                 for doc_id, source in sources
             )
             self._send(actions, require_alias=index is None)
+
+    def index_body(self, body: bytes, *, index: str) -> None:
+        """Send a `bulk_body` to `index` (a rebuild's new index) in one request; item errors raise as in `index`."""
+        if not body:
+            return
+        response = self._call(self._bulk_body, body, index=index)
+        failed = [item for item in response["items"] if not 200 <= next(iter(item.values())).get("status", 500) < 300]
+        self._raise_item_errors(failed)
 
     def delete(self, doc_ids: list[str], *, version: int | None = None) -> None:
         """Delete `doc_ids`, leaving a versioned tombstone (a stale write cannot bring them back)."""
@@ -251,6 +260,9 @@ class ClusterEngine:
             # The index may have been dropped meanwhile: check it again on the next try (see ensure_index).
             self._index_checked = False
             raise
+        self._raise_item_errors(errors)
+
+    def _raise_item_errors(self, errors: list[dict]) -> None:
         errors = [error for error in errors if not _ignorable(error)]
         if errors:
             self._index_checked = False
@@ -295,6 +307,21 @@ class ClusterEngine:
 def document_sources(documents: Iterable[SearchDocument]) -> Iterator[tuple[str, dict]]:
     """(doc_id, what the engine stores) of each document: our analysis (words, pinyin), done as it is asked for."""
     return ((document.doc_id, bodies.document_source(document)) for document in documents)
+
+
+def bulk_body(sources: Iterable[tuple[str, dict]], *, version: int) -> bytes:
+    """The NDJSON of one _bulk request that indexes analysed documents (`document_sources`) with `version` into the
+    index its URL names (`index_body`), serialized as the clients do. A rebuild makes it in its reading processes,
+    beside the analysis: the process that sends it forwards bytes instead of unpickling and serializing dicts."""
+    lines = []
+    for doc_id, source in sources:
+        lines.append(_dumps({"index": {"_id": doc_id} | _versioned(version)}))
+        lines.append(_dumps(source))
+    return "".join(f"{line}\n" for line in lines).encode()
+
+
+def _dumps(data: dict) -> str:
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
 
 
 def _parallel_bulk(helpers, client, actions, **params) -> tuple[int, list[dict]]:
@@ -411,6 +438,9 @@ class OpenSearchEngine(ClusterEngine):
 
         return _parallel_bulk(helpers, self.admin, actions, **params)
 
+    def _bulk_body(self, body: bytes, *, index: str) -> dict:
+        return self.admin.bulk(body=body, index=index)
+
     def _search(self, body: dict, *, timeout: float):
         return self.client.search(index=self.alias, body=body, request_timeout=timeout)
 
@@ -436,6 +466,9 @@ class ElasticsearchEngine(ClusterEngine):
         from elasticsearch import helpers
 
         return _parallel_bulk(helpers, self.admin, actions, **params)
+
+    def _bulk_body(self, body: bytes, *, index: str) -> dict:
+        return self.admin.bulk(operations=body, index=index).body
 
     def _search(self, body: dict, *, timeout: float):
         return self.client.options(request_timeout=timeout).search(index=self.alias, body=body)

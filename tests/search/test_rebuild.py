@@ -1,10 +1,12 @@
 """Full rebuilds: a new engine index swapped in without downtime, the embedded index refreshed in place, and
 nothing changed meanwhile lost."""
 
+import json
 import os
 import threading
 import time
 import uuid
+from functools import partial
 from io import StringIO
 
 import pytest
@@ -12,7 +14,7 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 
 from search.engines.choice import get_cluster_engine
-from search.engines.cluster import document_sources
+from search.engines.cluster import bulk_body, document_sources
 from search.engines.results import SearchError
 from search.models import IndexEntry, OutboxEntry
 from search.registry import SearchDocument
@@ -265,8 +267,9 @@ class _SlowEngine:
     def __init__(self, fail_on: int | None = None):
         self.calls, self.fail_on = [], fail_on
 
-    def index_sources(self, sources, *, version, index):
-        self.calls.append(([doc_id for doc_id, _source in sources], index))
+    def index_body(self, body, *, index):
+        lines = [json.loads(line) for line in body.decode().splitlines()]
+        self.calls.append(([line["index"]["_id"] for line in lines[::2]], index))
         if len(self.calls) == self.fail_on:
             raise RuntimeError("bulk refused")
 
@@ -277,17 +280,16 @@ def test_the_rebuild_sender_sends_every_chunk_in_order_and_raises_a_failure_at_t
     engine = _SlowEngine()
     sender = _Sender(engine, "idx-new")
     for n in range(3):
-        sender.send(
-            list(document_sources([SearchDocument(doc_id=f"t:{n}", kind="ebook", title="x", url="/")])), version=1
-        )
+        sources = document_sources([SearchDocument(doc_id=f"t:{n}", kind="ebook", title="x", url="/")])
+        sender.send(bulk_body(sources, version=1) if n else partial(bulk_body, sources, version=1))
     sender.wait()
     sender.close()
     assert engine.calls == [(["t:0"], "idx-new"), (["t:1"], "idx-new"), (["t:2"], "idx-new")]
     failing = _SlowEngine(fail_on=1)
     sender = _Sender(failing, "idx-new")
-    sender.send([], version=1)
+    sender.send(b"")
     with pytest.raises(RuntimeError, match="bulk refused"):
-        sender.send([], version=1)
+        sender.send(b"")
     sender.close()
 
 
