@@ -71,6 +71,41 @@ def test_gone_unfindable_and_unregistered_objects_map_to_none(registrations, mak
     assert registry.documents_for("nosuch.model", ["1"]) == registry.Lookup({"1": None}, {})
 
 
+def test_plain_rows_with_a_prepare_read_once_per_batch(registrations, make_item):
+    """A model registered with plain rows (values_list, named) and a `prepare`: documents_for hands the batch's rows
+    to `prepare` once (one query for the whole batch), whose findings reach each to_document through batch_memo; a
+    failing `prepare` makes every object of the batch wait with why (none of them is dropped as gone)."""
+    items = _items(make_item, 4)
+    items[1].is_published = False
+    items[1].save()
+
+    def prepare(rows):
+        tagged = LibraryItem.tags.through.objects.filter(content_object_id__in=[row.pk for row in rows])
+        registry.batch_memo()["tags"] = dict(tagged.values_list("content_object_id", "tag__name"))
+
+    def to_document(row):
+        if not row.is_published:
+            return None
+        tags = registry.batch_memo()["tags"].get(row.pk, "")
+        return SearchDocument(doc_id=f"{LABEL}:{row.pk}", kind="ebook", title=row.title, url="/", body=tags)
+
+    rows = lambda: LibraryItem.objects.values_list("pk", "title", "is_published", named=True)  # noqa: E731
+    registry.register(LibraryItem, to_document=to_document, queryset=rows, prepare=prepare, signals=False)
+    pks = [item.pk for item in items]
+    with CaptureQueriesContext(connection) as captured:
+        lookup = registry.documents_for(LABEL, pks)
+    assert len([query for query in captured if query["sql"].startswith("SELECT")]) == 2  # the rows, the tags
+    assert [document and document.body for document in lookup.documents.values()] == ["党史", None, "党史", "党史"]
+
+    def failing(rows):
+        raise RuntimeError("标签表读不了")
+
+    registry.register(LibraryItem, to_document=to_document, queryset=rows, prepare=failing, signals=False)
+    lookup = registry.documents_for(LABEL, [*pks, 10**9])
+    assert lookup.documents == {10**9: None}
+    assert lookup.errors == dict.fromkeys(pks, "RuntimeError: 标签表读不了")
+
+
 def test_a_bad_key_or_a_failing_object_fails_alone(registrations, make_item):
     """A pk the model cannot take ("abc"), or an object whose to_document raises, is an error for that pk only:
     the others are read as usual."""
