@@ -11,8 +11,10 @@ chunk come in one more query, so the query count does not grow with the items.
 """
 
 import math
+import re
 from collections import defaultdict
 from functools import lru_cache
+from html import unescape
 from typing import Any
 
 from django.core.cache import cache
@@ -147,9 +149,29 @@ def _tags(pk) -> list[str]:
     return _tag_names([pk]).get(pk, [])  # one item read outside a batch
 
 
+# Rich text as editors and importers write it: tags whose attribute values hold no "<", ">" or "&", entities ended by
+# ";", no comment, script or style. Its text is get_text_for_indexing's without that function's HTML parser (which
+# strip_tags runs twice per body: most of a rebuild's reading of HTML bodies). Anything else goes to the function.
+_WS = "[ \t\n\r\f]"
+_START_TAG = rf'<[a-zA-Z][a-zA-Z0-9]*+(?:{_WS}++[a-zA-Z][-a-zA-Z0-9_:]*+(?:="[^"<>&]*+")?)*+{_WS}*+/?>'
+_TAG = rf"{_START_TAG}|</[a-zA-Z][a-zA-Z0-9]*+{_WS}*+>"
+_ENTITY = r"&(?:[a-zA-Z][a-zA-Z0-9]*+|#[0-9]++|#[xX][0-9a-fA-F]++);"
+_PLAIN_RICH_TEXT = re.compile(rf"(?:[^<&]++|{_TAG}|{_ENTITY})*+")
+_TAGS = re.compile(_TAG)
+_RAW_TEXT = re.compile(r"<(?:script|style)", re.IGNORECASE)
+# What get_text_for_indexing puts after block ends and line breaks, so that <p>a</p><p>b</p> reads "a b".
+_BLOCK_END = re.compile(r"(</(p|h\d|li|blockquote)>)", re.IGNORECASE)
+_BREAK = re.compile(r"(<(br|hr)\s*/>)", re.IGNORECASE)
+
+
 def _body_text(body: str) -> str:
-    """get_text_for_indexing, without its HTML parser for a body that has no tag or entity (the same text)."""
-    return body.strip() if "<" not in body and "&" not in body else get_text_for_indexing(body)
+    """get_text_for_indexing(body), computed without an HTML parser where the body allows (the same text)."""
+    if "<" not in body and "&" not in body:
+        return body.strip()
+    if _RAW_TEXT.search(body) or not _PLAIN_RICH_TEXT.fullmatch(body):
+        return get_text_for_indexing(body)
+    spaced = _BREAK.sub(r"\1 ", _BLOCK_END.sub(r"\1 ", body))
+    return unescape(_TAGS.sub("", spaced).strip())
 
 
 # A catalogue repeats a few thousand class codes over its items: each is worked out once per process.
