@@ -6,13 +6,13 @@ external versions, so a slow worker or a rebuild never overwrites newer data, an
 to the index being built (alias `{alias}-building`), so nothing changed meanwhile is lost.
 """
 
-import json
 import logging
 import re
 import time
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 
+import orjson
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
 
@@ -311,17 +311,15 @@ def document_sources(documents: Iterable[SearchDocument]) -> Iterator[tuple[str,
 
 def bulk_body(sources: Iterable[tuple[str, dict]], *, version: int) -> bytes:
     """The NDJSON of one _bulk request that indexes analysed documents (`document_sources`) with `version` into the
-    index its URL names (`index_body`), serialized as the clients do. A rebuild makes it in its reading processes,
-    beside the analysis: the process that sends it forwards bytes instead of unpickling and serializing dicts."""
+    index its URL names (`index_body`); b"" for none. A rebuild makes it in its reading processes, beside the
+    analysis: the process that sends it forwards bytes instead of unpickling and serializing dicts. orjson (UTF-8,
+    compact, as the clients write it) takes a tenth of what json takes of a reading process's CPU."""
     lines = []
     for doc_id, source in sources:
-        lines.append(_dumps({"index": {"_id": doc_id} | _versioned(version)}))
-        lines.append(_dumps(source))
-    return "".join(f"{line}\n" for line in lines).encode()
-
-
-def _dumps(data: dict) -> str:
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+        lines.append(orjson.dumps({"index": {"_id": doc_id} | _versioned(version)}))
+        lines.append(orjson.dumps(source))
+    lines.append(b"")
+    return b"\n".join(lines) if len(lines) > 1 else b""
 
 
 def _parallel_bulk(helpers, client, actions, **params) -> tuple[int, list[dict]]:
