@@ -34,7 +34,7 @@ PAGE_URL_CACHE_KEY = "library:page-url-base"
 PAGE_URL_CACHE_SECONDS = 60
 
 
-# An item as indexing reads it: a named row of indexed_items() (ROW_FIELDS), not a model instance.
+# An item as indexing reads it: a named row of item_rows() (pk, ITEM_FIELDS, CHAIN_FIELDS), not a model instance.
 Row = Any
 
 
@@ -92,7 +92,7 @@ def popularity_boost(read_count: int) -> float:
 
 
 def row_document(item: Row) -> SearchDocument | None:
-    """The document of one row of indexed_items(); None when it must not be found."""
+    """The document of one row of item_rows(); None when it must not be found."""
     opening = _effective_opening(item)
     if opening is None:
         return None
@@ -122,7 +122,7 @@ def row_document(item: Row) -> SearchDocument | None:
 
 def item_document(item: LibraryItem | Row) -> SearchDocument | None:
     """The document of a stored item, read as indexing reads it (its row, then its tags)."""
-    return row_document(indexed_items().get(pk=item.pk))
+    return row_document(item_rows(LibraryItem.objects.filter(pk=item.pk)).get())
 
 
 # Where prepare_rows keeps the tag names of a batch's items (in the registry's batch memo).
@@ -130,8 +130,9 @@ BATCH_TAGS = "library:tags"
 
 
 def prepare_rows(rows: list[Row]) -> None:
-    """The tag names of a batch's items, in one query (in the order they were tagged)."""
-    batch_memo()[BATCH_TAGS] = _tag_names([row.pk for row in rows])
+    """The tag names of a batch's items, in one query (in the order they were tagged); [] for an untagged one."""
+    names = _tag_names([row.pk for row in rows])
+    batch_memo()[BATCH_TAGS] = {row.pk: names.get(row.pk, []) for row in rows}
 
 
 def _tag_names(pks: list) -> dict[Any, list[str]]:
@@ -143,10 +144,10 @@ def _tag_names(pks: list) -> dict[Any, list[str]]:
 
 
 def _tags(pk) -> list[str]:
-    memo = batch_memo()
-    if memo is not None and BATCH_TAGS in memo:
-        return memo[BATCH_TAGS].get(pk, [])
-    return _tag_names([pk]).get(pk, [])  # one item read outside a batch
+    prepared = (batch_memo() or {}).get(BATCH_TAGS, {})
+    if pk in prepared:
+        return prepared[pk]
+    return _tag_names([pk]).get(pk, [])  # one item read outside a batch of items
 
 
 # Rich text as editors and importers write it: tags whose attribute values hold no "<", ">" or "&", entities ended by
@@ -158,7 +159,8 @@ _TAG = rf"{_START_TAG}|</[a-zA-Z][a-zA-Z0-9]*+{_WS}*+>"
 _ENTITY = r"&(?:[a-zA-Z][a-zA-Z0-9]*+|#[0-9]++|#[xX][0-9a-fA-F]++);"
 _PLAIN_RICH_TEXT = re.compile(rf"(?:[^<&]++|{_TAG}|{_ENTITY})*+")
 _TAGS = re.compile(_TAG)
-_RAW_TEXT = re.compile(r"<(?:script|style)", re.IGNORECASE)
+# Elements whose content html.parser reads as text (some only in later 3.11 patch releases): left to the parser.
+_RAW_TEXT = re.compile(r"<(?:script|style|textarea|title|xmp|iframe|noembed|noframes|plaintext)", re.IGNORECASE)
 # What get_text_for_indexing puts after block ends and line breaks, so that <p>a</p><p>b</p> reads "a b".
 _BLOCK_END = re.compile(r"(</(p|h\d|li|blockquote)>)", re.IGNORECASE)
 _BREAK = re.compile(r"(<(br|hr)\s*/>)", re.IGNORECASE)
@@ -231,8 +233,13 @@ CHAIN_FIELDS = [f"{row}{field}" for row in ("", "parent__", "parent__parent__") 
 
 
 def indexed_items():
-    """Every item a rebuild looks at, as named rows (pk, ITEM_FIELDS, CHAIN_FIELDS)."""
-    return LibraryItem.objects.values_list("pk", *ITEM_FIELDS, *CHAIN_FIELDS, named=True)
+    """Every item a rebuild looks at (each is indexed, or removed when it must not be found)."""
+    return LibraryItem.objects.all()
+
+
+def item_rows(items):
+    """Items as indexing reads them: named rows (pk, ITEM_FIELDS, CHAIN_FIELDS), joins included."""
+    return items.values_list("pk", *ITEM_FIELDS, *CHAIN_FIELDS, named=True)
 
 
 def _library_page_published(sender, **kwargs):
@@ -244,6 +251,7 @@ register(
     LibraryItem,
     to_document=row_document,
     queryset=indexed_items,
+    rows=item_rows,
     prepare=prepare_rows,
     kind_labels=LibraryItem.Kind.choices,
 )

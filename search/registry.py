@@ -48,6 +48,7 @@ class _Registration:
     model: type[models.Model]
     to_document: Callable[[models.Model], SearchDocument | None]
     queryset: Callable[[], models.QuerySet]
+    rows: Callable[[models.QuerySet], models.QuerySet] | None = None
     prepare: Callable[[list], None] | None = None
 
 
@@ -78,6 +79,7 @@ def register(
     queryset: models.QuerySet | Callable[[], models.QuerySet] | None = None,
     signals: bool = True,
     kind_labels=None,
+    rows: Callable[[models.QuerySet], models.QuerySet] | None = None,
     prepare: Callable[[list], None] | None = None,
 ) -> None:
     """Make `model` searchable.
@@ -87,8 +89,9 @@ def register(
     themselves; bulk writes (`update()`, `bulk_create`) must call the services explicitly.
     `kind_labels` ((value, label) pairs, e.g. `Kind.choices`) names the kinds on the search page.
 
-    `queryset` may give plain rows instead of instances (`values_list(..., named=True)` with a `pk` field):
-    building 300,000 model instances costs a rebuild more than reading them. `prepare(rows)` then reads, once per
+    `rows(queryset)` may turn the objects to read into plain rows for `to_document` (`values_list(..., named=True)`
+    with a `pk` field): building 300,000 model instances costs a rebuild more than reading them. (The rebuild lists
+    and counts the objects from `queryset` itself, without the rows' joins.) `prepare(rows)` then reads, once per
     batch, what the documents need beyond their rows (tags) and keeps it in `batch_memo()` for `to_document`.
     """
     _kind_labels.update(dict(kind_labels or _kind_choices(model)))
@@ -99,7 +102,7 @@ def register(
         make_queryset = queryset.all
     else:
         make_queryset = queryset
-    _registrations[label] = _Registration(model, to_document, make_queryset, prepare)
+    _registrations[label] = _Registration(model, to_document, make_queryset, rows, prepare)
     if signals:
         from search.signal_handlers import connect_outbox
 
@@ -189,7 +192,8 @@ def documents_for(model_label: str, pks: Iterable) -> Lookup:
     lookup = Lookup({}, errors)
     try:
         with transaction.atomic():  # a failing query must not abort the caller's transaction (PostgreSQL)
-            instances = list(registration.queryset().filter(pk__in=list(keys)))
+            chosen = registration.queryset().filter(pk__in=list(keys))
+            instances = list(registration.rows(chosen) if registration.rows else chosen)
     except Exception as exc:  # noqa: BLE001 — e.g. a broken queryset: these objects wait, not the whole batch
         lookup.errors.update(dict.fromkeys(keys.values(), _describe(exc)))
         return lookup
@@ -211,7 +215,7 @@ def _prepared(registration: _Registration, instances: list, keys: dict, lookup: 
             registration.prepare(instances)
     except Exception as exc:  # noqa: BLE001 — these objects wait, not the whole drain
         for instance in instances:
-            del lookup.documents[keys[instance.pk]]
+            lookup.documents.pop(keys[instance.pk], None)
             lookup.errors[keys[instance.pk]] = _describe(exc)
         return False
     return True

@@ -38,7 +38,7 @@ from django.utils import timezone
 from search import registry
 from search.engines.analysis import load_dictionaries
 from search.engines.choice import engine_configured, get_cluster_engine, get_embedded_engine
-from search.engines.cluster import bulk_body, document_sources
+from search.engines.cluster import bulk_bodies, document_sources
 from search.engines.results import SearchError, SearchResults, SearchUnavailable
 from search.models import IndexEntry, OutboxEntry
 from search.registry import SearchDocument
@@ -421,16 +421,16 @@ class _Sender:
         self.pool = ThreadPoolExecutor(max_workers=in_flight, thread_name_prefix="search-rebuild") if cluster else None
         self.pending: deque[Future] = deque()
 
-    def send(self, body: bytes | Callable[[], bytes]) -> None:
-        """Send a chunk's `bulk_body` (or what makes it, called on the sending thread) to the rebuild's index."""
+    def send(self, bodies: list[bytes] | Callable[[], list[bytes]]) -> None:
+        """Send a chunk's `bulk_bodies` (or what makes them, called on the sending thread) to the rebuild's index."""
         if self.pool is None:
             return
         while len(self.pending) >= self.in_flight:
             self.pending.popleft().result()
-        self.pending.append(self.pool.submit(self._send, body))
+        self.pending.append(self.pool.submit(self._send, bodies))
 
-    def _send(self, body: bytes | Callable[[], bytes]) -> None:
-        self.cluster.index_body(body() if callable(body) else body, index=self.index)
+    def _send(self, bodies: list[bytes] | Callable[[], list[bytes]]) -> None:
+        self.cluster.index_bodies(bodies() if callable(bodies) else bodies, index=self.index)
 
     def wait(self) -> None:
         while self.pending:
@@ -442,10 +442,10 @@ class _Sender:
 
 
 class _Chunk(NamedTuple):
-    """One chunk read for a rebuild: how many documents, the engine's _bulk body (or what makes it), what failed."""
+    """One chunk read for a rebuild: how many documents, the engine's _bulk bodies (or what makes them), what failed."""
 
     count: int
-    body: bytes | Callable[[], bytes]
+    bodies: list[bytes] | Callable[[], list[bytes]]
     errors: dict
 
 
@@ -454,7 +454,7 @@ def _read_chunk(model_label: str, pks: list, *, embedded: bool, engine: bool, la
 
     Read under the index lock, as a drain reads: a drain that removed an object before this read is seen by it, and
     one after it comes later; so an unpublished or deleted object never comes back from an older snapshot. The
-    engine's analysis and its _bulk body need no lock (versions order its writes), so they are made after the lock is
+    engine's analysis and its _bulk bodies need no lock (versions order its writes), so they are made after the lock is
     released; `lazy`: when the sender sends the chunk (on its thread, beside the reading of the next chunk here).
     """
     with _index_lock():
@@ -467,8 +467,8 @@ def _read_chunk(model_label: str, pks: list, *, embedded: bool, engine: bool, la
             ]
             get_embedded_engine().index(documents)
             get_embedded_engine().delete(gone)
-    body = partial(bulk_body, document_sources(documents) if engine else (), version=version)
-    return _Chunk(len(documents), body if lazy else body(), lookup.errors)
+    bodies = partial(bulk_bodies, document_sources(documents) if engine else (), version=version)
+    return _Chunk(len(documents), bodies if lazy else bodies(), lookup.errors)
 
 
 def _reader_started() -> None:
@@ -590,7 +590,7 @@ def search_rebuild(
                 logger.error(
                     "search rebuild: %d %s objects could not be read: %s", len(chunk.errors), model_label, chunk.errors
                 )
-            sender.send(chunk.body)
+            sender.send(chunk.bodies)
             done += chunk.count
             seen.update(registry.make_doc_id(model_label, pk) for pk in pks)
             renew()

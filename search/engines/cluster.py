@@ -42,9 +42,11 @@ SUGGEST_TIMEOUT = 1
 # create an index or allocate its shards, and failing them early only costs a retry.
 ADMIN_TIMEOUT = 60
 # Bulk writes keep BULK_THREADS requests of BULK_CHUNK documents in flight: the next documents are analysed and
-# serialized here while the node indexes the previous ones (a rebuild's chunk of 500 goes as two requests).
+# serialized here while the node indexes the previous ones (a rebuild's chunk of 500 goes as two requests). A request
+# stays under BULK_BYTES too (an e-book's full text can be 600 KB; the nodes refuse bodies over 100 MB by default).
 BULK_THREADS = 2
 BULK_CHUNK = 250
+BULK_BYTES = 10 * 1024 * 1024
 SNIPPET_CHARS = bodies.FRAGMENT_CHARS
 # The engines cut fragments at sentence ends; a text without punctuation would come back whole, so longer
 # fragments are clipped to this many characters around the first match.
@@ -57,6 +59,11 @@ _TAGS = ("<mark>", "</mark>")
 def split_nodes(url: str) -> list[str]:
     """SEARCH_URL as a list of nodes ("http://a:9200,http://b:9200")."""
     return [node.strip() for node in (url or "").split(",") if node.strip()]
+
+
+def _succeeded(item: dict) -> bool:
+    """Whether one item of a _bulk answer ({op: result}) was written (2xx), as the clients' bulk helpers judge it."""
+    return 200 <= next(iter(item.values())).get("status", 500) < 300
 
 
 def _ignorable(error: dict) -> bool:
@@ -233,13 +240,15 @@ class ClusterEngine:
             )
             self._send(actions, require_alias=index is None)
 
-    def index_body(self, body: bytes, *, index: str) -> None:
-        """Send a `bulk_body` to `index` (a rebuild's new index) in one request; item errors raise as in `index`."""
-        if not body:
-            return
-        response = self._call(self._bulk_body, body, index=index)
-        failed = [item for item in response["items"] if not 200 <= next(iter(item.values())).get("status", 500) < 300]
-        self._raise_item_errors(failed)
+    def index_bodies(self, bodies: list[bytes], *, index: str) -> None:
+        """Send `bulk_bodies` to `index` (a rebuild's new index), one request each; item errors raise as in `index`."""
+        for body in bodies:
+            try:
+                response = self._call(self._bulk_body, body, index=index)
+            except SearchError:
+                self._index_checked = False
+                raise
+            self._raise_item_errors([item for item in response["items"] if not _succeeded(item)])
 
     def delete(self, doc_ids: list[str], *, version: int | None = None) -> None:
         """Delete `doc_ids`, leaving a versioned tombstone (a stale write cannot bring them back)."""
@@ -309,17 +318,22 @@ def document_sources(documents: Iterable[SearchDocument]) -> Iterator[tuple[str,
     return ((document.doc_id, bodies.document_source(document)) for document in documents)
 
 
-def bulk_body(sources: Iterable[tuple[str, dict]], *, version: int) -> bytes:
-    """The NDJSON of one _bulk request that indexes analysed documents (`document_sources`) with `version` into the
-    index its URL names (`index_body`); b"" for none. A rebuild makes it in its reading processes, beside the
-    analysis: the process that sends it forwards bytes instead of unpickling and serializing dicts. orjson (UTF-8,
-    compact, as the clients write it) takes a tenth of what json takes of a reading process's CPU."""
-    lines = []
+def bulk_bodies(sources: Iterable[tuple[str, dict]], *, version: int) -> list[bytes]:
+    """The NDJSON bodies of the _bulk requests that index analysed documents (`document_sources`) with `version` into
+    the index their URL names (`index_bodies`): at most BULK_CHUNK documents and about BULK_BYTES each (a document
+    longer than that goes alone), as the clients' bulk helpers cut them. A rebuild makes them in its reading
+    processes, beside the analysis: the process that sends them forwards bytes instead of unpickling and serializing
+    dicts. orjson (UTF-8, compact, as the clients write it) takes a tenth of json's share of a reading process."""
+    bodies, lines, size = [], [], 0
     for doc_id, source in sources:
-        lines.append(orjson.dumps({"index": {"_id": doc_id} | _versioned(version)}))
-        lines.append(orjson.dumps(source))
-    lines.append(b"")
-    return b"\n".join(lines) if len(lines) > 1 else b""
+        action = orjson.dumps({"index": {"_id": doc_id} | _versioned(version)})
+        document = b"%b\n%b\n" % (action, orjson.dumps(source))
+        if lines and (len(lines) == BULK_CHUNK or size + len(document) > BULK_BYTES):
+            bodies.append(b"".join(lines))
+            lines, size = [], 0
+        lines.append(document)
+        size += len(document)
+    return [*bodies, b"".join(lines)] if lines else bodies
 
 
 def _parallel_bulk(helpers, client, actions, **params) -> tuple[int, list[dict]]:
@@ -330,6 +344,7 @@ def _parallel_bulk(helpers, client, actions, **params) -> tuple[int, list[dict]]
         actions,
         thread_count=BULK_THREADS,
         chunk_size=BULK_CHUNK,
+        max_chunk_bytes=BULK_BYTES,
         raise_on_error=False,
         raise_on_exception=True,
         **params,

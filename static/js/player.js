@@ -119,8 +119,19 @@
       startPosition: how.position,
       fLoader: refreshingLoader(Hls.DefaultConfig.loader),
     });
+    // A fatal media error (the decoder or the buffer refused a segment, e.g. while switching audio tracks on a busy
+    // phone) is recovered as hls.js advises, twice per load at most; a fatal network error has used up hls.js's own
+    // retries. Otherwise the player shows the error; data-error says which (for people's tools and our tests).
+    var recoveries = 0;
     hls.on(Hls.Events.ERROR, function (_event, data) {
-      if (data.fatal) video.dataset.state = "error";
+      if (!data.fatal) return;
+      video.dataset.error = data.details || data.type;
+      if (data.type === Hls.ErrorTypes.MEDIA_ERROR && recoveries < 2) {
+        recoveries += 1;
+        hls.recoverMediaError();
+        return;
+      }
+      video.dataset.state = "error";
     });
     hls.on(Hls.Events.MANIFEST_LOADED, function (_event, data) {
       // hls.js drops an audio-only variant from a master that has video ones (and has already said MANIFEST_PARSED

@@ -81,4 +81,5 @@ def test_member_switches_to_another_audio_track(site, browser_page):
             break
         page.wait_for_timeout(100)
     assert any("audio_track_1/" in url and url.endswith(".m4s") for url in requested)
-    assert page.evaluate("() => document.getElementById('player').dataset.state") != "error"
+    state = page.evaluate("() => ({...document.getElementById('player').dataset})")
+    assert state["state"] != "error", state  # data-error names hls.js's fatal error

@@ -22,21 +22,19 @@ CLIP_SECONDS = 3
 GAP_LIMIT_MS = 100
 PATTERNS = ("testsrc2", "smptebars", "rgbtestsrc")
 STATE = "() => window.lighthousePlayer"
-# Each report the page POSTs (heartbeat, plays; never answered from the worker's cache) as [when, path, onLine], on
-# the browser's clock (the machine's, as the server's hits): Playwright's own request events reach Python when it
-# next reads its connection, which can be after a later set_offline() has returned. Kept across the restart.
-REPORT_LOG = """(() => {
-  const sent = () => JSON.parse(sessionStorage.getItem("reports-sent") || "[]");
+# Each request the page makes with fetch() (heartbeat and plays, manifests) as [when, path, method, onLine], on the
+# browser's clock (the machine's, as the server's hits): Playwright's own request events reach Python when it next
+# reads its connection, which can be after a later set_offline() has returned. Kept across the restart.
+FETCH_LOG = """(() => {
+  const sent = () => JSON.parse(sessionStorage.getItem("fetches") || "[]");
   const fetch = window.fetch.bind(window);
   window.fetch = (input, init) => {
-    if (init && init.method === "POST") {
-      const path = new URL(String(input), location.href).pathname;
-      sessionStorage.setItem("reports-sent", JSON.stringify([...sent(), [Date.now() / 1000, path, navigator.onLine]]));
-    }
+    const entry = [Date.now() / 1000, new URL(String(input), location.href).pathname, (init && init.method) || "GET"];
+    sessionStorage.setItem("fetches", JSON.stringify([...sent(), [...entry, navigator.onLine]]));
     return fetch(input, init);
   };
 })()"""
-READ_REPORT_LOG = '() => JSON.parse(sessionStorage.getItem("reports-sent") || "[]")'
+READ_FETCH_LOG = '() => JSON.parse(sessionStorage.getItem("fetches") || "[]")'
 
 
 def _portrait_clip(pattern: str, path) -> bytes:
@@ -105,7 +103,7 @@ def test_portrait_player_gapless_offline_restart_proof_of_play_and_repair(live_s
         context = browser.new_context(locale="zh-CN", viewport={"width": 360, "height": 640})
         finished: list = []  # (when, request): every request that got an answer, the worker's own included
         context.on("requestfinished", lambda request: finished.append((time.time(), request)))
-        context.add_init_script(REPORT_LOG)
+        context.add_init_script(FETCH_LOG)
         page = context.new_page()
         page.goto(f"{url}#credential={credential}")
 
@@ -128,7 +126,7 @@ def test_portrait_player_gapless_offline_restart_proof_of_play_and_repair(live_s
         print(f"offline gaps: {offline_gaps} ms")
 
         # 3. Restarted while offline: the page, its script, the manifest and the files come from the cache.
-        issued = page.evaluate(READ_REPORT_LOG)  # before the restart's page can add to it
+        issued = page.evaluate(READ_FETCH_LOG)  # before the restart's page can add to it
         navigation = page.reload()
         assert navigation.from_service_worker
         _wait_transitions(page, 2)
@@ -138,22 +136,25 @@ def test_portrait_player_gapless_offline_restart_proof_of_play_and_repair(live_s
         # Nothing reached the server while offline: not the page's requests, not the worker's own fetches. (The
         # browser's own update check of the worker script, made by register() at the restart, is not held back by
         # DevTools' offline emulation; on a real cut it fails and the installed worker goes on, as the player expects.)
-        # A report the page sent before the cut may reach this (loaded) server just after it: not sent offline.
-        in_flight = Counter(path for at, path, online in issued if at <= cut_at)
+        # A request the page made before the cut may reach this (loaded) server just after it: not sent offline.
+        in_flight = Counter(path for at, path, _method, _online in issued if at <= cut_at)
         in_flight -= Counter(path for at, path in server_hits if at <= cut_at)
         late = Counter(path for at, path in server_hits if at > cut_at and path != "/screens/player/sw.js")
         reached = sorted((late - in_flight).elements())
         worker = sum(1 for at, request in finished if request.service_worker is not None and at <= cut_at)
-        offline = [path for at, path, online in issued if at > cut_at]
+        reports = [entry for entry in issued if entry[2] == "POST"]
+        offline = [path for at, path, _method, _online in reports if at > cut_at]
         print(f"server requests while offline: {reached}; worker fetches before the cut: {worker}")
-        print(f"reports the page sent: {len(issued) - len(offline)} before the cut, {offline} after it")
+        print(f"reports the page sent: {len(reports) - len(offline)} before the cut, {offline} after it")
         timeline = {
             "cut_at": cut_at,
-            "reports": issued,
-            "server_posts": [(at, path) for at, path in server_hits if path.startswith("/api/")],
+            "fetches": issued,
+            "server_hits": [(at, path) for at, path in server_hits if at > cut_at - 5],
         }
         assert reached == [], timeline
         assert worker > 0
+        # The player sends no report while the browser says it has no network (kept until the "online" event).
+        assert not [entry for entry in reports if not entry[3]], timeline
 
         # 4. The network returns: the plays made while offline arrive.
         context.set_offline(False)

@@ -16,7 +16,7 @@ import pytest
 from search.engines.analysis import parse_query, synonym_map
 from search.engines.bodies import index_body, search_body, suggest_body
 from search.engines.choice import get_cluster_engine
-from search.engines.cluster import bulk_body, document_sources
+from search.engines.cluster import bulk_bodies, document_sources
 from search.engines.results import Audience, SearchError, SearchRequest, SearchUnavailable
 from search.registry import SearchDocument
 
@@ -327,14 +327,14 @@ def test_version_conflicts_and_missing_deletes_are_success(fake_elasticsearch):
         engine.index(documents, version=3)
 
 
-def test_a_prepared_bulk_body_goes_to_the_index_as_sent_and_its_item_errors_raise(fake_elasticsearch):
-    """A rebuild's prepared body (bulk_body) reaches /<index>/_bulk as NDJSON with its versions; 409 is success,
+def test_prepared_bulk_bodies_go_to_the_index_as_sent_and_their_item_errors_raise(fake_elasticsearch):
+    """A rebuild's prepared bodies (bulk_bodies) reach /<index>/_bulk as NDJSON with their versions; 409 is success,
     any other failed item a SearchError."""
     engine = get_cluster_engine()
     documents = [SearchDocument(doc_id=f"t:{n}", kind="ebook", title="党史", url="/") for n in range(2)]
-    body = bulk_body(document_sources(documents), version=7)
+    bodies = bulk_bodies(document_sources(documents), version=7)
     fake_elasticsearch.bulk_statuses = [201, 409]
-    engine.index_body(body, index="lh-new")
+    engine.index_bodies(bodies, index="lh-new")
     _, path, raw, _ = fake_elasticsearch.recorded[-1]
     lines = [json.loads(line) for line in raw.splitlines()]
     assert path == "/lh-new/_bulk" and lines[0] == {
@@ -343,7 +343,7 @@ def test_a_prepared_bulk_body_goes_to_the_index_as_sent_and_its_item_errors_rais
     assert lines[1]["title"] == "党史" and len(lines) == 4
     fake_elasticsearch.bulk_statuses = [201, 400]
     with pytest.raises(SearchError):
-        engine.index_body(body, index="lh-new")
+        engine.index_bodies(bodies, index="lh-new")
 
 
 def test_several_nodes_retry_on_the_next_one(settings, fake_elasticsearch, closed_port_url):

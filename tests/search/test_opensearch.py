@@ -14,7 +14,7 @@ from django.contrib.auth import get_user_model
 from library.models import LibraryItem
 from search.engines.analysis import parse_query, synonym_map
 from search.engines.choice import get_cluster_engine
-from search.engines.cluster import bulk_body, document_sources, split_nodes
+from search.engines.cluster import bulk_bodies, document_sources, split_nodes
 from search.engines.results import Audience, SearchError, SearchRequest, SearchUnavailable
 from search.models import OutboxEntry
 from search.registry import SearchDocument
@@ -346,18 +346,19 @@ def test_a_delete_leaves_a_tombstone_a_stale_write_cannot_undo(opensearch):
     assert _stored_title(opensearch, 1) == "恢复"
 
 
-def test_a_prepared_bulk_body_indexes_its_documents_and_raises_only_real_item_errors(opensearch):
-    """A rebuild's chunk sent as one prepared _bulk body (bulk_body, made in a reading process) is stored as index()
+def test_prepared_bulk_bodies_index_their_documents_and_raise_only_real_item_errors(opensearch):
+    """A rebuild's chunk sent as prepared _bulk bodies (bulk_bodies, made in a reading process) is stored as index()
     stores it: searchable by its analysed fields; an older version is ignored (409 is success); a document the
     mapping refuses is a SearchError, not lost silently."""
     new = opensearch.create_index()
-    opensearch.index_body(bulk_body(document_sources([_doc(1, "红楼梦"), _doc(2, "西游记")]), version=2_000), index=new)
-    opensearch.index_body(bulk_body(document_sources([_doc(1, "旧的红楼梦")]), version=1_000), index=new)
+    documents = [_doc(1, "红楼梦"), _doc(2, "西游记")]
+    opensearch.index_bodies(bulk_bodies(document_sources(documents), version=2_000), index=new)
+    opensearch.index_bodies(bulk_bodies(document_sources([_doc(1, "旧的红楼梦")]), version=1_000), index=new)
     opensearch.switch_alias(new)
     assert _stored_title(opensearch, 1) == "红楼梦" and _titles(opensearch, "hongloumeng") == ["红楼梦"]
-    refused = bulk_body([("test:3", {"title": "年份不对", "year": "一九四九"})], version=3_000)
+    refused = bulk_bodies([("test:3", {"title": "年份不对", "year": "一九四九"})], version=3_000)
     with pytest.raises(SearchError, match="1 bulk errors"):
-        opensearch.index_body(refused, index=new)
+        opensearch.index_bodies(refused, index=new)
 
 
 def test_writes_during_a_rebuild_reach_the_new_index_and_switch_alias_swaps(opensearch):

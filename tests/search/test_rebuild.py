@@ -13,8 +13,9 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
 
+from search.engines import cluster
 from search.engines.choice import get_cluster_engine
-from search.engines.cluster import bulk_body, document_sources
+from search.engines.cluster import bulk_bodies, document_sources
 from search.engines.results import SearchError
 from search.models import IndexEntry, OutboxEntry
 from search.registry import SearchDocument
@@ -267,8 +268,8 @@ class _SlowEngine:
     def __init__(self, fail_on: int | None = None):
         self.calls, self.fail_on = [], fail_on
 
-    def index_body(self, body, *, index):
-        lines = [json.loads(line) for line in body.decode().splitlines()]
+    def index_bodies(self, bodies, *, index):
+        lines = [json.loads(line) for body in bodies for line in body.decode().splitlines()]
         self.calls.append(([line["index"]["_id"] for line in lines[::2]], index))
         if len(self.calls) == self.fail_on:
             raise RuntimeError("bulk refused")
@@ -281,16 +282,37 @@ def test_the_rebuild_sender_sends_every_chunk_in_order_and_raises_a_failure_at_t
     sender = _Sender(engine, "idx-new")
     for n in range(3):
         sources = document_sources([SearchDocument(doc_id=f"t:{n}", kind="ebook", title="x", url="/")])
-        sender.send(bulk_body(sources, version=1) if n else partial(bulk_body, sources, version=1))
+        sender.send(bulk_bodies(sources, version=1) if n else partial(bulk_bodies, sources, version=1))
     sender.wait()
     sender.close()
     assert engine.calls == [(["t:0"], "idx-new"), (["t:1"], "idx-new"), (["t:2"], "idx-new")]
     failing = _SlowEngine(fail_on=1)
     sender = _Sender(failing, "idx-new")
-    sender.send(b"")
+    sender.send([])
     with pytest.raises(RuntimeError, match="bulk refused"):
-        sender.send(b"")
+        sender.send([])
     sender.close()
+
+
+def test_a_chunk_is_cut_into_bodies_of_at_most_bulk_chunk_documents_and_about_bulk_bytes(monkeypatch):
+    """A chunk's documents go as several _bulk bodies, each of at most BULK_CHUNK documents and BULK_BYTES (500
+    e-books with 600 KB of full text each would be a 300 MB request, which the nodes refuse); a document longer than
+    BULK_BYTES goes alone; every document is in exactly one body, in order; no documents, no body."""
+
+    def cut(sizes: list[int]) -> tuple[list[bytes], list[list[str]]]:
+        sources = [(f"t:{n}", {"body": "a" * size}) for n, size in enumerate(sizes)]
+        bodies = bulk_bodies(sources, version=1)
+        ids = [[json.loads(line)["index"]["_id"] for line in body.splitlines()[::2]] for body in bodies]
+        assert [doc_id for body in ids for doc_id in body] == [doc_id for doc_id, _ in sources]
+        return bodies, ids
+
+    _, ids = cut([10] * 300)
+    assert [len(body) for body in ids] == [cluster.BULK_CHUNK, 300 - cluster.BULK_CHUNK]
+    monkeypatch.setattr(cluster, "BULK_BYTES", 4_000)
+    bodies, ids = cut([10, 10, 1_500, 2_500, 9_000, 10])
+    assert ids == [["t:0", "t:1", "t:2"], ["t:3"], ["t:4"], ["t:5"]]
+    assert all(len(body) <= 4_000 for body in bodies if body.count(b"\n") > 2)
+    assert bulk_bodies([], version=1) == []
 
 
 @pytest.mark.services

@@ -74,7 +74,8 @@ def test_gone_unfindable_and_unregistered_objects_map_to_none(registrations, mak
 def test_plain_rows_with_a_prepare_read_once_per_batch(registrations, make_item):
     """A model registered with plain rows (values_list, named) and a `prepare`: documents_for hands the batch's rows
     to `prepare` once (one query for the whole batch), whose findings reach each to_document through batch_memo; a
-    failing `prepare` makes every object of the batch wait with why (none of them is dropped as gone)."""
+    failing `prepare` makes every object of the batch wait with why (none of them is dropped as gone). The rebuild
+    lists the objects without the rows' columns."""
     items = _items(make_item, 4)
     items[1].is_published = False
     items[1].save()
@@ -89,8 +90,10 @@ def test_plain_rows_with_a_prepare_read_once_per_batch(registrations, make_item)
         tags = registry.batch_memo()["tags"].get(row.pk, "")
         return SearchDocument(doc_id=f"{LABEL}:{row.pk}", kind="ebook", title=row.title, url="/", body=tags)
 
-    rows = lambda: LibraryItem.objects.values_list("pk", "title", "is_published", named=True)  # noqa: E731
-    registry.register(LibraryItem, to_document=to_document, queryset=rows, prepare=prepare, signals=False)
+    def rows(items):
+        return items.values_list("pk", "title", "is_published", named=True)
+
+    registry.register(LibraryItem, to_document=to_document, rows=rows, prepare=prepare, signals=False)
     pks = [item.pk for item in items]
     with CaptureQueriesContext(connection) as captured:
         lookup = registry.documents_for(LABEL, pks)
@@ -100,10 +103,14 @@ def test_plain_rows_with_a_prepare_read_once_per_batch(registrations, make_item)
     def failing(rows):
         raise RuntimeError("标签表读不了")
 
-    registry.register(LibraryItem, to_document=to_document, queryset=rows, prepare=failing, signals=False)
+    registry.register(LibraryItem, to_document=to_document, rows=rows, prepare=failing, signals=False)
     lookup = registry.documents_for(LABEL, [*pks, 10**9])
     assert lookup.documents == {10**9: None}
     assert lookup.errors == dict.fromkeys(pks, "RuntimeError: 标签表读不了")
+    with CaptureQueriesContext(connection) as captured:
+        listed = [pk for label, chunk in registry.iter_pks() if label == LABEL for pk in chunk]
+    assert listed == sorted(pks)
+    assert not [query for query in captured if "library_libraryitem" in query["sql"] and "JOIN" in query["sql"]]
 
 
 def test_a_bad_key_or_a_failing_object_fails_alone(registrations, make_item):
