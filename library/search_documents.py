@@ -229,7 +229,9 @@ ITEM_FIELDS = (
     *("owning_unit_id", "owning_unit__path", "read_count", "published_at", "fulltext"),
 )
 OPENING_FIELDS = ("access", "is_published", "access_unit_id", "access_unit__path", "parent_id")
+# The chain stops at the grandparent: its own parent is not read.
 CHAIN_FIELDS = [f"{row}{field}" for row in ("", "parent__", "parent__parent__") for field in OPENING_FIELDS]
+CHAIN_FIELDS.remove("parent__parent__parent_id")
 
 
 def indexed_items():

@@ -223,12 +223,7 @@ class ClusterEngine:
             return
         # One target (the usual case): each document is analysed as the bulk helper asks for it, overlapping the
         # sending of the ones before; two (during a rebuild) share one analysis.
-        self.index_sources(document_sources(documents), version=version, index=index)
-
-    def index_sources(
-        self, sources: Iterable[tuple[str, dict]], *, version: int | None = None, index: str | None = None
-    ) -> None:
-        """`index` for documents already analysed (`document_sources`)."""
+        sources = document_sources(documents)
         version = version or time.time_ns()
         targets = self._write_targets(index)
         if len(targets) > 1:
